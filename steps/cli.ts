@@ -13,15 +13,24 @@ export function buildCli(argv: string[]): Argv {
     .scriptName('strata')
     .usage('$0 <command> [options]\n\nTiered archival, retention and restore for Argo Workflows.')
     .option('config', { type: 'string', describe: 'YAML/JSON config file (env STRATA_CONFIG)' })
-    .option('store', { type: 'string', describe: 'archive repository URL: file:/path or s3://bucket/prefix (env STRATA_STORE)' })
+    .option('store', {
+      type: 'string',
+      describe: 'archive repository URL: file:/path or s3://bucket/prefix (env STRATA_STORE)',
+    })
     .option('catalog', { type: 'string', describe: 'SQLite catalog path (env STRATA_CATALOG)' })
     .option('output', { alias: 'o', choices: OUTPUT_FORMATS, describe: 'output format (env STRATA_OUTPUT)' })
     .option('debug', { type: 'boolean', describe: 'print stack traces on errors (env STRATA_DEBUG)' })
-    .option('s3-endpoint', { type: 'string', describe: 'S3 endpoint URL, e.g. http://minio:9000 (env STRATA_S3_ENDPOINT)' })
+    .option('s3-endpoint', {
+      type: 'string',
+      describe: 'S3 endpoint URL, e.g. http://minio:9000 (env STRATA_S3_ENDPOINT)',
+    })
     .option('s3-region', { type: 'string', describe: 'S3 region (env STRATA_S3_REGION)' })
     .option('s3-path-style', { type: 'boolean', describe: 'path-style S3 addressing (env STRATA_S3_FORCE_PATH_STYLE)' })
     .option('outputs-dir', { type: 'string', describe: 'write result fields as Argo output parameter files here' })
-    .group(['config', 'store', 'catalog', 'output', 'debug', 's3-endpoint', 's3-region', 's3-path-style', 'outputs-dir'], 'Global options:')
+    .group(
+      ['config', 'store', 'catalog', 'output', 'debug', 's3-endpoint', 's3-region', 's3-path-style', 'outputs-dir'],
+      'Global options:',
+    )
     .demandCommand(1, 'name a command (see --help)')
     .strict()
     .recommendCommands()

@@ -79,7 +79,10 @@ export function loadConfig(sources: ConfigSources = {}): StrataConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.join('.') || '(root)';
-    throw new ConfigError(`invalid configuration at "${path}": ${issue.message}`, filePath ? { file: filePath } : undefined);
+    throw new ConfigError(
+      `invalid configuration at "${path}": ${issue.message}`,
+      filePath ? { file: filePath } : undefined,
+    );
   }
   return parsed.data;
 }
@@ -101,7 +104,8 @@ function readConfigFile(path: string): Tree {
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError('config file must hold a mapping', { file: path });
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError('config file must hold a mapping', { file: path });
   return value as Tree;
 }
 

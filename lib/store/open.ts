@@ -15,7 +15,9 @@ export function parseStoreUrl(url: string, cwd = process.cwd()): StoreLocation {
     try {
       root = fileURLToPath(url);
     } catch {
-      throw new ConfigError(`store URL "${url}" is not a valid file URL (use file:///absolute/path or file:relative/path)`);
+      throw new ConfigError(
+        `store URL "${url}" is not a valid file URL (use file:///absolute/path or file:relative/path)`,
+      );
     }
     return { kind: 'file', root };
   }

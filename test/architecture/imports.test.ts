@@ -1,0 +1,101 @@
+// Guards the layering rules: no import cycles, steps never import each other, the pure core imports no adapters.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SOURCE_DIRS = ['lib', 'steps', 'server'];
+
+/** Packages that are adapters: only modules named as adapters may import them. */
+const ADAPTER_PACKAGES = ['@aws-sdk/', '@kubernetes/client-node', 'better-sqlite3', '@elastic/elasticsearch'];
+/** Pure domain areas (ARCHITECTURE.md): they talk to I/O only through ports. */
+const PURE_AREAS = ['lib/policy/', 'lib/archive/', 'lib/pipeline/'];
+
+function sourceFiles(dir: string): string[] {
+  const abs = join(root, dir);
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const path = join(abs, name);
+    if (statSync(path).isDirectory()) return sourceFiles(relative(root, path));
+    return name.endsWith('.ts') ? [relative(root, path)] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const specifiers: string[] = [];
+  // Static `import … from '…'`, `export … from '…'` and dynamic `import('…')`; `import type` cannot form runtime cycles.
+  const re = /(?:^|\n)\s*(import|export)(\s+type)?[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const m of text.matchAll(re)) {
+    if (m[2]) continue;
+    specifiers.push((m[3] ?? m[4])!);
+  }
+  return specifiers;
+}
+
+function resolveLocal(from: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  return relative(root, resolve(root, dirname(from), spec));
+}
+
+const files = SOURCE_DIRS.flatMap(sourceFiles);
+const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+describe('module layering', () => {
+  test('the source tree is not empty', () => {
+    expect(files.length).toBeGreaterThan(5);
+  });
+
+  test('no import cycles among lib/, steps/ and server/', () => {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (file: string, trail: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'visiting') {
+        cycles.push([...trail.slice(trail.indexOf(file)), file].join(' → '));
+        return;
+      }
+      state.set(file, 'visiting');
+      for (const spec of graph.get(file) ?? []) {
+        const target = resolveLocal(file, spec);
+        if (target && graph.has(target)) visit(target, [...trail, file]);
+      }
+      state.set(file, 'done');
+    };
+    for (const f of files) visit(f, []);
+    expect(cycles).toEqual([]);
+  });
+
+  test('steps never import other steps', () => {
+    const offenders: string[] = [];
+    for (const [file, specs] of graph) {
+      const own = /^steps\/([^/]+)\//.exec(file)?.[1];
+      if (!own) continue;
+      for (const spec of specs) {
+        const other = /^steps\/([^/]+)\//.exec(resolveLocal(file, spec) ?? '')?.[1];
+        if (other && other !== own) offenders.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  test('the pure core imports no adapter packages and no adapter modules', () => {
+    const offenders: string[] = [];
+    for (const [file, specs] of graph) {
+      if (!PURE_AREAS.some((area) => file.startsWith(area))) continue;
+      for (const spec of specs) {
+        const local = resolveLocal(file, spec);
+        if (ADAPTER_PACKAGES.some((p) => spec.startsWith(p))) offenders.push(`${file} imports ${spec}`);
+        if (local && /^lib\/(store\/(s3|fs)|kube\/|catalog\/sqlite)/.test(local))
+          offenders.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,0 +1,113 @@
+// The catalog port: a searchable, derived view of the archive's manifests (rebuildable from the store at any time).
+
+/** One archived workflow as the catalog knows it: one row per manifest. */
+export interface CatalogWorkflow {
+  manifestId: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  /** Argo phase (Succeeded, Failed, Error, …) from the workflow's status, when it had one. */
+  phase?: string;
+  /** ISO-8601 times from the workflow's status. */
+  startedAt?: string;
+  finishedAt?: string;
+  /** When the manifest was written. */
+  archivedAt?: string;
+  labels: Record<string, string>;
+  /** Timeline group the archive engine packed it under (retention class + period). */
+  group?: string;
+  /** Some log or artifact could not be read when archiving. */
+  incomplete: boolean;
+  /** Number of entries and their total original size. */
+  entries: number;
+  bytes: number;
+}
+
+/** One file of an archived workflow, so "the log of node X" is one lookup. */
+export interface CatalogEntry {
+  path: string;
+  kind: string;
+  nodeId?: string;
+  container?: string;
+  artifactName?: string;
+  size?: number;
+  sha256?: string;
+}
+
+/** A bounded piece of one log (about 64 KiB of whole lines), fed to the full-text index. */
+export interface LogSegment {
+  path: string;
+  nodeId?: string;
+  container?: string;
+  /** 1-based number of the segment's first line within the log. */
+  firstLine: number;
+  text: string;
+}
+
+export interface WorkflowQuery {
+  /** Exact label matches; all must hold. */
+  labels?: Record<string, string>;
+  namespace?: string;
+  phase?: string;
+  /** Exact workflow name. */
+  name?: string;
+  /** Workflows that finished (or, without finishedAt, started or were archived) at or after / before this time. */
+  since?: Date;
+  until?: Date;
+  /** Full-text query over log text (SQLite FTS5 syntax); keeps only workflows with a hit. */
+  text?: string;
+  limit?: number;
+}
+
+/** A full-text hit: which workflow, which node's log, roughly which line, and a snippet around the match. */
+export interface TextHit {
+  manifestId: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  nodeId?: string;
+  container?: string;
+  path: string;
+  /** 1-based line of the first match inside the log. */
+  line: number;
+  snippet: string;
+}
+
+export interface CatalogStats {
+  manifests: number;
+  workflows: number;
+  entries: number;
+  bytes: number;
+  logSegments: number;
+  labels: number;
+  incomplete: number;
+  byPhase: Record<string, number>;
+}
+
+export interface Catalog {
+  /** Manifest ids already indexed (complete: their transaction committed). */
+  manifestIds(): Set<string>;
+  /**
+   * Indexes one manifest in one transaction: its row, labels, entries and the log segments as they stream in.
+   * Replaces an earlier row for the same manifest id; a crash before the end leaves no trace of it.
+   */
+  upsertManifest(
+    workflow: CatalogWorkflow,
+    entries: CatalogEntry[],
+    segments: AsyncIterable<LogSegment>,
+  ): Promise<void>;
+  remove(manifestId: string): void;
+  search(query: WorkflowQuery): CatalogWorkflow[];
+  /** Full-text hits with node ids and snippets, filtered by the other fields of the query. */
+  searchText(text: string, query?: Omit<WorkflowQuery, 'text'>): TextHit[];
+  /** Manifests matching a manifest id, a workflow uid, or a workflow name (optionally namespace/name), newest first. */
+  get(ref: string): CatalogWorkflow[];
+  entries(manifestId: string): CatalogEntry[];
+  stats(): CatalogStats;
+  close(): void;
+}
+
+/** The time a workflow counts as "at" for --since/--until. */
+export function workflowTime(w: Pick<CatalogWorkflow, 'finishedAt' | 'startedAt' | 'archivedAt'>): string | undefined {
+  return w.finishedAt ?? w.startedAt ?? w.archivedAt;
+}

@@ -1,0 +1,175 @@
+// Brings the catalog in line with the store's manifests: index new ones, drop vanished ones, one transaction each.
+import type { Readable } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
+import { describeError, IntegrityError } from '../errors.ts';
+import type { Progress } from '../cli/progress.ts';
+import type { Catalog, CatalogEntry, CatalogWorkflow, LogSegment } from './catalog.ts';
+import { segmentLines } from './log-segments.ts';
+
+/** What the catalog needs to know of one manifest (a projection of the archive engine's manifest). */
+export interface IndexableManifest {
+  id: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  createdAt?: string;
+  group?: string;
+  incomplete: boolean;
+  entries: CatalogEntry[];
+  /** The Workflow object when the manifest carries it inline; otherwise it is read from the `workflow` entry. */
+  workflow?: Record<string, unknown>;
+}
+
+/** The archive as the catalog reads it; lib/catalog/archive-source.ts adapts the archive engine to this. */
+export interface ManifestSource {
+  listManifestIds(): AsyncIterable<string>;
+  readManifest(id: string): Promise<IndexableManifest>;
+  /** Streams one entry's original bytes (verified by the engine). */
+  openEntry(manifestId: string, path: string): Promise<Readable>;
+}
+
+export interface IndexOptions {
+  /** Re-index every manifest, not only the ones the catalog lacks. */
+  full?: boolean;
+  progress?: Progress;
+}
+
+export interface IndexReport {
+  listed: number;
+  indexed: number;
+  removed: number;
+  unchanged: number;
+  logSegments: number;
+  logBytes: number;
+  problems: { manifestId: string; message: string }[];
+}
+
+// A Workflow object is metadata, not data; anything larger than this is not one we should parse in memory.
+const MAX_WORKFLOW_OBJECT_BYTES = 64 * 1024 * 1024;
+
+export async function indexCatalog(
+  catalog: Catalog,
+  source: ManifestSource,
+  opts: IndexOptions = {},
+): Promise<IndexReport> {
+  const report: IndexReport = {
+    listed: 0,
+    indexed: 0,
+    removed: 0,
+    unchanged: 0,
+    logSegments: 0,
+    logBytes: 0,
+    problems: [],
+  };
+  const known = catalog.manifestIds();
+  const listed = new Set<string>();
+  for await (const id of source.listManifestIds()) listed.add(id);
+  report.listed = listed.size;
+
+  for (const id of known) {
+    if (listed.has(id)) continue;
+    catalog.remove(id);
+    report.removed++;
+  }
+  const todo = [...listed].filter((id) => opts.full || !known.has(id)).sort();
+  report.unchanged = listed.size - todo.length;
+  opts.progress?.start(todo.length, 'index');
+  for (const id of todo) {
+    try {
+      const manifest = await source.readManifest(id);
+      const workflow = manifest.workflow ?? (await readWorkflowObject(source, manifest));
+      const counted = countSegments(logSegments(source, manifest), report);
+      await catalog.upsertManifest(catalogWorkflow(manifest, workflow), manifest.entries, counted);
+      report.indexed++;
+    } catch (err) {
+      report.problems.push({ manifestId: id, message: describeError(err) });
+    }
+    opts.progress?.advance();
+  }
+  opts.progress?.done();
+  return report;
+}
+
+/** The catalog row for a manifest: identity from the manifest, labels/phase/times from the Workflow object. */
+export function catalogWorkflow(m: IndexableManifest, workflow: Record<string, unknown> | undefined): CatalogWorkflow {
+  const metadata = record(workflow?.metadata);
+  const status = record(workflow?.status);
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record(metadata.labels))) if (typeof v === 'string') labels[k] = v;
+  return {
+    manifestId: m.id,
+    uid: m.uid,
+    namespace: m.namespace,
+    name: m.name,
+    ...optionalString('phase', status.phase),
+    ...optionalString('startedAt', status.startedAt),
+    ...optionalString('finishedAt', status.finishedAt),
+    ...(m.createdAt !== undefined && { archivedAt: m.createdAt }),
+    labels,
+    ...(m.group !== undefined && { group: m.group }),
+    incomplete: m.incomplete,
+    entries: m.entries.length,
+    bytes: m.entries.reduce((n, e) => n + (e.size ?? 0), 0),
+  };
+}
+
+async function* logSegments(source: ManifestSource, m: IndexableManifest): AsyncGenerator<LogSegment> {
+  for (const e of m.entries) {
+    if (e.kind !== 'log') continue;
+    const stream = await source.openEntry(m.id, e.path);
+    for await (const s of segmentLines(stream)) {
+      yield {
+        path: e.path,
+        ...(e.nodeId !== undefined && { nodeId: e.nodeId }),
+        ...(e.container !== undefined && { container: e.container }),
+        ...s,
+      };
+    }
+  }
+}
+
+async function* countSegments(segments: AsyncIterable<LogSegment>, report: IndexReport): AsyncGenerator<LogSegment> {
+  for await (const s of segments) {
+    report.logSegments++;
+    report.logBytes += Buffer.byteLength(s.text);
+    yield s;
+  }
+}
+
+async function readWorkflowObject(
+  source: ManifestSource,
+  m: IndexableManifest,
+): Promise<Record<string, unknown> | undefined> {
+  const entry = m.entries.find((e) => e.kind === 'workflow');
+  if (!entry) return undefined;
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of await source.openEntry(m.id, entry.path)) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_WORKFLOW_OBJECT_BYTES) {
+      throw new IntegrityError(`workflow object is larger than ${MAX_WORKFLOW_OBJECT_BYTES} bytes`, {
+        key: entry.path,
+        workflow: m.name,
+      });
+    }
+    parts.push(chunk as Buffer);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(Buffer.concat(parts).toString('utf8'));
+  } catch (err) {
+    throw new IntegrityError(`workflow object does not parse: ${describeError(err)}`, {
+      key: entry.path,
+      workflow: m.name,
+    });
+  }
+  return record(value);
+}
+
+function record(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function optionalString<K extends string>(key: K, v: unknown): Partial<Record<K, string>> {
+  return typeof v === 'string' && v !== '' ? ({ [key]: v } as Record<K, string>) : {};
+}

@@ -1,0 +1,467 @@
+// The SQLite catalog adapter (better-sqlite3, WAL, FTS5 over log segments); a schema change means a rebuild.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConfigError, StrataError } from '../errors.ts';
+import {
+  workflowTime,
+  type Catalog,
+  type CatalogEntry,
+  type CatalogStats,
+  type CatalogWorkflow,
+  type LogSegment,
+  type TextHit,
+  type WorkflowQuery,
+} from './catalog.ts';
+
+/** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
+export const CATALOG_SCHEMA_VERSION = 1;
+
+const DEFAULT_LIMIT = 100;
+const SNIPPET_WIDTH = 160;
+// Match markers for highlight(): control characters that do not occur in ordinary log text.
+const MARK_OPEN = '\u0001';
+const MARK_CLOSE = '\u0002';
+
+const SCHEMA = `
+CREATE TABLE manifests (
+  id TEXT PRIMARY KEY,
+  uid TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  phase TEXT,
+  started_at TEXT,
+  finished_at TEXT,
+  archived_at TEXT,
+  at_ms INTEGER,
+  grp TEXT,
+  incomplete INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+);
+CREATE INDEX manifests_uid ON manifests(uid);
+CREATE INDEX manifests_name ON manifests(name, namespace);
+CREATE INDEX manifests_at ON manifests(at_ms);
+CREATE TABLE labels (
+  manifest_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (manifest_id, key)
+) WITHOUT ROWID;
+CREATE INDEX labels_kv ON labels(key, value);
+CREATE TABLE entries (
+  manifest_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  node_id TEXT,
+  container TEXT,
+  artifact_name TEXT,
+  size INTEGER,
+  sha256 TEXT,
+  PRIMARY KEY (manifest_id, path)
+) WITHOUT ROWID;
+CREATE INDEX entries_node ON entries(node_id);
+CREATE TABLE segments (
+  id INTEGER PRIMARY KEY,
+  manifest_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  node_id TEXT,
+  container TEXT,
+  first_line INTEGER NOT NULL
+);
+CREATE INDEX segments_manifest ON segments(manifest_id);
+CREATE VIRTUAL TABLE log_fts USING fts5(text);
+`;
+
+interface ManifestRow {
+  id: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  phase: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  archived_at: string | null;
+  grp: string | null;
+  incomplete: number;
+  entries: number;
+  bytes: number;
+}
+
+export interface OpenCatalogResult {
+  catalog: Catalog;
+  /** The file was new, or held an older schema and was wiped: everything must be (re)indexed. */
+  fresh: boolean;
+}
+
+export interface OpenCatalogOptions {
+  /** Wipe the catalog first (`strata index --rebuild`). */
+  reset?: boolean;
+}
+
+/** Opens (creating or migrating-by-wiping) the catalog at `path`; `:memory:` works for tests. */
+export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): OpenCatalogResult {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    throw new StrataError(`cannot open catalog: ${(err as Error).message}`, { file: path }, { cause: err });
+  }
+  if (opts.reset) db.pragma('user_version = 0');
+  const fresh = ensureSchema(db);
+  return { catalog: new SqliteCatalog(db), fresh };
+}
+
+function ensureSchema(db: Database.Database): boolean {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === CATALOG_SCHEMA_VERSION) return false;
+  const tables = db
+    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+    .all() as {
+    name: string;
+  }[];
+  db.transaction(() => {
+    // FTS5 shadow tables go with their virtual table; drop the virtual table first.
+    for (const t of tables.filter((t) => t.name === 'log_fts')) db.exec(`DROP TABLE IF EXISTS "${t.name}"`);
+    for (const t of tables) db.exec(`DROP TABLE IF EXISTS "${t.name.replaceAll('"', '""')}"`);
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${CATALOG_SCHEMA_VERSION}`);
+  })();
+  return true;
+}
+
+class SqliteCatalog implements Catalog {
+  // better-sqlite3 is synchronous but segments stream in asynchronously: one manifest transaction at a time.
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: Database.Database) {}
+
+  manifestIds(): Set<string> {
+    const rows = this.db.prepare('SELECT id FROM manifests').pluck().all() as string[];
+    return new Set(rows);
+  }
+
+  upsertManifest(w: CatalogWorkflow, entries: CatalogEntry[], segments: AsyncIterable<LogSegment>): Promise<void> {
+    const run = this.queue.then(() => this.indexManifest(w, entries, segments));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async indexManifest(
+    w: CatalogWorkflow,
+    entries: CatalogEntry[],
+    segments: AsyncIterable<LogSegment>,
+  ): Promise<void> {
+    const db = this.db;
+    const insertSegment = db.prepare(
+      'INSERT INTO segments (manifest_id, path, node_id, container, first_line) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertText = db.prepare('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      this.deleteRows(w.manifestId);
+      const at = workflowTime(w);
+      db.prepare(
+        `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at, archived_at, at_ms, grp, incomplete, entries, bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        w.manifestId,
+        w.uid,
+        w.namespace,
+        w.name,
+        w.phase ?? null,
+        w.startedAt ?? null,
+        w.finishedAt ?? null,
+        w.archivedAt ?? null,
+        at === undefined ? null : toMs(at),
+        w.group ?? null,
+        w.incomplete ? 1 : 0,
+        w.entries,
+        w.bytes,
+      );
+      const insertLabel = db.prepare('INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)');
+      for (const [k, v] of Object.entries(w.labels)) insertLabel.run(w.manifestId, k, v);
+      const insertEntry = db.prepare(
+        `INSERT OR REPLACE INTO entries (manifest_id, path, kind, node_id, container, artifact_name, size, sha256)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const e of entries) {
+        insertEntry.run(
+          w.manifestId,
+          e.path,
+          e.kind,
+          e.nodeId ?? null,
+          e.container ?? null,
+          e.artifactName ?? null,
+          e.size ?? null,
+          e.sha256 ?? null,
+        );
+      }
+      for await (const s of segments) {
+        const { lastInsertRowid } = insertSegment.run(
+          w.manifestId,
+          s.path,
+          s.nodeId ?? null,
+          s.container ?? null,
+          s.firstLine,
+        );
+        insertText.run(lastInsertRowid, s.text);
+      }
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  private deleteRows(manifestId: string): void {
+    const db = this.db;
+    db.prepare('DELETE FROM log_fts WHERE rowid IN (SELECT id FROM segments WHERE manifest_id = ?)').run(manifestId);
+    for (const table of ['segments', 'entries', 'labels'])
+      db.prepare(`DELETE FROM ${table} WHERE manifest_id = ?`).run(manifestId);
+    db.prepare('DELETE FROM manifests WHERE id = ?').run(manifestId);
+  }
+
+  remove(manifestId: string): void {
+    this.db.transaction(() => this.deleteRows(manifestId))();
+  }
+
+  search(query: WorkflowQuery): CatalogWorkflow[] {
+    const where = filters(query);
+    if (query.text !== undefined) {
+      where.clauses.push(
+        'm.id IN (SELECT s.manifest_id FROM log_fts JOIN segments s ON s.id = log_fts.rowid WHERE log_fts MATCH ?)',
+      );
+      where.params.push(checkText(query.text));
+    }
+    const sql = `SELECT m.* FROM manifests m ${whereSql(where.clauses)} ORDER BY m.at_ms DESC, m.id LIMIT ?`;
+    const rows = this.runMatch(
+      query.text,
+      () => this.db.prepare(sql).all(...where.params, limitOf(query)) as ManifestRow[],
+    );
+    return rows.map((r) => this.toWorkflow(r));
+  }
+
+  searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): TextHit[] {
+    const where = filters(query);
+    where.clauses.unshift('log_fts MATCH ?');
+    where.params.unshift(checkText(text));
+    const sql = `
+      SELECT m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line,
+             highlight(log_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS marked
+      FROM log_fts JOIN segments s ON s.id = log_fts.rowid JOIN manifests m ON m.id = s.manifest_id
+      ${whereSql(where.clauses)} ORDER BY rank, s.id LIMIT ?`;
+    const rows = this.runMatch(
+      text,
+      () =>
+        this.db.prepare(sql).all(...where.params, limitOf(query)) as {
+          manifest_id: string;
+          uid: string;
+          namespace: string;
+          name: string;
+          path: string;
+          node_id: string | null;
+          container: string | null;
+          first_line: number;
+          marked: string;
+        }[],
+    );
+    return rows.map((r) => {
+      const { lineOffset, snippet } = firstMatch(r.marked);
+      return {
+        manifestId: r.manifest_id,
+        uid: r.uid,
+        namespace: r.namespace,
+        name: r.name,
+        ...(r.node_id !== null && { nodeId: r.node_id }),
+        ...(r.container !== null && { container: r.container }),
+        path: r.path,
+        line: r.first_line + lineOffset,
+        snippet,
+      };
+    });
+  }
+
+  get(ref: string): CatalogWorkflow[] {
+    const slash = ref.indexOf('/');
+    const params: string[] = [ref, ref, ref];
+    let sql = 'SELECT * FROM manifests WHERE id = ? OR uid = ? OR name = ?';
+    if (slash > 0) {
+      sql += ' OR (namespace = ? AND name = ?)';
+      params.push(ref.slice(0, slash), ref.slice(slash + 1));
+    }
+    // Short manifest ids, as printed by `strata query`, are accepted when they are unambiguous hex prefixes.
+    if (/^[0-9a-f]{8,63}$/.test(ref)) {
+      sql += ' OR substr(id, 1, ?) = ?';
+      params.push(String(ref.length), ref);
+    }
+    const rows = this.db.prepare(`${sql} ORDER BY at_ms DESC, id`).all(...params) as ManifestRow[];
+    return rows.map((r) => this.toWorkflow(r));
+  }
+
+  entries(manifestId: string): CatalogEntry[] {
+    const rows = this.db.prepare('SELECT * FROM entries WHERE manifest_id = ? ORDER BY path').all(manifestId) as {
+      path: string;
+      kind: string;
+      node_id: string | null;
+      container: string | null;
+      artifact_name: string | null;
+      size: number | null;
+      sha256: string | null;
+    }[];
+    return rows.map((r) => ({
+      path: r.path,
+      kind: r.kind,
+      ...(r.node_id !== null && { nodeId: r.node_id }),
+      ...(r.container !== null && { container: r.container }),
+      ...(r.artifact_name !== null && { artifactName: r.artifact_name }),
+      ...(r.size !== null && { size: r.size }),
+      ...(r.sha256 !== null && { sha256: r.sha256 }),
+    }));
+  }
+
+  stats(): CatalogStats {
+    const db = this.db;
+    const totals = db
+      .prepare(
+        `SELECT count(*) AS manifests, count(DISTINCT uid) AS workflows, coalesce(sum(entries), 0) AS entries,
+                coalesce(sum(bytes), 0) AS bytes, coalesce(sum(incomplete), 0) AS incomplete FROM manifests`,
+      )
+      .get() as { manifests: number; workflows: number; entries: number; bytes: number; incomplete: number };
+    const logSegments = db.prepare('SELECT count(*) FROM segments').pluck().get() as number;
+    const labels = db.prepare('SELECT count(DISTINCT key) FROM labels').pluck().get() as number;
+    const byPhase: Record<string, number> = {};
+    for (const r of db
+      .prepare(`SELECT coalesce(phase, '(none)') AS phase, count(*) AS n FROM manifests GROUP BY 1 ORDER BY 1`)
+      .all() as {
+      phase: string;
+      n: number;
+    }[])
+      byPhase[r.phase] = r.n;
+    return { ...totals, logSegments, labels, byPhase };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private toWorkflow(r: ManifestRow): CatalogWorkflow {
+    const labels: Record<string, string> = {};
+    for (const l of this.db.prepare('SELECT key, value FROM labels WHERE manifest_id = ? ORDER BY key').all(r.id) as {
+      key: string;
+      value: string;
+    }[])
+      labels[l.key] = l.value;
+    return {
+      manifestId: r.id,
+      uid: r.uid,
+      namespace: r.namespace,
+      name: r.name,
+      ...(r.phase !== null && { phase: r.phase }),
+      ...(r.started_at !== null && { startedAt: r.started_at }),
+      ...(r.finished_at !== null && { finishedAt: r.finished_at }),
+      ...(r.archived_at !== null && { archivedAt: r.archived_at }),
+      labels,
+      ...(r.grp !== null && { group: r.grp }),
+      incomplete: r.incomplete === 1,
+      entries: r.entries,
+      bytes: r.bytes,
+    };
+  }
+
+  /** Runs a statement with a user's FTS5 query; a syntax error becomes a usage error, not a crash. */
+  private runMatch<T>(text: string | undefined, run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      if (text !== undefined && err instanceof Database.SqliteError && err.code === 'SQLITE_ERROR') {
+        throw new ConfigError(
+          `full-text query ${JSON.stringify(text)} is not valid FTS5 syntax (${err.message}); put words in double quotes to search for them literally`,
+          { key: 'text' },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+interface Where {
+  clauses: string[];
+  params: unknown[];
+}
+
+function filters(q: Omit<WorkflowQuery, 'text'>): Where {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  for (const [k, v] of Object.entries(q.labels ?? {})) {
+    clauses.push('EXISTS (SELECT 1 FROM labels l WHERE l.manifest_id = m.id AND l.key = ? AND l.value = ?)');
+    params.push(k, v);
+  }
+  if (q.namespace !== undefined) {
+    clauses.push('m.namespace = ?');
+    params.push(q.namespace);
+  }
+  if (q.phase !== undefined) {
+    clauses.push('m.phase = ? COLLATE NOCASE');
+    params.push(q.phase);
+  }
+  if (q.name !== undefined) {
+    clauses.push('m.name = ?');
+    params.push(q.name);
+  }
+  if (q.since !== undefined) {
+    clauses.push('m.at_ms >= ?');
+    params.push(q.since.getTime());
+  }
+  if (q.until !== undefined) {
+    clauses.push('m.at_ms < ?');
+    params.push(q.until.getTime());
+  }
+  return { clauses, params };
+}
+
+function whereSql(clauses: string[]): string {
+  return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+}
+
+function limitOf(q: { limit?: number }): number {
+  const limit = q.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new ConfigError(`limit must be a positive integer, got ${limit}`, { key: 'limit' });
+  return limit;
+}
+
+function checkText(text: string): string {
+  if (!text.trim()) throw new ConfigError('full-text query is empty', { key: 'text' });
+  return text;
+}
+
+function toMs(iso: string): number | null {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** From a highlighted segment: how many lines precede the first match, and that line trimmed around the match. */
+function firstMatch(marked: string): { lineOffset: number; snippet: string } {
+  const at = marked.indexOf(MARK_OPEN);
+  if (at < 0) return { lineOffset: 0, snippet: clean(marked.slice(0, SNIPPET_WIDTH)) };
+  let lineOffset = 0;
+  for (let i = marked.indexOf('\n'); i >= 0 && i < at; i = marked.indexOf('\n', i + 1)) lineOffset++;
+  const lineStart = marked.lastIndexOf('\n', at) + 1;
+  const nl = marked.indexOf('\n', at);
+  const line = marked.slice(lineStart, nl < 0 ? marked.length : nl);
+  const rel = at - lineStart;
+  const from = Math.max(0, rel - SNIPPET_WIDTH / 2);
+  let snippet = line.slice(from, from + SNIPPET_WIDTH);
+  if (from > 0) snippet = '…' + snippet;
+  if (from + SNIPPET_WIDTH < line.length) snippet += '…';
+  return { lineOffset, snippet: clean(snippet) };
+}
+
+function clean(s: string): string {
+  return s.replaceAll(MARK_OPEN, '«').replaceAll(MARK_CLOSE, '»').trimEnd();
+}

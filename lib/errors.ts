@@ -44,6 +44,9 @@ export class NotFoundError extends StoreError {}
 /** A conditional write lost: the key already exists. */
 export class AlreadyExistsError extends StoreError {}
 
+/** A read of an archived (GLACIER/DEEP_ARCHIVE) object that has not been restored (S3 InvalidObjectState). */
+export class ArchivedObjectError extends StoreError {}
+
 /** Data that does not match its checksum, or a structure that does not parse. */
 export class IntegrityError extends StrataError {}
 

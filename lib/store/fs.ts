@@ -1,0 +1,444 @@
+// The local-directory object store (the embedded default): crash-safe atomic writes, metadata in sidecars.
+//
+// Semantics that differ from S3, on purpose:
+// - No versioning: listVersions() yields only the current object (versionId "null", as S3 reports unversioned ones).
+// - A key cannot be both an object and a prefix of other keys ("a" and "a/b"): the second put fails.
+// - Holds and retention are recorded in the sidecar. Because there are no versions, put() over a held or
+//   retained object is refused too (on S3 it would add a version and keep the protected one).
+// - A local directory is always readable, but get() of a GLACIER/DEEP_ARCHIVE object still throws
+//   ArchivedObjectError until restore() is called, so the core handles cold reads the same way on both stores.
+//   restore() completes at once and the restored copy expires after the requested days, as on S3.
+// - A crash between linking a create-only (ifNoneMatch) object and writing its sidecar leaves the object with
+//   default metadata (STANDARD, none); readers detect stale sidecars by inode and size.
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, open, readFile, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { AlreadyExistsError, ArchivedObjectError, IntegrityError, NotFoundError, StoreError } from '../errors.ts';
+import { checkKey, metaName, tempName, walkSorted } from './fs-layout.ts';
+import type {
+  ByteRange,
+  ObjectInfo,
+  ObjectStore,
+  ObjectVersion,
+  PutOptions,
+  PutResult,
+  RestoreState,
+  RetentionMode,
+  StorageClass,
+} from './store.ts';
+
+/** What the sidecar records; `ino`/`size` tie it to one generation of the data file. */
+interface Sidecar {
+  v: 1;
+  ino: number;
+  size: number;
+  sha256?: string;
+  storageClass?: StorageClass;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  legalHold?: boolean;
+  retention?: { mode: RetentionMode; until: string };
+  restoreExpiresAt?: string;
+}
+
+const ARCHIVED: ReadonlySet<StorageClass> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+const DAY_MS = 86_400_000;
+
+export class FileSystemStore implements ObjectStore {
+  readonly url: string;
+
+  constructor(
+    readonly root: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.url = pathToFileURL(root).href;
+  }
+
+  async put(key: string, body: Readable | Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
+    checkKey(key);
+    const path = this.pathOf(key);
+    const existing = await this.readState(key, path);
+    if (existing && opts.ifNoneMatch) throw new AlreadyExistsError('object already exists', { key });
+    if (existing) this.refuseIfProtected(key, existing.meta, 'overwrite');
+
+    const { tmp, handle } = await this.openTemp(key, path);
+    let committed = false;
+    try {
+      const { size, sha256 } = await writeAll(handle, body);
+      await handle.sync();
+      await handle.close();
+      if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
+        throw new IntegrityError(`SHA-256 mismatch: expected ${opts.sha256}, received ${sha256}`, { key });
+      }
+      if (opts.contentLength !== undefined && opts.contentLength !== size) {
+        throw new IntegrityError(`length mismatch: expected ${opts.contentLength} bytes, received ${size}`, { key });
+      }
+      const ino = (await stat(tmp)).ino;
+      const meta: Sidecar = {
+        v: 1,
+        ino,
+        size,
+        sha256,
+        storageClass: opts.storageClass,
+        contentType: opts.contentType,
+        metadata: opts.metadata && Object.keys(opts.metadata).length ? opts.metadata : undefined,
+      };
+      if (opts.ifNoneMatch) {
+        // link() fails with EEXIST if anyone else created the key first: exactly one concurrent writer wins.
+        try {
+          await link(tmp, path);
+        } catch (err) {
+          throw this.mapError(err, key, 'create', (code) =>
+            code === 'EEXIST' ? new AlreadyExistsError('object already exists', { key }) : undefined,
+          );
+        }
+        committed = true;
+        await unlink(tmp);
+        await this.writeSidecar(path, meta);
+      } else {
+        // Sidecar first: a reader then never pairs the new data with the previous object's metadata.
+        await this.writeSidecar(path, meta);
+        try {
+          await rename(tmp, path);
+        } catch (err) {
+          throw this.mapError(err, key, 'write');
+        }
+        committed = true;
+      }
+      await syncDir(dirname(path));
+      return { key, etag: `"${sha256}"`, sha256, size };
+    } finally {
+      if (!committed) {
+        await handle.close().catch(() => {});
+        await unlink(tmp).catch(() => {});
+      }
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    checkKey(key);
+    const path = this.pathOf(key);
+    const state = await this.readState(key, path);
+    if (!state) throw new NotFoundError('no such object', { key });
+    if (this.restoreStateOf(state.meta) === 'not-started' || this.restoreStateOf(state.meta) === 'in-progress') {
+      throw new ArchivedObjectError(
+        `object is in storage class ${state.meta.storageClass} and must be restored before it can be read`,
+        { key },
+      );
+    }
+    let start = 0;
+    let end = state.size - 1;
+    if (range) {
+      if (range.start < 0 || range.start >= Math.max(state.size, 1) || (range.end ?? end) < range.start) {
+        throw new StoreError(`range ${range.start}-${range.end ?? ''} is outside the object (${state.size} bytes)`, {
+          key,
+        });
+      }
+      start = range.start;
+      end = Math.min(range.end ?? end, end);
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      throw this.mapError(err, key, 'read');
+    }
+    if (state.size === 0) return handle.createReadStream({ autoClose: true });
+    return handle.createReadStream({ autoClose: true, start, end });
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    checkKey(key);
+    const state = await this.readState(key, this.pathOf(key));
+    return state ? this.infoOf(key, state.size, state.mtime, state.meta) : undefined;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for await (const entry of walkSorted(this.root, prefix)) {
+      let st;
+      try {
+        st = await stat(entry.path);
+      } catch {
+        continue; // deleted while we walked
+      }
+      const sidecar = entry.siblings.has(metaName(entry.key.slice(entry.key.lastIndexOf('/') + 1)))
+        ? await readSidecar(entry.path)
+        : undefined;
+      const meta = sidecar && sidecar.ino === st.ino && sidecar.size === st.size ? sidecar : undefined;
+      yield this.infoOf(entry.key, st.size, st.mtime, meta ?? defaultSidecar(st.ino, st.size));
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    keys.forEach(checkKey);
+    const refused: string[] = [];
+    for (const key of keys) {
+      const path = this.pathOf(key);
+      const state = await this.readState(key, path);
+      if (!state) continue;
+      const why = this.protection(state.meta);
+      if (why) {
+        refused.push(`${key} (${why})`);
+        continue;
+      }
+      try {
+        await unlink(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.mapError(err, key, 'delete');
+      }
+      await unlink(sidecarPath(path)).catch(() => {});
+      await this.pruneEmptyDirs(dirname(path));
+    }
+    if (refused.length) {
+      throw new StoreError(`cannot delete protected object(s): ${refused.join(', ')}`, { key: refused[0] });
+    }
+  }
+
+  async setStorageClass(key: string, storageClass: StorageClass): Promise<void> {
+    await this.updateSidecar(key, (meta) => {
+      meta.storageClass = storageClass;
+      delete meta.restoreExpiresAt;
+    });
+  }
+
+  async restore(key: string, days: number): Promise<RestoreState> {
+    let state: RestoreState = 'not-needed';
+    await this.updateSidecar(key, (meta) => {
+      if (!ARCHIVED.has(meta.storageClass ?? 'STANDARD')) return false;
+      meta.restoreExpiresAt = new Date(this.now().getTime() + days * DAY_MS).toISOString();
+      state = 'restored';
+      return true;
+    });
+    return state;
+  }
+
+  async setLegalHold(key: string, on: boolean): Promise<void> {
+    await this.updateSidecar(key, (meta) => {
+      meta.legalHold = on;
+    });
+  }
+
+  async setRetention(key: string, mode: RetentionMode, until: Date): Promise<void> {
+    await this.updateSidecar(key, (meta) => {
+      const current = meta.retention;
+      if (current?.mode === 'COMPLIANCE' && new Date(current.until) > this.now()) {
+        if (mode !== 'COMPLIANCE' || until < new Date(current.until)) {
+          throw new StoreError(`COMPLIANCE retention until ${current.until} cannot be shortened or weakened`, {
+            key,
+          });
+        }
+      }
+      meta.retention = { mode, until: until.toISOString() };
+    });
+  }
+
+  async *listVersions(prefix: string): AsyncIterable<ObjectVersion> {
+    for await (const o of this.list(prefix)) {
+      yield {
+        key: o.key,
+        versionId: 'null',
+        isLatest: true,
+        isDeleteMarker: false,
+        size: o.size,
+        lastModified: o.lastModified,
+      };
+    }
+  }
+
+  private pathOf(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+
+  private where(key: string): string {
+    return `${this.url.replace(/\/$/, '')}/${key}`;
+  }
+
+  /** Current data file and its (validated) sidecar, or undefined when the object does not exist. */
+  private async readState(
+    key: string,
+    path: string,
+  ): Promise<{ size: number; mtime: Date; meta: Sidecar } | undefined> {
+    let st;
+    try {
+      st = await stat(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw this.mapError(err, key, 'stat');
+    }
+    if (!st.isFile()) return undefined;
+    const sidecar = await readSidecar(path);
+    const meta = sidecar && sidecar.ino === st.ino && sidecar.size === st.size ? sidecar : undefined;
+    return { size: st.size, mtime: st.mtime, meta: meta ?? defaultSidecar(st.ino, st.size) };
+  }
+
+  private infoOf(key: string, size: number, mtime: Date, meta: Sidecar): ObjectInfo {
+    const restore = this.restoreStateOf(meta);
+    return {
+      key,
+      size,
+      lastModified: mtime,
+      etag: meta.sha256 ? `"${meta.sha256}"` : undefined,
+      storageClass: meta.storageClass ?? 'STANDARD',
+      metadata: meta.metadata,
+      restore:
+        restore === 'restored'
+          ? { state: restore, expiresAt: new Date(meta.restoreExpiresAt!) }
+          : restore === 'not-needed'
+            ? undefined
+            : { state: restore },
+      legalHold: meta.legalHold ?? false,
+      retainUntil: meta.retention ? new Date(meta.retention.until) : undefined,
+    };
+  }
+
+  private restoreStateOf(meta: Sidecar): RestoreState {
+    if (!ARCHIVED.has(meta.storageClass ?? 'STANDARD')) return 'not-needed';
+    if (meta.restoreExpiresAt && new Date(meta.restoreExpiresAt) > this.now()) return 'restored';
+    return 'not-started';
+  }
+
+  private protection(meta: Sidecar): string | undefined {
+    if (meta.legalHold) return 'legal hold';
+    if (meta.retention && new Date(meta.retention.until) > this.now()) {
+      return `${meta.retention.mode} retention until ${meta.retention.until}`;
+    }
+    return undefined;
+  }
+
+  private refuseIfProtected(key: string, meta: Sidecar, action: string): void {
+    const why = this.protection(meta);
+    if (why) throw new StoreError(`cannot ${action} protected object (${why})`, { key });
+  }
+
+  /** Read-modify-write of an object's sidecar; `change` returns false to leave it untouched. */
+  private async updateSidecar(key: string, change: (meta: Sidecar) => boolean | void): Promise<void> {
+    checkKey(key);
+    const path = this.pathOf(key);
+    const state = await this.readState(key, path);
+    if (!state) throw new NotFoundError('no such object', { key });
+    const meta = { ...state.meta };
+    if (change(meta) === false) return;
+    await this.writeSidecar(path, meta);
+  }
+
+  private async writeSidecar(path: string, meta: Sidecar): Promise<void> {
+    const dir = dirname(path);
+    const name = metaName(path.slice(dir.length + 1));
+    const tmp = join(dir, tempName(name, randomBytes(6).toString('hex')));
+    try {
+      const handle = await open(tmp, 'wx', 0o644);
+      try {
+        await handle.writeFile(JSON.stringify(meta));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, join(dir, name));
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw this.mapError(err, path, 'write metadata for');
+    }
+  }
+
+  /** Creates the parent directories and an exclusive temp file beside the target. */
+  private async openTemp(key: string, path: string): Promise<{ tmp: string; handle: FileHandle }> {
+    const dir = dirname(path);
+    const name = path.slice(dir.length + 1);
+    // A concurrent delete may prune the directory between mkdir and open: try again a few times.
+    for (let attempt = 0; ; attempt++) {
+      const tmp = join(dir, tempName(name, randomBytes(6).toString('hex')));
+      try {
+        await mkdir(dir, { recursive: true });
+        return { tmp, handle: await open(tmp, 'wx', 0o644) };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && attempt < 3) continue;
+        throw this.mapError(err, key, 'write', (c) =>
+          c === 'ENOTDIR' || c === 'EEXIST'
+            ? new StoreError('a parent of this key is an object; a directory store cannot hold both', { key })
+            : undefined,
+        );
+      }
+    }
+  }
+
+  private async pruneEmptyDirs(dir: string): Promise<void> {
+    while (dir.length > this.root.length && dir.startsWith(this.root)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return; // not empty (or already gone): stop
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  private mapError(
+    err: unknown,
+    key: string,
+    action: string,
+    special?: (code: string | undefined) => StoreError | undefined,
+  ): StoreError {
+    const code = (err as NodeJS.ErrnoException).code;
+    const mapped = special?.(code);
+    if (mapped) return mapped;
+    if (err instanceof StoreError) return err;
+    const where = key.startsWith('/') ? key : this.where(key);
+    const reason =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'ENOSPC'
+          ? 'no space left on device'
+          : code === 'EISDIR'
+            ? 'the key is a prefix of other keys; a directory store cannot hold both'
+            : code === 'ENAMETOOLONG'
+              ? 'a path segment is too long for this filesystem'
+              : (code ?? String(err));
+    return new StoreError(`${where}: cannot ${action}: ${reason}`, undefined, { cause: err });
+  }
+}
+
+function defaultSidecar(ino: number, size: number): Sidecar {
+  return { v: 1, ino, size };
+}
+
+function sidecarPath(path: string): string {
+  const dir = dirname(path);
+  return join(dir, metaName(path.slice(dir.length + 1)));
+}
+
+async function readSidecar(path: string): Promise<Sidecar | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(sidecarPath(path), 'utf8')) as Sidecar;
+    return parsed.v === 1 ? parsed : undefined;
+  } catch {
+    return undefined; // absent or torn: the object keeps default metadata
+  }
+}
+
+async function writeAll(handle: FileHandle, body: Readable | Uint8Array): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const write = async (chunk: Uint8Array) => {
+    hash.update(chunk);
+    size += chunk.length;
+    let off = 0;
+    while (off < chunk.length) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
+  };
+  if (body instanceof Uint8Array) await write(body);
+  else
+    for await (const chunk of body) await write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+  return { size, sha256: hash.digest('hex') };
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

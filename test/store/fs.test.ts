@@ -1,0 +1,109 @@
+// The local-directory store: the shared contract plus what only a directory can get wrong (escapes, leftovers).
+import { fc, test as propTest } from '@fast-check/vitest';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreError } from '../../lib/errors.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+import { describeStoreContract } from './contract.ts';
+
+const base = mkdtempSync(join(tmpdir(), 'strata-fs-store-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+let n = 0;
+const freshRoot = () => join(base, `root-${n++}`);
+const makeStore = async () => new FileSystemStore(freshRoot());
+
+describeStoreContract(
+  'local directory',
+  { makeStore, makeLockedStore: makeStore },
+  {
+    versioning: false,
+    refusesHostileKeys: true,
+    restoreCompletes: 'immediately',
+  },
+);
+
+/** Every file under dir, as paths relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+describe('FileSystemStore', () => {
+  it('leaves no temp files behind after good and failed writes, and prunes emptied directories', async () => {
+    const root = freshRoot();
+    const s = new FileSystemStore(root);
+    await s.put('a/b/c', Buffer.from('x'), { storageClass: 'STANDARD_IA' });
+    await expect(s.put('a/b/d', Buffer.from('y'), { sha256: '00'.repeat(32) })).rejects.toThrow(/SHA-256 mismatch/);
+    expect(filesUnder(root)).toEqual(['a/b/.c.strata-meta', 'a/b/c']);
+    await s.delete(['a/b/c']);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('ignores a sidecar that belongs to an earlier generation of the file', async () => {
+    const root = freshRoot();
+    const s = new FileSystemStore(root);
+    await s.put('obj', Buffer.from('cold'), { storageClass: 'DEEP_ARCHIVE', metadata: { a: '1' } });
+    // Someone replaces the data file behind our back (new inode): its metadata no longer applies.
+    rmSync(join(root, 'obj'));
+    writeFileSync(join(root, 'obj'), 'replaced');
+    const info = await s.head('obj');
+    expect(info).toMatchObject({ storageClass: 'STANDARD', size: 8 });
+    expect(info?.metadata).toBeUndefined();
+    expect((await buffer(await s.get('obj'))).toString()).toBe('replaced');
+  });
+
+  it('refuses to overwrite a held object (no versions to keep the held one)', async () => {
+    const s = new FileSystemStore(freshRoot());
+    await s.put('held', Buffer.from('keep me'));
+    await s.setLegalHold('held', true);
+    await expect(s.put('held', Buffer.from('gone'))).rejects.toThrow(/legal hold/);
+    expect((await buffer(await s.get('held'))).toString()).toBe('keep me');
+  });
+
+  it('expires a restored copy after the requested days', async () => {
+    let now = new Date('2030-01-01T00:00:00Z');
+    const s = new FileSystemStore(freshRoot(), () => now);
+    await s.put('cold', Buffer.from('x'), { storageClass: 'GLACIER' });
+    expect(await s.restore('cold', 3)).toBe('restored');
+    now = new Date('2030-01-03T23:00:00Z');
+    expect((await s.head('cold'))?.restore?.state).toBe('restored');
+    now = new Date('2030-01-04T00:00:01Z');
+    expect((await s.head('cold'))?.restore?.state).toBe('not-started');
+    await expect(s.get('cold')).rejects.toThrow(/must be restored/);
+  });
+
+  it('refuses a key that is both an object and a prefix, with a clear message', async () => {
+    const s = new FileSystemStore(freshRoot());
+    await s.put('a', Buffer.from('x'));
+    await expect(s.put('a/b', Buffer.from('y'))).rejects.toThrow(/directory store cannot hold both/);
+    await s.put('c/d', Buffer.from('y'));
+    await expect(s.put('c', Buffer.from('x'))).rejects.toThrow(/directory store cannot hold both/);
+  });
+
+  const segment = fc.oneof(
+    fc.constantFrom('..', '.', '', 'a', 'b.strata-meta', '\\', '\0', '..\\x'),
+    fc.string({ maxLength: 4 }),
+  );
+  propTest.prop([fc.array(segment, { minLength: 1, maxLength: 4 }), fc.boolean()], { numRuns: 150 })(
+    'never writes outside the root, whatever the key',
+    async (segments, absolute) => {
+      const outer = mkdtempSync(join(base, 'prop-'));
+      const root = join(outer, 'root');
+      const s = new FileSystemStore(root);
+      const key = (absolute ? '/' : '') + segments.join('/');
+      try {
+        await s.put(key, Buffer.from('p'));
+        expect((await s.head(key))?.size).toBe(1);
+      } catch (err) {
+        expect(err).toBeInstanceOf(StoreError);
+      }
+      expect(filesUnder(outer).every((f) => f.startsWith('root/'))).toBe(true);
+      rmSync(outer, { recursive: true, force: true });
+    },
+  );
+});

@@ -40,6 +40,8 @@ export interface WorkflowBundle extends WorkflowIdentity {
   workflow: Record<string, unknown>;
   entries: BundleEntry[];
   missing: MissingEntry[];
+  /** What the source had to assume (e.g. a uid derived because metadata.uid was missing); for logs and reports. */
+  notes?: string[];
 }
 
 /** A problem with one workflow of a batch; the others go on. */

@@ -1,0 +1,208 @@
+// Parses Argo Workflow objects from YAML/JSON text (single objects, Lists, multi-document YAML) and checks the minimum.
+import { createHash } from 'node:crypto';
+import { isMap, isSeq, LineCounter, parseAllDocuments, YAMLParseError, type Document } from 'yaml';
+import type { SourceProblem, WorkflowIdentity } from '../bundle/bundle.ts';
+import { InputError } from '../errors.ts';
+
+export interface ParsedWorkflow {
+  identity: WorkflowIdentity;
+  /** The object as given (List items get apiVersion/kind filled in from the List when they lack them). */
+  workflow: Record<string, unknown>;
+  file: string;
+  /** 1-based line where the object starts in the file. */
+  line: number;
+  /** Things the parser had to assume, e.g. a uid derived because metadata.uid was missing. */
+  notes: string[];
+}
+
+export interface ParseResult {
+  workflows: ParsedWorkflow[];
+  problems: SourceProblem[];
+}
+
+/** Where a problem sits, as `file:line:col`. */
+function where(file: string, line?: number, col?: number): string {
+  if (line === undefined) return file;
+  return col === undefined ? `${file}:${line}` : `${file}:${line}:${col}`;
+}
+
+function problemFrom(err: InputError): SourceProblem {
+  const loc = err.location ?? {};
+  return { where: where(loc.file ?? '?', loc.line, loc.column), message: err.message };
+}
+
+/** Parses every workflow in a file's text; a broken document or item is a problem, the rest still parse. */
+export function parseWorkflowText(text: string, file: string): ParseResult {
+  const result: ParseResult = { workflows: [], problems: [] };
+  if (file.endsWith('.json')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      const pos = jsonErrorPosition(text, err);
+      result.problems.push({
+        where: where(file, pos.line, pos.col),
+        message: `malformed JSON: ${(err as Error).message}`,
+      });
+      return result;
+    }
+    collectObjects(value, file, () => 1, result);
+    return result;
+  }
+
+  const lineCounter = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document.Parsed[];
+  } catch (err) {
+    result.problems.push({ where: file, message: `malformed YAML: ${(err as Error).message}` });
+    return result;
+  }
+  if (!Array.isArray(docs)) docs = [];
+  for (const doc of docs) {
+    const error = doc.errors[0];
+    if (error) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      result.problems.push({ where: where(file, pos.line, pos.col), message: `malformed YAML: ${firstLine(error)}` });
+      continue;
+    }
+    const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    if (value === null || value === undefined) continue; // empty document (e.g. a trailing `---`)
+    const start = doc.contents?.range?.[0] ?? 0;
+    const itemLine = (index: number): number => {
+      const items = isMap(doc.contents) ? doc.contents.get('items', true) : undefined;
+      const node = (isSeq(items) ? items.items[index] : undefined) as { range?: [number, number, number] } | undefined;
+      const offset = node?.range?.[0] ?? start;
+      return lineCounter.linePos(offset).line;
+    };
+    collectObjects(value, file, (index) => (index < 0 ? lineCounter.linePos(start).line : itemLine(index)), result);
+  }
+  return result;
+}
+
+function firstLine(err: YAMLParseError): string {
+  return err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/** Node 20 says "at position N", Node 22 "(line L column C)"; both become line:col. */
+function jsonErrorPosition(text: string, err: unknown): { line?: number; col?: number } {
+  const message = err instanceof Error ? err.message : '';
+  const lc = /line (\d+) column (\d+)/.exec(message);
+  if (lc) return { line: Number(lc[1]), col: Number(lc[2]) };
+  const p = /position (\d+)/.exec(message);
+  const offset = p ? Number(p[1]) : text.length;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, col: offset - lineStart + 1 };
+}
+
+function collectObjects(value: unknown, file: string, lineOf: (index: number) => number, out: ParseResult): void {
+  if (isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+    const itemKind = value.kind === 'List' ? undefined : value.kind.slice(0, -'List'.length);
+    value.items.forEach((item: unknown, index: number) => {
+      const line = lineOf(index);
+      let obj = item;
+      const notes: string[] = [];
+      if (isRecord(item) && itemKind && (item.kind === undefined || item.apiVersion === undefined)) {
+        // API list responses (WorkflowList) omit apiVersion/kind on their items.
+        obj = { apiVersion: value.apiVersion, kind: itemKind, ...item };
+        notes.push(`apiVersion/kind taken from the enclosing ${value.kind}`);
+      }
+      addWorkflow(obj, file, line, `item ${index}`, notes, out);
+    });
+    return;
+  }
+  addWorkflow(value, file, lineOf(-1), undefined, [], out);
+}
+
+function addWorkflow(
+  value: unknown,
+  file: string,
+  line: number,
+  label: string | undefined,
+  notes: string[],
+  out: ParseResult,
+): void {
+  try {
+    const { identity, notes: more } = validateWorkflow(value, { file, line }, label);
+    out.workflows.push({
+      identity,
+      workflow: value as Record<string, unknown>,
+      file,
+      line,
+      notes: [...notes, ...more],
+    });
+  } catch (err) {
+    if (err instanceof InputError) out.problems.push(problemFrom(err));
+    else throw err;
+  }
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks what Strata relies on (apiVersion argoproj.io/*, kind Workflow, metadata.name) and returns the identity.
+ * A missing uid is derived from namespace/name/creationTimestamp (stable across runs) and reported in the notes.
+ */
+export function validateWorkflow(
+  value: unknown,
+  loc: { file: string; line?: number },
+  label?: string,
+): { identity: WorkflowIdentity; notes: string[] } {
+  const prefix = label ? `${label}: ` : '';
+  const fail = (msg: string) => new InputError(prefix + msg, { file: loc.file, line: loc.line });
+  if (!isRecord(value)) throw fail(`expected a Workflow object, got ${value === null ? 'null' : typeof value}`);
+  const notes: string[] = [];
+  let { apiVersion, kind } = value;
+  if (apiVersion === undefined && kind === undefined && looksLikeWorkflow(value)) {
+    // Bare objects (controller test data, some exports) carry spec/status but no type header.
+    apiVersion = 'argoproj.io/v1alpha1';
+    kind = 'Workflow';
+    notes.push('apiVersion/kind missing; assumed argoproj.io/v1alpha1 Workflow from spec/status');
+  }
+  if (typeof apiVersion !== 'string' || !apiVersion.startsWith('argoproj.io/')) {
+    throw fail(`apiVersion ${JSON.stringify(apiVersion)} is not argoproj.io/*`);
+  }
+  if (kind !== 'Workflow') throw fail(`kind ${JSON.stringify(kind)} is not Workflow`);
+  const metadata = value.metadata;
+  if (!isRecord(metadata)) throw fail('metadata is missing');
+  const name = metadata.name;
+  if (typeof name !== 'string' || name === '') throw fail('metadata.name is missing');
+  let namespace = metadata.namespace;
+  if (namespace === undefined || namespace === null || namespace === '') {
+    namespace = 'default';
+    notes.push('metadata.namespace missing; assumed "default"');
+  }
+  if (typeof namespace !== 'string') throw fail('metadata.namespace is not a string');
+  let uid = metadata.uid;
+  if (uid === undefined || uid === null || uid === '') {
+    const created = typeof metadata.creationTimestamp === 'string' ? metadata.creationTimestamp : '';
+    uid = deriveUid(namespace, name, created);
+    notes.push(`metadata.uid missing; derived ${uid} from namespace/name/creationTimestamp`);
+  }
+  if (typeof uid !== 'string') throw fail('metadata.uid is not a string');
+  return { identity: { uid, namespace, name }, notes };
+}
+
+function looksLikeWorkflow(value: Record<string, unknown>): boolean {
+  const spec = value.spec;
+  const status = value.status;
+  return (isRecord(spec) && Array.isArray(spec.templates)) || (isRecord(status) && isRecord(status.nodes));
+}
+
+/** A UUID-shaped id (version 5 layout) from SHA-256 of `namespace/name/creationTimestamp`. */
+export function deriveUid(namespace: string, name: string, creationTimestamp: string): string {
+  const h = createHash('sha256').update(`${namespace}/${name}/${creationTimestamp}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

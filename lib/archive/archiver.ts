@@ -1,0 +1,238 @@
+// Archives one workflow bundle: chunk every entry, store new chunks in the group's packs, then commit the manifest.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { BundleEntry, MissingEntry, WorkflowBundle } from '../bundle/bundle.ts';
+import { silentProgress, type Progress } from '../cli/progress.ts';
+import { AlreadyExistsError, IntegrityError } from '../errors.ts';
+import { Chunker } from './chunker.ts';
+import { ChunkIndex, loadGroupIndex } from './chunk-index.ts';
+import { encodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
+import { PackWriter, type PackRef } from './pack-writer.ts';
+import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
+
+export interface ArchiveOptions {
+  /** Timeline group (retention class + period) from the policy decision. */
+  group?: string;
+  progress?: Progress;
+  /** The group's chunk index, to share one between several bundles of a batch (loaded when absent). */
+  index?: ChunkIndex;
+}
+
+export interface ArchiveStats {
+  files: number;
+  bytes: number;
+  newBytes: number;
+  storedBytes: number;
+  chunks: number;
+  newChunks: number;
+  packs: number;
+}
+
+export interface ArchiveResult {
+  manifestId: string;
+  /** False when an identical manifest was already committed (re-archive is a no-op). */
+  created: boolean;
+  incomplete: boolean;
+  stats: ArchiveStats;
+}
+
+const WORKFLOW_ENTRY = 'workflow.json';
+
+interface PendingEntry {
+  entry: BundleEntry;
+  size: number;
+  sha256: string;
+  chunks: Array<{ id: string; ref: PackRef }>;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+
+/** The Workflow object as an entry, unless the source already gave one (then its bytes are kept as they were). */
+function withWorkflowEntry(bundle: WorkflowBundle): { entries: BundleEntry[]; workflowPath: string } {
+  const given = bundle.entries.find((e) => e.kind === 'workflow');
+  if (given) return { entries: bundle.entries, workflowPath: given.path };
+  const body = Buffer.from(JSON.stringify(bundle.workflow, null, 2) + '\n');
+  const entry: BundleEntry = {
+    path: WORKFLOW_ENTRY,
+    kind: 'workflow',
+    size: body.length,
+    open: async () => Readable.from([body]),
+  };
+  return { entries: [entry, ...bundle.entries], workflowPath: WORKFLOW_ENTRY };
+}
+
+export async function archiveBundle(
+  repo: Repository,
+  bundle: WorkflowBundle,
+  opts: ArchiveOptions = {},
+): Promise<ArchiveResult> {
+  const group = checkGroup(opts.group ?? DEFAULT_GROUP);
+  const progress = opts.progress ?? silentProgress;
+  const index = opts.index ?? (await loadGroupIndex(repo, group));
+  const writer = new PackWriter(repo, group, index);
+  const stats: ArchiveStats = { files: 0, bytes: 0, newBytes: 0, storedBytes: 0, chunks: 0, newChunks: 0, packs: 0 };
+  const { entries, workflowPath } = withWorkflowEntry(bundle);
+  const missing: MissingEntry[] = [...bundle.missing];
+  const done: PendingEntry[] = [];
+  const seenPaths = new Set<string>();
+
+  progress.start(entries.length, `archive ${bundle.namespace}/${bundle.name}`);
+  for (const entry of entries) {
+    if (seenPaths.has(entry.path))
+      throw new IntegrityError(`bundle has two entries at path ${entry.path}`, { workflow: bundle.uid });
+    seenPaths.add(entry.path);
+    let stream: Readable;
+    try {
+      stream = await entry.open();
+    } catch (err) {
+      missing.push(missingOf(entry, err));
+      progress.advance();
+      continue;
+    }
+    const chunker = new Chunker(repo.config.chunker);
+    const fileHash = createHash('sha256');
+    const pending: PendingEntry = { entry, size: 0, sha256: '', chunks: [] };
+    const take = async (chunk: Buffer) => {
+      const raw = createHash('sha256').update(chunk).digest();
+      const id = raw.toString('hex');
+      stats.chunks++;
+      let ref = writer.find(raw, id);
+      if (!ref) {
+        ref = await writer.add(id, chunk);
+        stats.newChunks++;
+        stats.newBytes += chunk.length;
+      }
+      pending.chunks.push({ id, ref });
+    };
+    try {
+      for await (const data of stream) {
+        const buf = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+        fileHash.update(buf);
+        pending.size += buf.length;
+        for (const chunk of chunker.push(buf)) await take(chunk);
+      }
+      const last = chunker.finish();
+      if (last) await take(last);
+    } catch (err) {
+      // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.
+      stream.destroy();
+      missing.push(missingOf(entry, err));
+      progress.advance();
+      continue;
+    }
+    pending.sha256 = fileHash.digest('hex');
+    stats.files++;
+    stats.bytes += pending.size;
+    done.push(pending);
+    progress.advance();
+  }
+  await writer.flush();
+  progress.done();
+  stats.storedBytes = writer.stats.storedBytes;
+  stats.packs = writer.stats.packs;
+
+  const manifest = buildManifest(repo, bundle, group, workflowPath, done, missing);
+  await checkPacksStillThere(repo, group, manifest.packs);
+  const { id, bytes } = encodeManifest(manifest);
+  let created = true;
+  try {
+    await repo.store.put(manifestKey(id), bytes, { ifNoneMatch: true, contentType: 'application/json' });
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    created = false;
+  }
+  return { manifestId: id, created, incomplete: manifest.incomplete, stats };
+}
+
+function missingOf(entry: BundleEntry, err: unknown): MissingEntry {
+  const reason = err instanceof Error ? err.message || err.name : String(err);
+  return {
+    path: entry.path,
+    kind: entry.kind,
+    ...(entry.nodeId !== undefined && { nodeId: entry.nodeId }),
+    reason: `unreadable: ${reason}`,
+  };
+}
+
+function buildManifest(
+  repo: Repository,
+  bundle: WorkflowBundle,
+  group: string,
+  workflowPath: string,
+  done: PendingEntry[],
+  missing: MissingEntry[],
+): Manifest {
+  const packIds = new Set<string>();
+  for (const e of done) for (const c of e.chunks) packIds.add(c.ref.id!);
+  const packs = [...packIds].sort();
+  const ordinal = new Map(packs.map((p, i) => [p, i]));
+  const entries: ManifestEntry[] = done.map(({ entry, size, sha256, chunks }) => ({
+    path: entry.path,
+    kind: entry.kind,
+    nodeId: entry.nodeId,
+    container: entry.container,
+    artifactName: entry.artifactName,
+    meta: entry.meta,
+    size,
+    sha256,
+    chunks: chunks.map((c) => [ordinal.get(c.ref.id!)!, c.id] as [number, string]),
+  }));
+  const wf = bundle.workflow as { metadata?: Record<string, unknown>; status?: Record<string, unknown> };
+  const createdAt = str(wf.status?.finishedAt) ?? str(wf.metadata?.creationTimestamp);
+  return {
+    format: 'strata-manifest',
+    version: 1,
+    repository: repo.config.id,
+    workflow: {
+      uid: bundle.uid,
+      namespace: bundle.namespace,
+      name: bundle.name,
+      phase: str(wf.status?.phase),
+      startedAt: str(wf.status?.startedAt),
+      finishedAt: str(wf.status?.finishedAt),
+      labels: stringMap(wf.metadata?.labels),
+      annotations: stringMap(wf.metadata?.annotations),
+    },
+    workflowPath,
+    group,
+    createdAt,
+    incomplete: missing.length > 0,
+    missing: missing.map((m) => ({ path: m.path, kind: m.kind, nodeId: m.nodeId, reason: m.reason })),
+    packs,
+    entries,
+  };
+}
+
+/**
+ * gc removes an unreferenced pack's index first and the pack only a grace period later, so a pack whose index
+ * is still there now cannot vanish before this manifest lands (see docs/format.md, "Garbage collection").
+ */
+async function checkPacksStillThere(repo: Repository, group: string, packs: string[]): Promise<void> {
+  const queue = [...packs];
+  const worker = async () => {
+    for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
+      const [pack, index] = await Promise.all([
+        repo.store.head(packKey(group, p)),
+        repo.store.head(indexKey(group, p)),
+      ]);
+      if (!pack || !index) {
+        throw new IntegrityError(
+          `pack ${p} was removed (by gc?) while archiving; nothing was committed, run the archive again`,
+          {
+            key: packKey(group, p),
+          },
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}

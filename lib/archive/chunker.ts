@@ -1,0 +1,123 @@
+// Content-defined chunking: a FastCDC-style gear hash with normalized chunking, fed by stream buffers.
+import { createHash } from 'node:crypto';
+
+export interface ChunkerParams {
+  minSize: number;
+  avgSize: number;
+  maxSize: number;
+  /** Seeds the gear table; part of the repository config so every archiver cuts the same way. */
+  seed: string;
+}
+
+export const DEFAULT_CHUNKER: ChunkerParams = {
+  minSize: 64 * 1024,
+  avgSize: 256 * 1024,
+  maxSize: 1024 * 1024,
+  seed: 'strata-gear-v1',
+};
+
+const gearCache = new Map<string, Uint32Array>();
+
+/** 256 pseudo-random 32-bit values derived from the seed (SHA-256 in counter mode). */
+export function gearTable(seed: string): Uint32Array {
+  let table = gearCache.get(seed);
+  if (table) return table;
+  table = new Uint32Array(256);
+  for (let block = 0; block < 32; block++) {
+    const digest = createHash('sha256').update(`${seed}:${block}`).digest();
+    for (let j = 0; j < 8; j++) table[block * 8 + j] = digest.readUInt32BE(j * 4);
+  }
+  gearCache.set(seed, table);
+  return table;
+}
+
+/** A mask of `bits` ones in the high end of the word: the gear hash's high bits cover the last 32 bytes. */
+function highMask(bits: number): number {
+  return bits >= 32 ? 0xffffffff : ((0xffffffff << (32 - bits)) >>> 0) | 0;
+}
+
+export function checkChunkerParams(p: ChunkerParams): string | undefined {
+  const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(p.avgSize) || p.avgSize < 256 || p.avgSize > 1 << 26)
+    return 'avgSize must be a power of two between 256 and 64 MiB';
+  if (!(p.minSize > 0 && p.minSize <= p.avgSize && p.avgSize <= p.maxSize))
+    return 'need 0 < minSize <= avgSize <= maxSize';
+  return undefined;
+}
+
+/**
+ * Cuts a byte stream into chunks whose boundaries depend on content, so an insertion shifts only nearby chunks.
+ * Normalized chunking (level 2): a stricter mask before avgSize and a looser one after keeps sizes near the average.
+ */
+export class Chunker {
+  private readonly gear: Uint32Array;
+  private readonly maskS: number;
+  private readonly maskL: number;
+  private readonly buf: Buffer;
+  private len = 0;
+  private scanned = 0;
+  private hash = 0;
+
+  constructor(private readonly p: ChunkerParams) {
+    const bits = Math.log2(p.avgSize);
+    this.gear = gearTable(p.seed);
+    this.maskS = highMask(bits + 2);
+    this.maskL = highMask(bits - 2);
+    this.buf = Buffer.allocUnsafe(p.maxSize);
+  }
+
+  /** Feeds data; returns the chunks completed by it (fresh buffers the caller may keep). */
+  push(data: Uint8Array): Buffer[] {
+    const out: Buffer[] = [];
+    let off = 0;
+    while (off < data.length) {
+      const n = Math.min(this.p.maxSize - this.len, data.length - off);
+      this.buf.set(data.subarray(off, off + n), this.len);
+      this.len += n;
+      off += n;
+      for (let cut = this.findCut(); cut > 0; cut = this.findCut()) out.push(this.take(cut));
+    }
+    return out;
+  }
+
+  /** The last, possibly short, chunk (undefined when nothing is pending). */
+  finish(): Buffer | undefined {
+    if (this.len === 0) return undefined;
+    return this.take(this.len);
+  }
+
+  private take(cut: number): Buffer {
+    const chunk = Buffer.from(this.buf.subarray(0, cut));
+    this.buf.copyWithin(0, cut, this.len);
+    this.len -= cut;
+    this.scanned = 0;
+    this.hash = 0;
+    return chunk;
+  }
+
+  /** Position after the cut point, or 0 when more data is needed. */
+  private findCut(): number {
+    const { minSize, avgSize, maxSize } = this.p;
+    const buf = this.buf;
+    const gear = this.gear;
+    const len = this.len;
+    let h = this.hash;
+    let i = Math.max(this.scanned, minSize);
+    const normalEnd = Math.min(len, avgSize);
+    const maskS = this.maskS;
+    for (; i < normalEnd; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskS) === 0) return i + 1;
+    }
+    const maskL = this.maskL;
+    const end = Math.min(len, maxSize);
+    for (; i < end; i++) {
+      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      if ((h & maskL) === 0) return i + 1;
+    }
+    if (len >= maxSize) return maxSize;
+    this.hash = h;
+    this.scanned = Math.max(i, this.scanned);
+    return 0;
+  }
+}

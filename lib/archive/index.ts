@@ -1,0 +1,23 @@
+// The archive engine's public API: everything other areas may import from lib/archive.
+export {
+  initRepository,
+  openRepository,
+  DEFAULT_GROUP,
+  type Repository,
+  type RepositoryConfig,
+  type RepositoryOptions,
+} from './repository.ts';
+export { archiveBundle, type ArchiveOptions, type ArchiveResult, type ArchiveStats } from './archiver.ts';
+export { loadGroupIndex, type ChunkIndex } from './chunk-index.ts';
+export type { Manifest, ManifestEntry } from './manifest.ts';
+export {
+  listManifests,
+  readManifest,
+  openEntry,
+  restoreWorkflow,
+  resubmittable,
+  RESUBMIT_FILE,
+  type ManifestInfo,
+  type RestoreOptions,
+  type RestoreResult,
+} from './restorer.ts';

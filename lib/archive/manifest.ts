@@ -1,0 +1,101 @@
+// Per-workflow manifests: the schema, canonical bytes, and the id (SHA-256 of those bytes) that commits an archive.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { IntegrityError } from '../errors.ts';
+import { FORMAT_VERSION } from './pack-format.ts';
+
+const hexId = z.string().regex(/^[0-9a-f]{64}$/);
+const kind = z.enum(['workflow', 'log', 'artifact', 'resource']);
+
+const entrySchema = z
+  .object({
+    path: z.string().min(1),
+    kind,
+    nodeId: z.string().optional(),
+    container: z.string().optional(),
+    artifactName: z.string().optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
+    size: z.number().int().nonnegative(),
+    sha256: hexId,
+    /** [index into `packs`, chunk id] in file order. */
+    chunks: z.array(z.tuple([z.number().int().nonnegative(), hexId])),
+  })
+  .strict();
+
+const missingSchema = z
+  .object({ path: z.string().min(1), kind, nodeId: z.string().optional(), reason: z.string() })
+  .strict();
+
+export const manifestSchema = z
+  .object({
+    format: z.literal('strata-manifest'),
+    version: z.literal(FORMAT_VERSION),
+    repository: z.string(),
+    workflow: z
+      .object({
+        uid: z.string(),
+        namespace: z.string(),
+        name: z.string(),
+        phase: z.string().optional(),
+        startedAt: z.string().optional(),
+        finishedAt: z.string().optional(),
+        labels: z.record(z.string(), z.string()).optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .strict(),
+    /** Path of the entry holding the Workflow object. */
+    workflowPath: z.string().min(1),
+    group: z.string(),
+    /** When the archived content came to be (the workflow's finish), not when this copy was written: keeps the id deterministic. */
+    createdAt: z.string().optional(),
+    incomplete: z.boolean(),
+    missing: z.array(missingSchema),
+    /** Pack ids (in `group`) that entries' chunks point into. */
+    packs: z.array(hexId),
+    entries: z.array(entrySchema),
+  })
+  .strict();
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestEntry = z.infer<typeof entrySchema>;
+
+/** JSON with object keys sorted and undefined dropped, so equal manifests have equal bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+export function encodeManifest(m: Manifest): { id: string; bytes: Buffer } {
+  const bytes = Buffer.from(canonicalJson(m) + '\n');
+  return { id: createHash('sha256').update(bytes).digest('hex'), bytes };
+}
+
+/** Checks the bytes against the id they are stored under, then the schema and internal references. */
+export function decodeManifest(id: string, bytes: Buffer, where: string): Manifest {
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== id) throw new IntegrityError(`manifest content hashes to ${actual}, not its id`, { key: where });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new IntegrityError('manifest is not JSON', { key: where });
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new IntegrityError(`manifest ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, { key: where });
+  }
+  const m = parsed.data;
+  for (const e of m.entries) {
+    for (const [p] of e.chunks) {
+      if (p >= m.packs.length)
+        throw new IntegrityError(`entry ${e.path} points at pack #${p} of ${m.packs.length}`, { key: where });
+    }
+  }
+  return m;
+}

@@ -1,0 +1,116 @@
+// Groups new chunks into zstd-compressed frames and packs, and uploads each pack then its index (data before metadata).
+import { createHash } from 'node:crypto';
+import { compress } from 'zstd-napi';
+import { AlreadyExistsError } from '../errors.ts';
+import type { ChunkIndex } from './chunk-index.ts';
+import {
+  encodeIndex,
+  encodeTable,
+  packHeader,
+  packTail,
+  PACK_HEADER_SIZE,
+  type ChunkEntry,
+  type FrameInfo,
+} from './pack-format.ts';
+import { indexKey, packKey, type Repository } from './repository.ts';
+
+/** A pack being filled; `id` is known once it is uploaded (it is the hash of the pack's bytes). */
+export interface PackRef {
+  id?: string;
+}
+
+export interface PackWriterStats {
+  packs: number;
+  storedBytes: number;
+}
+
+export class PackWriter {
+  private frames: Buffer[] = [];
+  private frameInfos: FrameInfo[] = [];
+  private compressedSize = 0;
+  private frameParts: Buffer[] = [];
+  private frameRaw = 0;
+  private chunks: ChunkEntry[] = [];
+  /** Chunks of the open pack, so a chunk repeated within the run is stored once. */
+  private pending = new Map<string, PackRef>();
+  private ref: PackRef = {};
+  readonly written: string[] = [];
+  readonly stats: PackWriterStats = { packs: 0, storedBytes: 0 };
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly group: string,
+    private readonly index: ChunkIndex,
+  ) {}
+
+  /** The pack a chunk is already in or on its way into, if any. */
+  find(id: Buffer, idHex: string): PackRef | undefined {
+    const packId = this.index.lookup(id);
+    if (packId) return { id: packId };
+    return this.pending.get(idHex);
+  }
+
+  /** Adds a new chunk; may upload a full pack. */
+  async add(idHex: string, data: Buffer): Promise<PackRef> {
+    const ref = this.ref;
+    this.pending.set(idHex, ref);
+    this.chunks.push({ id: idHex, frame: this.frameInfos.length, offset: this.frameRaw, length: data.length });
+    this.frameParts.push(data);
+    this.frameRaw += data.length;
+    if (this.frameRaw >= this.repo.config.pack.frameSize) this.closeFrame();
+    if (this.compressedSize >= this.repo.config.pack.targetSize) await this.flush();
+    return ref;
+  }
+
+  private closeFrame(): void {
+    if (this.frameRaw === 0) return;
+    const raw = this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts, this.frameRaw);
+    const z = compress(raw, { compressionLevel: this.repo.config.pack.compressionLevel });
+    this.frameInfos.push({
+      offset: PACK_HEADER_SIZE + this.compressedSize,
+      compressedLength: z.length,
+      rawLength: this.frameRaw,
+    });
+    this.frames.push(z);
+    this.compressedSize += z.length;
+    this.frameParts = [];
+    this.frameRaw = 0;
+  }
+
+  /** Uploads the open pack (if any): the pack first, then its index; both are create-only and content-addressed. */
+  async flush(): Promise<void> {
+    this.closeFrame();
+    if (this.chunks.length === 0) return;
+    const table = encodeTable({ frames: this.frameInfos, chunks: this.chunks });
+    const pack = Buffer.concat([packHeader(), ...this.frames, table, packTail(table.length)]);
+    const packId = createHash('sha256').update(pack).digest('hex');
+    await putOnce(this.repo, packKey(this.group, packId), pack, packId);
+    const index = encodeIndex(packId, pack.length, table);
+    await putOnce(this.repo, indexKey(this.group, packId), index);
+    this.ref.id = packId;
+    for (const c of this.chunks) this.index.add(Buffer.from(c.id, 'hex'), packId);
+    this.written.push(packId);
+    this.stats.packs++;
+    this.stats.storedBytes += pack.length;
+    this.frames = [];
+    this.frameInfos = [];
+    this.compressedSize = 0;
+    this.chunks = [];
+    this.pending = new Map();
+    this.ref = {};
+  }
+}
+
+/** Content-addressed objects are identical when the key exists, so losing a create race is success. */
+async function putOnce(repo: Repository, key: string, body: Buffer, sha256?: string): Promise<void> {
+  try {
+    await repo.store.put(key, body, {
+      ifNoneMatch: true,
+      contentLength: body.length,
+      contentType: 'application/octet-stream',
+      sha256: sha256 ?? createHash('sha256').update(body).digest('hex'),
+    });
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+  }
+}

@@ -1,0 +1,144 @@
+// The archive repository: its config object, the key layout under archive/, and opening or creating one.
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { AlreadyExistsError, ConfigError, IntegrityError, NotFoundError } from '../errors.ts';
+import type { ByteRange, ObjectStore } from '../store/store.ts';
+import { checkChunkerParams, DEFAULT_CHUNKER } from './chunker.ts';
+import { FORMAT_VERSION } from './pack-format.ts';
+
+export const ARCHIVE_PREFIX = 'archive/';
+export const CONFIG_KEY = `${ARCHIVE_PREFIX}config`;
+export const PACKS_PREFIX = `${ARCHIVE_PREFIX}packs/`;
+export const INDEX_PREFIX = `${ARCHIVE_PREFIX}index/`;
+export const CONDEMNED_PREFIX = `${ARCHIVE_PREFIX}condemned/`;
+export const MANIFESTS_PREFIX = `${ARCHIVE_PREFIX}manifests/`;
+
+export const packKey = (group: string, packId: string) => `${PACKS_PREFIX}${group}/${packId}`;
+export const indexKey = (group: string, packId: string) => `${INDEX_PREFIX}${group}/${packId}`;
+export const condemnedKey = (group: string, packId: string) => `${CONDEMNED_PREFIX}${group}/${packId}`;
+export const manifestKey = (manifestId: string) => `${MANIFESTS_PREFIX}${manifestId}`;
+
+export const HEX_ID = /^[0-9a-f]{64}$/;
+const GROUP = /^[A-Za-z0-9][A-Za-z0-9._=-]{0,127}$/;
+export const DEFAULT_GROUP = 'default';
+
+/** Timeline groups become one key segment, so they are restricted to a safe alphabet. */
+export function checkGroup(group: string): string {
+  if (!GROUP.test(group)) {
+    throw new ConfigError(`timeline group "${group}" must match ${GROUP.source} (e.g. "standard-2026-11")`);
+  }
+  return group;
+}
+
+/** Splits `<prefix><group>/<id>` keys; undefined for anything else (temp files, foreign objects). */
+export function parseGroupKey(prefix: string, key: string): { group: string; packId: string } | undefined {
+  const rest = key.slice(prefix.length);
+  const slash = rest.indexOf('/');
+  if (!key.startsWith(prefix) || slash < 0) return undefined;
+  const group = rest.slice(0, slash);
+  const packId = rest.slice(slash + 1);
+  return GROUP.test(group) && HEX_ID.test(packId) ? { group, packId } : undefined;
+}
+
+const configSchema = z
+  .object({
+    format: z.literal('strata-archive'),
+    version: z.literal(FORMAT_VERSION),
+    id: z.string().regex(/^[0-9a-f]{32}$/),
+    createdAt: z.string(),
+    chunker: z.object({
+      minSize: z.number().int().positive(),
+      avgSize: z.number().int().positive(),
+      maxSize: z.number().int().positive(),
+      seed: z.string().min(1),
+    }),
+    pack: z.object({
+      /** A pack is closed once its compressed frames reach this size. */
+      targetSize: z.number().int().positive(),
+      /** Chunks are compressed together in zstd frames of about this many raw bytes (the unit of random access). */
+      frameSize: z.number().int().positive(),
+      compressionLevel: z.number().int().min(1).max(22),
+    }),
+  })
+  .strict();
+
+export type RepositoryConfig = z.infer<typeof configSchema>;
+
+export interface Repository {
+  readonly store: ObjectStore;
+  readonly config: RepositoryConfig;
+}
+
+export type RepositoryOptions = Partial<Pick<RepositoryConfig, 'chunker' | 'pack'>>;
+
+export function defaultConfig(opts: RepositoryOptions = {}): RepositoryConfig {
+  return {
+    format: 'strata-archive',
+    version: FORMAT_VERSION,
+    id: randomBytes(16).toString('hex'),
+    createdAt: new Date().toISOString(),
+    chunker: opts.chunker ?? { ...DEFAULT_CHUNKER },
+    pack: opts.pack ?? { targetSize: 8 * 1024 * 1024, frameSize: 1024 * 1024, compressionLevel: 6 },
+  };
+}
+
+/** Reads the whole object into memory: only for objects of bounded size (config, manifests, indexes, one pack). */
+export async function readObject(store: ObjectStore, key: string, range?: ByteRange): Promise<Buffer> {
+  const stream: Readable = await store.get(key, range);
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+function parseConfig(bytes: Buffer, store: ObjectStore): RepositoryConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new IntegrityError('repository config is not JSON', { key: CONFIG_KEY, file: store.url });
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new IntegrityError(`repository config: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, {
+      key: CONFIG_KEY,
+      file: store.url,
+    });
+  }
+  const bad = checkChunkerParams(parsed.data.chunker);
+  if (bad) throw new IntegrityError(`repository config: chunker: ${bad}`, { key: CONFIG_KEY, file: store.url });
+  return parsed.data;
+}
+
+export async function openRepository(store: ObjectStore): Promise<Repository> {
+  let bytes: Buffer;
+  try {
+    bytes = await readObject(store, CONFIG_KEY);
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new ConfigError(`no archive repository at ${store.url} (run "strata archive" or initRepository first)`, {
+        key: CONFIG_KEY,
+      });
+    }
+    throw err;
+  }
+  return { store, config: parseConfig(bytes, store) };
+}
+
+/** Creates the repository config, or opens the existing one (two concurrent inits agree on whichever landed first). */
+export async function initRepository(store: ObjectStore, opts: RepositoryOptions = {}): Promise<Repository> {
+  const config = defaultConfig(opts);
+  const bad = checkChunkerParams(config.chunker);
+  if (bad) throw new ConfigError(`chunker: ${bad}`);
+  try {
+    await store.put(CONFIG_KEY, Buffer.from(JSON.stringify(config, null, 2) + '\n'), {
+      ifNoneMatch: true,
+      contentType: 'application/json',
+    });
+    return { store, config };
+  } catch (err) {
+    if (err instanceof AlreadyExistsError) return openRepository(store);
+    throw err;
+  }
+}

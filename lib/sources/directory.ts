@@ -26,6 +26,8 @@ const MAX_RESOURCE_PARSE_BYTES = 1 << 20;
 
 interface Located {
   identity: WorkflowIdentity;
+  /** Real path of the export directory; nothing outside it is read. */
+  root: string;
   /** Real path of the file holding the object. */
   file: string;
   /** The file holds only this workflow, so its bytes are the workflow entry as they are. */
@@ -136,7 +138,7 @@ class DirectorySource implements WorkflowSource {
       for (const p of result.problems) problems.push(p);
       const ownFile = result.workflows.length === 1 && result.problems.length === 0;
       for (const w of result.workflows) {
-        const located: Located = { identity: w.identity, file: real, ownFile, notes: w.notes };
+        const located: Located = { identity: w.identity, root: realRoot, file: real, ownFile, notes: w.notes };
         const dataDir = await existingDataDir(realRoot, w.identity);
         if (dataDir) located.dataDir = dataDir;
         add(located);
@@ -183,7 +185,7 @@ class DirectorySource implements WorkflowSource {
         if (w.identity.namespace !== ns || w.identity.name !== entry.name) {
           notes.push(`directory ${rel} holds workflow ${w.identity.namespace}/${w.identity.name}`);
         }
-        add({ identity: w.identity, file, ownFile: true, dataDir: wfDir, notes });
+        add({ identity: w.identity, root: realRoot, file, ownFile: true, dataDir: wfDir, notes });
       }
     }
     this.scanned = { byUid, byName, problems };
@@ -322,7 +324,7 @@ async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<Wo
   for (const n of nodes) checkSegment(n.id, 'node id', located.file);
   const entries: BundleEntry[] = [workflowEntry(located, parsed)];
   const missing: MissingEntry[] = [];
-  const files = located.dataDir ? await walkFiles(await realpath(located.dataDir), located.dataDir) : [];
+  const files = located.dataDir ? await walkFiles(located.root, located.dataDir) : [];
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
 
   for (const f of files) {

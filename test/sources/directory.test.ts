@@ -191,7 +191,7 @@ describe('openDirectorySource', () => {
   });
 
   test('a missing uid is derived and noted', async () => {
-    write('agents/nouid/workflow.yaml', playWorkflow('nouid').replace(/\n  uid: .*\n/, '\n'));
+    write('agents/nouid/workflow.yaml', playWorkflow('nouid').replace(/\n {2}uid: .*\n/, '\n'));
     const { ids } = await listAll(root);
     const bundle = await openDirectorySource(root).load(ids[0]!);
     expect(bundle.uid).toMatch(/^[0-9a-f-]{36}$/);

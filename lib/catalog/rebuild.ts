@@ -16,8 +16,15 @@ export interface IndexableManifest {
   group?: string;
   incomplete: boolean;
   entries: CatalogEntry[];
-  /** The Workflow object when the manifest carries it inline; otherwise it is read from the `workflow` entry. */
-  workflow?: Record<string, unknown>;
+  /** Phase, times and labels when the manifest carries them; otherwise they are read from the `workflow` entry. */
+  summary?: WorkflowSummary;
+}
+
+export interface WorkflowSummary {
+  phase?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  labels?: Record<string, string>;
 }
 
 /** The archive as the catalog reads it; lib/catalog/archive-source.ts adapts the archive engine to this. */
@@ -77,9 +84,9 @@ export async function indexCatalog(
   for (const id of todo) {
     try {
       const manifest = await source.readManifest(id);
-      const workflow = manifest.workflow ?? (await readWorkflowObject(source, manifest));
+      const summary = manifest.summary ?? summarizeWorkflow(await readWorkflowObject(source, manifest));
       const counted = countSegments(logSegments(source, manifest), report);
-      await catalog.upsertManifest(catalogWorkflow(manifest, workflow), manifest.entries, counted);
+      await catalog.upsertManifest(catalogWorkflow(manifest, summary), manifest.entries, counted);
       report.indexed++;
     } catch (err) {
       report.problems.push({ manifestId: id, message: describeError(err) });
@@ -90,26 +97,36 @@ export async function indexCatalog(
   return report;
 }
 
-/** The catalog row for a manifest: identity from the manifest, labels/phase/times from the Workflow object. */
-export function catalogWorkflow(m: IndexableManifest, workflow: Record<string, unknown> | undefined): CatalogWorkflow {
-  const metadata = record(workflow?.metadata);
-  const status = record(workflow?.status);
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(record(metadata.labels))) if (typeof v === 'string') labels[k] = v;
+/** The catalog row for a manifest: identity from the manifest, phase/times/labels from its summary. */
+export function catalogWorkflow(m: IndexableManifest, summary: WorkflowSummary): CatalogWorkflow {
   return {
     manifestId: m.id,
     uid: m.uid,
     namespace: m.namespace,
     name: m.name,
-    ...optionalString('phase', status.phase),
-    ...optionalString('startedAt', status.startedAt),
-    ...optionalString('finishedAt', status.finishedAt),
+    ...(summary.phase && { phase: summary.phase }),
+    ...(summary.startedAt && { startedAt: summary.startedAt }),
+    ...(summary.finishedAt && { finishedAt: summary.finishedAt }),
     ...(m.createdAt !== undefined && { archivedAt: m.createdAt }),
-    labels,
+    labels: { ...summary.labels },
     ...(m.group !== undefined && { group: m.group }),
     incomplete: m.incomplete,
     entries: m.entries.length,
     bytes: m.entries.reduce((n, e) => n + (e.size ?? 0), 0),
+  };
+}
+
+/** Phase, times and labels from an Argo Workflow object (anything unexpected is left out, not guessed). */
+export function summarizeWorkflow(workflow: Record<string, unknown> | undefined): WorkflowSummary {
+  const metadata = record(workflow?.metadata);
+  const status = record(workflow?.status);
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record(metadata.labels))) if (typeof v === 'string') labels[k] = v;
+  return {
+    ...optionalString('phase', status.phase),
+    ...optionalString('startedAt', status.startedAt),
+    ...optionalString('finishedAt', status.finishedAt),
+    labels,
   };
 }
 

@@ -1,0 +1,66 @@
+// Turns `strata query`/`search` flags (k=v labels, ISO or relative times) into a WorkflowQuery, with clear errors.
+import { ConfigError } from '../errors.ts';
+import type { WorkflowQuery } from './catalog.ts';
+
+export interface QueryFlags {
+  label?: string[];
+  namespace?: string;
+  phase?: string;
+  name?: string;
+  since?: string;
+  until?: string;
+  text?: string;
+  limit?: number;
+}
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+export function queryFromFlags(flags: QueryFlags, now = new Date()): WorkflowQuery {
+  const query: WorkflowQuery = {};
+  if (flags.label?.length) query.labels = parseLabels(flags.label);
+  if (flags.namespace !== undefined) query.namespace = flags.namespace;
+  if (flags.phase !== undefined) query.phase = flags.phase;
+  if (flags.name !== undefined) query.name = flags.name;
+  if (flags.since !== undefined) query.since = parseTime('since', flags.since, now);
+  if (flags.until !== undefined) query.until = parseTime('until', flags.until, now);
+  if (query.since && query.until && query.since >= query.until) {
+    throw new ConfigError(
+      `--since (${query.since.toISOString()}) must be before --until (${query.until.toISOString()})`,
+    );
+  }
+  if (flags.text !== undefined) query.text = flags.text;
+  if (flags.limit !== undefined) query.limit = flags.limit;
+  return query;
+}
+
+export function parseLabels(selectors: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const s of selectors) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--label "${s}" must look like key=value`, { key: 'label' });
+    const key = s.slice(0, eq);
+    if (key in labels && labels[key] !== s.slice(eq + 1)) {
+      throw new ConfigError(`--label ${key} is given twice with different values; no workflow can match both`, {
+        key: 'label',
+      });
+    }
+    labels[key] = s.slice(eq + 1);
+  }
+  return labels;
+}
+
+/** An ISO-8601 date/time, or a duration back from now: 30m, 12h, 7d, 2w. */
+export function parseTime(flag: string, value: string, now: Date): Date {
+  const rel = /^(\d+)([mhdw])$/.exec(value.trim());
+  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!]!);
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new ConfigError(
+      `--${flag} "${value}" is neither an ISO date (2026-11-01, 2026-11-01T12:00:00Z) nor a duration (30m, 12h, 7d, 2w)`,
+      {
+        key: flag,
+      },
+    );
+  }
+  return new Date(ms);
+}

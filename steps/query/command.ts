@@ -1,0 +1,95 @@
+// `strata query` (archived workflows by label, namespace, phase, time, log text) and `strata search` (log hits with node ids).
+import type { Argv, CommandModule } from 'yargs';
+import type { CatalogWorkflow, TextHit } from '../../lib/catalog/catalog.ts';
+import { queryFromFlags, type QueryFlags } from '../../lib/catalog/query-flags.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
+import { ExitCode } from '../../lib/errors.ts';
+
+function filterOptions<T>(y: Argv<T>) {
+  return y
+    .option('label', {
+      alias: 'l',
+      type: 'string',
+      array: true,
+      describe: 'exact label match key=value (repeatable; all must hold)',
+    })
+    .option('namespace', { alias: 'n', type: 'string', describe: 'workflow namespace' })
+    .option('phase', { type: 'string', describe: 'workflow phase (Succeeded, Failed, Error), case-insensitive' })
+    .option('name', { type: 'string', describe: 'exact workflow name' })
+    .option('since', {
+      type: 'string',
+      describe: 'finished at or after: ISO date/time or duration ago (30m, 12h, 7d, 2w)',
+    })
+    .option('until', { type: 'string', describe: 'finished before: ISO date/time or duration ago' })
+    .option('limit', { type: 'number', default: 100, describe: 'at most this many results' });
+}
+
+function withCatalog<T>(ctx: StepContext, use: (catalog: ReturnType<typeof openSqliteCatalog>['catalog']) => T): T {
+  const { catalog } = openSqliteCatalog(ctx.config.catalog);
+  try {
+    if (catalog.stats().manifests === 0) ctx.log(`catalog ${ctx.config.catalog} is empty; run \`strata index\` first`);
+    return use(catalog);
+  } finally {
+    catalog.close();
+  }
+}
+
+const shortTime = (iso: string | undefined) => iso?.replace(/\.\d+Z$/, 'Z');
+
+function workflowRow(w: CatalogWorkflow) {
+  return {
+    manifest: w.manifestId,
+    namespace: w.namespace,
+    name: w.name,
+    phase: w.phase ?? '',
+    finished: shortTime(w.finishedAt) ?? '',
+    labels: Object.entries(w.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+  };
+}
+
+function hitRow(h: TextHit) {
+  return { workflow: `${h.namespace}/${h.name}`, node: h.nodeId ?? '', log: `${h.path}:${h.line}`, snippet: h.snippet };
+}
+
+type QueryArgs = QueryFlags;
+
+export const queryCommand: CommandModule<GlobalArgs, QueryArgs> = {
+  command: 'query',
+  describe: 'List archived workflows (with manifest ids) by label, namespace, phase, time range and log text',
+  builder: (y) =>
+    filterOptions(y).option('text', {
+      alias: 't',
+      type: 'string',
+      describe: 'only workflows whose logs match this full-text query (FTS5 syntax)',
+    }),
+  handler: runStep<QueryArgs>(async (args, ctx) => {
+    const query = queryFromFlags(args);
+    const found = withCatalog(ctx, (c) => c.search(query));
+    ctx.output(ctx.config.output === 'table' ? found.map(workflowRow) : found);
+    return ExitCode.Ok;
+  }),
+};
+
+type SearchArgs = Omit<QueryFlags, 'text'> & { text: string };
+
+export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
+  command: 'search <text>',
+  describe: 'Full-text search over archived logs: hits with workflow, node id, log line and snippet',
+  builder: (y) =>
+    filterOptions(y)
+      .positional('text', {
+        type: 'string',
+        demandOption: true,
+        describe: 'FTS5 query: words, "exact phrase", a OR b, prefix*, NEAR(a b)',
+      })
+      .option('limit', { type: 'number', default: 20, describe: 'at most this many hits' }),
+  handler: runStep<SearchArgs>(async (args, ctx) => {
+    const { text, ...filters } = queryFromFlags(args);
+    const hits = withCatalog(ctx, (c) => c.searchText(text ?? '', filters));
+    ctx.output(ctx.config.output === 'table' ? hits.map(hitRow) : hits);
+    return ExitCode.Ok;
+  }),
+};

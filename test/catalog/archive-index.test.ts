@@ -1,0 +1,101 @@
+// The catalog over a real archive: archive bundles into a file: store, index them, query through the CLI.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
+import type { BundleEntry, WorkflowBundle } from '../../lib/bundle/bundle.ts';
+import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
+import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+
+function bundle(i: number, phase: string, logs: Record<string, string>): WorkflowBundle {
+  const uid = `00000000-0000-0000-0000-00000000000${i}`;
+  const name = `play-${i}`;
+  const workflow = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { name, namespace: 'agents', uid, labels: { 'workflow-type': 'play', 'task-id': String(i) } },
+    status: { phase, startedAt: `2026-11-0${i}T09:00:00Z`, finishedAt: `2026-11-0${i}T10:00:00Z` },
+  };
+  const entries: BundleEntry[] = Object.entries(logs).map(([node, text]) => ({
+    path: `logs/${node}/main.log`,
+    kind: 'log',
+    nodeId: node,
+    container: 'main',
+    size: Buffer.byteLength(text),
+    open: async () => Readable.from([Buffer.from(text)]),
+  }));
+  return { uid, namespace: 'agents', name, workflow, entries, missing: [] };
+}
+
+let dir: string;
+let ids: string[];
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'strata-catalog-archive-'));
+  const repo = await initRepository(new FileSystemStore(join(dir, 'repo')));
+  ids = [];
+  ids.push((await archiveBundle(repo, bundle(1, 'Succeeded', { 'play-1-a': 'installing\nall green\n' }))).manifestId);
+  ids.push(
+    (
+      await archiveBundle(
+        repo,
+        bundle(2, 'Failed', { 'play-2-a': 'setup\n', 'play-2-b': 'step\nsegfault in worker 3\n' }),
+      )
+    ).manifestId,
+  );
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('catalog over the archive engine', () => {
+  test('indexes manifests with their summary, entries and logs', async () => {
+    const { catalog } = openSqliteCatalog(':memory:');
+    const report = await indexCatalog(catalog, await archiveManifestSource(new FileSystemStore(join(dir, 'repo'))));
+    expect(report).toMatchObject({ listed: 2, indexed: 2, problems: [] });
+    expect(catalog.search({ phase: 'Failed' }).map((w) => w.manifestId)).toEqual([ids[1]]);
+    expect(catalog.search({ labels: { 'task-id': '1' } })[0]).toMatchObject({
+      name: 'play-1',
+      finishedAt: '2026-11-01T10:00:00Z',
+      labels: { 'workflow-type': 'play', 'task-id': '1' },
+    });
+    const [hit] = catalog.searchText('segfault');
+    expect(hit).toMatchObject({ manifestId: ids[1], nodeId: 'play-2-b', path: 'logs/play-2-b/main.log', line: 2 });
+    catalog.close();
+  });
+
+  test('strata index, query and search on the command line', async () => {
+    const env = {
+      ...process.env,
+      STRATA_STORE: `file:${join(dir, 'repo')}`,
+      STRATA_CATALOG: join(dir, 'catalog.db'),
+      STRATA_OUTPUT: 'json',
+    };
+    const strata = (...args: string[]) => run('npx', ['tsx', 'steps/cli.ts', ...args], { cwd: repoRoot, env });
+
+    const indexed = JSON.parse((await strata('index')).stdout);
+    expect(indexed).toMatchObject({ listed: 2, indexed: 2, problems: 0, manifests: 2 });
+    const again = JSON.parse((await strata('index')).stdout);
+    expect(again).toMatchObject({ indexed: 0, unchanged: 2, manifests: 2 });
+
+    const found = JSON.parse((await strata('query', '--label', 'workflow-type=play', '--since', '2026-11-02')).stdout);
+    expect(found.map((w: { manifestId: string }) => w.manifestId)).toEqual([ids[1]]);
+    const hits = JSON.parse((await strata('search', 'segfault OR green')).stdout);
+    expect(hits.map((h: { nodeId: string }) => h.nodeId).sort()).toEqual(['play-1-a', 'play-2-b']);
+
+    const bad = await strata('search', 'segfault AND').catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toMatch(
+      /^strata: key text: full-text query "segfault AND" is not valid FTS5 syntax/,
+    );
+    const badTime = await strata('query', '--since', 'yesterday').catch((e: { code: number; stderr: string }) => e);
+    expect(badTime).toMatchObject({ code: 2 });
+    expect((badTime as { stderr: string }).stderr).toContain('--since "yesterday" is neither an ISO date');
+  });
+});

@@ -20,6 +20,8 @@ export interface StoreCapabilities {
   refusesHostileKeys: boolean;
   /** Whether restore() of an archived object completes at once ('restored') or later ('in-progress'). */
   restoreCompletes: 'immediately' | 'later';
+  /** Refuses to shorten COMPLIANCE retention (AWS, the fs store); moto 5.2.5 accepts it. */
+  enforcesCompliance: boolean;
 }
 
 export interface StoreFactories {
@@ -221,9 +223,15 @@ export function describeStoreContract(name: string, f: StoreFactories, caps: Sto
       expect(Math.abs((await s.head('lock/kept'))!.retainUntil!.getTime() - until.getTime())).toBeLessThan(1000);
       await expect(s.delete(['lock/kept'])).rejects.toBeInstanceOf(StoreError);
       expect((await read(s, 'lock/kept')).toString()).toBe('kept');
-      await expect(s.setRetention('lock/kept', 'COMPLIANCE', new Date(Date.now() + 3_600_000))).rejects.toBeInstanceOf(
-        StoreError,
-      );
+      const shorter = new Date(Date.now() + 3_600_000);
+      if (caps.enforcesCompliance) {
+        await expect(s.setRetention('lock/kept', 'COMPLIANCE', shorter)).rejects.toBeInstanceOf(StoreError);
+      } else {
+        // The peer's gap, asserted as it really behaves so a fix shows up here: the date is shortened.
+        await s.setRetention('lock/kept', 'COMPLIANCE', shorter);
+        expect(Math.abs((await s.head('lock/kept'))!.retainUntil!.getTime() - shorter.getTime())).toBeLessThan(1000);
+      }
+      await expect(s.delete(['lock/kept'])).rejects.toBeInstanceOf(StoreError);
     });
 
     it(

@@ -1,0 +1,182 @@
+// Checks the archive and trusts nothing: manifests against their ids, references against indexes and packs, data against hashes.
+import { createHash } from 'node:crypto';
+import { decompress } from 'zstd-napi';
+import { silentProgress, type Progress } from '../cli/progress.ts';
+import { describeError, IntegrityError } from '../errors.ts';
+import { openRepository, type Repository } from './repository.ts';
+import { decodeIndex, decodePack, encodeTable, type PackIndexFile } from './pack-format.ts';
+import { decodeManifest } from './manifest.ts';
+import { listManifests } from './restorer.ts';
+import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
+
+export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference';
+
+export interface Problem {
+  kind: ProblemKind;
+  key: string;
+  message: string;
+}
+
+export interface VerifyOptions {
+  /** Read packs back and check every frame and chunk hash. */
+  readData?: boolean;
+  /** With readData: percent of packs to read (default 100), chosen at random. */
+  samplePercent?: number;
+  progress?: Progress;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  manifests: number;
+  packs: number;
+  packsRead: number;
+  /** Packs no manifest references (garbage for gc, or an archive in progress): not a problem. */
+  unreferencedPacks: number;
+  problems: Problem[];
+}
+
+export async function verifyRepository(repoOrStore: Repository, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const progress = opts.progress ?? silentProgress;
+  const problems: Problem[] = [];
+  const report: VerifyReport = { ok: true, manifests: 0, packs: 0, packsRead: 0, unreferencedPacks: 0, problems };
+  let repo: Repository;
+  try {
+    repo = await openRepository(repoOrStore.store);
+  } catch (err) {
+    problems.push({ kind: 'config', key: 'archive/config', message: describeError(err) });
+    report.ok = false;
+    return report;
+  }
+
+  const packSizes = new Map<string, number>();
+  for await (const o of repo.store.list(PACKS_PREFIX))
+    if (parseGroupKey(PACKS_PREFIX, o.key)) packSizes.set(o.key, o.size);
+  const indexKeys = new Set<string>();
+  for await (const o of repo.store.list(INDEX_PREFIX)) if (parseGroupKey(INDEX_PREFIX, o.key)) indexKeys.add(o.key);
+  report.packs = packSizes.size;
+
+  // Index files, one at a time: each must parse, name its own pack, and match that pack's size.
+  const indexOk = new Set<string>();
+  for (const key of indexKeys) {
+    const { group, packId } = parseGroupKey(INDEX_PREFIX, key)!;
+    try {
+      const file = decodeIndex(await readObject(repo.store, key), key);
+      if (file.packId !== packId) throw new IntegrityError(`index names pack ${file.packId}`, { key });
+      const size = packSizes.get(packKey(group, packId));
+      if (size === undefined) throw new IntegrityError('index points at a pack that does not exist', { key });
+      if (size !== file.packSize)
+        throw new IntegrityError(`pack is ${size} bytes, index says ${file.packSize} (truncated?)`, {
+          key: packKey(group, packId),
+        });
+      indexOk.add(key);
+    } catch (err) {
+      problems.push({ kind: 'index', key, message: describeError(err) });
+    }
+  }
+
+  // Manifests: content hash, schema, and every chunk reference resolvable through a readable index.
+  const referenced = new Set<string>();
+  const tables = new Map<string, Set<string> | undefined>();
+  const chunkIdsOf = async (group: string, packId: string): Promise<Set<string> | undefined> => {
+    const key = indexKey(group, packId);
+    if (tables.has(key)) return tables.get(key);
+    let ids: Set<string> | undefined;
+    if (indexOk.has(key)) {
+      const file: PackIndexFile = decodeIndex(await readObject(repo.store, key), key);
+      ids = new Set(file.table.chunks.map((c) => c.id));
+    }
+    if (tables.size >= 256) tables.delete(tables.keys().next().value!);
+    tables.set(key, ids);
+    return ids;
+  };
+  for await (const info of listManifests(repo)) {
+    report.manifests++;
+    const key = manifestKey(info.id);
+    try {
+      const m = decodeManifest(info.id, await readObject(repo.store, key), key);
+      if (m.repository !== repo.config.id)
+        throw new IntegrityError(`manifest belongs to repository ${m.repository}`, { key });
+      const missingPacks = new Set<number>();
+      m.packs.forEach((p, i) => {
+        const pk = packKey(m.group, p);
+        referenced.add(pk);
+        if (!packSizes.has(pk)) {
+          missingPacks.add(i);
+          problems.push({ kind: 'reference', key, message: `pack ${pk} is missing` });
+        } else if (!indexKeys.has(indexKey(m.group, p))) {
+          problems.push({
+            kind: 'reference',
+            key,
+            message: `index ${indexKey(m.group, p)} is missing (gc would condemn or rebuild it)`,
+          });
+        }
+      });
+      for (const e of m.entries) {
+        for (const [p, id] of e.chunks) {
+          if (missingPacks.has(p)) continue;
+          const ids = await chunkIdsOf(m.group, m.packs[p]!);
+          if (ids && !ids.has(id)) {
+            problems.push({
+              kind: 'reference',
+              key,
+              message: `entry ${e.path}: chunk ${id} is not in pack ${m.packs[p]}`,
+            });
+            break;
+          }
+        }
+      }
+    } catch (err) {
+      problems.push({ kind: 'manifest', key, message: describeError(err) });
+    }
+  }
+  for (const pk of packSizes.keys()) if (!referenced.has(pk)) report.unreferencedPacks++;
+
+  if (opts.readData) {
+    const percent = Math.min(100, Math.max(0, opts.samplePercent ?? 100));
+    const chosen = [...packSizes.keys()].filter(() => percent >= 100 || Math.random() * 100 < percent);
+    progress.start(chosen.length, 'verify data');
+    for (const key of chosen) {
+      const { group, packId } = parseGroupKey(PACKS_PREFIX, key)!;
+      try {
+        await checkPackData(repo, group, packId, indexOk.has(indexKey(group, packId)));
+      } catch (err) {
+        problems.push({ kind: 'pack', key, message: describeError(err) });
+      }
+      report.packsRead++;
+      progress.advance();
+    }
+    progress.done();
+  }
+  report.ok = problems.length === 0;
+  return report;
+}
+
+/** Reads one pack whole (bounded: packs are a few MiB) and checks its id, trailer, index copy, frames and chunks. */
+async function checkPackData(repo: Repository, group: string, packId: string, hasIndex: boolean): Promise<void> {
+  const key = packKey(group, packId);
+  const pack = await readObject(repo.store, key);
+  const actual = createHash('sha256').update(pack).digest('hex');
+  if (actual !== packId) throw new IntegrityError(`pack content hashes to ${actual}, not its id`, { key });
+  const table = decodePack(pack, key);
+  if (hasIndex) {
+    const file = decodeIndex(await readObject(repo.store, indexKey(group, packId)), indexKey(group, packId));
+    if (!encodeTable(file.table).equals(encodeTable(table)))
+      throw new IntegrityError('pack trailer and index file disagree', { key });
+  }
+  const frames = table.frames.map((f, i) => {
+    let raw: Buffer;
+    try {
+      raw = decompress(pack.subarray(f.offset, f.offset + f.compressedLength));
+    } catch (err) {
+      throw new IntegrityError(`frame ${i} does not decompress: ${(err as Error).message}`, { key });
+    }
+    if (raw.length !== f.rawLength)
+      throw new IntegrityError(`frame ${i} has ${raw.length} bytes, expected ${f.rawLength}`, { key });
+    return raw;
+  });
+  for (const c of table.chunks) {
+    const data = frames[c.frame]!.subarray(c.offset, c.offset + c.length);
+    if (createHash('sha256').update(data).digest('hex') !== c.id)
+      throw new IntegrityError(`chunk ${c.id} does not match its hash`, { key });
+  }
+}

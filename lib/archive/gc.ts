@@ -1,0 +1,156 @@
+// Mark-and-sweep garbage collection of unreferenced packs, in two phases so it is safe beside running archivers.
+import { silentProgress, type Progress } from '../cli/progress.ts';
+import { describeError, IntegrityError } from '../errors.ts';
+import type { ObjectInfo } from '../store/store.ts';
+import { decodeManifest } from './manifest.ts';
+import { listManifests } from './restorer.ts';
+import {
+  condemnedKey,
+  CONDEMNED_PREFIX,
+  indexKey,
+  INDEX_PREFIX,
+  manifestKey,
+  packKey,
+  PACKS_PREFIX,
+  parseGroupKey,
+  readObject,
+  type Repository,
+} from './repository.ts';
+
+export interface GcOptions {
+  /** How long an unreferenced pack must sit before it is condemned, and condemned before it is deleted. */
+  graceMs: number;
+  dryRun?: boolean;
+  now?: Date;
+  progress?: Progress;
+}
+
+export interface GcReport {
+  dryRun: boolean;
+  manifests: number;
+  referencedPacks: number;
+  /** Unreferenced packs whose index was moved to condemned/ (deleted on a later run, after the grace period). */
+  condemned: string[];
+  /** Packs deleted (with their condemned index copy). */
+  deleted: string[];
+  deletedBytes: number;
+  /** Condemned packs a manifest (or a re-archive) started using again: their index was put back. */
+  revived: string[];
+  /** Unreferenced packs younger than the grace period, left alone. */
+  young: number;
+}
+
+/**
+ * Phase 1 (condemn): an unreferenced pack older than the grace period loses its index (moved to condemned/), so
+ * no archiver can dedup against it any more. Phase 2 (a later run, a grace period after phase 1): a pack still
+ * unreferenced and unindexed is deleted. An archiver checks that each pack it uses still has its index just
+ * before committing its manifest, so a pack it used cannot be deleted before that manifest is visible here.
+ */
+export async function collectGarbage(repo: Repository, opts: GcOptions): Promise<GcReport> {
+  const now = (opts.now ?? new Date()).getTime();
+  const dryRun = Boolean(opts.dryRun);
+  const progress = opts.progress ?? silentProgress;
+  const old = (info: ObjectInfo) => now - info.lastModified.getTime() >= opts.graceMs;
+  const report: GcReport = {
+    dryRun,
+    manifests: 0,
+    referencedPacks: 0,
+    condemned: [],
+    deleted: [],
+    deletedBytes: 0,
+    revived: [],
+    young: 0,
+  };
+
+  // List storage before reading manifests: a pack written after the listing is not seen, so it cannot be swept.
+  const packs = await collect(repo, PACKS_PREFIX);
+  const indexes = await collect(repo, INDEX_PREFIX);
+  const condemned = await collect(repo, CONDEMNED_PREFIX);
+
+  const referenced = new Set<string>();
+  for await (const info of listManifests(repo)) {
+    const key = manifestKey(info.id);
+    try {
+      const m = decodeManifest(info.id, await readObject(repo.store, key), key);
+      for (const p of m.packs) referenced.add(`${m.group}/${p}`);
+      report.manifests++;
+    } catch (err) {
+      // A manifest we cannot read may reference anything: fail closed.
+      throw new IntegrityError(`gc stopped, nothing deleted: unreadable manifest (${describeError(err)})`, { key });
+    }
+  }
+  report.referencedPacks = referenced.size;
+
+  progress.start(packs.size + condemned.size, 'gc');
+  for (const [name, pack] of packs) {
+    progress.advance();
+    const [group, packId] = name.split('/') as [string, string];
+    const index = indexes.get(name);
+    const doomed = condemned.get(name);
+    if (referenced.has(name)) {
+      if (doomed && !index) {
+        report.revived.push(name);
+        if (!dryRun) await moveObject(repo, condemnedKey(group, packId), indexKey(group, packId));
+      } else if (doomed && !dryRun) {
+        await repo.store.delete([condemnedKey(group, packId)]);
+      }
+      continue;
+    }
+    if (index) {
+      if (doomed) {
+        // Re-archived content re-created the index: the pack is live again.
+        if (!dryRun) await repo.store.delete([condemnedKey(group, packId)]);
+        continue;
+      }
+      if (!old(pack) || !old(index)) {
+        report.young++;
+        continue;
+      }
+      report.condemned.push(name);
+      if (!dryRun) await moveObject(repo, indexKey(group, packId), condemnedKey(group, packId));
+      continue;
+    }
+    // No index: condemned by an earlier run, or a crash between writing the pack and its index.
+    const since = doomed ?? pack;
+    if (!old(since)) {
+      report.young++;
+      continue;
+    }
+    report.deleted.push(name);
+    report.deletedBytes += pack.size;
+    if (!dryRun) {
+      await repo.store.delete([packKey(group, packId)]);
+      if (doomed) await repo.store.delete([condemnedKey(group, packId)]);
+    }
+  }
+  // Leftovers whose pack is gone: an index here would make archivers dedup against nothing.
+  for (const [name, info] of indexes) {
+    if (packs.has(name) || referenced.has(name) || !old(info)) continue;
+    const [group, packId] = name.split('/') as [string, string];
+    if (!dryRun) await repo.store.delete([indexKey(group, packId)]);
+  }
+  for (const [name] of condemned) {
+    progress.advance();
+    if (packs.has(name)) continue;
+    const [group, packId] = name.split('/') as [string, string];
+    if (!dryRun) await repo.store.delete([condemnedKey(group, packId)]);
+  }
+  progress.done();
+  return report;
+}
+
+async function collect(repo: Repository, prefix: string): Promise<Map<string, ObjectInfo>> {
+  const out = new Map<string, ObjectInfo>();
+  for await (const info of repo.store.list(prefix)) {
+    const parsed = parseGroupKey(prefix, info.key);
+    if (parsed) out.set(`${parsed.group}/${parsed.packId}`, info);
+  }
+  return out;
+}
+
+/** Copy then delete: a crash in between leaves both, which the next run resolves (index present wins). */
+async function moveObject(repo: Repository, from: string, to: string): Promise<void> {
+  const body = await readObject(repo.store, from);
+  await repo.store.put(to, body, { contentType: 'application/octet-stream' });
+  await repo.store.delete([from]);
+}

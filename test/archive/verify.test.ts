@@ -1,0 +1,95 @@
+// verify finds every injected corruption: bit flips and truncation in packs, missing packs and indexes, edited manifests.
+import { readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { archiveBundle, type Repository } from '../../lib/archive/index.ts';
+import { verifyRepository } from '../../lib/archive/checker.ts';
+import { bundleOf, logText, tempRepository } from './fixtures.ts';
+import { randomBytes } from 'node:crypto';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+async function archived(): Promise<{ repo: Repository; root: string; manifestId: string }> {
+  const r = await tempRepository();
+  cleanups.push(r.cleanup);
+  const res = await archiveBundle(
+    r.repo,
+    bundleOf('v1', [
+      { path: 'a.log', data: logText(11, 150_000) },
+      { path: 'b.bin', kind: 'artifact', data: randomBytes(50_000) },
+    ]),
+  );
+  return { repo: r.repo, root: r.root, manifestId: res.manifestId };
+}
+
+/** Data files of the file: store under a prefix (sidecars and temp files start with a dot). */
+function files(root: string, dir: string): string[] {
+  const base = join(root, dir);
+  return readdirSync(base, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && !d.name.startsWith('.'))
+    .map((d) => join(d.parentPath, d.name))
+    .sort();
+}
+
+describe('verify', () => {
+  test('a fresh repository verifies clean, structure and data', async () => {
+    const { repo } = await archived();
+    const structure = await verifyRepository(repo);
+    expect(structure.problems).toEqual([]);
+    const data = await verifyRepository(repo, { readData: true });
+    expect(data.problems).toEqual([]);
+    expect(data.packsRead).toBe(data.packs);
+    expect(data.packs).toBeGreaterThan(1);
+  });
+
+  test('a flipped bit in a pack is found by --read-data', async () => {
+    const { repo, root } = await archived();
+    const pack = files(root, 'archive/packs')[0]!;
+    const bytes = readFileSync(pack);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+    writeFileSync(pack, bytes);
+    const report = await verifyRepository(repo, { readData: true });
+    expect(report.problems.some((p) => p.kind === 'pack' && pack.endsWith(p.key))).toBe(true);
+  });
+
+  test('a truncated pack is found by the structure check', async () => {
+    const { repo, root } = await archived();
+    const pack = files(root, 'archive/packs')[0]!;
+    truncateSync(pack, 100);
+    const report = await verifyRepository(repo);
+    expect(report.problems.map((p) => p.message).join('\n')).toMatch(/truncated/);
+    const data = await verifyRepository(repo, { readData: true });
+    expect(data.problems.some((p) => p.kind === 'pack')).toBe(true);
+  });
+
+  test('a missing pack is found by the structure check', async () => {
+    const { repo, root } = await archived();
+    const pack = files(root, 'archive/packs')[0]!;
+    unlinkSync(pack);
+    const report = await verifyRepository(repo);
+    expect(report.problems.some((p) => p.kind === 'reference' && /missing/.test(p.message))).toBe(true);
+  });
+
+  test('a missing index is found by the structure check', async () => {
+    const { repo, root } = await archived();
+    unlinkSync(files(root, 'archive/index')[0]!);
+    const report = await verifyRepository(repo);
+    expect(report.problems.some((p) => p.kind === 'reference' && /index .* is missing/.test(p.message))).toBe(true);
+  });
+
+  test('an edited manifest is found by the structure check', async () => {
+    const { repo, root, manifestId } = await archived();
+    const path = join(root, 'archive/manifests', manifestId);
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"a.log"', '"c.log"'));
+    const report = await verifyRepository(repo);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'manifest', message: expect.stringMatching(/hashes to/) }),
+    ]);
+  });
+
+  test('a --sample of 0 percent reads no pack', async () => {
+    const { repo } = await archived();
+    expect((await verifyRepository(repo, { readData: true, samplePercent: 0 })).packsRead).toBe(0);
+  });
+});

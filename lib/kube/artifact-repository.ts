@@ -1,0 +1,80 @@
+// Argo's artifact repository settings (the `artifact-repositories` ConfigMap) and a reader for its S3 objects.
+import type { Readable } from 'node:stream';
+import { parse } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import type { ObjectStore } from '../store/store.ts';
+import type { ClusterApi } from './cluster-api.ts';
+
+export interface ArtifactRepositoryConfig {
+  /** Where the settings came from, e.g. `argo/artifact-repositories#default-v1`. */
+  source: string;
+  bucket: string;
+  endpoint?: string;
+  insecure?: boolean;
+  region?: string;
+  keyFormat?: string;
+  archiveLogs: boolean;
+}
+
+/** The ConfigMap key Argo uses when no other is named (annotation `workflows.argoproj.io/default-artifact-repository`). */
+const DEFAULT_KEY_ANNOTATION = 'workflows.argoproj.io/default-artifact-repository';
+
+/** Reads `<namespace>/artifact-repositories`; undefined when absent; ConfigError when present but unusable. */
+export async function readArtifactRepository(
+  cluster: ClusterApi,
+  namespace: string,
+  name = 'artifact-repositories',
+): Promise<ArtifactRepositoryConfig | undefined> {
+  const cm = await cluster.readConfigMap(namespace, name);
+  if (!cm) return undefined;
+  const key = cm.metadata.annotations?.[DEFAULT_KEY_ANNOTATION] ?? Object.keys(cm.data ?? {}).sort()[0];
+  const source = `${namespace}/${name}#${key ?? '?'}`;
+  const text = key ? cm.data?.[key] : undefined;
+  if (!text) throw new ConfigError('artifact repository ConfigMap has no entries', { key: source });
+  return parseArtifactRepository(text, source);
+}
+
+export function parseArtifactRepository(text: string, source: string): ArtifactRepositoryConfig {
+  const doc = parse(text) as { archiveLogs?: boolean; s3?: Record<string, unknown> } | null;
+  const s3 = doc?.s3;
+  if (!s3 || typeof s3.bucket !== 'string') {
+    throw new ConfigError('only S3-compatible artifact repositories (s3.bucket) are supported', { key: source });
+  }
+  const endpoint = typeof s3.endpoint === 'string' ? s3.endpoint : undefined;
+  return {
+    source,
+    bucket: s3.bucket,
+    endpoint,
+    insecure: s3.insecure === true,
+    region: typeof s3.region === 'string' ? s3.region : undefined,
+    keyFormat: typeof s3.keyFormat === 'string' ? s3.keyFormat : undefined,
+    archiveLogs: doc?.archiveLogs === true,
+  };
+}
+
+/** An endpoint URL for the S3 client (`minio:9000` + insecure → `http://minio:9000`). */
+export function endpointUrl(repo: ArtifactRepositoryConfig): string | undefined {
+  if (!repo.endpoint) return undefined;
+  if (/^https?:\/\//.test(repo.endpoint)) return repo.endpoint;
+  return `${repo.insecure ? 'http' : 'https'}://${repo.endpoint}`;
+}
+
+/** Reads artifacts through object stores, one per bucket (the default bucket unless the artifact names another). */
+export function objectStoreArtifactReader(defaultBucket: string, storeFor: (bucket: string) => ObjectStore) {
+  const stores = new Map<string, ObjectStore>();
+  const get = (bucket: string | undefined) => {
+    const b = bucket ?? defaultBucket;
+    let s = stores.get(b);
+    if (!s) stores.set(b, (s = storeFor(b)));
+    return s;
+  };
+  return {
+    description: `s3://${defaultBucket}`,
+    async size(bucket: string | undefined, key: string): Promise<number | undefined> {
+      return (await get(bucket).head(key))?.size;
+    },
+    open(bucket: string | undefined, key: string): Promise<Readable> {
+      return get(bucket).get(key);
+    },
+  };
+}

@@ -1,0 +1,263 @@
+// The live-cluster source: a Workflow object, its pods' logs, artifacts from the artifact repository, and related resources.
+import { Readable } from 'node:stream';
+import type {
+  BundleEntry,
+  MissingEntry,
+  SourceProblem,
+  WorkflowBundle,
+  WorkflowIdentity,
+  WorkflowSource,
+} from '../bundle/bundle.ts';
+import { ClusterError, InputError } from '../errors.ts';
+import type { ClusterApi, KubeObject, ResourceType, Selection } from '../kube/cluster-api.ts';
+import { JOBS } from '../kube/cluster-api.ts';
+import { extractNodes, expectedLogKey } from './argo-nodes.ts';
+
+/** Reads Argo's artifact repository (S3/MinIO); keys are as Argo recorded them. */
+export interface ArtifactReader {
+  readonly description: string;
+  /** Size in bytes, or undefined when the object is gone (artifact GC, lifecycle rules). */
+  size(bucket: string | undefined, key: string): Promise<number | undefined>;
+  open(bucket: string | undefined, key: string): Promise<Readable>;
+}
+
+/** Custom resources Argo `resource` templates create in agent workflows. */
+export const AGENT_RESOURCES: ResourceType[] = [
+  { group: 'agents.platform', version: 'v1', plural: 'coderuns' },
+  { group: 'agents.platform', version: 'v1', plural: 'docsruns' },
+  { group: 'agents.platform', version: 'v1', plural: 'reviewruns' },
+];
+
+/** Labels that tie a resource to the workflow that created it (besides an ownerReference). */
+const WORKFLOW_NAME_LABELS = ['workflows.argoproj.io/workflow', 'workflow-name'];
+
+export interface ClusterSourceOptions {
+  selection?: Selection;
+  /** Only these workflows (a batch from assess); list() then yields exactly them. */
+  refs?: { namespace: string; name: string; uid?: string }[];
+  artifacts?: ArtifactReader;
+  related?: ResourceType[];
+}
+
+export function openClusterSource(cluster: ClusterApi, options: ClusterSourceOptions = {}): WorkflowSource {
+  return new ClusterSource(cluster, options);
+}
+
+function containersOf(pod: KubeObject): string[] {
+  const spec = (pod.spec ?? {}) as { initContainers?: { name: string }[]; containers?: { name: string }[] };
+  return [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => c.name);
+}
+
+function ownedBy(obj: KubeObject, uid: string | undefined): boolean {
+  return Boolean(uid) && (obj.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
+}
+
+class ClusterSource implements WorkflowSource {
+  readonly description: string;
+  /** Related resources per namespace and type, listed once per source (a batch shares a namespace). */
+  private readonly relatedCache = new Map<string, Promise<KubeObject[]>>();
+
+  constructor(
+    private readonly cluster: ClusterApi,
+    private readonly options: ClusterSourceOptions,
+  ) {
+    const sel = options.selection;
+    const where = options.refs
+      ? `${options.refs.length} workflows`
+      : sel?.namespaces?.length
+        ? `ns=${sel.namespaces.join(',')}`
+        : 'all namespaces';
+    this.description = `k8s:${cluster.description} ${where}${sel?.labelSelector ? ` selector=${sel.labelSelector}` : ''}`;
+  }
+
+  async *list(): AsyncIterable<WorkflowIdentity | SourceProblem> {
+    if (this.options.refs) {
+      for (const ref of this.options.refs) {
+        const wf = await this.cluster.getWorkflow(ref.namespace, ref.name);
+        if (!wf) yield { where: `${ref.namespace}/${ref.name}`, message: 'workflow is no longer in the cluster' };
+        else if (ref.uid && wf.metadata.uid !== ref.uid)
+          yield {
+            where: `${ref.namespace}/${ref.name}`,
+            message: `uid is ${wf.metadata.uid}, expected ${ref.uid} (recreated since assess)`,
+          };
+        else yield identity(wf);
+      }
+      return;
+    }
+    for await (const wf of this.cluster.listWorkflows(this.options.selection ?? {})) {
+      if (!wf.metadata.uid)
+        yield { where: `${wf.metadata.namespace}/${wf.metadata.name}`, message: 'workflow has no metadata.uid' };
+      else yield identity(wf);
+    }
+  }
+
+  async load(id: WorkflowIdentity): Promise<WorkflowBundle> {
+    const wf = await this.cluster.getWorkflow(id.namespace, id.name);
+    if (!wf) throw new ClusterError('workflow is no longer in the cluster', { workflow: `${id.namespace}/${id.name}` });
+    if (wf.metadata.uid !== id.uid) {
+      throw new InputError(`uid is ${wf.metadata.uid}, expected ${id.uid}`, { workflow: `${id.namespace}/${id.name}` });
+    }
+    const entries: BundleEntry[] = [];
+    const missing: MissingEntry[] = [];
+    const workflowJson = Buffer.from(JSON.stringify(wf, null, 2));
+    entries.push({
+      path: 'workflow.json',
+      kind: 'workflow',
+      size: workflowJson.length,
+      open: async () => readableOf(workflowJson),
+    });
+    await this.addNodeData(wf, id, entries, missing);
+    await this.addRelated(wf, id, entries, missing);
+    return { uid: id.uid, namespace: id.namespace, name: id.name, workflow: wf, entries, missing };
+  }
+
+  private async addNodeData(
+    wf: KubeObject,
+    id: WorkflowIdentity,
+    entries: BundleEntry[],
+    missing: MissingEntry[],
+  ): Promise<void> {
+    const pods = await this.cluster.listPods(id.namespace, `workflows.argoproj.io/workflow=${id.name}`);
+    const podByName = new Map(pods.map((p) => [p.metadata.name, p]));
+    for (const node of extractNodes(wf)) {
+      if (node.type !== 'Pod') continue;
+      const pod = node.podName ? podByName.get(node.podName) : undefined;
+      if (pod) {
+        for (const container of containersOf(pod)) {
+          const podName = pod.metadata.name;
+          entries.push({
+            path: `logs/${node.id}/${container}.log`,
+            kind: 'log',
+            nodeId: node.id,
+            container,
+            meta: { podName },
+            open: () => this.cluster.podLogs(id.namespace, podName, container),
+          });
+        }
+      } else if (node.ran) {
+        const key = node.mainLogs?.s3Key ?? (node.archiveLogs ? expectedLogKey(wf, node) : undefined);
+        const entry = key
+          ? await this.artifactEntry(`logs/${node.id}/main.log`, 'log', node.id, node.mainLogs?.s3Bucket, key)
+          : undefined;
+        if (entry && 'open' in entry)
+          entries.push({ ...entry, container: 'main', meta: { podName: node.podName, s3Key: key } });
+        else
+          missing.push({
+            path: `logs/${node.id}/main.log`,
+            kind: 'log',
+            nodeId: node.id,
+            reason:
+              entry?.reason ??
+              `pod ${node.podName ?? node.id} is gone and its logs were not archived to the artifact repository`,
+          });
+      }
+      for (const artifact of node.outputArtifacts) {
+        const path = `artifacts/${node.id}/${artifact.name}`;
+        if (!artifact.s3Key) {
+          missing.push({
+            path,
+            kind: 'artifact',
+            nodeId: node.id,
+            reason: `artifact "${artifact.name}" has no S3 key in status (unsupported repository type)`,
+          });
+          continue;
+        }
+        const entry = await this.artifactEntry(path, 'artifact', node.id, artifact.s3Bucket, artifact.s3Key);
+        if ('open' in entry) entries.push({ ...entry, artifactName: artifact.name, meta: artifact.raw });
+        else missing.push({ path, kind: 'artifact', nodeId: node.id, reason: entry.reason });
+      }
+    }
+  }
+
+  private async artifactEntry(
+    path: string,
+    kind: 'log' | 'artifact',
+    nodeId: string,
+    bucket: string | undefined,
+    key: string,
+  ): Promise<BundleEntry | { reason: string }> {
+    const reader = this.options.artifacts;
+    if (!reader) return { reason: `no artifact repository configured to read s3 key ${key}` };
+    let size: number | undefined;
+    try {
+      size = await reader.size(bucket, key);
+    } catch (err) {
+      return { reason: `artifact repository ${reader.description} failed for ${key}: ${(err as Error).message}` };
+    }
+    if (size === undefined)
+      return { reason: `s3 key ${key} is gone from ${reader.description} (artifact GC or lifecycle rule)` };
+    return { path, kind, nodeId, size, open: () => reader.open(bucket, key) };
+  }
+
+  private related(namespace: string, type: ResourceType): Promise<KubeObject[]> {
+    const cacheKey = `${namespace}/${type.group}/${type.plural}`;
+    let p = this.relatedCache.get(cacheKey);
+    if (!p) {
+      p = this.cluster.listResources(type, namespace).catch((err: unknown) => {
+        // An agents.platform CRD that is not installed is not a failure of this workflow.
+        if ((err as { status?: number }).status === 404) return [];
+        throw err;
+      });
+      this.relatedCache.set(cacheKey, p);
+    }
+    return p;
+  }
+
+  private async addRelated(
+    wf: KubeObject,
+    id: WorkflowIdentity,
+    entries: BundleEntry[],
+    missing: MissingEntry[],
+  ): Promise<void> {
+    const owners: KubeObject[] = [];
+    for (const type of this.options.related ?? AGENT_RESOURCES) {
+      for (const obj of await this.related(id.namespace, type)) {
+        const labels = obj.metadata.labels ?? {};
+        if (ownedBy(obj, wf.metadata.uid) || WORKFLOW_NAME_LABELS.some((l) => labels[l] === id.name)) owners.push(obj);
+      }
+    }
+    if (owners.length === 0) return;
+    const jobs = await this.related(id.namespace, JOBS);
+    for (const obj of owners) {
+      const kind = obj.kind ?? 'Resource';
+      const body = Buffer.from(JSON.stringify(obj, null, 2));
+      entries.push({
+        path: `resources/${kind}/${obj.metadata.name}.json`,
+        kind: 'resource',
+        size: body.length,
+        meta: { apiVersion: obj.apiVersion, kind, name: obj.metadata.name, uid: obj.metadata.uid },
+        open: async () => readableOf(body),
+      });
+      for (const job of jobs.filter((j) => ownedBy(j, obj.metadata.uid))) {
+        const pods = await this.cluster.listPods(id.namespace, `job-name=${job.metadata.name}`);
+        if (pods.length === 0) {
+          missing.push({
+            path: `resources/${kind}/${obj.metadata.name}/logs`,
+            kind: 'log',
+            reason: `pods of job ${job.metadata.name} are gone`,
+          });
+        }
+        for (const pod of pods) {
+          for (const container of containersOf(pod)) {
+            const podName = pod.metadata.name;
+            entries.push({
+              path: `resources/${kind}/${obj.metadata.name}/logs/${podName}/${container}.log`,
+              kind: 'log',
+              container,
+              meta: { resourceKind: kind, resourceName: obj.metadata.name, job: job.metadata.name, podName },
+              open: () => this.cluster.podLogs(id.namespace, podName, container),
+            });
+          }
+        }
+      }
+    }
+  }
+}
+
+function identity(wf: KubeObject): WorkflowIdentity {
+  return { uid: wf.metadata.uid!, namespace: wf.metadata.namespace ?? 'default', name: wf.metadata.name };
+}
+
+function readableOf(bytes: Buffer): Readable {
+  return Readable.from([bytes]);
+}

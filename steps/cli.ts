@@ -5,10 +5,11 @@ import { hideBin } from 'yargs/helpers';
 import { OUTPUT_FORMATS } from '../lib/config/config.ts';
 import { ExitCode } from '../lib/errors.ts';
 import { selfcheckCommand } from './selfcheck/command.ts';
+import { collectCommand } from './collect/command.ts';
 import { indexCommand } from './index/command.ts';
 import { queryCommand, searchCommand } from './query/command.ts';
 
-export const commands = [selfcheckCommand, indexCommand, queryCommand, searchCommand];
+export const commands = [selfcheckCommand, indexCommand, queryCommand, searchCommand, collectCommand];
 
 export function buildCli(argv: string[]): Argv {
   let cli = yargs(argv)

@@ -299,13 +299,14 @@ async function resourceMeta(found: FoundFile, kindDir: string, name: string): Pr
   return meta;
 }
 
-function workflowEntry(located: Located, parsed: ParsedWorkflow): BundleEntry {
+async function workflowEntry(located: Located, parsed: ParsedWorkflow): Promise<BundleEntry> {
   if (located.ownFile) {
     const name = basename(located.file);
     const ext = /\.(ya?ml|json)$/.exec(name)?.[0] ?? '.yaml';
     return {
       path: `workflow${ext}`,
       kind: 'workflow',
+      size: (await stat(located.file)).size,
       open: async () => createReadStream(located.file),
     };
   }
@@ -322,7 +323,7 @@ async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<Wo
   const workflow = parsed.workflow;
   const nodes = extractNodes(workflow);
   for (const n of nodes) checkSegment(n.id, 'node id', located.file);
-  const entries: BundleEntry[] = [workflowEntry(located, parsed)];
+  const entries: BundleEntry[] = [await workflowEntry(located, parsed)];
   const missing: MissingEntry[] = [];
   const files = located.dataDir ? await walkFiles(located.root, located.dataDir) : [];
   const nodeById = new Map(nodes.map((n) => [n.id, n]));

@@ -1,0 +1,105 @@
+// Turns an Argo Workflow object (plus related resources and archive state) into the facts policies decide on.
+import type { CelContext } from './cel-env.ts';
+import { celDuration } from './cel-env.ts';
+
+export type Tier = 'hot' | 'warm' | 'cold' | 'deepArchive';
+export const TIERS: readonly Tier[] = ['hot', 'warm', 'cold', 'deepArchive'];
+
+export interface ArchiveFacts {
+  sizeBytes: number;
+  /** Current tier of the archived copy, when there is one. */
+  tier?: Tier;
+  /** Number of active legal holds (the decision takes the hold records themselves separately). */
+  holds?: number;
+}
+
+export interface WorkflowFacts {
+  uid: string;
+  name: string;
+  namespace: string;
+  phase: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startedAt?: Date;
+  finishedAt?: Date;
+  workflow: Record<string, unknown>;
+  related: Record<string, unknown>[];
+  archive?: ArchiveFacts;
+}
+
+export const COMPLETED_PHASES = new Set(['Succeeded', 'Failed', 'Error']);
+
+function record(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(record(v))) if (x !== undefined && x !== null) out[k] = String(x);
+  return out;
+}
+
+function date(v: unknown): Date | undefined {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v;
+  if (typeof v !== 'string' || !v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+export function workflowFacts(
+  workflow: Record<string, unknown>,
+  extras: { related?: Record<string, unknown>[]; archive?: ArchiveFacts } = {},
+): WorkflowFacts {
+  const metadata = record(workflow.metadata);
+  const status = record(workflow.status);
+  return {
+    uid: String(metadata.uid ?? metadata.name ?? ''),
+    name: String(metadata.name ?? ''),
+    namespace: String(metadata.namespace ?? ''),
+    phase: String(status.phase ?? ''),
+    labels: stringMap(metadata.labels),
+    annotations: stringMap(metadata.annotations),
+    startedAt: date(status.startedAt),
+    finishedAt: date(status.finishedAt),
+    workflow,
+    related: extras.related ?? [],
+    archive: extras.archive,
+  };
+}
+
+/** CEL wants int64 as bigint; YAML/JSON integers arrive as numbers. */
+function toCel(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
+  if (Array.isArray(v)) return v.map(toCel);
+  if (v instanceof Date || v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toCel(x);
+  return out;
+}
+
+/**
+ * The CEL variables for one workflow. Missing timestamps stay undefined, so an expression that reads them
+ * fails at run time and the decision fails closed instead of guessing.
+ */
+export function celContext(f: WorkflowFacts, now: Date, activeHolds: number): CelContext {
+  return {
+    workflow: toCel(f.workflow),
+    labels: f.labels,
+    annotations: f.annotations,
+    ns: f.namespace,
+    name: f.name,
+    uid: f.uid,
+    phase: f.phase,
+    startedAt: f.startedAt,
+    finishedAt: f.finishedAt,
+    duration: f.startedAt && f.finishedAt ? celDuration(f.finishedAt.getTime() - f.startedAt.getTime()) : undefined,
+    now,
+    related: f.related.map(toCel),
+    archive: {
+      sizeBytes: BigInt(Math.trunc(f.archive?.sizeBytes ?? 0)),
+      tier: f.archive?.tier ?? '',
+      holds: BigInt(activeHolds),
+      held: activeHolds > 0,
+    },
+  };
+}

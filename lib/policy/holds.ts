@@ -1,0 +1,51 @@
+// Legal holds and retention extensions as records, and which of them are in force at a given time (pure).
+
+export interface HoldRecord {
+  id: string;
+  workflowUid: string;
+  actor: string;
+  reason: string;
+  created: string;
+  /** Set when a release record exists; the hold record itself is never deleted. */
+  released?: { actor: string; reason: string; at: string };
+}
+
+export interface ExtensionRecord {
+  id: string;
+  workflowUid: string;
+  actor: string;
+  reason: string;
+  created: string;
+  /** The archive is kept at least until this time. */
+  until: string;
+}
+
+export interface HoldsAndExtensions {
+  holds: HoldRecord[];
+  extensions: ExtensionRecord[];
+}
+
+export const NO_HOLDS: HoldsAndExtensions = { holds: [], extensions: [] };
+
+/**
+ * A hold is in force until it is released. Its creation time is not checked against the clock: a hold that
+ * exists must stop deletion even when a decision is computed for an earlier date (fail safe).
+ */
+export function activeHolds(holds: readonly HoldRecord[], uid: string, now: Date): HoldRecord[] {
+  return holds.filter((h) => h.workflowUid === uid && (!h.released || !(new Date(h.released.at) <= now)));
+}
+
+/** The latest `until` among a workflow's extensions, or undefined. */
+export function extendedUntil(
+  extensions: readonly ExtensionRecord[],
+  uid: string,
+): { until: Date; by: ExtensionRecord } | undefined {
+  let best: { until: Date; by: ExtensionRecord } | undefined;
+  for (const e of extensions) {
+    if (e.workflowUid !== uid) continue;
+    const until = new Date(e.until);
+    if (Number.isNaN(until.getTime())) continue;
+    if (!best || until > best.until) best = { until, by: e };
+  }
+  return best;
+}

@@ -5,11 +5,25 @@ import { hideBin } from 'yargs/helpers';
 import { OUTPUT_FORMATS } from '../lib/config/config.ts';
 import { ExitCode } from '../lib/errors.ts';
 import { selfcheckCommand } from './selfcheck/command.ts';
+import { archiveCommand } from './archive/command.ts';
+import { restoreCommand } from './restore/command.ts';
+import { verifyCommand } from './verify/command.ts';
+import { gcCommand } from './gc/command.ts';
 import { collectCommand } from './collect/command.ts';
 import { indexCommand } from './index/command.ts';
 import { queryCommand, searchCommand } from './query/command.ts';
 
-export const commands = [selfcheckCommand, indexCommand, queryCommand, searchCommand, collectCommand];
+export const commands = [
+  selfcheckCommand,
+  indexCommand,
+  queryCommand,
+  searchCommand,
+  collectCommand,
+  archiveCommand,
+  restoreCommand,
+  verifyCommand,
+  gcCommand,
+];
 
 export function buildCli(argv: string[]): Argv {
   let cli = yargs(argv)

@@ -8,16 +8,23 @@ export {
   type RepositoryOptions,
 } from './repository.ts';
 export { archiveBundle, type ArchiveOptions, type ArchiveResult, type ArchiveStats } from './archiver.ts';
+export { archiveSource, type SourceArchiveOptions, type SourceArchiveReport } from './batch.ts';
 export { loadGroupIndex, type ChunkIndex } from './chunk-index.ts';
 export type { Manifest, ManifestEntry } from './manifest.ts';
 export {
   listManifests,
   readManifest,
+  resolveManifest,
+  selectEntry,
   openEntry,
+  streamEntry,
   restoreWorkflow,
   resubmittable,
   RESUBMIT_FILE,
+  type EntrySelector,
   type ManifestInfo,
   type RestoreOptions,
   type RestoreResult,
 } from './restorer.ts';
+export { verifyRepository, type Problem, type VerifyOptions, type VerifyReport } from './checker.ts';
+export { collectGarbage, type GcOptions, type GcReport } from './gc.ts';

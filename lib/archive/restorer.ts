@@ -31,6 +31,66 @@ export async function readManifest(repo: Repository, manifestId: string): Promis
   return decodeManifest(manifestId, await readObject(repo.store, key), key);
 }
 
+/**
+ * Finds the manifest a user means: a manifest id, or a workflow uid, name or namespace/name (the newest
+ * manifest of that workflow when it was archived more than once). Throws when nothing or several workflows match.
+ */
+export async function resolveManifest(repo: Repository, ref: string): Promise<{ id: string; manifest: Manifest }> {
+  if (HEX_ID.test(ref)) return { id: ref, manifest: await readManifest(repo, ref) };
+  const found: Array<{ id: string; manifest: Manifest; at: number }> = [];
+  for await (const info of listManifests(repo)) {
+    const manifest = await readManifest(repo, info.id);
+    const w = manifest.workflow;
+    if (w.uid === ref || w.name === ref || `${w.namespace}/${w.name}` === ref) {
+      found.push({ id: info.id, manifest, at: info.lastModified.getTime() });
+    }
+  }
+  if (found.length === 0)
+    throw new NotFoundError(`no archived workflow matches "${ref}" (give a manifest id, uid, name or namespace/name)`);
+  const uids = new Set(found.map((f) => f.manifest.workflow.uid));
+  if (uids.size > 1) {
+    throw new InputError(
+      `"${ref}" matches ${uids.size} workflows (uids ${[...uids].join(', ')}); give the uid or a manifest id`,
+    );
+  }
+  found.sort((a, b) => (b.manifest.createdAt ?? '').localeCompare(a.manifest.createdAt ?? '') || b.at - a.at);
+  const { id, manifest } = found[0]!;
+  return { id, manifest };
+}
+
+export interface EntrySelector {
+  path?: string;
+  nodeId?: string;
+  /** With nodeId: the log of this container (default main). */
+  container?: string;
+  /** With nodeId: this artifact instead of a log. */
+  artifactName?: string;
+}
+
+export function selectEntry(manifest: Manifest, sel: EntrySelector): ManifestEntry {
+  const entry = sel.path
+    ? manifest.entries.find((e) => e.path === sel.path)
+    : sel.artifactName !== undefined
+      ? manifest.entries.find(
+          (e) => e.kind === 'artifact' && e.nodeId === sel.nodeId && e.artifactName === sel.artifactName,
+        )
+      : manifest.entries.find(
+          (e) => e.kind === 'log' && e.nodeId === sel.nodeId && (e.container ?? 'main') === (sel.container ?? 'main'),
+        );
+  if (!entry) {
+    const what = sel.path
+      ? `path ${sel.path}`
+      : sel.artifactName !== undefined
+        ? `artifact "${sel.artifactName}" of node ${sel.nodeId}`
+        : `${sel.container ?? 'main'} log of node ${sel.nodeId}`;
+    const gone = manifest.missing.find((m) => m.path === sel.path || (sel.nodeId && m.nodeId === sel.nodeId));
+    throw new NotFoundError(
+      `workflow ${manifest.workflow.namespace}/${manifest.workflow.name} has no ${what}${gone ? ` (missing at archive time: ${gone.reason})` : ''}`,
+    );
+  }
+  return entry;
+}
+
 /** Streams one entry's bytes; the stream errors with IntegrityError if size or SHA-256 differ from the manifest. */
 export function streamEntry(
   repo: Repository,

@@ -1,0 +1,56 @@
+// `strata gc`: removes packs no manifest references, after a grace period (safe beside a running archive).
+import type { CommandModule } from 'yargs';
+import { collectGarbage } from '../../lib/archive/gc.ts';
+import { openRepository } from '../../lib/archive/index.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ConfigError } from '../../lib/errors.ts';
+
+interface GcArgs {
+  grace: string;
+  dryRun?: boolean;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new ConfigError(`--grace "${text}" is not a duration (e.g. 30m, 1h, 2d, 0)`);
+  return Number(m[1]) * UNITS[m[2] ?? 's']!;
+}
+
+export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
+  command: 'gc',
+  describe: 'Delete unreferenced packs: condemned after --grace, deleted a grace period later',
+  builder: (y) =>
+    y
+      .option('grace', {
+        type: 'string',
+        default: '1h',
+        describe: 'minimum age of an unreferenced pack before it is condemned, and of a condemned one before deletion',
+      })
+      .option('dry-run', { type: 'boolean', describe: 'report what would happen, change nothing' }) as never,
+  handler: runStep<GcArgs>(async (args, ctx) => {
+    const graceMs = parseDuration(args.grace);
+    const repo = await openRepository(ctx.store());
+    const report = await collectGarbage(repo, { graceMs, dryRun: args.dryRun, progress: ctx.progress });
+    await ctx.audit.record({
+      action: 'gc',
+      actor: 'strata/gc',
+      subject: repo.store.url,
+      outcome: 'ok',
+      details: {
+        dryRun: report.dryRun,
+        condemned: report.condemned.length,
+        deleted: report.deleted,
+        deletedBytes: report.deletedBytes,
+        revived: report.revived.length,
+      },
+    });
+    ctx.output({
+      ...report,
+      condemned: report.condemned.length,
+      deleted: report.deleted.length,
+      revived: report.revived.length,
+    });
+  }),
+};

@@ -1,0 +1,93 @@
+// `strata restore`: a whole workflow into a directory, or one entry (a node's log or artifact, or a path) streamed.
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { CommandModule } from 'yargs';
+import { openRepository, restoreWorkflow } from '../../lib/archive/index.ts';
+import { resolveManifest, selectEntry, streamEntry } from '../../lib/archive/restorer.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ConfigError } from '../../lib/errors.ts';
+
+interface RestoreArgs {
+  workflow: string;
+  to?: string;
+  node?: string;
+  log?: string;
+  artifact?: string;
+  path?: string;
+}
+
+export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs> = {
+  command: 'restore <workflow>',
+  describe: 'Restore an archived workflow (manifest id, uid, name or namespace/name), whole or one entry',
+  builder: (y) =>
+    y
+      .positional('workflow', {
+        type: 'string',
+        demandOption: true,
+        describe: 'manifest id, workflow uid, name or namespace/name',
+      })
+      .option('to', {
+        type: 'string',
+        describe: 'target directory (whole workflow) or file (one entry; default stdout)',
+      })
+      .option('node', { type: 'string', describe: 'one node: its main log, or --log <container> / --artifact <name>' })
+      .option('log', { type: 'string', describe: 'with --node: container whose log to stream (default main)' })
+      .option('artifact', { type: 'string', describe: 'with --node: artifact name to stream' })
+      .option('path', { type: 'string', describe: 'stream the entry at this path of the archive' })
+      .conflicts('path', 'node')
+      .conflicts('log', 'artifact') as never,
+  handler: runStep<RestoreArgs>(async (args, ctx) => {
+    const repo = await openRepository(ctx.store());
+    const { id, manifest } = await resolveManifest(repo, args.workflow);
+    const partial = args.node !== undefined || args.path !== undefined;
+    if ((args.log !== undefined || args.artifact !== undefined) && args.node === undefined) {
+      throw new ConfigError('--log and --artifact need --node <id>');
+    }
+    const audit = (outcome: 'ok' | 'failed', details: Record<string, unknown>, reason?: string) =>
+      ctx.audit.record({
+        action: 'restore',
+        actor: 'strata/restore',
+        subject: id,
+        outcome,
+        ...(reason && { reason }),
+        details: { uid: manifest.workflow.uid, ...details },
+      });
+    if (!partial) {
+      if (!args.to) throw new ConfigError('restore of a whole workflow needs --to <directory>');
+      try {
+        const result = await restoreWorkflow(repo, id, args.to, { progress: ctx.progress });
+        await audit('ok', { to: args.to, files: result.files, bytes: result.bytes });
+        ctx.output(result);
+      } catch (err) {
+        await audit('failed', { to: args.to }, (err as Error).message);
+        throw err;
+      }
+      return;
+    }
+    const entry = selectEntry(manifest, {
+      path: args.path,
+      nodeId: args.node,
+      container: args.log || undefined,
+      artifactName: args.artifact,
+    });
+    const stream = streamEntry(repo, manifest, entry);
+    if (args.to) {
+      await mkdir(dirname(args.to), { recursive: true });
+      const tmp = `${args.to}.strata-tmp`;
+      try {
+        await pipeline(stream, createWriteStream(tmp));
+        await rename(tmp, args.to);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        await audit('failed', { path: entry.path, to: args.to }, (err as Error).message);
+        throw err;
+      }
+      ctx.log(`restored ${entry.path} (${entry.size} bytes) to ${args.to}`);
+    } else {
+      await pipeline(stream, process.stdout);
+    }
+    await audit('ok', { path: entry.path, bytes: entry.size, ...(args.to && { to: args.to }) });
+  }),
+};

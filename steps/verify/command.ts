@@ -1,0 +1,43 @@
+// `strata verify`: checks the archive's structure, and with --read-data the packs' bytes (all, or a sample).
+import type { CommandModule } from 'yargs';
+import { verifyRepository } from '../../lib/archive/checker.ts';
+import { openRepository } from '../../lib/archive/index.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ExitCode } from '../../lib/errors.ts';
+
+interface VerifyArgs {
+  readData?: boolean;
+  sample?: number;
+}
+
+export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> = {
+  command: 'verify',
+  describe: 'Check the archive: structure always, pack data with --read-data',
+  builder: (y) =>
+    y
+      .option('read-data', { type: 'boolean', describe: 'read packs back and check every chunk hash' })
+      .option('sample', {
+        type: 'number',
+        describe: 'with --read-data: percent of packs to read (default 100)',
+      }) as never,
+  handler: runStep<VerifyArgs>(async (args, ctx) => {
+    const repo = await openRepository(ctx.store());
+    const readData = Boolean(args.readData) || args.sample !== undefined;
+    const report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
+    for (const p of report.problems) ctx.log(`problem: ${p.kind}: ${p.key}: ${p.message}`);
+    await ctx.audit.record({
+      action: 'verify',
+      actor: 'strata/verify',
+      subject: repo.store.url,
+      outcome: report.ok ? 'ok' : 'failed',
+      details: {
+        manifests: report.manifests,
+        packs: report.packs,
+        packsRead: report.packsRead,
+        problems: report.problems.length,
+      },
+    });
+    ctx.output({ ...report, problems: report.problems.length });
+    return report.ok ? ExitCode.Ok : ExitCode.Failed;
+  }),
+};

@@ -20,6 +20,8 @@ export interface StoreCapabilities {
   refusesHostileKeys: boolean;
   /** Whether restore() of an archived object completes at once ('restored') or later ('in-progress'). */
   restoreCompletes: 'immediately' | 'later';
+  /** Accepts the archive storage classes (MinIO without tiering accepts only STANDARD and rejects the rest). */
+  storageClasses: boolean;
   /** Refuses to shorten COMPLIANCE retention (AWS, the fs store); moto 5.2.5 accepts it. */
   enforcesCompliance: boolean;
 }
@@ -79,7 +81,7 @@ export function describeStoreContract(name: string, f: StoreFactories, caps: Sto
       const s = await f.makeStore();
       const body = randomBytes(1_000_000);
       await s.put('stream/x', chunked(body));
-      expect(await read(s, 'stream/x')).toEqual(body);
+      expect(sha(await read(s, 'stream/x'))).toBe(sha(body)); // toEqual on 1 MB buffers is slow
       await s.put('stream/x', Buffer.from('second'));
       expect((await read(s, 'stream/x')).toString()).toBe('second');
       await s.put('stream/empty', new Uint8Array(0));
@@ -121,7 +123,15 @@ export function describeStoreContract(name: string, f: StoreFactories, caps: Sto
       expect(await keysOf(s.list('many/'))).toEqual([]);
     });
 
-    it('round-trips storage classes on put and in place, and lists them', async () => {
+    it.runIf(!caps.storageClasses)('rejects storage classes it does not have, naming the problem', async () => {
+      const s = await f.makeStore();
+      await expect(s.put('class/ia', Buffer.from('x'), { storageClass: 'STANDARD_IA' })).rejects.toThrow(
+        /InvalidStorageClass/,
+      );
+      expect(await s.head('class/ia')).toBeUndefined();
+    });
+
+    it.runIf(caps.storageClasses)('round-trips storage classes on put and in place, and lists them', async () => {
       const s = await f.makeStore();
       await s.put('class/ia', Buffer.from('cool'), { storageClass: 'STANDARD_IA' });
       expect((await s.head('class/ia'))?.storageClass).toBe('STANDARD_IA');
@@ -183,22 +193,25 @@ export function describeStoreContract(name: string, f: StoreFactories, caps: Sto
       expect(tail).toEqual(body.subarray(body.length - 1000));
     });
 
-    it('needs a restore before reading a GLACIER object, and reports restore status', async () => {
-      const s = await f.makeStore();
-      await s.put('cold/obj', Buffer.from('frozen'), { storageClass: 'GLACIER' });
-      expect((await s.head('cold/obj'))?.restore?.state).toBe('not-started');
-      await expect(s.get('cold/obj')).rejects.toBeInstanceOf(ArchivedObjectError);
-      const state = await s.restore('cold/obj', 2, 'Standard');
-      expect(state).toBe(caps.restoreCompletes === 'immediately' ? 'restored' : 'in-progress');
-      const info = await s.head('cold/obj');
-      expect(info?.restore?.state).toBe(state);
-      if (state === 'restored') {
-        expect(info?.restore?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
-        expect((await read(s, 'cold/obj')).toString()).toBe('frozen');
-      }
-      await s.put('cold/warm', Buffer.from('warm'));
-      expect(await s.restore('cold/warm', 1)).toBe('not-needed');
-    });
+    it.runIf(caps.storageClasses)(
+      'needs a restore before reading a GLACIER object, and reports restore status',
+      async () => {
+        const s = await f.makeStore();
+        await s.put('cold/obj', Buffer.from('frozen'), { storageClass: 'GLACIER' });
+        expect((await s.head('cold/obj'))?.restore?.state).toBe('not-started');
+        await expect(s.get('cold/obj')).rejects.toBeInstanceOf(ArchivedObjectError);
+        const state = await s.restore('cold/obj', 2, 'Standard');
+        expect(state).toBe(caps.restoreCompletes === 'immediately' ? 'restored' : 'in-progress');
+        const info = await s.head('cold/obj');
+        expect(info?.restore?.state).toBe(state);
+        if (state === 'restored') {
+          expect(info?.restore?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
+          expect((await read(s, 'cold/obj')).toString()).toBe('frozen');
+        }
+        await s.put('cold/warm', Buffer.from('warm'));
+        expect(await s.restore('cold/warm', 1)).toBe('not-needed');
+      },
+    );
 
     it('refuses to delete an object under legal hold until the hold is released', async () => {
       const s = await f.makeLockedStore();

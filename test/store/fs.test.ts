@@ -22,6 +22,7 @@ describeStoreContract(
     versioning: false,
     refusesHostileKeys: true,
     restoreCompletes: 'immediately',
+    storageClasses: true,
     enforcesCompliance: true,
   },
 );

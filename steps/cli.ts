@@ -12,6 +12,9 @@ import { gcCommand } from './gc/command.ts';
 import { collectCommand } from './collect/command.ts';
 import { indexCommand } from './index/command.ts';
 import { queryCommand, searchCommand } from './query/command.ts';
+import { assessCommand } from './assess/command.ts';
+import { finalizeCommand } from './finalize/command.ts';
+import { watchCommand } from './watch/command.ts';
 
 export const commands = [
   selfcheckCommand,
@@ -23,6 +26,9 @@ export const commands = [
   restoreCommand,
   verifyCommand,
   gcCommand,
+  assessCommand,
+  finalizeCommand,
+  watchCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

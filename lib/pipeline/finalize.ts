@@ -10,6 +10,8 @@ export interface ManifestCheck {
   /** Entries the source could not read (incomplete archive). */
   missing: number;
   workflowUid?: string;
+  workflowNamespace?: string;
+  workflowName?: string;
   /** finishedAt recorded in the archived workflow object. */
   finishedAt?: string;
 }

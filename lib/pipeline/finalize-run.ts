@@ -1,0 +1,115 @@
+// Runs finalize for manifests: verify, re-read the workflow, plan (finalize.ts), then label and maybe delete — audited.
+import type { AuditLog } from '../audit/audit.ts';
+import { describeError } from '../errors.ts';
+import { planFinalize, type FinalizeFacts, type ManifestCheck } from './finalize.ts';
+import { ARCHIVED_LABEL, type WorkflowObject } from './workflow-state.ts';
+
+/** What finalize needs from the cluster (the Kubernetes adapter fits it). */
+export interface FinalizeCluster {
+  getWorkflow(namespace: string, name: string): Promise<WorkflowObject | undefined>;
+  patchWorkflowLabels(
+    namespace: string,
+    name: string,
+    uid: string,
+    labels: Record<string, string | null>,
+  ): Promise<unknown>;
+  deleteWorkflow(namespace: string, name: string, uid: string): Promise<'deleted' | 'pending' | 'absent'>;
+}
+
+export interface FinalizeDeps {
+  cluster: FinalizeCluster;
+  checkManifest(id: string): Promise<ManifestCheck>;
+  /** Policy's verdict on deleting this workflow's source now. */
+  deletion(wf: WorkflowObject): Pick<FinalizeFacts, 'deleteSourceAfterArchive' | 'policyError' | 'held'>;
+  audit: AuditLog;
+  actor: string;
+  dryRun?: boolean;
+}
+
+export interface FinalizeOutcome {
+  manifest: string;
+  workflow: string;
+  labelled: boolean;
+  /** deleted: gone; pending: finalizers (artifact GC) keep it until Argo clears them; kept: policy or doubt. */
+  source: 'deleted' | 'pending' | 'kept' | 'absent';
+  refused: boolean;
+  reasons: string[];
+}
+
+export async function finalizeManifest(id: string, deps: FinalizeDeps): Promise<FinalizeOutcome> {
+  const manifest = await deps.checkManifest(id);
+  const ref =
+    manifest.workflowNamespace && manifest.workflowName
+      ? `${manifest.workflowNamespace}/${manifest.workflowName}`
+      : '?';
+  const outcome: FinalizeOutcome = {
+    manifest: id,
+    workflow: ref,
+    labelled: false,
+    source: 'kept',
+    refused: false,
+    reasons: [],
+  };
+  const workflow =
+    ref === '?' ? undefined : await deps.cluster.getWorkflow(manifest.workflowNamespace!, manifest.workflowName!);
+  let facts: FinalizeFacts = { manifest, workflow, deleteSourceAfterArchive: undefined, held: false };
+  if (workflow) {
+    try {
+      facts = { ...facts, ...deps.deletion(workflow) };
+    } catch (err) {
+      facts.policyError = describeError(err);
+    }
+  }
+  const plan = planFinalize(facts);
+  outcome.refused = plan.refused;
+  outcome.reasons = plan.reasons;
+  if (!workflow) outcome.source = 'absent';
+  if (plan.refused || !workflow || deps.dryRun) {
+    await deps.audit.record({
+      action: 'finalize',
+      actor: deps.actor,
+      subject: manifest.workflowUid ?? id,
+      outcome: plan.refused ? 'refused' : 'ok',
+      reason: plan.reasons.join('; '),
+      details: { manifest: id, workflow: ref, dryRun: Boolean(deps.dryRun), plan },
+    });
+    return outcome;
+  }
+  const { namespace, name, uid } = workflow.metadata as { namespace: string; name: string; uid: string };
+  if (plan.label) await deps.cluster.patchWorkflowLabels(namespace, name, uid, { [ARCHIVED_LABEL]: id });
+  outcome.labelled = plan.label || workflow.metadata.labels?.[ARCHIVED_LABEL] === id;
+  await deps.audit.record({
+    action: 'finalize',
+    actor: deps.actor,
+    subject: uid,
+    outcome: 'ok',
+    reason: plan.reasons.join('; '),
+    details: { manifest: id, workflow: ref },
+  });
+  if (plan.delete) {
+    try {
+      const result = await deps.cluster.deleteWorkflow(namespace, name, uid);
+      outcome.source = result === 'absent' ? 'absent' : result;
+      await deps.audit.record({
+        action: 'delete-source',
+        actor: deps.actor,
+        subject: uid,
+        outcome: 'ok',
+        reason: result,
+        details: { manifest: id, workflow: ref },
+      });
+    } catch (err) {
+      outcome.refused = true;
+      outcome.reasons.push(`delete failed: ${describeError(err)}`);
+      await deps.audit.record({
+        action: 'delete-source',
+        actor: deps.actor,
+        subject: uid,
+        outcome: 'failed',
+        reason: describeError(err),
+        details: { manifest: id },
+      });
+    }
+  }
+  return outcome;
+}

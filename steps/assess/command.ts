@@ -1,0 +1,102 @@
+// `strata assess`: lists finished workflows, asks the retention policy, and prints withParam batches to archive.
+import type { CommandModule } from 'yargs';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { openCluster } from '../../lib/kube/open.ts';
+import { configMapWatermark } from '../../lib/kube/watermark-configmap.ts';
+import { assessWorkflows, type WatermarkStore } from '../../lib/pipeline/index.ts';
+import { policyDecider } from '../../lib/pipeline/policy-verdict.ts';
+import { storeWatermark, sweepScope } from '../../lib/pipeline/watermark-store.ts';
+import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
+
+interface AssessArgs {
+  namespace?: string[];
+  selector?: string;
+  policy?: string[];
+  'batch-size': number;
+  'max-workflows'?: number;
+  'page-size': number;
+  watermark: string;
+  'reset-watermark'?: boolean;
+  'kube-server'?: string;
+}
+
+function openWatermark(
+  spec: string,
+  scope: string,
+  ctx: Parameters<Parameters<typeof runStep>[0]>[1],
+  server?: string,
+): WatermarkStore | undefined {
+  if (spec === 'none') return undefined;
+  if (spec === 'store') return storeWatermark(ctx.store(), scope);
+  const m = /^configmap:([^/]+)\/(.+)$/.exec(spec);
+  if (m) return configMapWatermark(openCluster(server), m[1]!, m[2]!, scope);
+  throw new ConfigError(`--watermark "${spec}" is not none, store or configmap:<namespace>/<name>`);
+}
+
+export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
+  command: 'assess',
+  describe: 'List finished workflows, apply the retention policy, and print batches to archive (Argo withParam)',
+  builder: (y) =>
+    y
+      .option('namespace', { alias: 'n', type: 'string', array: true, describe: 'namespaces to sweep (default: all)' })
+      .option('selector', {
+        alias: 'l',
+        type: 'string',
+        describe: 'label selector, e.g. "app=agents,!strata.dev/skip"',
+      })
+      .option('policy', {
+        type: 'string',
+        array: true,
+        describe: 'policy files or directories (default: built-in defaults)',
+      })
+      .option('batch-size', { type: 'number', default: 20, describe: 'workflows per batch (one archive pod each)' })
+      .option('max-workflows', {
+        type: 'number',
+        describe: 'select at most this many per sweep; the rest wait for the next',
+      })
+      .option('page-size', { type: 'number', default: 200, describe: 'workflows per list page (continue tokens)' })
+      .option('watermark', {
+        type: 'string',
+        default: 'none',
+        describe: 'where the sweep remembers how far it got: none, store, or configmap:<namespace>/<name>',
+      })
+      .option('reset-watermark', { type: 'boolean', describe: 'ignore the stored watermark (after a policy change)' })
+      .option('kube-server', {
+        type: 'string',
+        describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
+      }) as never,
+  handler: runStep<AssessArgs>(async (args, ctx) => {
+    const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
+    for (const p of problems) ctx.log(formatProblem(p));
+    if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
+    const cluster = openCluster(args['kube-server']);
+    const selection = { namespaces: args.namespace, labelSelector: args.selector };
+    const watermarks = openWatermark(
+      args.watermark,
+      sweepScope(args.namespace, args.selector),
+      ctx,
+      args['kube-server'],
+    );
+    const watermark = args['reset-watermark'] ? undefined : await watermarks?.read();
+    const result = await assessWorkflows(cluster.listWorkflows(selection, args['page-size']), {
+      decide: policyDecider(policySet),
+      now: new Date(),
+      batchSize: args['batch-size'],
+      maxWorkflows: args['max-workflows'],
+      watermark,
+    });
+    if (watermarks && result.watermark) await watermarks.write(result.watermark);
+    for (const d of result.deferred) ctx.log(`deferred: ${d.workflow}: ${d.reason}`);
+    if (ctx.config.debug) for (const s of result.skipped) ctx.log(`skipped: ${s.workflow}: ${s.reason}`);
+    ctx.output({
+      ...result.counts,
+      watermark: result.watermark?.finishedBefore ?? '',
+      batches: result.batches,
+      ...(ctx.config.output === 'table'
+        ? {}
+        : { skippedWorkflows: result.skipped, deferredWorkflows: result.deferred }),
+    });
+    return ExitCode.Ok;
+  }),
+};

@@ -1,0 +1,82 @@
+// `strata finalize`: after a verified archive, label the workflow archived and delete it if policy says so — never on doubt.
+import type { CommandModule } from 'yargs';
+import { openRepository } from '../../lib/archive/index.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { openCluster } from '../../lib/kube/open.ts';
+import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
+import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
+import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
+import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
+
+interface FinalizeArgs {
+  manifest: string[];
+  policy?: string[];
+  'dry-run'?: boolean;
+  'kube-server'?: string;
+}
+
+export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
+  command: 'finalize',
+  describe: 'Verify archived manifests, label their workflows strata.dev/archived, delete them when policy says so',
+  builder: (y) =>
+    y
+      .option('manifest', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'manifest id(s); comma-separated lists are accepted (Argo output parameters)',
+      })
+      .option('policy', {
+        type: 'string',
+        array: true,
+        describe: 'policy files or directories (default: built-in defaults)',
+      })
+      .option('dry-run', { type: 'boolean', describe: 'verify and plan, change nothing in the cluster' })
+      .option('kube-server', {
+        type: 'string',
+        describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
+      }) as never,
+  handler: runStep<FinalizeArgs>(async (args, ctx) => {
+    const ids = args.manifest
+      .flatMap((m) => m.split(','))
+      .map((m) => m.trim())
+      .filter(Boolean);
+    const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
+    for (const p of problems) ctx.log(formatProblem(p));
+    if (!policySet.valid) ctx.log('policy set does not validate: workflows are labelled, none is deleted');
+    if (ids.length === 0) throw new ConfigError('--manifest names no manifest id');
+    const repo = await openRepository(ctx.store());
+    const cluster = openCluster(args['kube-server']);
+    const now = new Date();
+    const results: FinalizeOutcome[] = [];
+    ctx.progress.start(ids.length, 'finalize');
+    for (const id of ids) {
+      const r = await finalizeManifest(id, {
+        cluster,
+        checkManifest: (m) => checkManifest(repo, m),
+        deletion: (wf) => deletionVerdict(policySet, wf, now),
+        audit: ctx.audit,
+        actor: 'strata/finalize',
+        dryRun: args['dry-run'],
+      });
+      results.push(r);
+      ctx.log(
+        `${r.refused ? 'refused' : r.source}: ${r.workflow} (manifest ${id.slice(0, 12)}…): ${r.reasons.join('; ')}`,
+      );
+      ctx.progress.advance();
+    }
+    ctx.progress.done();
+    const count = (f: (r: FinalizeOutcome) => boolean) => results.filter(f).length;
+    ctx.output({
+      manifests: results.length,
+      labelled: count((r) => r.labelled),
+      deleted: count((r) => r.source === 'deleted'),
+      pending: count((r) => r.source === 'pending'),
+      kept: count((r) => r.source === 'kept' && !r.refused),
+      refused: count((r) => r.refused),
+      ...(ctx.config.output === 'table' ? {} : { results }),
+    });
+    return results.some((r) => r.refused) ? ExitCode.Failed : ExitCode.Ok;
+  }),
+};

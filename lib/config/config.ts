@@ -1,6 +1,6 @@
 // Strata configuration: one schema, loaded from flags, STRATA_* env and a config file, in that precedence.
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 
@@ -72,22 +72,87 @@ export interface ConfigSources {
 export function loadConfig(sources: ConfigSources = {}): StrataConfig {
   const env = sources.env ?? {};
   const filePath = sources.file ?? env.STRATA_CONFIG;
-  const fromFile = filePath ? readConfigFile(filePath) : {};
+  const file = filePath ? readConfigFile(filePath) : undefined;
   const fromEnv = envToTree(env);
-  const merged = deepMerge(deepMerge(fromFile, fromEnv), stripUndefined(sources.flags ?? {}));
+  const flags = stripUndefined(sources.flags ?? {});
+  const merged = deepMerge(deepMerge(file?.tree ?? {}, fromEnv), flags);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const path = issue.path.join('.') || '(root)';
-    throw new ConfigError(
-      `invalid configuration at "${path}": ${issue.message}`,
-      filePath ? { file: filePath } : undefined,
-    );
+    const path = issue.path.map(String);
+    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    const at = unknown === undefined ? path : [...path, unknown];
+    const message =
+      unknown === undefined
+        ? `invalid configuration at "${path.join('.') || '(root)'}": ${issue.message}`
+        : `unknown configuration key "${at.join('.')}"${suggest(unknown, knownKeys(path))}`;
+    throw new ConfigError(message, file ? locate(filePath!, file, at, [fromEnv, flags]) : undefined);
   }
   return parsed.data;
 }
 
-function readConfigFile(path: string): Tree {
+/** Points at the offending key in the config file, unless an env var or flag supplied that value. */
+function locate(file: string, parsed: ParsedFile, path: string[], overrides: Tree[]) {
+  if (overrides.some((t) => hasPath(t, path))) return undefined;
+  const node = parsed.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+  let offset = node?.range?.[0];
+  const parent = path.length > 0 ? parsed.doc.getIn(path.slice(0, -1), true) : parsed.doc.contents;
+  if (isMap(parent)) {
+    // Prefer the key's position ("endpont:") over its value's.
+    const pair = parent.items.find((p) => String((p.key as { value?: unknown })?.value) === path[path.length - 1]);
+    offset = (pair?.key as { range?: [number, number, number] } | undefined)?.range?.[0] ?? offset;
+  }
+  if (offset === undefined) return { file };
+  const pos = parsed.lines.linePos(offset);
+  return { file, line: pos.line, column: pos.col };
+}
+
+function hasPath(tree: Tree, path: string[]): boolean {
+  let node: unknown = tree;
+  for (const part of path) {
+    if (!isTree(node) || !(part in node)) return false;
+    node = node[part];
+  }
+  return true;
+}
+
+function knownKeys(path: string[]): string[] {
+  let shape: unknown = configSchema.shape;
+  for (const part of path) {
+    let field = (shape as Record<string, unknown>)[part] as { unwrap?: () => unknown; def?: unknown } | undefined;
+    while (field && !('shape' in field) && typeof field.unwrap === 'function') field = field.unwrap() as typeof field;
+    shape = (field as { shape?: unknown } | undefined)?.shape;
+    if (!shape) return [];
+  }
+  return Object.keys(shape as object);
+}
+
+function suggest(word: string, candidates: string[]): string {
+  const best = candidates
+    .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= 2 ? ` (did you mean "${best.c}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+interface ParsedFile {
+  tree: Tree;
+  doc: Document;
+  lines: LineCounter;
+}
+
+function readConfigFile(path: string): ParsedFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -96,17 +161,19 @@ function readConfigFile(path: string): Tree {
       file: path,
     });
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
   const first = doc.errors[0];
   if (first) {
     const pos = first.linePos?.[0];
-    throw new ConfigError(first.message.split('\n')[0]!, { file: path, line: pos?.line, column: pos?.col });
+    const message = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`invalid YAML: ${message}`, { file: path, line: pos?.line, column: pos?.col });
   }
   const value: unknown = doc.toJS();
-  if (value === null || value === undefined) return {};
+  if (value === null || value === undefined) return { tree: {}, doc, lines };
   if (typeof value !== 'object' || Array.isArray(value))
     throw new ConfigError('config file must hold a mapping', { file: path });
-  return value as Tree;
+  return { tree: value as Tree, doc, lines };
 }
 
 function envToTree(env: NodeJS.ProcessEnv): Tree {
@@ -117,7 +184,7 @@ function envToTree(env: NodeJS.ProcessEnv): Tree {
     const dotted = path.join('.');
     let value: unknown = raw;
     if (BOOLEAN_PATHS.has(dotted)) value = parseBoolean(name, raw);
-    else if (NUMBER_PATHS.has(dotted)) value = Number(raw);
+    else if (NUMBER_PATHS.has(dotted)) value = parseNumber(name, raw);
     setPath(tree, path, value);
   }
   return tree;
@@ -127,6 +194,14 @@ function parseBoolean(name: string, raw: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`environment variable ${name}="${raw}" is not a boolean (use true or false)`);
+}
+
+function parseNumber(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!/^\s*-?\d+(\.\d+)?\s*$/.test(raw) || !Number.isFinite(n)) {
+    throw new ConfigError(`environment variable ${name}="${raw}" is not a number`);
+  }
+  return n;
 }
 
 function setPath(tree: Tree, path: string[], value: unknown): void {

@@ -55,6 +55,10 @@ export interface S3StoreOptions extends S3Config {
   requestTimeoutMs?: number;
 }
 
+// Node 20 is a supported runtime; the SDK's multi-line "upgrade to Node 22" warning would break the CLI's
+// promise of one clear line on stderr.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const MiB = 1024 * 1024;
 const ARCHIVED: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 const KNOWN_CLASSES: ReadonlySet<string> = new Set([

@@ -64,7 +64,8 @@ export function motoPath(): string {
   return join(repoRoot, '.cache/venv/bin/moto_server');
 }
 
-export async function startMoto(): Promise<S3Peer> {
+/** `env` lets a suite start a moto that checks credentials (INITIAL_NO_AUTH_ACTION_COUNT=0). */
+export async function startMoto(env: NodeJS.ProcessEnv = {}): Promise<S3Peer> {
   const bin = motoPath();
   const version = execFileSync(
     join(repoRoot, '.cache/venv/bin/python'),
@@ -74,7 +75,10 @@ export async function startMoto(): Promise<S3Peer> {
     },
   ).trim();
   const port = await freePort();
-  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   child.stderr?.resume(); // moto logs every request on stderr; drain it so the pipe never blocks
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = stopper(child);

@@ -15,6 +15,9 @@ import { queryCommand, searchCommand } from './query/command.ts';
 import { assessCommand } from './assess/command.ts';
 import { finalizeCommand } from './finalize/command.ts';
 import { watchCommand } from './watch/command.ts';
+import { policyCommand } from './policy/command.ts';
+import { holdCommand } from './hold/command.ts';
+import { extendCommand } from './extend/command.ts';
 
 export const commands = [
   selfcheckCommand,
@@ -29,6 +32,9 @@ export const commands = [
   assessCommand,
   finalizeCommand,
   watchCommand,
+  policyCommand,
+  holdCommand,
+  extendCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

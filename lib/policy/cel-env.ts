@@ -39,7 +39,9 @@ function createEnvironment(): Environment {
     try {
       return re2Matches(s, p);
     } catch (err) {
-      throw new Error(`invalid RE2 pattern ${JSON.stringify(p)}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`invalid RE2 pattern ${JSON.stringify(p)}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
   });
 }

@@ -77,13 +77,17 @@ function actionFields(
 ): { action: RetentionAction; explicit: Set<keyof RetentionAction> } {
   const explicit = new Set<keyof RetentionAction>();
   const action: RetentionAction = { ...base };
-  if (spec.archiveAfter !== undefined)
-    ((action.archiveAfter = parseDuration(spec.archiveAfter)!), explicit.add('archiveAfter'));
-  if (spec.immediate !== undefined) ((action.immediate = spec.immediate), explicit.add('immediate'));
-  if (spec.timeline !== undefined) ((action.timeline = parseTimeline(spec.timeline)!), explicit.add('timeline'));
-  if (spec.retainFor !== undefined) ((action.retainFor = parseRetention(spec.retainFor)!), explicit.add('retainFor'));
-  if (spec.deleteSource !== undefined) ((action.deleteSource = spec.deleteSource), explicit.add('deleteSource'));
-  if (spec.destination !== undefined) ((action.destination = spec.destination), explicit.add('destination'));
+  const set = <K extends keyof RetentionAction>(field: K, value: RetentionAction[K] | undefined) => {
+    if (value === undefined) return;
+    action[field] = value;
+    explicit.add(field);
+  };
+  set('archiveAfter', spec.archiveAfter === undefined ? undefined : parseDuration(spec.archiveAfter));
+  set('immediate', spec.immediate);
+  set('timeline', parseTimeline(spec.timeline));
+  set('retainFor', spec.retainFor === undefined ? undefined : parseRetention(spec.retainFor));
+  set('deleteSource', spec.deleteSource);
+  set('destination', spec.destination);
   return { action, explicit };
 }
 

@@ -7,13 +7,10 @@ export const POLICY_KIND = 'RetentionPolicy';
 /** Label that marks a ConfigMap as holding Strata policies. */
 export const POLICY_LABEL = 'strata.dev/policy';
 
-const duration = z
-  .string()
-  .regex(DURATION_RE, 'expected a duration such as "30d", "12h", "7y", "1y6mo"')
-  .meta({
-    description:
-      'Duration: numbers with units y, mo, w, d, h, m, s, e.g. "30d", "1y6mo". Years and months are calendar units.',
-  });
+const duration = z.string().regex(DURATION_RE, 'expected a duration such as "30d", "12h", "7y", "1y6mo"').meta({
+  description:
+    'Duration: numbers with units y, mo, w, d, h, m, s, e.g. "30d", "1y6mo". Years and months are calendar units.',
+});
 
 const retention = z
   .string()
@@ -65,11 +62,9 @@ export const ruleSchema = z
     path: ['retainFor'],
   });
 
-export const defaultsSchema = z
-  .strictObject(actionFields)
-  .meta({
-    description: 'What applies when no rule matches, and the values rules inherit when they leave a field out.',
-  });
+export const defaultsSchema = z.strictObject(actionFields).meta({
+  description: 'What applies when no rule matches, and the values rules inherit when they leave a field out.',
+});
 
 export const policyDocumentSchema = z
   .strictObject({

@@ -1,0 +1,77 @@
+// Per-tier storage prices and minimum storage durations (policies/pricing.yaml), and the cost of a timeline.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import type { Tier } from './facts.ts';
+import type { Timeline } from './timeline.ts';
+
+const tierPrice = z.strictObject({
+  storageClass: z.string(),
+  /** Price per GiB-month (30 days). */
+  perGBMonth: z.number().nonnegative(),
+  /** Objects removed or moved out earlier are billed as if stored this many days (early-deletion penalty). */
+  minimumDays: z.number().int().nonnegative().default(0),
+});
+
+export const pricingSchema = z.strictObject({
+  currency: z.string().default('USD'),
+  tiers: z.strictObject({ hot: tierPrice, warm: tierPrice, cold: tierPrice, deepArchive: tierPrice }),
+});
+
+export type Pricing = z.infer<typeof pricingSchema>;
+
+export function parsePricing(text: string, file: string): Pricing {
+  const r = pricingSchema.safeParse(parse(text));
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new ConfigError(`pricing: ${i.path.join('.')}: ${i.message}`, { file });
+  }
+  return r.data;
+}
+
+export function loadPricing(file: string): Pricing {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('cannot read pricing file', { file }, { cause: err });
+  }
+  return parsePricing(text, file);
+}
+
+const DAY = 86_400_000;
+const GIB = 1024 ** 3;
+
+export interface TimelineCost {
+  storage: number;
+  earlyDeletion: number;
+  byTier: Record<Tier, number>;
+}
+
+/**
+ * Storage cost of `bytes` following `timeline` within [from, to). A stay that ends (moved colder or deleted)
+ * before its tier's minimum duration is charged for the rest of the minimum when it ends inside the window.
+ */
+export function timelineCost(timeline: Timeline, bytes: number, pricing: Pricing, from: Date, to: Date): TimelineCost {
+  const byTier: Record<Tier, number> = { hot: 0, warm: 0, cold: 0, deepArchive: 0 };
+  let storage = 0;
+  let earlyDeletion = 0;
+  const gib = bytes / GIB;
+  for (const stay of timeline.stays) {
+    const p = pricing.tiers[stay.tier];
+    const perDay = (gib * p.perGBMonth) / 30;
+    const start = Math.max(stay.from.getTime(), from.getTime());
+    const end = Math.min(stay.until?.getTime() ?? Infinity, to.getTime());
+    if (end > start) {
+      const c = ((end - start) / DAY) * perDay;
+      storage += c;
+      byTier[stay.tier] += c;
+    }
+    if (stay.until && stay.until >= from && stay.until < to) {
+      const stayed = (stay.until.getTime() - stay.from.getTime()) / DAY;
+      if (stayed < p.minimumDays) earlyDeletion += (p.minimumDays - stayed) * perDay;
+    }
+  }
+  return { storage, earlyDeletion, byTier };
+}

@@ -1,0 +1,69 @@
+// `strata extend`: keep a workflow's archive longer than its policy says, recorded with who, why and until when.
+import type { Argv, CommandModule } from 'yargs';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ExitCode, InputError } from '../../lib/errors.ts';
+import { resolveActor } from '../../lib/policy/actor.ts';
+import { addDuration, parseDuration } from '../../lib/policy/duration.ts';
+import { HoldRepository, newRecordId } from '../../lib/policy/hold-store.ts';
+
+interface ExtendArgs {
+  workflow: string;
+  until?: string;
+  for?: string;
+  reason: string;
+  actor?: string;
+  id?: string;
+}
+
+export const extendCommand: CommandModule<GlobalArgs, ExtendArgs> = {
+  command: 'extend <workflow>',
+  describe: 'Extend retention of a workflow (by uid) until a date; extensions only ever add time',
+  builder: (y) =>
+    y
+      .positional('workflow', { type: 'string', demandOption: true, describe: 'workflow uid' })
+      .option('until', { type: 'string', describe: 'keep at least until this ISO date' })
+      .option('for', { type: 'string', describe: 'or: keep at least this long from now, e.g. 90d, 1y' })
+      .option('reason', { type: 'string', demandOption: true, describe: 'why' })
+      .option('actor', { type: 'string', describe: 'who (default $STRATA_ACTOR or the OS user)' })
+      .option('id', {
+        type: 'string',
+        describe: 'extension id (default generated); reusing it makes retries idempotent',
+      })
+      .conflicts('until', 'for')
+      .check((a) => {
+        if (!a.until && !a.for) throw new Error('give --until <date> or --for <duration>');
+        return true;
+      }) as Argv<ExtendArgs>,
+  handler: runStep<ExtendArgs>(async (args, ctx) => {
+    const now = new Date();
+    let until: Date;
+    if (args.for) {
+      const d = parseDuration(args.for);
+      if (!d) throw new InputError(`--for: "${args.for}" is not a duration (e.g. 90d, 1y)`);
+      until = addDuration(now, d);
+    } else {
+      until = new Date(args.until!);
+      if (Number.isNaN(until.getTime())) throw new InputError(`--until: "${args.until}" is not an ISO date`);
+    }
+    if (until <= now) throw new InputError(`--until ${until.toISOString()} is in the past: an extension must add time`);
+    const actor = resolveActor(args.actor);
+    const ext = await new HoldRepository(ctx.store()).addExtension({
+      workflowUid: args.workflow,
+      id: args.id ?? newRecordId('ext', now),
+      actor,
+      reason: args.reason,
+      until,
+      created: now,
+    });
+    await ctx.audit.record({
+      action: 'extend',
+      actor,
+      subject: args.workflow,
+      outcome: 'ok',
+      reason: args.reason,
+      details: { extension: ext.id, until: ext.until },
+    });
+    ctx.output(ext);
+    return ExitCode.Ok;
+  }),
+};

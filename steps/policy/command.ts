@@ -1,0 +1,280 @@
+// `strata policy validate|test|explain|diff`: GitOps checks, policy unit tests, and dry runs of retention policies.
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
+import { ExitCode, InputError } from '../../lib/errors.ts';
+import { openCluster } from '../../lib/kube/open.ts';
+import { policySourcesFromCluster, type PolicyConfigMapLister } from '../../lib/policy/cluster-source.ts';
+import { diffPolicies } from '../../lib/policy/diff.ts';
+import { explainRetention, renderExplanation } from '../../lib/policy/explain.ts';
+import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import {
+  formatProblem,
+  loadPolicySet,
+  readPolicySources,
+  type PolicySet,
+  workflowFacts,
+  type Tier,
+  TIERS,
+} from '../../lib/policy/index.ts';
+import { readManifestFiles, readObjects, readWorkflowFiles } from '../../lib/policy/inputs.ts';
+import { lintPolicySet } from '../../lib/policy/lint.ts';
+import { runPolicyTestFile } from '../../lib/policy/policy-test.ts';
+import { loadPricing } from '../../lib/policy/pricing.ts';
+import { addDuration, parseDuration } from '../../lib/policy/duration.ts';
+
+const DEFAULT_POLICIES = () => (process.env.STRATA_POLICIES ?? 'policies').split(',');
+
+function parseNow(text: string | undefined): Date {
+  if (!text) return new Date();
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw new InputError(`--now: "${text}" is not an ISO date`);
+  return d;
+}
+
+/** Loads a policy set and refuses to go on when it is invalid (the problems are printed first). */
+function loadValidSet(paths: readonly string[], ctx: StepContext, what: string): PolicySet {
+  const { policySet, problems } = loadPolicySet(readPolicySources(paths));
+  for (const p of problems) ctx.log(`${what}: ${formatProblem(p)}`);
+  return policySet;
+}
+
+interface ValidateArgs {
+  paths?: string[];
+  'from-cluster'?: boolean;
+  'policy-namespace'?: string[];
+  strict?: boolean;
+}
+
+/** The cluster port used by --from-cluster; replaceable in tests. */
+export let policyConfigMapLister: () => PolicyConfigMapLister = () => openCluster();
+export function setPolicyConfigMapLister(f: () => PolicyConfigMapLister): void {
+  policyConfigMapLister = f;
+}
+
+const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
+  command: 'validate [paths..]',
+  describe:
+    'Validate policies: schema, CEL compile and type check, unreachable/shadowed rules, conflicts (exit 1 on any error)',
+  builder: (y) =>
+    y
+      .positional('paths', {
+        type: 'string',
+        array: true,
+        describe: 'policy files or directories (default: $STRATA_POLICIES or policies/)',
+      })
+      .option('from-cluster', {
+        type: 'boolean',
+        describe: 'read ConfigMaps labelled strata.dev/policy=true from the cluster',
+      })
+      .option('policy-namespace', {
+        type: 'string',
+        array: true,
+        default: ['argo'],
+        describe: 'namespaces to read policy ConfigMaps from',
+      })
+      .option('strict', {
+        type: 'boolean',
+        describe: 'treat warnings (shadowed, unreachable rules) as errors',
+      }) as Argv<ValidateArgs>,
+  handler: runStep<ValidateArgs>(async (args, ctx) => {
+    const sources = args.fromCluster
+      ? await policySourcesFromCluster(policyConfigMapLister(), args.policyNamespace ?? ['argo'])
+      : readPolicySources(args.paths?.length ? args.paths : DEFAULT_POLICIES());
+    const { policySet, problems } = loadPolicySet(sources);
+    const all = [...problems, ...lintPolicySet(policySet)];
+    for (const p of all) ctx.log(formatProblem(p));
+    const errors = all.filter((p) => p.severity === 'error').length;
+    const warnings = all.length - errors;
+    ctx.output({
+      valid: errors === 0,
+      sources: sources.length,
+      rules: policySet.rules.length,
+      errors,
+      warnings,
+      problems: all.map(formatProblem),
+    });
+    return errors > 0 || (args.strict && warnings > 0) ? ExitCode.Failed : ExitCode.Ok;
+  }),
+};
+
+function testFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (statSync(p).isDirectory())
+      out.push(
+        ...testFiles(
+          readdirSync(p)
+            .sort()
+            .filter((e) => /\.ya?ml$/.test(e))
+            .map((e) => join(p, e)),
+        ),
+      );
+    else out.push(p);
+  }
+  return out;
+}
+
+interface TestArgs {
+  paths?: string[];
+  policies?: string[];
+}
+
+const testCommand: CommandModule<GlobalArgs, TestArgs> = {
+  command: 'test [paths..]',
+  describe: 'Run policy unit tests (PolicyTest files: workflow fixtures and the decisions they must get)',
+  builder: (y) =>
+    y
+      .positional('paths', {
+        type: 'string',
+        array: true,
+        describe: 'PolicyTest files or directories (default: policies/tests)',
+      })
+      .option('policies', {
+        type: 'string',
+        array: true,
+        describe: 'test these policies instead of the ones each test names',
+      }) as Argv<TestArgs>,
+  handler: runStep<TestArgs>(async (args, ctx) => {
+    const files = testFiles(args.paths?.length ? args.paths : ['policies/tests']);
+    const results = files.flatMap((f) =>
+      runPolicyTestFile(
+        f,
+        args.policies?.map((p) => resolve(p)),
+      ),
+    );
+    for (const r of results) {
+      ctx.log(`${r.passed ? 'PASS' : 'FAIL'} ${r.test}: ${r.case}`);
+      for (const f of r.failures) ctx.log(`     ${f}`);
+    }
+    const failed = results.filter((r) => !r.passed).length;
+    ctx.output({
+      passed: results.length - failed,
+      failed,
+      failures: results.filter((r) => !r.passed).map((r) => ({ file: r.file, case: r.case, failures: r.failures })),
+    });
+    return failed || results.length === 0 ? ExitCode.Failed : ExitCode.Ok;
+  }),
+};
+
+interface ExplainArgs {
+  workflow: string;
+  policies?: string[];
+  now?: string;
+  related?: string[];
+  size?: number;
+  tier?: string;
+  holds?: boolean;
+}
+
+const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
+  command: 'explain <workflow>',
+  describe: 'Show which rules match a workflow, which wins and why, and its timeline (archive, warm, cold, delete on)',
+  builder: (y) =>
+    y
+      .positional('workflow', { type: 'string', demandOption: true, describe: 'Workflow YAML/JSON file' })
+      .option('policies', {
+        type: 'string',
+        array: true,
+        describe: 'policy files or directories (default: $STRATA_POLICIES or policies/)',
+      })
+      .option('now', { type: 'string', describe: 'evaluate at this ISO time (default: now)' })
+      .option('related', { type: 'string', array: true, describe: 'files with related resources (e.g. CodeRuns)' })
+      .option('size', { type: 'number', describe: 'archived size in bytes (treats the workflow as archived)' })
+      .option('tier', { choices: TIERS as string[], describe: 'current tier of the archived copy' })
+      .option('holds', {
+        type: 'boolean',
+        describe: 'read legal holds and extensions from the archive repository',
+      }) as Argv<ExplainArgs>,
+  handler: runStep<ExplainArgs>(async (args, ctx) => {
+    const [input] = readWorkflowFiles([args.workflow]);
+    if (!input) throw new InputError('no Workflow object in the file', { file: args.workflow });
+    const related = readObjects(args.related ?? []);
+    const set = loadValidSet(args.policies?.length ? args.policies : DEFAULT_POLICIES(), ctx, 'policy');
+    const archive =
+      args.size !== undefined || args.tier
+        ? { sizeBytes: args.size ?? 0, tier: args.tier as Tier | undefined }
+        : undefined;
+    const facts = workflowFacts(input.facts.workflow, { related, archive });
+    const holds = args.holds ? await new HoldRepository(ctx.store()).forWorkflow(facts.uid) : undefined;
+    const e = explainRetention(set, facts, parseNow(args.now), holds);
+    if (ctx.config.output === 'table') process.stdout.write(renderExplanation(e) + '\n');
+    else ctx.output(e);
+    return e.decision.failedClosed ? ExitCode.Failed : ExitCode.Ok;
+  }),
+};
+
+interface DiffArgs {
+  from: string[];
+  to: string[];
+  inputs?: string[];
+  manifests?: boolean;
+  pricing?: string;
+  now?: string;
+  horizon?: string;
+  limit?: number;
+}
+
+const diffCommand: CommandModule<GlobalArgs, DiffArgs> = {
+  command: 'diff [inputs..]',
+  describe: 'Dry run of a policy change: archived/moved/deleted earlier or later, bytes per tier, cost forecast',
+  builder: (y) =>
+    y
+      .positional('inputs', {
+        type: 'string',
+        array: true,
+        describe: 'Workflow files/directories (or manifests with --manifests)',
+      })
+      .option('from', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'current policy files or directories',
+      })
+      .option('to', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'proposed policy files or directories',
+      })
+      .option('manifests', { type: 'boolean', describe: 'inputs are archived manifests (strata-manifest JSON)' })
+      .option('pricing', { type: 'string', describe: 'per-tier prices (default policies/pricing.yaml)' })
+      .option('now', { type: 'string', describe: 'evaluate at this ISO time (default: now)' })
+      .option('horizon', { type: 'string', default: '1y', describe: 'forecast window from now, e.g. 1y, 90d' })
+      .option('limit', {
+        type: 'number',
+        default: 50,
+        describe: 'list at most this many changed workflows',
+      }) as Argv<DiffArgs>,
+  handler: runStep<DiffArgs>(async (args, ctx) => {
+    const from = loadValidSet(args.from, ctx, '--from');
+    const to = loadValidSet(args.to, ctx, '--to');
+    if (!to.valid) ctx.log('--to does not validate: every workflow would fail closed (keep everything)');
+    const inputs = args.manifests ? readManifestFiles(args.inputs ?? []) : readWorkflowFiles(args.inputs ?? []);
+    const horizon = parseDuration(args.horizon ?? '1y');
+    if (!horizon) throw new InputError(`--horizon: "${args.horizon}" is not a duration`);
+    const now = parseNow(args.now);
+    const diff = diffPolicies(from, to, inputs, {
+      now,
+      horizonEnd: addDuration(now, horizon),
+      pricing: loadPricing(args.pricing ?? 'policies/pricing.yaml'),
+    });
+    const limit = args.limit ?? 50;
+    ctx.output({ ...diff, changed: diff.changed.slice(0, limit), changedTotal: diff.changed.length });
+    return ExitCode.Ok;
+  }),
+};
+
+export const policyCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'policy <command>',
+  describe: 'Retention policies: validate, test, explain, diff',
+  builder: (y) =>
+    y
+      .command(validateCommand as never)
+      .command(testCommand as never)
+      .command(explainCommand as never)
+      .command(diffCommand as never)
+      .demandCommand(1, 'name a policy command: validate, test, explain, diff'),
+  handler: () => {},
+};

@@ -78,6 +78,21 @@ if (!peer) {
       client.destroy();
     });
 
+    it('refuses a create-only multipart upload onto an existing key, leaving the object and no parts', async () => {
+      const s = storeOn(peer, bucket);
+      await s.put('mp-cond', Buffer.from('first'));
+      const body = randomBytes(11 * 1024 * 1024);
+      const second = Readable.from([body.subarray(0, 6e6), body.subarray(6e6)]);
+      await expect(s.put('mp-cond', second, { ifNoneMatch: true })).rejects.toBeInstanceOf(AlreadyExistsError);
+      expect((await buffer(await s.get('mp-cond'))).toString()).toBe('first');
+      const client = peerClient(peer);
+      const uploads = await client.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: s.url.split('/')[3] }),
+      );
+      expect(uploads.Uploads ?? []).toEqual([]);
+      client.destroy();
+    });
+
     it('detects an object whose bytes no longer match the SHA-256 recorded at write time', async () => {
       const s = storeOn(peer, bucket);
       const body = Buffer.from('original bytes');

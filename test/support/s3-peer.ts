@@ -98,11 +98,15 @@ export async function startMoto(env: NodeJS.ProcessEnv = {}): Promise<S3Peer> {
   };
 }
 
-/** MinIO from `go install github.com/minio/minio@latest` (binary path in STRATA_MINIO_BIN or ~/go/bin/minio). */
+/** MinIO built by hack/peers/minio.sh into .cache/bin (or the binary named by STRATA_MINIO_BIN). */
 export async function startMinio(): Promise<S3Peer> {
-  const bin = process.env.STRATA_MINIO_BIN ?? join(process.env.HOME ?? '/root', 'go/bin/minio');
-  if (!existsSync(bin)) throw new Error(`MinIO binary not found at ${bin} (set STRATA_MINIO_BIN)`);
-  const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+  const bin = process.env.STRATA_MINIO_BIN ?? join(repoRoot, '.cache/bin/minio');
+  if (!existsSync(bin)) throw new Error(`MinIO binary not found at ${bin} (run bash hack/peers/minio.sh)`);
+  // "minio version RELEASE.…" (or DEVELOPMENT.GOGET for a `go install` build)
+  const version = execFileSync(bin, ['--version'], { encoding: 'utf8' })
+    .split('\n')[0]!
+    .replace(/^minio version /, '')
+    .trim();
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'strata-minio-'));
   const child = spawn(
@@ -122,7 +126,7 @@ export async function startMinio(): Promise<S3Peer> {
     throw err;
   }
   return {
-    server: version,
+    server: `minio ${version}`,
     endpoint,
     accessKeyId: 'strataminio',
     secretAccessKey: 'strataminio-secret',

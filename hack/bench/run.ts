@@ -1,0 +1,336 @@
+// The benchmark (`npm run bench`): generates a play-workflow corpus, archives it with Strata and with restic, borg,
+// tar|zstd -3 and tar|zstd -19 --long, and reports stored/original, ingest speed, restore time and peak RSS.
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateCorpus, parseSize, type CorpusSummary } from '../corpus/generate.ts';
+import type { WorkerResult } from './strata-worker.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ToolResult {
+  tool: string;
+  storedBytes: number;
+  ratio: number;
+  ingestSeconds: number;
+  ingestMBps: number;
+  workflowsPerSecond: number;
+  /** Null when not measured (zstd -19 of the 100 MB workflow alone takes minutes; it decompresses like -3). */
+  restoreSeconds: number | null;
+  /** Strata only: the archive run itself, without process start-up. */
+  ingestOpSeconds?: number;
+  /** Strata only: the restore itself, without process start-up (tsx compiles TypeScript at start). */
+  restoreOpSeconds?: number;
+  restoreVerified: boolean;
+  peakRssMiB: number;
+  note?: string;
+}
+
+interface Timed {
+  seconds: number;
+  maxRssKiB: number;
+  stdout: string;
+}
+
+/** Runs a command under GNU time for wall time and peak RSS (the largest process of the tree). */
+function timed(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Timed {
+  const timeFile = join(process.env.BENCH_TMP ?? '/tmp', `bench-time-${process.pid}`);
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, cmd, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    ...opts,
+  });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${String(r.stderr).slice(-2000)}`);
+  }
+  const [seconds, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(timeFile, { force: true });
+  return { seconds: seconds!, maxRssKiB: rss!, stdout: String(r.stdout) };
+}
+
+function sh(script: string, opts: SpawnSyncOptions = {}): Timed {
+  return timed('bash', ['-o', 'pipefail', '-c', script], opts);
+}
+
+function dirBytes(path: string): number {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.size;
+  return readdirSync(path).reduce((sum, name) => sum + dirBytes(join(path, name)), 0);
+}
+
+function fileDigests(root: string, rel = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of readdirSync(join(root, rel))) {
+    const p = rel ? `${rel}/${name}` : name;
+    if (statSync(join(root, p)).isDirectory()) for (const [k, v] of fileDigests(root, p)) out.set(k, v);
+    else
+      out.set(
+        p,
+        createHash('sha256')
+          .update(readFileSync(join(root, p)))
+          .digest('hex'),
+      );
+  }
+  return out;
+}
+
+/** Every original file is back with the same bytes (extra files, e.g. a resubmittable workflow, are allowed). */
+function sameFiles(original: string, restored: string): boolean {
+  if (!existsSync(restored)) return false;
+  const want = fileDigests(original);
+  const got = fileDigests(restored);
+  for (const [path, digest] of want) if (got.get(path) !== digest) return false;
+  return want.size > 0;
+}
+
+function has(cmd: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+interface Workload {
+  corpusDir: string;
+  corpus: CorpusSummary;
+  /** Directory holding the single ~100 MB workflow (in the export layout) and that workflow's own directory. */
+  bigDir: string;
+  bigWorkflowDir: string;
+  work: string;
+}
+
+function result(
+  tool: string,
+  w: Workload,
+  ingest: Timed,
+  stored: number,
+  restore: Timed | null,
+  verified: boolean,
+  extraRss = 0,
+): ToolResult {
+  const mb = w.corpus.bytes / 1e6;
+  return {
+    tool,
+    storedBytes: stored,
+    ratio: stored / w.corpus.bytes,
+    ingestSeconds: ingest.seconds,
+    ingestMBps: mb / ingest.seconds,
+    workflowsPerSecond: w.corpus.workflows.length / ingest.seconds,
+    restoreSeconds: restore ? restore.seconds : null,
+    restoreVerified: verified,
+    peakRssMiB: Math.max(ingest.maxRssKiB, restore?.maxRssKiB ?? 0, extraRss) / 1024,
+  };
+}
+
+function strataWorker(args: string[]): Timed & { result: WorkerResult } {
+  const t = timed(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/bench/strata-worker.ts'), ...args], {
+    cwd: repoRoot,
+  });
+  return { ...t, result: JSON.parse(t.stdout.trim().split('\n').pop()!) as WorkerResult };
+}
+
+function benchStrata(w: Workload): ToolResult {
+  const repo = join(w.work, 'strata-repo');
+  const bigRepo = join(w.work, 'strata-big');
+  const out = join(w.work, 'strata-restore');
+  const ingest = strataWorker(['archive', w.corpusDir, repo]);
+  const detail = ingest.result.detail as { failed: number; problems: number };
+  const big = strataWorker(['archive', w.bigDir, bigRepo]);
+  const manifestId = (big.result.detail.manifests as { manifestId: string }[])[0]!.manifestId;
+  const restore = strataWorker(['restore', bigRepo, manifestId, out]);
+  const r = result('strata', w, ingest, dirBytes(repo), restore, sameFiles(w.bigWorkflowDir, out), big.maxRssKiB);
+  r.restoreOpSeconds = restore.result.seconds;
+  r.ingestOpSeconds = ingest.result.seconds;
+  if (detail.failed || detail.problems) r.note = `${detail.failed} failed, ${detail.problems} problems`;
+  return r;
+}
+
+function benchTarZstd(w: Workload, tool: string, level: string, measureRestore = true): ToolResult {
+  const archive = join(w.work, `${tool}.tar.zst`);
+  const bigArchive = join(w.work, `${tool}-big.tar.zst`);
+  const out = join(w.work, `${tool}-restore`);
+  const ingest = sh(`tar -C '${w.corpusDir}' -cf - . | zstd ${level} -T0 -q -f -o '${archive}'`);
+  if (!measureRestore) {
+    const r = result(tool, w, ingest, dirBytes(archive), null, false);
+    r.note = 'restore not measured (set BENCH_SLOW_RESTORE=1); zstd decompresses -19 about as fast as -3';
+    return r;
+  }
+  const big = sh(`tar -C '${w.bigWorkflowDir}' -cf - . | zstd ${level} -T0 -q -f -o '${bigArchive}'`);
+  mkdirSync(out, { recursive: true });
+  const restore = sh(`zstd -dc ${level.includes('long') ? '--long=27' : ''} '${bigArchive}' | tar -C '${out}' -xf -`);
+  return result(tool, w, ingest, dirBytes(archive), restore, sameFiles(w.bigWorkflowDir, out), big.maxRssKiB);
+}
+
+function benchRestic(w: Workload): ToolResult {
+  const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: join(w.work, 'restic-cache') };
+  const repo = join(w.work, 'restic-repo');
+  const bigRepo = join(w.work, 'restic-big');
+  const out = join(w.work, 'restic-restore');
+  for (const r of [repo, bigRepo]) timed('restic', ['-r', r, 'init', '-q'], { env });
+  const ingest = timed('restic', ['-r', repo, 'backup', '-q', '.'], { env, cwd: w.corpusDir });
+  const big = timed('restic', ['-r', bigRepo, 'backup', '-q', '.'], { env, cwd: w.bigWorkflowDir });
+  const restore = timed('restic', ['-r', bigRepo, 'restore', 'latest', '-q', '--target', out], { env });
+  return result('restic', w, ingest, dirBytes(repo), restore, sameFiles(w.bigWorkflowDir, out), big.maxRssKiB);
+}
+
+function benchBorg(w: Workload): ToolResult {
+  const env = {
+    ...process.env,
+    BORG_PASSPHRASE: '',
+    BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+    BORG_BASE_DIR: join(w.work, 'borg-base'),
+  };
+  const repo = join(w.work, 'borg-repo');
+  const bigRepo = join(w.work, 'borg-big');
+  const out = join(w.work, 'borg-restore');
+  for (const r of [repo, bigRepo]) timed('borg', ['init', '-e', 'none', r], { env });
+  const ingest = timed('borg', ['create', '--compression', 'zstd,3', `${repo}::corpus`, '.'], {
+    env,
+    cwd: w.corpusDir,
+  });
+  const big = timed('borg', ['create', '--compression', 'zstd,3', `${bigRepo}::big`, '.'], {
+    env,
+    cwd: w.bigWorkflowDir,
+  });
+  mkdirSync(out, { recursive: true });
+  const restore = timed('borg', ['extract', `${bigRepo}::big`], { env, cwd: out });
+  const r = result('borg', w, ingest, dirBytes(repo), restore, sameFiles(w.bigWorkflowDir, out), big.maxRssKiB);
+  r.note = 'compression zstd,3';
+  return r;
+}
+
+function table(results: ToolResult[]): string {
+  const strata = results.find((r) => r.tool === 'strata');
+  const rows = [
+    ['tool', 'stored/orig', 'ingest MB/s', 'wf/s', 'restore s', 'peak RSS MiB', 'strata size ×', 'strata speed ×'],
+  ];
+  for (const r of results) {
+    rows.push([
+      r.tool,
+      r.ratio.toFixed(4),
+      r.ingestMBps.toFixed(1),
+      r.workflowsPerSecond.toFixed(2),
+      r.restoreSeconds === null
+        ? '-'
+        : r.restoreSeconds.toFixed(2) +
+          (r.restoreOpSeconds !== undefined ? ` (op ${r.restoreOpSeconds.toFixed(2)})` : '') +
+          (r.restoreVerified ? '' : ' UNVERIFIED'),
+      r.peakRssMiB.toFixed(0),
+      strata && r !== strata ? (strata.storedBytes / r.storedBytes).toFixed(2) : '',
+      strata && r !== strata ? (strata.ingestMBps / r.ingestMBps).toFixed(2) : '',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: process.env.BENCH_SIZE ?? '200MB' },
+      workflows: { type: 'string', default: process.env.BENCH_WORKFLOWS ?? '60' },
+      'restore-size': { type: 'string', default: process.env.BENCH_RESTORE_SIZE ?? '100MB' },
+      seed: { type: 'string', default: process.env.BENCH_SEED ?? '7' },
+      work: { type: 'string', default: process.env.BENCH_DIR ?? join(repoRoot, '.cache/bench') },
+      peers: { type: 'string', default: process.env.BENCH_PEERS ?? 'restic,borg,tar-zstd-3,zstd-19-long' },
+      report: { type: 'string', default: join(repoRoot, 'bench-report.json') },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const work = resolve(values.work!);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  process.env.BENCH_TMP = work;
+  spawnSync('bash', [join(repoRoot, 'hack/bench/install-peers.sh')], { stdio: 'inherit' });
+
+  const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+  const genStart = Date.now();
+  const corpusDir = join(work, 'corpus');
+  const corpus = await generateCorpus({
+    dir: corpusDir,
+    workflows: Number(values.workflows),
+    seed: values.seed!,
+    targetBytes: parseSize(values.size!),
+  });
+  const bigDir = join(work, 'big');
+  const big = await generateCorpus({
+    dir: bigDir,
+    workflows: 1,
+    seed: `${values.seed}-big`,
+    targetBytes: parseSize(values['restore-size']!),
+  });
+  const bigWf = big.workflows[0]!;
+  const w: Workload = { corpusDir, corpus, bigDir, bigWorkflowDir: join(bigDir, bigWf.namespace, bigWf.name), work };
+  log(
+    `corpus ${corpus.workflows.length} workflows, ${(corpus.bytes / 1e6).toFixed(1)} MB; restore workflow ` +
+      `${(big.bytes / 1e6).toFixed(1)} MB (generated in ${((Date.now() - genStart) / 1000).toFixed(1)} s)`,
+  );
+
+  const results: ToolResult[] = [];
+  const errors: Record<string, string> = {};
+  const attempt = (tool: string, needs: string[], fn: () => ToolResult) => {
+    const absent = needs.filter((c) => !has(c));
+    if (absent.length) {
+      errors[tool] = `skipped: ${absent.join(', ')} not installed`;
+      log(`${tool}: ${errors[tool]}`);
+      return;
+    }
+    log(`${tool} …`);
+    try {
+      results.push(fn());
+    } catch (err) {
+      errors[tool] = err instanceof Error ? err.message : String(err);
+      log(`${tool} failed: ${errors[tool]}`);
+    }
+  };
+  attempt('strata', [], () => benchStrata(w));
+  const peers = new Set(values.peers!.split(',').map((p) => p.trim()));
+  if (peers.has('restic')) attempt('restic', ['restic'], () => benchRestic(w));
+  if (peers.has('borg')) attempt('borg', ['borg'], () => benchBorg(w));
+  if (peers.has('tar-zstd-3')) attempt('tar|zstd-3', ['zstd', 'tar'], () => benchTarZstd(w, 'tar-zstd-3', '-3'));
+  if (peers.has('zstd-19-long')) {
+    attempt('tar|zstd-19-long', ['zstd', 'tar'], () =>
+      benchTarZstd(w, 'zstd-19-long', '-19 --long=27', process.env.BENCH_SLOW_RESTORE === '1'),
+    );
+  }
+
+  let policy: Record<string, unknown> | undefined;
+  const policyBench = join(repoRoot, 'hack/bench/policy-bench.ts');
+  if (existsSync(policyBench)) {
+    log('policy benchmark …');
+    try {
+      const mod = (await import(pathToFileURL(policyBench).href)) as {
+        runPolicyBench?: () => Promise<Record<string, unknown>>;
+      };
+      policy = mod.runPolicyBench ? await mod.runPolicyBench() : { error: 'policy-bench.ts exports no runPolicyBench' };
+    } catch (err) {
+      policy = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  const report = {
+    generatedAt: new Date().toISOString(),
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    corpus: {
+      workflows: corpus.workflows.length,
+      files: corpus.files,
+      bytes: corpus.bytes,
+      seed: values.seed,
+      restoreWorkflowBytes: big.bytes,
+    },
+    results,
+    errors,
+    ...(policy ? { policy } : {}),
+  };
+  writeFileSync(values.report!, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(
+    `\nStrata benchmark: ${corpus.workflows.length} workflows, ${(corpus.bytes / 1e6).toFixed(1)} MB; ` +
+      `restore of one ${(big.bytes / 1e6).toFixed(0)} MB workflow\n\n${table(results)}\n` +
+      `\nstrata size × = strata stored / peer stored (< 1: strata smaller); strata speed × = strata ingest / peer ingest` +
+      `\nreport: ${values.report}\n`,
+  );
+  if (policy) process.stdout.write(`policy: ${JSON.stringify(policy)}\n`);
+  if (!values.keep) rmSync(work, { recursive: true, force: true });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

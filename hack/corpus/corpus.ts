@@ -41,9 +41,9 @@ export interface CorpusSummary {
 const EPOCH = new Date('2026-01-05T00:00:00Z');
 const DEFAULT_BYTES_PER_WORKFLOW = 512 * 1024;
 const FLUSH_BYTES = 1 << 16;
-/** Shares of a workflow's size: agent (CodeRun job) logs, diffs; the rest is Argo pod logs, reports, objects. */
-const AGENT_LOG_SHARE = 0.82;
-const DIFF_SHARE = 0.08;
+/** Shares of what is left of a workflow's size after its fixed-size files: agent (CodeRun job) logs and diffs. */
+const AGENT_LOG_SHARE = 0.9;
+const DIFF_SHARE = 0.1;
 const STAGE_WEIGHT: Record<string, number> = { implementation: 0.5, quality: 0.2, testing: 0.3 };
 
 /** Writes lines (each prefixed with a timestamp when a clock is given) until `budget` bytes; returns bytes written. */
@@ -133,25 +133,36 @@ async function writeWorkflow(root: string, plan: PlayPlan, budget: number, seed:
 
   const totalWeight = plan.attempts.reduce((sum, a) => sum + (STAGE_WEIGHT[a.stage.stage] ?? 0.2), 0);
   const implAttempts = plan.attempts.filter((a) => a.stage.stage === 'implementation').length;
+  const pr = 100 + (plan.taskId % 900);
+  const sessionOf = (attempt: PlayPlan['attempts'][number]): SessionContext => ({
+    repo: plan.repo,
+    agent: attempt.stage,
+    taskId: plan.taskId,
+    model: plan.model,
+    sessionId: new Random(seed, 'session-id', index, attempt.stage.stage).uuid(),
+  });
+  const resDir = join(wfDir, 'resources', 'CodeRun');
+  // Fixed-size files first; agent logs and diffs then share what is left of the workflow's size.
   for (const attempt of plan.attempts) {
-    const ctx: SessionContext = {
-      repo: plan.repo,
-      agent: attempt.stage,
-      taskId: plan.taskId,
-      model: plan.model,
-      sessionId: new Random(seed, 'session-id', index, attempt.stage.stage).uuid(),
-    };
-    const resDir = join(wfDir, 'resources', 'CodeRun');
-    add(
-      await writeText(
-        join(resDir, `${attempt.coderunName}.yaml`),
-        stringify(codeRunObject(plan, attempt, rng.fork('cr', attempt.coderunName)), { lineWidth: 0 }),
-      ),
-    );
-
+    const cr = codeRunObject(plan, attempt, rng.fork('cr', attempt.coderunName));
+    add(await writeText(join(resDir, `${attempt.coderunName}.yaml`), stringify(cr, { lineWidth: 0 })));
+    for (const artifact of attempt.waitPod.artifacts) {
+      const path = join(wfDir, 'artifacts', attempt.waitPod.nodeId, artifact.file);
+      const arng = rng.fork('artifact', attempt.waitPod.nodeId, artifact.name);
+      const ctx = sessionOf(attempt);
+      if (artifact.kind === 'status') {
+        add(await writeText(path, statusJson(ctx, arng, attempt.phase, attempt.attempt, pr)));
+      } else if (artifact.kind === 'test-report') {
+        add(await writeLines(path, testReportLines(ctx, arng, attempt.phase === 'Failed')));
+      }
+    }
+  }
+  const rest = Math.max(budget - bytes, 0);
+  for (const attempt of plan.attempts) {
+    const ctx = sessionOf(attempt);
     const logBudget = Math.max(
       4096,
-      (budget * AGENT_LOG_SHARE * (STAGE_WEIGHT[attempt.stage.stage] ?? 0.2)) / totalWeight,
+      (rest * AGENT_LOG_SHARE * (STAGE_WEIGHT[attempt.stage.stage] ?? 0.2)) / totalWeight,
     );
     // Attempts of a stage share the session seed: a retry replays the same steps before it diverges.
     const sessionRng = (label: string | number) => new Random(seed, 'session', index, attempt.stage.stage, label);
@@ -161,23 +172,12 @@ async function writeWorkflow(root: string, plan: PlayPlan, budget: number, seed:
         ? own
         : repeatThenDiverge(agentSessionLines(ctx, sessionRng(1)), logBudget * (0.6 + 0.3 * rng.float()), own);
     const clock = new LogClock(attempt.waitPod.startedAt, rng.fork('agent-clock', attempt.coderunName));
-    add(
-      await writeLines(join(resDir, attempt.coderunName, 'logs', attempt.jobPodName, 'claude.log'), lines, {
-        budget: logBudget,
-        clock,
-      }),
-    );
-
-    const artDir = join(wfDir, 'artifacts', attempt.waitPod.nodeId);
-    const pr = 100 + (plan.taskId % 900);
-    for (const artifact of attempt.waitPod.artifacts) {
-      const path = join(artDir, artifact.file);
+    const logPath = join(resDir, attempt.coderunName, 'logs', attempt.jobPodName, 'claude.log');
+    add(await writeLines(logPath, lines, { budget: logBudget, clock }));
+    for (const artifact of attempt.waitPod.artifacts.filter((a) => a.kind === 'diff')) {
+      const path = join(wfDir, 'artifacts', attempt.waitPod.nodeId, artifact.file);
       const arng = rng.fork('artifact', attempt.waitPod.nodeId, artifact.name);
-      if (artifact.kind === 'status')
-        add(await writeText(path, statusJson(ctx, arng, attempt.phase, attempt.attempt, pr)));
-      else if (artifact.kind === 'diff')
-        add(await writeLines(path, diffLines(ctx, arng, 1_000_000), { budget: (budget * DIFF_SHARE) / implAttempts }));
-      else add(await writeLines(path, testReportLines(ctx, arng, attempt.phase === 'Failed')));
+      add(await writeLines(path, diffLines(ctx, arng, 1_000_000), { budget: (rest * DIFF_SHARE) / implAttempts }));
     }
   }
   return { bytes, files };

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
@@ -101,7 +101,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ...(opts.targetBytes !== undefined && { targetBytes: opts.targetBytes }),
     });
     const src = openDirectorySource(exportDir);
-    log(`   ${exportDir}: ${fmtBytes(await dirSize(exportDir))} in the directory-export layout`);
+    log(`   ${here(exportDir)}: ${fmtBytes(await dirSize(exportDir))} in the directory-export layout`);
     return src;
   });
   const bundles: WorkflowBundle[] = [];
@@ -114,7 +114,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const store = new FileSystemStore(join(root, 'repo'));
   const repo = await initRepository(store);
   const manifestOf = new Map<string, string>();
-  const archive = await stage(`archive into ${store.url}`, async () => {
+  const archive = await stage(`archive into file:${here(join(root, 'repo'))}`, async () => {
     let originalBytes = 0;
     for (const b of bundles) {
       const r = await archiveBundle(repo, b);
@@ -187,6 +187,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       verify.ok &&
       archive.reArchiveNoOps === bundles.length;
     log(`\n== ${ok ? 'demo OK' : 'demo FAILED'}: everything above was checked against the generated workflows`);
+    log(
+      `   try it: export STRATA_STORE=file:${here(join(root, 'repo'))} STRATA_CATALOG=${here(join(root, 'catalog.db'))}`,
+    );
+    log(
+      `           node bin/strata.js query ${queries.label.query}   |   node bin/strata.js search ${queries.fullText.query.replace('--text ', '')}`,
+    );
     return { ok, workflows: bundles.length, archive, index, queries, restore, nodeLog, verify };
   } finally {
     catalog.close();
@@ -304,11 +310,11 @@ async function restoreWhole(
     if (restored !== e.sha256 || (source !== undefined && source !== restored)) checksumMismatches.push(e.path);
   }
   log(`   manifest ${w.manifestId}`);
-  log(`   ${r.files} files, ${fmtBytes(r.bytes)} → ${target}`);
+  log(`   ${r.files} files, ${fmtBytes(r.bytes)} → ${here(target)}`);
   log(
     `   SHA-256 of every restored file vs manifest and original: ${checksumMismatches.length ? `✗ ${checksumMismatches.join(', ')}` : '✓ all equal'}`,
   );
-  if (r.resubmitPath) log(`   resubmittable Workflow: ${r.resubmitPath} (argo submit ${r.resubmitPath})`);
+  if (r.resubmitPath) log(`   ready to resubmit: argo submit ${here(r.resubmitPath)}`);
   return {
     workflow: `${w.namespace}/${w.name}`,
     manifestId: w.manifestId,
@@ -340,7 +346,7 @@ async function restoreNodeLog(
   const how = entry.nodeId
     ? `--node ${entry.nodeId}${entry.container && entry.container !== 'main' ? ` --log ${entry.container}` : ''}`
     : `--path ${entry.path}`;
-  log(`   strata restore ${w.namespace}/${w.name} ${how} --to ${file}`);
+  log(`   strata restore ${w.namespace}/${w.name} ${how} --to ${here(file)}`);
   log(
     `   ${fmtBytes(bytes.length)}, SHA-256 ${digest.slice(0, 16)}… ${digest === entry.sha256 ? '✓ matches the manifest' : '✗ differs from the manifest'}`,
   );
@@ -355,6 +361,12 @@ async function restoreNodeLog(
     ok,
     lineText,
   };
+}
+
+/** A path as the user would type it from here. */
+function here(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
 }
 
 function same(a: string[], b: string[]): boolean {

@@ -38,6 +38,8 @@ export interface ManifestSource {
 export interface IndexOptions {
   /** Re-index every manifest, not only the ones the catalog lacks. */
   full?: boolean;
+  /** Index only these manifest ids (e.g. the one an archive step just wrote); nothing is listed or removed. */
+  only?: string[];
   progress?: Progress;
 }
 
@@ -69,15 +71,16 @@ export async function indexCatalog(
     problems: [],
   };
   const known = catalog.manifestIds();
-  const listed = new Set<string>();
-  for await (const id of source.listManifestIds()) listed.add(id);
-  report.listed = listed.size;
-
-  for (const id of known) {
-    if (listed.has(id)) continue;
-    catalog.remove(id);
-    report.removed++;
+  const listed = new Set<string>(opts.only ?? []);
+  if (!opts.only) {
+    for await (const id of source.listManifestIds()) listed.add(id);
+    for (const id of known) {
+      if (listed.has(id)) continue;
+      catalog.remove(id);
+      report.removed++;
+    }
   }
+  report.listed = listed.size;
   const todo = [...listed].filter((id) => opts.full || !known.has(id)).sort();
   report.unchanged = listed.size - todo.length;
   opts.progress?.start(todo.length, 'index');

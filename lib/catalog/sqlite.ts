@@ -107,7 +107,7 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
+    db.pragma('busy_timeout = 30000');
   } catch (err) {
     throw new StrataError(`cannot open catalog: ${(err as Error).message}`, { file: path }, { cause: err });
   }

@@ -8,20 +8,31 @@ import { ExitCode } from '../../lib/errors.ts';
 
 interface IndexArgs {
   rebuild?: boolean;
+  manifest?: string[];
 }
 
 export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
   command: 'index',
   describe: 'Update the catalog (labels, phases, times, full-text log index) from the archive manifests',
   builder: (y) =>
-    y.option('rebuild', { type: 'boolean', default: false, describe: 'wipe the catalog and re-index every manifest' }),
+    y
+      .option('rebuild', { type: 'boolean', default: false, describe: 'wipe the catalog and re-index every manifest' })
+      .option('manifest', {
+        type: 'string',
+        array: true,
+        describe: 'index only these manifest ids (e.g. what an archive step just wrote); no listing, nothing removed',
+      })
+      .conflicts('manifest', 'rebuild'),
   handler: runStep<IndexArgs>(async (args, ctx) => {
     const source = await archiveManifestSource(ctx.store());
     const { catalog, fresh } = openSqliteCatalog(ctx.config.catalog, { reset: Boolean(args.rebuild) });
     try {
       if (fresh && !args.rebuild)
         ctx.log(`catalog ${ctx.config.catalog} is new or had an older schema: indexing everything`);
-      const report = await indexCatalog(catalog, source, { progress: ctx.progress });
+      const report = await indexCatalog(catalog, source, {
+        progress: ctx.progress,
+        ...(args.manifest?.length && { only: args.manifest }),
+      });
       for (const p of report.problems) ctx.log(`strata: manifest ${p.manifestId}: ${p.message}`);
       const { manifests, workflows, byPhase } = catalog.stats();
       ctx.output({

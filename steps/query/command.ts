@@ -44,7 +44,9 @@ function workflowRow(w: CatalogWorkflow) {
     name: w.name,
     phase: w.phase ?? '',
     finished: shortTime(w.finishedAt) ?? '',
+    // Argo's own bookkeeping labels are in the JSON/YAML output; the table keeps the ones people set.
     labels: Object.entries(w.labels)
+      .filter(([k]) => !k.startsWith('workflows.argoproj.io/'))
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
   };

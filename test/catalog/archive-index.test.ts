@@ -77,7 +77,7 @@ describe('catalog over the archive engine', () => {
       STRATA_CATALOG: join(dir, 'catalog.db'),
       STRATA_OUTPUT: 'json',
     };
-    const strata = (...args: string[]) => run('npx', ['tsx', 'steps/cli.ts', ...args], { cwd: repoRoot, env });
+    const strata = (...args: string[]) => run(process.execPath, ['bin/strata.js', ...args], { cwd: repoRoot, env });
 
     const indexed = JSON.parse((await strata('index')).stdout);
     expect(indexed).toMatchObject({ listed: 2, indexed: 2, problems: 0, manifests: 2 });

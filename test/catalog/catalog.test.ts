@@ -94,6 +94,17 @@ describe('indexing', () => {
     expect(catalog.searchText('panicked')).toEqual([]);
   });
 
+  test('indexing only named manifests lists and removes nothing else', async () => {
+    const source = corpus();
+    await indexCatalog(catalog, source, { only: ['a'.repeat(64)] });
+    expect(names(catalog, {})).toEqual(['play-1']);
+    source.manifests.delete('b'.repeat(64));
+    const report = await indexCatalog(catalog, source, { only: ['c'.repeat(64), 'd'.repeat(64)] });
+    expect(report).toMatchObject({ listed: 2, indexed: 1, removed: 0 });
+    expect(report.problems).toEqual([{ manifestId: 'd'.repeat(64), message: `no manifest ${'d'.repeat(64)}` }]);
+    expect(names(catalog, {})).toEqual(['docs-1', 'play-1']);
+  });
+
   test('rebuild after deleting the database gives the same results', async () => {
     const source = corpus();
     await indexCatalog(catalog, source);

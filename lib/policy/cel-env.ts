@@ -95,9 +95,27 @@ function errorOffset(err: unknown): number {
   return typeof range?.start === 'number' ? range.start : 0;
 }
 
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
 function errorSummary(err: unknown): string {
   const e = err as { summary?: string; message?: string };
-  return (e.summary ?? e.message ?? String(err)).split('\n')[0]!;
+  const summary = (e.summary ?? e.message ?? String(err)).split('\n')[0]!;
+  const unknown = /Unknown variable: (\w+)/.exec(summary)?.[1];
+  if (unknown === 'namespace') return `${summary} (\`namespace\` is reserved in CEL: use ns)`;
+  const near = unknown && Object.keys(CEL_VARIABLES).find((v) => editDistance(v, unknown) <= 2);
+  return near ? `${summary} (did you mean "${near}"?)` : summary;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Validates policy documents against the schema, compiles their CEL, and merges them into one ordered policy set.
 import type { z } from 'zod';
-import { compileMatch, type CompiledMatch } from './cel-env.ts';
+import { compileMatch, type CelCompileError, type CompiledMatch } from './cel-env.ts';
 import { readPolicySource, type PolicyProblem, type RawPolicyDocument, type SourceLocation } from './configmap.ts';
 import { parseDuration, parseRetention, ZERO_DURATION, type PolicyDuration, type Retention } from './duration.ts';
 import type { Tier } from './facts.ts';
@@ -107,6 +107,15 @@ function schemaProblems(doc: RawPolicyDocument, issues: z.core.$ZodIssue[]): Pol
   });
 }
 
+function matchProblem(doc: RawPolicyDocument, index: number, rule: string, error: CelCompileError): PolicyProblem {
+  return {
+    severity: 'error',
+    ...doc.locateInString(['spec', 'rules', index, 'match'], error.offset),
+    rule,
+    message: `match: ${error.message}`,
+  };
+}
+
 /**
  * Parses, validates and compiles policy sources (ConfigMap YAML or plain policy YAML) into one set.
  * Sources merge in the order given; rules keep their document order. Any error makes the set invalid.
@@ -130,6 +139,16 @@ export function loadPolicySet(sources: readonly { name: string; text: string }[]
     const parsed = policyDocumentSchema.safeParse(doc.value);
     if (!parsed.success) {
       problems.push(...schemaProblems(doc, parsed.error.issues));
+      // Still check the CEL of every rule, so one run reports every error.
+      const raw = (doc.value as { spec?: { rules?: unknown } }).spec?.rules;
+      if (Array.isArray(raw)) {
+        raw.forEach((r: { name?: unknown; match?: unknown }, i) => {
+          if (typeof r?.match !== 'string') return;
+          const compiled = compileMatch(r.match);
+          if ('error' in compiled)
+            problems.push(matchProblem(doc, i, typeof r.name === 'string' ? r.name : `#${i}`, compiled.error));
+        });
+      }
       continue;
     }
     const spec = parsed.data.spec;
@@ -160,12 +179,7 @@ export function loadPolicySet(sources: readonly { name: string; text: string }[]
       seen.set(r.name, location);
       const compiled = compileMatch(r.match);
       if ('error' in compiled) {
-        problems.push({
-          severity: 'error',
-          ...doc.locateInString(['spec', 'rules', i, 'match'], compiled.error.offset),
-          rule: r.name,
-          message: `match: ${compiled.error.message}`,
-        });
+        problems.push(matchProblem(doc, i, r.name, compiled.error));
         return;
       }
       rules.push({

@@ -173,12 +173,20 @@ function makeDocument(where: SourceLocation, doc: Document, text: string, map: M
       if (!isScalar(node) || !node.range || typeof node.value !== 'string') return this.locate(path);
       const begin = node.range[0];
       if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
-        // Content starts on the line after the indicator, indented; walk to the offset's line in the source text.
-        const before = node.value.slice(0, offset).split('\n');
+        // Content starts on the line after the indicator. Each source line gives its text plus one character (a
+        // newline, or the space a folded scalar turns it into), so walk the lines consuming the offset.
         let lineStart = text.indexOf('\n', begin) + 1;
         const indent = /^ */.exec(text.slice(lineStart))![0].length;
-        for (let i = 1; i < before.length; i++) lineStart = text.indexOf('\n', lineStart) + 1;
-        return { ...base, ...map(lineStart + indent + before[before.length - 1]!.length) };
+        let consumed = 0;
+        while (lineStart > 0 && lineStart < text.length) {
+          const lineEnd = text.indexOf('\n', lineStart);
+          const content = text.slice(lineStart + indent, lineEnd < 0 ? text.length : lineEnd);
+          if (offset <= consumed + content.length) return { ...base, ...map(lineStart + indent + (offset - consumed)) };
+          consumed += content.length + 1;
+          if (lineEnd < 0) break;
+          lineStart = lineEnd + 1;
+        }
+        return this.locate(path);
       }
       const quote = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;
       return { ...base, ...map(begin + quote + offset) };

@@ -96,13 +96,16 @@ export function decideRetention(
   }
   const holds = activeHolds(holdsAndExtensions.holds, facts.uid, now);
   const finishedAt = facts.finishedAt;
+  if (COMPLETED_PHASES.has(facts.phase) && !finishedAt) {
+    return failClosed(facts, [
+      `workflow ${facts.namespace}/${facts.name}: phase ${facts.phase} but status.finishedAt is missing`,
+    ]);
+  }
   if (!COMPLETED_PHASES.has(facts.phase) || !finishedAt) {
     return {
       ...failClosed(facts, []),
       failedClosed: undefined,
-      reasons: [
-        `workflow has not completed (phase ${facts.phase || 'unknown'}${finishedAt ? '' : ', no finishedAt'}): keep`,
-      ],
+      reasons: [`workflow has not completed (phase ${facts.phase || 'unknown'}): keep`],
       holds: holds.map((h) => h.id),
     };
   }

@@ -46,6 +46,20 @@ function date(v: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
+/**
+ * A completed workflow without status.finishedAt (older controllers, hand-made exports) finished when its last
+ * node did; with no node times either the field stays missing and the decision fails closed.
+ */
+function lastNodeFinish(status: Record<string, unknown>): Date | undefined {
+  if (!COMPLETED_PHASES.has(String(status.phase))) return undefined;
+  let last: Date | undefined;
+  for (const node of Object.values(record(status.nodes))) {
+    const d = date(record(node).finishedAt);
+    if (d && (!last || d > last)) last = d;
+  }
+  return last;
+}
+
 export function workflowFacts(
   workflow: Record<string, unknown>,
   extras: { related?: Record<string, unknown>[]; archive?: ArchiveFacts } = {},
@@ -60,7 +74,7 @@ export function workflowFacts(
     labels: stringMap(metadata.labels),
     annotations: stringMap(metadata.annotations),
     startedAt: date(status.startedAt),
-    finishedAt: date(status.finishedAt),
+    finishedAt: date(status.finishedAt) ?? lastNodeFinish(status),
     workflow,
     related: extras.related ?? [],
     archive: extras.archive,

@@ -15,6 +15,7 @@ import { queryCommand, searchCommand } from './query/command.ts';
 import { assessCommand } from './assess/command.ts';
 import { finalizeCommand } from './finalize/command.ts';
 import { watchCommand } from './watch/command.ts';
+import { emergencyDeleteCommand } from './emergency-delete/command.ts';
 import { policyCommand } from './policy/command.ts';
 import { holdCommand } from './hold/command.ts';
 import { extendCommand } from './extend/command.ts';
@@ -32,6 +33,7 @@ export const commands = [
   assessCommand,
   finalizeCommand,
   watchCommand,
+  emergencyDeleteCommand,
   policyCommand,
   holdCommand,
   extendCommand,

@@ -20,7 +20,7 @@ export interface FinalizeDeps {
   cluster: FinalizeCluster;
   checkManifest(id: string): Promise<ManifestCheck>;
   /** Policy's verdict on deleting this workflow's source now. */
-  deletion(wf: WorkflowObject): Pick<FinalizeFacts, 'deleteSourceAfterArchive' | 'policyError' | 'held'>;
+  deletion(wf: WorkflowObject): Promise<Pick<FinalizeFacts, 'deleteSourceAfterArchive' | 'policyError' | 'held'>>;
   audit: AuditLog;
   actor: string;
   dryRun?: boolean;
@@ -55,7 +55,7 @@ export async function finalizeManifest(id: string, deps: FinalizeDeps): Promise<
   let facts: FinalizeFacts = { manifest, workflow, deleteSourceAfterArchive: undefined, held: false };
   if (workflow) {
     try {
-      facts = { ...facts, ...deps.deletion(workflow) };
+      facts = { ...facts, ...(await deps.deletion(workflow)) };
     } catch (err) {
       facts.policyError = describeError(err);
     }

@@ -39,7 +39,12 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
   describe: 'List finished workflows, apply the retention policy, and print batches to archive (Argo withParam)',
   builder: (y) =>
     y
-      .option('namespace', { alias: 'n', type: 'string', array: true, describe: 'namespaces to sweep (default: all)' })
+      .option('namespace', {
+        alias: 'n',
+        type: 'string',
+        array: true,
+        describe: 'namespaces to sweep, repeated or comma-separated (default: all)',
+      })
       .option('selector', {
         alias: 'l',
         type: 'string',

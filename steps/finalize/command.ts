@@ -7,6 +7,7 @@ import { openCluster } from '../../lib/kube/open.ts';
 import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
+import { HoldRepository } from '../../lib/policy/hold-store.ts';
 import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
 
 interface FinalizeArgs {
@@ -14,6 +15,15 @@ interface FinalizeArgs {
   policy?: string[];
   'dry-run'?: boolean;
   'kube-server'?: string;
+}
+
+/** Ids as given: repeated flags, comma lists, or the JSON list Argo aggregates from a withParam fan-out. */
+function manifestIds(values: string[]): string[] {
+  return values
+    .flatMap((v) => (v.trim().startsWith('[') ? (JSON.parse(v) as unknown[]).map(String) : [v]))
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
@@ -49,13 +59,15 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
     const repo = await openRepository(ctx.store());
     const cluster = openCluster(args['kube-server']);
     const now = new Date();
+    const holds = new HoldRepository(ctx.store());
     const results: FinalizeOutcome[] = [];
     ctx.progress.start(ids.length, 'finalize');
     for (const id of ids) {
       const r = await finalizeManifest(id, {
         cluster,
         checkManifest: (m) => checkManifest(repo, m),
-        deletion: (wf) => deletionVerdict(policySet, wf, now),
+        // Holds come from the archive repository; unreadable holds fail the call, and finalize then keeps the workflow.
+        deletion: async (wf) => deletionVerdict(policySet, wf, now, await holds.forWorkflow(wf.metadata.uid ?? '')),
         audit: ctx.audit,
         actor: 'strata/finalize',
         dryRun: args['dry-run'],

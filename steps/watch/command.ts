@@ -11,6 +11,7 @@ import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
 import { deletionVerdict, policyDecider } from '../../lib/pipeline/policy-verdict.ts';
 import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import { workflowRef } from '../../lib/pipeline/workflow-state.ts';
+import { HoldRepository } from '../../lib/policy/hold-store.ts';
 import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
 import { openClusterSource } from '../../lib/sources/cluster.ts';
 
@@ -66,10 +67,12 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
     const cluster = openCluster(args['kube-server']);
     const repo = await initRepository(ctx.store());
     const decide = policyDecider(policySet);
+    const holds = new HoldRepository(ctx.store());
     const finalizeDeps = {
       cluster,
       checkManifest: (id: string) => checkManifest(repo, id),
-      deletion: (wf: Parameters<typeof decide>[0]) => deletionVerdict(policySet, wf, new Date()),
+      deletion: async (wf: Parameters<typeof decide>[0]) =>
+        deletionVerdict(policySet, wf, new Date(), await holds.forWorkflow(wf.metadata.uid ?? '')),
       audit: ctx.audit,
       actor: 'strata/watch',
     };

@@ -239,4 +239,46 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     expect(r.err).not.toMatch(/agent-other/);
     expect(fake.get('Workflow', 'agents', 'agent-live')?.metadata.labels?.['strata.dev/archived']).toBeUndefined(); // --no-finalize
   });
+
+  test('a legal hold stops finalize from deleting and refuses emergency-delete unless break-glass', async () => {
+    fake.put(completeWorkflow('agent-held'));
+    fake.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'agent-held', namespace: 'agents', labels: { 'workflows.argoproj.io/workflow': 'agent-held' } },
+      spec: { containers: [{ name: 'main' }] },
+    });
+    fake.setLog('agents', 'agent-held', 'main', 'evidence\n');
+    const uid = fake.get('Workflow', 'agents', 'agent-held')!.metadata.uid!;
+    const store = common.slice(0, 2);
+    expect((await strata(['hold', 'set', uid, '--reason', 'case 17', '--actor', 'legal', ...store])).code).toBe(0);
+    const archived = await strata(['watch', ...common, '--workflows', 'agents/agent-held', '--uids', uid]);
+    const fin = await strata(['finalize', ...common, '--manifest', String(archived.out.manifests)]);
+    const result = (fin.out.results as { source: string; reasons: string[] }[])[0]!;
+    expect(result.source).toBe('kept');
+    expect(result.reasons.join(' ')).toMatch(/legal hold/);
+    expect(fake.get('Workflow', 'agents', 'agent-held')).toBeDefined();
+
+    const base = [
+      'emergency-delete',
+      uid,
+      '--reason',
+      'leaked token',
+      '--approver',
+      'ciso',
+      '--actor',
+      'oncall',
+      ...common.slice(0, 4),
+      '-o',
+      'json',
+    ];
+    const refused = await strata(base);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/legal hold/);
+    expect(fake.get('Workflow', 'agents', 'agent-held')).toBeDefined();
+    const forced = await strata([...base, '--break-glass']);
+    expect(forced.code).toBe(0);
+    expect(forced.out).toMatchObject({ deletedManifests: 1, cluster: 'deleted' });
+    expect(fake.get('Workflow', 'agents', 'agent-held')).toBeUndefined();
+  });
 });

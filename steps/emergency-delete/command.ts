@@ -1,0 +1,65 @@
+// `strata emergency-delete`: removes one workflow's archive and cluster object now, with a reason and an approver.
+import type { CommandModule } from 'yargs';
+import { openRepository } from '../../lib/archive/index.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ExitCode } from '../../lib/errors.ts';
+import { openCluster } from '../../lib/kube/open.ts';
+import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
+import { HoldRepository } from '../../lib/policy/hold-store.ts';
+
+interface EmergencyDeleteArgs {
+  uid: string;
+  reason: string;
+  approver: string;
+  actor?: string;
+  'break-glass'?: boolean;
+  'dry-run'?: boolean;
+  cluster: boolean;
+  'kube-server'?: string;
+}
+
+export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteArgs> = {
+  command: 'emergency-delete <uid>',
+  describe: 'Delete a workflow from the archive (and the cluster) now; refused under legal hold unless --break-glass',
+  builder: (y) =>
+    y
+      .positional('uid', { type: 'string', demandOption: true, describe: 'workflow uid' })
+      .option('reason', { type: 'string', demandOption: true, describe: 'why (incident, ticket, order)' })
+      .option('approver', { type: 'string', demandOption: true, describe: 'who approved (not the requester)' })
+      .option('actor', { type: 'string', describe: 'who asks (default $STRATA_ACTOR or the OS user)' })
+      .option('break-glass', { type: 'boolean', describe: 'override a legal hold (audited as such)' })
+      .option('dry-run', { type: 'boolean', describe: 'report what would be deleted' })
+      .option('cluster', {
+        type: 'boolean',
+        default: true,
+        describe: 'also delete the Workflow from the cluster (uid-guarded)',
+      })
+      .option('kube-server', {
+        type: 'string',
+        describe: 'API server URL without auth (env STRATA_KUBE_SERVER)',
+      }) as never,
+  handler: runStep<EmergencyDeleteArgs>(async (args, ctx) => {
+    const store = ctx.store();
+    const repo = await openRepository(store);
+    const result = await emergencyDelete(
+      {
+        uid: args.uid,
+        reason: args.reason,
+        approver: args.approver,
+        actor: args.actor ?? process.env.STRATA_ACTOR ?? process.env.USER ?? 'unknown',
+        breakGlass: Boolean(args['break-glass']),
+        dryRun: Boolean(args['dry-run']),
+      },
+      {
+        repo,
+        holds: await new HoldRepository(store).listHolds(args.uid),
+        cluster: args.cluster ? openCluster(args['kube-server']) : undefined,
+        audit: ctx.audit,
+        now: new Date(),
+      },
+    );
+    for (const r of result.reasons) ctx.log(`${result.refused ? 'refused' : 'note'}: ${r}`);
+    ctx.output(result);
+    return result.refused || result.cluster === 'failed' ? ExitCode.Failed : ExitCode.Ok;
+  }),
+};

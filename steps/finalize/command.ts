@@ -48,10 +48,7 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
         describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
       }) as never,
   handler: runStep<FinalizeArgs>(async (args, ctx) => {
-    const ids = args.manifest
-      .flatMap((m) => m.split(','))
-      .map((m) => m.trim())
-      .filter(Boolean);
+    const ids = manifestIds(args.manifest);
     const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
     for (const p of problems) ctx.log(formatProblem(p));
     if (!policySet.valid) ctx.log('policy set does not validate: workflows are labelled, none is deleted');

@@ -117,6 +117,7 @@ class DirectorySource implements WorkflowSource {
     };
 
     const top = await sortedEntries(realRoot);
+    const claimedDirs = new Set<string>();
     const namespaces: string[] = [];
     for (const entry of top) {
       const path = join(realRoot, entry.name);
@@ -139,8 +140,16 @@ class DirectorySource implements WorkflowSource {
       const ownFile = result.workflows.length === 1 && result.problems.length === 0;
       for (const w of result.workflows) {
         const located: Located = { identity: w.identity, root: realRoot, file: real, ownFile, notes: w.notes };
-        const dataDir = await existingDataDir(realRoot, w.identity);
-        if (dataDir) located.dataDir = dataDir;
+        try {
+          const dataDir = await existingDataDir(realRoot, w.identity);
+          if (dataDir) {
+            located.dataDir = dataDir;
+            claimedDirs.add(dataDir);
+          }
+        } catch (err) {
+          problems.push(problemOf(err, join(realRoot, w.identity.namespace, w.identity.name)));
+          continue; // its logs and artifacts would be read from outside the export: refuse the workflow
+        }
         add(located);
       }
     }
@@ -156,7 +165,7 @@ class DirectorySource implements WorkflowSource {
           continue;
         }
         if (!(await stat(wfDir)).isDirectory()) continue;
-        if ([...byName.values()].some((l) => l.dataDir === wfDir)) continue; // data of a top-level file's workflow
+        if (claimedDirs.has(wfDir)) continue; // the data directory of a workflow from a top-level file
         const fileName = await firstExisting(wfDir, WORKFLOW_FILES);
         if (!fileName) {
           problems.push({ where: join(realRoot, rel), message: `no ${WORKFLOW_FILES.join('/')} in this directory` });
@@ -188,7 +197,8 @@ class DirectorySource implements WorkflowSource {
         add({ identity: w.identity, root: realRoot, file, ownFile: true, dataDir: wfDir, notes });
       }
     }
-    this.scanned = { byUid, byName, problems };
+    const unique = new Map(problems.map((p) => [`${p.where}\n${p.message}`, p]));
+    this.scanned = { byUid, byName, problems: [...unique.values()] };
     return this.scanned;
   }
 
@@ -253,27 +263,37 @@ interface FoundFile {
   size: number;
 }
 
+interface Walk {
+  files: FoundFile[];
+  /** Symlinks whose target does not exist (relative paths); they become missing entries. */
+  dangling: string[];
+  seen: Set<string>;
+}
+
 /** Every regular file below `dir`, symlinks checked against `realRoot` (refused with an InputError when outside). */
-async function walkFiles(
-  realRoot: string,
-  dir: string,
-  relPrefix = '',
-  seen = new Set<string>(),
-): Promise<FoundFile[]> {
-  seen.add(dir);
-  const out: FoundFile[] = [];
+async function walkFiles(realRoot: string, dir: string, relPrefix = '', walk?: Walk): Promise<Walk> {
+  const acc = walk ?? { files: [], dangling: [], seen: new Set<string>() };
+  acc.seen.add(dir);
   for (const entry of await sortedEntries(dir)) {
     const rel = relPrefix + entry.name;
     let real = join(dir, entry.name);
-    if (entry.isSymbolicLink()) real = await resolveInside(realRoot, real.slice(realRoot.length + 1));
+    if (entry.isSymbolicLink()) {
+      try {
+        await stat(real);
+      } catch {
+        acc.dangling.push(rel);
+        continue;
+      }
+      real = await resolveInside(realRoot, real.slice(realRoot.length + 1));
+    }
     const info = await stat(real);
     if (info.isDirectory()) {
-      if (!seen.has(real)) out.push(...(await walkFiles(realRoot, real, rel + '/', seen)));
+      if (!acc.seen.has(real)) await walkFiles(realRoot, real, rel + '/', acc);
     } else if (info.isFile()) {
-      out.push({ rel, real, size: info.size });
+      acc.files.push({ rel, real, size: info.size });
     }
   }
-  return out;
+  return acc;
 }
 
 function fileEntry(
@@ -325,7 +345,8 @@ async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<Wo
   for (const n of nodes) checkSegment(n.id, 'node id', located.file);
   const entries: BundleEntry[] = [await workflowEntry(located, parsed)];
   const missing: MissingEntry[] = [];
-  const files = located.dataDir ? await walkFiles(located.root, located.dataDir) : [];
+  const walk = located.dataDir ? await walkFiles(located.root, located.dataDir) : undefined;
+  const files = walk?.files ?? [];
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
 
   for (const f of files) {
@@ -361,7 +382,12 @@ async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<Wo
     }
   }
 
-  const present = new Set(entries.map((e) => e.path));
+  for (const rel of walk?.dangling ?? []) {
+    const kind = rel.startsWith('logs/') ? 'log' : rel.startsWith('artifacts/') ? 'artifact' : 'resource';
+    const nodeId = kind === 'resource' ? undefined : rel.split('/')[1];
+    missing.push({ path: rel, kind, ...(nodeId ? { nodeId } : {}), reason: 'symlink whose target does not exist' });
+  }
+  const present = new Set([...entries.map((e) => e.path), ...missing.map((m) => m.path)]);
   for (const node of nodes) {
     if (node.ran && !present.has(`logs/${node.id}/main.log`)) {
       missing.push({

@@ -249,6 +249,36 @@ describe('openDirectorySource', () => {
       }
     });
 
+    test('a dangling symlink is a missing entry, not a crash', async () => {
+      write('agents/d/workflow.yaml', playWorkflow('d'));
+      write('agents/d/logs/d-2/main.log', 'ok\n');
+      mkdirSync(path.join(root, 'agents/d/logs/d-1'), { recursive: true });
+      symlinkSync(path.join(root, 'gone.log'), path.join(root, 'agents/d/logs/d-1/main.log'));
+      const bundle = await openDirectorySource(root).load({ uid: 'uid-d', namespace: 'agents', name: 'd' });
+      expect(bundle.missing).toContainEqual({
+        path: 'logs/d-1/main.log',
+        kind: 'log',
+        nodeId: 'd-1',
+        reason: 'symlink whose target does not exist',
+      });
+      expect(bundle.missing.filter((m) => m.path === 'logs/d-1/main.log')).toHaveLength(1);
+    });
+
+    test('the data directory of a top-level file’s workflow symlinked out of the export refuses that workflow', async () => {
+      const outside = mkdtempSync(path.join(tmpdir(), 'strata-outside-'));
+      try {
+        write('all.yaml', playWorkflow('t') + '---\n' + playWorkflow('u'));
+        mkdirSync(path.join(root, 'agents'));
+        symlinkSync(outside, path.join(root, 'agents/t'));
+        const { ids, problems } = await listAll(root);
+        expect(ids.map((i) => i.name)).toEqual(['u']);
+        expect(problems).toHaveLength(1);
+        expect(problems[0]!.where).toBe(path.join(root, 'agents/t'));
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+    });
+
     test('a node id that would climb out of the workflow directory is refused', async () => {
       write('agents/x/workflow.yaml', playWorkflow('x').replace('x-1:\n      id: x-1', 'x-1:\n      id: ../../x'));
       const err = await openDirectorySource(root)

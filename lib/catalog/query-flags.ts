@@ -10,6 +10,8 @@ export interface QueryFlags {
   since?: string;
   until?: string;
   text?: string;
+  /** Take `text` as one literal phrase rather than FTS5 query syntax. */
+  literal?: boolean;
   limit?: number;
 }
 
@@ -28,9 +30,14 @@ export function queryFromFlags(flags: QueryFlags, now = new Date()): WorkflowQue
       `--since (${query.since.toISOString()}) must be before --until (${query.until.toISOString()})`,
     );
   }
-  if (flags.text !== undefined) query.text = flags.text;
+  if (flags.text !== undefined) query.text = flags.literal ? literalPhrase(flags.text) : flags.text;
   if (flags.limit !== undefined) query.limit = flags.limit;
   return query;
+}
+
+/** An FTS5 phrase matching `text` as written (quotes doubled), so `exit-code: 137` needs no FTS5 syntax. */
+export function literalPhrase(text: string): string {
+  return `"${text.replaceAll('"', '""')}"`;
 }
 
 export function parseLabels(selectors: string[]): Record<string, string> {

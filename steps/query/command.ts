@@ -22,6 +22,7 @@ function filterOptions<T>(y: Argv<T>) {
       describe: 'finished at or after: ISO date/time or duration ago (30m, 12h, 7d, 2w)',
     })
     .option('until', { type: 'string', describe: 'finished before: ISO date/time or duration ago' })
+    .option('literal', { type: 'boolean', describe: 'take the text as one literal phrase, not FTS5 syntax' })
     .option('limit', { type: 'number', default: 100, describe: 'at most this many results' });
 }
 

@@ -1,0 +1,91 @@
+// Holds and extensions in the archive repository: write-once records, release keeps history, retries are idempotent.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { InputError } from '../../lib/errors.ts';
+import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { activeHolds, decideRetention, workflowFacts } from '../../lib/policy/index.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+import { policySet, workflow } from './helpers.ts';
+
+let dir: string;
+let store: FileSystemStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'strata-holds-'));
+  store = new FileSystemStore(dir);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const T0 = new Date('2026-03-01T00:00:00Z');
+
+describe('HoldRepository', () => {
+  test('set, list, release: the hold record stays, a release record is added, the decision follows', async () => {
+    const repo = new HoldRepository(store);
+    await repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal@x', reason: 'litigation', created: T0 });
+    await repo.setHold({ workflowUid: 'wf-2', id: 'case-2', actor: 'legal@x', reason: 'other', created: T0 });
+    expect((await repo.listHolds()).map((h) => h.id)).toEqual(['case-1', 'case-2']);
+
+    const set = policySet([{ name: 'r', match: 'true', retainFor: '1d' }]);
+    const facts = workflowFacts(workflow({ uid: 'wf-1' }), { archive: { sizeBytes: 1, tier: 'hot' } });
+    const now = new Date('2026-06-01T00:00:00Z');
+    expect(decideRetention(set, facts, now, await repo.forWorkflow('wf-1')).action).toBe('keep');
+
+    const released = await repo.releaseHold({
+      workflowUid: 'wf-1',
+      id: 'case-1',
+      actor: 'legal@x',
+      reason: 'settled',
+      at: T0,
+    });
+    expect(released.released).toMatchObject({ actor: 'legal@x', reason: 'settled' });
+    const keys: string[] = [];
+    for await (const o of store.list('holds/wf-1/')) keys.push(o.key);
+    expect(keys).toEqual(['holds/wf-1/case-1.json', 'holds/wf-1/case-1.release.json']);
+    const holds = await repo.listHolds('wf-1');
+    expect(activeHolds(holds, 'wf-1', now)).toEqual([]);
+    expect(decideRetention(set, facts, now, await repo.forWorkflow('wf-1')).action).toBe('delete');
+  });
+
+  test('a retried write is idempotent; a different record under the same id is refused', async () => {
+    const repo = new HoldRepository(store);
+    const input = { workflowUid: 'wf-1', id: 'h', actor: 'a', reason: 'r', created: T0 };
+    await repo.setHold(input);
+    await expect(repo.setHold({ ...input, created: new Date() })).resolves.toMatchObject({ created: T0.toISOString() });
+    await expect(repo.setHold({ ...input, reason: 'changed' })).rejects.toBeInstanceOf(InputError);
+  });
+
+  test('releasing an unknown hold and hostile ids are input errors', async () => {
+    const repo = new HoldRepository(store);
+    await expect(repo.releaseHold({ workflowUid: 'wf', id: 'nope', actor: 'a', reason: 'r', at: T0 })).rejects.toThrow(
+      /no hold nope/,
+    );
+    await expect(
+      repo.setHold({ workflowUid: '../etc', id: 'h', actor: 'a', reason: 'r', created: T0 }),
+    ).rejects.toBeInstanceOf(InputError);
+  });
+
+  test('extensions are stored with who, why and until, and push deletion later', async () => {
+    const repo = new HoldRepository(store);
+    await repo.addExtension({
+      workflowUid: 'wf-1',
+      id: 'e1',
+      actor: 'sre',
+      reason: 'postmortem',
+      until: new Date('2027-01-01T00:00:00Z'),
+      created: T0,
+    });
+    const [ext] = await repo.listExtensions('wf-1');
+    expect(ext).toMatchObject({
+      actor: 'sre',
+      reason: 'postmortem',
+      until: '2027-01-01T00:00:00.000Z',
+      created: T0.toISOString(),
+    });
+    const set = policySet([{ name: 'r', match: 'true', retainFor: '1d' }]);
+    const facts = workflowFacts(workflow({ uid: 'wf-1' }), { archive: { sizeBytes: 1, tier: 'hot' } });
+    const d = decideRetention(set, facts, new Date('2026-06-01T00:00:00Z'), await repo.forWorkflow('wf-1'));
+    expect(d.timeline.deleteAt?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    expect(d.action).toBe('keep');
+  });
+});

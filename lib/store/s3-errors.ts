@@ -77,6 +77,7 @@ export function mapS3Error(err: unknown, ctx: S3ErrorContext): StrataError {
     case 'InvalidDigest':
     case 'XAmzContentSHA256Mismatch':
     case 'InvalidChecksum':
+    case 'XAmzContentChecksumMismatch':
       return new IntegrityError(`${where}: checksum mismatch, the server rejected the body`, undefined, opts);
     case 'InvalidObjectState':
       return new ArchivedObjectError(
@@ -95,6 +96,7 @@ export function mapS3Error(err: unknown, ctx: S3ErrorContext): StrataError {
 
 /** Worth another try: throttling, 5xx, timeouts and dropped connections. */
 export function isRetryable(err: unknown): boolean {
+  if (err instanceof StrataError && err.cause !== undefined) return isRetryable(err.cause);
   if (networkCode(err)) return true;
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;

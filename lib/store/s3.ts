@@ -483,6 +483,10 @@ export class S3Store implements ObjectStore {
         break;
       } catch (err) {
         current = undefined;
+        if (err instanceof AlreadyExistsError) {
+          // 412 on If-Match: the object was replaced while we were reading it; never splice two versions.
+          throw new StoreError(`s3://${this.bucket}/${full}: object changed while it was being read`);
+        }
         if (attempt >= Math.max(this.opts.maxAttempts, 1) || !isRetryable(err) || received >= total) {
           throw this.fail(err, full);
         }

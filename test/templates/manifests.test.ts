@@ -1,0 +1,268 @@
+// Every manifest in templates/ and policies/ is valid: Argo kinds against Argo's schema, core kinds structurally,
+// kustomizations resolve, parameter references are declared, and every `strata` invocation parses with the real CLI.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
+import { describe, expect, test } from 'vitest';
+import { checkWorkflowSpec } from './argo-refs.ts';
+import { allManifests, buildKustomization, repoRoot, type Manifest } from './manifests.ts';
+import { strataInvocations, parseWithCli } from './cli-drift.ts';
+
+const ARGO_KINDS = new Set([
+  'Workflow',
+  'WorkflowTemplate',
+  'ClusterWorkflowTemplate',
+  'CronWorkflow',
+  'WorkflowEventBinding',
+]);
+const schemaPath = join(resolve(repoRoot, '../shared'), 'argo/schema.json');
+const manifests = allManifests();
+const argo = manifests.filter((m) => ARGO_KINDS.has(m.kind));
+const core = manifests.filter((m) => !ARGO_KINDS.has(m.kind));
+const strip = ({ file: _file, ...m }: Manifest) => m;
+const ref = (m: Manifest) => `${m.file} ${m.kind}/${m.metadata?.name}`;
+
+test('templates/ holds the pipeline the issue asks for', () => {
+  const have = new Set(manifests.map((m) => `${m.kind}/${m.metadata.name}`));
+  for (const want of [
+    'WorkflowTemplate/strata-archive',
+    'WorkflowTemplate/strata-restore',
+    'WorkflowTemplate/strata-emergency-delete',
+    'WorkflowTemplate/strata-legal-hold',
+    'CronWorkflow/strata-sweep',
+    'CronWorkflow/strata-tiering',
+    'CronWorkflow/strata-verify',
+    'WorkflowEventBinding/strata-archive-now',
+    'ConfigMap/strata-config',
+    'ConfigMap/artifact-repositories',
+    'ServiceAccount/strata-archiver',
+    'ClusterRole/strata-archiver',
+  ])
+    expect(have, want).toContain(want);
+  const sweep = argo.find((m) => m.metadata.name === 'strata-sweep')!.spec as {
+    schedules: string[];
+    concurrencyPolicy: string;
+  };
+  expect(sweep).toMatchObject({ schedules: ['*/15 * * * *'], concurrencyPolicy: 'Forbid' });
+});
+
+if (!existsSync(schemaPath)) console.warn(`skipping Argo schema validation: ${schemaPath} is absent`);
+describe.skipIf(!existsSync(schemaPath))('Argo kinds against ../shared/argo/schema.json (draft 2020-12)', () => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  formats.default(ajv); // CommonJS module: the plugin is its default export
+  const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+  test.each(argo.map((m) => [ref(m), m] as const))('%s', (_name, m) => {
+    const ok = validate(strip(m));
+    // oneOf reports every branch; the branch whose kind matches is the one that says what is wrong.
+    const errors = (validate.errors ?? []).filter(
+      (e) => !/\/(kind|apiVersion)$/.test(e.instancePath) && e.keyword !== 'oneOf' && e.keyword !== 'const',
+    );
+    expect(ok ? [] : errors.map((e) => `${e.instancePath} ${e.message}`)).toEqual([]);
+  });
+
+  test('the schema catches a broken manifest (the check can fail)', () => {
+    const broken = strip(argo.find((m) => m.kind === 'CronWorkflow')!) as Record<string, unknown>;
+    expect(validate({ ...broken, spec: { ...(broken.spec as object), schedules: '*/15 * * * *' } })).toBe(false);
+  });
+});
+
+/** Small structural schemas for the core kinds we ship (no cluster OpenAPI here). */
+function coreProblems(m: Manifest): string[] {
+  const p: string[] = [];
+  const need = (cond: boolean, msg: string) => cond || p.push(msg);
+  need(
+    typeof m.metadata?.name === 'string' && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(m.metadata.name),
+    'metadata.name is a DNS name',
+  );
+  const rules = (m.rules ?? []) as {
+    apiGroups?: string[];
+    resources?: string[];
+    verbs?: string[];
+    resourceNames?: string[];
+  }[];
+  switch (m.kind) {
+    case 'ServiceAccount':
+      need(m.apiVersion === 'v1', 'apiVersion v1');
+      break;
+    case 'ConfigMap':
+      need(m.apiVersion === 'v1', 'apiVersion v1');
+      for (const [k, v] of Object.entries((m.data ?? {}) as Record<string, unknown>)) {
+        need(/^[-._a-zA-Z0-9]+$/.test(k), `data key "${k}" is a valid ConfigMap key`);
+        need(typeof v === 'string', `data.${k} is a string`);
+      }
+      break;
+    case 'Secret':
+      need(m.apiVersion === 'v1', 'apiVersion v1');
+      need(Boolean(m.data ?? m.stringData), 'data or stringData');
+      break;
+    case 'PersistentVolumeClaim':
+      need(m.apiVersion === 'v1', 'apiVersion v1');
+      need(Array.isArray((m.spec as { accessModes?: unknown })?.accessModes), 'spec.accessModes');
+      break;
+    case 'Role':
+    case 'ClusterRole':
+      need(m.apiVersion === 'rbac.authorization.k8s.io/v1', 'apiVersion rbac.authorization.k8s.io/v1');
+      need(rules.length > 0, 'has rules');
+      for (const r of rules) {
+        need(
+          Array.isArray(r.apiGroups) && Array.isArray(r.resources) && Array.isArray(r.verbs) && r.verbs.length > 0,
+          'rule has apiGroups, resources, verbs',
+        );
+        need(![...(r.verbs ?? []), ...(r.resources ?? []), ...(r.apiGroups ?? [])].includes('*'), 'no wildcards');
+        need(
+          !(r.resources ?? []).some((x) => ['secrets', 'pods/exec', 'pods/attach'].includes(x)),
+          'no secrets or exec',
+        );
+        need(
+          !(r.resources ?? []).includes('pods') ||
+            !(r.verbs ?? []).some((v) => ['create', 'delete', 'patch', 'update'].includes(v)),
+          'pods are read-only',
+        );
+      }
+      break;
+    case 'RoleBinding':
+    case 'ClusterRoleBinding': {
+      need(m.apiVersion === 'rbac.authorization.k8s.io/v1', 'apiVersion rbac.authorization.k8s.io/v1');
+      const roleRef = m.roleRef as { kind?: string; name?: string; apiGroup?: string } | undefined;
+      need(roleRef?.apiGroup === 'rbac.authorization.k8s.io' && Boolean(roleRef.name), 'roleRef');
+      need(m.kind === 'RoleBinding' || roleRef?.kind === 'ClusterRole', 'a ClusterRoleBinding binds a ClusterRole');
+      need(Array.isArray(m.subjects) && (m.subjects as unknown[]).length > 0, 'subjects');
+      break;
+    }
+    default:
+      p.push(`kind ${m.kind} has no structural check: add one`);
+  }
+  return p;
+}
+
+describe('core Kubernetes kinds', () => {
+  test.each(core.map((m) => [ref(m), m] as const))('%s', (_name, m) => {
+    expect(coreProblems(m)).toEqual([]);
+  });
+
+  test('bindings point at roles and accounts that exist; the archiver may only label and delete Workflows', () => {
+    const named = (kind: string, name: string) => manifests.some((m) => m.kind === kind && m.metadata.name === name);
+    for (const b of core.filter((m) => m.kind.endsWith('Binding'))) {
+      const roleRef = b.roleRef as { kind: string; name: string };
+      expect(named(roleRef.kind, roleRef.name), `${ref(b)} → ${roleRef.kind}/${roleRef.name}`).toBe(true);
+      for (const s of b.subjects as { kind: string; name: string }[])
+        expect(named(s.kind, s.name), `${ref(b)} → ${s.name}`).toBe(true);
+    }
+    const archiver = core.find((m) => m.kind === 'ClusterRole' && m.metadata.name === 'strata-archiver')!;
+    const writes = (archiver.rules as { resources: string[]; verbs: string[] }[]).filter((r) =>
+      r.verbs.some((v) => ['create', 'update', 'patch', 'delete'].includes(v)),
+    );
+    expect(writes.flatMap((r) => r.resources)).toEqual(['workflows']);
+    expect(
+      coreProblems({ ...archiver, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } as Manifest),
+    ).not.toEqual([]);
+  });
+
+  test('every service account a template runs as exists', () => {
+    const accounts = new Set(core.filter((m) => m.kind === 'ServiceAccount').map((m) => m.metadata.name));
+    for (const m of argo) {
+      const spec = (m.kind === 'CronWorkflow' ? (m.spec as { workflowSpec: object }).workflowSpec : m.spec) as {
+        serviceAccountName?: string;
+      };
+      if (spec?.serviceAccountName) expect(accounts, ref(m)).toContain(spec.serviceAccountName);
+    }
+  });
+});
+
+describe('kustomize', () => {
+  test.each(['templates/base', 'templates/overlays/dev', 'templates/overlays/prod'])(
+    '%s resolves (resources, patches, targets)',
+    (dir) => {
+      const out = buildKustomization(dir);
+      expect(out.length).toBeGreaterThan(10);
+      if (dir.includes('overlays')) expect(out.every((m) => m.metadata.namespace === 'argo')).toBe(true);
+    },
+  );
+
+  let kubectl = false;
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    kubectl = true;
+  } catch {
+    console.warn('skipping `kubectl kustomize` builds: kubectl is not installed');
+  }
+  test.skipIf(!kubectl).each(['templates/overlays/dev', 'templates/overlays/prod'])(
+    'kubectl kustomize %s builds and sets every image',
+    (dir) => {
+      const text = execFileSync('kubectl', ['kustomize', join(repoRoot, dir)], { encoding: 'utf8' });
+      const images = [...text.matchAll(/image: (\S+)/g)].map((m) => m[1]);
+      expect(images.length).toBeGreaterThan(5);
+      expect(images.every((i) => i === (dir.endsWith('dev') ? 'strata:dev' : 'ghcr.io/strata-dev/strata:0.1.0'))).toBe(
+        true,
+      );
+    },
+  );
+});
+
+describe('Argo references', () => {
+  const templates = new Map(
+    argo.filter((m) => m.kind === 'WorkflowTemplate').map((m) => [m.metadata.name, m.spec as Record<string, unknown>]),
+  );
+  const referenced = (spec: { workflowTemplateRef?: { name: string } }) =>
+    spec.workflowTemplateRef ? templates.get(spec.workflowTemplateRef.name) : undefined;
+
+  test.each(argo.map((m) => [ref(m), m] as const))(
+    '%s: every {{…}} reference and template name resolves',
+    (_name, m) => {
+      let problems: string[] = [];
+      if (m.kind === 'WorkflowTemplate') problems = checkWorkflowSpec(m.spec as Record<string, unknown>, ref(m));
+      if (m.kind === 'CronWorkflow') {
+        const spec = (m.spec as { workflowSpec: Record<string, unknown> & { workflowTemplateRef?: { name: string } } })
+          .workflowSpec;
+        if (spec.workflowTemplateRef) expect(templates.has(spec.workflowTemplateRef.name), ref(m)).toBe(true);
+        problems = checkWorkflowSpec(spec, ref(m), referenced(spec));
+        const declared = new Set(
+          ((referenced(spec)?.arguments as { parameters?: { name: string }[] })?.parameters ?? []).map((p) => p.name),
+        );
+        for (const p of (spec.arguments as { parameters?: { name: string }[] } | undefined)?.parameters ?? []) {
+          if (spec.workflowTemplateRef && !declared.has(p.name))
+            problems.push(`${ref(m)}: argument "${p.name}" is not a parameter of ${spec.workflowTemplateRef.name}`);
+        }
+      }
+      if (m.kind === 'WorkflowEventBinding') {
+        const submit = (
+          m.spec as {
+            submit: { workflowTemplateRef: { name: string }; arguments?: { parameters?: { name: string }[] } };
+          }
+        ).submit;
+        const target = templates.get(submit.workflowTemplateRef.name);
+        expect(target, ref(m)).toBeDefined();
+        const declared = new Set(
+          ((target?.arguments as { parameters?: { name: string }[] })?.parameters ?? []).map((p) => p.name),
+        );
+        for (const p of submit.arguments?.parameters ?? [])
+          if (!declared.has(p.name)) problems.push(`${ref(m)}: argument "${p.name}" is not declared`);
+      }
+      expect(problems).toEqual([]);
+    },
+  );
+
+  test('the reference check finds an undeclared parameter (it can fail)', () => {
+    const spec = {
+      entrypoint: 'a',
+      templates: [{ name: 'a', container: { args: ['{{inputs.parameters.nope}}', '{{workflow.parameters.gone}}'] } }],
+    };
+    expect(checkWorkflowSpec(spec, 'x')).toHaveLength(2);
+  });
+});
+
+describe('templates and the CLI cannot drift apart', () => {
+  const calls = strataInvocations(argo);
+  test('there are strata invocations to check', () => {
+    expect(calls.length).toBeGreaterThan(10);
+  });
+  test.each(calls.map((c) => [`${c.where}: strata ${c.args.join(' ')}`, c] as const))('%s', async (_name, c) => {
+    expect(await parseWithCli(c.args)).toBe('ok');
+  });
+  test('an unknown flag or command is caught', async () => {
+    expect(await parseWithCli(['assess', '--no-such-flag=1'])).toMatch(/Unknown argument/);
+    expect(await parseWithCli(['no-such-command'])).not.toBe('ok');
+  });
+});

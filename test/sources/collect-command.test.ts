@@ -1,0 +1,53 @@
+// `strata collect` through the real CLI: JSON summary, problems on stderr, exit codes.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { buildCli } from '../../steps/cli.ts';
+
+let root: string;
+beforeAll(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'strata-collect-cli-'));
+  mkdirSync(path.join(root, 'ns/w/logs/w-1'), { recursive: true });
+  writeFileSync(
+    path.join(root, 'ns/w/workflow.yaml'),
+    'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: ns, uid: u-w}\n' +
+      'status:\n  nodes:\n    w-1: {id: w-1, name: w.a, type: Pod, phase: Succeeded, templateName: a}\n',
+  );
+  writeFileSync(path.join(root, 'ns/w/logs/w-1/main.log'), 'hello\n');
+  writeFileSync(path.join(root, 'broken.yaml'), 'kind: [\n');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function strata(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const outs: string[] = [];
+  const errs: string[] = [];
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => (outs.push(String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => (errs.push(String(c)), true));
+  process.exitCode = 0;
+  try {
+    await buildCli(args).parseAsync();
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { code, out: outs.join(''), err: errs.join('') };
+}
+
+test('prints the summary as JSON and names malformed files on stderr', async () => {
+  const r = await strata(['collect', '--from', root, '-o', 'json']);
+  expect(r.code).toBe(0);
+  const report = JSON.parse(r.out) as { workflows: number; entries: number; bytes: number; problems: unknown[] };
+  expect(report).toMatchObject({ workflows: 1, entries: 2, missing: 0 });
+  expect(report.problems).toHaveLength(1);
+  expect(r.err).toMatch(/problem: .*broken\.yaml:\d+:\d+: malformed YAML/);
+});
+
+test('exits 1 when the selected workflow is not there or the directory is unreadable', async () => {
+  expect((await strata(['collect', '--from', root, '--workflow', 'nope', '-o', 'json'])).code).toBe(1);
+  const missing = await strata(['collect', '--from', path.join(root, 'absent')]);
+  expect(missing.code).toBe(1);
+  expect(missing.err).toMatch(/absent: export directory is not readable/);
+});

@@ -21,7 +21,9 @@ function cell(v: unknown): string {
 export function formatTable(data: unknown): string {
   if (Array.isArray(data)) {
     if (data.length === 0) return '(none)';
-    const rows = data.map((r) => (typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { value: r }));
+    const rows = data.map((r): Record<string, unknown> =>
+      typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { value: r },
+    );
     const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
     return renderColumns([columns.map((c) => c.toUpperCase()), ...rows.map((r) => columns.map((c) => cell(r[c])))]);
   }

@@ -12,7 +12,7 @@
 //   default metadata (STANDARD, none); readers detect stale sidecars by inode and size.
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { AlreadyExistsError, ArchivedObjectError, IntegrityError, NotFoundError, StoreError } from '../errors.ts';
@@ -49,11 +49,14 @@ const DAY_MS = 86_400_000;
 export class FileSystemStore implements ObjectStore {
   readonly url: string;
 
+  readonly root: string;
+
   constructor(
-    readonly root: string,
+    root: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.url = pathToFileURL(root).href;
+    this.root = resolve(root);
+    this.url = pathToFileURL(this.root).href;
   }
 
   async put(key: string, body: Readable | Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
@@ -90,8 +93,16 @@ export class FileSystemStore implements ObjectStore {
         try {
           await link(tmp, path);
         } catch (err) {
+          const isDir = await stat(path).then(
+            (st) => st.isDirectory(),
+            () => false,
+          );
           throw this.mapError(err, key, 'create', (code) =>
-            code === 'EEXIST' ? new AlreadyExistsError('object already exists', { key }) : undefined,
+            code !== 'EEXIST'
+              ? undefined
+              : isDir
+                ? new StoreError('the key is a prefix of other keys; a directory store cannot hold both', { key })
+                : new AlreadyExistsError('object already exists', { key }),
           );
         }
         committed = true;

@@ -127,9 +127,14 @@ export class S3Store implements ObjectStore {
       ...this.sse(),
     };
     const head =
-      body instanceof Uint8Array
+      body instanceof Uint8Array && body.byteLength <= this.partSize
         ? { chunk: Buffer.from(body.buffer, body.byteOffset, body.byteLength), rest: undefined }
-        : await readUpTo(body, this.partSize);
+        : await readUpTo(
+            body instanceof Uint8Array
+              ? Readable.from([Buffer.from(body.buffer, body.byteOffset, body.byteLength)])
+              : body,
+            this.partSize,
+          );
     try {
       if (!head.rest) {
         const sha256 = createHash('sha256').update(head.chunk).digest('hex');

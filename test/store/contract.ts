@@ -191,6 +191,8 @@ export function describeStoreContract(name: string, f: StoreFactories, caps: Sto
       expect(sha(await read(s, 'big/obj'))).toBe(sha(body));
       const tail = await buffer(await s.get('big/obj', { start: body.length - 1000 }));
       expect(tail).toEqual(body.subarray(body.length - 1000));
+      await s.put('big/from-buffer', body, { sha256: sha(body) });
+      expect(sha(await read(s, 'big/from-buffer'))).toBe(sha(body));
     });
 
     it.runIf(caps.storageClasses)(

@@ -85,6 +85,9 @@ describe('FileSystemStore', () => {
     await expect(s.put('a/b', Buffer.from('y'))).rejects.toThrow(/directory store cannot hold both/);
     await s.put('c/d', Buffer.from('y'));
     await expect(s.put('c', Buffer.from('x'))).rejects.toThrow(/directory store cannot hold both/);
+    await expect(s.put('c', Buffer.from('x'), { ifNoneMatch: true })).rejects.toThrow(
+      /directory store cannot hold both/,
+    );
   });
 
   const segment = fc.oneof(

@@ -26,6 +26,11 @@ import { addDuration, parseDuration } from '../../lib/policy/duration.ts';
 
 const DEFAULT_POLICIES = () => (process.env.STRATA_POLICIES ?? 'policies').split(',');
 
+/** Path flags take one value each (repeat the flag, or separate with commas) so they never swallow positionals. */
+function paths(v: string | string[] | undefined): string[] {
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((x) => String(x).split(',')).filter(Boolean);
+}
+
 function parseNow(text: string | undefined): Date {
   if (!text) return new Date();
   const d = new Date(text);
@@ -43,7 +48,7 @@ function loadValidSet(paths: readonly string[], ctx: StepContext, what: string):
 interface ValidateArgs {
   paths?: string[];
   'from-cluster'?: boolean;
-  'policy-namespace'?: string[];
+  'policy-namespace'?: string;
   strict?: boolean;
 }
 
@@ -70,9 +75,8 @@ const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
       })
       .option('policy-namespace', {
         type: 'string',
-        array: true,
-        default: ['argo'],
-        describe: 'namespaces to read policy ConfigMaps from',
+        default: 'argo',
+        describe: 'namespaces to read policy ConfigMaps from (comma-separated)',
       })
       .option('strict', {
         type: 'boolean',
@@ -80,7 +84,7 @@ const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
       }) as Argv<ValidateArgs>,
   handler: runStep<ValidateArgs>(async (args, ctx) => {
     const sources = args.fromCluster
-      ? await policySourcesFromCluster(policyConfigMapLister(), args.policyNamespace ?? ['argo'])
+      ? await policySourcesFromCluster(policyConfigMapLister(), paths(args.policyNamespace ?? 'argo'))
       : readPolicySources(args.paths?.length ? args.paths : DEFAULT_POLICIES());
     const { policySet, problems } = loadPolicySet(sources);
     const all = [...problems, ...lintPolicySet(policySet)];
@@ -118,7 +122,7 @@ function testFiles(paths: readonly string[]): string[] {
 
 interface TestArgs {
   paths?: string[];
-  policies?: string[];
+  policies?: string;
 }
 
 const testCommand: CommandModule<GlobalArgs, TestArgs> = {
@@ -133,17 +137,12 @@ const testCommand: CommandModule<GlobalArgs, TestArgs> = {
       })
       .option('policies', {
         type: 'string',
-        array: true,
-        describe: 'test these policies instead of the ones each test names',
+        describe: 'test these policies (comma-separated) instead of the ones each test names',
       }) as Argv<TestArgs>,
   handler: runStep<TestArgs>(async (args, ctx) => {
     const files = testFiles(args.paths?.length ? args.paths : ['policies/tests']);
-    const results = files.flatMap((f) =>
-      runPolicyTestFile(
-        f,
-        args.policies?.map((p) => resolve(p)),
-      ),
-    );
+    const override = paths(args.policies).map((p) => resolve(p));
+    const results = files.flatMap((f) => runPolicyTestFile(f, override.length ? override : undefined));
     for (const r of results) {
       ctx.log(`${r.passed ? 'PASS' : 'FAIL'} ${r.test}: ${r.case}`);
       for (const f of r.failures) ctx.log(`     ${f}`);
@@ -160,9 +159,9 @@ const testCommand: CommandModule<GlobalArgs, TestArgs> = {
 
 interface ExplainArgs {
   workflow: string;
-  policies?: string[];
+  policies?: string;
   now?: string;
-  related?: string[];
+  related?: string;
   size?: number;
   tier?: string;
   holds?: boolean;
@@ -176,11 +175,10 @@ const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
       .positional('workflow', { type: 'string', demandOption: true, describe: 'Workflow YAML/JSON file' })
       .option('policies', {
         type: 'string',
-        array: true,
-        describe: 'policy files or directories (default: $STRATA_POLICIES or policies/)',
+        describe: 'policy files or directories, comma-separated (default: $STRATA_POLICIES or policies/)',
       })
       .option('now', { type: 'string', describe: 'evaluate at this ISO time (default: now)' })
-      .option('related', { type: 'string', array: true, describe: 'files with related resources (e.g. CodeRuns)' })
+      .option('related', { type: 'string', describe: 'files with related resources (e.g. CodeRuns), comma-separated' })
       .option('size', { type: 'number', describe: 'archived size in bytes (treats the workflow as archived)' })
       .option('tier', { choices: TIERS as string[], describe: 'current tier of the archived copy' })
       .option('holds', {
@@ -190,8 +188,9 @@ const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
   handler: runStep<ExplainArgs>(async (args, ctx) => {
     const [input] = readWorkflowFiles([args.workflow]);
     if (!input) throw new InputError('no Workflow object in the file', { file: args.workflow });
-    const related = readObjects(args.related ?? []);
-    const set = loadValidSet(args.policies?.length ? args.policies : DEFAULT_POLICIES(), ctx, 'policy');
+    const related = readObjects(paths(args.related));
+    const policies = paths(args.policies);
+    const set = loadValidSet(policies.length ? policies : DEFAULT_POLICIES(), ctx, 'policy');
     const archive =
       args.size !== undefined || args.tier
         ? { sizeBytes: args.size ?? 0, tier: args.tier as Tier | undefined }
@@ -206,8 +205,8 @@ const explainCommand: CommandModule<GlobalArgs, ExplainArgs> = {
 };
 
 interface DiffArgs {
-  from: string[];
-  to: string[];
+  from: string;
+  to: string;
   inputs?: string[];
   manifests?: boolean;
   pricing?: string;
@@ -228,15 +227,13 @@ const diffCommand: CommandModule<GlobalArgs, DiffArgs> = {
       })
       .option('from', {
         type: 'string',
-        array: true,
         demandOption: true,
-        describe: 'current policy files or directories',
+        describe: 'current policy files or directories (comma-separated)',
       })
       .option('to', {
         type: 'string',
-        array: true,
         demandOption: true,
-        describe: 'proposed policy files or directories',
+        describe: 'proposed policy files or directories (comma-separated)',
       })
       .option('manifests', { type: 'boolean', describe: 'inputs are archived manifests (strata-manifest JSON)' })
       .option('pricing', { type: 'string', describe: 'per-tier prices (default policies/pricing.yaml)' })
@@ -248,8 +245,8 @@ const diffCommand: CommandModule<GlobalArgs, DiffArgs> = {
         describe: 'list at most this many changed workflows',
       }) as Argv<DiffArgs>,
   handler: runStep<DiffArgs>(async (args, ctx) => {
-    const from = loadValidSet(args.from, ctx, '--from');
-    const to = loadValidSet(args.to, ctx, '--to');
+    const from = loadValidSet(paths(args.from), ctx, '--from');
+    const to = loadValidSet(paths(args.to), ctx, '--to');
     if (!to.valid) ctx.log('--to does not validate: every workflow would fail closed (keep everything)');
     const inputs = args.manifests ? readManifestFiles(args.inputs ?? []) : readWorkflowFiles(args.inputs ?? []);
     const horizon = parseDuration(args.horizon ?? '1y');

@@ -60,7 +60,9 @@ export async function* walkSorted(root: string, prefix: string): AsyncGenerator<
   const cut = prefix.lastIndexOf('/');
   const dirKey = cut < 0 ? '' : prefix.slice(0, cut + 1);
   const fragment = prefix.slice(cut + 1);
-  if (dirKey && dirKey.split('/').some((s) => s === '..' || s === '.' || s.includes('\\'))) return;
+  // No valid key lies under a prefix with an empty, "." or ".." segment (e.g. "/" or "a//"): list nothing.
+  const segments = dirKey.split('/').slice(0, -1);
+  if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\\') || s.includes('\0'))) return;
   yield* walkDir(root, dirKey, fragment);
 }
 

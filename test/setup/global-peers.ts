@@ -18,7 +18,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } else if (which === 'moto' && !existsSync(motoPath())) {
     info = { skip: `no moto_server at ${motoPath()}; run bash hack/peers/install.sh (npm test does)` };
   } else {
-    peer = which === 'minio' ? await startMinio() : await startMoto();
+    const start = which === 'minio' ? startMinio : () => startMoto();
+    // One retry: the free port we picked can be taken by another process before the server binds it.
+    peer = await start().catch(() => start());
     const { stop: _stop, ...rest } = peer;
     info = rest;
   }

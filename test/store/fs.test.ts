@@ -90,6 +90,43 @@ describe('FileSystemStore', () => {
     );
   });
 
+  it('ignores leftovers of a crash: stray temp files and orphan sidecars', async () => {
+    const root = freshRoot();
+    const s = new FileSystemStore(root);
+    await s.put('d/kept', Buffer.from('kept'));
+    writeFileSync(join(root, 'd', '.lost.strata-tmp-0123456789ab'), 'half a write');
+    writeFileSync(join(root, 'd', '.gone.strata-meta'), JSON.stringify({ v: 1, ino: 1, size: 3 }));
+    const keys = [];
+    for await (const o of s.list('')) keys.push(o.key);
+    expect(keys).toEqual(['d/kept']);
+    expect(await s.head('d/gone')).toBeUndefined();
+    await s.put('d/gone', Buffer.from('new'));
+    expect((await s.head('d/gone'))?.storageClass).toBe('STANDARD');
+  });
+
+  const keyChar = fc.constantFrom('a', 'b', '-', '/', '0', 'é', '.', '~', 'Z');
+  propTest.prop(
+    [
+      fc.uniqueArray(fc.string({ unit: keyChar, minLength: 1, maxLength: 6 }), { maxLength: 25 }),
+      fc.string({ unit: keyChar, maxLength: 3 }),
+    ],
+    {
+      numRuns: 40,
+    },
+  )('lists any set of keys in UTF-8 byte order, filtered by any prefix', async (raw, prefix) => {
+    // Keep keys a directory can hold: valid, and none both an object and a prefix of another.
+    const valid = raw.filter((k) => k.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'));
+    const keys = valid.filter((k) => !valid.some((o) => o.startsWith(`${k}/`)));
+    const s = new FileSystemStore(freshRoot());
+    for (const k of keys) await s.put(k, Buffer.from(k));
+    const listed = [];
+    for await (const o of s.list(prefix)) listed.push(o.key);
+    const expected = keys
+      .filter((k) => k.startsWith(prefix))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(listed).toEqual(expected);
+  });
+
   const segment = fc.oneof(
     fc.constantFrom('..', '.', '', 'a', 'b.strata-meta', '\\', '\0', '..\\x'),
     fc.string({ maxLength: 4 }),

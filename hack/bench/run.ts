@@ -276,8 +276,10 @@ async function main(): Promise<void> {
       return;
     }
     log(`${tool} …`);
+    const started = Date.now();
     try {
       results.push(fn());
+      log(`${tool} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       errors[tool] = err instanceof Error ? err.message : String(err);
       log(`${tool} failed: ${errors[tool]}`);

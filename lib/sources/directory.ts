@@ -116,7 +116,8 @@ class DirectorySource implements WorkflowSource {
       byName.set(key, located);
     };
 
-    const top = await sortedEntries(realRoot);
+    // Hidden entries (.git, .cache, editor files) are not workflows or namespaces.
+    const top = (await sortedEntries(realRoot)).filter((e) => !e.name.startsWith('.'));
     const claimedDirs = new Set<string>();
     const namespaces: string[] = [];
     for (const entry of top) {
@@ -155,7 +156,7 @@ class DirectorySource implements WorkflowSource {
     }
 
     for (const ns of namespaces) {
-      for (const entry of await sortedEntries(join(realRoot, ns))) {
+      for (const entry of (await sortedEntries(join(realRoot, ns))).filter((e) => !e.name.startsWith('.'))) {
         const rel = `${ns}/${entry.name}`;
         let wfDir: string;
         try {

@@ -158,6 +158,8 @@ describe('openDirectorySource', () => {
     );
     write('agents/a/logs/a-1/main.log', 'log of a\n');
     write('README.md', 'not a workflow');
+    write('.git/HEAD', 'ref: refs/heads/main');
+    write('agents/.scratch/notes.yaml', 'x: 1');
 
     const { ids, problems } = await listAll(root);
     expect(problems).toEqual([]);

@@ -48,6 +48,13 @@ function byPriority(a: CompiledRule, b: CompiledRule): number {
   return b.priority - a.priority || a.order - b.order;
 }
 
+const ranked = new WeakMap<PolicySet, CompiledRule[]>();
+function rankedRules(set: PolicySet): CompiledRule[] {
+  let r = ranked.get(set);
+  if (!r) ranked.set(set, (r = [...set.rules].sort(byPriority)));
+  return r;
+}
+
 const FIELDS = ['archiveAfter', 'immediate', 'timeline', 'retainFor', 'deleteSource', 'destination'] as const;
 
 /**
@@ -69,7 +76,9 @@ function resolveAction(
 }
 
 function month(d: Date | undefined): string {
-  return d ? d.toISOString().slice(0, 7) : 'unscheduled';
+  if (!d) return 'unscheduled';
+  const m = d.getUTCMonth() + 1;
+  return `${d.getUTCFullYear()}-${m < 10 ? '0' : ''}${m}`;
 }
 
 const iso = (d: Date) => d.toISOString();
@@ -112,7 +121,8 @@ export function decideRetention(
 
   const ctx = celContext(facts, now, holds.length);
   const matched: CompiledRule[] = [];
-  for (const rule of policySet.rules) {
+  // Rules are evaluated in rank order (priority, then order), so `matched` comes out ranked.
+  for (const rule of rankedRules(policySet)) {
     let hit: boolean;
     try {
       hit = rule.match(ctx);
@@ -124,7 +134,6 @@ export function decideRetention(
     }
     if (hit) matched.push(rule);
   }
-  matched.sort(byPriority);
   const reasons: string[] = [];
   const winner = matched[0];
   const { action, sources } = resolveAction(matched, policySet.defaults);

@@ -92,28 +92,56 @@ function toCel(v: unknown): unknown {
 }
 
 /**
+ * The whole workflow and related objects are converted only when an expression reads them: most rules look at
+ * labels and phase, and converting a large status.nodes on every decision would dominate the cost.
+ */
+class LazyCelContext {
+  #workflow: unknown;
+  #related: unknown;
+  constructor(
+    private readonly facts: WorkflowFacts,
+    readonly labels: Record<string, string>,
+    readonly annotations: Record<string, string>,
+    readonly ns: string,
+    readonly name: string,
+    readonly uid: string,
+    readonly phase: string,
+    readonly startedAt: Date | undefined,
+    readonly finishedAt: Date | undefined,
+    readonly duration: unknown,
+    readonly now: Date,
+    readonly archive: Record<string, unknown>,
+  ) {}
+  get workflow(): unknown {
+    return (this.#workflow ??= toCel(this.facts.workflow));
+  }
+  get related(): unknown {
+    return (this.#related ??= this.facts.related.map(toCel));
+  }
+}
+
+/**
  * The CEL variables for one workflow. Missing timestamps stay undefined, so an expression that reads them
  * fails at run time and the decision fails closed instead of guessing.
  */
 export function celContext(f: WorkflowFacts, now: Date, activeHolds: number): CelContext {
-  return {
-    workflow: toCel(f.workflow),
-    labels: f.labels,
-    annotations: f.annotations,
-    ns: f.namespace,
-    name: f.name,
-    uid: f.uid,
-    phase: f.phase,
-    startedAt: f.startedAt,
-    finishedAt: f.finishedAt,
-    duration: f.startedAt && f.finishedAt ? celDuration(f.finishedAt.getTime() - f.startedAt.getTime()) : undefined,
+  return new LazyCelContext(
+    f,
+    f.labels,
+    f.annotations,
+    f.namespace,
+    f.name,
+    f.uid,
+    f.phase,
+    f.startedAt,
+    f.finishedAt,
+    f.startedAt && f.finishedAt ? celDuration(f.finishedAt.getTime() - f.startedAt.getTime()) : undefined,
     now,
-    related: f.related.map(toCel),
-    archive: {
+    {
       sizeBytes: BigInt(Math.trunc(f.archive?.sizeBytes ?? 0)),
       tier: f.archive?.tier ?? '',
       holds: BigInt(activeHolds),
       held: activeHolds > 0,
     },
-  };
+  ) as unknown as CelContext;
 }

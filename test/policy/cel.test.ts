@@ -1,6 +1,7 @@
 // The CEL environment: typed variables, compile errors with offsets, and RE2 semantics for `matches`.
 import { describe, expect, test } from 'vitest';
 import { celDuration, compileMatch, type CelContext } from '../../lib/policy/cel-env.ts';
+import { celContext, workflowFacts } from '../../lib/policy/facts.ts';
 
 const ctx = (over: Partial<CelContext> = {}): CelContext => ({
   workflow: { metadata: { name: 'w' }, spec: { parallelism: 10n } },
@@ -76,5 +77,21 @@ describe('CEL environment', () => {
     if ('error' in a || 'error' in b) throw new Error('should compile');
     expect(() => a.match(ctx())).toThrow();
     expect(() => b.match(ctx({ finishedAt: undefined }))).toThrow();
+  });
+
+  test('the context built from facts exposes the whole workflow (integers as CEL ints) and related resources', () => {
+    const facts = workflowFacts(
+      {
+        metadata: { name: 'a', namespace: 'n', labels: { x: 'y' } },
+        spec: { parallelism: 10 },
+        status: { phase: 'Failed', finishedAt: '2026-01-01T00:00:00Z' },
+      },
+      { related: [{ kind: 'CodeRun', spec: { taskId: 7 } }] },
+    );
+    const compiled = compileMatch(
+      'workflow.spec.parallelism == 10 && related.exists(r, r.spec.taskId == 7) && ns == "n" && phase == "Failed"',
+    );
+    if ('error' in compiled) throw new Error(compiled.error.message);
+    expect(compiled.match(celContext(facts, new Date('2026-02-01T00:00:00Z'), 0))).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import type { BundleEntry, MissingEntry, WorkflowBundle } from '../bundle/bundle
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { AlreadyExistsError, IntegrityError } from '../errors.ts';
 import { Chunker } from './chunker.ts';
-import { ChunkIndex, loadGroupIndex } from './chunk-index.ts';
+import { forgetGroupIndex, groupIndex, type ChunkIndex } from './chunk-index.ts';
 import { encodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
 import { PackWriter, type PackRef } from './pack-writer.ts';
 import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
@@ -75,9 +75,23 @@ export async function archiveBundle(
   bundle: WorkflowBundle,
   opts: ArchiveOptions = {},
 ): Promise<ArchiveResult> {
+  try {
+    return await archiveOnce(repo, bundle, opts);
+  } catch (err) {
+    if (!(err instanceof StalePackError) || opts.index) throw err;
+    // The cached index named a pack gc has condemned since: reload it and archive again (nothing was committed).
+    forgetGroupIndex(repo, checkGroup(opts.group ?? DEFAULT_GROUP));
+    return archiveOnce(repo, bundle, opts);
+  }
+}
+
+/** A pack the archive used lost its index or vanished before the commit (gc): nothing was committed. */
+class StalePackError extends IntegrityError {}
+
+async function archiveOnce(repo: Repository, bundle: WorkflowBundle, opts: ArchiveOptions): Promise<ArchiveResult> {
   const group = checkGroup(opts.group ?? DEFAULT_GROUP);
   const progress = opts.progress ?? silentProgress;
-  const index = opts.index ?? (await loadGroupIndex(repo, group));
+  const index = opts.index ?? (await groupIndex(repo, group));
   const writer = new PackWriter(repo, group, index);
   const stats: ArchiveStats = { files: 0, bytes: 0, newBytes: 0, storedBytes: 0, chunks: 0, newChunks: 0, packs: 0 };
   const { entries, workflowPath } = withWorkflowEntry(bundle);
@@ -225,7 +239,7 @@ async function checkPacksStillThere(repo: Repository, group: string, packs: stri
         repo.store.head(indexKey(group, p)),
       ]);
       if (!pack || !index) {
-        throw new IntegrityError(
+        throw new StalePackError(
           `pack ${p} was removed (by gc?) while archiving; nothing was committed, run the archive again`,
           {
             key: packKey(group, p),

@@ -3,7 +3,6 @@ import { isSourceProblem, type SourceProblem, type WorkflowIdentity, type Workfl
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { describeError } from '../errors.ts';
 import { archiveBundle, type ArchiveResult } from './archiver.ts';
-import { loadGroupIndex } from './chunk-index.ts';
 import { checkGroup, DEFAULT_GROUP, type Repository } from './repository.ts';
 
 export interface SourceArchiveOptions {
@@ -60,15 +59,13 @@ export async function archiveSource(
     if (isSourceProblem(item)) report.problems.push(item);
     else if (matches(item, opts.workflow)) ids.push(item);
   }
-  // One index for the whole batch: loading it per workflow would read every index file each time.
-  const index = await loadGroupIndex(repo, group);
   progress.start(ids.length, `archive into ${group}`);
   for (const id of ids) {
     report.workflows++;
     const ident = { uid: id.uid, namespace: id.namespace, name: id.name };
     try {
       const bundle = await source.load(id);
-      const result = await archiveBundle(repo, bundle, { group, index });
+      const result = await archiveBundle(repo, bundle, { group });
       if (result.created) report.archived++;
       else report.unchanged++;
       if (result.incomplete) report.incomplete++;

@@ -107,3 +107,22 @@ export async function loadGroupIndex(repo: Repository, group: string): Promise<C
   }
   return index;
 }
+
+const cached = new WeakMap<Repository, Map<string, ChunkIndex>>();
+
+/**
+ * The group's index, loaded once per opened repository. A stale index only misses dedup against packs other
+ * processes wrote since; a pack gc condemned meanwhile is caught by the archiver's check before its commit.
+ */
+export async function groupIndex(repo: Repository, group: string): Promise<ChunkIndex> {
+  let groups = cached.get(repo);
+  if (!groups) cached.set(repo, (groups = new Map()));
+  let index = groups.get(group);
+  if (!index) groups.set(group, (index = await loadGroupIndex(repo, group)));
+  return index;
+}
+
+/** Forgets the cached index of a group (after gc condemned packs it still lists). */
+export function forgetGroupIndex(repo: Repository, group: string): void {
+  cached.get(repo)?.delete(group);
+}

@@ -91,3 +91,47 @@ for (const avg of [64 * 1024, 256 * 1024, 1024 * 1024]) {
   );
 }
 console.log(`corpus: ${logs.length} logs, ${(total / 1e6).toFixed(1)} MB`);
+
+// Frame size and zstd level, over the unique chunks at 256 KiB.
+{
+  const params = { ...DEFAULT_CHUNKER };
+  const seen = new Set<string>();
+  const unique: Buffer[] = [];
+  for (const log of logs) {
+    const c = new Chunker(params);
+    const parts = c.push(log);
+    const last = c.finish();
+    if (last) parts.push(last);
+    for (const p of parts) {
+      const id = createHash('sha256').update(p).digest('hex');
+      if (!seen.has(id)) {
+        seen.add(id);
+        unique.push(p);
+      }
+    }
+  }
+  for (const frameSize of [256 * 1024, 1024 * 1024, 4 * 1024 * 1024]) {
+    for (const level of [3, 6, 9, 19]) {
+      let stored = 0;
+      let frame: Buffer[] = [];
+      let frameLen = 0;
+      const t0 = performance.now();
+      const flush = () => {
+        if (frameLen) stored += compress(Buffer.concat(frame), { compressionLevel: level }).length;
+        frame = [];
+        frameLen = 0;
+      };
+      for (const u of unique) {
+        frame.push(u);
+        frameLen += u.length;
+        if (frameLen >= frameSize) flush();
+      }
+      flush();
+      const ms = performance.now() - t0;
+      const raw = unique.reduce((a, b) => a + b.length, 0);
+      console.log(
+        `frame ${frameSize / 1024} KiB, level ${level}: stored/original ${(stored / total).toFixed(4)}, compress ${(raw / 1e6 / (ms / 1000)).toFixed(0)} MB/s`,
+      );
+    }
+  }
+}

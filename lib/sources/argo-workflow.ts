@@ -50,20 +50,45 @@ export function parseWorkflowText(text: string, file: string): ParseResult {
     return result;
   }
 
+  if (!parseYaml(text, file, 0, result, false)) {
+    // A broken document can swallow its neighbours (an unterminated quote runs past `---`); parse each
+    // `---`-separated piece on its own so only the broken one is lost.
+    const lines = text.split('\n');
+    let pieceStart = 0;
+    for (let i = 1; i <= lines.length; i++) {
+      if (i === lines.length || /^---(\s|$)/.test(lines[i]!)) {
+        parseYaml(lines.slice(pieceStart, i).join('\n'), file, pieceStart, result, true);
+        pieceStart = i;
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Parses YAML documents into `out`. Returns false without adding anything when some document is malformed
+ * and `commit` is false (the caller then retries piece by piece); with `commit` malformed documents are problems.
+ */
+function parseYaml(text: string, file: string, lineOffset: number, out: ParseResult, commit: boolean): boolean {
   const lineCounter = new LineCounter();
+  const lineAt = (offset: number) => lineCounter.linePos(offset).line + lineOffset;
   let docs: Document.Parsed[];
   try {
     docs = parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document.Parsed[];
   } catch (err) {
-    result.problems.push({ where: file, message: `malformed YAML: ${(err as Error).message}` });
-    return result;
+    if (commit) out.problems.push({ where: where(file, lineOffset + 1), message: `malformed YAML: ${String(err)}` });
+    return false;
   }
   if (!Array.isArray(docs)) docs = [];
+  if (!commit && docs.some((d) => d.errors.length > 0)) return false;
   for (const doc of docs) {
     const error = doc.errors[0];
     if (error) {
       const pos = lineCounter.linePos(error.pos[0]);
-      result.problems.push({ where: where(file, pos.line, pos.col), message: `malformed YAML: ${firstLine(error)}` });
+      out.problems.push({
+        where: where(file, pos.line + lineOffset, pos.col),
+        message: `malformed YAML: ${firstLine(error)}`,
+      });
       continue;
     }
     const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
@@ -72,12 +97,11 @@ export function parseWorkflowText(text: string, file: string): ParseResult {
     const itemLine = (index: number): number => {
       const items = isMap(doc.contents) ? doc.contents.get('items', true) : undefined;
       const node = (isSeq(items) ? items.items[index] : undefined) as { range?: [number, number, number] } | undefined;
-      const offset = node?.range?.[0] ?? start;
-      return lineCounter.linePos(offset).line;
+      return lineAt(node?.range?.[0] ?? start);
     };
-    collectObjects(value, file, (index) => (index < 0 ? lineCounter.linePos(start).line : itemLine(index)), result);
+    collectObjects(value, file, (index) => (index < 0 ? lineAt(start) : itemLine(index)), out);
   }
-  return result;
+  return true;
 }
 
 function firstLine(err: YAMLParseError): string {

@@ -2,17 +2,20 @@
 import type { CommandModule } from 'yargs';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import type { ClusterApi } from '../../lib/kube/cluster-api.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { configMapWatermark } from '../../lib/kube/watermark-configmap.ts';
 import { assessWorkflows, type WatermarkStore } from '../../lib/pipeline/index.ts';
 import { policyDecider } from '../../lib/pipeline/policy-verdict.ts';
 import { storeWatermark, sweepScope } from '../../lib/pipeline/watermark-store.ts';
-import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
+import { formatProblem } from '../../lib/policy/index.ts';
+import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 
 interface AssessArgs {
   namespace?: string[];
   selector?: string;
   policy?: string[];
+  'policy-from-cluster'?: string;
   'batch-size': number;
   'max-workflows'?: number;
   'page-size': number;
@@ -25,12 +28,12 @@ function openWatermark(
   spec: string,
   scope: string,
   ctx: Parameters<Parameters<typeof runStep>[0]>[1],
-  server?: string,
+  cluster: ClusterApi,
 ): WatermarkStore | undefined {
   if (spec === 'none') return undefined;
   if (spec === 'store') return storeWatermark(ctx.store(), scope);
   const m = /^configmap:([^/]+)\/(.+)$/.exec(spec);
-  if (m) return configMapWatermark(openCluster(server), m[1]!, m[2]!, scope);
+  if (m) return configMapWatermark(cluster, m[1]!, m[2]!, scope);
   throw new ConfigError(`--watermark "${spec}" is not none, store or configmap:<namespace>/<name>`);
 }
 
@@ -55,6 +58,10 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
         array: true,
         describe: 'policy files or directories (default: built-in defaults)',
       })
+      .option('policy-from-cluster', {
+        type: 'string',
+        describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
+      })
       .option('batch-size', { type: 'number', default: 20, describe: 'workflows per batch (one archive pod each)' })
       .option('max-workflows', {
         type: 'number',
@@ -72,17 +79,19 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
         describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
       }) as never,
   handler: runStep<AssessArgs>(async (args, ctx) => {
-    const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
+    const cluster = openCluster(args['kube-server']);
+    const { policySet, problems } = await loadStepPolicy(
+      cluster,
+      args.policy,
+      namespaceList(args['policy-from-cluster']),
+    );
     for (const p of problems) ctx.log(formatProblem(p));
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
-    const cluster = openCluster(args['kube-server']);
-    const selection = { namespaces: args.namespace, labelSelector: args.selector };
-    const watermarks = openWatermark(
-      args.watermark,
-      sweepScope(args.namespace, args.selector),
-      ctx,
-      args['kube-server'],
-    );
+    // Argo passes lists as one parameter: accept "a,b" and "" (all namespaces) as well as repeated flags.
+    const namespaces = namespaceList(args.namespace);
+    const selector = args.selector?.trim() || undefined;
+    const selection = { namespaces, labelSelector: selector };
+    const watermarks = openWatermark(args.watermark, sweepScope(namespaces, selector), ctx, cluster);
     const watermark = args['reset-watermark'] ? undefined : await watermarks?.read();
     const result = await assessWorkflows(cluster.listWorkflows(selection, args['page-size']), {
       decide: policyDecider(policySet),

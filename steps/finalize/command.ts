@@ -8,11 +8,13 @@ import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/final
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
-import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
+import { formatProblem } from '../../lib/policy/index.ts';
+import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 
 interface FinalizeArgs {
   manifest: string[];
   policy?: string[];
+  'policy-from-cluster'?: string;
   'dry-run'?: boolean;
   'kube-server'?: string;
 }
@@ -42,6 +44,10 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
         array: true,
         describe: 'policy files or directories (default: built-in defaults)',
       })
+      .option('policy-from-cluster', {
+        type: 'string',
+        describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
+      })
       .option('dry-run', { type: 'boolean', describe: 'verify and plan, change nothing in the cluster' })
       .option('kube-server', {
         type: 'string',
@@ -49,12 +55,16 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
       }) as never,
   handler: runStep<FinalizeArgs>(async (args, ctx) => {
     const ids = manifestIds(args.manifest);
-    const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
+    const cluster = openCluster(args['kube-server']);
+    const { policySet, problems } = await loadStepPolicy(
+      cluster,
+      args.policy,
+      namespaceList(args['policy-from-cluster']),
+    );
     for (const p of problems) ctx.log(formatProblem(p));
     if (!policySet.valid) ctx.log('policy set does not validate: workflows are labelled, none is deleted');
     if (ids.length === 0) throw new ConfigError('--manifest names no manifest id');
     const repo = await openRepository(ctx.store());
-    const cluster = openCluster(args['kube-server']);
     const now = new Date();
     const holds = new HoldRepository(ctx.store());
     const results: FinalizeOutcome[] = [];

@@ -12,13 +12,15 @@ import { deletionVerdict, policyDecider } from '../../lib/pipeline/policy-verdic
 import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import { workflowRef } from '../../lib/pipeline/workflow-state.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
-import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
+import { formatProblem } from '../../lib/policy/index.ts';
+import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { openClusterSource } from '../../lib/sources/cluster.ts';
 
 interface WatchArgs {
   namespace?: string;
   selector?: string;
   policy?: string[];
+  'policy-from-cluster'?: string;
   once?: boolean;
   'max-events'?: number;
   workflows?: string;
@@ -39,6 +41,10 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
         type: 'string',
         array: true,
         describe: 'policy files or directories (default: built-in defaults)',
+      })
+      .option('policy-from-cluster', {
+        type: 'string',
+        describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
       })
       .option('once', { type: 'boolean', describe: 'handle what the first list finds, then exit' })
       .option('max-events', { type: 'number', describe: 'exit after this many watch events' })
@@ -61,10 +67,14 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
         describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
       }) as never,
   handler: runStep<WatchArgs>(async (args, ctx) => {
-    const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
+    const cluster = openCluster(args['kube-server']);
+    const { policySet, problems } = await loadStepPolicy(
+      cluster,
+      args.policy,
+      namespaceList(args['policy-from-cluster']),
+    );
     for (const p of problems) ctx.log(formatProblem(p));
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
-    const cluster = openCluster(args['kube-server']);
     const repo = await initRepository(ctx.store());
     const decide = policyDecider(policySet);
     const holds = new HoldRepository(ctx.store());

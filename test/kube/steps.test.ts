@@ -281,4 +281,25 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     expect(forced.out).toMatchObject({ deletedManifests: 1, cluster: 'deleted' });
     expect(fake.get('Workflow', 'agents', 'agent-held')).toBeUndefined();
   });
+
+  test('assess takes comma-separated namespaces and policy ConfigMaps read from the cluster', async () => {
+    fake.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'strata-policy-slow', namespace: 'policies', labels: { 'strata.dev/policy': 'true' } },
+      data: { 'slow.yaml': POLICY.replace('archiveAfter: 1m', 'archiveAfter: 100000d') },
+    });
+    const [store, storeUrl, server, url] = common;
+    const fromCluster = [store!, storeUrl!, server!, url!, '-o', 'json', '--policy-from-cluster', 'policies'];
+    for (const ns of ['ns-a', 'ns-b', 'ns-c'])
+      fake.put({ ...completeWorkflow('fresh'), metadata: { name: 'fresh', namespace: ns } });
+    const r = await strata(['assess', ...fromCluster, '--namespace', 'ns-a,ns-b']);
+    expect(r.code).toBe(0);
+    expect(r.out.selected).toBe(0);
+    const deferred = r.out.deferredWorkflows as { workflow: string; reason: string }[];
+    expect(deferred.map((d) => d.workflow)).toEqual(['ns-a/fresh', 'ns-b/fresh']);
+    expect(deferred.every((d) => /archive due/.test(d.reason))).toBe(true);
+    const withFile = await strata(['assess', ...common, '--namespace', 'ns-a,ns-b']);
+    expect(withFile.out.selected).toBe(2);
+  });
 });

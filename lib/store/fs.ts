@@ -333,6 +333,7 @@ export class FileSystemStore implements ObjectStore {
     const meta = { ...state.meta };
     if (change(meta) === false) return;
     await this.writeSidecar(path, meta);
+    await syncDir(dirname(path)); // a legal hold must survive a crash right after it was set
   }
 
   private async writeSidecar(path: string, meta: Sidecar): Promise<void> {

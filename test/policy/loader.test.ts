@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { loadPolicySet, formatProblem } from '../../lib/policy/index.ts';
 import { lintPolicySet } from '../../lib/policy/lint.ts';
+import { policySourcesFromCluster } from '../../lib/policy/cluster-source.ts';
 import { policyYaml } from './helpers.ts';
 
 const configMap = (name: string, body: string, labelled = true) => `apiVersion: v1
@@ -112,6 +113,34 @@ describe('loadPolicySet', () => {
       'warning dest-b: shadowed by rule "dest-a" (l.yaml',
       'error fin-b: conflict',
       'error dest-b: conflict with rule "dest-a"',
+    ]);
+  });
+
+  test('--from-cluster: labelled ConfigMaps from every namespace, merged in namespace/name order', async () => {
+    const calls: string[] = [];
+    const lister = {
+      listConfigMaps: async (ns: string, selector: string) => {
+        calls.push(`${ns}?${selector}`);
+        const cm = (name: string, rules: Record<string, unknown>[]) => ({
+          metadata: { name, namespace: ns, labels: { 'strata.dev/policy': 'true' } },
+          data: { 'p.yaml': policyYaml(rules), 'README.md': 'not a policy' },
+        });
+        return ns === 'argo'
+          ? [cm('z', [{ name: 'z-rule', match: 'true' }]), cm('a', [{ name: 'a-rule', match: 'bad ==' }])]
+          : [cm('m', [{ name: 'm-rule', match: 'true' }])];
+      },
+    };
+    const sources = await policySourcesFromCluster(lister, ['teams', 'argo']);
+    expect(calls).toEqual(['teams?strata.dev/policy=true', 'argo?strata.dev/policy=true']);
+    expect(sources.map((s) => s.name)).toEqual([
+      'cluster:configmap/argo/a',
+      'cluster:configmap/argo/z',
+      'cluster:configmap/teams/m',
+    ]);
+    const { policySet, problems } = loadPolicySet(sources);
+    expect(policySet.rules.map((r) => r.name)).toEqual(['z-rule', 'm-rule']);
+    expect(problems).toEqual([
+      expect.objectContaining({ configMap: 'configmap/argo/a', key: 'p.yaml', rule: 'a-rule', severity: 'error' }),
     ]);
   });
 });

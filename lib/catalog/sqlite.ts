@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { compress, decompress } from 'zstd-napi';
 import { ConfigError, StrataError } from '../errors.ts';
 import {
   workflowTime,
@@ -15,13 +16,17 @@ import {
 } from './catalog.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
-export const CATALOG_SCHEMA_VERSION = 1;
+export const CATALOG_SCHEMA_VERSION = 2;
 
 const DEFAULT_LIMIT = 100;
 const SNIPPET_WIDTH = 160;
 // Match markers for highlight(): control characters that do not occur in ordinary log text.
 const MARK_OPEN = '\u0001';
 const MARK_CLOSE = '\u0002';
+
+// SQL function that decompresses a segment body (registered on every connection; FTS5 reads text through it).
+const INFLATE = 'strata_inflate';
+const SEGMENT_ZSTD_LEVEL = 3;
 
 const SCHEMA = `
 CREATE TABLE manifests (
@@ -67,10 +72,13 @@ CREATE TABLE segments (
   path TEXT NOT NULL,
   node_id TEXT,
   container TEXT,
-  first_line INTEGER NOT NULL
+  first_line INTEGER NOT NULL,
+  -- zstd-compressed segment text: the full-text index keeps no second plain copy of every log.
+  body BLOB NOT NULL
 );
 CREATE INDEX segments_manifest ON segments(manifest_id);
-CREATE VIRTUAL TABLE log_fts USING fts5(text);
+CREATE VIEW segment_text AS SELECT id, ${INFLATE}(body) AS text FROM segments;
+CREATE VIRTUAL TABLE log_fts USING fts5(text, content = 'segment_text', content_rowid = 'id');
 `;
 
 interface ManifestRow {
@@ -108,6 +116,7 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 30000');
+    db.function(INFLATE, { deterministic: true }, (body: unknown) => decompress(body as Buffer).toString('utf8'));
   } catch (err) {
     throw new StrataError(`cannot open catalog: ${(err as Error).message}`, { file: path }, { cause: err });
   }
@@ -119,15 +128,16 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
 function ensureSchema(db: Database.Database): boolean {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === CATALOG_SCHEMA_VERSION) return false;
-  const tables = db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
-    .all() as {
-    name: string;
-  }[];
+  const objects = db
+    .prepare(`SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'`)
+    .all() as { type: 'table' | 'view'; name: string }[];
   db.transaction(() => {
-    // FTS5 shadow tables go with their virtual table; drop the virtual table first.
-    for (const t of tables.filter((t) => t.name === 'log_fts')) db.exec(`DROP TABLE IF EXISTS "${t.name}"`);
-    for (const t of tables) db.exec(`DROP TABLE IF EXISTS "${t.name.replaceAll('"', '""')}"`);
+    // FTS5 shadow tables go with their virtual table: drop the virtual table first, then views, then tables.
+    db.exec('DROP TABLE IF EXISTS log_fts');
+    for (const o of objects.filter((o) => o.type === 'view'))
+      db.exec(`DROP VIEW IF EXISTS "${o.name.replaceAll('"', '""')}"`);
+    for (const o of objects.filter((o) => o.type === 'table'))
+      db.exec(`DROP TABLE IF EXISTS "${o.name.replaceAll('"', '""')}"`);
     db.exec(SCHEMA);
     db.pragma(`user_version = ${CATALOG_SCHEMA_VERSION}`);
   })();
@@ -158,7 +168,7 @@ class SqliteCatalog implements Catalog {
   ): Promise<void> {
     const db = this.db;
     const insertSegment = db.prepare(
-      'INSERT INTO segments (manifest_id, path, node_id, container, first_line) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO segments (manifest_id, path, node_id, container, first_line, body) VALUES (?, ?, ?, ?, ?, ?)',
     );
     const insertText = db.prepare('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
     db.exec('BEGIN IMMEDIATE');
@@ -208,6 +218,7 @@ class SqliteCatalog implements Catalog {
           s.nodeId ?? null,
           s.container ?? null,
           s.firstLine,
+          compress(Buffer.from(s.text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
         );
         insertText.run(lastInsertRowid, s.text);
       }
@@ -220,7 +231,10 @@ class SqliteCatalog implements Catalog {
 
   private deleteRows(manifestId: string): void {
     const db = this.db;
-    db.prepare('DELETE FROM log_fts WHERE rowid IN (SELECT id FROM segments WHERE manifest_id = ?)').run(manifestId);
+    // An external-content FTS5 index forgets a row only when told its old text.
+    db.prepare(
+      `INSERT INTO log_fts (log_fts, rowid, text) SELECT 'delete', id, ${INFLATE}(body) FROM segments WHERE manifest_id = ?`,
+    ).run(manifestId);
     for (const table of ['segments', 'entries', 'labels'])
       db.prepare(`DELETE FROM ${table} WHERE manifest_id = ?`).run(manifestId);
     db.prepare('DELETE FROM manifests WHERE id = ?').run(manifestId);

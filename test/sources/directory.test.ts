@@ -300,7 +300,7 @@ describe.skipIf(!haveShared)('the real Argo workflows as a directory export', ()
   test('every file lists and loads; the workflow entry is the file byte for byte; pod logs are missing', async () => {
     const { ids, problems } = await listAll(argoDir);
     expect(problems).toEqual([]);
-    const files = readdirSync(argoDir).filter((f) => f.endsWith('.yaml'));
+    const files = readdirSync(argoDir).filter((f) => /\.(ya?ml|json)$/.test(f));
     expect(ids).toHaveLength(files.length);
     const source = openDirectorySource(argoDir);
     let pods = 0;

@@ -21,6 +21,21 @@ function substitute(arg: string, defaults: Map<string, string>): string {
 export function strataInvocations(manifests: Manifest[]): Invocation[] {
   const out: Invocation[] = [];
   for (const m of manifests) {
+    if (m.kind === 'Deployment') {
+      // The image's entrypoint is `strata`: args start with the subcommand.
+      const pod = (
+        m.spec as {
+          template?: {
+            spec?: { containers?: { name: string; image?: string; command?: string[]; args?: string[] }[] };
+          };
+        }
+      ).template?.spec;
+      for (const c of pod?.containers ?? []) {
+        if (!c.command && c.image?.includes('strata') && c.args)
+          out.push({ where: `${m.metadata.name}/${c.name}`, args: c.args });
+      }
+      continue;
+    }
     const spec = (m.kind === 'CronWorkflow' ? (m.spec as Obj).workflowSpec : m.spec) as Obj | undefined;
     if (!spec || !Array.isArray(spec.templates)) continue;
     const defaults = new Map<string, string>();

@@ -131,6 +131,39 @@ function coreProblems(m: Manifest): string[] {
       need(Array.isArray(m.subjects) && (m.subjects as unknown[]).length > 0, 'subjects');
       break;
     }
+    case 'Deployment': {
+      need(m.apiVersion === 'apps/v1', 'apiVersion apps/v1');
+      const spec = m.spec as {
+        selector?: { matchLabels?: Record<string, string> };
+        template?: {
+          metadata?: { labels?: Record<string, string> };
+          spec?: {
+            containers?: {
+              image?: string;
+              securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+            }[];
+            securityContext?: { runAsNonRoot?: boolean };
+          };
+        };
+      };
+      const labels = spec?.template?.metadata?.labels ?? {};
+      need(
+        Object.entries(spec?.selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+          Object.keys(spec?.selector?.matchLabels ?? {}).length > 0,
+        'selector matches the pod labels',
+      );
+      const containers = spec?.template?.spec?.containers ?? [];
+      need(containers.length > 0 && containers.every((c) => Boolean(c.image)), 'containers with images');
+      need(spec?.template?.spec?.securityContext?.runAsNonRoot === true, 'runAsNonRoot');
+      need(
+        containers.every(
+          (c) =>
+            c.securityContext?.readOnlyRootFilesystem === true && c.securityContext.allowPrivilegeEscalation === false,
+        ),
+        'read-only root, no privilege escalation',
+      );
+      break;
+    }
     default:
       p.push(`kind ${m.kind} has no structural check: add one`);
   }
@@ -254,7 +287,7 @@ describe('Argo references', () => {
 });
 
 describe('templates and the CLI cannot drift apart', () => {
-  const calls = strataInvocations(argo);
+  const calls = strataInvocations(manifests);
   test('there are strata invocations to check', () => {
     expect(calls.length).toBeGreaterThan(10);
   });

@@ -41,7 +41,7 @@ export function loadFile(file: string): Manifest[] {
 export function allManifests(): Manifest[] {
   const templates = yamlFiles('templates')
     .flatMap(loadFile)
-    .filter((m) => m.kind !== 'Kustomization' && !isPatchFile(m.file));
+    .filter((m) => m.kind !== 'Kustomization' && m.kind !== 'Component' && !isPatchFile(m.file));
   const policies = yamlFiles('policies')
     .flatMap(loadFile)
     .filter((m) => m.kind === 'ConfigMap');
@@ -64,6 +64,7 @@ function isPatchFile(file: string): boolean {
 interface Kustomization {
   namespace?: string;
   resources?: string[];
+  components?: string[];
   patches?: { path?: string; patch?: string; target?: { kind?: string; name?: string } }[];
   configurations?: string[];
   images?: { name: string; newName?: string; newTag?: string }[];
@@ -81,6 +82,13 @@ export function buildKustomization(dir: string): Manifest[] {
     const target = relative(repoRoot, resolve(repoRoot, dir, r));
     if (!existsSync(join(repoRoot, target))) throw new Error(`${file}: resource ${r} does not exist`);
     out.push(...(statSync(join(repoRoot, target)).isDirectory() ? buildKustomization(target) : loadFile(target)));
+  }
+  for (const c of k.components ?? []) {
+    const target = relative(repoRoot, resolve(repoRoot, dir, c));
+    if (!existsSync(join(repoRoot, target)) || !statSync(join(repoRoot, target)).isDirectory()) {
+      throw new Error(`${file}: component ${c} is not a directory`);
+    }
+    out.push(...buildKustomization(target));
   }
   for (const c of k.configurations ?? []) {
     if (!existsSync(resolve(repoRoot, dir, c))) throw new Error(`${file}: configuration ${c} does not exist`);

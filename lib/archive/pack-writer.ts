@@ -34,6 +34,7 @@ export class PackWriter {
   /** Chunks of the open pack, so a chunk repeated within the run is stored once. */
   private pending = new Map<string, PackRef>();
   private ref: PackRef = {};
+  private inflight: Promise<void> | undefined;
   readonly written: string[] = [];
   readonly stats: PackWriterStats = { packs: 0, storedBytes: 0 };
 
@@ -58,7 +59,7 @@ export class PackWriter {
     this.frameParts.push(data);
     this.frameRaw += data.length;
     if (this.frameRaw >= this.repo.config.pack.frameSize) this.closeFrame();
-    if (this.compressedSize >= this.repo.config.pack.targetSize) await this.flush();
+    if (this.compressedSize >= this.repo.config.pack.targetSize) await this.seal();
     return ref;
   }
 
@@ -77,17 +78,15 @@ export class PackWriter {
     this.frameRaw = 0;
   }
 
-  /** Uploads the open pack (if any): the pack first, then its index; both are create-only and content-addressed. */
-  async flush(): Promise<void> {
+  /** Seals the open pack and starts its upload; at most one upload runs while the next pack fills. */
+  private async seal(): Promise<void> {
     this.closeFrame();
     if (this.chunks.length === 0) return;
     const table = encodeTable({ frames: this.frameInfos, chunks: this.chunks });
     const pack = Buffer.concat([packHeader(), ...this.frames, table, packTail(table.length)]);
     const packId = createHash('sha256').update(pack).digest('hex');
-    await putOnce(this.repo, packKey(this.group, packId), pack, packId);
-    const index = encodeIndex(packId, pack.length, table);
-    await putOnce(this.repo, indexKey(this.group, packId), index);
     this.ref.id = packId;
+    // Later chunks may dedup against this pack before its upload ends: the manifest is written only after flush().
     for (const c of this.chunks) this.index.add(Buffer.from(c.id, 'hex'), packId);
     this.written.push(packId);
     this.stats.packs++;
@@ -98,6 +97,22 @@ export class PackWriter {
     this.chunks = [];
     this.pending = new Map();
     this.ref = {};
+    await this.inflight;
+    this.inflight = this.upload(packId, pack, table);
+    this.inflight.catch(() => {}); // surfaced by the next await of it, not as an unhandled rejection
+  }
+
+  /** The pack first, then its index; both create-only and content-addressed. */
+  private async upload(packId: string, pack: Buffer, table: Buffer): Promise<void> {
+    await putOnce(this.repo, packKey(this.group, packId), pack, packId);
+    await putOnce(this.repo, indexKey(this.group, packId), encodeIndex(packId, pack.length, table));
+  }
+
+  /** Seals the open pack (if any) and waits until every pack and index is stored. */
+  async flush(): Promise<void> {
+    await this.seal();
+    await this.inflight;
+    this.inflight = undefined;
   }
 }
 

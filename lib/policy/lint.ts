@@ -47,6 +47,16 @@ export function lintPolicySet(set: PolicySet): PolicyProblem[] {
       });
     }
   }
+  for (const r of set.rules) {
+    for (const [, map, key] of r.matchText.matchAll(/\b(labels|annotations)\[\s*"([^"]+)"\s*\]/g)) {
+      if (r.matchText.includes(`"${key}" in ${map}`)) continue;
+      problems.push({
+        severity: 'warning',
+        ...at(r),
+        message: `${map}["${key}"] is an error when the key is absent, and errors fail closed for every such workflow; use ${map}[?"${key}"].orValue("") or guard with "${key}" in ${map}`,
+      });
+    }
+  }
   const classes = new Map<string, CompiledRule>();
   for (const r of set.rules) {
     if (!r.complianceClass) continue;

@@ -103,6 +103,8 @@ describe('loadPolicySet', () => {
           { name: 'fin-b', match: 'ns == "b"', complianceClass: 'financial', retainFor: '5y' },
           { name: 'dest-a', match: 'ns == "c"', destination: 'x' },
           { name: 'dest-b', match: 'ns == "c"', destination: 'y' },
+          { name: 'risky', match: 'labels["team"] == "x"', destination: 'z' },
+          { name: 'guarded', match: '"team" in labels && labels["team"] == "x"', destination: 'z' },
         ]),
       },
     ]);
@@ -111,6 +113,7 @@ describe('loadPolicySet', () => {
       'warning never: match is always false',
       'warning shadowed: shadowed by rule "all" (l.yaml',
       'warning dest-b: shadowed by rule "dest-a" (l.yaml',
+      'warning risky: labels["team"] is an error when the key is absent, and errors fail closed for every such workflow; use labels[?"team"].orValue("") or guard with "team" in labels',
       'error fin-b: conflict',
       'error dest-b: conflict with rule "dest-a"',
     ]);

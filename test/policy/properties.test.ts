@@ -11,17 +11,28 @@ import {
 } from '../../lib/policy/index.ts';
 import { policyYaml, workflow } from './helpers.ts';
 
-const MATCHES = [
-  'true',
-  'false',
-  'phase == "Succeeded"',
-  'phase == "Failed"',
-  'ns == "finance"',
-  'labels[?"team"].orValue("") == "pay"',
-  '"critical" in labels',
-  'now - finishedAt > duration("720h")',
-  'name.matches("^w[0-9]+$")',
-];
+/** Each expression with an independent JavaScript oracle, so the test does not trust the engine's own matching. */
+const ORACLE: Record<string, (w: ArbWorkflowFields, now: Date) => boolean> = {
+  true: () => true,
+  false: () => false,
+  'phase == "Succeeded"': (w) => w.phase === 'Succeeded',
+  'phase == "Failed"': (w) => w.phase === 'Failed',
+  'ns == "finance"': (w) => w.ns === 'finance',
+  'labels[?"team"].orValue("") == "pay"': (w) => w.team === 'pay',
+  '"critical" in labels': (w) => w.critical,
+  'now - finishedAt > duration("720h")': (w, now) => now.getTime() - w.finishedAt.getTime() > 720 * 3600_000,
+  'name.matches("^w[0-9]+$")': () => true,
+  // RISKY below: when it does not throw, it means this.
+  'labels["team"] == "pay"': (w) => w.team === 'pay',
+};
+const MATCHES = Object.keys(ORACLE).filter((m) => !m.startsWith('labels["'));
+interface ArbWorkflowFields {
+  phase: string;
+  ns: string;
+  team?: string;
+  critical: boolean;
+  finishedAt: Date;
+}
 /** Throws at run time when the label is absent: such decisions must fail closed. */
 const RISKY = 'labels["team"] == "pay"';
 const DURATIONS = ['1h', '1d', '7d', '30d', '90d', '180d', '1y', '5y', '7y'];
@@ -136,15 +147,16 @@ describe('decision invariants', () => {
         expect(d.timeline.deleteAt).toBeUndefined();
         expect(d.deleteSourceAfterArchive).toBe(false);
       }
-      // Independent floor: every matching compliance rule's retention from completion.
-      for (const name of d.matchedRules) {
-        const rule = rules.find((r) => r.name === name)!;
-        if (!rule.complianceClass) continue;
+      // Independent floor: every compliance rule that truly matches (by the oracle), retention from completion.
+      const decided = w.phase !== 'Running' && !d.failedClosed;
+      for (const rule of rules) {
+        if (!rule.complianceClass || !decided || !ORACLE[rule.match as string]!(w, now)) continue;
+        expect(d.matchedRules).toContain(rule.name);
         const r = parseRetention(String(rule.retainFor))!;
-        const floor = r === 'indefinite' ? undefined : addDuration(facts.finishedAt!, r);
+        const floor = r === 'indefinite' ? undefined : addDuration(w.finishedAt, r);
         if (!floor) expect(d.timeline.deleteAt).toBeUndefined();
         else if (d.timeline.deleteAt) expect(d.timeline.deleteAt.getTime()).toBeGreaterThanOrEqual(floor.getTime());
-        if (d.action === 'delete') expect(floor && now >= floor).toBe(true);
+        if (d.action === 'delete') expect(floor !== undefined && now >= floor).toBe(true);
       }
       if (extUntil && d.action === 'delete') expect(now >= extUntil).toBe(true);
       if (d.action === 'delete') expect(facts.archive).toBeDefined();

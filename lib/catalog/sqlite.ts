@@ -118,7 +118,11 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     db.pragma('busy_timeout = 30000');
     db.function(INFLATE, { deterministic: true }, (body: unknown) => decompress(body as Buffer).toString('utf8'));
   } catch (err) {
-    throw new StrataError(`cannot open catalog: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw new StrataError(
+      `cannot open catalog: ${(err as Error).message} (it is derived data: delete it and run \`strata index\`)`,
+      { file: path },
+      { cause: err },
+    );
   }
   if (opts.reset) db.pragma('user_version = 0');
   const fresh = ensureSchema(db);

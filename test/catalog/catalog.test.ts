@@ -1,5 +1,5 @@
 // The SQLite catalog: index/rebuild idempotence, label/time/phase queries, full-text hits, errors, crash convergence.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { CATALOG_SCHEMA_VERSION, openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { ConfigError, StrataError } from '../../lib/errors.ts';
 import { decompress } from 'zstd-napi';
 import { FakeSource } from './fake-source.ts';
 
@@ -168,6 +168,13 @@ describe('indexing', () => {
     expect(reopened.fresh).toBe(true);
     expect(catalog.stats().manifests).toBe(0);
     expect((await indexCatalog(catalog, corpus())).indexed).toBe(3);
+  });
+
+  test('a file that is not a catalog is a clear error naming it, not a crash', () => {
+    const bogus = join(dir, 'bogus.db');
+    writeFileSync(bogus, 'not a database, just text\n'.repeat(100));
+    expect(() => openSqliteCatalog(bogus)).toThrow(StrataError);
+    expect(() => openSqliteCatalog(bogus)).toThrow(/cannot open catalog: file is not a database .*delete it/);
   });
 
   test('the catalog file is in WAL mode', () => {

@@ -1,6 +1,6 @@
 // The retention decision for one workflow: match rules, resolve the winner, apply compliance floors, extensions and holds.
 import { describeLocation, type CompiledRule, type PolicySet, type RetentionAction } from './compile.ts';
-import { celContext, COMPLETED_PHASES, type Tier, type WorkflowFacts } from './facts.ts';
+import { celContext, COMPLETED_PHASES, TIERS, type Tier, type WorkflowFacts } from './facts.ts';
 import { activeHolds, extendedUntil, NO_HOLDS, type HoldsAndExtensions } from './holds.ts';
 import { buildTimeline, laterEnd, retentionEndOf, tierAt, UNDECIDED_TIMELINE, type Timeline } from './timeline.ts';
 
@@ -210,12 +210,16 @@ export function decideRetention(
       reasons.push(`archive due since ${iso(timeline.archiveAt)}`);
     } else {
       const want = tierAt(timeline, now);
-      if (want && facts.archive?.tier && want !== facts.archive.tier) {
+      const current = facts.archive?.tier;
+      // Only ever colder: bringing data back to a warmer tier is a restore, not something a timeline does.
+      if (want && current && TIERS.indexOf(want) > TIERS.indexOf(current)) {
         kind = 'move';
         targetTier = want;
         reasons.push(
           `timeline puts the archive in ${want} since ${iso(timeline.stays.find((s) => s.tier === want)!.from)}`,
         );
+      } else if (want && current && want !== current) {
+        reasons.push(`timeline says ${want} but the archive is already in the colder ${current}: left there`);
       }
     }
   } else if (timeline.archiveAt) {

@@ -131,6 +131,14 @@ describe('resolution', () => {
     expect(d.timeline.coldAt).toBeUndefined();
     expect(iso(d.timeline.deepArchiveAt)).toBe('2026-02-07T01:00:00.000Z');
     expect(d).toMatchObject({ action: 'move', targetTier: 'deepArchive' });
+    // Never back to a warmer tier: a timeline only moves data colder.
+    const longerHot = policySet([{ name: 't', match: 'true', timeline: { hot: '1y' }, retainFor: '2y' }]);
+    const stay = decideRetention(
+      longerHot,
+      workflowFacts(workflow({}), { archive: { sizeBytes: 1, tier: 'cold' } }),
+      NOW,
+    );
+    expect(stay.action).toBe('keep');
   });
 
   test('immediate archival ignores archiveAfter; unarchived data past retention is archived, never deleted', () => {

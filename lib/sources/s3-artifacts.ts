@@ -1,6 +1,6 @@
 // The Argo artifact repository source: a workflow's output artifacts and archived logs read straight from the bucket.
 import { Readable } from 'node:stream';
-import type { BundleEntry, MissingEntry, WorkflowBundle } from '../bundle/bundle.ts';
+import type { BundleEntry, MissingEntry, WorkflowBundle, WorkflowIdentity, WorkflowSource } from '../bundle/bundle.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { expectedLogKey, extractNodes, type NodeArtifact, type WorkflowNode } from './argo-nodes.ts';
 import { validateWorkflow } from './argo-workflow.ts';
@@ -146,4 +146,47 @@ export async function loadArtifactRepositoryBundle(
   const bundle: WorkflowBundle = { ...identity, workflow, entries: [workflowEntry, ...entries], missing };
   if (notes.length) bundle.notes = notes;
   return bundle;
+}
+
+/**
+ * A source whose bundles are completed from the artifact bucket: every log or artifact the inner source reports
+ * missing is looked up in `store` and, when there, replaces the missing entry.
+ */
+export function withArtifactRepository(
+  inner: WorkflowSource,
+  store: ObjectStore,
+  options: ArtifactRepositoryOptions = {},
+): WorkflowSource {
+  return {
+    description: `${inner.description}+artifacts:${store.url}`,
+    list: () => inner.list(),
+    async load(id: WorkflowIdentity): Promise<WorkflowBundle> {
+      const bundle = await inner.load(id);
+      if (bundle.missing.length === 0) return bundle;
+      const bucket = await artifactRepositoryEntries(bundle.workflow, store, options);
+      const entries = [...bundle.entries];
+      const taken = new Set(entries.map((e) => e.path));
+      const missing: MissingEntry[] = [];
+      for (const m of bundle.missing) {
+        const found = bucket.entries.find((e) => sameThing(e, m));
+        if (found && !taken.has(found.path)) {
+          entries.push(found);
+          taken.add(found.path);
+          continue;
+        }
+        const why = bucket.missing.find((b) => sameThing(b, m))?.reason ?? 'not recorded for the artifact repository';
+        missing.push({ ...m, reason: `${m.reason}; bucket: ${why}` });
+      }
+      return { ...bundle, entries, missing };
+    },
+  };
+}
+
+/** The same log (same path) or the same artifact of the same node (file name = artifact name [+ extension]). */
+function sameThing(a: { kind: string; nodeId?: string; path: string }, m: MissingEntry): boolean {
+  if (a.kind !== m.kind || a.nodeId !== m.nodeId) return false;
+  if (m.kind !== 'artifact') return a.path === m.path;
+  const wanted = m.path.split('/')[2] ?? '';
+  const have = a.path.split('/')[2] ?? '';
+  return have === wanted || have.startsWith(wanted + '.') || wanted.startsWith(have + '.');
 }

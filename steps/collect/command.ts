@@ -4,10 +4,13 @@ import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
 import { collectFromSource } from '../../lib/sources/collect.ts';
 import { openDirectorySource } from '../../lib/sources/directory.ts';
+import { withArtifactRepository } from '../../lib/sources/s3-artifacts.ts';
+import { openStore, parseStoreUrl } from '../../lib/store/open.ts';
 
 interface CollectArgs {
   from: string;
   workflow?: string;
+  artifacts?: string;
 }
 
 export const collectCommand: CommandModule<GlobalArgs, GlobalArgs & CollectArgs> = {
@@ -21,9 +24,20 @@ export const collectCommand: CommandModule<GlobalArgs, GlobalArgs & CollectArgs>
         demandOption: true,
         describe: 'directory export (layout: docs/directory-export.md)',
       })
-      .option('workflow', { type: 'string', describe: 'only this workflow (uid, name or namespace/name)' }) as never,
+      .option('workflow', { type: 'string', describe: 'only this workflow (uid, name or namespace/name)' })
+      .option('artifacts', {
+        type: 'string',
+        describe:
+          "Argo's artifact repository (s3://bucket[/prefix] or file:/path): logs and artifacts missing from the export are read from it",
+      }) as never,
   handler: runStep<CollectArgs>(async (args, ctx) => {
-    const report = await collectFromSource(openDirectorySource(args.from), {
+    let source = openDirectorySource(args.from);
+    if (args.artifacts) {
+      const location = parseStoreUrl(args.artifacts);
+      const bucket = location.kind === 's3' ? location.bucket : undefined;
+      source = withArtifactRepository(source, openStore(args.artifacts, ctx.config.s3), bucket ? { bucket } : {});
+    }
+    const report = await collectFromSource(source, {
       workflow: args.workflow,
       progress: ctx.progress,
     });

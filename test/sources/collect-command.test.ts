@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { FileSystemStore } from '../../lib/store/fs.ts';
 import { buildCli } from '../../steps/cli.ts';
 
 let root: string;
@@ -50,4 +51,37 @@ test('exits 1 when the selected workflow is not there or the directory is unread
   const missing = await strata(['collect', '--from', path.join(root, 'absent')]);
   expect(missing.code).toBe(1);
   expect(missing.err).toMatch(/absent: export directory is not readable/);
+});
+
+test('--artifacts reads what the export lacks from the artifact repository', async () => {
+  const exportDir = mkdtempSync(path.join(tmpdir(), 'strata-collect-art-'));
+  try {
+    mkdirSync(path.join(exportDir, 'ns/v'), { recursive: true });
+    writeFileSync(
+      path.join(exportDir, 'ns/v/workflow.yaml'),
+      'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: v, namespace: ns, uid: u-v}\nstatus:\n' +
+        '  nodes:\n    v-1:\n      {id: v-1, name: v.a, type: Pod, phase: Succeeded, templateName: a,\n' +
+        '       outputs: {artifacts: [{name: main-logs, s3: {key: v/v-a-1/main.log}}]}}\n',
+    );
+    const bucketDir = path.join(exportDir, '..', path.basename(exportDir) + '-bucket');
+    await new FileSystemStore(bucketDir).put('v/v-a-1/main.log', Buffer.from('archived log\n'));
+    try {
+      const without = JSON.parse((await strata(['collect', '--from', exportDir, '-o', 'json'])).out);
+      expect(without).toMatchObject({ workflows: 1, missing: 1 });
+      const withBucket = await strata([
+        'collect',
+        '--from',
+        exportDir,
+        '--artifacts',
+        `file:${bucketDir}`,
+        '-o',
+        'json',
+      ]);
+      expect(JSON.parse(withBucket.out)).toMatchObject({ workflows: 1, entries: 2, missing: 0, incomplete: 0 });
+    } finally {
+      rmSync(bucketDir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(exportDir, { recursive: true, force: true });
+  }
 });

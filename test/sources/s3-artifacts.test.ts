@@ -1,5 +1,5 @@
 // The artifact repository source against a file: store laid out like Argo's artifact bucket.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -8,7 +8,12 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { InputError } from '../../lib/errors.ts';
 import { fnv32a } from '../../lib/sources/argo-nodes.ts';
 import { parseWorkflowText } from '../../lib/sources/argo-workflow.ts';
-import { artifactRepositoryEntries, loadArtifactRepositoryBundle } from '../../lib/sources/s3-artifacts.ts';
+import { openDirectorySource } from '../../lib/sources/directory.ts';
+import {
+  artifactRepositoryEntries,
+  loadArtifactRepositoryBundle,
+  withArtifactRepository,
+} from '../../lib/sources/s3-artifacts.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 
 let root: string;
@@ -127,5 +132,68 @@ ${extra}`);
     expect(JSON.parse(await text(await bundle.entries[0]!.open()))).toEqual(w);
     expect(bundle.missing).toHaveLength(1);
     await expect(loadArtifactRepositoryBundle({ kind: 'Pod' }, bucket)).rejects.toBeInstanceOf(InputError);
+  });
+});
+
+describe('withArtifactRepository', () => {
+  test('fills what the directory export lacks from the bucket; what neither has stays missing with both reasons', async () => {
+    const exportDir = mkdtempSync(path.join(tmpdir(), 'strata-export-'));
+    try {
+      const wfDir = path.join(exportDir, 'agents', 'play-5');
+      mkdirSync(path.join(wfDir, 'logs', 'play-5-1'), { recursive: true });
+      writeFileSync(
+        path.join(wfDir, 'workflow.yaml'),
+        `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: play-5, namespace: agents, uid: u5, annotations: {workflows.argoproj.io/pod-name-format: v2}}
+status:
+  nodes:
+    play-5-1:
+      id: play-5-1
+      name: play-5.implement
+      type: Pod
+      phase: Succeeded
+      templateName: agent
+      outputs:
+        artifacts:
+        - {name: diff, s3: {key: play-5/p1/diff.tgz}}
+        - {name: report, s3: {key: play-5/p1/report.json}}
+        - {name: main-logs, s3: {key: play-5/p1/main.log}}
+    play-5-2:
+      id: play-5-2
+      name: play-5.test
+      type: Pod
+      phase: Succeeded
+      templateName: test
+      outputs:
+        artifacts:
+        - {name: main-logs, s3: {key: play-5/p2/main.log}}
+`,
+      );
+      writeFileSync(path.join(wfDir, 'logs', 'play-5-1', 'main.log'), 'from the export\n');
+      await put('play-5/p1/main.log', 'from the bucket (not used: the export has it)\n');
+      await put('play-5/p1/diff.tgz', 'DIFF');
+      await put('play-5/p2/main.log', 'test log from the bucket\n');
+
+      const source = withArtifactRepository(openDirectorySource(exportDir), bucket);
+      const bundle = await source.load({ uid: 'u5', namespace: 'agents', name: 'play-5' });
+      const byPath = Object.fromEntries(bundle.entries.map((e) => [e.path, e]));
+      expect(Object.keys(byPath).sort()).toEqual([
+        'artifacts/play-5-1/diff.tgz',
+        'logs/play-5-1/main.log',
+        'logs/play-5-2/main.log',
+        'workflow.yaml',
+      ]);
+      expect(await text(await byPath['logs/play-5-1/main.log']!.open())).toBe('from the export\n');
+      expect(await text(await byPath['logs/play-5-2/main.log']!.open())).toBe('test log from the bucket\n');
+      expect(bundle.missing.map((m) => [m.path, m.reason])).toEqual([
+        [
+          'artifacts/play-5-1/report',
+          `output artifact "report" (s3 key play-5/p1/report.json) is not in the export; bucket: s3 key play-5/p1/report.json not found in ${bucket.url}`,
+        ],
+      ]);
+    } finally {
+      rmSync(exportDir, { recursive: true, force: true });
+    }
   });
 });

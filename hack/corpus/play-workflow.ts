@@ -97,14 +97,13 @@ export function planPlayWorkflow(rng: Random, index: number, epoch: Date): PlayP
           : 'Succeeded';
       const attemptName = count > 1 ? `${stageName}(${a})` : stageName;
       const attemptChildren: string[] = [];
-      const create = addPod(
+      addPod(
         `${attemptName}[0].create-coderun-resource`,
         'create-coderun-resource',
         'Succeeded',
         rng.int(2_000, 6_000),
         attemptChildren,
       );
-      void create;
       const wait = addPod(
         `${attemptName}[1].wait-coderun-completion`,
         'wait-coderun-completion',

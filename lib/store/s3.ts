@@ -106,6 +106,8 @@ export class S3Store implements ObjectStore {
         requestHandler: {
           connectionTimeout: 5_000,
           requestTimeout: opts.requestTimeoutMs ?? 60_000,
+          // Without this the SDK only logs a warning and a stalled connection hangs forever.
+          throwOnRequestTimeout: true,
         },
       });
   }

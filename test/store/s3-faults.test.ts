@@ -19,7 +19,7 @@ if (!peer) {
       bucket = await createBucket(peer);
       proxy = await startFaultProxy({
         target: peer.endpoint,
-        rates: { error5xx: 0.04, drop: 0.03, slow: 0.02, cut: 0.1 },
+        rates: { error5xx: 0.04, drop: 0.025, slow: 0.015, stall: 0.01, cut: 0.05 },
         slowMs: 250,
         seed: 20261125,
         maxFaults: 200,
@@ -28,7 +28,11 @@ if (!peer) {
     afterAll(() => proxy?.stop());
 
     it('round-trips small and multipart objects with all bytes verified', async () => {
-      const s = storeOn({ ...peer, endpoint: proxy.endpoint }, bucket, { maxAttempts: 8, partSize: 5 * 1024 * 1024 });
+      const s = storeOn({ ...peer, endpoint: proxy.endpoint }, bucket, {
+        maxAttempts: 8,
+        partSize: 5 * 1024 * 1024,
+        requestTimeoutMs: 2_000, // a stalled answer costs 2 s, then the SDK retries
+      });
       const bodies = new Map<string, Buffer>();
       for (let i = 0; i < 60; i++) bodies.set(`small/${String(i).padStart(3, '0')}`, randomBytes(1024 + i * 997));
       bodies.set('big/a', randomBytes(11 * 1024 * 1024 + 7));
@@ -58,13 +62,14 @@ if (!peer) {
       for await (const o of s.list('')) expect.unreachable(`left behind: ${o.key}`);
 
       // The faults really happened, in every kind, at roughly the intended rate.
-      const { requests, error5xx, drop, cut, slow } = proxy.stats;
-      const injected = error5xx + drop + cut + slow;
+      const { requests, error5xx, drop, cut, slow, stall } = proxy.stats;
+      const injected = error5xx + drop + cut + slow + stall;
       console.log(`fault proxy: ${injected} faults in ${requests} requests`, proxy.stats);
       expect(error5xx).toBeGreaterThan(0);
       expect(drop).toBeGreaterThan(0);
       expect(cut).toBeGreaterThan(0);
       expect(slow).toBeGreaterThan(0);
+      expect(stall).toBeGreaterThan(0);
       expect(injected / requests).toBeGreaterThan(0.05);
     });
   });

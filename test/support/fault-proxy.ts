@@ -1,4 +1,4 @@
-// A fault-injecting HTTP proxy on 127.0.0.1 in front of the S3 peer: 5xx answers, slow answers, dropped and cut connections.
+// A fault-injecting HTTP proxy on 127.0.0.1 in front of the S3 peer: 5xx, slow and stalled answers, dropped and cut connections.
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,6 +11,8 @@ export interface FaultRates {
   cut: number;
   /** Forward after a delay of `slowMs`. */
   slow: number;
+  /** Read the request, then never answer: the client must time out and retry. */
+  stall?: number;
 }
 
 export interface FaultProxyOptions {
@@ -31,6 +33,7 @@ export interface FaultStats {
   drop: number;
   cut: number;
   slow: number;
+  stall: number;
 }
 
 export interface FaultProxy {
@@ -54,17 +57,25 @@ function prng(seed: number): () => number {
 export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(opts.target);
   const random = prng(opts.seed ?? 1);
-  const stats: FaultStats = { requests: 0, error5xx: 0, drop: 0, cut: 0, slow: 0 };
-  const faults = () => stats.error5xx + stats.drop + stats.cut + stats.slow;
+  const stats: FaultStats = { requests: 0, error5xx: 0, drop: 0, cut: 0, slow: 0, stall: 0 };
+  const faults = () => stats.error5xx + stats.drop + stats.cut + stats.slow + stats.stall;
   const maxFaults = opts.maxFaults ?? Infinity;
+
+  // Every kind with a rate happens at least once, early (every 4th request, then the first large GET for a
+  // cut), so a test can insist on each without depending on luck; after that faults follow the rates.
+  const owed = (['error5xx', 'drop', 'slow', 'stall'] as const).filter((k) => (opts.rates[k] ?? 0) > 0);
+  let cutOwed = opts.rates.cut > 0;
 
   const pick = (req: IncomingMessage): keyof FaultRates | undefined => {
     if (faults() >= maxFaults) return undefined;
+    if (stats.requests % 4 === 0 && owed.length) return owed.shift();
+    if (cutOwed && req.method === 'GET') return 'cut';
     const r = random();
-    const { error5xx, drop, cut, slow } = opts.rates;
+    const { error5xx, drop, cut, slow, stall = 0 } = opts.rates;
     if (r < error5xx) return 'error5xx';
     if (r < error5xx + drop) return 'drop';
     if (r < error5xx + drop + slow) return 'slow';
+    if (r < error5xx + drop + slow + stall) return 'stall';
     if (req.method === 'GET' && random() < cut) return 'cut'; // counted only if the body turns out large
     return undefined;
   };
@@ -76,6 +87,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         const length = Number(up.headers['content-length'] ?? 0);
         if (cutHalfway && length > 4096) {
           stats.cut++;
+          cutOwed = false;
           res.writeHead(up.statusCode ?? 502, up.headers);
           let sent = 0;
           up.on('data', (chunk: Buffer) => {
@@ -113,6 +125,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         res.writeHead(status, { 'content-type': 'application/xml', connection: 'close' });
         res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message></Error>`);
       });
+      return;
+    }
+    if (fault === 'stall') {
+      stats.stall++;
+      req.resume(); // swallow the body; the answer never comes (stop() closes the socket if the client does not)
       return;
     }
     if (fault === 'slow') {

@@ -1,13 +1,16 @@
 // The corpus generator: same seed → same bytes, and the corpus looks like the user's play workflows.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { isSourceProblem, type WorkflowBundle } from '../../lib/bundle/bundle.ts';
 import { extractNodes } from '../../lib/sources/argo-nodes.ts';
 import { openDirectorySource } from '../../lib/sources/directory.ts';
+import { withArtifactRepository } from '../../lib/sources/s3-artifacts.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
 import { generateCorpus, parseSize, type CorpusSummary } from '../../hack/corpus/generate.ts';
 
 const TARGET = 1_500_000;
@@ -134,5 +137,36 @@ describe('generateCorpus', () => {
     expect(parseSize('1GiB')).toBe(1024 ** 3);
     expect(parseSize('4096')).toBe(4096);
     expect(() => parseSize('lots')).toThrow(/not a size/);
+  });
+});
+
+describe('the corpus as an Argo artifact bucket', () => {
+  test('pod logs and artifacts copied to their recorded s3 keys complete a workflow-objects-only export', async () => {
+    const bucket = new FileSystemStore(path.join(base, 'bucket'));
+    const objectsOnly = path.join(base, 'objects-only');
+    for (const b of bundles) {
+      const wfDir = path.join(base, 'a', b.namespace, b.name);
+      mkdirSync(path.join(objectsOnly, b.namespace, b.name), { recursive: true });
+      copyFileSync(path.join(wfDir, 'workflow.yaml'), path.join(objectsOnly, b.namespace, b.name, 'workflow.yaml'));
+      for (const node of extractNodes(b.workflow)) {
+        if (node.mainLogs?.s3Key) {
+          await bucket.put(node.mainLogs.s3Key, readFileSync(path.join(wfDir, 'logs', node.id, 'main.log')));
+        }
+        for (const a of node.outputArtifacts) {
+          await bucket.put(a.s3Key!, readFileSync(path.join(wfDir, 'artifacts', node.id, a.s3Key!.split('/').pop()!)));
+        }
+      }
+    }
+    const plain = openDirectorySource(objectsOnly);
+    const completed = withArtifactRepository(plain, bucket, { bucket: 'argo-artifacts' });
+    for (const b of bundles) {
+      const id = { uid: b.uid, namespace: b.namespace, name: b.name };
+      expect((await plain.load(id)).missing.length).toBeGreaterThan(0);
+      const full = await completed.load(id);
+      expect(full.missing).toEqual([]);
+      const log = full.entries.find((e) => e.kind === 'log')!;
+      const original = readFileSync(path.join(base, 'a', b.namespace, b.name, log.path), 'utf8');
+      expect(await text(await log.open())).toBe(original);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import type { ClusterApi } from '../../lib/kube/cluster-api.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { configMapWatermark } from '../../lib/kube/watermark-configmap.ts';
-import { assessWorkflows, type WatermarkStore } from '../../lib/pipeline/index.ts';
+import { ARCHIVED_LABEL, assessWorkflows, type WatermarkStore } from '../../lib/pipeline/index.ts';
 import { policyDecider } from '../../lib/pipeline/policy-verdict.ts';
 import { storeWatermark, sweepScope } from '../../lib/pipeline/watermark-store.ts';
 import { formatProblem } from '../../lib/policy/index.ts';
@@ -14,6 +14,7 @@ import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts'
 interface AssessArgs {
   namespace?: string[];
   selector?: string;
+  'include-archived'?: boolean;
   policy?: string[];
   'policy-from-cluster'?: string;
   'batch-size': number;
@@ -37,6 +38,11 @@ function openWatermark(
   throw new ConfigError(`--watermark "${spec}" is not none, store or configmap:<namespace>/<name>`);
 }
 
+function sweepSelector(selector: string | undefined, includeArchived: boolean): string | undefined {
+  if (includeArchived) return selector;
+  return [selector, `!${ARCHIVED_LABEL}`].filter(Boolean).join(',');
+}
+
 export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
   command: 'assess',
   describe: 'List finished workflows, apply the retention policy, and print batches to archive (Argo withParam)',
@@ -47,6 +53,10 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
         type: 'string',
         array: true,
         describe: 'namespaces to sweep, repeated or comma-separated (default: all)',
+      })
+      .option('include-archived', {
+        type: 'boolean',
+        describe: 'also list workflows labelled strata.dev/archived (they are still never archived twice)',
       })
       .option('selector', {
         alias: 'l',
@@ -90,7 +100,9 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
     // Argo passes lists as one parameter: accept "a,b" and "" (all namespaces) as well as repeated flags.
     const namespaces = namespaceList(args.namespace);
     const selector = args.selector?.trim() || undefined;
-    const selection = { namespaces, labelSelector: selector };
+    // Archived workflows carry strata.dev/archived: excluding them on the API server keeps a sweep O(unarchived),
+    // whatever the policy keeps in the cluster after archiving.
+    const selection = { namespaces, labelSelector: sweepSelector(selector, Boolean(args['include-archived'])) };
     const watermarks = openWatermark(args.watermark, sweepScope(namespaces, selector), ctx, cluster);
     const watermark = args['reset-watermark'] ? undefined : await watermarks?.read();
     const result = await assessWorkflows(cluster.listWorkflows(selection, args['page-size']), {

@@ -302,4 +302,23 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     const withFile = await strata(['assess', ...common, '--namespace', 'ns-a,ns-b']);
     expect(withFile.out.selected).toBe(2);
   });
+
+  test('a sweep lists only unarchived workflows (server-side selector) and records its watermark in a ConfigMap', async () => {
+    const wm = ['--watermark', 'configmap:argo/strata-watermark', '--namespace', 'agents,argo,default'];
+    fake.requests.length = 0;
+    const first = await strata(['assess', ...common, ...wm]);
+    expect(first.code).toBe(0);
+    const lists = fake.requests.filter((r) => r.path.endsWith('/workflows') && r.method === 'GET');
+    expect(lists.map((r) => r.query.labelSelector)).toEqual(Array(3).fill('!strata.dev/archived'));
+    const all = await strata(['assess', ...common, ...wm, '--include-archived']);
+    const alreadyArchived = (r: typeof all) =>
+      (r.out.skippedWorkflows as { reason: string }[]).filter((x) => /already archived/.test(x.reason)).length;
+    expect(alreadyArchived(first)).toBe(0);
+    expect(alreadyArchived(all)).toBeGreaterThan(3);
+    // (a labelled workflow whose deletion waits on finalizers is reported as "being deleted" instead)
+    expect(Number(all.out.listed)).toBeGreaterThanOrEqual(Number(first.out.listed) + alreadyArchived(all));
+    expect(all.out.selected).toBe(first.out.selected); // labelled ones are still never selected
+    const cm = fake.get('ConfigMap', 'argo', 'strata-watermark');
+    expect(cm?.data).toBeDefined();
+  });
 });

@@ -75,96 +75,163 @@ export async function archiveBundle(
   bundle: WorkflowBundle,
   opts: ArchiveOptions = {},
 ): Promise<ArchiveResult> {
+  const once = async () => {
+    const session = await ArchiveSession.open(repo, opts);
+    await session.add(bundle, opts.progress);
+    return (await session.commit())[0]!;
+  };
   try {
-    return await archiveOnce(repo, bundle, opts);
+    return await once();
   } catch (err) {
     if (!(err instanceof StalePackError) || opts.index) throw err;
     // The cached index named a pack gc has condemned since: reload it and archive again (nothing was committed).
     forgetGroupIndex(repo, checkGroup(opts.group ?? DEFAULT_GROUP));
-    return archiveOnce(repo, bundle, opts);
+    return once();
   }
 }
 
 /** A pack the archive used lost its index or vanished before the commit (gc): nothing was committed. */
-class StalePackError extends IntegrityError {}
+export class StalePackError extends IntegrityError {}
 
-async function archiveOnce(repo: Repository, bundle: WorkflowBundle, opts: ArchiveOptions): Promise<ArchiveResult> {
-  const group = checkGroup(opts.group ?? DEFAULT_GROUP);
-  const progress = opts.progress ?? silentProgress;
-  const index = opts.index ?? (await groupIndex(repo, group));
-  const writer = new PackWriter(repo, group, index);
-  const stats: ArchiveStats = { files: 0, bytes: 0, newBytes: 0, storedBytes: 0, chunks: 0, newChunks: 0, packs: 0 };
-  const { entries, workflowPath } = withWorkflowEntry(bundle);
-  const missing: MissingEntry[] = [...bundle.missing];
-  const done: PendingEntry[] = [];
-  const seenPaths = new Set<string>();
+interface QueuedBundle {
+  bundle: WorkflowBundle;
+  workflowPath: string;
+  done: PendingEntry[];
+  missing: MissingEntry[];
+  stats: ArchiveStats;
+}
 
-  progress.start(entries.length, `archive ${bundle.namespace}/${bundle.name}`);
-  for (const entry of entries) {
-    if (seenPaths.has(entry.path))
-      throw new IntegrityError(`bundle has two entries at path ${entry.path}`, { workflow: bundle.uid });
-    seenPaths.add(entry.path);
-    let stream: Readable;
-    try {
-      stream = await entry.open();
-    } catch (err) {
-      missing.push(missingOf(entry, err));
-      progress.advance();
-      continue;
-    }
-    const chunker = new Chunker(repo.config.chunker);
-    const fileHash = createHash('sha256');
-    const pending: PendingEntry = { entry, size: 0, sha256: '', chunks: [] };
-    const take = async (chunk: Buffer) => {
-      const raw = createHash('sha256').update(chunk).digest();
-      const id = raw.toString('hex');
-      stats.chunks++;
-      let ref = writer.find(raw, id);
-      if (!ref) {
-        ref = await writer.add(id, chunk);
-        stats.newChunks++;
-        stats.newBytes += chunk.length;
+/**
+ * Archives several bundles into shared packs (fewer, fuller packs for many small workflows): `add` chunks and
+ * packs a bundle, `commit` stores the packs and then writes each queued bundle's manifest, in order.
+ */
+export class ArchiveSession {
+  private readonly queue: QueuedBundle[] = [];
+  private readonly chunker: Chunker;
+
+  private constructor(
+    private readonly repo: Repository,
+    readonly group: string,
+    private readonly writer: PackWriter,
+  ) {
+    this.chunker = new Chunker(repo.config.chunker);
+  }
+
+  static async open(repo: Repository, opts: Pick<ArchiveOptions, 'group' | 'index'> = {}): Promise<ArchiveSession> {
+    const group = checkGroup(opts.group ?? DEFAULT_GROUP);
+    const index = opts.index ?? (await groupIndex(repo, group));
+    return new ArchiveSession(repo, group, new PackWriter(repo, group, index));
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Chunks every entry of the bundle into the open packs; unreadable entries become missing ones. */
+  async add(bundle: WorkflowBundle, progress: Progress = silentProgress): Promise<void> {
+    const writer = this.writer;
+    const storedBefore = writer.stats.storedBytes;
+    const packsBefore = writer.stats.packs;
+    const stats: ArchiveStats = { files: 0, bytes: 0, newBytes: 0, storedBytes: 0, chunks: 0, newChunks: 0, packs: 0 };
+    const { entries, workflowPath } = withWorkflowEntry(bundle);
+    const missing: MissingEntry[] = [...bundle.missing];
+    const done: PendingEntry[] = [];
+    const seenPaths = new Set<string>();
+
+    progress.start(entries.length, `archive ${bundle.namespace}/${bundle.name}`);
+    for (const entry of entries) {
+      if (seenPaths.has(entry.path)) {
+        throw new IntegrityError(`bundle has two entries at path ${entry.path}`, { workflow: bundle.uid });
       }
-      pending.chunks.push({ id, ref });
+      seenPaths.add(entry.path);
+      let stream: Readable;
+      try {
+        stream = await entry.open();
+      } catch (err) {
+        missing.push(missingOf(entry, err));
+        progress.advance();
+        continue;
+      }
+      const chunker = this.chunker;
+      chunker.reset();
+      const fileHash = createHash('sha256');
+      const pending: PendingEntry = { entry, size: 0, sha256: '', chunks: [] };
+      const take = async (chunk: Buffer) => {
+        const raw = createHash('sha256').update(chunk).digest();
+        const id = raw.toString('hex');
+        stats.chunks++;
+        let ref = writer.find(raw, id);
+        if (!ref) {
+          ref = await writer.add(id, chunk);
+          stats.newChunks++;
+          stats.newBytes += chunk.length;
+        }
+        pending.chunks.push({ id, ref });
+      };
+      try {
+        for await (const data of stream) {
+          const buf = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+          fileHash.update(buf);
+          pending.size += buf.length;
+          for (const chunk of chunker.push(buf)) await take(chunk);
+        }
+        const last = chunker.finish();
+        if (last) await take(last);
+      } catch (err) {
+        // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.
+        stream.destroy();
+        missing.push(missingOf(entry, err));
+        progress.advance();
+        continue;
+      }
+      pending.sha256 = fileHash.digest('hex');
+      stats.files++;
+      stats.bytes += pending.size;
+      done.push(pending);
+      progress.advance();
+    }
+    progress.done();
+    stats.storedBytes = writer.stats.storedBytes - storedBefore;
+    stats.packs = writer.stats.packs - packsBefore;
+    this.queue.push({ bundle, workflowPath, done, missing, stats });
+  }
+
+  /** Stores the open pack, checks every pack used is still live, then writes the queued manifests (the commit points). */
+  async commit(): Promise<ArchiveResult[]> {
+    const writer = this.writer;
+    const storedBefore = writer.stats.storedBytes;
+    const packsBefore = writer.stats.packs;
+    await writer.flush();
+    const last = this.queue.at(-1);
+    if (last) {
+      last.stats.storedBytes += writer.stats.storedBytes - storedBefore;
+      last.stats.packs += writer.stats.packs - packsBefore;
+    }
+    const manifests = this.queue.map((q) =>
+      buildManifest(this.repo, q.bundle, this.group, q.workflowPath, q.done, q.missing),
+    );
+    await checkPacksStillThere(this.repo, this.group, [...new Set(manifests.flatMap((m) => m.packs))]);
+    // Manifests are independent commit points: write them a few at a time.
+    const results: ArchiveResult[] = new Array(manifests.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < manifests.length; i = next++) {
+        const manifest = manifests[i]!;
+        const { id, bytes } = encodeManifest(manifest);
+        let created = true;
+        try {
+          await this.repo.store.put(manifestKey(id), bytes, { ifNoneMatch: true, contentType: 'application/json' });
+        } catch (err) {
+          if (!(err instanceof AlreadyExistsError)) throw err;
+          created = false;
+        }
+        results[i] = { manifestId: id, created, incomplete: manifest.incomplete, stats: this.queue[i]!.stats };
+      }
     };
-    try {
-      for await (const data of stream) {
-        const buf = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
-        fileHash.update(buf);
-        pending.size += buf.length;
-        for (const chunk of chunker.push(buf)) await take(chunk);
-      }
-      const last = chunker.finish();
-      if (last) await take(last);
-    } catch (err) {
-      // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.
-      stream.destroy();
-      missing.push(missingOf(entry, err));
-      progress.advance();
-      continue;
-    }
-    pending.sha256 = fileHash.digest('hex');
-    stats.files++;
-    stats.bytes += pending.size;
-    done.push(pending);
-    progress.advance();
+    await Promise.all(Array.from({ length: Math.min(8, manifests.length) }, worker));
+    this.queue.length = 0;
+    return results;
   }
-  await writer.flush();
-  progress.done();
-  stats.storedBytes = writer.stats.storedBytes;
-  stats.packs = writer.stats.packs;
-
-  const manifest = buildManifest(repo, bundle, group, workflowPath, done, missing);
-  await checkPacksStillThere(repo, group, manifest.packs);
-  const { id, bytes } = encodeManifest(manifest);
-  let created = true;
-  try {
-    await repo.store.put(manifestKey(id), bytes, { ifNoneMatch: true, contentType: 'application/json' });
-  } catch (err) {
-    if (!(err instanceof AlreadyExistsError)) throw err;
-    created = false;
-  }
-  return { manifestId: id, created, incomplete: manifest.incomplete, stats };
 }
 
 function missingOf(entry: BundleEntry, err: unknown): MissingEntry {

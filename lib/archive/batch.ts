@@ -2,7 +2,8 @@
 import { isSourceProblem, type SourceProblem, type WorkflowIdentity, type WorkflowSource } from '../bundle/bundle.ts';
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { describeError } from '../errors.ts';
-import { archiveBundle, type ArchiveResult } from './archiver.ts';
+import { archiveBundle, ArchiveSession, StalePackError, type ArchiveResult } from './archiver.ts';
+import { forgetGroupIndex } from './chunk-index.ts';
 import { checkGroup, DEFAULT_GROUP, type Repository } from './repository.ts';
 
 export interface SourceArchiveOptions {
@@ -28,6 +29,9 @@ export interface SourceArchiveReport {
   problems: SourceProblem[];
   results: Array<WorkflowIdentity & { manifestId?: string; created?: boolean; incomplete?: boolean; error?: string }>;
 }
+
+/** Workflows whose packs are shared before their manifests are committed together. */
+const BATCH_WORKFLOWS = 32;
 
 function matches(id: WorkflowIdentity, selector: string | undefined): boolean {
   return !selector || id.uid === selector || id.name === selector || `${id.namespace}/${id.name}` === selector;
@@ -60,12 +64,13 @@ export async function archiveSource(
     else if (matches(item, opts.workflow)) ids.push(item);
   }
   progress.start(ids.length, `archive into ${group}`);
-  for (const id of ids) {
-    report.workflows++;
+  const record = async (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => {
     const ident = { uid: id.uid, namespace: id.namespace, name: id.name };
-    try {
-      const bundle = await source.load(id);
-      const result = await archiveBundle(repo, bundle, { group });
+    report.workflows++;
+    if ('error' in result) {
+      report.failed++;
+      report.results.push({ ...ident, error: result.error });
+    } else {
       if (result.created) report.archived++;
       else report.unchanged++;
       if (result.incomplete) report.incomplete++;
@@ -78,15 +83,59 @@ export async function archiveSource(
         created: result.created,
         incomplete: result.incomplete,
       });
-      await opts.onResult?.(ident, result);
-    } catch (err) {
-      report.failed++;
-      const error = describeError(err);
-      report.results.push({ ...ident, error });
-      await opts.onResult?.(ident, { error });
     }
+    await opts.onResult?.(ident, result);
+  };
+
+  let session = await ArchiveSession.open(repo, { group });
+  let batch: WorkflowIdentity[] = [];
+  const commit = async () => {
+    if (batch.length === 0) return;
+    const ids = batch;
+    batch = [];
+    let results: ArchiveResult[];
+    try {
+      results = await session.commit();
+    } catch (err) {
+      // Nothing of this batch was committed; redo its workflows one by one (a stale pack reloads the index).
+      session = await ArchiveSession.open(repo, { group });
+      if (!(err instanceof StalePackError)) {
+        for (const id of ids) await record(id, { error: describeError(err) });
+        return;
+      }
+      forgetGroupIndex(repo, group);
+      for (const id of ids) {
+        try {
+          await record(id, await archiveBundle(repo, await source.load(id), { group }));
+        } catch (e) {
+          await record(id, { error: describeError(e) });
+        }
+      }
+      session = await ArchiveSession.open(repo, { group });
+      return;
+    }
+    for (const [i, id] of ids.entries()) await record(id, results[i]!);
+  };
+  // Loading the next bundle (parsing its workflow, listing its files) overlaps archiving the current one.
+  const load = (i: number) => {
+    const p = i < ids.length ? source.load(ids[i]!) : undefined;
+    p?.catch(() => {}); // awaited in turn below
+    return p;
+  };
+  let next = load(0);
+  for (const [i, id] of ids.entries()) {
+    const loading = next!;
+    next = load(i + 1);
+    try {
+      await session.add(await loading);
+      batch.push(id);
+    } catch (err) {
+      await record(id, { error: describeError(err) });
+    }
+    if (batch.length >= BATCH_WORKFLOWS) await commit();
     progress.advance();
   }
+  await commit();
   progress.done();
   return report;
 }

@@ -66,6 +66,13 @@ export class Chunker {
     this.buf = Buffer.allocUnsafe(p.maxSize);
   }
 
+  /** Forgets any pending data, to start a new file with the same buffer. */
+  reset(): void {
+    this.len = 0;
+    this.scanned = 0;
+    this.hash = 0;
+  }
+
   /** Feeds data; returns the chunks completed by it (fresh buffers the caller may keep). */
   push(data: Uint8Array): Buffer[] {
     const out: Buffer[] = [];

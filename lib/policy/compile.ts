@@ -61,7 +61,7 @@ export function parseTimeline(spec: TimelineSpec | undefined): TimelineStage[] |
   const stages: TimelineStage[] = [];
   for (const tier of ['hot', 'warm', 'cold'] as const) {
     const text = spec[tier];
-    if (text !== undefined) stages.push({ tier, stay: parseDuration(text) });
+    if (text !== undefined) stages.push({ tier, stay: text === 'rest' ? undefined : parseDuration(text) });
   }
   if (spec.deepArchive) stages.push({ tier: 'deepArchive' });
   if (stages.length === 0) return [{ tier: 'hot' }];

@@ -88,27 +88,28 @@ interface ManifestShape {
   entries?: { size?: number }[];
 }
 
-/** Archived manifests (strata-manifest JSON): the workflow's recorded facts and the archived bytes. */
+/** One archived manifest (strata-manifest) as a diff input: the workflow's recorded facts and the archived bytes. */
+export function manifestInput(m: unknown, where: string): WorkflowInput {
+  const shape = m as ManifestShape;
+  if (shape?.format !== 'strata-manifest' || !shape.workflow)
+    throw new InputError('not a strata manifest', { file: where });
+  const w = shape.workflow;
+  const size = (shape.entries ?? []).reduce((n, e) => n + (e.size ?? 0), 0);
+  const obj = {
+    kind: 'Workflow',
+    metadata: {
+      uid: w.uid,
+      name: w.name,
+      namespace: w.namespace,
+      labels: w.labels ?? {},
+      annotations: w.annotations ?? {},
+    },
+    status: { phase: w.phase, startedAt: w.startedAt, finishedAt: w.finishedAt },
+  };
+  return { file: where, facts: workflowFacts(obj, { archive: { sizeBytes: size } }), sizeBytes: size };
+}
+
+/** Archived manifests (strata-manifest JSON files). */
 export function readManifestFiles(paths: readonly string[]): WorkflowInput[] {
-  const out: WorkflowInput[] = [];
-  for (const file of files(paths)) {
-    for (const m of objectsIn(file) as ManifestShape[]) {
-      if (m.format !== 'strata-manifest' || !m.workflow) throw new InputError('not a strata manifest', { file });
-      const w = m.workflow;
-      const size = (m.entries ?? []).reduce((n, e) => n + (e.size ?? 0), 0);
-      const obj = {
-        kind: 'Workflow',
-        metadata: {
-          uid: w.uid,
-          name: w.name,
-          namespace: w.namespace,
-          labels: w.labels ?? {},
-          annotations: w.annotations ?? {},
-        },
-        status: { phase: w.phase, startedAt: w.startedAt, finishedAt: w.finishedAt },
-      };
-      out.push({ file, facts: workflowFacts(obj, { archive: { sizeBytes: size } }), sizeBytes: size });
-    }
-  }
-  return out;
+  return files(paths).flatMap((file) => objectsIn(file).map((m) => manifestInput(m, file)));
 }

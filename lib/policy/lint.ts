@@ -1,7 +1,9 @@
 // Static checks beyond the schema: unreachable and shadowed rules, conflicting rules and compliance classes.
 import type { CompiledRule, PolicySet, RetentionAction } from './compile.ts';
 import type { PolicyProblem } from './configmap.ts';
-import type { Retention } from './duration.ts';
+import { retentionEnd, type Retention } from './duration.ts';
+import type { Tier } from './facts.ts';
+import { buildTimeline } from './timeline.ts';
 
 const normalize = (cel: string) => cel.replace(/\s+/g, ' ').trim();
 const ALWAYS = new Set(['true', '(true)']);
@@ -17,6 +19,24 @@ function retentionText(r: Retention): string {
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Minimum storage durations (days) of the default tiers' storage classes (STANDARD_IA, GLACIER_IR, DEEP_ARCHIVE). */
+export const MINIMUM_STORAGE_DAYS: Record<Tier, number> = { hot: 0, warm: 30, cold: 90, deepArchive: 180 };
+const DAY = 86_400_000;
+
+/** Tier stays a rule's own timeline and retention produce that end before the tier's minimum storage duration. */
+function shortStays(action: RetentionAction): string[] {
+  const from = new Date(Date.UTC(2026, 0, 1));
+  const t = buildTimeline(action, from, retentionEnd(from, action.retainFor));
+  const out: string[] = [];
+  for (const stay of t.stays) {
+    if (!stay.until) continue;
+    const days = (stay.until.getTime() - stay.from.getTime()) / DAY;
+    const min = MINIMUM_STORAGE_DAYS[stay.tier];
+    if (days + 1e-6 < min) out.push(`${stay.tier} for ${Math.round(days * 10) / 10}d (minimum ${min}d)`);
+  }
+  return out;
 }
 
 /** Problems a policy set has even though every document validates. Errors fail `strata policy validate`. */
@@ -54,6 +74,16 @@ export function lintPolicySet(set: PolicySet): PolicyProblem[] {
         severity: 'warning',
         ...at(r),
         message: `${map}["${key}"] is an error when the key is absent, and errors fail closed for every such workflow; use ${map}[?"${key}"].orValue("") or guard with "${key}" in ${map}`,
+      });
+    }
+  }
+  for (const r of set.rules) {
+    const short = shortStays(r);
+    if (short.length) {
+      problems.push({
+        severity: 'warning',
+        ...at(r),
+        message: `timeline leaves tiers before their minimum storage duration, which is billed anyway (early-deletion fees): ${short.join(', ')}`,
       });
     }
   }

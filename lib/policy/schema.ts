@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { DURATION_RE, RETENTION_RE } from './duration.ts';
 
+const STAY_RE = /^(?:rest|(?:\d+(?:y|mo|w|d|h|m|s))+)$/;
+
 export const POLICY_API_VERSION = 'strata.dev/v1alpha1';
 export const POLICY_KIND = 'RetentionPolicy';
 /** Label that marks a ConfigMap as holding Strata policies. */
@@ -17,16 +19,29 @@ const retention = z
   .regex(RETENTION_RE, 'expected a duration such as "90d" or "indefinite"')
   .meta({ description: 'How long after completion the archive is kept: a duration or "indefinite".' });
 
+const stay = z
+  .string()
+  .regex(STAY_RE, 'expected a duration such as "30d", or "rest" for the last stage')
+  .meta({ description: 'How long the archive stays in this tier, or "rest": until deletion (last stage only).' });
+
 export const timelineSchema = z
   .strictObject({
-    hot: duration.optional().meta({ description: 'Time in the hot tier (STANDARD) after archival.' }),
-    warm: duration.optional().meta({ description: 'Then time in the warm tier (STANDARD_IA).' }),
-    cold: duration.optional().meta({ description: 'Then time in the cold tier (GLACIER_IR).' }),
+    hot: stay.optional().meta({ description: 'Time in the hot tier (STANDARD) after archival.' }),
+    warm: stay.optional().meta({ description: 'Then time in the warm tier (STANDARD_IA).' }),
+    cold: stay.optional().meta({ description: 'Then time in the cold tier (GLACIER_IR).' }),
     deepArchive: z
       .boolean()
       .optional()
       .meta({ description: 'After the listed stays, move to deep archive (DEEP_ARCHIVE) until deletion.' }),
   })
+  .refine(
+    (t) => {
+      const listed = [t.hot, t.warm, t.cold].filter((v) => v !== undefined);
+      const rest = listed.indexOf('rest');
+      return rest === -1 || (rest === listed.length - 1 && !t.deepArchive);
+    },
+    { message: '"rest" is only for the last stage of the timeline' },
+  )
   .meta({ description: 'Tier timeline: consecutive stays hot → warm → cold → deep archive, starting when archived.' });
 
 const actionFields = {

@@ -18,7 +18,14 @@ import {
   type Tier,
   TIERS,
 } from '../../lib/policy/index.ts';
-import { readManifestFiles, readObjects, readWorkflowFiles } from '../../lib/policy/inputs.ts';
+import { listManifests, openRepository, readManifest } from '../../lib/archive/index.ts';
+import {
+  manifestInput,
+  readManifestFiles,
+  readObjects,
+  readWorkflowFiles,
+  type WorkflowInput,
+} from '../../lib/policy/inputs.ts';
 import { lintPolicySet } from '../../lib/policy/lint.ts';
 import { runPolicyTestFile } from '../../lib/policy/policy-test.ts';
 import { loadPricing } from '../../lib/policy/pricing.ts';
@@ -209,6 +216,7 @@ interface DiffArgs {
   to: string;
   inputs?: string[];
   manifests?: boolean;
+  'from-store'?: boolean;
   pricing?: string;
   now?: string;
   horizon?: string;
@@ -236,6 +244,10 @@ const diffCommand: CommandModule<GlobalArgs, DiffArgs> = {
         describe: 'proposed policy files or directories (comma-separated)',
       })
       .option('manifests', { type: 'boolean', describe: 'inputs are archived manifests (strata-manifest JSON)' })
+      .option('from-store', {
+        type: 'boolean',
+        describe: 'diff over every manifest in the archive repository (--store)',
+      })
       .option('pricing', { type: 'string', describe: 'per-tier prices (default policies/pricing.yaml)' })
       .option('now', { type: 'string', describe: 'evaluate at this ISO time (default: now)' })
       .option('horizon', { type: 'string', default: '1y', describe: 'forecast window from now, e.g. 1y, 90d' })
@@ -248,7 +260,11 @@ const diffCommand: CommandModule<GlobalArgs, DiffArgs> = {
     const from = loadValidSet(paths(args.from), ctx, '--from');
     const to = loadValidSet(paths(args.to), ctx, '--to');
     if (!to.valid) ctx.log('--to does not validate: every workflow would fail closed (keep everything)');
-    const inputs = args.manifests ? readManifestFiles(args.inputs ?? []) : readWorkflowFiles(args.inputs ?? []);
+    const inputs = args.fromStore
+      ? await storeManifests(ctx)
+      : args.manifests
+        ? readManifestFiles(args.inputs ?? [])
+        : readWorkflowFiles(args.inputs ?? []);
     const horizon = parseDuration(args.horizon ?? '1y');
     if (!horizon) throw new InputError(`--horizon: "${args.horizon}" is not a duration`);
     const now = parseNow(args.now);
@@ -262,6 +278,14 @@ const diffCommand: CommandModule<GlobalArgs, DiffArgs> = {
     return ExitCode.Ok;
   }),
 };
+
+async function storeManifests(ctx: StepContext): Promise<WorkflowInput[]> {
+  const repo = await openRepository(ctx.store());
+  const out: WorkflowInput[] = [];
+  for await (const info of listManifests(repo))
+    out.push(manifestInput(await readManifest(repo, info.id), `manifest ${info.id}`));
+  return out;
+}
 
 export const policyCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'policy <command>',

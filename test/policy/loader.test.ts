@@ -146,4 +146,26 @@ describe('loadPolicySet', () => {
       expect.objectContaining({ configMap: 'configmap/argo/a', key: 'p.yaml', rule: 'a-rule', severity: 'error' }),
     ]);
   });
+
+  test('lint warns when a timeline leaves a tier before its minimum storage duration; "rest" only ends a timeline', () => {
+    const { policySet } = loadPolicySet([
+      {
+        name: 't.yaml',
+        text: policyYaml([
+          { name: 'short', match: 'true', timeline: { hot: '7d', warm: '10d', deepArchive: true }, retainFor: '90d' },
+          { name: 'fine', match: 'true', timeline: { hot: '7d', warm: '30d', cold: 'rest' }, retainFor: '180d' },
+        ]),
+      },
+    ]);
+    expect(lintPolicySet(policySet).filter((p) => /minimum storage/.test(p.message))).toEqual([
+      expect.objectContaining({
+        rule: 'short',
+        message: expect.stringMatching(/warm for 10d \(minimum 30d\), deepArchive for 73d \(minimum 180d\)$/),
+      }),
+    ]);
+    const bad = loadPolicySet([
+      { name: 'r.yaml', text: policyYaml([{ name: 'r', match: 'true', timeline: { hot: 'rest', warm: '30d' } }]) },
+    ]);
+    expect(bad.problems.map((p) => p.message)).toEqual([expect.stringMatching(/"rest" is only for the last stage/)]);
+  });
 });

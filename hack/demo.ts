@@ -196,6 +196,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     return { ok, workflows: bundles.length, archive, index, queries, restore, nodeLog, verify };
   } finally {
     catalog.close();
+    // Closing checkpoints the WAL, so the file size is now the catalog's real size.
+    const db = join(root, 'catalog.db');
+    const size = await stat(db).then(
+      (s) => s.size,
+      () => 0,
+    );
+    log(
+      `   catalog ${here(db)}: ${fmtBytes(size)}, derived (delete it and \`strata index\` rebuilds it from the store)`,
+    );
   }
 }
 

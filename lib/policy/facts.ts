@@ -92,31 +92,56 @@ function toCel(v: unknown): unknown {
 }
 
 /**
- * The whole workflow and related objects are converted only when an expression reads them: most rules look at
- * labels and phase, and converting a large status.nodes on every decision would dominate the cost.
+ * Variables that cost something to build (the whole workflow and related objects converted to CEL values, the
+ * duration, the archive map) are built only when an expression reads them: most rules look at labels and phase,
+ * and converting a large status.nodes on every decision would dominate the cost.
  */
 class LazyCelContext {
   #workflow: unknown;
   #related: unknown;
+  #duration: unknown;
+  #archive: unknown;
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly ns: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly phase: string;
+  readonly startedAt: Date | undefined;
+  readonly finishedAt: Date | undefined;
   constructor(
     private readonly facts: WorkflowFacts,
-    readonly labels: Record<string, string>,
-    readonly annotations: Record<string, string>,
-    readonly ns: string,
-    readonly name: string,
-    readonly uid: string,
-    readonly phase: string,
-    readonly startedAt: Date | undefined,
-    readonly finishedAt: Date | undefined,
-    readonly duration: unknown,
     readonly now: Date,
-    readonly archive: Record<string, unknown>,
-  ) {}
+    private readonly activeHolds: number,
+  ) {
+    this.labels = facts.labels;
+    this.annotations = facts.annotations;
+    this.ns = facts.namespace;
+    this.name = facts.name;
+    this.uid = facts.uid;
+    this.phase = facts.phase;
+    this.startedAt = facts.startedAt;
+    this.finishedAt = facts.finishedAt;
+  }
   get workflow(): unknown {
     return (this.#workflow ??= toCel(this.facts.workflow));
   }
   get related(): unknown {
     return (this.#related ??= this.facts.related.map(toCel));
+  }
+  get duration(): unknown {
+    const { startedAt, finishedAt } = this.facts;
+    if (!startedAt || !finishedAt) return undefined;
+    return (this.#duration ??= celDuration(finishedAt.getTime() - startedAt.getTime()));
+  }
+  get archive(): unknown {
+    const a = this.facts.archive;
+    return (this.#archive ??= {
+      sizeBytes: BigInt(Math.trunc(a?.sizeBytes ?? 0)),
+      tier: a?.tier ?? '',
+      holds: BigInt(this.activeHolds),
+      held: this.activeHolds > 0,
+    });
   }
 }
 
@@ -125,23 +150,5 @@ class LazyCelContext {
  * fails at run time and the decision fails closed instead of guessing.
  */
 export function celContext(f: WorkflowFacts, now: Date, activeHolds: number): CelContext {
-  return new LazyCelContext(
-    f,
-    f.labels,
-    f.annotations,
-    f.namespace,
-    f.name,
-    f.uid,
-    f.phase,
-    f.startedAt,
-    f.finishedAt,
-    f.startedAt && f.finishedAt ? celDuration(f.finishedAt.getTime() - f.startedAt.getTime()) : undefined,
-    now,
-    {
-      sizeBytes: BigInt(Math.trunc(f.archive?.sizeBytes ?? 0)),
-      tier: f.archive?.tier ?? '',
-      holds: BigInt(activeHolds),
-      held: activeHolds > 0,
-    },
-  ) as unknown as CelContext;
+  return new LazyCelContext(f, now, activeHolds) as unknown as CelContext;
 }

@@ -79,19 +79,19 @@ describe('CEL environment', () => {
     expect(() => b.match(ctx({ finishedAt: undefined }))).toThrow();
   });
 
-  test('the context built from facts exposes the whole workflow (integers as CEL ints) and related resources', () => {
+  test('the context built from facts exposes workflow (integers as CEL ints), related, duration and archive', () => {
     const facts = workflowFacts(
       {
         metadata: { name: 'a', namespace: 'n', labels: { x: 'y' } },
         spec: { parallelism: 10 },
-        status: { phase: 'Failed', finishedAt: '2026-01-01T00:00:00Z' },
+        status: { phase: 'Failed', startedAt: '2025-12-31T22:00:00Z', finishedAt: '2026-01-01T00:00:00Z' },
       },
-      { related: [{ kind: 'CodeRun', spec: { taskId: 7 } }] },
+      { related: [{ kind: 'CodeRun', spec: { taskId: 7 } }], archive: { sizeBytes: 5, tier: 'hot' } },
     );
     const compiled = compileMatch(
-      'workflow.spec.parallelism == 10 && related.exists(r, r.spec.taskId == 7) && ns == "n" && phase == "Failed"',
+      'workflow.spec.parallelism == 10 && related.exists(r, r.spec.taskId == 7) && ns == "n" && phase == "Failed" && duration == duration("2h") && archive.sizeBytes == 5 && archive.held',
     );
     if ('error' in compiled) throw new Error(compiled.error.message);
-    expect(compiled.match(celContext(facts, new Date('2026-02-01T00:00:00Z'), 0))).toBe(true);
+    expect(compiled.match(celContext(facts, new Date('2026-02-01T00:00:00Z'), 1))).toBe(true);
   });
 });

@@ -1,28 +1,28 @@
 // `strata assess`: lists finished workflows, asks the retention policy, and prints withParam batches to archive.
 import type { CommandModule } from 'yargs';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import {
+  openClusterAndPolicy,
+  withClusterPolicyOptions,
+  type ClusterPolicyArgs,
+} from '../../lib/kube/pipeline-step.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import type { ClusterApi } from '../../lib/kube/cluster-api.ts';
-import { openCluster } from '../../lib/kube/open.ts';
+import { namespaceList } from '../../lib/kube/policy-sources.ts';
 import { configMapWatermark } from '../../lib/kube/watermark-configmap.ts';
 import { ARCHIVED_LABEL, assessWorkflows, type WatermarkStore } from '../../lib/pipeline/index.ts';
 import { policyDecider } from '../../lib/pipeline/policy-verdict.ts';
 import { storeWatermark, sweepScope } from '../../lib/pipeline/watermark-store.ts';
-import { formatProblem } from '../../lib/policy/index.ts';
-import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 
-interface AssessArgs {
+interface AssessArgs extends ClusterPolicyArgs {
   namespace?: string[];
   selector?: string;
   'include-archived'?: boolean;
-  policy?: string[];
-  'policy-from-cluster'?: string;
   'batch-size': number;
   'max-workflows'?: number;
   'page-size': number;
   watermark: string;
   'reset-watermark'?: boolean;
-  'kube-server'?: string;
 }
 
 function openWatermark(
@@ -47,7 +47,7 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
   command: 'assess',
   describe: 'List finished workflows, apply the retention policy, and print batches to archive (Argo withParam)',
   builder: (y) =>
-    y
+    withClusterPolicyOptions(y)
       .option('namespace', {
         alias: 'n',
         type: 'string',
@@ -63,15 +63,6 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
         type: 'string',
         describe: 'label selector, e.g. "app=agents,!strata.dev/skip"',
       })
-      .option('policy', {
-        type: 'string',
-        array: true,
-        describe: 'policy files or directories (default: built-in defaults)',
-      })
-      .option('policy-from-cluster', {
-        type: 'string',
-        describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
-      })
       .option('batch-size', { type: 'number', default: 20, describe: 'workflows per batch (one archive pod each)' })
       .option('max-workflows', {
         type: 'number',
@@ -83,19 +74,12 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
         default: 'none',
         describe: 'where the sweep remembers how far it got: none, store, or configmap:<namespace>/<name>',
       })
-      .option('reset-watermark', { type: 'boolean', describe: 'ignore the stored watermark (after a policy change)' })
-      .option('kube-server', {
-        type: 'string',
-        describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
+      .option('reset-watermark', {
+        type: 'boolean',
+        describe: 'ignore the stored watermark (after a policy change)',
       }) as never,
   handler: runStep<AssessArgs>(async (args, ctx) => {
-    const cluster = openCluster(args['kube-server']);
-    const { policySet, problems } = await loadStepPolicy(
-      cluster,
-      args.policy,
-      namespaceList(args['policy-from-cluster']),
-    );
-    for (const p of problems) ctx.log(formatProblem(p));
+    const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
     // Argo passes lists as one parameter: accept "a,b" and "" (all namespaces) as well as repeated flags.
     const namespaces = namespaceList(args.namespace);

@@ -2,21 +2,20 @@
 import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import {
+  openClusterAndPolicy,
+  withClusterPolicyOptions,
+  type ClusterPolicyArgs,
+} from '../../lib/kube/pipeline-step.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
-import { openCluster } from '../../lib/kube/open.ts';
 import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
-import { formatProblem } from '../../lib/policy/index.ts';
-import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 
-interface FinalizeArgs {
+interface FinalizeArgs extends ClusterPolicyArgs {
   manifest: string[];
-  policy?: string[];
-  'policy-from-cluster'?: string;
   'dry-run'?: boolean;
-  'kube-server'?: string;
 }
 
 /** Ids as given: repeated flags, comma lists, or the JSON list Argo aggregates from a withParam fan-out. */
@@ -32,36 +31,17 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
   command: 'finalize',
   describe: 'Verify archived manifests, label their workflows strata.dev/archived, delete them when policy says so',
   builder: (y) =>
-    y
+    withClusterPolicyOptions(y)
       .option('manifest', {
         type: 'string',
         array: true,
         demandOption: true,
         describe: 'manifest id(s); comma-separated lists are accepted (Argo output parameters)',
       })
-      .option('policy', {
-        type: 'string',
-        array: true,
-        describe: 'policy files or directories (default: built-in defaults)',
-      })
-      .option('policy-from-cluster', {
-        type: 'string',
-        describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
-      })
-      .option('dry-run', { type: 'boolean', describe: 'verify and plan, change nothing in the cluster' })
-      .option('kube-server', {
-        type: 'string',
-        describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
-      }) as never,
+      .option('dry-run', { type: 'boolean', describe: 'verify and plan, change nothing in the cluster' }) as never,
   handler: runStep<FinalizeArgs>(async (args, ctx) => {
     const ids = manifestIds(args.manifest);
-    const cluster = openCluster(args['kube-server']);
-    const { policySet, problems } = await loadStepPolicy(
-      cluster,
-      args.policy,
-      namespaceList(args['policy-from-cluster']),
-    );
-    for (const p of problems) ctx.log(formatProblem(p));
+    const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) ctx.log('policy set does not validate: workflows are labelled, none is deleted');
     if (ids.length === 0) throw new ConfigError('--manifest names no manifest id');
     const repo = await openRepository(ctx.store());

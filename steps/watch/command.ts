@@ -2,8 +2,12 @@
 import type { CommandModule } from 'yargs';
 import { initRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import {
+  openClusterAndPolicy,
+  withClusterPolicyOptions,
+  type ClusterPolicyArgs,
+} from '../../lib/kube/pipeline-step.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
-import { openCluster } from '../../lib/kube/open.ts';
 import { archiveWorkflows } from '../../lib/pipeline/archive-batch.ts';
 import { parseBatchRefs } from '../../lib/pipeline/batches.ts';
 import { finalizeManifest } from '../../lib/pipeline/finalize-run.ts';
@@ -12,40 +16,26 @@ import { deletionVerdict, policyDecider } from '../../lib/pipeline/policy-verdic
 import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import { workflowRef } from '../../lib/pipeline/workflow-state.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
-import { formatProblem } from '../../lib/policy/index.ts';
-import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { openClusterSource } from '../../lib/sources/cluster.ts';
 
-interface WatchArgs {
+interface WatchArgs extends ClusterPolicyArgs {
   namespace?: string;
   selector?: string;
-  policy?: string[];
-  'policy-from-cluster'?: string;
   once?: boolean;
   'max-events'?: number;
   workflows?: string;
   uids?: string;
   group?: string;
   finalize: boolean;
-  'kube-server'?: string;
 }
 
 export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
   command: 'watch',
   describe: 'Archive workflows as they finish (list + watch), or archive the batch given by --workflows now',
   builder: (y) =>
-    y
+    withClusterPolicyOptions(y)
       .option('namespace', { alias: 'n', type: 'string', describe: 'watch one namespace (default: all)' })
       .option('selector', { alias: 'l', type: 'string', describe: 'label selector' })
-      .option('policy', {
-        type: 'string',
-        array: true,
-        describe: 'policy files or directories (default: built-in defaults)',
-      })
-      .option('policy-from-cluster', {
-        type: 'string',
-        describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
-      })
       .option('once', { type: 'boolean', describe: 'handle what the first list finds, then exit' })
       .option('max-events', { type: 'number', describe: 'exit after this many watch events' })
       .option('workflows', {
@@ -61,19 +51,9 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
         type: 'boolean',
         default: true,
         describe: 'after archiving: verify, label, delete if policy says so',
-      })
-      .option('kube-server', {
-        type: 'string',
-        describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
       }) as never,
   handler: runStep<WatchArgs>(async (args, ctx) => {
-    const cluster = openCluster(args['kube-server']);
-    const { policySet, problems } = await loadStepPolicy(
-      cluster,
-      args.policy,
-      namespaceList(args['policy-from-cluster']),
-    );
-    for (const p of problems) ctx.log(formatProblem(p));
+    const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
     const repo = await initRepository(ctx.store());
     const decide = policyDecider(policySet);

@@ -1,0 +1,44 @@
+// What the cluster-facing steps share: the --kube-server/--policy/--policy-from-cluster flags and opening cluster and policy from them.
+import type { Argv } from 'yargs';
+import { formatProblem, type PolicySet } from '../policy/index.ts';
+import type { ClusterApi } from './cluster-api.ts';
+import { openCluster } from './open.ts';
+import { loadStepPolicy, namespaceList } from './policy-sources.ts';
+
+export interface ClusterPolicyArgs {
+  policy?: string[];
+  'policy-from-cluster'?: string;
+  'kube-server'?: string;
+}
+
+export function withClusterPolicyOptions<T>(y: Argv<T>): Argv<T & ClusterPolicyArgs> {
+  return y
+    .option('policy', {
+      type: 'string',
+      array: true,
+      describe: 'policy files or directories (default: built-in defaults)',
+    })
+    .option('policy-from-cluster', {
+      type: 'string',
+      describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
+    })
+    .option('kube-server', {
+      type: 'string',
+      describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
+    }) as Argv<T & ClusterPolicyArgs>;
+}
+
+/** The cluster, and the policy set with its problems already reported; callers decide what an invalid set stops. */
+export async function openClusterAndPolicy(
+  args: ClusterPolicyArgs,
+  log: (line: string) => void,
+): Promise<{ cluster: ClusterApi; policySet: PolicySet }> {
+  const cluster = openCluster(args['kube-server']);
+  const { policySet, problems } = await loadStepPolicy(
+    cluster,
+    args.policy,
+    namespaceList(args['policy-from-cluster']),
+  );
+  for (const p of problems) log(formatProblem(p));
+  return { cluster, policySet };
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
-import { buildCli } from '../../steps/cli.ts';
+import { runCli } from '../support/run-cli.ts';
 import { FakeKubeApi, loadSharedWorkflows, sharedWorkflowsDir } from '../support/fake-kube-api.ts';
 
 const dir = sharedWorkflowsDir();
@@ -29,25 +29,8 @@ spec:
 
 /** Runs the CLI in-process; returns the exit code and what it printed as JSON. */
 async function strata(args: string[]): Promise<{ code: number; out: Record<string, unknown>; err: string }> {
-  const chunks: string[] = [];
-  const errs: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => (chunks.push(String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => (errs.push(String(c)), true));
-  process.exitCode = 0;
-  try {
-    await buildCli(args).parseAsync();
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  const text = chunks.join('');
-  return {
-    code,
-    out: text.trim().startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {},
-    err: errs.join(''),
-  };
+  const { code, out, err } = await runCli(args);
+  return { code, out: out.trim().startsWith('{') ? (JSON.parse(out) as Record<string, unknown>) : {}, err };
 }
 
 function completeWorkflow(name: string, labels: Record<string, string> = {}, finalizers?: string[]): KubeObject {

@@ -70,6 +70,28 @@ describe('catalog over the archive engine', () => {
     catalog.close();
   });
 
+  test('a manifest whose data cannot be read is reported and left out, the others are indexed', async () => {
+    const store = new FileSystemStore(join(dir, 'broken-repo'));
+    const repo = await initRepository(store);
+    const good = (await archiveBundle(repo, bundle(1, 'Succeeded', { 'play-1-a': 'fine\n' }), { group: 'keep' }))
+      .manifestId;
+    const lost = (await archiveBundle(repo, bundle(2, 'Failed', { 'play-2-a': 'doomed\n' }), { group: 'lose' }))
+      .manifestId;
+    const packs: string[] = [];
+    for await (const o of store.list('archive/packs/lose/')) packs.push(o.key);
+    expect(packs.length).toBeGreaterThan(0);
+    await store.delete(packs);
+    for await (const o of store.list('archive/index/lose/')) await store.delete([o.key]);
+
+    const { catalog } = openSqliteCatalog(':memory:');
+    const report = await indexCatalog(catalog, await archiveManifestSource(store));
+    expect(report.indexed).toBe(1);
+    expect(report.problems.map((p) => p.manifestId)).toEqual([lost]);
+    expect(report.problems[0]!.message).toMatch(/pack/i);
+    expect([...catalog.manifestIds()]).toEqual([good]);
+    catalog.close();
+  });
+
   test('strata index, query and search on the command line', async () => {
     const env = {
       ...process.env,

@@ -1,7 +1,7 @@
 // The retention decision for one workflow: match rules, resolve the winner, apply compliance floors, extensions and holds.
 import { describeLocation, type CompiledRule, type PolicySet, type RetentionAction } from './compile.ts';
 import { celContext, COMPLETED_PHASES, TIERS, type Tier, type WorkflowFacts } from './facts.ts';
-import { activeHolds, extendedUntil, NO_HOLDS, type HoldsAndExtensions } from './holds.ts';
+import { activeHolds, extendedUntil, NO_HOLDS, type HoldRecord, type HoldsAndExtensions } from './holds.ts';
 import { buildTimeline, laterEnd, retentionEndOf, tierAt, UNDECIDED_TIMELINE, type Timeline } from './timeline.ts';
 
 export type RetentionActionKind = 'keep' | 'archive' | 'move' | 'delete';
@@ -30,7 +30,7 @@ export interface RetentionDecision {
   failedClosed?: boolean;
 }
 
-function failClosed(facts: WorkflowFacts, reasons: string[]): RetentionDecision {
+function failClosed(facts: WorkflowFacts, holds: readonly HoldRecord[], reasons: string[]): RetentionDecision {
   return {
     workflow: facts.uid,
     action: 'keep',
@@ -39,7 +39,7 @@ function failClosed(facts: WorkflowFacts, reasons: string[]): RetentionDecision 
     timeline: UNDECIDED_TIMELINE,
     deleteSourceAfterArchive: false,
     group: 'unclassified',
-    holds: [],
+    holds: holds.map((h) => h.id),
     failedClosed: true,
   };
 }
@@ -96,26 +96,25 @@ export function decideRetention(
   now: Date,
   holdsAndExtensions: HoldsAndExtensions = NO_HOLDS,
 ): RetentionDecision {
+  const holds = activeHolds(holdsAndExtensions.holds, facts.uid, now);
   if (!policySet.valid) {
     const errors = policySet.problems.filter((p) => p.severity === 'error');
-    return failClosed(facts, [
+    return failClosed(facts, holds, [
       'policy set does not validate',
       ...errors.slice(0, 5).map((p) => `${describeLocation(p)}: ${p.rule ? `rule "${p.rule}": ` : ''}${p.message}`),
     ]);
   }
-  const holds = activeHolds(holdsAndExtensions.holds, facts.uid, now);
   const finishedAt = facts.finishedAt;
   if (COMPLETED_PHASES.has(facts.phase) && !finishedAt) {
-    return failClosed(facts, [
+    return failClosed(facts, holds, [
       `workflow ${facts.namespace}/${facts.name}: phase ${facts.phase} but status.finishedAt is missing`,
     ]);
   }
   if (!COMPLETED_PHASES.has(facts.phase) || !finishedAt) {
     return {
-      ...failClosed(facts, []),
+      ...failClosed(facts, holds, []),
       failedClosed: undefined,
       reasons: [`workflow has not completed (phase ${facts.phase || 'unknown'}): keep`],
-      holds: holds.map((h) => h.id),
     };
   }
 
@@ -128,7 +127,7 @@ export function decideRetention(
       hit = rule.match(ctx);
     } catch (err) {
       const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-      return failClosed(facts, [
+      return failClosed(facts, holds, [
         `${describeLocation(rule.matchLocation)}: rule "${rule.name}": match failed at run time: ${msg}`,
       ]);
     }

@@ -14,6 +14,8 @@ export interface ArchiveOptions {
   /** Timeline group (retention class + period) from the policy decision. */
   group?: string;
   progress?: Progress;
+  /** zstd level for the packs of this run (default: the repository's `pack.compressionLevel`). */
+  compressionLevel?: number;
   /** The group's chunk index, to share one between several bundles of a batch (loaded when absent). */
   index?: ChunkIndex;
 }
@@ -117,10 +119,13 @@ export class ArchiveSession {
     this.chunker = new Chunker(repo.config.chunker);
   }
 
-  static async open(repo: Repository, opts: Pick<ArchiveOptions, 'group' | 'index'> = {}): Promise<ArchiveSession> {
+  static async open(
+    repo: Repository,
+    opts: Pick<ArchiveOptions, 'group' | 'index' | 'compressionLevel'> = {},
+  ): Promise<ArchiveSession> {
     const group = checkGroup(opts.group ?? DEFAULT_GROUP);
     const index = opts.index ?? (await groupIndex(repo, group));
-    return new ArchiveSession(repo, group, new PackWriter(repo, group, index));
+    return new ArchiveSession(repo, group, new PackWriter(repo, group, index, opts.compressionLevel));
   }
 
   get queued(): number {

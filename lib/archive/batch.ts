@@ -8,6 +8,8 @@ import { checkGroup, DEFAULT_GROUP, type Repository } from './repository.ts';
 
 export interface SourceArchiveOptions {
   group?: string;
+  /** zstd level for this run's packs (default: the repository's). */
+  compressionLevel?: number;
   /** Only workflows whose uid, name or namespace/name equals this. */
   workflow?: string;
   progress?: Progress;
@@ -87,7 +89,7 @@ export async function archiveSource(
     await opts.onResult?.(ident, result);
   };
 
-  let session = await ArchiveSession.open(repo, { group });
+  let session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
   let batch: WorkflowIdentity[] = [];
   const commit = async () => {
     if (batch.length === 0) return;
@@ -98,7 +100,7 @@ export async function archiveSource(
       results = await session.commit();
     } catch (err) {
       // Nothing of this batch was committed; redo its workflows one by one (a stale pack reloads the index).
-      session = await ArchiveSession.open(repo, { group });
+      session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
       if (!(err instanceof StalePackError)) {
         for (const id of ids) await record(id, { error: describeError(err) });
         return;
@@ -106,12 +108,15 @@ export async function archiveSource(
       forgetGroupIndex(repo, group);
       for (const id of ids) {
         try {
-          await record(id, await archiveBundle(repo, await source.load(id), { group }));
+          await record(
+            id,
+            await archiveBundle(repo, await source.load(id), { group, compressionLevel: opts.compressionLevel }),
+          );
         } catch (e) {
           await record(id, { error: describeError(e) });
         }
       }
-      session = await ArchiveSession.open(repo, { group });
+      session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
       return;
     }
     for (const [i, id] of ids.entries()) await record(id, results[i]!);

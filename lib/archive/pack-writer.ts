@@ -42,6 +42,8 @@ export class PackWriter {
     private readonly repo: Repository,
     private readonly group: string,
     private readonly index: ChunkIndex,
+    /** zstd level for this run; frames describe themselves, so it may differ from pack to pack. */
+    private readonly level = repo.config.pack.compressionLevel,
   ) {}
 
   /** The pack a chunk is already in or on its way into, if any. */
@@ -66,7 +68,7 @@ export class PackWriter {
   private closeFrame(): void {
     if (this.frameRaw === 0) return;
     const raw = this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts, this.frameRaw);
-    const z = compress(raw, { compressionLevel: this.repo.config.pack.compressionLevel });
+    const z = compress(raw, { compressionLevel: this.level });
     this.frameInfos.push({
       offset: PACK_HEADER_SIZE + this.compressedSize,
       compressedLength: z.length,

@@ -3,13 +3,14 @@ import type { CommandModule } from 'yargs';
 import { archiveSource } from '../../lib/archive/batch.ts';
 import { initRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { ExitCode } from '../../lib/errors.ts';
+import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import { openDirectorySource } from '../../lib/sources/directory.ts';
 
 interface ArchiveArgs {
   from: string;
   group: string;
   workflow?: string;
+  level?: number;
 }
 
 export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs> = {
@@ -27,12 +28,20 @@ export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs>
         default: 'default',
         describe: 'timeline group: retention class + period, e.g. standard-2026-11',
       })
-      .option('workflow', { type: 'string', describe: 'only this workflow (uid, name or namespace/name)' }) as never,
+      .option('workflow', { type: 'string', describe: 'only this workflow (uid, name or namespace/name)' })
+      .option('level', {
+        type: 'number',
+        describe: "zstd level 1-22 for new packs (default: the repository's, 3)",
+      }) as never,
   handler: runStep<ArchiveArgs>(async (args, ctx) => {
+    if (args.level !== undefined && !(Number.isInteger(args.level) && args.level >= 1 && args.level <= 22)) {
+      throw new ConfigError(`--level ${args.level} is not a zstd level (1-22)`);
+    }
     const repo = await initRepository(ctx.store());
     const report = await archiveSource(repo, openDirectorySource(args.from), {
       group: args.group,
       workflow: args.workflow,
+      compressionLevel: args.level,
       progress: ctx.progress,
       onResult: async (id, result) => {
         const failed = 'error' in result;

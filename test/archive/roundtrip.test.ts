@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, test } from 'vitest';
-import { archiveBundle, openEntry, readManifest, restoreWorkflow, RESUBMIT_FILE } from '../../lib/archive/index.ts';
+import {
+  archiveBundle,
+  openEntry,
+  readManifest,
+  restoreWorkflow,
+  RESUBMIT_FILE,
+  verifyRepository,
+} from '../../lib/archive/index.ts';
 import { bundleOf, logText, readStream, tempDir, tempRepository } from './fixtures.ts';
 
 const cleanups: Array<() => void> = [];
@@ -108,6 +115,18 @@ describe('round trip', () => {
     ]);
     expect(m.entries.map((e) => e.path)).toEqual(['workflow.json', 'ok.log']);
   });
+});
+
+test('packs written at different zstd levels restore alike and verify clean', async () => {
+  const r = await repo();
+  const a = logText(41, 120_000);
+  const b = logText(42, 120_000);
+  const fast = await archiveBundle(r, bundleOf('z1', [{ path: 'a.log', data: a }]), { compressionLevel: 1 });
+  const small = await archiveBundle(r, bundleOf('z2', [{ path: 'b.log', data: b }]), { compressionLevel: 19 });
+  expect(small.stats.storedBytes).toBeLessThan(fast.stats.storedBytes);
+  expect((await readStream(await openEntry(r, fast.manifestId, 'a.log'))).equals(a)).toBe(true);
+  expect((await readStream(await openEntry(r, small.manifestId, 'b.log'))).equals(b)).toBe(true);
+  expect((await verifyRepository(r, { readData: true })).problems).toEqual([]);
 });
 
 describe('dedup', () => {

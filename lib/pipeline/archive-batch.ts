@@ -26,8 +26,9 @@ export interface ArchivedWorkflow {
 
 export interface BatchResult {
   archived: ArchivedWorkflow[];
-  failed: { workflow: string; reason: string }[];
-  counts: { archived: number; incomplete: number; failed: number; bytes: number; storedBytes: number };
+  /** `gone`: deleted or recreated since assess (nothing to archive, not an error); `error`: reading or writing failed. */
+  failed: { workflow: string; reason: string; kind: 'gone' | 'error' }[];
+  counts: { archived: number; incomplete: number; failed: number; gone: number; bytes: number; storedBytes: number };
   /** Manifest ids, comma-separated, for the finalize step (`--manifest`). */
   manifests: string;
 }
@@ -44,7 +45,7 @@ export async function archiveWorkflows(
   let index: ChunkIndex | undefined;
   for await (const item of source.list()) {
     if (isSourceProblem(item)) {
-      failed.push({ workflow: item.where, reason: item.message });
+      failed.push({ workflow: item.where, reason: item.message, kind: 'gone' });
       continue;
     }
     const ref = `${item.namespace}/${item.name}`;
@@ -73,7 +74,7 @@ export async function archiveWorkflows(
       });
     } catch (err) {
       const reason = describeError(err);
-      failed.push({ workflow: ref, reason });
+      failed.push({ workflow: ref, reason, kind: 'error' });
       await opts.audit.record({
         action: 'archive',
         actor: opts.actor,
@@ -91,7 +92,8 @@ export async function archiveWorkflows(
     counts: {
       archived: archived.length,
       incomplete: archived.filter((a) => a.incomplete).length,
-      failed: failed.length,
+      failed: failed.filter((f) => f.kind === 'error').length,
+      gone: failed.filter((f) => f.kind === 'gone').length,
       bytes: sum((a) => a.bytes),
       storedBytes: sum((a) => a.storedBytes),
     },

@@ -80,9 +80,11 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
       ctx.output({
         ...result.counts,
         manifests: result.manifests,
-        ...(ctx.config.output === 'table' ? {} : { archived: result.archived }),
+        ...(ctx.config.output === 'table' ? {} : { workflows: result.archived, problems: result.failed }),
       });
-      return result.failed.length ? ExitCode.Failed : ExitCode.Ok;
+      // Only a batch that archived nothing because of errors fails (and Argo retries it): one unreadable workflow
+      // must not block the others forever; it stays unlabelled, so the next sweep tries it again.
+      return result.counts.failed > 0 && result.counts.archived === 0 ? ExitCode.Failed : ExitCode.Ok;
     }
     if (args.uids || args.group) throw new ConfigError('--uids and --group go with --workflows');
 

@@ -304,4 +304,20 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     const cm = fake.get('ConfigMap', 'argo', 'strata-watermark');
     expect(cm?.data).toBeDefined();
   });
+
+  test('a batch where a workflow vanished since assess archives the rest and succeeds', async () => {
+    fake.put(completeWorkflow('agent-stays'));
+    const uid = fake.get('Workflow', 'agents', 'agent-stays')!.metadata.uid!;
+    const r = await strata([
+      'watch',
+      ...common,
+      '--workflows',
+      'agents/agent-stays,agents/agent-ttl-deleted',
+      '--uids',
+      `${uid},gone-uid`,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatchObject({ archived: 1, gone: 1, failed: 0 });
+    expect(r.err).toMatch(/agent-ttl-deleted: workflow is no longer in the cluster/);
+  });
 });

@@ -30,6 +30,24 @@ export function crashCorpus(): FakeSource {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (!process.argv[2]) throw new Error('usage: index-child.ts <catalog.db>');
   const source = crashCorpus();
+  // Lock-step with the parent: announce each chunk, then wait for one byte on stdin before going on,
+  // so the parent decides exactly how far indexing gets before the SIGKILL.
+  const permits: (() => void)[] = [];
+  let granted = 0;
+  process.stdin.on('data', (b: Buffer) => {
+    granted += b.length;
+    while (granted > 0 && permits.length) {
+      granted--;
+      permits.shift()!();
+    }
+  });
+  const permit = () =>
+    new Promise<void>((resolve) => {
+      if (granted > 0) {
+        granted--;
+        resolve();
+      } else permits.push(resolve);
+    });
   const open = source.openEntry.bind(source);
   source.openEntry = async (id, path) => {
     const stream = await open(id, path);
@@ -37,6 +55,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       (async function* () {
         for await (const chunk of stream) {
           process.stdout.write('chunk\n');
+          await permit();
           yield chunk as Buffer;
         }
       })(),
@@ -46,4 +65,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await indexCatalog(catalog, source);
   catalog.close();
   process.stdout.write('done\n');
+  process.exit(0);
 }

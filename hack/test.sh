@@ -11,4 +11,16 @@ bash hack/peers/install.sh
 echo "== typecheck"; npx tsc --noEmit
 echo "== lint"; npx eslint --max-warnings=0 .
 echo "== format"; npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
-echo "== tests"; npx vitest run "$@"
+echo "== tests"
+report=.cache/vitest-report.json
+mkdir -p .cache
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+# One plain closing line that any CI reader understands, from vitest's own JSON report.
+# shellcheck disable=SC2016
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' "$report" || true
+exit "$status"

@@ -28,6 +28,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const workflows = Number(values.workflows);
+  if (!Number.isInteger(workflows) || workflows < 1) {
+    process.stderr.write(`--workflows must be a positive integer, got "${values.workflows}"\n`);
+    process.exit(2);
+  }
   const started = Date.now();
   const summary = await generateCorpus({
     dir: values.out,

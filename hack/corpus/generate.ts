@@ -50,4 +50,9 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await main().catch((err: unknown) => {
+    process.stderr.write(`generate: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,10 +1,10 @@
 // Checks the archive and trusts nothing: manifests against their ids, references against indexes and packs, data against hashes.
 import { createHash } from 'node:crypto';
-import { decompress } from 'zstd-napi';
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { describeError, IntegrityError } from '../errors.ts';
 import { openRepository, type Repository } from './repository.ts';
 import { decodeIndex, decodePack, encodeTable, type PackIndexFile } from './pack-format.ts';
+import { decodeFrame } from './frame-codec.ts';
 import { decodeManifest } from './manifest.ts';
 import { listManifests } from './restorer.ts';
 import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
@@ -164,15 +164,11 @@ async function checkPackData(repo: Repository, group: string, packId: string, ha
       throw new IntegrityError('pack trailer and index file disagree', { key });
   }
   const frames = table.frames.map((f, i) => {
-    let raw: Buffer;
     try {
-      raw = decompress(pack.subarray(f.offset, f.offset + f.compressedLength));
+      return decodeFrame(pack.subarray(f.offset, f.offset + f.compressedLength), f.rawLength);
     } catch (err) {
-      throw new IntegrityError(`frame ${i} does not decompress: ${(err as Error).message}`, { key });
+      throw new IntegrityError(`frame ${i}: ${(err as Error).message}`, { key });
     }
-    if (raw.length !== f.rawLength)
-      throw new IntegrityError(`frame ${i} has ${raw.length} bytes, expected ${f.rawLength}`, { key });
-    return raw;
   });
   for (const c of table.chunks) {
     const data = frames[c.frame]!.subarray(c.offset, c.offset + c.length);

@@ -1,7 +1,7 @@
 // Reads chunks back out of packs: the pack's table from its index (or the pack trailer), then one frame by range.
 import { createHash } from 'node:crypto';
-import { decompress } from 'zstd-napi';
 import { IntegrityError, NotFoundError } from '../errors.ts';
+import { decodeFrame } from './frame-codec.ts';
 import { decodeIndex, decodeTable, type ChunkEntry, type PackTable } from './pack-format.ts';
 import { indexKey, packKey, readObject, type Repository } from './repository.ts';
 
@@ -64,12 +64,10 @@ export class PackReader {
       const f = table.frames[c.frame]!;
       const z = await readObject(this.repo.store, where, { start: f.offset, end: f.offset + f.compressedLength - 1 });
       try {
-        frame = decompress(z);
+        frame = decodeFrame(z, f.rawLength);
       } catch (err) {
-        throw new IntegrityError(`frame ${c.frame} does not decompress: ${(err as Error).message}`, { key: where });
+        throw new IntegrityError(`frame ${c.frame}: ${(err as Error).message}`, { key: where });
       }
-      if (frame.length !== f.rawLength)
-        throw new IntegrityError(`frame ${c.frame} has ${frame.length} bytes, expected ${f.rawLength}`, { key: where });
       if (this.frames.size >= this.maxFrames) this.frames.delete(this.frames.keys().next().value!);
       this.frames.set(frameKey, frame);
     }

@@ -1,8 +1,8 @@
 // Groups new chunks into zstd-compressed frames and packs, and uploads each pack then its index (data before metadata).
 import { createHash } from 'node:crypto';
-import { compress } from 'zstd-napi';
 import { AlreadyExistsError } from '../errors.ts';
 import type { ChunkIndex } from './chunk-index.ts';
+import { encodeFrame } from './frame-codec.ts';
 import {
   encodeIndex,
   encodeTable,
@@ -68,7 +68,7 @@ export class PackWriter {
   private closeFrame(): void {
     if (this.frameRaw === 0) return;
     const raw = this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts, this.frameRaw);
-    const z = compress(raw, { compressionLevel: this.level });
+    const z = encodeFrame(raw, this.level);
     this.frameInfos.push({
       offset: PACK_HEADER_SIZE + this.compressedSize,
       compressedLength: z.length,

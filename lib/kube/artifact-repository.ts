@@ -1,8 +1,9 @@
 // Argo's artifact repository settings (the `artifact-repositories` ConfigMap) and a reader for its S3 objects.
 import type { Readable } from 'node:stream';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
+import type { ArtifactReader } from '../sources/cluster.ts';
 import type { ClusterApi } from './cluster-api.ts';
 
 export interface ArtifactRepositoryConfig {
@@ -60,7 +61,10 @@ export function endpointUrl(repo: ArtifactRepositoryConfig): string | undefined 
 }
 
 /** Reads artifacts through object stores, one per bucket (the default bucket unless the artifact names another). */
-export function objectStoreArtifactReader(defaultBucket: string, storeFor: (bucket: string) => ObjectStore) {
+export function objectStoreArtifactReader(
+  defaultBucket: string,
+  storeFor: (bucket: string) => ObjectStore,
+): ArtifactReader {
   const stores = new Map<string, ObjectStore>();
   const get = (bucket: string | undefined) => {
     const b = bucket ?? defaultBucket;
@@ -76,5 +80,46 @@ export function objectStoreArtifactReader(defaultBucket: string, storeFor: (buck
     open(bucket: string | undefined, key: string): Promise<Readable> {
       return get(bucket).get(key);
     },
+  };
+}
+
+/** Settings Argo recorded in the workflow itself (`status.artifactRepositoryRef.artifactRepository`), if any. */
+export function recordedArtifactRepository(workflow: {
+  status?: Record<string, unknown>;
+}): ArtifactRepositoryConfig | undefined {
+  const ref = workflow.status?.artifactRepositoryRef as
+    { artifactRepository?: unknown; configMap?: string; key?: string } | undefined;
+  if (!ref?.artifactRepository || typeof ref.artifactRepository !== 'object') return undefined;
+  return parseArtifactRepository(
+    stringify(ref.artifactRepository),
+    `status.artifactRepositoryRef${ref.configMap ? ` (${ref.configMap}#${ref.key ?? ''})` : ''}`,
+  );
+}
+
+/**
+ * Picks each workflow's artifact repository: what Argo recorded in its status, else the `artifact-repositories`
+ * ConfigMap of its namespace (read once per namespace). `openBucket` builds the object store for a bucket.
+ */
+export function artifactReaderFor(
+  cluster: ClusterApi,
+  openBucket: (bucket: string, repo: ArtifactRepositoryConfig) => ObjectStore,
+): (workflow: {
+  metadata: { namespace?: string };
+  status?: Record<string, unknown>;
+}) => Promise<ArtifactReader | undefined> {
+  const byNamespace = new Map<string, Promise<ArtifactRepositoryConfig | undefined>>();
+  const readers = new Map<string, ArtifactReader>();
+  return async (workflow) => {
+    const ns = workflow.metadata.namespace ?? 'default';
+    let repo = recordedArtifactRepository(workflow);
+    if (!repo) {
+      if (!byNamespace.has(ns)) byNamespace.set(ns, readArtifactRepository(cluster, ns));
+      repo = await byNamespace.get(ns)!;
+    }
+    if (!repo) return undefined;
+    const id = `${repo.endpoint ?? ''}|${repo.bucket}`;
+    let reader = readers.get(id);
+    if (!reader) readers.set(id, (reader = objectStoreArtifactReader(repo.bucket, (b) => openBucket(b, repo))));
+    return reader;
   };
 }

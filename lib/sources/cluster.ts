@@ -35,7 +35,8 @@ export interface ClusterSourceOptions {
   selection?: Selection;
   /** Only these workflows (a batch from assess); list() then yields exactly them. */
   refs?: { namespace: string; name: string; uid?: string }[];
-  artifacts?: ArtifactReader;
+  /** A fixed reader, or one chosen per workflow (its `status.artifactRepositoryRef`, the namespace's ConfigMap). */
+  artifacts?: ArtifactReader | ((workflow: KubeObject) => Promise<ArtifactReader | undefined>);
   related?: ResourceType[];
 }
 
@@ -106,7 +107,14 @@ class ClusterSource implements WorkflowSource {
       size: workflowJson.length,
       open: async () => readableOf(workflowJson),
     });
-    await this.addNodeData(wf, id, entries, missing);
+    let reader: ArtifactReader | { problem: string } | undefined;
+    try {
+      const a = this.options.artifacts;
+      reader = typeof a === 'function' ? await a(wf) : a;
+    } catch (err) {
+      reader = { problem: `artifact repository unusable: ${(err as Error).message}` };
+    }
+    await this.addNodeData(wf, id, entries, missing, reader);
     await this.addRelated(wf, id, entries, missing);
     return { uid: id.uid, namespace: id.namespace, name: id.name, workflow: wf, entries, missing };
   }
@@ -116,6 +124,7 @@ class ClusterSource implements WorkflowSource {
     id: WorkflowIdentity,
     entries: BundleEntry[],
     missing: MissingEntry[],
+    reader: ArtifactReader | { problem: string } | undefined,
   ): Promise<void> {
     const pods = await this.cluster.listPods(id.namespace, `workflows.argoproj.io/workflow=${id.name}`);
     const podByName = new Map(pods.map((p) => [p.metadata.name, p]));
@@ -137,7 +146,7 @@ class ClusterSource implements WorkflowSource {
       } else if (node.ran) {
         const key = node.mainLogs?.s3Key ?? (node.archiveLogs ? expectedLogKey(wf, node) : undefined);
         const entry = key
-          ? await this.artifactEntry(`logs/${node.id}/main.log`, 'log', node.id, node.mainLogs?.s3Bucket, key)
+          ? await this.artifactEntry(reader, `logs/${node.id}/main.log`, 'log', node.id, node.mainLogs?.s3Bucket, key)
           : undefined;
         if (entry && 'open' in entry)
           entries.push({ ...entry, container: 'main', meta: { podName: node.podName, s3Key: key } });
@@ -162,7 +171,7 @@ class ClusterSource implements WorkflowSource {
           });
           continue;
         }
-        const entry = await this.artifactEntry(path, 'artifact', node.id, artifact.s3Bucket, artifact.s3Key);
+        const entry = await this.artifactEntry(reader, path, 'artifact', node.id, artifact.s3Bucket, artifact.s3Key);
         if ('open' in entry) entries.push({ ...entry, artifactName: artifact.name, meta: artifact.raw });
         else missing.push({ path, kind: 'artifact', nodeId: node.id, reason: entry.reason });
       }
@@ -170,14 +179,15 @@ class ClusterSource implements WorkflowSource {
   }
 
   private async artifactEntry(
+    reader: ArtifactReader | { problem: string } | undefined,
     path: string,
     kind: 'log' | 'artifact',
     nodeId: string,
     bucket: string | undefined,
     key: string,
   ): Promise<BundleEntry | { reason: string }> {
-    const reader = this.options.artifacts;
     if (!reader) return { reason: `no artifact repository configured to read s3 key ${key}` };
+    if ('problem' in reader) return { reason: `${reader.problem} (s3 key ${key})` };
     let size: number | undefined;
     try {
       size = await reader.size(bucket, key);

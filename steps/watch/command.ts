@@ -17,6 +17,8 @@ import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import { workflowRef } from '../../lib/pipeline/workflow-state.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
 import { openClusterSource } from '../../lib/sources/cluster.ts';
+import { artifactReaderFor, endpointUrl } from '../../lib/kube/artifact-repository.ts';
+import { openStore } from '../../lib/store/open.ts';
 
 interface WatchArgs extends ClusterPolicyArgs {
   namespace?: string;
@@ -27,6 +29,7 @@ interface WatchArgs extends ClusterPolicyArgs {
   uids?: string;
   group?: string;
   finalize: boolean;
+  artifacts: boolean;
 }
 
 export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
@@ -47,6 +50,11 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
         describe: 'batch mode: their uids, same order (a recreated namesake is refused)',
       })
       .option('group', { type: 'string', describe: 'batch mode: timeline group from assess (default: from policy)' })
+      .option('artifacts', {
+        type: 'boolean',
+        default: true,
+        describe: "read archived logs and artifacts from each workflow's artifact repository (S3/MinIO)",
+      })
       .option('finalize', {
         type: 'boolean',
         default: true,
@@ -57,6 +65,18 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
     const repo = await initRepository(ctx.store());
     const decide = policyDecider(policySet);
+    // Logs of pods already gone and output artifacts come from each workflow's artifact repository (same S3 credentials).
+    const s3 = ctx.config.s3;
+    const artifacts = args.artifacts
+      ? artifactReaderFor(cluster, (bucket, repo) =>
+          openStore(`s3://${bucket}`, {
+            ...s3,
+            endpoint: endpointUrl(repo) ?? s3.endpoint,
+            region: repo.region ?? s3.region,
+            forcePathStyle: repo.endpoint ? true : s3.forcePathStyle,
+          }),
+        )
+      : undefined;
     const holds = new HoldRepository(ctx.store());
     const finalizeDeps = {
       cluster,
@@ -70,7 +90,7 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
     if (args.workflows) {
       const refs = parseBatchRefs(args.workflows, args.uids);
       const group = args.group ?? 'default';
-      const result = await archiveWorkflows(openClusterSource(cluster, { refs }), repo, {
+      const result = await archiveWorkflows(openClusterSource(cluster, { refs, artifacts }), repo, {
         group,
         audit: ctx.audit,
         actor: 'strata/watch',
@@ -111,7 +131,7 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
           const refs = [
             { namespace: wf.metadata.namespace ?? 'default', name: wf.metadata.name, uid: wf.metadata.uid },
           ];
-          const result = await archiveWorkflows(openClusterSource(cluster, { refs }), repo, {
+          const result = await archiveWorkflows(openClusterSource(cluster, { refs, artifacts }), repo, {
             group: verdict.group,
             audit: ctx.audit,
             actor: 'strata/watch',

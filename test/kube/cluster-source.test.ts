@@ -157,3 +157,44 @@ test('artifact repository config: S3 with archiveLogs, endpoint scheme from inse
   expect(endpointUrl(repo)).toBe('http://minio:9000');
   expect(() => parseArtifactRepository('gcs:\n  bucket: x\n', 'k')).toThrow(/only S3-compatible/);
 });
+
+test('artifact repository per workflow: recorded in status first, else the namespace ConfigMap (read once)', async () => {
+  const { artifactReaderFor } = await import('../../lib/kube/artifact-repository.ts');
+  const { FileSystemStore } = await import('../../lib/store/fs.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const fake = new FakeKubeApi();
+  const api = new KubeClusterApi(plainKubeConfig(await fake.start()));
+  const root = mkdtempSync(join(tmpdir(), 'strata-artifacts-'));
+  try {
+    fake.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'artifact-repositories', namespace: 'agents' },
+      data: {
+        'default-v1': 'archiveLogs: true\ns3:\n  bucket: ns-bucket\n  endpoint: minio.argo:9000\n  insecure: true\n',
+      },
+    });
+    const opened: string[] = [];
+    const readerFor = artifactReaderFor(api, (bucket, repo) => {
+      opened.push(`${bucket}@${repo.endpoint}`);
+      return new FileSystemStore(join(root, bucket));
+    });
+    const recorded = {
+      metadata: { namespace: 'agents' },
+      status: {
+        artifactRepositoryRef: { artifactRepository: { s3: { bucket: 'rec-bucket', endpoint: 'minio:9000' } } },
+      },
+    };
+    await (await readerFor(recorded))!.size(undefined, 'k');
+    await (await readerFor({ metadata: { namespace: 'agents' } }))!.size(undefined, 'k');
+    await (await readerFor({ metadata: { namespace: 'agents' } }))!.size(undefined, 'k');
+    expect(opened).toEqual(['rec-bucket@minio:9000', 'ns-bucket@minio.argo:9000']);
+    expect(await readerFor({ metadata: { namespace: 'elsewhere' } })).toBeUndefined();
+    expect(fake.requests.filter((r) => r.path.endsWith('/configmaps/artifact-repositories')).length).toBe(2); // agents once, elsewhere once
+  } finally {
+    await fake.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

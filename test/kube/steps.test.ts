@@ -62,6 +62,7 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
   const fake = new FakeKubeApi();
   let tmp: string;
   let common: string[];
+  let archiveArgs: string[];
 
   beforeAll(async () => {
     const url = await fake.start();
@@ -77,6 +78,8 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
       '-o',
       'json',
     ];
+    // The real Argo objects name MinIO at minio:9000 in status.artifactRepositoryRef: no network in tests.
+    archiveArgs = ['--no-artifacts'];
     for (const s of loadSharedWorkflows(dir!)) fake.put(s.workflow);
     // Complete workflows: their one pod still exists with its logs (v2 pod name of a node named like the workflow = workflow name).
     for (const [name, labels, fin] of [
@@ -130,7 +133,17 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
 
     const manifests: string[] = [];
     for (const b of batches) {
-      const r = await strata(['watch', ...common, '--workflows', b.workflows, '--uids', b.uids, '--group', b.group]);
+      const r = await strata([
+        'watch',
+        ...common,
+        ...archiveArgs,
+        '--workflows',
+        b.workflows,
+        '--uids',
+        b.uids,
+        '--group',
+        b.group,
+      ]);
       expect(r.err).toBe('');
       expect(r.code).toBe(0);
       manifests.push(...String(r.out.manifests).split(','));
@@ -210,7 +223,16 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
       spec: { containers: [{ name: 'main' }] },
     });
     fake.setLog('agents', 'agent-live', 'main', 'live\n');
-    const watching = strata(['watch', ...common, '--namespace', 'agents', '--max-events', '2', '--no-finalize']);
+    const watching = strata([
+      'watch',
+      ...common,
+      ...archiveArgs,
+      '--namespace',
+      'agents',
+      '--max-events',
+      '2',
+      '--no-finalize',
+    ]);
     await vi.waitFor(() => expect(fake.requests.some((r) => r.query.watch === 'true')).toBe(true), { timeout: 20_000 });
     expect(fake.get('Workflow', 'agents', 'agent-live')?.metadata.labels?.['strata.dev/archived']).toBeUndefined();
     fake.put(completeWorkflow('agent-live'));
@@ -235,7 +257,15 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     const uid = fake.get('Workflow', 'agents', 'agent-held')!.metadata.uid!;
     const store = common.slice(0, 2);
     expect((await strata(['hold', 'set', uid, '--reason', 'case 17', '--actor', 'legal', ...store])).code).toBe(0);
-    const archived = await strata(['watch', ...common, '--workflows', 'agents/agent-held', '--uids', uid]);
+    const archived = await strata([
+      'watch',
+      ...common,
+      ...archiveArgs,
+      '--workflows',
+      'agents/agent-held',
+      '--uids',
+      uid,
+    ]);
     const fin = await strata(['finalize', ...common, '--manifest', String(archived.out.manifests)]);
     const result = (fin.out.results as { source: string; reasons: string[] }[])[0]!;
     expect(result.source).toBe('kept');

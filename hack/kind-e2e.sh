@@ -9,6 +9,30 @@ cluster="${KIND_CLUSTER:-strata}"
 kubectl config use-context "kind-$cluster" >/dev/null
 command -v argo >/dev/null || { echo "kind-e2e: the argo CLI is required" >&2; exit 2; }
 
+echo "== e2e policy: archive the sample workflows at once, then delete them from the cluster"
+kubectl apply -n "$ns" -f - <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: strata-policy-e2e
+  labels:
+    strata.dev/policy: "true"
+data:
+  e2e.yaml: |
+    apiVersion: strata.dev/v1alpha1
+    kind: RetentionPolicy
+    metadata:
+      name: e2e
+    spec:
+      rules:
+        - name: e2e-now
+          description: kind-e2e sample workflows are archived at once and deleted from the cluster.
+          priority: 1000
+          match: '"strata-e2e" in labels'
+          immediate: true
+          deleteSource: true
+YAML
+
 echo "== submitting sample multi-agent workflows"
 run_id="e2e-$(date +%s)"
 for agent in implementation quality testing; do
@@ -34,7 +58,7 @@ spec:
 YAML
 done
 
-echo "== archiving (strata-archive, policy archiveAfter ignored: selector picks this run only)"
+echo "== archiving (strata-archive; the selector picks this run only)"
 argo submit -n "$ns" --wait --from workflowtemplate/strata-archive \
   -p namespaces="$ns" -p selector="strata-e2e=$run_id" -p dry-run=false -o name >/tmp/strata-e2e-archive
 archive_wf="$(cat /tmp/strata-e2e-archive)"

@@ -68,6 +68,8 @@ fi
 
 echo "== Strata templates (overlays/dev) and policies"
 kubectl apply -k templates/overlays/dev
-kubectl apply -n argo -f policies/ --selector strata.dev/policy=true 2>/dev/null || kubectl apply -n argo -f policies/strata-policy-defaults.yaml
+for policy in policies/strata-policy-*.yaml; do
+  kubectl apply -n argo -f "$policy"
+done
 
 echo "kind-up: ready. Argo UI: kubectl -n argo port-forward svc/argo-server 2746:2746 → https://localhost:2746"

@@ -4,6 +4,7 @@ import {
   openEntry,
   openRepository,
   readManifest,
+  streamEntry,
   type Manifest,
   type Repository,
 } from '../archive/index.ts';
@@ -15,14 +16,21 @@ export async function archiveManifestSource(store: ObjectStore): Promise<Manifes
 }
 
 export function repositoryManifestSource(repo: Repository): ManifestSource {
+  // The indexer reads a manifest, then streams its logs: keep that one manifest rather than re-reading it per log.
+  let last: { id: string; manifest: Manifest } | undefined;
   return {
     async *listManifestIds() {
       for await (const info of listManifests(repo)) yield info.id;
     },
     async readManifest(id) {
-      return indexable(id, await readManifest(repo, id));
+      const manifest = await readManifest(repo, id);
+      last = { id, manifest };
+      return indexable(id, manifest);
     },
-    openEntry: (manifestId, path) => openEntry(repo, manifestId, path),
+    async openEntry(manifestId, path) {
+      const entry = last?.id === manifestId ? last.manifest.entries.find((e) => e.path === path) : undefined;
+      return entry ? streamEntry(repo, last!.manifest, entry) : openEntry(repo, manifestId, path);
+    },
   };
 }
 

@@ -17,7 +17,7 @@ async function archived(): Promise<{ repo: Repository; root: string; manifestId:
     r.repo,
     bundleOf('v1', [
       { path: 'a.log', data: logText(11, 150_000) },
-      { path: 'b.bin', kind: 'artifact', data: randomBytes(50_000) },
+      { path: 'b.bin', kind: 'artifact', data: randomBytes(150_000) },
     ]),
   );
   return { repo: r.repo, root: r.root, manifestId: res.manifestId };

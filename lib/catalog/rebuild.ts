@@ -88,9 +88,16 @@ export async function indexCatalog(
     try {
       const manifest = await source.readManifest(id);
       const summary = manifest.summary ?? summarizeWorkflow(await readWorkflowObject(source, manifest));
-      const counted = countSegments(logSegments(source, manifest), report);
-      await catalog.upsertManifest(catalogWorkflow(manifest, summary), manifest.entries, counted);
+      const tally = { logSegments: 0, logBytes: 0 };
+      await catalog.upsertManifest(
+        catalogWorkflow(manifest, summary),
+        manifest.entries,
+        countSegments(logSegments(source, manifest), tally),
+      );
+      // Counted only once committed: a rolled-back manifest added nothing to the catalog.
       report.indexed++;
+      report.logSegments += tally.logSegments;
+      report.logBytes += tally.logBytes;
     } catch (err) {
       report.problems.push({ manifestId: id, message: describeError(err) });
     }
@@ -148,10 +155,13 @@ async function* logSegments(source: ManifestSource, m: IndexableManifest): Async
   }
 }
 
-async function* countSegments(segments: AsyncIterable<LogSegment>, report: IndexReport): AsyncGenerator<LogSegment> {
+async function* countSegments(
+  segments: AsyncIterable<LogSegment>,
+  tally: { logSegments: number; logBytes: number },
+): AsyncGenerator<LogSegment> {
   for await (const s of segments) {
-    report.logSegments++;
-    report.logBytes += Buffer.byteLength(s.text);
+    tally.logSegments++;
+    tally.logBytes += Buffer.byteLength(s.text);
     yield s;
   }
 }

@@ -146,6 +146,7 @@ describe('indexing', () => {
     expect(names(catalog, {})).toEqual(['docs-1', 'play-2']);
     expect(catalog.searchText('padding')).toEqual([]);
     expect(catalog.entries('a'.repeat(64))).toEqual([]);
+    expect(broken.logSegments).toBe(catalog.stats().logSegments);
 
     source.failAfter = undefined;
     const fixed = await indexCatalog(catalog, source);

@@ -22,6 +22,8 @@ export function readPolicySources(paths: readonly string[], cwd = process.cwd())
     }
     if (st.isDirectory()) {
       for (const e of readdirSync(p).sort()) {
+        // A mounted ConfigMap holds each key twice more through `..data` and `..<timestamp>` links: skip dot-entries.
+        if (e.startsWith('.')) continue;
         const child = join(p, e);
         if (statSync(child).isDirectory()) {
           // Policy unit tests and pricing live beside the policies but are not policies.

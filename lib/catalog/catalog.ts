@@ -54,6 +54,8 @@ export interface WorkflowQuery {
   /** Workflows that finished (or, without finishedAt, started or were archived) at or after / before this time. */
   since?: Date;
   until?: Date;
+  /** Only workflows archived with (true) or without (false) missing logs/artifacts. */
+  incomplete?: boolean;
   /** Full-text query over log text (SQLite FTS5 syntax); keeps only workflows with a hit. */
   text?: string;
   limit?: number;

@@ -7,6 +7,7 @@ export interface QueryFlags {
   namespace?: string;
   phase?: string;
   name?: string;
+  incomplete?: boolean;
   since?: string;
   until?: string;
   text?: string;
@@ -23,6 +24,7 @@ export function queryFromFlags(flags: QueryFlags, now = new Date()): WorkflowQue
   if (flags.namespace !== undefined) query.namespace = flags.namespace;
   if (flags.phase !== undefined) query.phase = flags.phase;
   if (flags.name !== undefined) query.name = flags.name;
+  if (flags.incomplete !== undefined) query.incomplete = flags.incomplete;
   if (flags.since !== undefined) query.since = parseTime('since', flags.since, now);
   if (flags.until !== undefined) query.until = parseTime('until', flags.until, now);
   if (query.since && query.until && query.since >= query.until) {

@@ -431,6 +431,10 @@ function filters(q: Omit<WorkflowQuery, 'text'>): Where {
     clauses.push('m.name = ?');
     params.push(q.name);
   }
+  if (q.incomplete !== undefined) {
+    clauses.push('m.incomplete = ?');
+    params.push(q.incomplete ? 1 : 0);
+  }
   if (q.since !== undefined) {
     clauses.push('m.at_ms >= ?');
     params.push(q.since.getTime());

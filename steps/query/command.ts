@@ -17,6 +17,10 @@ function filterOptions<T>(y: Argv<T>) {
     .option('namespace', { alias: 'n', type: 'string', describe: 'workflow namespace' })
     .option('phase', { type: 'string', describe: 'workflow phase (Succeeded, Failed, Error), case-insensitive' })
     .option('name', { type: 'string', describe: 'exact workflow name' })
+    .option('incomplete', {
+      type: 'boolean',
+      describe: 'only workflows archived with missing logs/artifacts (--no-incomplete: only complete ones)',
+    })
     .option('since', {
       type: 'string',
       describe: 'finished at or after: ISO date/time or duration ago (30m, 12h, 7d, 2w)',
@@ -43,7 +47,7 @@ function workflowRow(w: CatalogWorkflow) {
     manifest: w.manifestId,
     namespace: w.namespace,
     name: w.name,
-    phase: w.phase ?? '',
+    phase: (w.phase ?? '') + (w.incomplete ? ' (incomplete)' : ''),
     finished: shortTime(w.finishedAt) ?? '',
     // Argo's own bookkeeping labels are in the JSON/YAML output; the table keeps the ones people set.
     labels: Object.entries(w.labels)

@@ -112,6 +112,15 @@ describe('indexing', () => {
     expect(ftsIntegrity(join(dir, 'catalog.db'))).toBe('ok');
   });
 
+  test('incomplete archives are marked and can be selected', async () => {
+    const source = corpus();
+    source.manifests.get('b'.repeat(64))!.incomplete = true;
+    await indexCatalog(catalog, source);
+    expect(names(catalog, { incomplete: true })).toEqual(['play-2']);
+    expect(names(catalog, { incomplete: false })).toEqual(['docs-1', 'play-1']);
+    expect(catalog.stats().incomplete).toBe(1);
+  });
+
   test('indexing only named manifests lists and removes nothing else', async () => {
     const source = corpus();
     await indexCatalog(catalog, source, { only: ['a'.repeat(64)] });

@@ -167,6 +167,20 @@ describe('indexing', () => {
     clean.close();
   });
 
+  test('reset (index --rebuild) wipes the catalog; re-indexing restores the same content', async () => {
+    const source = corpus();
+    await indexCatalog(catalog, source);
+    const before = { all: catalog.search({}), stats: catalog.stats() };
+    catalog.close();
+    const reopened = openSqliteCatalog(join(dir, 'catalog.db'), { reset: true });
+    catalog = reopened.catalog;
+    expect(reopened.fresh).toBe(true);
+    expect(catalog.stats().manifests).toBe(0);
+    expect(catalog.searchText('kraken')).toEqual([]);
+    expect((await indexCatalog(catalog, source)).indexed).toBe(3);
+    expect({ all: catalog.search({}), stats: catalog.stats() }).toEqual(before);
+  });
+
   test('a catalog written with another schema version is wiped and rebuilt', async () => {
     await indexCatalog(catalog, corpus());
     catalog.close();

@@ -1,5 +1,5 @@
 // Child process for crash and concurrency tests: archives deterministic bundles into a file: repository.
-// Usage: archive-child.ts <repo-root> <first-uid-number> <count>
+// Usage: archive-child.ts <repo-root> <first-uid-number> <count> [<start at, epoch ms>]
 import { join } from 'node:path';
 import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
@@ -21,8 +21,10 @@ export function childBundle(n: number) {
 }
 
 if (process.argv[1]?.endsWith('archive-child.ts')) {
-  const [root, first, count] = process.argv.slice(2);
+  const [root, first, count, startAt] = process.argv.slice(2);
   const repo = await initRepository(new FileSystemStore(join(root!)), SMALL);
+  // Lets two children start archiving at the same moment despite different start-up times.
+  if (startAt) await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
   process.stdout.write('started\n');
   for (let n = Number(first); n < Number(first) + Number(count); n++) {
     const r = await archiveBundle(repo, childBundle(n));

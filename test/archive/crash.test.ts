@@ -18,10 +18,13 @@ function runChild(
   first: number,
   count: number,
   killAfterMs?: number,
+  startAt?: number,
 ): Promise<{ code: number | null; signal: string | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, root, String(first), String(count)], {
+    const args = [CHILD, root, String(first), String(count), ...(startAt ? [String(startAt)] : [])];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: join(import.meta.dirname, '../..'),
     });
     let out = '';
     let err = '';
@@ -62,24 +65,32 @@ describe('crash safety', () => {
     cleanups.push(dir.cleanup);
     const root = join(dir.path, 'repo');
     let killed = 0;
+    // Fresh workflows each round, so every round has real work to interrupt (a full round takes ~150 ms idle).
     for (let i = 0; i < 5; i++) {
-      const run = await runChild(root, 1, 3, Math.floor(Math.random() * 400));
+      const run = await runChild(root, 1 + 3 * i, 3, Math.floor(Math.random() * 120));
       if (run.signal === 'SIGKILL') killed++;
       // Whatever was committed so far must verify: a crash never leaves a manifest pointing at nothing.
       const repo = await openRepository(new FileSystemStore(root));
       expect((await verifyRepository(repo, { readData: true })).problems).toEqual([]);
     }
     expect(killed).toBeGreaterThan(0);
-    const final = await runChild(root, 1, 3);
+    const final = await runChild(root, 1, 15);
     expect(final.code).toBe(0);
-    await expectRestorable(root, ['w1', 'w2', 'w3']);
+    await expectRestorable(
+      root,
+      Array.from({ length: 15 }, (_, i) => `w${i + 1}`),
+    );
   });
 
   test('two archivers at once into one repository verify clean', async () => {
     const dir = tempDir();
     cleanups.push(dir.cleanup);
     const root = join(dir.path, 'repo');
-    const [a, b] = await Promise.all([runChild(root, 1, 2), runChild(root, 2, 2)]);
+    const startAt = Date.now() + 3000;
+    const [a, b] = await Promise.all([
+      runChild(root, 1, 2, undefined, startAt),
+      runChild(root, 2, 2, undefined, startAt),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     await expectRestorable(root, ['w1', 'w2', 'w3']);
   });

@@ -1,4 +1,4 @@
-// The chunk index of one timeline group: which pack holds a chunk, in a compact table of ~30 bytes per chunk.
+// The chunk index of one timeline group: which pack holds a chunk, in a compact table of 29-57 bytes per chunk.
 import type { Repository } from './repository.ts';
 import { INDEX_PREFIX, parseGroupKey, readObject } from './repository.ts';
 import { decodeIndex } from './pack-format.ts';
@@ -8,7 +8,7 @@ const KEY_BYTES = 16;
 
 /**
  * Open addressing over typed arrays instead of a Map of hex strings (which costs ~150 bytes a chunk):
- * 16 key bytes + 4 value bytes per slot at a load factor of at most 0.7.
+ * 16 key bytes + 4 value bytes per slot at a load factor between 0.35 and 0.7.
  */
 export class ChunkIndex {
   private keys: Uint8Array;

@@ -1,9 +1,22 @@
 // Frame encodings inside packs: plain zstd, or log-aware (RFC 3339 timestamps pulled out into delta-coded columns).
-import { compress, decompress } from 'zstd-napi';
+import { Compressor, decompress } from 'zstd-napi';
 import { IntegrityError } from '../errors.ts';
+import { formatFraction, formatSecond, MAX_SECOND, MIN_SECOND, timestampAt } from './timestamps.ts';
 
 /** First byte of every frame payload. */
-export const FrameEncoding = { Plain: 0, Timestamps: 1 } as const;
+export const FrameEncoding = { Plain: 0, Timestamps: 1, TimestampPlanes: 2 } as const;
+
+/** One reusable zstd context per level (creating one per frame costs more than compressing a small frame). */
+const compressors = new Map<number, Compressor>();
+function compress(data: Uint8Array, { compressionLevel }: { compressionLevel: number }): Buffer {
+  let c = compressors.get(compressionLevel);
+  if (!c) {
+    c = new Compressor();
+    c.setParameters({ compressionLevel });
+    compressors.set(compressionLevel, c);
+  }
+  return c.compress(data);
+}
 
 const TIMESTAMP = /(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z/g;
 const MARK = '\0';
@@ -38,7 +51,7 @@ function readVarint(b: Buffer, pos: { at: number }): number {
  * digits, second deltas, fraction deltas) halves what logs cost (measured in docs/format.md). Only timestamps that
  * re-format to exactly the same text are taken, and only in frames without NUL bytes, so decoding is exact.
  */
-export function encodeFrame(raw: Buffer, level: number): Buffer {
+export function encodeFrameV1(raw: Buffer, level: number): Buffer {
   if (raw.includes(0)) return plain(raw, level);
   const text = raw.toString('latin1');
   const digits: number[] = [];
@@ -79,7 +92,7 @@ function plain(raw: Buffer, level: number): Buffer {
 export function decodeFrame(payload: Buffer, rawLength: number): Buffer {
   let raw: Buffer;
   try {
-    raw = decodeUnchecked(payload);
+    raw = decodeUnchecked(payload, rawLength);
   } catch (err) {
     if (err instanceof IntegrityError) throw err;
     throw new IntegrityError(`frame does not decompress: ${(err as Error).message}`);
@@ -88,9 +101,10 @@ export function decodeFrame(payload: Buffer, rawLength: number): Buffer {
   return raw;
 }
 
-function decodeUnchecked(payload: Buffer): Buffer {
+function decodeUnchecked(payload: Buffer, rawLength: number): Buffer {
   const encoding = payload[0];
   if (encoding === FrameEncoding.Plain) return decompress(payload.subarray(1));
+  if (encoding === FrameEncoding.TimestampPlanes) return decodePlanes(payload, rawLength);
   if (encoding !== FrameEncoding.Timestamps || payload.length < 9)
     throw new IntegrityError(`unknown frame encoding ${encoding}`);
   const count = payload.readUInt32BE(1);
@@ -115,4 +129,127 @@ function decodeUnchecked(payload: Buffer): Buffer {
     out += parts[i + 1]!;
   }
   return Buffer.from(out, 'latin1');
+}
+
+/** Seconds apart below this combine with the fraction into one nanosecond delta that stays a safe integer. */
+const COMBINE_LIMIT = 2 ** 22;
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+/** Column streams of encoding 2, each compressed on its own so zstd's entropy coder sees one distribution. */
+const STREAMS = 5;
+
+/**
+ * Encoding 2: the timestamps of encoding 1, found by a byte scanner, stored as one delta per timestamp in
+ * nanoseconds (zigzag) split into byte planes, which compress close to the entropy of the gaps between log lines.
+ */
+export function encodeFrame(raw: Buffer, level: number): Buffer {
+  if (raw.includes(0)) return plain(raw, level);
+  const n = raw.length;
+  const text = Buffer.allocUnsafe(n);
+  let textLen = 0;
+  let copied = 0;
+  const digits: number[] = [];
+  const secs: number[] = [];
+  const highs: number[] = [];
+  const lows: number[] = [];
+  let prevSec = 0;
+  let prevNs = 0;
+  // A timestamp is at least 20 bytes and has 'T' at +10: test that byte first, it rules out almost every position.
+  for (let i = 0; i + 20 <= n; i++) {
+    if (raw[i + 10] !== 0x54) continue;
+    const t = timestampAt(raw, i);
+    if (!t) continue;
+    textLen += raw.copy(text, textLen, copied, i);
+    text[textLen++] = 0;
+    copied = t.end;
+    const ns = t.frac * POW10[9 - t.fracDigits]!;
+    const secDelta = t.sec - prevSec;
+    const delta = Math.abs(secDelta) < COMBINE_LIMIT ? secDelta * 1e9 + ns - prevNs : ns - prevNs;
+    const z = zigzag(delta);
+    digits.push(t.fracDigits);
+    pushVarint(secs, secDelta);
+    const low = z % 2 ** 32;
+    lows.push(low);
+    highs.push((z - low) / 2 ** 32);
+    prevSec = t.sec;
+    prevNs = ns;
+    i = t.end - 1;
+  }
+  const count = digits.length;
+  if (count < MIN_TIMESTAMPS) return plain(raw, level);
+  textLen += raw.copy(text, textLen, copied, n);
+  const small: number[] = digits.concat(secs);
+  for (const h of highs) pushVarint(small, h);
+  const streams = [compress(Buffer.from(small), { compressionLevel: level })];
+  for (let shift = 0; shift < 32; shift += 8) {
+    const plane = Buffer.allocUnsafe(count);
+    for (let k = 0; k < count; k++) plane[k] = (lows[k]! >>> shift) & 255;
+    streams.push(compress(plane, { compressionLevel: level }));
+  }
+  const body = compress(text.subarray(0, textLen), { compressionLevel: level });
+  const head = Buffer.alloc(5 + 4 * STREAMS);
+  head[0] = FrameEncoding.TimestampPlanes;
+  head.writeUInt32BE(count, 1);
+  streams.forEach((s, k) => head.writeUInt32BE(s.length, 5 + 4 * k));
+  return Buffer.concat([head, ...streams, body]);
+}
+
+function zigzag(v: number): number {
+  return v < 0 ? -2 * v - 1 : 2 * v;
+}
+
+function decodePlanes(payload: Buffer, rawLength: number): Buffer {
+  const headLen = 5 + 4 * STREAMS;
+  if (payload.length < headLen) throw new IntegrityError('frame header is truncated');
+  const count = payload.readUInt32BE(1);
+  const streams: Buffer[] = [];
+  let at = headLen;
+  for (let k = 0; k < STREAMS; k++) {
+    const len = payload.readUInt32BE(5 + 4 * k);
+    if (at + len > payload.length) throw new IntegrityError('timestamp column is truncated');
+    const s = decompress(payload.subarray(at, at + len));
+    if (k > 0 && s.length !== count) throw new IntegrityError('timestamp column has the wrong length');
+    streams.push(s);
+    at += len;
+  }
+  const text = decompress(payload.subarray(at));
+  const small = streams[0]!;
+  const [p0, p1, p2, p3] = streams.slice(1) as [Buffer, Buffer, Buffer, Buffer];
+  if (small.length < count) throw new IntegrityError('timestamp column is truncated');
+  const secPos = { at: count };
+  const secDeltas = new Array<number>(count);
+  for (let k = 0; k < count; k++) secDeltas[k] = readVarint(small, secPos);
+  const highPos = { at: secPos.at };
+  const out = Buffer.allocUnsafe(rawLength);
+  let o = 0;
+  let from = 0;
+  let sec = 0;
+  let ns = 0;
+  let lastSec = NaN;
+  let lastAt = 0;
+  for (let k = 0; k < count; k++) {
+    const mark = text.indexOf(0, from);
+    if (mark < 0) throw new IntegrityError('timestamp count does not match the text');
+    if (o + (mark - from) + 20 > rawLength) throw new IntegrityError(`frame decodes to more than ${rawLength} bytes`);
+    o += text.copy(out, o, from, mark);
+    from = mark + 1;
+    const z = readVarint(small, highPos) * 2 ** 32 + ((p0[k]! | (p1[k]! << 8) | (p2[k]! << 16) | (p3[k]! << 24)) >>> 0);
+    const delta = z % 2 === 1 ? -(z + 1) / 2 : z / 2;
+    const secDelta = secDeltas[k]!;
+    sec += secDelta;
+    ns += Math.abs(secDelta) < COMBINE_LIMIT ? delta - secDelta * 1e9 : delta;
+    const digits = small[k]!;
+    const scale = POW10[9 - digits];
+    if (scale === undefined || ns < 0 || ns >= 1e9 || ns % scale !== 0 || sec < MIN_SECOND || sec > MAX_SECOND)
+      throw new IntegrityError('timestamp column holds an impossible timestamp');
+    if (sec === lastSec) out.copyWithin(o, lastAt, lastAt + 19);
+    else formatSecond(out, o, sec);
+    lastSec = sec;
+    lastAt = o;
+    o = formatFraction(out, o + 19, ns / scale, digits);
+  }
+  if (text.indexOf(0, from) >= 0) throw new IntegrityError('timestamp count does not match the text');
+  if (o > rawLength || o + text.length - from !== rawLength)
+    throw new IntegrityError(`frame does not decode to ${rawLength} bytes`);
+  text.copy(out, o, from);
+  return out;
 }

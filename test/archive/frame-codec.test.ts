@@ -1,7 +1,8 @@
 // The log-aware frame encoding is exact: any bytes, timestamps valid or not, decode to what was encoded.
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { decodeFrame, encodeFrame, FrameEncoding } from '../../lib/archive/frame-codec.ts';
+import { decodeFrame, encodeFrame, encodeFrameV1, FrameEncoding } from '../../lib/archive/frame-codec.ts';
+import { civilFromDays, daysFromCivil, timestampAt } from '../../lib/archive/timestamps.ts';
 import { IntegrityError } from '../../lib/errors.ts';
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
@@ -39,6 +40,55 @@ describe('frame codec', () => {
     expect(decodeFrame(encoded, raw.length).equals(raw)).toBe(true);
   });
 
+  test.prop([arbText], { numRuns: 100 })('frames of encoding 1 (older packs) still decode', (raw) => {
+    expect(decodeFrame(encodeFrameV1(raw, 3), raw.length).equals(raw)).toBe(true);
+  });
+
+  test.prop([fc.array(arbTimestamp, { minLength: 16, maxLength: 80 }), fc.string({ maxLength: 8 })], { numRuns: 200 })(
+    'timestamps back to back, any gaps between them, decode exactly',
+    (stamps, sep) => {
+      const raw = Buffer.from(stamps.join(sep), 'utf8');
+      expect(decodeFrame(encodeFrame(raw, 3), raw.length).equals(raw)).toBe(true);
+    },
+  );
+
+  test.prop([fc.integer({ min: -719528, max: 2932896 })])('civil dates agree with Date', (days) => {
+    const iso = new Date(Date.UTC(2000, 0, 1) + (days - 10957) * 86400000).toISOString();
+    const year = iso.startsWith('+') || iso.startsWith('-') ? +iso.slice(0, 7) : +iso.slice(0, 4);
+    const [y, m, d] = civilFromDays(days);
+    expect([y, m, d]).toEqual([year, +iso.slice(-19, -17), +iso.slice(-16, -14)]);
+    expect(daysFromCivil(y, m, d)).toBe(days);
+  });
+
+  test('takes only real times: month 13, day 31 of a 30-day month, Feb 29 of a common year, second 60 stay text', () => {
+    for (const bad of [
+      '2026-13-01T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-02-29T00:00:00Z',
+      '2026-01-01T00:00:60Z',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T00:00:00.Z',
+      '2026-01-01T00:00:00.1234567890Z',
+    ]) {
+      expect(timestampAt(Buffer.from(bad), 0)).toBeUndefined();
+    }
+    expect(timestampAt(Buffer.from('2024-02-29T23:59:59.000000001Z'), 0)).toMatchObject({ frac: 1, fracDigits: 9 });
+  });
+
+  test('a corrupted timestamp column or text is an IntegrityError, never wrong bytes', () => {
+    let t = Date.UTC(2026, 0, 5, 21, 6, 36);
+    const log = Buffer.from(
+      Array.from({ length: 100 }, (_, i) => `${new Date((t += 1017)).toISOString()} line ${i}\n`).join(''),
+    );
+    const encoded = encodeFrame(log, 3);
+    expect(encoded[0]).toBe(FrameEncoding.TimestampPlanes);
+    expect(() => decodeFrame(encoded.subarray(0, encoded.length - 3), log.length)).toThrow(IntegrityError);
+    expect(() => decodeFrame(encoded, log.length + 1)).toThrow(IntegrityError);
+    const fewer = Buffer.from(encoded);
+    fewer.writeUInt32BE(99, 1);
+    expect(() => decodeFrame(fewer, log.length)).toThrow(IntegrityError);
+  });
+
   test('takes timestamps out of log text, and leaves frames with NUL bytes plain', () => {
     let t = Date.UTC(2026, 0, 5, 21, 6, 36);
     const lines = Array.from(
@@ -47,7 +97,7 @@ describe('frame codec', () => {
     );
     const log = Buffer.from(lines.join(''));
     const encoded = encodeFrame(log, 3);
-    expect(encoded[0]).toBe(FrameEncoding.Timestamps);
+    expect(encoded[0]).toBe(FrameEncoding.TimestampPlanes);
     expect(decodeFrame(encoded, log.length).equals(log)).toBe(true);
     const binary = Buffer.concat([log, Buffer.from([0])]);
     expect(encodeFrame(binary, 3)[0]).toBe(FrameEncoding.Plain);

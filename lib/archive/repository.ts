@@ -79,7 +79,7 @@ export function defaultConfig(opts: RepositoryOptions = {}): RepositoryConfig {
     id: randomBytes(16).toString('hex'),
     createdAt: new Date().toISOString(),
     chunker: opts.chunker ?? { ...DEFAULT_CHUNKER },
-    pack: opts.pack ?? { targetSize: 8 * 1024 * 1024, frameSize: 2 * 1024 * 1024, compressionLevel: 3 },
+    pack: opts.pack ?? { targetSize: 8 * 1024 * 1024, frameSize: 4 * 1024 * 1024, compressionLevel: 8 },
   };
 }
 

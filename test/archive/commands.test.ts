@@ -2,9 +2,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, test, vi } from 'vitest';
-import { buildCli } from '../../steps/cli.ts';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { logText } from './fixtures.ts';
+import { runCli } from '../support/run-cli.ts';
 
 let root: string;
 let store: string;
@@ -22,22 +22,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function strata(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const outs: string[] = [];
-  const errs: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => (outs.push(String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => (errs.push(String(c)), true));
-  process.exitCode = 0;
-  try {
-    await buildCli(['--store', store, ...args]).parseAsync();
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, out: outs.join(''), err: errs.join('') };
-}
+const strata = (args: string[]) => runCli(['--store', store, ...args]);
 
 test('archive, re-archive, restore, partial restore, verify and gc', async () => {
   const first = await strata(['archive', '--from', path.join(root, 'export'), '-o', 'json']);

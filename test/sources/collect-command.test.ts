@@ -2,9 +2,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FileSystemStore } from '../../lib/store/fs.ts';
-import { buildCli } from '../../steps/cli.ts';
+import { runCli } from '../support/run-cli.ts';
 
 let root: string;
 beforeAll(() => {
@@ -20,22 +20,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function strata(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const outs: string[] = [];
-  const errs: string[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c) => (outs.push(String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c) => (errs.push(String(c)), true));
-  process.exitCode = 0;
-  try {
-    await buildCli(args).parseAsync();
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, out: outs.join(''), err: errs.join('') };
-}
+const strata = (args: string[]) => runCli(args);
 
 test('prints the summary as JSON and names malformed files on stderr', async () => {
   const r = await strata(['collect', '--from', root, '-o', 'json']);

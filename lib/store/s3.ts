@@ -25,6 +25,7 @@ import {
   S3Client,
   type GetObjectCommandOutput,
   type HeadObjectCommandOutput,
+  type ListObjectVersionsCommandOutput,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -336,22 +337,7 @@ export class S3Store implements ObjectStore {
   }
 
   async *listVersions(prefix: string): AsyncIterable<ObjectVersion> {
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new ListObjectVersionsCommand({
-            Bucket: this.bucket,
-            Prefix: this.full(prefix),
-            KeyMarker: keyMarker,
-            VersionIdMarker: versionMarker,
-          }),
-        );
-      } catch (err) {
-        throw this.fail(err);
-      }
+    for await (const page of this.versionPages(this.full(prefix))) {
       const entries = [
         ...(page.Versions ?? []).map((v) => ({ v, marker: false, size: v.Size ?? 0 })),
         ...(page.DeleteMarkers ?? []).map((v) => ({ v, marker: true, size: 0 })),
@@ -366,8 +352,32 @@ export class S3Store implements ObjectStore {
           lastModified: v.LastModified ?? new Date(0),
         };
       }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    }
+  }
+
+  /** ListObjectVersions pages under a full prefix; with `onlyKey`, stops once the listing has passed that key. */
+  private async *versionPages(fullPrefix: string, onlyKey?: string): AsyncIterable<ListObjectVersionsCommandOutput> {
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      let page: ListObjectVersionsCommandOutput;
+      try {
+        page = await this.client.send(
+          new ListObjectVersionsCommand({
+            Bucket: this.bucket,
+            Prefix: fullPrefix,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
+          }),
+        );
+      } catch (err) {
+        throw this.fail(err, onlyKey);
+      }
+      yield page;
+      const passed = onlyKey !== undefined && page.NextKeyMarker !== undefined && page.NextKeyMarker > onlyKey;
+      const done = !page.IsTruncated || passed;
+      keyMarker = done ? undefined : page.NextKeyMarker;
+      versionMarker = done ? undefined : page.NextVersionIdMarker;
     } while (keyMarker);
   }
 
@@ -416,29 +426,11 @@ export class S3Store implements ObjectStore {
 
   private async versionsOf(fullKey: string): Promise<{ Key: string; VersionId?: string }[]> {
     const out: { Key: string; VersionId?: string }[] = [];
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new ListObjectVersionsCommand({
-            Bucket: this.bucket,
-            Prefix: fullKey,
-            KeyMarker: keyMarker,
-            VersionIdMarker: versionMarker,
-          }),
-        );
-      } catch (err) {
-        throw this.fail(err, fullKey);
-      }
+    for await (const page of this.versionPages(fullKey, fullKey)) {
       for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
         if (v.Key === fullKey) out.push({ Key: fullKey, VersionId: v.VersionId });
       }
-      const done = !page.IsTruncated || (page.NextKeyMarker !== undefined && page.NextKeyMarker > fullKey);
-      keyMarker = done ? undefined : page.NextKeyMarker;
-      versionMarker = done ? undefined : page.NextVersionIdMarker;
-    } while (keyMarker);
+    }
     return out;
   }
 

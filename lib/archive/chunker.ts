@@ -53,8 +53,11 @@ export class Chunker {
   private readonly gear: Uint32Array;
   private readonly maskS: number;
   private readonly maskL: number;
+  /** Twice maxSize, so that pending bytes move to the front only once per maxSize of input, not at every cut. */
   private readonly buf: Buffer;
-  private len = 0;
+  /** Pending bytes are buf[start, end). */
+  private start = 0;
+  private end = 0;
   private scanned = 0;
   private hash = 0;
 
@@ -63,12 +66,13 @@ export class Chunker {
     this.gear = gearTable(p.seed);
     this.maskS = highMask(bits + 2);
     this.maskL = highMask(bits - 2);
-    this.buf = Buffer.allocUnsafe(p.maxSize);
+    this.buf = Buffer.allocUnsafe(2 * p.maxSize);
   }
 
   /** Forgets any pending data, to start a new file with the same buffer. */
   reset(): void {
-    this.len = 0;
+    this.start = 0;
+    this.end = 0;
     this.scanned = 0;
     this.hash = 0;
   }
@@ -78,9 +82,15 @@ export class Chunker {
     const out: Buffer[] = [];
     let off = 0;
     while (off < data.length) {
-      const n = Math.min(this.p.maxSize - this.len, data.length - off);
-      this.buf.set(data.subarray(off, off + n), this.len);
-      this.len += n;
+      if (this.end === this.buf.length) {
+        // Fewer than maxSize bytes are pending here (findCut cuts at maxSize), so this frees at least maxSize.
+        this.buf.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      const n = Math.min(this.buf.length - this.end, data.length - off);
+      this.buf.set(data.subarray(off, off + n), this.end);
+      this.end += n;
       off += n;
       for (let cut = this.findCut(); cut > 0; cut = this.findCut()) out.push(this.take(cut));
     }
@@ -89,37 +99,38 @@ export class Chunker {
 
   /** The last, possibly short, chunk (undefined when nothing is pending). */
   finish(): Buffer | undefined {
-    if (this.len === 0) return undefined;
-    return this.take(this.len);
+    if (this.end === this.start) return undefined;
+    return this.take(this.end - this.start);
   }
 
   private take(cut: number): Buffer {
-    const chunk = Buffer.from(this.buf.subarray(0, cut));
-    this.buf.copyWithin(0, cut, this.len);
-    this.len -= cut;
+    const chunk = Buffer.from(this.buf.subarray(this.start, this.start + cut));
+    this.start += cut;
+    if (this.start === this.end) this.start = this.end = 0;
     this.scanned = 0;
     this.hash = 0;
     return chunk;
   }
 
-  /** Position after the cut point, or 0 when more data is needed. */
+  /** Length of the next chunk, or 0 when more data is needed. */
   private findCut(): number {
     const { minSize, avgSize, maxSize } = this.p;
     const buf = this.buf;
     const gear = this.gear;
-    const len = this.len;
+    const base = this.start;
+    const len = this.end - base;
     let h = this.hash;
     let i = Math.max(this.scanned, minSize);
     const normalEnd = Math.min(len, avgSize);
     const maskS = this.maskS;
     for (; i < normalEnd; i++) {
-      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      h = ((h << 1) + gear[buf[base + i]!]!) | 0;
       if ((h & maskS) === 0) return i + 1;
     }
     const maskL = this.maskL;
     const end = Math.min(len, maxSize);
     for (; i < end; i++) {
-      h = ((h << 1) + gear[buf[i]!]!) | 0;
+      h = ((h << 1) + gear[buf[base + i]!]!) | 0;
       if ((h & maskL) === 0) return i + 1;
     }
     if (len >= maxSize) return maxSize;

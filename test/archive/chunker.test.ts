@@ -35,6 +35,18 @@ describe('chunker', () => {
     },
   );
 
+  test('cut points are those of format v1 (they decide dedup against existing repositories)', () => {
+    const data = Buffer.concat(
+      Array.from({ length: 2000 }, (_, i) => createHash('sha256').update(`golden:${i}`).digest()),
+    );
+    // Recorded with the first implementation of the chunker.
+    expect(chunk(data, [30_000]).map((c) => c.length)).toEqual([
+      1312, 1278, 1178, 1249, 1465, 1224, 1076, 1054, 1110, 1512, 1272, 1494, 665, 1119, 1120, 1159, 1226, 972, 1296,
+      1107, 1370, 1494, 1300, 1170, 1248, 1181, 1716, 1029, 1221, 1343, 1338, 1663, 1146, 1076, 1497, 1331, 1115, 1242,
+      1245, 1249, 1045, 1331, 628, 1186, 429, 1381, 1044, 1431, 1059, 677, 1188, 1163, 1084, 492,
+    ]);
+  });
+
   test.prop([fc.nat(199_000), fc.uint8Array({ minLength: 1, maxLength: 100 })], { numRuns: 30 })(
     'an insertion changes only the chunks around it',
     (at, insert) => {

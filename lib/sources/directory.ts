@@ -23,6 +23,13 @@ export const WORKFLOW_FILES = ['workflow.yaml', 'workflow.yml', 'workflow.json']
 const WORKFLOW_EXT = /\.(ya?ml|json)$/;
 /** Related resource manifests larger than this are archived but not parsed for their apiVersion/kind. */
 const MAX_RESOURCE_PARSE_BYTES = 1 << 20;
+/** Largest read of an entry stream: fewer, larger chunks than the 64 KiB default (the engine chunks them anyway). */
+const READ_CHUNK_BYTES = 1 << 20;
+const MIN_READ_CHUNK_BYTES = 16 << 10;
+/** File system calls in flight at once while reading a workflow directory (libuv runs 4 at a time by default). */
+const FS_CONCURRENCY = 8;
+/** Parsed workflow files kept from the scan for load(), up to this much source text (beyond it load re-parses). */
+const PARSE_CACHE_BYTES = 64 << 20;
 
 interface Located {
   identity: WorkflowIdentity;
@@ -50,6 +57,9 @@ class DirectorySource implements WorkflowSource {
   readonly description: string;
   private scanned?: { byUid: Map<string, Located>; byName: Map<string, Located>; problems: SourceProblem[] };
   private lastParse?: { file: string; result: ParseResult };
+  /** Parse results of the scan, so load() does not parse each workflow file a second time. */
+  private readonly parsedByScan = new Map<string, ParseResult>();
+  private parsedByScanBytes = 0;
 
   constructor(
     private readonly dir: string,
@@ -70,12 +80,16 @@ class DirectorySource implements WorkflowSource {
     if (!located) {
       throw new InputError(`workflow ${id.namespace}/${id.name} (uid ${id.uid}) is not in ${this.description}`);
     }
-    const parsed = (await this.parseFile(located.file)).workflows.find((w) => w.identity.uid === located.identity.uid);
+    const fromScan = this.parsedByScan.get(located.file);
+    // A file's workflows are loaded once each; a single-workflow file's parse is no longer needed after this.
+    if (fromScan && fromScan.workflows.length <= 1) this.parsedByScan.delete(located.file);
+    const result = fromScan ?? (await this.parseFile(located.file));
+    const parsed = result.workflows.find((w) => w.identity.uid === located.identity.uid);
     if (!parsed) throw new InputError('workflow changed on disk since the scan', { file: located.file });
     return buildBundle(located, parsed);
   }
 
-  private async parseFile(file: string): Promise<ParseResult> {
+  private async parseFile(file: string, keepForLoad = false): Promise<ParseResult> {
     if (this.lastParse?.file === file) return this.lastParse.result;
     let text: string;
     try {
@@ -86,6 +100,10 @@ class DirectorySource implements WorkflowSource {
     this.options.onFile?.(file);
     const result = parseWorkflowText(text, file);
     this.lastParse = { file, result };
+    if (keepForLoad && this.parsedByScanBytes + text.length <= PARSE_CACHE_BYTES) {
+      this.parsedByScan.set(file, result);
+      this.parsedByScanBytes += text.length;
+    }
     return result;
   }
 
@@ -205,7 +223,7 @@ class DirectorySource implements WorkflowSource {
 
   private async parseFileForScan(file: string, problems: SourceProblem[]): Promise<ParseResult | undefined> {
     try {
-      return await this.parseFile(file);
+      return await this.parseFile(file, true);
     } catch (err) {
       problems.push(problemOf(err, file));
       return undefined;
@@ -272,36 +290,119 @@ interface Walk {
 }
 
 /** Every regular file below `dir`, symlinks checked against `realRoot` (refused with an InputError when outside). */
-async function walkFiles(realRoot: string, dir: string, relPrefix = '', walk?: Walk): Promise<Walk> {
-  const acc = walk ?? { files: [], dangling: [], seen: new Set<string>() };
-  acc.seen.add(dir);
-  for (const entry of await sortedEntries(dir)) {
-    const rel = relPrefix + entry.name;
-    let real = join(dir, entry.name);
-    if (entry.isSymbolicLink()) {
+async function walkFiles(realRoot: string, dir: string): Promise<Walk> {
+  const acc: Walk = { files: [], dangling: [], seen: new Set([dir]) };
+  await flatten(realRoot, await readTree(realRoot, dir, limiter(FS_CONCURRENCY)), '', acc);
+  return acc;
+}
+
+/** A directory read ahead: its entries in name order; plain subdirectories read ahead too. */
+interface Tree {
+  entries: Array<{ name: string; looked: Looked | { error: unknown }; sub?: Promise<Tree> }>;
+}
+
+type Looked =
+  | { type: 'dangling' | 'other' }
+  | { type: 'dir'; real: string; link: boolean }
+  | { type: 'file'; real: string; size: number };
+
+type Limit = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * Reads a directory and, concurrently, every plain (not symlinked) directory below it: one file system round
+ * trip after another made walking a workflow directory slower than reading its bytes. Symlinked directories
+ * are left to `flatten`, which reads them only when it gets to them, so links cannot multiply the work.
+ */
+async function readTree(realRoot: string, dir: string, limit: Limit): Promise<Tree> {
+  const names = await limit(() => sortedEntries(dir));
+  const entries = await Promise.all(
+    names.map(async (entry) => {
+      let looked: Looked | { error: unknown };
       try {
-        await stat(real);
-      } catch {
-        acc.dangling.push(rel);
-        continue;
+        looked = await limit(() => lookAt(realRoot, dir, entry));
+      } catch (err) {
+        looked = { error: err };
       }
-      real = await resolveInside(realRoot, real.slice(realRoot.length + 1));
-    }
-    const info = await stat(real);
-    if (info.isDirectory()) {
-      if (!acc.seen.has(real)) await walkFiles(realRoot, real, rel + '/', acc);
-    } else if (info.isFile()) {
-      acc.files.push({ rel, real, size: info.size });
+      const sub =
+        'type' in looked && looked.type === 'dir' && !looked.link ? readTree(realRoot, looked.real, limit) : undefined;
+      // Read-ahead of a subtree that flatten skips or never reaches must not become an unhandled rejection.
+      sub?.catch(() => undefined);
+      return sub ? { name: entry.name, looked, sub } : { name: entry.name, looked };
+    }),
+  );
+  return { entries };
+}
+
+/** Takes a read-ahead tree in name order, depth first, each real directory once; the first error in that order throws. */
+async function flatten(realRoot: string, tree: Tree, relPrefix: string, acc: Walk): Promise<void> {
+  for (const { name, looked, sub } of tree.entries) {
+    if ('error' in looked) throw looked.error;
+    const rel = relPrefix + name;
+    if (looked.type === 'dangling') acc.dangling.push(rel);
+    else if (looked.type === 'file') acc.files.push({ rel, real: looked.real, size: looked.size });
+    else if (looked.type === 'dir' && !acc.seen.has(looked.real)) {
+      acc.seen.add(looked.real);
+      const subtree = await (sub ?? readTree(realRoot, looked.real, limiter(FS_CONCURRENCY)));
+      await flatten(realRoot, subtree, rel + '/', acc);
     }
   }
-  return acc;
+}
+
+/** What one directory entry is, symlinks followed and checked against `realRoot`. */
+async function lookAt(realRoot: string, dir: string, entry: Dirent): Promise<Looked> {
+  let real = join(dir, entry.name);
+  const link = entry.isSymbolicLink();
+  if (link) {
+    try {
+      await stat(real);
+    } catch {
+      return { type: 'dangling' };
+    }
+    real = await resolveInside(realRoot, real.slice(realRoot.length + 1));
+  } else if (entry.isDirectory()) {
+    return { type: 'dir', real, link }; // not a link below a real directory, so already a real path
+  }
+  const info = await stat(real);
+  if (info.isDirectory()) return { type: 'dir', real, link };
+  if (info.isFile()) return { type: 'file', real, size: info.size };
+  return { type: 'other' };
+}
+
+/** Runs at most `max` of the functions given to it at once, the others in the order they came. */
+function limiter(max: number): Limit {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    if (running >= max) await new Promise<void>((go) => waiting.push(go));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/**
+ * Streams a file in reads sized to it (up to 1 MiB): a read buffer much larger than the file costs an allocation
+ * and a copy per file, one much smaller costs a read call per 64 KiB.
+ */
+function openFile(file: string, size: number): Readable {
+  const highWaterMark = Math.min(READ_CHUNK_BYTES, Math.max(MIN_READ_CHUNK_BYTES, size));
+  return createReadStream(file, { highWaterMark });
 }
 
 function fileEntry(
   found: FoundFile,
   fields: Omit<BundleEntry, 'path' | 'open' | 'size' | 'kind'> & { kind: BundleEntry['kind'] },
 ): BundleEntry {
-  return { ...fields, path: found.rel, size: found.size, open: async () => createReadStream(found.real) };
+  return {
+    ...fields,
+    path: found.rel,
+    size: found.size,
+    open: async () => openFile(found.real, found.size),
+  };
 }
 
 async function resourceMeta(found: FoundFile, kindDir: string, name: string): Promise<Record<string, unknown>> {
@@ -324,11 +425,12 @@ async function workflowEntry(located: Located, parsed: ParsedWorkflow): Promise<
   if (located.ownFile) {
     const name = basename(located.file);
     const ext = /\.(ya?ml|json)$/.exec(name)?.[0] ?? '.yaml';
+    const size = (await stat(located.file)).size;
     return {
       path: `workflow${ext}`,
       kind: 'workflow',
-      size: (await stat(located.file)).size,
-      open: async () => createReadStream(located.file),
+      size,
+      open: async () => openFile(located.file, size),
     };
   }
   const text = JSON.stringify(parsed.workflow, null, 2) + '\n';
@@ -349,6 +451,9 @@ async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<Wo
   const walk = located.dataDir ? await walkFiles(located.root, located.dataDir) : undefined;
   const files = walk?.files ?? [];
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
+  // Resource manifests are read and parsed concurrently; each entry gets its meta before the bundle is returned.
+  const limit = limiter(FS_CONCURRENCY);
+  const metas: Array<Promise<void>> = [];
 
   for (const f of files) {
     const parts = f.rel.split('/');
@@ -374,7 +479,9 @@ async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<Wo
       entries.push(fileEntry(f, fields));
     } else if (top === 'resources' && parts.length === 3 && a && b && WORKFLOW_EXT.test(b)) {
       const name = b.replace(WORKFLOW_EXT, '');
-      entries.push(fileEntry(f, { kind: 'resource', meta: await resourceMeta(f, a, name) }));
+      const meta: Record<string, unknown> = {};
+      metas.push(limit(() => resourceMeta(f, a, name)).then((found) => void Object.assign(meta, found)));
+      entries.push(fileEntry(f, { kind: 'resource', meta }));
     } else if (top === 'resources' && parts.length === 6 && a && b && c === 'logs' && d && e?.endsWith('.log')) {
       const container = e.slice(0, -'.log'.length);
       entries.push(fileEntry(f, { kind: 'log', container, meta: { resourceKind: a, resourceName: b, podName: d } }));
@@ -382,6 +489,8 @@ async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<Wo
       entries.push(fileEntry(f, { kind: 'resource', meta: { unclassified: true } }));
     }
   }
+
+  await Promise.all(metas);
 
   for (const rel of walk?.dangling ?? []) {
     const kind = rel.startsWith('logs/') ? 'log' : rel.startsWith('artifacts/') ? 'artifact' : 'resource';

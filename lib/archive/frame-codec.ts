@@ -144,53 +144,95 @@ const STREAMS = 5;
 export function encodeFrame(raw: Buffer, level: number): Buffer {
   if (raw.includes(0)) return plain(raw, level);
   const n = raw.length;
-  const text = Buffer.allocUnsafe(n);
+  const max = Math.floor(n / 20); // a timestamp takes at least 20 bytes
+  const s = scratchFor(n, max);
+  const { text, digits, lows, varints } = s;
   let textLen = 0;
   let copied = 0;
-  const digits: number[] = [];
-  const secs: number[] = [];
-  const highs: number[] = [];
-  const lows: number[] = [];
+  let count = 0;
+  // Second deltas go to the front of `varints`, high parts of the nanosecond deltas to its back half.
+  let secLen = 0;
+  let highLen = max * 8;
   let prevSec = 0;
   let prevNs = 0;
-  // A timestamp is at least 20 bytes and has 'T' at +10: test that byte first, it rules out almost every position.
-  for (let i = 0; i + 20 <= n; i++) {
-    if (raw[i + 10] !== 0x54) continue;
-    const t = timestampAt(raw, i);
-    if (!t) continue;
-    textLen += raw.copy(text, textLen, copied, i);
+  // A timestamp is at least 20 bytes and has 'T' at +10: jump from 'T' to 'T' (memchr), then check around it.
+  for (let i = 0; ;) {
+    const at = raw.indexOf(0x54, i + 10) - 10;
+    if (at < 0 || at + 20 > n) break;
+    const t = timestampAt(raw, at);
+    if (!t) {
+      i = at + 1;
+      continue;
+    }
+    textLen += raw.copy(text, textLen, copied, at);
     text[textLen++] = 0;
     copied = t.end;
     const ns = t.frac * POW10[9 - t.fracDigits]!;
     const secDelta = t.sec - prevSec;
     const delta = Math.abs(secDelta) < COMBINE_LIMIT ? secDelta * 1e9 + ns - prevNs : ns - prevNs;
     const z = zigzag(delta);
-    digits.push(t.fracDigits);
-    pushVarint(secs, secDelta);
+    digits[count] = t.fracDigits;
+    secLen = writeVarint(varints, secLen, zigzag(secDelta));
     const low = z % 2 ** 32;
-    lows.push(low);
-    highs.push((z - low) / 2 ** 32);
+    lows[count++] = low;
+    highLen = writeVarint(varints, highLen, zigzag((z - low) / 2 ** 32));
     prevSec = t.sec;
     prevNs = ns;
-    i = t.end - 1;
+    i = t.end;
   }
-  const count = digits.length;
   if (count < MIN_TIMESTAMPS) return plain(raw, level);
   textLen += raw.copy(text, textLen, copied, n);
-  const small: number[] = digits.concat(secs);
-  for (const h of highs) pushVarint(small, h);
-  const streams = [compress(Buffer.from(small), { compressionLevel: level })];
+  const small = Buffer.concat([
+    digits.subarray(0, count),
+    varints.subarray(0, secLen),
+    varints.subarray(max * 8, highLen),
+  ]);
+  const streams = [compress(small, { compressionLevel: level })];
+  const plane = s.plane;
   for (let shift = 0; shift < 32; shift += 8) {
-    const plane = Buffer.allocUnsafe(count);
     for (let k = 0; k < count; k++) plane[k] = (lows[k]! >>> shift) & 255;
-    streams.push(compress(plane, { compressionLevel: level }));
+    streams.push(compress(plane.subarray(0, count), { compressionLevel: level }));
   }
   const body = compress(text.subarray(0, textLen), { compressionLevel: level });
   const head = Buffer.alloc(5 + 4 * STREAMS);
   head[0] = FrameEncoding.TimestampPlanes;
   head.writeUInt32BE(count, 1);
-  streams.forEach((s, k) => head.writeUInt32BE(s.length, 5 + 4 * k));
+  streams.forEach((z, k) => head.writeUInt32BE(z.length, 5 + 4 * k));
   return Buffer.concat([head, ...streams, body]);
+}
+
+interface Scratch {
+  text: Buffer;
+  digits: Uint8Array;
+  lows: Uint32Array;
+  plane: Uint8Array;
+  /** Two halves of `8 × max` bytes: a zigzag varint of a safe integer takes at most 8 bytes. */
+  varints: Buffer;
+}
+
+let scratch: Scratch | undefined;
+
+/** Buffers reused from frame to frame (encodeFrame is synchronous), grown when a frame is larger. */
+function scratchFor(n: number, max: number): Scratch {
+  if (!scratch || scratch.text.length < n || scratch.digits.length < max) {
+    scratch = {
+      text: Buffer.allocUnsafe(n),
+      digits: new Uint8Array(max),
+      lows: new Uint32Array(max),
+      plane: new Uint8Array(max),
+      varints: Buffer.allocUnsafe(16 * max),
+    };
+  }
+  return scratch;
+}
+
+function writeVarint(b: Buffer, at: number, z: number): number {
+  while (z >= 128) {
+    b[at++] = (z % 128) | 128;
+    z = Math.floor(z / 128);
+  }
+  b[at++] = z;
+  return at;
 }
 
 function zigzag(v: number): number {

@@ -178,9 +178,10 @@ export class ArchiveSession {
           const buf = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
           fileHash.update(buf);
           pending.size += buf.length;
-          for (const chunk of chunker.push(buf)) await take(chunk);
+          // Views into the chunker's buffer: take hashes and copies each before the chunker is called again.
+          for (const chunk of chunker.pushViews(buf)) await take(chunk);
         }
-        const last = chunker.finish();
+        const last = chunker.finish(false);
         if (last) await take(last);
       } catch (err) {
         // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.

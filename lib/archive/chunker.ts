@@ -79,10 +79,24 @@ export class Chunker {
 
   /** Feeds data; returns the chunks completed by it (fresh buffers the caller may keep). */
   push(data: Uint8Array): Buffer[] {
+    return this.feed(data, true);
+  }
+
+  /**
+   * Like push, without copying: the chunks are views into the chunker's buffer, valid only until the next call
+   * to any method of this chunker. For callers that hash and copy each chunk before feeding more data.
+   */
+  pushViews(data: Uint8Array): Buffer[] {
+    return this.feed(data, false);
+  }
+
+  private feed(data: Uint8Array, copy: boolean): Buffer[] {
     const out: Buffer[] = [];
     let off = 0;
     while (off < data.length) {
       if (this.end === this.buf.length) {
+        // Moving the pending bytes would overwrite the views handed out so far in this call: copy those first.
+        if (!copy) for (let k = 0; k < out.length; k++) out[k] = Buffer.from(out[k]!);
         // Fewer than maxSize bytes are pending here (findCut cuts at maxSize), so this frees at least maxSize.
         this.buf.copyWithin(0, this.start, this.end);
         this.end -= this.start;
@@ -92,19 +106,20 @@ export class Chunker {
       this.buf.set(data.subarray(off, off + n), this.end);
       this.end += n;
       off += n;
-      for (let cut = this.findCut(); cut > 0; cut = this.findCut()) out.push(this.take(cut));
+      for (let cut = this.findCut(); cut > 0; cut = this.findCut()) out.push(this.take(cut, copy));
     }
     return out;
   }
 
-  /** The last, possibly short, chunk (undefined when nothing is pending). */
-  finish(): Buffer | undefined {
+  /** The last, possibly short, chunk (undefined when nothing is pending); a view when `copy` is false. */
+  finish(copy = true): Buffer | undefined {
     if (this.end === this.start) return undefined;
-    return this.take(this.end - this.start);
+    return this.take(this.end - this.start, copy);
   }
 
-  private take(cut: number): Buffer {
-    const chunk = Buffer.from(this.buf.subarray(this.start, this.start + cut));
+  private take(cut: number, copy: boolean): Buffer {
+    const view = this.buf.subarray(this.start, this.start + cut);
+    const chunk = copy ? Buffer.from(view) : view;
     this.start += cut;
     if (this.start === this.end) this.start = this.end = 0;
     this.scanned = 0;

@@ -28,7 +28,8 @@ export class PackWriter {
   private frames: Buffer[] = [];
   private frameInfos: FrameInfo[] = [];
   private compressedSize = 0;
-  private frameParts: Buffer[] = [];
+  /** The open frame's raw bytes, reused from frame to frame (encodeFrame keeps no reference to its input). */
+  private frameBuf = Buffer.alloc(0);
   private frameRaw = 0;
   private chunks: ChunkEntry[] = [];
   /** Chunks of the open pack, so a chunk repeated within the run is stored once. */
@@ -53,12 +54,19 @@ export class PackWriter {
     return this.pending.get(idHex);
   }
 
-  /** Adds a new chunk; may upload a full pack. */
-  async add(idHex: string, data: Buffer): Promise<PackRef> {
+  /** Adds a new chunk (copied before this returns, so `data` may be a view the caller reuses); may upload a full pack. */
+  async add(idHex: string, data: Uint8Array): Promise<PackRef> {
     const ref = this.ref;
     this.pending.set(idHex, ref);
     this.chunks.push({ id: idHex, frame: this.frameInfos.length, offset: this.frameRaw, length: data.length });
-    this.frameParts.push(data);
+    if (this.frameRaw + data.length > this.frameBuf.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.max(this.repo.config.pack.frameSize + this.repo.config.chunker.maxSize, this.frameRaw + data.length),
+      );
+      this.frameBuf.copy(grown, 0, 0, this.frameRaw);
+      this.frameBuf = grown;
+    }
+    this.frameBuf.set(data, this.frameRaw);
     this.frameRaw += data.length;
     if (this.frameRaw >= this.repo.config.pack.frameSize) this.closeFrame();
     if (this.compressedSize >= this.repo.config.pack.targetSize) await this.seal();
@@ -67,8 +75,7 @@ export class PackWriter {
 
   private closeFrame(): void {
     if (this.frameRaw === 0) return;
-    const raw = this.frameParts.length === 1 ? this.frameParts[0]! : Buffer.concat(this.frameParts, this.frameRaw);
-    const z = encodeFrame(raw, this.level);
+    const z = encodeFrame(this.frameBuf.subarray(0, this.frameRaw), this.level);
     this.frameInfos.push({
       offset: PACK_HEADER_SIZE + this.compressedSize,
       compressedLength: z.length,
@@ -76,7 +83,6 @@ export class PackWriter {
     });
     this.frames.push(z);
     this.compressedSize += z.length;
-    this.frameParts = [];
     this.frameRaw = 0;
   }
 

@@ -35,6 +35,22 @@ describe('chunker', () => {
     },
   );
 
+  test.prop([fc.uint8Array({ minLength: 0, maxLength: 30_000 }), fc.array(fc.nat(30_000), { maxLength: 8 })])(
+    'pushViews gives the same chunks as push, each valid until the next call',
+    (data, splits) => {
+      const c = new Chunker(P);
+      const got: string[] = [];
+      let at = 0;
+      for (const s of [...splits.filter((x) => x > 0 && x < data.length), data.length].sort((a, b) => a - b)) {
+        got.push(...ids(c.pushViews(data.subarray(at, s)))); // hashed before the next call, as the archiver does
+        at = s;
+      }
+      const last = c.finish(false);
+      if (last) got.push(...ids([last]));
+      expect(got).toEqual(ids(chunk(data)));
+    },
+  );
+
   test('cut points are those of format v1 (they decide dedup against existing repositories)', () => {
     const data = Buffer.concat(
       Array.from({ length: 2000 }, (_, i) => createHash('sha256').update(`golden:${i}`).digest()),

@@ -1,5 +1,6 @@
 // Per-workflow manifests: the schema, canonical bytes, and the id (SHA-256 of those bytes) that commits an archive.
 import { createHash } from 'node:crypto';
+import { compress, decompress } from 'zstd-napi';
 import { z } from 'zod';
 import { IntegrityError } from '../errors.ts';
 import { FORMAT_VERSION } from './pack-format.ts';
@@ -70,13 +71,34 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
-export function encodeManifest(m: Manifest): { id: string; bytes: Buffer } {
-  const bytes = Buffer.from(canonicalJson(m) + '\n');
-  return { id: createHash('sha256').update(bytes).digest('hex'), bytes };
+/** Manifests are stored as one zstd frame of their canonical JSON; JSON never starts with these bytes. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+/** Hex chunk ids are half the bytes of a manifest and incompressible below 2:1; level 9 takes ~1 ms per manifest. */
+const MANIFEST_LEVEL = 9;
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+
+/** The manifest's id (SHA-256 of its canonical JSON), that JSON, and the object to store (the JSON, zstd-compressed). */
+export function encodeManifest(m: Manifest): { id: string; json: Buffer; bytes: Buffer } {
+  const json = Buffer.from(canonicalJson(m) + '\n');
+  const id = createHash('sha256').update(json).digest('hex');
+  return { id, json, bytes: compress(json, { compressionLevel: MANIFEST_LEVEL }) };
+}
+
+/** The canonical JSON of a stored manifest object: zstd-compressed (written since then) or plain (older ones). */
+function manifestJson(stored: Buffer, where: string): Buffer {
+  if (!stored.subarray(0, 4).equals(ZSTD_MAGIC)) return stored;
+  try {
+    const json = decompress(stored, { windowLogMax: 27 });
+    if (json.length > MAX_MANIFEST_BYTES) throw new Error(`over ${MAX_MANIFEST_BYTES} bytes`);
+    return json;
+  } catch (err) {
+    throw new IntegrityError(`manifest does not decompress: ${(err as Error).message}`, { key: where });
+  }
 }
 
 /** Checks the bytes against the id they are stored under, then the schema and internal references. */
-export function decodeManifest(id: string, bytes: Buffer, where: string): Manifest {
+export function decodeManifest(id: string, stored: Buffer, where: string): Manifest {
+  const bytes = manifestJson(stored, where);
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== id) throw new IntegrityError(`manifest content hashes to ${actual}, not its id`, { key: where });
   let raw: unknown;

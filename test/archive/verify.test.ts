@@ -6,6 +6,8 @@ import { archiveBundle, type Repository } from '../../lib/archive/index.ts';
 import { verifyRepository } from '../../lib/archive/checker.ts';
 import { bundleOf, logText, tempRepository } from './fixtures.ts';
 import { randomBytes } from 'node:crypto';
+import { compress, decompress } from 'zstd-napi';
+import { readManifest } from '../../lib/archive/index.ts';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -81,10 +83,27 @@ describe('verify', () => {
   test('an edited manifest is found by the structure check', async () => {
     const { repo, root, manifestId } = await archived();
     const path = join(root, 'archive/manifests', manifestId);
-    writeFileSync(path, readFileSync(path, 'utf8').replace('"a.log"', '"c.log"'));
+    const json = decompress(readFileSync(path)).toString('utf8');
+    expect(json).toContain('"a.log"');
+    writeFileSync(path, compress(Buffer.from(json.replace('"a.log"', '"c.log"'))));
     const report = await verifyRepository(repo);
     expect(report.problems).toEqual([
       expect.objectContaining({ kind: 'manifest', message: expect.stringMatching(/hashes to/) }),
+    ]);
+  });
+
+  test('manifests are stored compressed; plain JSON ones (written before) still read and verify', async () => {
+    const { repo, root, manifestId } = await archived();
+    const path = join(root, 'archive/manifests', manifestId);
+    const stored = readFileSync(path);
+    const json = decompress(stored);
+    expect(stored.length).toBeLessThan(json.length);
+    writeFileSync(path, json);
+    expect((await readManifest(repo, manifestId)).entries.map((e) => e.path)).toContain('a.log');
+    expect((await verifyRepository(repo)).problems).toEqual([]);
+    writeFileSync(path, stored.subarray(0, stored.length - 5));
+    expect((await verifyRepository(repo)).problems).toEqual([
+      expect.objectContaining({ kind: 'manifest', message: expect.stringMatching(/does not decompress/) }),
     ]);
   });
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { isMap, isSeq, LineCounter, parseAllDocuments, YAMLParseError, type Document } from 'yaml';
 import type { SourceProblem, WorkflowIdentity } from '../bundle/bundle.ts';
 import { InputError } from '../errors.ts';
+import { loadPlainYaml } from './yaml-fast.ts';
 
 export interface ParsedWorkflow {
   identity: WorkflowIdentity;
@@ -48,6 +49,16 @@ export function parseWorkflowText(text: string, file: string): ParseResult {
     }
     collectObjects(value, file, () => 1, result);
     return result;
+  }
+
+  // One plain Workflow document (a workflow directory's own file) is read the fast way; anything else, and any
+  // problem, goes through the yaml library, which also reports positions.
+  const fast = loadPlainYaml(text);
+  if (fast && !isList(fast.value)) {
+    addWorkflow(fast.value, file, fast.line, undefined, [], result);
+    if (result.problems.length === 0) return result;
+    result.workflows = [];
+    result.problems = [];
   }
 
   if (!parseYaml(text, file, 0, result, false)) {
@@ -126,8 +137,12 @@ function jsonErrorPosition(text: string, err: unknown): { line?: number; col?: n
   return { line, col: offset - lineStart + 1 };
 }
 
+function isList(value: unknown): value is Record<string, unknown> & { kind: string; items: unknown[] } {
+  return isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items);
+}
+
 function collectObjects(value: unknown, file: string, lineOf: (index: number) => number, out: ParseResult): void {
-  if (isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+  if (isList(value)) {
     const itemKind = value.kind === 'List' ? undefined : value.kind.slice(0, -'List'.length);
     value.items.forEach((item: unknown, index: number) => {
       const line = lineOf(index);

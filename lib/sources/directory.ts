@@ -17,6 +17,7 @@ import { InputError, StrataError } from '../errors.ts';
 import { extractNodes, type WorkflowNode } from './argo-nodes.ts';
 import { isRecord, parseWorkflowText, type ParsedWorkflow, type ParseResult } from './argo-workflow.ts';
 import { checkSegment, resolveInside } from './safe-path.ts';
+import { loadPlainYaml } from './yaml-fast.ts';
 
 /** File names a workflow directory may hold its Workflow object in, in order of preference. */
 export const WORKFLOW_FILES = ['workflow.yaml', 'workflow.yml', 'workflow.json'];
@@ -409,7 +410,8 @@ async function resourceMeta(found: FoundFile, kindDir: string, name: string): Pr
   const meta: Record<string, unknown> = { kind: kindDir, name };
   if (found.size > MAX_RESOURCE_PARSE_BYTES) return meta;
   try {
-    const obj: unknown = parseYaml(await readFile(found.real, 'utf8'));
+    const text = await readFile(found.real, 'utf8');
+    const obj: unknown = loadPlainYaml(text)?.value ?? parseYaml(text);
     if (isRecord(obj)) {
       if (typeof obj.apiVersion === 'string') meta.apiVersion = obj.apiVersion;
       if (typeof obj.kind === 'string') meta.kind = obj.kind;

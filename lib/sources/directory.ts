@@ -29,6 +29,8 @@ const READ_CHUNK_BYTES = 1 << 20;
 const MIN_READ_CHUNK_BYTES = 16 << 10;
 /** File system calls in flight at once while reading a workflow directory (libuv runs 4 at a time by default). */
 const FS_CONCURRENCY = 8;
+/** Workflow directories of a namespace resolved and read ahead of the one being parsed. */
+const SCAN_READ_AHEAD = 8;
 /** Parsed workflow files kept from the scan for load(), up to this much source text (beyond it load re-parses). */
 const PARSE_CACHE_BYTES = 64 << 20;
 
@@ -92,12 +94,10 @@ class DirectorySource implements WorkflowSource {
 
   private async parseFile(file: string, keepForLoad = false): Promise<ParseResult> {
     if (this.lastParse?.file === file) return this.lastParse.result;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file });
-    }
+    return this.parseText(file, await readText(file), keepForLoad);
+  }
+
+  private parseText(file: string, text: string, keepForLoad: boolean): ParseResult {
     this.options.onFile?.(file);
     const result = parseWorkflowText(text, file);
     this.lastParse = { file, result };
@@ -175,31 +175,24 @@ class DirectorySource implements WorkflowSource {
     }
 
     for (const ns of namespaces) {
-      for (const entry of (await sortedEntries(join(realRoot, ns))).filter((e) => !e.name.startsWith('.'))) {
-        const rel = `${ns}/${entry.name}`;
-        let wfDir: string;
+      const entries = (await sortedEntries(join(realRoot, ns))).filter((e) => !e.name.startsWith('.'));
+      // The next few workflow directories are resolved and their files read while this one is parsed.
+      for await (const found of readAhead(entries, SCAN_READ_AHEAD, (e) =>
+        findWorkflowFile(realRoot, ns, e, claimedDirs),
+      )) {
+        if (found === undefined) continue;
+        if ('problem' in found) {
+          problems.push(found.problem);
+          continue;
+        }
+        const { rel, name, wfDir, file } = found;
+        let result: ParseResult;
         try {
-          wfDir = await resolveInside(realRoot, rel);
+          result = this.parseText(file, await found.text, true);
         } catch (err) {
-          problems.push(problemOf(err, join(realRoot, rel)));
+          problems.push(problemOf(err, file));
           continue;
         }
-        if (!(await stat(wfDir)).isDirectory()) continue;
-        if (claimedDirs.has(wfDir)) continue; // the data directory of a workflow from a top-level file
-        const fileName = await firstExisting(wfDir, WORKFLOW_FILES);
-        if (!fileName) {
-          problems.push({ where: join(realRoot, rel), message: `no ${WORKFLOW_FILES.join('/')} in this directory` });
-          continue;
-        }
-        let file: string;
-        try {
-          file = await resolveInside(realRoot, `${rel}/${fileName}`);
-        } catch (err) {
-          problems.push(problemOf(err, join(realRoot, rel, fileName)));
-          continue;
-        }
-        const result = await this.parseFileForScan(file, problems);
-        if (!result) continue;
         for (const p of result.problems) problems.push(p);
         if (result.workflows.length > 1) {
           problems.push({
@@ -211,7 +204,7 @@ class DirectorySource implements WorkflowSource {
         const w = result.workflows[0];
         if (!w) continue;
         const notes = [...w.notes];
-        if (w.identity.namespace !== ns || w.identity.name !== entry.name) {
+        if (w.identity.namespace !== ns || w.identity.name !== name) {
           notes.push(`directory ${rel} holds workflow ${w.identity.namespace}/${w.identity.name}`);
         }
         add({ identity: w.identity, root: realRoot, file, ownFile: true, dataDir: wfDir, notes });
@@ -229,6 +222,70 @@ class DirectorySource implements WorkflowSource {
       problems.push(problemOf(err, file));
       return undefined;
     }
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file });
+  }
+}
+
+type FoundWorkflowFile =
+  { problem: SourceProblem } | { rel: string; name: string; wfDir: string; file: string; text: Promise<string> };
+
+/**
+ * `<ns>/<entry>/workflow.*` resolved inside the root and being read; undefined when the entry is not a directory
+ * or is the data directory of a workflow from a top-level file (`claimed`).
+ */
+async function findWorkflowFile(
+  realRoot: string,
+  ns: string,
+  entry: Dirent,
+  claimed: ReadonlySet<string>,
+): Promise<FoundWorkflowFile | undefined> {
+  const rel = `${ns}/${entry.name}`;
+  let wfDir: string;
+  try {
+    wfDir = await resolveInside(realRoot, rel);
+  } catch (err) {
+    return { problem: problemOf(err, join(realRoot, rel)) };
+  }
+  if (!(await stat(wfDir)).isDirectory()) return undefined;
+  if (claimed.has(wfDir)) return undefined;
+  const fileName = await firstExisting(wfDir, WORKFLOW_FILES);
+  if (!fileName) {
+    return { problem: { where: join(realRoot, rel), message: `no ${WORKFLOW_FILES.join('/')} in this directory` } };
+  }
+  let file: string;
+  try {
+    file = await resolveInside(realRoot, `${rel}/${fileName}`);
+  } catch (err) {
+    return { problem: problemOf(err, join(realRoot, rel, fileName)) };
+  }
+  const text = readText(file);
+  text.catch(() => undefined); // a read error becomes a problem when the scan gets to this file
+  return { rel, name: entry.name, wfDir, file, text };
+}
+
+/** `fn` over `items` in order, up to `ahead` calls started before their results are taken. */
+async function* readAhead<T, R>(items: readonly T[], ahead: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
+  const started: Array<Promise<R>> = [];
+  let next = 0;
+  const start = () => {
+    while (next < items.length && started.length < ahead) {
+      const p = fn(items[next++]!);
+      p.catch(() => undefined); // thrown when its turn comes
+      started.push(p);
+    }
+  };
+  start();
+  while (started.length > 0) {
+    const result = await started.shift()!;
+    start();
+    yield result;
   }
 }
 

@@ -1,33 +1,15 @@
 // `strata selfcheck` as a subprocess: bad configuration gives one clear stderr line and exit 2 or 1, never a stack.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBucket, s3PeerOrSkip } from '../support/s3-fixtures.ts';
-import { freePort, repoRoot, startMoto, type S3Peer } from '../support/s3-peer.ts';
+import { spawnCli, type CliRun } from '../support/spawn-cli.ts';
+import { freePort, startMoto, type S3Peer } from '../support/s3-peer.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-/** Runs the CLI with a clean environment (no STRATA_* from the caller) plus `env`. */
-function strata(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'bin/strata.js'), ...args],
-      { env: { ...base, ...env }, cwd: dir, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const strata = (args: string[], env: Record<string, string> = {}): Promise<Run> => spawnCli(args, { env, cwd: dir });
 
 /** Exactly one line on stderr, prefixed, without a stack trace. */
 function expectOneLine(run: Run, code: number, pattern: RegExp | string): void {

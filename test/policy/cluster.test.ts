@@ -1,5 +1,4 @@
 // `strata policy validate --from-cluster` against a fake Kubernetes API serving the default policy ConfigMaps.
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { FakeKubeApi } from '../support/fake-kube-api.ts';
+import { spawnCli } from '../support/spawn-cli.ts';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const fake = new FakeKubeApi();
@@ -36,17 +36,7 @@ beforeAll(async () => {
 });
 afterAll(() => fake.stop());
 
-function strata(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'bin/strata.js'), ...args],
-      { cwd: repoRoot, env: { ...env, STRATA_KUBE_SERVER: url }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const strata = (args: string[]) => spawnCli(args, { env: { STRATA_KUBE_SERVER: url } });
 
 describe('policy validate --from-cluster', () => {
   test('reads labelled ConfigMaps of the given namespaces and reports errors with the ConfigMap and key', async () => {

@@ -1,6 +1,5 @@
 // The shipped policies: they validate cleanly, pass their own policy tests through the CLI, and the real Argo
 // workflows in ../shared/argo/workflows evaluate against them without errors.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +8,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { decideRetention, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
 import { readWorkflowFiles } from '../../lib/policy/inputs.ts';
 import { lintPolicySet } from '../../lib/policy/lint.ts';
+import { spawnCli } from '../support/spawn-cli.ts';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const shared = resolve(repoRoot, '../shared');
@@ -16,17 +16,7 @@ const argoWorkflows = join(shared, 'argo/workflows');
 const work = mkdtempSync(join(tmpdir(), 'strata-policy-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function strata(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'bin/strata.js'), ...args],
-      { cwd: repoRoot, env: { ...env, STRATA_STORE: `file:${work}/repo` }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const strata = (args: string[]) => spawnCli(args, { env: { STRATA_STORE: `file:${work}/repo` } });
 
 const defaults = () => loadPolicySet(readPolicySources([join(repoRoot, 'policies')]));
 

@@ -33,7 +33,7 @@ export async function openClusterAndPolicy(
   args: ClusterPolicyArgs,
   log: (line: string) => void,
 ): Promise<{ cluster: ClusterApi; policySet: PolicySet }> {
-  const cluster = openCluster(args['kube-server']);
+  const cluster = await openCluster(args['kube-server']);
   const { policySet, problems } = await loadStepPolicy(
     cluster,
     args.policy,

@@ -53,7 +53,7 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
       {
         repo,
         holds: await new HoldRepository(store).listHolds(args.uid),
-        cluster: args.cluster ? openCluster(args['kube-server']) : undefined,
+        cluster: args.cluster ? await openCluster(args['kube-server']) : undefined,
         audit: ctx.audit,
         now: new Date(),
       },

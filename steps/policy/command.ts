@@ -60,8 +60,8 @@ interface ValidateArgs {
 }
 
 /** The cluster port used by --from-cluster; replaceable in tests. */
-export let policyConfigMapLister: () => PolicyConfigMapLister = () => openCluster();
-export function setPolicyConfigMapLister(f: () => PolicyConfigMapLister): void {
+export let policyConfigMapLister: () => Promise<PolicyConfigMapLister> = () => openCluster();
+export function setPolicyConfigMapLister(f: () => Promise<PolicyConfigMapLister>): void {
   policyConfigMapLister = f;
 }
 
@@ -91,7 +91,7 @@ const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
       }) as Argv<ValidateArgs>,
   handler: runStep<ValidateArgs>(async (args, ctx) => {
     const sources = args.fromCluster
-      ? await policySourcesFromCluster(policyConfigMapLister(), paths(args.policyNamespace ?? 'argo'))
+      ? await policySourcesFromCluster(await policyConfigMapLister(), paths(args.policyNamespace ?? 'argo'))
       : readPolicySources(args.paths?.length ? args.paths : DEFAULT_POLICIES());
     const { policySet, problems } = loadPolicySet(sources);
     const all = [...problems, ...lintPolicySet(policySet)];

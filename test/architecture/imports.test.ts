@@ -98,4 +98,20 @@ describe('module layering', () => {
     }
     expect(offenders).toEqual([]);
   });
+
+  test('the Kubernetes client adapter is loaded only on demand (not by commands that never use the cluster)', () => {
+    const staticImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s*['"]([^'"]+)['"]/g;
+    const offenders: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const m of text.matchAll(staticImport)) {
+        const spec = m[1]!;
+        const local = resolveLocal(file, spec);
+        if (local === 'lib/kube/client.ts') offenders.push(`${file} imports ${spec}`);
+        if (spec.startsWith('@kubernetes/client-node') && file !== 'lib/kube/client.ts')
+          offenders.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
 });

@@ -194,76 +194,25 @@ function* toolCall(ctx: SessionContext, rng: Random, files: string[]): Generator
   const tool = rng.pick(TOOL_NAMES);
   const id = `toolu_01${rng.hex(22)}`;
   const base = { session_id: ctx.sessionId, parent_tool_use_id: null };
+  const toolUse = (input: Record<string, unknown>) =>
+    json({ type: 'assistant', message: { content: [{ type: 'tool_use', id, name: tool, input }] }, ...base });
+  const toolResult = (content: string) =>
+    json({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: id, content }] }, ...base });
   if (tool === 'Read' || tool === 'Edit' || tool === 'Write') {
     const file = rng.pick(files);
-    yield json({
-      type: 'assistant',
-      message: {
-        content: [{ type: 'tool_use', id, name: tool, input: { file_path: `/workspace/${ctx.repo.service}/${file}` } }],
-      },
-      ...base,
-    });
+    yield toolUse({ file_path: `/workspace/${ctx.repo.service}/${file}` });
     const lines = sourceFileLines(ctx.repo, file, rng.int(20, 120));
     const start = tool === 'Read' ? 0 : rng.int(0, Math.max(0, lines.length - 20));
     const shown = tool === 'Read' ? lines : lines.slice(start, start + 20);
-    yield json({
-      type: 'user',
-      message: {
-        content: [
-          {
-            type: 'tool_result',
-            tool_use_id: id,
-            content: shown.map((l, i) => `${String(start + i + 1).padStart(5)}→${l}`).join('\n'),
-          },
-        ],
-      },
-      ...base,
-    });
+    yield toolResult(shown.map((l, i) => `${String(start + i + 1).padStart(5)}→${l}`).join('\n'));
   } else if (tool === 'Bash') {
     const command = rng.pick(BASH_COMMANDS);
-    yield json({
-      type: 'assistant',
-      message: {
-        content: [
-          {
-            type: 'tool_use',
-            id,
-            name: 'Bash',
-            input: { command: command.endsWith('task-') ? `${command}${ctx.taskId}` : command },
-          },
-        ],
-      },
-      ...base,
-    });
+    yield toolUse({ command: command.endsWith('task-') ? `${command}${ctx.taskId}` : command });
     if (command.startsWith('cargo test') || command === 'npm test') yield* testRun(ctx, rng, files);
-    else
-      yield json({
-        type: 'user',
-        message: { content: [{ type: 'tool_result', tool_use_id: id, content: `exit code 0 (${rng.int(1, 900)}ms)` }] },
-        ...base,
-      });
+    else yield toolResult(`exit code 0 (${rng.int(1, 900)}ms)`);
   } else {
-    yield json({
-      type: 'assistant',
-      message: {
-        content: [
-          {
-            type: 'tool_use',
-            id,
-            name: tool,
-            input: { pattern: `${rng.pick(SOURCE_WORDS)}_${rng.pick(SOURCE_WORDS)}` },
-          },
-        ],
-      },
-      ...base,
-    });
-    yield json({
-      type: 'user',
-      message: {
-        content: [{ type: 'tool_result', tool_use_id: id, content: files.slice(0, rng.int(1, 8)).join('\n') }],
-      },
-      ...base,
-    });
+    yield toolUse({ pattern: `${rng.pick(SOURCE_WORDS)}_${rng.pick(SOURCE_WORDS)}` });
+    yield toolResult(files.slice(0, rng.int(1, 8)).join('\n'));
   }
 }
 

@@ -1,5 +1,6 @@
 // Legal holds and extensions kept in the archive repository (ObjectStore port): write-once records, never deleted.
 import { randomBytes } from 'node:crypto';
+import { discardAudit, type AuditLog } from '../audit/audit.ts';
 import { AlreadyExistsError, InputError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from './holds.ts';
@@ -52,8 +53,12 @@ async function writeOnce<T extends object>(
 
 type ReleaseRecord = NonNullable<HoldRecord['released']>;
 
+/** Every change (hold set, release, extension) is audited here, so each caller — CLI, Argo step, server — does it alike. */
 export class HoldRepository {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly audit: AuditLog = discardAudit,
+  ) {}
 
   async setHold(input: {
     workflowUid: string;
@@ -71,12 +76,21 @@ export class HoldRepository {
       reason: input.reason,
       created: input.created.toISOString(),
     };
-    return writeOnce(
+    const written = await writeOnce(
       this.store,
       `${HOLDS}${uid}/${id}.json`,
       record,
       (a, b) => a.actor === b.actor && a.reason === b.reason,
     );
+    await this.audit.record({
+      action: 'hold-set',
+      actor: input.actor,
+      subject: uid,
+      outcome: 'ok',
+      reason: input.reason,
+      details: { hold: id },
+    });
+    return written;
   }
 
   /** Writes a release record beside the hold; the hold record itself stays as history. */
@@ -104,6 +118,14 @@ export class HoldRepository {
       release,
       (a, b) => a.actor === b.actor && a.reason === b.reason,
     );
+    await this.audit.record({
+      action: 'hold-release',
+      actor: input.actor,
+      subject: uid,
+      outcome: 'ok',
+      reason: input.reason,
+      details: { hold: id },
+    });
     return { ...hold, released: written };
   }
 
@@ -139,12 +161,21 @@ export class HoldRepository {
       created: input.created.toISOString(),
       until: input.until.toISOString(),
     };
-    return writeOnce(
+    const written = await writeOnce(
       this.store,
       `${EXTENSIONS}${uid}/${id}.json`,
       record,
       (a, b) => a.until === b.until && a.actor === b.actor,
     );
+    await this.audit.record({
+      action: 'extend',
+      actor: input.actor,
+      subject: uid,
+      outcome: 'ok',
+      reason: input.reason,
+      details: { extension: written.id, until: written.until },
+    });
+    return written;
   }
 
   async listExtensions(workflowUid?: string): Promise<ExtensionRecord[]> {

@@ -47,21 +47,13 @@ export const extendCommand: CommandModule<GlobalArgs, ExtendArgs> = {
     }
     if (until <= now) throw new InputError(`--until ${until.toISOString()} is in the past: an extension must add time`);
     const actor = resolveActor(args.actor);
-    const ext = await new HoldRepository(ctx.store()).addExtension({
+    const ext = await new HoldRepository(ctx.store(), ctx.audit).addExtension({
       workflowUid: args.workflow,
       id: args.id ?? newRecordId('ext', now),
       actor,
       reason: args.reason,
       until,
       created: now,
-    });
-    await ctx.audit.record({
-      action: 'extend',
-      actor,
-      subject: args.workflow,
-      outcome: 'ok',
-      reason: args.reason,
-      details: { extension: ext.id, until: ext.until },
     });
     ctx.output(ext);
     return ExitCode.Ok;

@@ -28,20 +28,12 @@ const setCommand: CommandModule<GlobalArgs, SetArgs> = {
   handler: runStep<SetArgs>(async (args, ctx) => {
     const now = new Date();
     const actor = resolveActor(args.actor);
-    const hold = await new HoldRepository(ctx.store()).setHold({
+    const hold = await new HoldRepository(ctx.store(), ctx.audit).setHold({
       workflowUid: args.workflow,
       id: args.id ?? newRecordId('hold', now),
       actor,
       reason: args.reason,
       created: now,
-    });
-    await ctx.audit.record({
-      action: 'hold-set',
-      actor,
-      subject: args.workflow,
-      outcome: 'ok',
-      reason: args.reason,
-      details: { hold: hold.id },
     });
     ctx.output(hold);
     return ExitCode.Ok;
@@ -66,20 +58,12 @@ const releaseCommand: CommandModule<GlobalArgs, ReleaseArgs> = {
       .option('actor', { type: 'string', describe: 'who (default $STRATA_ACTOR or the OS user)' }) as Argv<ReleaseArgs>,
   handler: runStep<ReleaseArgs>(async (args, ctx) => {
     const actor = resolveActor(args.actor);
-    const hold = await new HoldRepository(ctx.store()).releaseHold({
+    const hold = await new HoldRepository(ctx.store(), ctx.audit).releaseHold({
       workflowUid: args.workflow,
       id: args.id,
       actor,
       reason: args.reason,
       at: new Date(),
-    });
-    await ctx.audit.record({
-      action: 'hold-release',
-      actor,
-      subject: args.workflow,
-      outcome: 'ok',
-      reason: args.reason,
-      details: { hold: args.id },
     });
     ctx.output(hold);
     return ExitCode.Ok;

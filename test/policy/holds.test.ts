@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { AuditRecord } from '../../lib/audit/audit.ts';
 import { InputError } from '../../lib/errors.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
 import { activeHolds, decideRetention, workflowFacts } from '../../lib/policy/index.ts';
@@ -20,6 +21,50 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const T0 = new Date('2026-03-01T00:00:00Z');
 
 describe('HoldRepository', () => {
+  test('every hold, release and extension is audited with actor, reason and subject; refusals are not', async () => {
+    const audited: AuditRecord[] = [];
+    const repo = new HoldRepository(store, { record: async (r) => void audited.push(r) });
+    await repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal@x', reason: 'litigation', created: T0 });
+    await repo.addExtension({
+      workflowUid: 'wf-1',
+      id: 'ext-1',
+      actor: 'sre@x',
+      reason: 'postmortem',
+      until: new Date('2027-01-01T00:00:00Z'),
+      created: T0,
+    });
+    await repo.releaseHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal@x', reason: 'settled', at: T0 });
+    await expect(
+      repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal@x', reason: 'changed', created: T0 }),
+    ).rejects.toBeInstanceOf(InputError);
+    expect(audited).toEqual([
+      {
+        action: 'hold-set',
+        actor: 'legal@x',
+        subject: 'wf-1',
+        outcome: 'ok',
+        reason: 'litigation',
+        details: { hold: 'case-1' },
+      },
+      {
+        action: 'extend',
+        actor: 'sre@x',
+        subject: 'wf-1',
+        outcome: 'ok',
+        reason: 'postmortem',
+        details: { extension: 'ext-1', until: '2027-01-01T00:00:00.000Z' },
+      },
+      {
+        action: 'hold-release',
+        actor: 'legal@x',
+        subject: 'wf-1',
+        outcome: 'ok',
+        reason: 'settled',
+        details: { hold: 'case-1' },
+      },
+    ]);
+  });
+
   test('set, list, release: the hold record stays, a release record is added, the decision follows', async () => {
     const repo = new HoldRepository(store);
     await repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal@x', reason: 'litigation', created: T0 });

@@ -92,6 +92,8 @@ export class Chunker {
 
   private feed(data: Uint8Array, copy: boolean): Buffer[] {
     const out: Buffer[] = [];
+    // Views handed out by an earlier call are stale by now, so an empty buffer may start over at its front.
+    if (this.start === this.end) this.start = this.end = 0;
     let off = 0;
     while (off < data.length) {
       if (this.end === this.buf.length) {
@@ -121,7 +123,8 @@ export class Chunker {
     const view = this.buf.subarray(this.start, this.start + cut);
     const chunk = copy ? Buffer.from(view) : view;
     this.start += cut;
-    if (this.start === this.end) this.start = this.end = 0;
+    // Starting over at the front would overwrite views handed out in this call; feed does it on its next call.
+    if (copy && this.start === this.end) this.start = this.end = 0;
     this.scanned = 0;
     this.hash = 0;
     return chunk;

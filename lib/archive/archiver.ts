@@ -8,6 +8,7 @@ import { Chunker } from './chunker.ts';
 import { forgetGroupIndex, groupIndex, type ChunkIndex } from './chunk-index.ts';
 import { encodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
 import { PackWriter, type PackRef } from './pack-writer.ts';
+import { readAhead } from './read-ahead.ts';
 import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
 
 export interface ArchiveOptions {
@@ -149,15 +150,15 @@ export class ArchiveSession {
         throw new IntegrityError(`bundle has two entries at path ${entry.path}`, { workflow: bundle.uid });
       }
       seenPaths.add(entry.path);
-      let stream: Readable;
-      try {
-        stream = await entry.open();
-      } catch (err) {
-        missing.push(missingOf(entry, err));
+    }
+    const chunker = this.chunker;
+    for await (const opened of readAhead(entries)) {
+      const entry = opened.entry;
+      if ('error' in opened) {
+        missing.push(missingOf(entry, opened.error));
         progress.advance();
         continue;
       }
-      const chunker = this.chunker;
       chunker.reset();
       const fileHash = createHash('sha256');
       const pending: PendingEntry = { entry, size: 0, sha256: '', chunks: [] };
@@ -173,19 +174,20 @@ export class ArchiveSession {
         }
         pending.chunks.push({ id, ref });
       };
+      const feed = async (buf: Buffer) => {
+        fileHash.update(buf);
+        pending.size += buf.length;
+        // Views into the chunker's buffer: take hashes and copies each before the chunker is called again.
+        for (const chunk of chunker.pushViews(buf)) await take(chunk);
+      };
       try {
-        for await (const data of stream) {
-          const buf = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
-          fileHash.update(buf);
-          pending.size += buf.length;
-          // Views into the chunker's buffer: take hashes and copies each before the chunker is called again.
-          for (const chunk of chunker.pushViews(buf)) await take(chunk);
-        }
+        if ('data' in opened) await feed(opened.data);
+        else for await (const data of opened.stream) await feed(typeof data === 'string' ? Buffer.from(data) : data);
         const last = chunker.finish(false);
         if (last) await take(last);
       } catch (err) {
         // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.
-        stream.destroy();
+        if ('stream' in opened) opened.stream.destroy();
         missing.push(missingOf(entry, err));
         progress.advance();
         continue;

@@ -23,8 +23,13 @@ export async function bundleCli(outDir: string): Promise<BundleResult> {
   mkdirSync(outDir, { recursive: true });
   const entry = join(outDir, 'strata.mjs');
   const result = await build({
-    entryPoints: [join(repoRoot, 'steps/cli.ts')],
-    outfile: entry,
+    // The frame encoder's worker thread loads frame-worker.mjs from beside the CLI (lib/archive/compression-pool.ts).
+    entryPoints: {
+      strata: join(repoRoot, 'steps/cli.ts'),
+      'frame-worker': join(repoRoot, 'lib/archive/frame-worker.ts'),
+    },
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',

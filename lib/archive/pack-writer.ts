@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { AlreadyExistsError } from '../errors.ts';
 import type { ChunkIndex } from './chunk-index.ts';
-import { encodeFrame } from './frame-codec.ts';
+import { sharedEncoder, type FrameEncoder } from './compression-pool.ts';
 import {
   encodeIndex,
   encodeTable,
@@ -25,10 +25,14 @@ export interface PackWriterStats {
 }
 
 export class PackWriter {
-  private frames: Buffer[] = [];
-  private frameInfos: FrameInfo[] = [];
+  /** The open pack's frames, compressing (in order); their sizes are known once they are done. */
+  private frames: Array<Promise<Buffer>> = [];
+  private frameRawLengths: number[] = [];
+  /** Compressed bytes of the open pack's frames that are done. */
   private compressedSize = 0;
-  /** The open frame's raw bytes, reused from frame to frame (encodeFrame keeps no reference to its input). */
+  /** Frames of any pack still compressing, oldest first, to wait on when too many are in flight. */
+  private compressing: Array<Promise<unknown>> = [];
+  /** The open frame's raw bytes; handed to the encoder when the frame closes. */
   private frameBuf = Buffer.alloc(0);
   private frameRaw = 0;
   private chunks: ChunkEntry[] = [];
@@ -45,6 +49,7 @@ export class PackWriter {
     private readonly index: ChunkIndex,
     /** zstd level for this run; frames describe themselves, so it may differ from pack to pack. */
     private readonly level = repo.config.pack.compressionLevel,
+    private readonly encoder: FrameEncoder = sharedEncoder(),
   ) {}
 
   /** The pack a chunk is already in or on its way into, if any. */
@@ -58,9 +63,10 @@ export class PackWriter {
   async add(idHex: string, data: Uint8Array): Promise<PackRef> {
     const ref = this.ref;
     this.pending.set(idHex, ref);
-    this.chunks.push({ id: idHex, frame: this.frameInfos.length, offset: this.frameRaw, length: data.length });
+    this.chunks.push({ id: idHex, frame: this.frames.length, offset: this.frameRaw, length: data.length });
     if (this.frameRaw + data.length > this.frameBuf.length) {
-      const grown = Buffer.allocUnsafe(
+      // Not from Buffer's shared pool: the whole ArrayBuffer moves to the encoder thread when the frame closes.
+      const grown = Buffer.allocUnsafeSlow(
         Math.max(this.repo.config.pack.frameSize + this.repo.config.chunker.maxSize, this.frameRaw + data.length),
       );
       this.frameBuf.copy(grown, 0, 0, this.frameRaw);
@@ -68,30 +74,41 @@ export class PackWriter {
     }
     this.frameBuf.set(data, this.frameRaw);
     this.frameRaw += data.length;
-    if (this.frameRaw >= this.repo.config.pack.frameSize) this.closeFrame();
+    if (this.frameRaw >= this.repo.config.pack.frameSize) await this.closeFrame();
     if (this.compressedSize >= this.repo.config.pack.targetSize) await this.seal();
     return ref;
   }
 
-  private closeFrame(): void {
+  /** Hands the open frame to the compressor; waits while too many frames are still compressing. */
+  private async closeFrame(): Promise<void> {
     if (this.frameRaw === 0) return;
-    const z = encodeFrame(this.frameBuf.subarray(0, this.frameRaw), this.level);
-    this.frameInfos.push({
-      offset: PACK_HEADER_SIZE + this.compressedSize,
-      compressedLength: z.length,
-      rawLength: this.frameRaw,
+    const raw = this.frameBuf.subarray(0, this.frameRaw);
+    this.frameBuf = Buffer.alloc(0);
+    const frame = this.encoder.encode(raw, this.level).then((payload) => {
+      this.compressedSize += payload.length;
+      return payload;
     });
-    this.frames.push(z);
-    this.compressedSize += z.length;
+    frame.catch(() => {}); // surfaced where it is awaited (seal or below)
+    this.frames.push(frame);
+    this.frameRawLengths.push(this.frameRaw);
     this.frameRaw = 0;
+    this.compressing.push(frame);
+    while (this.compressing.length > this.encoder.capacity) await this.compressing.shift();
   }
 
   /** Seals the open pack and starts its upload; at most one upload runs while the next pack fills. */
   private async seal(): Promise<void> {
-    this.closeFrame();
+    await this.closeFrame();
     if (this.chunks.length === 0) return;
-    const table = encodeTable({ frames: this.frameInfos, chunks: this.chunks });
-    const pack = Buffer.concat([packHeader(), ...this.frames, table, packTail(table.length)]);
+    const frames = await Promise.all(this.frames);
+    const frameInfos: FrameInfo[] = [];
+    let offset = PACK_HEADER_SIZE;
+    for (const [k, z] of frames.entries()) {
+      frameInfos.push({ offset, compressedLength: z.length, rawLength: this.frameRawLengths[k]! });
+      offset += z.length;
+    }
+    const table = encodeTable({ frames: frameInfos, chunks: this.chunks });
+    const pack = Buffer.concat([packHeader(), ...frames, table, packTail(table.length)]);
     const packId = createHash('sha256').update(pack).digest('hex');
     this.ref.id = packId;
     // Later chunks may dedup against this pack before its upload ends: the manifest is written only after flush().
@@ -100,8 +117,9 @@ export class PackWriter {
     this.stats.packs++;
     this.stats.storedBytes += pack.length;
     this.frames = [];
-    this.frameInfos = [];
+    this.frameRawLengths = [];
     this.compressedSize = 0;
+    this.compressing = [];
     this.chunks = [];
     this.pending = new Map();
     this.ref = {};

@@ -24,9 +24,16 @@ describe('the bundled CLI', () => {
       cwd,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Frames are encoded on a worker thread loaded from beside the bundle, whatever the core count.
+      env: { ...process.env, STRATA_ENCODER_THREADS: '1' },
     });
 
-  test('is one file; only the native packages stay external', () => {
+  test('is the CLI and the frame encoder thread; only the native packages stay external', () => {
+    expect(
+      readdirSync(bundle.outDir)
+        .filter((f) => f.endsWith('.mjs'))
+        .sort(),
+    ).toEqual(['frame-worker.mjs', 'strata.mjs']);
     const packages = bundle.externals.filter((e) => !/^[a-z_]+$/.test(e) || NATIVE_PACKAGES.includes(e));
     expect(packages.filter((p) => NATIVE_PACKAGES.includes(p)).sort()).toEqual(['better-sqlite3', 'zstd-napi']);
     const nodeFiles = (dir: string): string[] =>

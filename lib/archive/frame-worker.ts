@@ -1,0 +1,26 @@
+// Worker thread body: encodes frames (timestamp columns, then zstd) for the pack writer on the main thread.
+import { parentPort } from 'node:worker_threads';
+import { encodeFrame } from './frame-codec.ts';
+
+export interface FrameJob {
+  id: number;
+  raw: Uint8Array;
+  level: number;
+}
+
+export type FrameReply = { id: number; payload: Uint8Array } | { id: number; error: string };
+
+parentPort?.on('message', ({ id, raw, level }: FrameJob) => {
+  let reply: FrameReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const z = encodeFrame(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), level);
+    // A small result may sit in Buffer's shared pool: give the main thread a buffer of its own.
+    const payload = z.byteLength === z.buffer.byteLength ? z : Buffer.from(Uint8Array.prototype.slice.call(z));
+    reply = { id, payload };
+    transfer.push(payload.buffer as ArrayBuffer);
+  } catch (err) {
+    reply = { id, error: err instanceof Error ? err.message : String(err) };
+  }
+  parentPort!.postMessage(reply, transfer);
+});

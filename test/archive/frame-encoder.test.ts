@@ -1,0 +1,50 @@
+// Frames encoded on worker threads are the bytes the main thread would write, and a stopped thread fails loudly.
+import { afterAll, describe, expect, test } from 'vitest';
+import { inlineEncoder, WorkerEncoder } from '../../lib/archive/compression-pool.ts';
+import { decodeFrame, encodeFrame } from '../../lib/archive/frame-codec.ts';
+import { logText } from './fixtures.ts';
+
+/** A buffer of its own (not a view into Buffer's pool), as the pack writer hands over. */
+function owned(data: Buffer): Buffer {
+  const b = Buffer.allocUnsafeSlow(data.length);
+  data.copy(b);
+  return b;
+}
+
+const frames = [
+  logText(1, 300_000),
+  logText(2, 50_000),
+  Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 7919) % 251)),
+  Buffer.from('short, no timestamps'),
+  logText(3, 1_000_000),
+];
+
+const pool = new WorkerEncoder(2);
+afterAll(() => pool.close());
+
+describe('frame encoder threads', () => {
+  test('encode frames in parallel to exactly the bytes of the main thread', async () => {
+    const expected = frames.map((f) => encodeFrame(f, 8));
+    const got = await Promise.all(frames.map((f) => pool.encode(owned(f), 8)));
+    got.forEach((payload, i) => {
+      expect(payload.equals(expected[i]!)).toBe(true);
+      expect(decodeFrame(payload, frames[i]!.length).equals(frames[i]!)).toBe(true);
+    });
+    expect((await inlineEncoder.encode(owned(frames[0]!), 8)).equals(expected[0]!)).toBe(true);
+  });
+
+  test('hand the frame over without copying it (the caller cannot touch it after)', async () => {
+    const raw = owned(frames[1]!);
+    const done = pool.encode(raw, 3);
+    expect(raw.buffer.byteLength).toBe(0);
+    expect(decodeFrame(await done, frames[1]!.length).equals(frames[1]!)).toBe(true);
+  });
+
+  test('a stopped thread rejects its frames and every later one with a clear error', async () => {
+    const doomed = new WorkerEncoder(1);
+    const pending = doomed.encode(owned(frames[4]!), 19);
+    await doomed.close();
+    await expect(pending).rejects.toThrow(/frame encoder thread stopped/);
+    await expect(doomed.encode(owned(frames[1]!), 3)).rejects.toThrow(/frame encoder thread stopped/);
+  });
+});

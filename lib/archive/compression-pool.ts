@@ -7,21 +7,27 @@ import { Worker } from 'node:worker_threads';
 import { encodeFrame } from './frame-codec.ts';
 import type { FrameJob, FrameReply } from './frame-worker.ts';
 
+export interface EncodedFrame {
+  payload: Buffer;
+  /** All of the raw frame's buffer, free for the next frame (buffers sent to a worker are freed only by its GC). */
+  spare: Buffer;
+}
+
 export interface FrameEncoder {
   /** Encodes a frame; the whole ArrayBuffer under `raw` is handed over (not from Buffer's pool; detached after). */
-  encode(raw: Buffer, level: number): Promise<Buffer>;
+  encode(raw: Buffer, level: number): Promise<EncodedFrame>;
   /** Frames that may be in flight before the caller should wait (bounds memory). */
   readonly capacity: number;
 }
 
 /** Encodes on the calling thread (one core, or worker threads turned off). */
 export const inlineEncoder: FrameEncoder = {
-  encode: async (raw, level) => encodeFrame(raw, level),
+  encode: async (raw, level) => ({ payload: encodeFrame(raw, level), spare: Buffer.from(raw.buffer) }),
   capacity: 1,
 };
 
 interface Job {
-  resolve: (payload: Buffer) => void;
+  resolve: (frame: EncodedFrame) => void;
   reject: (err: Error) => void;
 }
 
@@ -49,6 +55,8 @@ function spawnFrameWorker(): Worker {
   return new Worker(new URL('./frame-worker.mjs', here), { execArgv: [] });
 }
 
+const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
 /** A fixed set of worker threads, each with its own zstd contexts; each frame goes to the least busy one. */
 export class WorkerEncoder implements FrameEncoder {
   private readonly workers: Array<{ worker: Worker; jobs: Map<number, Job> }> = [];
@@ -69,7 +77,7 @@ export class WorkerEncoder implements FrameEncoder {
         // An idle worker must not keep the process alive; one with work does (see encode).
         if (jobs.size === 0) worker.unref();
         if ('error' in reply) job.reject(new Error(`frame encoding failed: ${reply.error}`));
-        else job.resolve(Buffer.from(reply.payload.buffer, reply.payload.byteOffset, reply.payload.byteLength));
+        else job.resolve({ payload: asBuffer(reply.payload), spare: Buffer.from(reply.raw.buffer) });
       });
       const fail = (err: Error) => {
         this.failure ??= new Error(`frame encoder thread stopped: ${err.message}`);
@@ -83,11 +91,11 @@ export class WorkerEncoder implements FrameEncoder {
     }
   }
 
-  encode(raw: Buffer, level: number): Promise<Buffer> {
+  encode(raw: Buffer, level: number): Promise<EncodedFrame> {
     if (this.failure) return Promise.reject(this.failure);
     const target = this.workers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.nextId++;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<EncodedFrame>((resolve, reject) => {
       target.jobs.set(id, { resolve, reject });
       target.worker.ref();
       const job: FrameJob = { id, raw, level };

@@ -8,7 +8,8 @@ export interface FrameJob {
   level: number;
 }
 
-export type FrameReply = { id: number; payload: Uint8Array } | { id: number; error: string };
+/** The encoded frame, and the raw frame's buffer handed back for reuse (freeing it is up to this thread's GC). */
+export type FrameReply = { id: number; payload: Uint8Array; raw: Uint8Array } | { id: number; error: string };
 
 parentPort?.on('message', ({ id, raw, level }: FrameJob) => {
   let reply: FrameReply;
@@ -17,8 +18,8 @@ parentPort?.on('message', ({ id, raw, level }: FrameJob) => {
     const z = encodeFrame(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), level);
     // A small result may sit in Buffer's shared pool: give the main thread a buffer of its own.
     const payload = z.byteLength === z.buffer.byteLength ? z : Buffer.from(Uint8Array.prototype.slice.call(z));
-    reply = { id, payload };
-    transfer.push(payload.buffer as ArrayBuffer);
+    reply = { id, payload, raw };
+    transfer.push(payload.buffer as ArrayBuffer, raw.buffer as ArrayBuffer);
   } catch (err) {
     reply = { id, error: err instanceof Error ? err.message : String(err) };
   }

@@ -33,7 +33,9 @@ export class PackWriter {
   /** Frames of any pack still compressing, oldest first, to wait on when too many are in flight. */
   private compressing: Array<Promise<unknown>> = [];
   /** The open frame's raw bytes; handed to the encoder when the frame closes. */
-  private frameBuf = Buffer.alloc(0);
+  private frameBuf: Buffer = Buffer.alloc(0);
+  /** Frame buffers the encoder gave back, reused so memory stays at (capacity + 1) frames. */
+  private spares: Buffer[] = [];
   private frameRaw = 0;
   private chunks: ChunkEntry[] = [];
   /** Chunks of the open pack, so a chunk repeated within the run is stored once. */
@@ -65,8 +67,7 @@ export class PackWriter {
     this.pending.set(idHex, ref);
     this.chunks.push({ id: idHex, frame: this.frames.length, offset: this.frameRaw, length: data.length });
     if (this.frameRaw + data.length > this.frameBuf.length) {
-      // Not from Buffer's shared pool: the whole ArrayBuffer moves to the encoder thread when the frame closes.
-      const grown = Buffer.allocUnsafeSlow(
+      const grown = this.frameBuffer(
         Math.max(this.repo.config.pack.frameSize + this.repo.config.chunker.maxSize, this.frameRaw + data.length),
       );
       this.frameBuf.copy(grown, 0, 0, this.frameRaw);
@@ -79,13 +80,20 @@ export class PackWriter {
     return ref;
   }
 
-  /** Hands the open frame to the compressor; waits while too many frames are still compressing. */
+  /** A spare frame buffer if one is large enough, else a new one outside Buffer's shared pool (it moves threads). */
+  private frameBuffer(size: number): Buffer {
+    const spare = this.spares.pop();
+    return spare && spare.length >= size ? spare : Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Hands the open frame to the encoder; waits while too many frames are still compressing. */
   private async closeFrame(): Promise<void> {
     if (this.frameRaw === 0) return;
     const raw = this.frameBuf.subarray(0, this.frameRaw);
     this.frameBuf = Buffer.alloc(0);
-    const frame = this.encoder.encode(raw, this.level).then((payload) => {
+    const frame = this.encoder.encode(raw, this.level).then(({ payload, spare }) => {
       this.compressedSize += payload.length;
+      if (this.spares.length < this.encoder.capacity) this.spares.push(spare);
       return payload;
     });
     frame.catch(() => {}); // surfaced where it is awaited (seal or below)

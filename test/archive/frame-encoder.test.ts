@@ -25,19 +25,21 @@ afterAll(() => pool.close());
 describe('frame encoder threads', () => {
   test('encode frames in parallel to exactly the bytes of the main thread', async () => {
     const expected = frames.map((f) => encodeFrame(f, 8));
-    const got = await Promise.all(frames.map((f) => pool.encode(owned(f), 8)));
+    const got = (await Promise.all(frames.map((f) => pool.encode(owned(f), 8)))).map((e) => e.payload);
     got.forEach((payload, i) => {
       expect(payload.equals(expected[i]!)).toBe(true);
       expect(decodeFrame(payload, frames[i]!.length).equals(frames[i]!)).toBe(true);
     });
-    expect((await inlineEncoder.encode(owned(frames[0]!), 8)).equals(expected[0]!)).toBe(true);
+    expect((await inlineEncoder.encode(owned(frames[0]!), 8)).payload.equals(expected[0]!)).toBe(true);
   });
 
   test('hand the frame over without copying it (the caller cannot touch it after)', async () => {
     const raw = owned(frames[1]!);
     const done = pool.encode(raw, 3);
     expect(raw.buffer.byteLength).toBe(0);
-    expect(decodeFrame(await done, frames[1]!.length).equals(frames[1]!)).toBe(true);
+    const { payload, spare } = await done;
+    expect(decodeFrame(payload, frames[1]!.length).equals(frames[1]!)).toBe(true);
+    expect(spare.subarray(0, frames[1]!.length).equals(frames[1]!)).toBe(true); // the same buffer, back for reuse
   });
 
   test('a stopped thread rejects its frames and every later one with a clear error', async () => {

@@ -26,5 +26,11 @@ export {
   type RestoreOptions,
   type RestoreResult,
 } from './restorer.ts';
+export {
+  artifactKeyOf,
+  restoreToBucket,
+  type BucketRestoreOptions,
+  type BucketRestoreResult,
+} from './restore-to-bucket.ts';
 export { verifyRepository, type Problem, type VerifyOptions, type VerifyReport } from './checker.ts';
 export { collectGarbage, type GcOptions, type GcReport } from './gc.ts';

@@ -31,7 +31,7 @@ export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs>
       .option('workflow', { type: 'string', describe: 'only this workflow (uid, name or namespace/name)' })
       .option('level', {
         type: 'number',
-        describe: "zstd level 1-22 for new packs (default: the repository's, 3)",
+        describe: "zstd level 1-22 for new packs (default: the repository's, 8 for new ones)",
       }) as never,
   handler: runStep<ArchiveArgs>(async (args, ctx) => {
     if (args.level !== undefined && !(Number.isInteger(args.level) && args.level >= 1 && args.level <= 22)) {

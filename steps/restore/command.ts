@@ -4,14 +4,17 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CommandModule } from 'yargs';
-import { openRepository, restoreWorkflow } from '../../lib/archive/index.ts';
+import { openRepository, restoreToBucket, restoreWorkflow } from '../../lib/archive/index.ts';
 import { resolveManifest, selectEntry, streamEntry } from '../../lib/archive/restorer.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { openStore } from '../../lib/store/open.ts';
 
 interface RestoreArgs {
   workflow: string;
   to?: string;
+  'to-bucket'?: string;
+  overwrite?: boolean;
   node?: string;
   log?: string;
   artifact?: string;
@@ -32,11 +35,21 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         type: 'string',
         describe: 'target directory (whole workflow) or file (one entry; default stdout)',
       })
+      .option('to-bucket', {
+        type: 'string',
+        describe: 'artifact repository (s3://bucket[/prefix] or file:dir): logs and artifacts back at their Argo keys',
+      })
+      .option('overwrite', {
+        type: 'boolean',
+        default: false,
+        describe: 'with --to-bucket: replace objects that hold other bytes',
+      })
       .option('node', { type: 'string', describe: 'one node: its main log, or --log <container> / --artifact <name>' })
       .option('log', { type: 'string', describe: 'with --node: container whose log to stream (default main)' })
       .option('artifact', { type: 'string', describe: 'with --node: artifact name to stream' })
       .option('path', { type: 'string', describe: 'stream the entry at this path of the archive' })
       .conflicts('path', 'node')
+      .conflicts('to-bucket', ['to', 'node', 'path'])
       .conflicts('log', 'artifact') as never,
   handler: runStep<RestoreArgs>(async (args, ctx) => {
     const repo = await openRepository(ctx.store());
@@ -54,6 +67,28 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         ...(reason && { reason }),
         details: { uid: manifest.workflow.uid, ...details },
       });
+    const toBucket = args['to-bucket'];
+    if (toBucket !== undefined) {
+      const bucket = openStore(toBucket, ctx.config.s3);
+      try {
+        const result = await restoreToBucket(repo, id, bucket, { progress: ctx.progress, overwrite: args.overwrite });
+        const { written, unchanged, conflicts, skipped, bytes } = result;
+        await audit(conflicts.length ? 'failed' : 'ok', {
+          toBucket: bucket.url,
+          written: written.length,
+          unchanged: unchanged.length,
+          conflicts: conflicts.length,
+          skipped: skipped.length,
+          bytes,
+        });
+        ctx.output(result);
+        for (const c of conflicts) ctx.log(`conflict: ${c.path}: ${c.reason}`);
+        return conflicts.length ? ExitCode.Failed : ExitCode.Ok;
+      } catch (err) {
+        await audit('failed', { toBucket: bucket.url }, (err as Error).message);
+        throw err;
+      }
+    }
     if (!partial) {
       if (!args.to) throw new ConfigError('restore of a whole workflow needs --to <directory>');
       try {

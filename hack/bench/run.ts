@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateCorpus, parseSize, type CorpusSummary } from '../corpus/generate.ts';
-import type { WorkerResult } from './strata-worker.ts';
+import { bundleCli } from '../../images/bundle.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -15,15 +15,15 @@ export interface ToolResult {
   tool: string;
   storedBytes: number;
   ratio: number;
+  /** Median of ingestRuns. */
   ingestSeconds: number;
+  ingestRuns: number[];
   ingestMBps: number;
   workflowsPerSecond: number;
   /** Null when not measured (zstd -19 of the 100 MB workflow alone takes minutes; it decompresses like -3). */
   restoreSeconds: number | null;
-  /** Strata only: the archive run itself, without process start-up. */
-  ingestOpSeconds?: number;
-  /** Strata only: the restore itself, without process start-up (tsx compiles TypeScript at start). */
-  restoreOpSeconds?: number;
+  /** Strata only: start-up of the bundled CLI (`--help`), included in its ingest and restore times. */
+  startupSeconds?: number;
   restoreVerified: boolean;
   peakRssMiB: number;
   note?: string;
@@ -49,6 +49,21 @@ function timed(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Timed 
   const [seconds, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   rmSync(timeFile, { force: true });
   return { seconds: seconds!, maxRssKiB: rss!, stdout: String(r.stdout) };
+}
+
+/** Ingest runs per tool (each into an empty repository); the median is reported. This VM's speed varies ~10 %. */
+const INGEST_RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+
+/** Runs `prepare` (empty the repository) then `run`, INGEST_RUNS times; the run of median wall time. */
+function medianRun<T extends Timed>(prepare: () => void, run: () => T, runs = INGEST_RUNS): T & { runs: number[] } {
+  const all: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    prepare();
+    spawnSync('sync'); // the previous run's written-back pages must not slow this one
+    all.push(run());
+  }
+  const sorted = [...all].sort((a, b) => a.seconds - b.seconds);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs: all.map((t) => t.seconds) };
 }
 
 function sh(script: string, opts: SpawnSyncOptions = {}): Timed {
@@ -102,7 +117,7 @@ interface Workload {
 function result(
   tool: string,
   w: Workload,
-  ingest: Timed,
+  ingest: Timed & { runs?: number[] },
   stored: number,
   restore: Timed | null,
   verified: boolean,
@@ -114,6 +129,7 @@ function result(
     storedBytes: stored,
     ratio: stored / w.corpus.bytes,
     ingestSeconds: ingest.seconds,
+    ingestRuns: ingest.runs ?? [ingest.seconds],
     ingestMBps: mb / ingest.seconds,
     workflowsPerSecond: w.corpus.workflows.length / ingest.seconds,
     restoreSeconds: restore ? restore.seconds : null,
@@ -122,26 +138,34 @@ function result(
   };
 }
 
-function strataWorker(args: string[]): Timed & { result: WorkerResult } {
-  const t = timed(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/bench/strata-worker.ts'), ...args], {
-    cwd: repoRoot,
-  });
-  return { ...t, result: JSON.parse(t.stdout.trim().split('\n').pop()!) as WorkerResult };
+/** Runs the bundled CLI, as the step images do (no TypeScript compilation at start-up). */
+function strataCli(cli: string, args: string[]): Timed & { json: Record<string, unknown> } {
+  const t = timed(process.execPath, [cli, ...args, '-o', 'json'], { cwd: repoRoot });
+  return { ...t, json: JSON.parse(t.stdout) as Record<string, unknown> };
 }
 
-function benchStrata(w: Workload): ToolResult {
-  const repo = join(w.work, 'strata-repo');
-  const bigRepo = join(w.work, 'strata-big');
+function benchStrata(w: Workload, cli: string): ToolResult {
+  const store = (dir: string) => ['--store', `file:${join(w.work, dir)}`];
   const out = join(w.work, 'strata-restore');
-  const ingest = strataWorker(['archive', w.corpusDir, repo]);
-  const detail = ingest.result.detail as { failed: number; problems: number };
-  const big = strataWorker(['archive', w.bigDir, bigRepo]);
-  const manifestId = (big.result.detail.manifests as { manifestId: string }[])[0]!.manifestId;
-  const restore = strataWorker(['restore', bigRepo, manifestId, out]);
-  const r = result('strata', w, ingest, dirBytes(repo), restore, sameFiles(w.bigWorkflowDir, out), big.maxRssKiB);
-  r.restoreOpSeconds = restore.result.seconds;
-  r.ingestOpSeconds = ingest.result.seconds;
-  if (detail.failed || detail.problems) r.note = `${detail.failed} failed, ${detail.problems} problems`;
+  const ingest = medianRun(
+    () => rmSync(join(w.work, 'strata-repo'), { recursive: true, force: true }),
+    () => strataCli(cli, ['archive', '--from', w.corpusDir, ...store('strata-repo')]),
+  );
+  const big = strataCli(cli, ['archive', '--from', w.bigDir, ...store('strata-big')]);
+  const manifestId = (big.json.results as { manifestId: string }[])[0]!.manifestId;
+  const restore = strataCli(cli, ['restore', manifestId, '--to', out, ...store('strata-big')]);
+  const r = result(
+    'strata',
+    w,
+    ingest,
+    dirBytes(join(w.work, 'strata-repo')),
+    restore,
+    sameFiles(w.bigWorkflowDir, out),
+    big.maxRssKiB,
+  );
+  r.startupSeconds = timed(process.execPath, [cli, '--help']).seconds;
+  const failed = Number(ingest.json.failed) + (ingest.json.problems as unknown[]).length;
+  if (failed) r.note = `${ingest.json.failed} failed, ${(ingest.json.problems as unknown[]).length} problems`;
   return r;
 }
 
@@ -149,7 +173,11 @@ function benchTarZstd(w: Workload, tool: string, level: string, measureRestore =
   const archive = join(w.work, `${tool}.tar.zst`);
   const bigArchive = join(w.work, `${tool}-big.tar.zst`);
   const out = join(w.work, `${tool}-restore`);
-  const ingest = sh(`tar -C '${w.corpusDir}' -cf - . | zstd ${level} -T0 -q -f -o '${archive}'`);
+  const ingest = medianRun(
+    () => rmSync(archive, { force: true }),
+    () => sh(`tar -C '${w.corpusDir}' -cf - . | zstd ${level} -T0 -q -f -o '${archive}'`),
+    level.includes('-19') ? 1 : INGEST_RUNS,
+  );
   if (!measureRestore) {
     const r = result(tool, w, ingest, dirBytes(archive), null, false);
     r.note = 'restore not measured (set BENCH_SLOW_RESTORE=1); zstd decompresses -19 about as fast as -3';
@@ -166,8 +194,14 @@ function benchRestic(w: Workload): ToolResult {
   const repo = join(w.work, 'restic-repo');
   const bigRepo = join(w.work, 'restic-big');
   const out = join(w.work, 'restic-restore');
-  for (const r of [repo, bigRepo]) timed('restic', ['-r', r, 'init', '-q'], { env });
-  const ingest = timed('restic', ['-r', repo, 'backup', '-q', '.'], { env, cwd: w.corpusDir });
+  timed('restic', ['-r', bigRepo, 'init', '-q'], { env });
+  const ingest = medianRun(
+    () => {
+      rmSync(repo, { recursive: true, force: true });
+      timed('restic', ['-r', repo, 'init', '-q'], { env });
+    },
+    () => timed('restic', ['-r', repo, 'backup', '-q', '.'], { env, cwd: w.corpusDir }),
+  );
   const big = timed('restic', ['-r', bigRepo, 'backup', '-q', '.'], { env, cwd: w.bigWorkflowDir });
   const restore = timed('restic', ['-r', bigRepo, 'restore', 'latest', '-q', '--target', out], { env });
   return result('restic', w, ingest, dirBytes(repo), restore, sameFiles(w.bigWorkflowDir, out), big.maxRssKiB);
@@ -183,11 +217,15 @@ function benchBorg(w: Workload): ToolResult {
   const repo = join(w.work, 'borg-repo');
   const bigRepo = join(w.work, 'borg-big');
   const out = join(w.work, 'borg-restore');
-  for (const r of [repo, bigRepo]) timed('borg', ['init', '-e', 'none', r], { env });
-  const ingest = timed('borg', ['create', '--compression', 'zstd,3', `${repo}::corpus`, '.'], {
-    env,
-    cwd: w.corpusDir,
-  });
+  timed('borg', ['init', '-e', 'none', bigRepo], { env });
+  const ingest = medianRun(
+    () => {
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(join(w.work, 'borg-base'), { recursive: true, force: true });
+      timed('borg', ['init', '-e', 'none', repo], { env });
+    },
+    () => timed('borg', ['create', '--compression', 'zstd,3', `${repo}::corpus`, '.'], { env, cwd: w.corpusDir }),
+  );
   const big = timed('borg', ['create', '--compression', 'zstd,3', `${bigRepo}::big`, '.'], {
     env,
     cwd: w.bigWorkflowDir,
@@ -210,11 +248,7 @@ function table(results: ToolResult[]): string {
       r.ratio.toFixed(4),
       r.ingestMBps.toFixed(1),
       r.workflowsPerSecond.toFixed(2),
-      r.restoreSeconds === null
-        ? '-'
-        : r.restoreSeconds.toFixed(2) +
-          (r.restoreOpSeconds !== undefined ? ` (op ${r.restoreOpSeconds.toFixed(2)})` : '') +
-          (r.restoreVerified ? '' : ' UNVERIFIED'),
+      r.restoreSeconds === null ? '-' : r.restoreSeconds.toFixed(2) + (r.restoreVerified ? '' : ' UNVERIFIED'),
       r.peakRssMiB.toFixed(0),
       strata && r !== strata ? (strata.storedBytes / r.storedBytes).toFixed(2) : '',
       strata && r !== strata ? (strata.ingestMBps / r.ingestMBps).toFixed(2) : '',
@@ -259,6 +293,8 @@ async function main(): Promise<void> {
     seed: `${values.seed}-big`,
     targetBytes: parseSize(values['restore-size']!),
   });
+  // Written-back pages would otherwise slow whichever tool runs first.
+  spawnSync('sync');
   const bigWf = big.workflows[0]!;
   const w: Workload = { corpusDir, corpus, bigDir, bigWorkflowDir: join(bigDir, bigWf.namespace, bigWf.name), work };
   log(
@@ -285,7 +321,8 @@ async function main(): Promise<void> {
       log(`${tool} failed: ${errors[tool]}`);
     }
   };
-  attempt('strata', [], () => benchStrata(w));
+  const cli = (await bundleCli(join(work, 'strata-bundle'))).entry;
+  attempt('strata', [], () => benchStrata(w, cli));
   const peers = new Set(values.peers!.split(',').map((p) => p.trim()));
   if (peers.has('restic')) attempt('restic', ['restic'], () => benchRestic(w));
   if (peers.has('borg')) attempt('borg', ['borg'], () => benchBorg(w));

@@ -32,6 +32,7 @@ async function readWhole(stream: Readable): Promise<Buffer> {
 
 async function openEntry(entry: BundleEntry, whole: boolean): Promise<OpenedEntry> {
   try {
+    if (whole && entry.read) return { entry, data: await entry.read() };
     const stream = await entry.open();
     return whole ? { entry, data: await readWhole(stream) } : { entry, stream };
   } catch (error) {

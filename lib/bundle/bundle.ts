@@ -19,6 +19,8 @@ export interface BundleEntry {
   size?: number;
   /** Opens the content as a stream; may be called more than once. */
   open(): Promise<Readable>;
+  /** The whole content at once, for sources that read a small file cheaper than they stream it. */
+  read?(): Promise<Buffer>;
 }
 
 /** Something the source could not read: recorded in the manifest; the workflow is then incomplete. */

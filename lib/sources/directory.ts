@@ -1,7 +1,7 @@
 // The directory export source: workflows with their logs, artifacts and related resources laid out on disk
 // (layout in docs/directory-export.md).
 import { createReadStream, type Dirent } from 'node:fs';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
@@ -451,15 +451,40 @@ function openFile(file: string, size: number): Readable {
   return createReadStream(file, { highWaterMark });
 }
 
+/**
+ * Reads a whole file with one handle and as few reads as possible (half the CPU of collecting a stream of a
+ * small file). A file that grew since it was listed is read to its end, not cut at the listed size.
+ */
+async function readWhole(file: string, size: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(size + 1);
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) {
+        const grown = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(grown);
+        buf = grown;
+      }
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) return buf.subarray(0, n);
+      n += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 function fileEntry(
   found: FoundFile,
-  fields: Omit<BundleEntry, 'path' | 'open' | 'size' | 'kind'> & { kind: BundleEntry['kind'] },
+  fields: Omit<BundleEntry, 'path' | 'open' | 'read' | 'size' | 'kind'> & { kind: BundleEntry['kind'] },
 ): BundleEntry {
   return {
     ...fields,
     path: found.rel,
     size: found.size,
     open: async () => openFile(found.real, found.size),
+    read: () => readWhole(found.real, found.size),
   };
 }
 

@@ -9,6 +9,7 @@ import { forgetGroupIndex, groupIndex, type ChunkIndex } from './chunk-index.ts'
 import { encodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
 import { PackWriter, type PackRef } from './pack-writer.ts';
 import { readAhead } from './read-ahead.ts';
+import { writeRefs } from './workflow-refs.ts';
 import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
 
 export interface ArchiveOptions {
@@ -233,6 +234,8 @@ export class ArchiveSession {
           if (!(err instanceof AlreadyExistsError)) throw err;
           created = false;
         }
+        // Also when the manifest was there already: a run killed between the two leaves refs to write.
+        await writeRefs(this.repo, manifest.workflow, id);
         results[i] = { manifestId: id, created, incomplete: manifest.incomplete, stats: this.queue[i]!.stats };
       }
     };

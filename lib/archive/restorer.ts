@@ -11,6 +11,7 @@ import { InputError, IntegrityError, NotFoundError } from '../errors.ts';
 import { decodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
 import { PackReader } from './pack-reader.ts';
 import { HEX_ID, manifestKey, MANIFESTS_PREFIX, readObject, type Repository } from './repository.ts';
+import { manifestsByRef } from './workflow-refs.ts';
 
 export interface ManifestInfo {
   id: string;
@@ -37,12 +38,21 @@ export async function readManifest(repo: Repository, manifestId: string): Promis
  */
 export async function resolveManifest(repo: Repository, ref: string): Promise<{ id: string; manifest: Manifest }> {
   if (HEX_ID.test(ref)) return { id: ref, manifest: await readManifest(repo, ref) };
+  const matches = (m: Manifest) =>
+    m.workflow.uid === ref || m.workflow.name === ref || `${m.workflow.namespace}/${m.workflow.name}` === ref;
   const found: Array<{ id: string; manifest: Manifest; at: number }> = [];
-  for await (const info of listManifests(repo)) {
-    const manifest = await readManifest(repo, info.id);
-    const w = manifest.workflow;
-    if (w.uid === ref || w.name === ref || `${w.namespace}/${w.name}` === ref) {
-      found.push({ id: info.id, manifest, at: info.lastModified.getTime() });
+  // Refs name the candidates in one listing; a repository without them (or a manifest whose refs a crash cut
+  // off before they were written) is found by reading every manifest.
+  for (const id of (await manifestsByRef(repo, ref)) ?? []) {
+    const info = await repo.store.head(manifestKey(id));
+    if (!info) continue; // a stale ref
+    const manifest = await readManifest(repo, id);
+    if (matches(manifest)) found.push({ id, manifest, at: info.lastModified.getTime() });
+  }
+  if (found.length === 0) {
+    for await (const info of listManifests(repo)) {
+      const manifest = await readManifest(repo, info.id);
+      if (matches(manifest)) found.push({ id: info.id, manifest, at: info.lastModified.getTime() });
     }
   }
   if (found.length === 0)

@@ -62,6 +62,10 @@ export class WorkerEncoder implements FrameEncoder {
   private readonly workers: Array<{ worker: Worker; jobs: Map<number, Job> }> = [];
   private nextId = 0;
   private failure: Error | undefined;
+  /** Whether a thread stopped (crashed, or closed): every later frame is refused. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
   /** Two frames per worker keep each busy while the next frame fills. */
   readonly capacity: number;
 
@@ -120,9 +124,12 @@ export function encoderThreads(): number {
 
 let shared: FrameEncoder | undefined;
 
-/** The process's frame encoder, started on first use. */
+/**
+ * The process's frame encoder, started on first use, and started again after a thread stopped (the archive that
+ * was using it fails and is reported; later ones, e.g. the next batch of a long run, get working threads).
+ */
 export function sharedEncoder(): FrameEncoder {
-  if (!shared) {
+  if (!shared || (shared instanceof WorkerEncoder && shared.failed)) {
     const threads = encoderThreads();
     shared = threads > 0 ? new WorkerEncoder(threads) : inlineEncoder;
   }

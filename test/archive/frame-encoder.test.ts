@@ -1,6 +1,6 @@
 // Frames encoded on worker threads are the bytes the main thread would write, and a stopped thread fails loudly.
 import { afterAll, describe, expect, test } from 'vitest';
-import { inlineEncoder, WorkerEncoder } from '../../lib/archive/compression-pool.ts';
+import { inlineEncoder, sharedEncoder, WorkerEncoder } from '../../lib/archive/compression-pool.ts';
 import { decodeFrame, encodeFrame } from '../../lib/archive/frame-codec.ts';
 import { logText } from './fixtures.ts';
 
@@ -48,5 +48,19 @@ describe('frame encoder threads', () => {
     await doomed.close();
     await expect(pending).rejects.toThrow(/frame encoder thread stopped/);
     await expect(doomed.encode(owned(frames[1]!), 3)).rejects.toThrow(/frame encoder thread stopped/);
+  });
+});
+
+describe('the shared encoder', () => {
+  test('is started again after its thread stopped', async () => {
+    process.env.STRATA_ENCODER_THREADS = '1'; // a thread whatever the core count (this file's process only)
+    const before = sharedEncoder();
+    expect(sharedEncoder()).toBe(before);
+    expect(before).toBeInstanceOf(WorkerEncoder);
+    await (before as WorkerEncoder).close();
+    const after = sharedEncoder();
+    expect(after).not.toBe(before);
+    const { payload } = await after.encode(owned(frames[1]!), 3);
+    expect(decodeFrame(payload, frames[1]!.length).equals(frames[1]!)).toBe(true);
   });
 });

@@ -258,6 +258,40 @@ function table(results: ToolResult[]): string {
   return rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
+export interface TargetCheck {
+  target: string;
+  value: number | null;
+  met: boolean | null;
+}
+
+/** Issue 3's targets, checked against this run (null: not measurable, e.g. a peer was skipped). */
+export function targets(results: ToolResult[]): TargetCheck[] {
+  const strata = results.find((r) => r.tool === 'strata');
+  const peers = results.filter((r) => r !== strata);
+  const restic = results.find((r) => r.tool === 'restic');
+  if (!strata) return [];
+  const minPeerRatio = peers.length ? Math.min(...peers.map((p) => p.ratio)) : null;
+  return [
+    { target: 'stored/original <= 0.08', value: strata.ratio, met: strata.ratio <= 0.08 },
+    {
+      target: 'stored/original below every peer',
+      value: minPeerRatio,
+      met: minPeerRatio === null ? null : strata.ratio < minPeerRatio,
+    },
+    {
+      target: 'ingest >= 2x restic',
+      value: restic ? strata.ingestMBps / restic.ingestMBps : null,
+      met: restic ? strata.ingestMBps >= 2 * restic.ingestMBps : null,
+    },
+    {
+      target: 'restore of 100 MB <= 3 s',
+      value: strata.restoreSeconds,
+      met: strata.restoreSeconds === null ? null : strata.restoreSeconds <= 3,
+    },
+    { target: 'peak RSS <= 256 MiB', value: strata.peakRssMiB, met: strata.peakRssMiB <= 256 },
+  ];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -358,6 +392,7 @@ async function main(): Promise<void> {
       restoreWorkflowBytes: big.bytes,
     },
     results,
+    targets: targets(results),
     errors,
     ...(policy ? { policy } : {}),
   };
@@ -368,6 +403,10 @@ async function main(): Promise<void> {
       `\nstrata size × = strata stored / peer stored (< 1: strata smaller); strata speed × = strata ingest / peer ingest` +
       `\nreport: ${values.report}\n`,
   );
+  for (const t of report.targets) {
+    const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met';
+    process.stdout.write(`target ${t.target}: ${t.value === null ? '-' : t.value.toFixed(4)} ${verdict}\n`);
+  }
   if (policy) process.stdout.write(`policy: ${JSON.stringify(policy)}\n`);
   if (!values.keep) rmSync(work, { recursive: true, force: true });
 }

@@ -1,0 +1,52 @@
+// The benchmark's target verdicts: computed from the run's numbers, never assumed.
+import { describe, expect, test } from 'vitest';
+import { targets, type ToolResult } from '../../hack/bench/run.ts';
+
+function tool(name: string, ratio: number, ingestMBps: number, extra: Partial<ToolResult> = {}): ToolResult {
+  return {
+    tool: name,
+    storedBytes: ratio * 1e8,
+    ratio,
+    ingestSeconds: 200 / ingestMBps,
+    ingestRuns: [200 / ingestMBps],
+    ingestMBps,
+    workflowsPerSecond: 1,
+    restoreSeconds: 1,
+    restoreVerified: true,
+    peakRssMiB: 100,
+    ...extra,
+  };
+}
+
+const verdicts = (results: ToolResult[]) => Object.fromEntries(targets(results).map((t) => [t.target, t.met]));
+
+describe('benchmark targets', () => {
+  test('each target is judged from the numbers of the run', () => {
+    const run = [tool('strata', 0.069, 81), tool('restic', 0.175, 119), tool('zstd-19-long', 0.0717, 1.8)];
+    expect(verdicts(run)).toEqual({
+      'stored/original <= 0.08': true,
+      'stored/original below every peer': true,
+      'ingest >= 2x restic': false,
+      'restore of 100 MB <= 3 s': true,
+      'peak RSS <= 256 MiB': true,
+    });
+    const other = [
+      tool('strata', 0.09, 300, { restoreSeconds: 3.5, peakRssMiB: 300 }),
+      tool('restic', 0.175, 119),
+      tool('zstd-19-long', 0.085, 1.8),
+    ];
+    expect(verdicts(other)).toEqual({
+      'stored/original <= 0.08': false,
+      'stored/original below every peer': false,
+      'ingest >= 2x restic': true,
+      'restore of 100 MB <= 3 s': false,
+      'peak RSS <= 256 MiB': false,
+    });
+  });
+
+  test('a skipped peer leaves its target unjudged, not met', () => {
+    const checks = targets([tool('strata', 0.069, 81)]);
+    expect(checks.find((t) => t.target === 'ingest >= 2x restic')).toMatchObject({ value: null, met: null });
+    expect(checks.find((t) => t.target === 'stored/original below every peer')?.met).toBeNull();
+  });
+});

@@ -21,6 +21,8 @@ npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" ||
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  // A test file that fails to load has no failed tests, only a failed suite: count it, so the line never says 0.
+  const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken} failed, ${skipped} skipped`);
 ' "$report" || true
 exit "$status"

@@ -24,12 +24,16 @@ export interface PackWriterStats {
   storedBytes: number;
 }
 
+/** Frames still compressing that the seal decision does not wait for (see settledSizeLagging). */
+const SEAL_LAG = 2;
+
 export class PackWriter {
   /** The open pack's frames, compressing (in order); their sizes are known once they are done. */
   private frames: Array<Promise<Buffer>> = [];
   private frameRawLengths: number[] = [];
-  /** Compressed bytes of the open pack's frames that are done. */
-  private compressedSize = 0;
+  /** The open pack's first frames whose compressed size is counted, in order, and their total. */
+  private settledFrames = 0;
+  private settledSize = 0;
   /** Frames of any pack still compressing, oldest first, to wait on when too many are in flight. */
   private compressing: Array<Promise<unknown>> = [];
   /** The open frame's raw bytes; handed to the encoder when the frame closes. */
@@ -75,9 +79,23 @@ export class PackWriter {
     }
     this.frameBuf.set(data, this.frameRaw);
     this.frameRaw += data.length;
-    if (this.frameRaw >= this.repo.config.pack.frameSize) await this.closeFrame();
-    if (this.compressedSize >= this.repo.config.pack.targetSize) await this.seal();
+    if (this.frameRaw >= this.repo.config.pack.frameSize) {
+      await this.closeFrame();
+      if ((await this.settledSizeLagging()) >= this.repo.config.pack.targetSize) await this.seal();
+    }
     return ref;
+  }
+
+  /**
+   * Compressed size of the open pack's frames but the newest SEAL_LAG. Sealing on this rather than on whichever
+   * frames happen to be done keeps pack contents, and so pack ids, independent of thread count and timing.
+   */
+  private async settledSizeLagging(): Promise<number> {
+    while (this.settledFrames < this.frames.length - SEAL_LAG) {
+      this.settledSize += (await this.frames[this.settledFrames]!).length;
+      this.settledFrames++;
+    }
+    return this.settledSize;
   }
 
   /** A spare frame buffer if one is large enough, else a new one outside Buffer's shared pool (it moves threads). */
@@ -92,7 +110,6 @@ export class PackWriter {
     const raw = this.frameBuf.subarray(0, this.frameRaw);
     this.frameBuf = Buffer.alloc(0);
     const frame = this.encoder.encode(raw, this.level).then(({ payload, spare }) => {
-      this.compressedSize += payload.length;
       if (this.spares.length < this.encoder.capacity) this.spares.push(spare);
       return payload;
     });
@@ -126,7 +143,8 @@ export class PackWriter {
     this.stats.storedBytes += pack.length;
     this.frames = [];
     this.frameRawLengths = [];
-    this.compressedSize = 0;
+    this.settledFrames = 0;
+    this.settledSize = 0;
     this.compressing = [];
     this.chunks = [];
     this.pending = new Map();

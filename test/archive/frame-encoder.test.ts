@@ -1,8 +1,11 @@
 // Frames encoded on worker threads are the bytes the main thread would write, and a stopped thread fails loudly.
 import { afterAll, describe, expect, test } from 'vitest';
-import { inlineEncoder, sharedEncoder, WorkerEncoder } from '../../lib/archive/compression-pool.ts';
+import { createHash } from 'node:crypto';
+import { ChunkIndex } from '../../lib/archive/chunk-index.ts';
+import { inlineEncoder, sharedEncoder, WorkerEncoder, type FrameEncoder } from '../../lib/archive/compression-pool.ts';
 import { decodeFrame, encodeFrame } from '../../lib/archive/frame-codec.ts';
-import { logText } from './fixtures.ts';
+import { PackWriter } from '../../lib/archive/pack-writer.ts';
+import { logText, tempRepository } from './fixtures.ts';
 
 /** A buffer of its own (not a view into Buffer's pool), as the pack writer hands over. */
 function owned(data: Buffer): Buffer {
@@ -62,5 +65,38 @@ describe('the shared encoder', () => {
     expect(after).not.toBe(before);
     const { payload } = await after.encode(owned(frames[1]!), 3);
     expect(decodeFrame(payload, frames[1]!.length).equals(frames[1]!)).toBe(true);
+  });
+});
+
+describe('pack contents do not depend on threads or timing', () => {
+  test('the same chunks make the same packs inline and on encoder threads', async () => {
+    // Half log text, half incompressible bytes: frames of very different compressed sizes.
+    const noise = (i: number, n: number) =>
+      Buffer.concat(
+        Array.from({ length: Math.ceil(n / 32) }, (_, k) => createHash('sha256').update(`${i}:${k}`).digest()),
+      );
+    const chunks = Array.from({ length: 150 }, (_, i) =>
+      i % 2 ? noise(i, 3000 + ((i * 7919) % 9000)) : logText(100 + i, 3000 + ((i * 7919) % 9000)),
+    );
+    const packIds = async (encoder: FrameEncoder) => {
+      const t = await tempRepository();
+      try {
+        const writer = new PackWriter(t.repo, 'default', new ChunkIndex(), 3, encoder);
+        for (const c of chunks) await writer.add(createHash('sha256').update(c).digest('hex'), c);
+        await writer.flush();
+        return writer.written;
+      } finally {
+        t.cleanup();
+      }
+    };
+    const inline = await packIds(inlineEncoder);
+    expect(inline.length).toBeGreaterThan(3); // SMALL packs: the seal decision happens many times
+    expect(await packIds(pool)).toEqual(inline);
+    const three = new WorkerEncoder(3);
+    try {
+      expect(await packIds(three)).toEqual(inline);
+    } finally {
+      await three.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { Chunker } from './chunker.ts';
 import { forgetGroupIndex, groupIndex, type ChunkIndex } from './chunk-index.ts';
 import { encodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
 import { PackWriter, type PackRef } from './pack-writer.ts';
+import { mapLimit } from '../concurrency.ts';
 import { readAhead } from './read-ahead.ts';
 import { writeRefs } from './workflow-refs.ts';
 import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
@@ -221,25 +222,19 @@ export class ArchiveSession {
     );
     await checkPacksStillThere(this.repo, this.group, [...new Set(manifests.flatMap((m) => m.packs))]);
     // Manifests are independent commit points: write them a few at a time.
-    const results: ArchiveResult[] = new Array(manifests.length);
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < manifests.length; i = next++) {
-        const manifest = manifests[i]!;
-        const { id, bytes } = encodeManifest(manifest);
-        let created = true;
-        try {
-          await this.repo.store.put(manifestKey(id), bytes, { ifNoneMatch: true, contentType: 'application/json' });
-        } catch (err) {
-          if (!(err instanceof AlreadyExistsError)) throw err;
-          created = false;
-        }
-        // Also when the manifest was there already: a run killed between the two leaves refs to write.
-        await writeRefs(this.repo, manifest.workflow, id);
-        results[i] = { manifestId: id, created, incomplete: manifest.incomplete, stats: this.queue[i]!.stats };
+    const results = await mapLimit(manifests, 8, async (manifest, i): Promise<ArchiveResult> => {
+      const { id, bytes } = encodeManifest(manifest);
+      let created = true;
+      try {
+        await this.repo.store.put(manifestKey(id), bytes, { ifNoneMatch: true, contentType: 'application/json' });
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+        created = false;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, manifests.length) }, worker));
+      // Also when the manifest was there already: a run killed between the two leaves refs to write.
+      await writeRefs(this.repo, manifest.workflow, id);
+      return { manifestId: id, created, incomplete: manifest.incomplete, stats: this.queue[i]!.stats };
+    });
     this.queue.length = 0;
     return results;
   }
@@ -309,22 +304,13 @@ function buildManifest(
  * is still there now cannot vanish before this manifest lands (see docs/format.md, "Garbage collection").
  */
 async function checkPacksStillThere(repo: Repository, group: string, packs: string[]): Promise<void> {
-  const queue = [...packs];
-  const worker = async () => {
-    for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
-      const [pack, index] = await Promise.all([
-        repo.store.head(packKey(group, p)),
-        repo.store.head(indexKey(group, p)),
-      ]);
-      if (!pack || !index) {
-        throw new StalePackError(
-          `pack ${p} was removed (by gc?) while archiving; nothing was committed, run the archive again`,
-          {
-            key: packKey(group, p),
-          },
-        );
-      }
+  await mapLimit(packs, 8, async (p) => {
+    const [pack, index] = await Promise.all([repo.store.head(packKey(group, p)), repo.store.head(indexKey(group, p))]);
+    if (!pack || !index) {
+      throw new StalePackError(
+        `pack ${p} was removed (by gc?) while archiving; nothing was committed, run the archive again`,
+        { key: packKey(group, p) },
+      );
     }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  });
 }

@@ -1,6 +1,7 @@
 // Archives every workflow of a source into one timeline group; a workflow that fails is reported, the rest go on.
 import { isSourceProblem, type SourceProblem, type WorkflowIdentity, type WorkflowSource } from '../bundle/bundle.ts';
 import { silentProgress, type Progress } from '../cli/progress.ts';
+import { mapLimit } from '../concurrency.ts';
 import { describeError } from '../errors.ts';
 import { archiveBundle, ArchiveSession, StalePackError, type ArchiveResult } from './archiver.ts';
 import { forgetGroupIndex } from './chunk-index.ts';
@@ -13,7 +14,7 @@ export interface SourceArchiveOptions {
   /** Only workflows whose uid, name or namespace/name equals this. */
   workflow?: string;
   progress?: Progress;
-  /** Called after each workflow (for audit records and logs). */
+  /** Called after each workflow (for audit records and logs); for a committed batch, up to 8 at once. */
   onResult?: (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => Promise<void> | void;
 }
 
@@ -66,7 +67,8 @@ export async function archiveSource(
     else if (matches(item, opts.workflow)) ids.push(item);
   }
   progress.start(ids.length, `archive into ${group}`);
-  const record = async (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => {
+  /** Adds a workflow's outcome to the report (in order); returns what onResult is called with. */
+  const tally = (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => {
     const ident = { uid: id.uid, namespace: id.namespace, name: id.name };
     report.workflows++;
     if ('error' in result) {
@@ -86,7 +88,16 @@ export async function archiveSource(
         incomplete: result.incomplete,
       });
     }
+    return ident;
+  };
+  const record = async (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => {
+    const ident = tally(id, result); // not inside ?.(): with no onResult its arguments are never evaluated
     await opts.onResult?.(ident, result);
+  };
+  /** A committed batch: the report in order, the callbacks (audit records: one write each) a few at a time. */
+  const recordAll = async (ids: WorkflowIdentity[], results: ArchiveResult[]) => {
+    const idents = ids.map((id, i) => tally(id, results[i]!));
+    await mapLimit(idents, 8, async (ident, i) => opts.onResult?.(ident, results[i]!));
   };
 
   let session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
@@ -119,7 +130,7 @@ export async function archiveSource(
       session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
       return;
     }
-    for (const [i, id] of ids.entries()) await record(id, results[i]!);
+    await recordAll(ids, results);
   };
   // Loading the next bundle (parsing its workflow, listing its files) overlaps archiving the current one.
   const load = (i: number) => {

@@ -27,13 +27,15 @@ export function refKeys(workflow: WorkflowIdentity, manifestId: string): string[
 
 /** Writes the refs of a committed manifest (after it, so a ref never names a manifest that is not there). */
 export async function writeRefs(repo: Repository, workflow: WorkflowIdentity, manifestId: string): Promise<void> {
-  for (const key of refKeys(workflow, manifestId)) {
-    try {
-      await repo.store.put(key, Buffer.alloc(0), { ifNoneMatch: true, contentType: 'application/octet-stream' });
-    } catch (err) {
-      if (!(err instanceof AlreadyExistsError)) throw err;
-    }
-  }
+  await Promise.all(
+    refKeys(workflow, manifestId).map(async (key) => {
+      try {
+        await repo.store.put(key, Buffer.alloc(0), { ifNoneMatch: true, contentType: 'application/octet-stream' });
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+      }
+    }),
+  );
 }
 
 /**

@@ -45,6 +45,7 @@ import type {
   RetentionMode,
   StorageClass,
 } from './store.ts';
+import { mapLimit } from '../concurrency.ts';
 
 export interface S3StoreOptions extends S3Config {
   bucket: string;
@@ -570,17 +571,4 @@ function verifyingStream(expected: string | undefined, key: string) {
     },
   });
   return Object.assign(t, { digest: () => digest, size: () => size });
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -90,47 +90,57 @@ export async function archiveSource(
     }
     return ident;
   };
-  const record = async (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => {
-    const ident = tally(id, result); // not inside ?.(): with no onResult its arguments are never evaluated
-    await opts.onResult?.(ident, result);
-  };
-  /** A committed batch: the report in order, the callbacks (audit records: one write each) a few at a time. */
-  const recordAll = async (ids: WorkflowIdentity[], results: ArchiveResult[]) => {
-    const idents = ids.map((id, i) => tally(id, results[i]!));
-    await mapLimit(idents, 8, async (ident, i) => opts.onResult?.(ident, results[i]!));
+  type Outcome = ArchiveResult | { error: string };
+  /** Archive workflows whose bundle could not be added carry their error; the others wait for the commit. */
+  type Queued = { id: WorkflowIdentity; error?: string };
+
+  /** Commits a batch's session, then reports every workflow of it in order (callbacks 8 at a time). */
+  const commitBatch = async (session: ArchiveSession, items: Queued[]): Promise<void> => {
+    const added = items.filter((q) => q.error === undefined);
+    const outcomes = new Map<WorkflowIdentity, Outcome>();
+    try {
+      const committed = added.length > 0 ? await session.commit() : [];
+      added.forEach((q, i) => outcomes.set(q.id, committed[i]!));
+    } catch (err) {
+      // Nothing of this batch was committed. A pack gc condemned meanwhile: reload the index, redo one by one.
+      if (err instanceof StalePackError) {
+        forgetGroupIndex(repo, group);
+        for (const q of added) {
+          try {
+            const bundle = await source.load(q.id);
+            outcomes.set(q.id, await archiveBundle(repo, bundle, { group, compressionLevel: opts.compressionLevel }));
+          } catch (e) {
+            outcomes.set(q.id, { error: describeError(e) });
+          }
+        }
+      } else for (const q of added) outcomes.set(q.id, { error: describeError(err) });
+    }
+    const ordered = items.map((q): [WorkflowIdentity, Outcome] => [
+      q.id,
+      q.error !== undefined ? { error: q.error } : outcomes.get(q.id)!,
+    ]);
+    const idents = ordered.map(([id, outcome]) => tally(id, outcome));
+    await mapLimit(idents, 8, async (ident, i) => opts.onResult?.(ident, ordered[i]![1]));
   };
 
-  let session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
-  let batch: WorkflowIdentity[] = [];
-  const commit = async () => {
+  const open = () => ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
+  let session = await open();
+  let batch: Queued[] = [];
+  let committing: Promise<void> = Promise.resolve();
+  /**
+   * Hands the batch to a commit that runs while the next batch is chunked (its packs' uploads, the manifests and
+   * audit records are mostly waiting on the store). One commit at a time, in order: a batch's manifests are
+   * written only after every earlier batch's, and memory holds at most two batches' open packs.
+   */
+  const flushBatch = async () => {
     if (batch.length === 0) return;
-    const ids = batch;
+    const items = batch;
+    const full = session;
     batch = [];
-    let results: ArchiveResult[];
-    try {
-      results = await session.commit();
-    } catch (err) {
-      // Nothing of this batch was committed; redo its workflows one by one (a stale pack reloads the index).
-      session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
-      if (!(err instanceof StalePackError)) {
-        for (const id of ids) await record(id, { error: describeError(err) });
-        return;
-      }
-      forgetGroupIndex(repo, group);
-      for (const id of ids) {
-        try {
-          await record(
-            id,
-            await archiveBundle(repo, await source.load(id), { group, compressionLevel: opts.compressionLevel }),
-          );
-        } catch (e) {
-          await record(id, { error: describeError(e) });
-        }
-      }
-      session = await ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
-      return;
-    }
-    await recordAll(ids, results);
+    session = await open();
+    await committing;
+    committing = commitBatch(full, items);
+    committing.catch(() => {}); // awaited at the next flush or at the end
   };
   // Loading the next bundle (parsing its workflow, listing its files) overlaps archiving the current one.
   const load = (i: number) => {
@@ -144,14 +154,15 @@ export async function archiveSource(
     next = load(i + 1);
     try {
       await session.add(await loading);
-      batch.push(id);
+      batch.push({ id });
     } catch (err) {
-      await record(id, { error: describeError(err) });
+      batch.push({ id, error: describeError(err) });
     }
-    if (batch.length >= BATCH_WORKFLOWS) await commit();
+    if (batch.length >= BATCH_WORKFLOWS) await flushBatch();
     progress.advance();
   }
-  await commit();
+  await flushBatch();
+  await committing;
   progress.done();
   return report;
 }

@@ -1,4 +1,5 @@
-// Bundles the strata CLI into one ESM file with esbuild; native modules stay external and are copied beside it as .node files.
+// Bundles the strata CLI with esbuild (ESM, code behind dynamic imports split into chunks loaded on demand);
+// native modules stay external and are copied beside it as .node files.
 import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,6 +31,9 @@ export async function bundleCli(outDir: string): Promise<BundleResult> {
     },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
+    // Dynamic imports (the S3 SDK, the Kubernetes client) become chunks parsed only by the commands that use them.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -99,18 +99,29 @@ describe('module layering', () => {
     expect(offenders).toEqual([]);
   });
 
-  test('the Kubernetes client adapter is loaded only on demand (not by commands that never use the cluster)', () => {
+  const staticImports = function* (): Generator<{ file: string; spec: string; local: string | undefined }> {
     const staticImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s*['"]([^'"]+)['"]/g;
-    const offenders: string[] = [];
     for (const file of files) {
       const text = readFileSync(join(root, file), 'utf8');
-      for (const m of text.matchAll(staticImport)) {
-        const spec = m[1]!;
-        const local = resolveLocal(file, spec);
-        if (local === 'lib/kube/client.ts') offenders.push(`${file} imports ${spec}`);
-        if (spec.startsWith('@kubernetes/client-node') && file !== 'lib/kube/client.ts')
-          offenders.push(`${file} imports ${spec}`);
-      }
+      for (const m of text.matchAll(staticImport)) yield { file, spec: m[1]!, local: resolveLocal(file, m[1]!) };
+    }
+  };
+
+  test('the Kubernetes client adapter is loaded only on demand (not by commands that never use the cluster)', () => {
+    const offenders: string[] = [];
+    for (const { file, spec, local } of staticImports()) {
+      if (local === 'lib/kube/client.ts') offenders.push(`${file} imports ${spec}`);
+      if (spec.startsWith('@kubernetes/client-node') && file !== 'lib/kube/client.ts')
+        offenders.push(`${file} imports ${spec}`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  test('the S3 adapter and SDK are loaded only on demand (not by commands on a file: store)', () => {
+    const offenders: string[] = [];
+    for (const { file, spec, local } of staticImports()) {
+      if (file.startsWith('lib/store/s3')) continue; // the adapter's own modules
+      if (local?.startsWith('lib/store/s3') || spec.startsWith('@aws-sdk/')) offenders.push(`${file} imports ${spec}`);
     }
     expect(offenders).toEqual([]);
   });

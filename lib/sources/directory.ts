@@ -466,9 +466,11 @@ async function readWhole(file: string, size: number): Promise<Buffer> {
         buf.copy(grown);
         buf = grown;
       }
-      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) return buf.subarray(0, n);
+      const want = buf.length - n;
+      const { bytesRead } = await handle.read(buf, n, want, n);
       n += bytesRead;
+      // A regular file reads short only at its end: no extra read (and thread-pool trip) to see 0 bytes.
+      if (bytesRead < want) return buf.subarray(0, n);
     }
   } finally {
     await handle.close();

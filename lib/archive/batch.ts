@@ -91,7 +91,7 @@ export async function archiveSource(
     return ident;
   };
   type Outcome = ArchiveResult | { error: string };
-  /** Archive workflows whose bundle could not be added carry their error; the others wait for the commit. */
+  /** A workflow of the batch: with its error when its bundle could not be added, else waiting for the commit. */
   type Queued = { id: WorkflowIdentity; error?: string };
 
   /** Commits a batch's session, then reports every workflow of it in order (callbacks 8 at a time). */

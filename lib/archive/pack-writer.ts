@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { AlreadyExistsError } from '../errors.ts';
 import type { ChunkIndex } from './chunk-index.ts';
-import { sharedEncoder, type FrameEncoder } from './compression-pool.ts';
+import { sharedEncoder, type FrameEncoder } from './frame-encoder.ts';
 import {
   encodeIndex,
   encodeTable,

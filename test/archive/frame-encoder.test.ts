@@ -2,8 +2,15 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { createHash } from 'node:crypto';
 import { ChunkIndex } from '../../lib/archive/chunk-index.ts';
-import { inlineEncoder, sharedEncoder, WorkerEncoder, type FrameEncoder } from '../../lib/archive/compression-pool.ts';
+import {
+  encoderThreads,
+  inlineEncoder,
+  sharedEncoder,
+  WorkerEncoder,
+  type FrameEncoder,
+} from '../../lib/archive/frame-encoder.ts';
 import { decodeFrame, encodeFrame } from '../../lib/archive/frame-codec.ts';
+import { ConfigError } from '../../lib/errors.ts';
 import { PackWriter } from '../../lib/archive/pack-writer.ts';
 import { logText, tempRepository } from './fixtures.ts';
 
@@ -97,6 +104,18 @@ describe('pack contents do not depend on threads or timing', () => {
       expect(await packIds(three)).toEqual(inline);
     } finally {
       await three.close();
+    }
+  });
+});
+
+describe('STRATA_ENCODER_THREADS', () => {
+  test('a whole number 0-16 sets the thread count; anything else is a configuration error naming it', () => {
+    expect(encoderThreads({ STRATA_ENCODER_THREADS: '0' })).toBe(0);
+    expect(encoderThreads({ STRATA_ENCODER_THREADS: '3' })).toBe(3);
+    expect(encoderThreads({})).toBeGreaterThanOrEqual(0);
+    for (const bad of ['two', '-1', '1.5', '17']) {
+      expect(() => encoderThreads({ STRATA_ENCODER_THREADS: bad })).toThrow(ConfigError);
+      expect(() => encoderThreads({ STRATA_ENCODER_THREADS: bad })).toThrow(/STRATA_ENCODER_THREADS/);
     }
   });
 });

@@ -24,7 +24,7 @@ export async function bundleCli(outDir: string): Promise<BundleResult> {
   mkdirSync(outDir, { recursive: true });
   const entry = join(outDir, 'strata.mjs');
   const result = await build({
-    // The frame encoder's worker thread loads frame-worker.mjs from beside the CLI (lib/archive/compression-pool.ts).
+    // The frame encoder's worker thread loads frame-worker.mjs from beside the CLI (lib/archive/frame-encoder.ts).
     entryPoints: {
       strata: join(repoRoot, 'steps/cli.ts'),
       'frame-worker': join(repoRoot, 'lib/archive/frame-worker.ts'),

@@ -1,3 +1,4 @@
 #!/bin/sh
 # Entry point of the step image: Argo templates call `strata <step> …`.
-exec node /app/strata.mjs "$@"
+# V8 flags: NODE_FLAGS in images/bundle.ts (test/images checks they agree).
+exec node --max-semi-space-size=4 /app/strata.mjs "$@"

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateCorpus, parseSize, type CorpusSummary } from '../corpus/generate.ts';
-import { bundleCli } from '../../images/bundle.ts';
+import { bundleCli, NODE_FLAGS } from '../../images/bundle.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -138,9 +138,9 @@ function result(
   };
 }
 
-/** Runs the bundled CLI, as the step images do (no TypeScript compilation at start-up). */
+/** Runs the bundled CLI as the step image's wrapper does (its V8 flags, no TypeScript compilation at start-up). */
 function strataCli(cli: string, args: string[]): Timed & { json: Record<string, unknown> } {
-  const t = timed(process.execPath, [cli, ...args, '-o', 'json'], { cwd: repoRoot });
+  const t = timed(process.execPath, [...NODE_FLAGS, cli, ...args, '-o', 'json'], { cwd: repoRoot });
   return { ...t, json: JSON.parse(t.stdout) as Record<string, unknown> };
 }
 
@@ -163,7 +163,7 @@ function benchStrata(w: Workload, cli: string): ToolResult {
     sameFiles(w.bigWorkflowDir, out),
     big.maxRssKiB,
   );
-  r.startupSeconds = timed(process.execPath, [cli, '--help']).seconds;
+  r.startupSeconds = timed(process.execPath, [...NODE_FLAGS, cli, '--help']).seconds;
   const failed = Number(ingest.json.failed) + (ingest.json.problems as unknown[]).length;
   if (failed) r.note = `${ingest.json.failed} failed, ${(ingest.json.problems as unknown[]).length} problems`;
   return r;

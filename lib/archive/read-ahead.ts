@@ -11,8 +11,11 @@ export interface ReadAheadLimits {
   maxEntries: number;
 }
 
-/** A workflow is mostly many small files: 2,000 files of a 200 MB corpus spent ~0.9 s waiting when read one by one. */
-export const DEFAULT_READ_AHEAD: ReadAheadLimits = { maxBytes: 16 << 20, maxWholeBytes: 4 << 20, maxEntries: 16 };
+/**
+ * A workflow is mostly many small files: 2,000 files of a 200 MB corpus spent ~0.9 s waiting when read one by one.
+ * 8 MiB ahead is as fast as 16 and keeps peak RSS steady (1 GB corpus: 202-203 MiB vs 203-250 MiB).
+ */
+export const DEFAULT_READ_AHEAD: ReadAheadLimits = { maxBytes: 8 << 20, maxWholeBytes: 4 << 20, maxEntries: 16 };
 
 export type OpenedEntry =
   | { entry: BundleEntry; data: Buffer }

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bundleCli, NATIVE_PACKAGES, type BundleResult } from '../../images/bundle.ts';
+import { bundleCli, NATIVE_PACKAGES, NODE_FLAGS, type BundleResult } from '../../images/bundle.ts';
 import { lintDockerfile } from './dockerfile-lint.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -68,6 +68,14 @@ describe('the bundled CLI', () => {
     expect(JSON.parse(run(['archive', '--from', exp, ...store]))).toMatchObject({ archived: 1, failed: 0 });
     expect(JSON.parse(run(['index', '--catalog', join(work, 'catalog.db'), ...store]))).toMatchObject({ indexed: 1 });
     expect(JSON.parse(run(['verify', '--read-data', ...store]))).toMatchObject({ ok: true, manifests: 1 });
+  });
+});
+
+describe('the image wrapper', () => {
+  test('runs the bundle with the V8 flags the benchmark measures (NODE_FLAGS)', () => {
+    const wrapper = readFileSync(join(repoRoot, 'images/strata.sh'), 'utf8');
+    const exec = wrapper.split('\n').find((l) => l.startsWith('exec node '));
+    expect(exec?.split(' ').filter((w) => w.startsWith('--'))).toEqual(NODE_FLAGS);
   });
 });
 

@@ -1,4 +1,5 @@
 // Workflow refs: empty objects whose keys name a manifest by workflow uid and by name, so a lookup is one listing.
+import type { WorkflowIdentity } from '../bundle/bundle.ts';
 import { AlreadyExistsError } from '../errors.ts';
 import { ARCHIVE_PREFIX, HEX_ID, type Repository } from './repository.ts';
 
@@ -9,12 +10,6 @@ export const NAME_REFS_PREFIX = `${ARCHIVE_PREFIX}refs/name/`;
 
 /** Kubernetes names, namespaces and uids fit; anything else gets no ref (lookups then fall back to a scan). */
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-
-export interface WorkflowIdentity {
-  uid: string;
-  namespace: string;
-  name: string;
-}
 
 export function refKeys(workflow: WorkflowIdentity, manifestId: string): string[] {
   const keys: string[] = [];

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { AlreadyExistsError } from '../errors.ts';
-import type { ObjectStore } from '../store/store.ts';
+import type { ObjectInfo, ObjectStore } from '../store/store.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { PackReader } from './pack-reader.ts';
 import type { Repository } from './repository.ts';
@@ -69,14 +69,15 @@ export async function restoreToBucket(
     planned.reduce((sum, p) => sum + p.entry.size, 0),
     `restore ${manifest.workflow.namespace}/${manifest.workflow.name} into ${bucket.url}`,
   );
+  /** Something is at the key already: the same bytes are a no-op, others a conflict. */
+  const settleExisting = async (entry: ManifestEntry, key: string, info: ObjectInfo | undefined) => {
+    if (await sameBytes(bucket, key, entry, info)) result.unchanged.push({ path: entry.path, key });
+    else result.conflicts.push({ path: entry.path, key, reason: `another object is at ${key} (use --overwrite)` });
+  };
   for (const { entry, key } of planned) {
-    const existing = await bucket.head(key);
-    if (existing && !opts.overwrite) {
-      if (await sameBytes(bucket, key, entry)) {
-        result.unchanged.push({ path: entry.path, key });
-      } else {
-        result.conflicts.push({ path: entry.path, key, reason: `another object is at ${key} (use --overwrite)` });
-      }
+    const existing = opts.overwrite ? undefined : await bucket.head(key);
+    if (existing) {
+      await settleExisting(entry, key, existing);
       progress.advance(entry.size);
       continue;
     }
@@ -92,8 +93,7 @@ export async function restoreToBucket(
     } catch (err) {
       // Created between our head and put by someone else: the same check as above decides.
       if (!(err instanceof AlreadyExistsError)) throw err;
-      if (await sameBytes(bucket, key, entry)) result.unchanged.push({ path: entry.path, key });
-      else result.conflicts.push({ path: entry.path, key, reason: `another object is at ${key} (use --overwrite)` });
+      await settleExisting(entry, key, await bucket.head(key));
       continue;
     }
     result.written.push({ path: entry.path, key, bytes: entry.size });
@@ -110,9 +110,13 @@ async function* counted(source: AsyncIterable<Buffer>, progress: Progress): Asyn
   }
 }
 
-/** Whether the object at `key` has the entry's bytes (size first; then its SHA-256, read back). */
-async function sameBytes(bucket: ObjectStore, key: string, entry: ManifestEntry): Promise<boolean> {
-  const info = await bucket.head(key);
+/** Whether the object at `key` (described by `info`) has the entry's bytes: size first, then its SHA-256, read back. */
+async function sameBytes(
+  bucket: ObjectStore,
+  key: string,
+  entry: ManifestEntry,
+  info: ObjectInfo | undefined,
+): Promise<boolean> {
   if (!info || info.size !== entry.size) return false;
   const hash = createHash('sha256');
   for await (const part of await bucket.get(key)) hash.update(part as Buffer);

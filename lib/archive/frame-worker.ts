@@ -16,8 +16,9 @@ parentPort?.on('message', ({ id, raw, level }: FrameJob) => {
   const transfer: ArrayBuffer[] = [];
   try {
     const z = encodeFrame(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), level);
-    // A small result may sit in Buffer's shared pool: give the main thread a buffer of its own.
-    const payload = z.byteLength === z.buffer.byteLength ? z : Buffer.from(Uint8Array.prototype.slice.call(z));
+    // A small result may sit in Buffer's shared pool, which postMessage clones whole instead of moving: copy it
+    // into an array of its own (Buffer.from would take the pool again).
+    const payload = z.byteLength === z.buffer.byteLength ? z : new Uint8Array(z);
     reply = { id, payload, raw };
     transfer.push(payload.buffer as ArrayBuffer, raw.buffer as ArrayBuffer);
   } catch (err) {

@@ -1,5 +1,6 @@
 // The benchmark (`npm run bench`): generates a play-workflow corpus, archives it with Strata and with restic, borg,
-// tar|zstd -3 and tar|zstd -19 --long, and reports stored/original, ingest speed, restore time and peak RSS.
+// tar|zstd -3, -8 (Strata's level) and -19 --long, and reports stored/original, ingest speed and CPU time, restore
+// time and peak RSS.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ export interface ToolResult {
   ingestSeconds: number;
   ingestRuns: number[];
   ingestMBps: number;
+  /** User + system CPU seconds of the median ingest run, over all its threads and processes. */
+  ingestCpuSeconds: number;
   workflowsPerSecond: number;
   /** Null when not measured (zstd -19 of the 100 MB workflow alone takes minutes; it decompresses like -3). */
   restoreSeconds: number | null;
@@ -31,14 +34,15 @@ export interface ToolResult {
 
 interface Timed {
   seconds: number;
+  cpuSeconds: number;
   maxRssKiB: number;
   stdout: string;
 }
 
-/** Runs a command under GNU time for wall time and peak RSS (the largest process of the tree). */
+/** Runs a command under GNU time for wall time, CPU time and peak RSS (the largest process of the tree). */
 function timed(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Timed {
   const timeFile = join(process.env.BENCH_TMP ?? '/tmp', `bench-time-${process.pid}`);
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, cmd, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, cmd, ...args], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
     ...opts,
@@ -46,9 +50,9 @@ function timed(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Timed 
   if (r.status !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${String(r.stderr).slice(-2000)}`);
   }
-  const [seconds, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  const [seconds, user, sys, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   rmSync(timeFile, { force: true });
-  return { seconds: seconds!, maxRssKiB: rss!, stdout: String(r.stdout) };
+  return { seconds: seconds!, cpuSeconds: user! + sys!, maxRssKiB: rss!, stdout: String(r.stdout) };
 }
 
 /** Ingest runs per tool (each into an empty repository); the median is reported. This VM's speed varies ~10 %. */
@@ -131,6 +135,7 @@ function result(
     ingestSeconds: ingest.seconds,
     ingestRuns: ingest.runs ?? [ingest.seconds],
     ingestMBps: mb / ingest.seconds,
+    ingestCpuSeconds: ingest.cpuSeconds,
     workflowsPerSecond: w.corpus.workflows.length / ingest.seconds,
     restoreSeconds: restore ? restore.seconds : null,
     restoreVerified: verified,
@@ -240,13 +245,24 @@ function benchBorg(w: Workload): ToolResult {
 function table(results: ToolResult[]): string {
   const strata = results.find((r) => r.tool === 'strata');
   const rows = [
-    ['tool', 'stored/orig', 'ingest MB/s', 'wf/s', 'restore s', 'peak RSS MiB', 'strata size ×', 'strata speed ×'],
+    [
+      'tool',
+      'stored/orig',
+      'ingest MB/s',
+      'ingest CPU s',
+      'wf/s',
+      'restore s',
+      'peak RSS MiB',
+      'strata size ×',
+      'strata speed ×',
+    ],
   ];
   for (const r of results) {
     rows.push([
       r.tool,
       r.ratio.toFixed(4),
       r.ingestMBps.toFixed(1),
+      r.ingestCpuSeconds.toFixed(2),
       r.workflowsPerSecond.toFixed(2),
       r.restoreSeconds === null ? '-' : r.restoreSeconds.toFixed(2) + (r.restoreVerified ? '' : ' UNVERIFIED'),
       r.peakRssMiB.toFixed(0),
@@ -300,7 +316,7 @@ async function main(): Promise<void> {
       'restore-size': { type: 'string', default: process.env.BENCH_RESTORE_SIZE ?? '100MB' },
       seed: { type: 'string', default: process.env.BENCH_SEED ?? '7' },
       work: { type: 'string', default: process.env.BENCH_DIR ?? join(repoRoot, '.cache/bench') },
-      peers: { type: 'string', default: process.env.BENCH_PEERS ?? 'restic,borg,tar-zstd-3,zstd-19-long' },
+      peers: { type: 'string', default: process.env.BENCH_PEERS ?? 'restic,borg,tar-zstd-3,tar-zstd-8,zstd-19-long' },
       report: { type: 'string', default: join(repoRoot, 'bench-report.json') },
       keep: { type: 'boolean', default: false },
     },
@@ -361,6 +377,8 @@ async function main(): Promise<void> {
   if (peers.has('restic')) attempt('restic', ['restic'], () => benchRestic(w));
   if (peers.has('borg')) attempt('borg', ['borg'], () => benchBorg(w));
   if (peers.has('tar-zstd-3')) attempt('tar|zstd-3', ['zstd', 'tar'], () => benchTarZstd(w, 'tar-zstd-3', '-3'));
+  // Strata's zstd level, native and on every core, without dedup, hashing or log encoding: what that level alone costs.
+  if (peers.has('tar-zstd-8')) attempt('tar|zstd-8', ['zstd', 'tar'], () => benchTarZstd(w, 'tar-zstd-8', '-8'));
   if (peers.has('zstd-19-long')) {
     attempt('tar|zstd-19-long', ['zstd', 'tar'], () =>
       benchTarZstd(w, 'zstd-19-long', '-19 --long=27', process.env.BENCH_SLOW_RESTORE === '1'),

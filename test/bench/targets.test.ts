@@ -10,6 +10,7 @@ function tool(name: string, ratio: number, ingestMBps: number, extra: Partial<To
     ingestSeconds: 200 / ingestMBps,
     ingestRuns: [200 / ingestMBps],
     ingestMBps,
+    ingestCpuSeconds: 1,
     workflowsPerSecond: 1,
     restoreSeconds: 1,
     restoreVerified: true,

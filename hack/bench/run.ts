@@ -194,6 +194,29 @@ function benchTarZstd(w: Workload, tool: string, level: string, measureRestore =
   return result(tool, w, ingest, dirBytes(archive), restore, sameFiles(w.bigWorkflowDir, out), big.maxRssKiB);
 }
 
+/**
+ * Not a peer but a reference: Strata's ingest data path (chunking, SHA-256 of files and chunks, timestamp column,
+ * zstd 8 on 4 MiB frames, one encoder thread per core, fsync'd packs) as native code, without manifests, refs or
+ * audit records: roughly the least time any implementation of this format needs here (hack/bench/native-floor).
+ */
+function benchNativeFloor(w: Workload): ToolResult {
+  const manifest = join(repoRoot, 'hack/bench/native-floor/Cargo.toml');
+  const target = join(repoRoot, '.cache/native-floor');
+  const build = spawnSync('cargo', ['build', '--release', '-q', '--manifest-path', manifest], {
+    encoding: 'utf8',
+    env: { ...process.env, CARGO_TARGET_DIR: target },
+  });
+  if (build.status !== 0) throw new Error(`cargo build failed: ${String(build.stderr).slice(-2000)}`);
+  const out = join(w.work, 'native-floor-out');
+  const ingest = medianRun(
+    () => rmSync(out, { recursive: true, force: true }),
+    () => timed(join(target, 'release/native-floor'), [w.corpusDir, out]),
+  );
+  const r = result('native-floor', w, ingest, dirBytes(out), null, false);
+  r.note = 'reference, not a product: the data path alone in Rust (no manifests, refs, audit); restore not measured';
+  return r;
+}
+
 function benchRestic(w: Workload): ToolResult {
   const env = { ...process.env, RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: join(w.work, 'restic-cache') };
   const repo = join(w.work, 'restic-repo');
@@ -274,6 +297,9 @@ function table(results: ToolResult[]): string {
   return rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
+/** Rows measured for comparison that are not peers (not judged against the ratio target). */
+export const REFERENCE_TOOLS: ReadonlySet<string> = new Set(['native-floor']);
+
 export interface TargetCheck {
   target: string;
   value: number | null;
@@ -283,7 +309,7 @@ export interface TargetCheck {
 /** Issue 3's targets, checked against this run (null: not measurable, e.g. a peer was skipped). */
 export function targets(results: ToolResult[]): TargetCheck[] {
   const strata = results.find((r) => r.tool === 'strata');
-  const peers = results.filter((r) => r !== strata);
+  const peers = results.filter((r) => r !== strata && !REFERENCE_TOOLS.has(r.tool));
   const restic = results.find((r) => r.tool === 'restic');
   if (!strata) return [];
   const minPeerRatio = peers.length ? Math.min(...peers.map((p) => p.ratio)) : null;
@@ -316,7 +342,10 @@ async function main(): Promise<void> {
       'restore-size': { type: 'string', default: process.env.BENCH_RESTORE_SIZE ?? '100MB' },
       seed: { type: 'string', default: process.env.BENCH_SEED ?? '7' },
       work: { type: 'string', default: process.env.BENCH_DIR ?? join(repoRoot, '.cache/bench') },
-      peers: { type: 'string', default: process.env.BENCH_PEERS ?? 'restic,borg,tar-zstd-3,tar-zstd-8,zstd-19-long' },
+      peers: {
+        type: 'string',
+        default: process.env.BENCH_PEERS ?? 'restic,borg,tar-zstd-3,tar-zstd-8,native-floor,zstd-19-long',
+      },
       report: { type: 'string', default: join(repoRoot, 'bench-report.json') },
       keep: { type: 'boolean', default: false },
     },
@@ -379,6 +408,7 @@ async function main(): Promise<void> {
   if (peers.has('tar-zstd-3')) attempt('tar|zstd-3', ['zstd', 'tar'], () => benchTarZstd(w, 'tar-zstd-3', '-3'));
   // Strata's zstd level, native and on every core, without dedup, hashing or log encoding: what that level alone costs.
   if (peers.has('tar-zstd-8')) attempt('tar|zstd-8', ['zstd', 'tar'], () => benchTarZstd(w, 'tar-zstd-8', '-8'));
+  if (peers.has('native-floor')) attempt('native-floor', ['cargo'], () => benchNativeFloor(w));
   if (peers.has('zstd-19-long')) {
     attempt('tar|zstd-19-long', ['zstd', 'tar'], () =>
       benchTarZstd(w, 'zstd-19-long', '-19 --long=27', process.env.BENCH_SLOW_RESTORE === '1'),

@@ -45,6 +45,12 @@ describe('benchmark targets', () => {
     });
   });
 
+  test('the native-floor reference row is not a peer of the ratio target', () => {
+    const run = [tool('strata', 0.0691, 95), tool('restic', 0.175, 122), tool('native-floor', 0.068, 240)];
+    expect(verdicts(run)['stored/original below every peer']).toBe(true);
+    expect(verdicts([...run, tool('borg', 0.06, 116)])['stored/original below every peer']).toBe(false);
+  });
+
   test('a skipped peer leaves its target unjudged, not met', () => {
     const checks = targets([tool('strata', 0.069, 81)]);
     expect(checks.find((t) => t.target === 'ingest >= 2x restic')).toMatchObject({ value: null, met: null });

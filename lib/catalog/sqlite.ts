@@ -14,13 +14,14 @@ import {
   type TextHit,
   type WorkflowQuery,
 } from './catalog.ts';
+import { visibleText } from './log-text.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
-export const CATALOG_SCHEMA_VERSION = 3;
+export const CATALOG_SCHEMA_VERSION = 4;
 
 const DEFAULT_LIMIT = 100;
 const SNIPPET_WIDTH = 160;
-// Match markers for highlight(): control characters that do not occur in ordinary log text.
+// Match markers for highlight(): control characters that visibleText keeps out of the stored text.
 const MARK_OPEN = '\u0001';
 const MARK_CLOSE = '\u0002';
 
@@ -221,15 +222,16 @@ class SqliteCatalog implements Catalog {
         );
       }
       for await (const s of segments) {
+        const text = visibleText(s.text);
         const { lastInsertRowid } = insertSegment.run(
           w.manifestId,
           s.path,
           s.nodeId ?? null,
           s.container ?? null,
           s.firstLine,
-          compress(Buffer.from(s.text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
+          compress(Buffer.from(text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
         );
-        insertText.run(lastInsertRowid, indexedText(s.text));
+        insertText.run(lastInsertRowid, indexedText(text));
       }
       db.exec('COMMIT');
     } catch (err) {

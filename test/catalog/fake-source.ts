@@ -12,13 +12,13 @@ export interface FakeWorkflow {
   phase?: string;
   finishedAt?: string;
   labels?: Record<string, string>;
-  /** Log text per node id (path logs/<node>/main.log). */
-  logs?: Record<string, string>;
+  /** Log text (or raw bytes) per node id (path logs/<node>/main.log). */
+  logs?: Record<string, string | Uint8Array>;
 }
 
 export class FakeSource implements ManifestSource {
   readonly manifests = new Map<string, IndexableManifest>();
-  readonly files = new Map<string, string>();
+  readonly files = new Map<string, string | Uint8Array>();
   /** Throws after this many bytes of the named entry were streamed (simulates a crash mid-index). */
   failAfter?: { path: string; bytes: number };
 
@@ -34,7 +34,7 @@ export class FakeSource implements ManifestSource {
     this.files.set(`${w.id}/workflow.yaml`, stringify(workflow));
     for (const [node, text] of Object.entries(w.logs ?? {})) {
       const path = `logs/${node}/main.log`;
-      entries.push({ path, kind: 'log', nodeId: node, container: 'main', size: Buffer.byteLength(text) });
+      entries.push({ path, kind: 'log', nodeId: node, container: 'main', size: Buffer.from(text).length });
       this.files.set(`${w.id}/${path}`, text);
     }
     this.manifests.set(w.id, { id: w.id, uid: w.uid, namespace, name: w.name, incomplete: false, entries });

@@ -6,7 +6,7 @@ import { openRepository, type Repository } from './repository.ts';
 import { decodeIndex, decodePack, encodeTable, type PackIndexFile } from './pack-format.ts';
 import { decodeFrame } from './frame-codec.ts';
 import { decodeManifest } from './manifest.ts';
-import { listManifests } from './restorer.ts';
+import { listManifests } from './manifest-lookup.ts';
 import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
 
 export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference';

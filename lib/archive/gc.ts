@@ -3,7 +3,7 @@ import { silentProgress, type Progress } from '../cli/progress.ts';
 import { describeError, IntegrityError } from '../errors.ts';
 import type { ObjectInfo } from '../store/store.ts';
 import { decodeManifest } from './manifest.ts';
-import { listManifests } from './restorer.ts';
+import { listManifests } from './manifest-lookup.ts';
 import {
   condemnedKey,
   CONDEMNED_PREFIX,

@@ -12,9 +12,16 @@ export { archiveSource, type SourceArchiveOptions, type SourceArchiveReport } fr
 export { loadGroupIndex, type ChunkIndex } from './chunk-index.ts';
 export type { Manifest, ManifestEntry } from './manifest.ts';
 export {
+  describeResolution,
   listManifests,
+  namesWorkflow,
   readManifest,
   resolveManifest,
+  type ManifestInfo,
+  type OtherArchive,
+  type ResolvedManifest,
+} from './manifest-lookup.ts';
+export {
   selectEntry,
   openEntry,
   streamEntry,
@@ -22,7 +29,6 @@ export {
   resubmittable,
   RESUBMIT_FILE,
   type EntrySelector,
-  type ManifestInfo,
   type RestoreOptions,
   type RestoreResult,
 } from './restorer.ts';

@@ -7,7 +7,8 @@ import type { ObjectInfo, ObjectStore } from '../store/store.ts';
 import type { ManifestEntry } from './manifest.ts';
 import { PackReader } from './pack-reader.ts';
 import type { Repository } from './repository.ts';
-import { readManifest, streamEntry } from './restorer.ts';
+import { readManifest } from './manifest-lookup.ts';
+import { streamEntry } from './restorer.ts';
 
 export interface BucketRestoreOptions {
   progress?: Progress;

@@ -1,4 +1,4 @@
-// Gets archived workflows back: manifests by id, one entry as a verified stream, or everything into a directory.
+// Gets archived workflows back: one entry as a verified stream, or everything into a directory.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -8,65 +8,10 @@ import { pipeline } from 'node:stream/promises';
 import { parse, stringify } from 'yaml';
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { InputError, IntegrityError, NotFoundError } from '../errors.ts';
-import { decodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
+import type { Manifest, ManifestEntry } from './manifest.ts';
+import { readManifest } from './manifest-lookup.ts';
 import { PackReader } from './pack-reader.ts';
-import { HEX_ID, manifestKey, MANIFESTS_PREFIX, readObject, type Repository } from './repository.ts';
-import { manifestsByRef } from './workflow-refs.ts';
-
-export interface ManifestInfo {
-  id: string;
-  size: number;
-  lastModified: Date;
-}
-
-export async function* listManifests(repo: Repository): AsyncIterable<ManifestInfo> {
-  for await (const info of repo.store.list(MANIFESTS_PREFIX)) {
-    const id = info.key.slice(MANIFESTS_PREFIX.length);
-    if (HEX_ID.test(id)) yield { id, size: info.size, lastModified: info.lastModified };
-  }
-}
-
-export async function readManifest(repo: Repository, manifestId: string): Promise<Manifest> {
-  if (!HEX_ID.test(manifestId)) throw new InputError(`"${manifestId}" is not a manifest id (64 hex digits)`);
-  const key = manifestKey(manifestId);
-  return decodeManifest(manifestId, await readObject(repo.store, key), key);
-}
-
-/**
- * Finds the manifest a user means: a manifest id, or a workflow uid, name or namespace/name (the newest
- * manifest of that workflow when it was archived more than once). Throws when nothing or several workflows match.
- */
-export async function resolveManifest(repo: Repository, ref: string): Promise<{ id: string; manifest: Manifest }> {
-  if (HEX_ID.test(ref)) return { id: ref, manifest: await readManifest(repo, ref) };
-  const matches = (m: Manifest) =>
-    m.workflow.uid === ref || m.workflow.name === ref || `${m.workflow.namespace}/${m.workflow.name}` === ref;
-  const found: Array<{ id: string; manifest: Manifest; at: number }> = [];
-  // Refs name the candidates in one listing; a repository without them (or a manifest whose refs a crash cut
-  // off before they were written) is found by reading every manifest.
-  for (const id of (await manifestsByRef(repo, ref)) ?? []) {
-    const info = await repo.store.head(manifestKey(id));
-    if (!info) continue; // a stale ref
-    const manifest = await readManifest(repo, id);
-    if (matches(manifest)) found.push({ id, manifest, at: info.lastModified.getTime() });
-  }
-  if (found.length === 0) {
-    for await (const info of listManifests(repo)) {
-      const manifest = await readManifest(repo, info.id);
-      if (matches(manifest)) found.push({ id: info.id, manifest, at: info.lastModified.getTime() });
-    }
-  }
-  if (found.length === 0)
-    throw new NotFoundError(`no archived workflow matches "${ref}" (give a manifest id, uid, name or namespace/name)`);
-  const uids = new Set(found.map((f) => f.manifest.workflow.uid));
-  if (uids.size > 1) {
-    throw new InputError(
-      `"${ref}" matches ${uids.size} workflows (uids ${[...uids].join(', ')}); give the uid or a manifest id`,
-    );
-  }
-  found.sort((a, b) => (b.manifest.createdAt ?? '').localeCompare(a.manifest.createdAt ?? '') || b.at - a.at);
-  const { id, manifest } = found[0]!;
-  return { id, manifest };
-}
+import { manifestKey, type Repository } from './repository.ts';
 
 export interface EntrySelector {
   path?: string;

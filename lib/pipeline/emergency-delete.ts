@@ -1,5 +1,5 @@
 // Emergency delete of one workflow (leaked secret, court order): its manifests and cluster object, refused under a legal hold unless break-glass.
-import { listManifests, readManifest } from '../archive/restorer.ts';
+import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
 import { manifestKey, type Repository } from '../archive/repository.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import { describeError } from '../errors.ts';

@@ -1,7 +1,8 @@
 // Verifies one workflow's manifest before finalize trusts it: id and schema, then every entry read back against its hash.
 import { createHash } from 'node:crypto';
 import type { Repository } from '../archive/repository.ts';
-import { readManifest, streamEntry } from '../archive/restorer.ts';
+import { readManifest } from '../archive/manifest-lookup.ts';
+import { streamEntry } from '../archive/restorer.ts';
 import { describeError, NotFoundError } from '../errors.ts';
 import type { ManifestCheck } from './finalize.ts';
 

@@ -4,14 +4,26 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CommandModule } from 'yargs';
-import { openRepository, restoreToBucket, restoreWorkflow } from '../../lib/archive/index.ts';
-import { resolveManifest, selectEntry, streamEntry } from '../../lib/archive/restorer.ts';
+import {
+  describeResolution,
+  namesWorkflow,
+  openRepository,
+  readManifest,
+  resolveManifest,
+  restoreToBucket,
+  restoreWorkflow,
+  selectEntry,
+  streamEntry,
+  type Repository,
+  type ResolvedManifest,
+} from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { ConfigError, ExitCode, InputError } from '../../lib/errors.ts';
 import { openStore } from '../../lib/store/open.ts';
 
 interface RestoreArgs {
-  workflow: string;
+  workflow?: string;
+  manifest?: string;
   to?: string;
   'to-bucket'?: string;
   overwrite?: boolean;
@@ -22,14 +34,17 @@ interface RestoreArgs {
 }
 
 export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs> = {
-  command: 'restore <workflow>',
+  command: 'restore [workflow]',
   describe: 'Restore an archived workflow (manifest id, uid, name or namespace/name), whole or one entry',
   builder: (y) =>
     y
       .positional('workflow', {
         type: 'string',
-        demandOption: true,
-        describe: 'manifest id, workflow uid, name or namespace/name',
+        describe: 'manifest id, or workflow uid, name or namespace/name (its newest complete archive)',
+      })
+      .option('manifest', {
+        type: 'string',
+        describe: 'exactly this archive (manifest id), e.g. an older one of a workflow archived more than once',
       })
       .option('to', {
         type: 'string',
@@ -53,7 +68,11 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       .conflicts('log', 'artifact') as never,
   handler: runStep<RestoreArgs>(async (args, ctx) => {
     const repo = await openRepository(ctx.store());
-    const { id, manifest } = await resolveManifest(repo, args.workflow);
+    const resolved = await chooseManifest(repo, args.workflow, args.manifest);
+    if (resolved.others.length > 0 || resolved.unreadable.length > 0 || resolved.id !== args.workflow) {
+      ctx.log(`restoring ${describeResolution(resolved)}`);
+    }
+    const { id, manifest } = resolved;
     const partial = args.node !== undefined || args.path !== undefined;
     if ((args.log !== undefined || args.artifact !== undefined) && args.node === undefined) {
       throw new ConfigError('--log and --artifact need --node <id>');
@@ -126,3 +145,18 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     await audit('ok', { path: entry.path, bytes: entry.size, ...(args.to && { to: args.to }) });
   }),
 };
+
+/** The archive to restore: `--manifest` exactly (checked against the workflow when both are given), else resolved. */
+async function chooseManifest(repo: Repository, ref?: string, manifestId?: string): Promise<ResolvedManifest> {
+  if (manifestId === undefined) {
+    if (ref === undefined)
+      throw new ConfigError('restore needs a workflow (manifest id, uid, name or namespace/name) or --manifest <id>');
+    return resolveManifest(repo, ref);
+  }
+  const manifest = await readManifest(repo, manifestId);
+  if (ref !== undefined && ref !== manifestId && !namesWorkflow(manifest, ref)) {
+    const wf = manifest.workflow;
+    throw new InputError(`manifest ${manifestId} archives ${wf.namespace}/${wf.name} (uid ${wf.uid}), not "${ref}"`);
+  }
+  return { id: manifestId, manifest, others: [], unreadable: [] };
+}

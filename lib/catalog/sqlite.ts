@@ -14,10 +14,10 @@ import {
   type TextHit,
   type WorkflowQuery,
 } from './catalog.ts';
-import { visibleText } from './log-text.ts';
+import { searchableText, visibleText } from './log-text.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
-export const CATALOG_SCHEMA_VERSION = 4;
+export const CATALOG_SCHEMA_VERSION = 5;
 
 const DEFAULT_LIMIT = 100;
 const SNIPPET_WIDTH = 160;
@@ -27,7 +27,7 @@ const MARK_CLOSE = '\u0002';
 
 // SQL function that decompresses a segment body (registered on every connection; FTS5 reads text through it).
 const INFLATE = 'strata_inflate';
-// The same, as the full-text index sees it (see indexedText).
+// The same, as the full-text index sees it (see searchableText).
 const INDEXED_TEXT = 'strata_indexed_text';
 const SEGMENT_ZSTD_LEVEL = 3;
 
@@ -121,7 +121,7 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     db.pragma('busy_timeout = 30000');
     db.function(INFLATE, { deterministic: true }, (body: unknown) => decompress(body as Buffer).toString('utf8'));
     db.function(INDEXED_TEXT, { deterministic: true }, (body: unknown) =>
-      indexedText(decompress(body as Buffer).toString('utf8')),
+      searchableText(decompress(body as Buffer).toString('utf8')),
     );
   } catch (err) {
     throw new StrataError(
@@ -231,7 +231,7 @@ class SqliteCatalog implements Catalog {
           s.firstLine,
           compress(Buffer.from(text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
         );
-        insertText.run(lastInsertRowid, indexedText(text));
+        insertText.run(lastInsertRowid, searchableText(text));
       }
       db.exec('COMMIT');
     } catch (err) {
@@ -261,7 +261,7 @@ class SqliteCatalog implements Catalog {
       where.clauses.push(
         'm.id IN (SELECT s.manifest_id FROM log_fts JOIN segments s ON s.id = log_fts.rowid WHERE log_fts MATCH ?)',
       );
-      where.params.push(checkText(query.text));
+      where.params.push(matchQuery(query.text));
     }
     const sql = `SELECT m.* FROM manifests m ${whereSql(where.clauses)} ORDER BY m.at_ms DESC, m.id LIMIT ?`;
     const rows = this.runMatch(
@@ -274,7 +274,7 @@ class SqliteCatalog implements Catalog {
   searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): TextHit[] {
     const where = filters(query);
     where.clauses.unshift('log_fts MATCH ?');
-    where.params.unshift(checkText(text));
+    where.params.unshift(matchQuery(text));
     const sql = `
       SELECT m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line,
              highlight(log_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS marked
@@ -464,19 +464,10 @@ function limitOf(q: { limit?: number }): number {
   return limit;
 }
 
-function checkText(text: string): string {
+/** A user's full-text query, rewritten as the indexed text was. */
+function matchQuery(text: string): string {
   if (!text.trim()) throw new ConfigError('full-text query is empty', { key: 'text' });
-  return text;
-}
-
-/**
- * The text the full-text index is built from. Sub-second digits of log timestamps (`…T04:11:30.843025308Z`) are
- * unique per line and nobody searches for them, yet they were 94% of all distinct terms on the generated corpus;
- * they are indexed as `0z` instead. The token count stays the same, so highlight() on the real text (read through
- * the segment_text view) still marks the right words. Deletes must pass this same text.
- */
-export function indexedText(text: string): string {
-  return text.replace(/(\d\d:\d\d:\d\d)\.\d+Z/g, '$1.0Z');
+  return searchableText(text);
 }
 
 function toMs(iso: string): number | null {

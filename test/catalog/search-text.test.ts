@@ -1,5 +1,6 @@
 // Full-text hits on awkward log text: the reported line and snippet are the real ones whatever bytes the log holds.
 import { describe, expect, test } from 'vitest';
+import { literalPhrase, queryFromFlags } from '../../lib/catalog/query-flags.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { FakeSource } from './fake-source.ts';
@@ -61,5 +62,49 @@ describe('line and snippet of a hit', () => {
 
   test('two hits in one segment: the first one counts, with the right line', async () => {
     expect(await hitsIn('a\x00\nfindme b\nc findme\n', 'findme')).toEqual([{ line: 2, snippet: '«findme» b' }]);
+  });
+});
+
+describe('searching a timestamp as it appears in the log', () => {
+  // Every shape the index folds the sub-second digits of, and one it leaves alone (offset instead of Z).
+  const stamps = [
+    '2024-10-16T04:21:03.509232Z',
+    '2024-10-16T04:21:03.509232123Z',
+    '2024-10-16T04:21:03.5Z',
+    '2024-10-16 04:21:03.509Z',
+    '04:21:03.509232Z',
+    '2024-10-16t04:21:03.509232z',
+    '2024-10-16T04:21:03.509232+00:00',
+  ];
+  for (const stamp of stamps) {
+    test(stamp, async () => {
+      const log = `first line\n{"ts":"${stamp}","msg":"ready"}\n`;
+      const hit = [{ line: 2, snippet: expect.stringContaining('ready') }];
+      expect(await hitsIn(log, literalPhrase(stamp))).toEqual(hit);
+      expect(await hitsIn(log, literalPhrase(stamp.toUpperCase()))).toEqual(hit);
+      expect(await hitsIn(log, literalPhrase(`"ts":"${stamp}","msg"`))).toEqual(hit);
+    });
+  }
+
+  test('through the search flags and the workflow query', async () => {
+    const { catalog } = openSqliteCatalog(':memory:');
+    const log = 'boot\n2024-10-16T04:21:03.509232Z step started\n';
+    await indexCatalog(catalog, new FakeSource().add({ id: 'f'.repeat(64), uid: 'u', name: 'wf', logs: { n1: log } }));
+    const query = queryFromFlags({ text: '2024-10-16T04:21:03.509232Z', literal: true });
+    expect(catalog.searchText(query.text!)).toMatchObject([{ line: 2 }]);
+    expect(catalog.search(query).map((w) => w.name)).toEqual(['wf']);
+    // A query may start anywhere in the timestamp (a token boundary: `16T04` is one token).
+    expect(catalog.searchText('"21:03.509232Z step"')).toMatchObject([{ line: 2 }]);
+    catalog.close();
+  });
+
+  test('sub-second digits are not indexed: a timestamp matches every line of its second', async () => {
+    const log = '04:21:03.100Z a\n04:21:04.509Z b\n04:21:03.900Z c\n';
+    expect(await hitsIn(log, literalPhrase('04:21:03.509Z'))).toHaveLength(1);
+    const { catalog } = openSqliteCatalog(':memory:');
+    await indexCatalog(catalog, new FakeSource().add({ id: 'f'.repeat(64), uid: 'u', name: 'wf', logs: { n1: log } }));
+    expect(catalog.searchText(literalPhrase('04:21:03.509Z'), { limit: 10 })).toMatchObject([{ line: 1 }]);
+    expect(catalog.searchText(literalPhrase('04:21:04.1Z'))).toMatchObject([{ line: 2, snippet: '«04:21:04.509Z» b' }]);
+    catalog.close();
   });
 });

@@ -1,6 +1,6 @@
 // The layout rules of a directory export (docs/directory-export.md): which file holds a workflow, and what each
 // file under `<namespace>/<name>/` is in the workflow's bundle (log, artifact, related resource).
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
@@ -85,10 +85,10 @@ export async function buildBundle(located: Located, parsed: ParsedWorkflow): Pro
 
   await Promise.all(metas);
 
-  for (const rel of walk?.dangling ?? []) {
+  for (const { rel, reason } of walk?.skipped ?? []) {
     const kind = rel.startsWith('logs/') ? 'log' : rel.startsWith('artifacts/') ? 'artifact' : 'resource';
     const nodeId = kind === 'resource' ? undefined : rel.split('/')[1];
-    missing.push({ path: rel, kind, ...(nodeId ? { nodeId } : {}), reason: 'symlink whose target does not exist' });
+    missing.push({ path: rel, kind, ...(nodeId ? { nodeId } : {}), reason });
   }
   const present = new Set([...entries.map((e) => e.path), ...missing.map((m) => m.path)]);
   for (const node of nodes) {
@@ -131,7 +131,7 @@ function fileEntry(
     ...fields,
     path: found.rel,
     size: found.size,
-    open: async () => openFile(found.real, found.size),
+    open: () => openFile(found.real, found.size),
     read: () => readWhole(found.real, found.size),
   };
 }
@@ -140,7 +140,7 @@ async function resourceMeta(found: FoundFile, kindDir: string, name: string): Pr
   const meta: Record<string, unknown> = { kind: kindDir, name };
   if (found.size > MAX_RESOURCE_PARSE_BYTES) return meta;
   try {
-    const text = await readFile(found.real, 'utf8');
+    const text = (await readWhole(found.real, found.size)).toString('utf8');
     const obj: unknown = loadPlainYaml(text)?.value ?? parseYaml(text);
     if (isRecord(obj)) {
       if (typeof obj.apiVersion === 'string') meta.apiVersion = obj.apiVersion;
@@ -162,7 +162,7 @@ async function workflowEntry(located: Located, parsed: ParsedWorkflow): Promise<
       path: `workflow${ext}`,
       kind: 'workflow',
       size,
-      open: async () => openFile(located.file, size),
+      open: () => openFile(located.file, size),
     };
   }
   const text = JSON.stringify(parsed.workflow, null, 2) + '\n';

@@ -7,7 +7,7 @@ import { mapAhead } from '../concurrency.ts';
 import { InputError, StrataError } from '../errors.ts';
 import type { ParseResult } from './argo-workflow.ts';
 import { WORKFLOW_EXT, WORKFLOW_FILES, type Located } from './export-layout.ts';
-import { readText } from './file-reader.ts';
+import { notReadReason, readText } from './file-reader.ts';
 import type { ParseCache } from './parse-cache.ts';
 import { checkSegment, resolveInside } from './safe-path.ts';
 import { sortedEntries } from './tree-walk.ts';
@@ -66,7 +66,11 @@ export async function scanExport(dir: string, cache: ParseCache): Promise<Export
       namespaces.push(entry.name);
       continue;
     }
-    if (!info.isFile() || !WORKFLOW_EXT.test(entry.name)) continue;
+    if (!WORKFLOW_EXT.test(entry.name)) continue;
+    if (!info.isFile()) {
+      problems.push({ where: real, message: notReadReason(info) });
+      continue;
+    }
     let result: ParseResult;
     try {
       result = await cache.parseFile(real, true);

@@ -1,19 +1,53 @@
 // Reads files of a directory export: whole text for parsing, streams sized to the file, whole small files.
-import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+// Only regular files are read: a named pipe would block the read (and the whole collect or archive) forever.
+import { constants, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { InputError } from '../errors.ts';
+
+/**
+ * O_NONBLOCK: callers check that a path is a regular file before they open it; should a named pipe take its
+ * place in between, open and read return at once instead of waiting for a writer that never comes.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /** Largest read of an entry stream: fewer, larger chunks than the 64 KiB default (the engine chunks them anyway). */
 const READ_CHUNK_BYTES = 1 << 20;
 const MIN_READ_CHUNK_BYTES = 16 << 10;
 
-/** The file as UTF-8 text; a read error is an InputError naming the file. */
+/** What a file that is not a regular file is, for messages ("named pipe"). */
+export function specialFileType(info: Stats): string {
+  if (info.isFIFO()) return 'named pipe';
+  if (info.isSocket()) return 'socket';
+  if (info.isCharacterDevice()) return 'character device';
+  if (info.isBlockDevice()) return 'block device';
+  if (info.isDirectory()) return 'directory';
+  if (info.isSymbolicLink()) return 'symbolic link';
+  return 'special file';
+}
+
+/** Why a file of this type is not read (the reason of its missing entry or problem). */
+export function notReadReason(info: Stats): string {
+  return `${specialFileType(info)}, not a regular file: not read`;
+}
+
+/** The file as UTF-8 text; a read error, or a file that is not a regular file, is an InputError naming it. */
 export async function readText(file: string): Promise<string> {
+  let handle;
   try {
-    return await readFile(file, 'utf8');
+    handle = await open(file, READ_FLAGS);
   } catch (err) {
     throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new InputError(notReadReason(info), { file });
+    return await handle.readFile('utf8');
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file });
+  } finally {
+    await handle.close();
   }
 }
 
@@ -21,9 +55,10 @@ export async function readText(file: string): Promise<string> {
  * Streams a file in reads sized to it (up to 1 MiB): a read buffer much larger than the file costs an allocation
  * and a copy per file, one much smaller costs a read call per 64 KiB.
  */
-export function openFile(file: string, size: number): Readable {
+export async function openFile(file: string, size: number): Promise<Readable> {
   const highWaterMark = Math.min(READ_CHUNK_BYTES, Math.max(MIN_READ_CHUNK_BYTES, size));
-  return createReadStream(file, { highWaterMark });
+  const handle = await open(file, READ_FLAGS);
+  return handle.createReadStream({ highWaterMark });
 }
 
 /**
@@ -31,7 +66,7 @@ export function openFile(file: string, size: number): Readable {
  * small file). A file that grew since it was listed is read to its end, not cut at the listed size.
  */
 export async function readWhole(file: string, size: number): Promise<Buffer> {
-  const handle = await open(file, 'r');
+  const handle = await open(file, READ_FLAGS);
   try {
     let buf = Buffer.allocUnsafe(size + 1);
     let n = 0;

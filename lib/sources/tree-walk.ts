@@ -3,6 +3,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { limiter, type Limit } from '../concurrency.ts';
+import { notReadReason } from './file-reader.ts';
 import { resolveInside } from './safe-path.ts';
 
 /** File system calls in flight at once while reading a workflow directory (libuv runs 4 at a time by default). */
@@ -15,16 +16,23 @@ export interface FoundFile {
   size: number;
 }
 
+/** Something below the workflow directory that is not taken, and why (it becomes a missing entry). */
+export interface SkippedPath {
+  /** Path relative to the workflow directory, POSIX. */
+  rel: string;
+  reason: string;
+}
+
 export interface Walk {
   files: FoundFile[];
-  /** Symlinks whose target does not exist (relative paths); they become missing entries. */
-  dangling: string[];
+  /** Dangling symlinks, named pipes, sockets, devices. */
+  skipped: SkippedPath[];
   seen: Set<string>;
 }
 
 /** Every regular file below `dir`, symlinks checked against `realRoot` (refused with an InputError when outside). */
 export async function walkFiles(realRoot: string, dir: string): Promise<Walk> {
-  const acc: Walk = { files: [], dangling: [], seen: new Set([dir]) };
+  const acc: Walk = { files: [], skipped: [], seen: new Set([dir]) };
   await flatten(realRoot, await readTree(realRoot, dir, limiter(FS_CONCURRENCY)), '', acc);
   return acc;
 }
@@ -41,7 +49,7 @@ interface Tree {
 }
 
 type Looked =
-  | { type: 'dangling' | 'other' }
+  | { type: 'skipped'; reason: string }
   | { type: 'dir'; real: string; link: boolean }
   | { type: 'file'; real: string; size: number };
 
@@ -75,7 +83,7 @@ async function flatten(realRoot: string, tree: Tree, relPrefix: string, acc: Wal
   for (const { name, looked, sub } of tree.entries) {
     if ('error' in looked) throw looked.error;
     const rel = relPrefix + name;
-    if (looked.type === 'dangling') acc.dangling.push(rel);
+    if (looked.type === 'skipped') acc.skipped.push({ rel, reason: looked.reason });
     else if (looked.type === 'file') acc.files.push({ rel, real: looked.real, size: looked.size });
     else if (looked.type === 'dir' && !acc.seen.has(looked.real)) {
       acc.seen.add(looked.real);
@@ -93,7 +101,7 @@ async function lookAt(realRoot: string, dir: string, entry: Dirent): Promise<Loo
     try {
       await stat(real);
     } catch {
-      return { type: 'dangling' };
+      return { type: 'skipped', reason: 'symlink whose target does not exist' };
     }
     real = await resolveInside(realRoot, real.slice(realRoot.length + 1));
   } else if (entry.isDirectory()) {
@@ -102,5 +110,5 @@ async function lookAt(realRoot: string, dir: string, entry: Dirent): Promise<Loo
   const info = await stat(real);
   if (info.isDirectory()) return { type: 'dir', real, link };
   if (info.isFile()) return { type: 'file', real, size: info.size };
-  return { type: 'other' };
+  return { type: 'skipped', reason: notReadReason(info) };
 }

@@ -1,0 +1,64 @@
+// Archiving a directory export through the real CLI when the export holds more than the layout promises: what
+// archive takes must restore, and what it skips or refuses is said (collect output, manifest missing entries).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { openRepository, resolveManifest } from '../../lib/archive/index.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+import { runCli } from '../support/run-cli.ts';
+
+let root: string;
+let exportDir: string;
+let store: string;
+beforeEach(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'strata-dir-archive-'));
+  exportDir = path.join(root, 'export');
+  store = `file:${path.join(root, 'repo')}`;
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const strata = (args: string[]) => runCli(['--store', store, ...args]);
+
+function write(rel: string, content: string) {
+  const full = path.join(exportDir, rel);
+  mkdirSync(path.dirname(full), { recursive: true });
+  writeFileSync(full, content);
+}
+
+function workflowYaml(name: string, phase = 'Succeeded') {
+  return (
+    `apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: ${name}, namespace: ns, uid: uid-${name}}\n` +
+    `status:\n  phase: ${phase}\n  finishedAt: "2026-01-01T00:10:00Z"\n  nodes:\n` +
+    `    ${name}-1: {id: ${name}-1, name: ${name}.a, type: Pod, phase: Succeeded, templateName: a}\n`
+  );
+}
+
+async function manifestOf(ref: string) {
+  const repo = await openRepository(new FileSystemStore(path.join(root, 'repo')));
+  return (await resolveManifest(repo, ref)).manifest;
+}
+
+test('a named pipe in the export: collect and archive return, say it was not read, and record it', async () => {
+  write('ns/w/workflow.yaml', workflowYaml('w'));
+  write('ns/w/logs/w-1/wait.log', 'waited\n');
+  mkdirSync(path.join(exportDir, 'ns/w/logs/w-1'), { recursive: true });
+  execFileSync('mkfifo', [path.join(exportDir, 'ns/w/logs/w-1/main.log')]);
+  mkdirSync(path.join(exportDir, 'ns/piped'), { recursive: true });
+  execFileSync('mkfifo', [path.join(exportDir, 'ns/piped/workflow.yaml')]);
+
+  const collect = await strata(['collect', '--from', exportDir, '-o', 'json']);
+  expect(collect.code).toBe(0);
+  expect(collect.err).toMatch(/problem: .*ns\/piped\/workflow\.yaml: named pipe, not a regular file: not read/);
+  expect(collect.err).toMatch(/incomplete: ns\/w: 1 missing \(logs\/w-1\/main\.log: named pipe/);
+
+  const archive = await strata(['archive', '--from', exportDir, '-o', 'json']);
+  expect(archive.code).toBe(0);
+  expect(JSON.parse(archive.out)).toMatchObject({ workflows: 1, archived: 1, incomplete: 1 });
+  const manifest = await manifestOf('ns/w');
+  expect(manifest.incomplete).toBe(true);
+  expect(manifest.missing).toEqual([
+    { path: 'logs/w-1/main.log', kind: 'log', nodeId: 'w-1', reason: 'named pipe, not a regular file: not read' },
+  ]);
+});

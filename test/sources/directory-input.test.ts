@@ -1,0 +1,88 @@
+// The directory export source against input that is not what the layout promises: special files, links that
+// reach other workflows, names that are not safe, unfinished workflows. Each case says what it skipped or refused.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { isSourceProblem, type SourceProblem, type WorkflowIdentity } from '../../lib/bundle/bundle.ts';
+import { collectFromSource } from '../../lib/sources/collect.ts';
+import { openDirectorySource } from '../../lib/sources/directory.ts';
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'strata-dir-input-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function write(rel: string, content: string) {
+  const full = path.join(root, rel);
+  mkdirSync(path.dirname(full), { recursive: true });
+  writeFileSync(full, content);
+}
+
+function mkfifo(rel: string) {
+  const full = path.join(root, rel);
+  mkdirSync(path.dirname(full), { recursive: true });
+  execFileSync('mkfifo', [full]);
+}
+
+/** A finished workflow with one Pod node `<name>-1` that ran. */
+function workflow(name: string, extra: { namespace?: string; uid?: string; phase?: string } = {}) {
+  return `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: ${JSON.stringify(name)}
+  namespace: ${JSON.stringify(extra.namespace ?? 'ns')}
+  uid: ${JSON.stringify(extra.uid ?? `uid-${name}`)}
+status:
+  phase: ${extra.phase ?? 'Succeeded'}
+  finishedAt: "2026-01-01T00:10:00Z"
+  nodes:
+    ${name}-1: {id: ${name}-1, name: ${name}.a, type: Pod, phase: Succeeded, templateName: a}
+`;
+}
+
+async function listAll(dir = root) {
+  const ids: WorkflowIdentity[] = [];
+  const problems: SourceProblem[] = [];
+  for await (const x of openDirectorySource(dir).list()) {
+    if (isSourceProblem(x)) problems.push(x);
+    else ids.push(x);
+  }
+  return { ids, problems };
+}
+
+describe('special files (named pipes, sockets, devices) are never opened for reading', () => {
+  test('a named pipe as a workflow file is a problem naming it, and the scan goes on', async () => {
+    mkfifo('ns/piped/workflow.yaml');
+    write('ns/good/workflow.yaml', workflow('good'));
+    const { ids, problems } = await listAll();
+    expect(ids.map((i) => i.name)).toEqual(['good']);
+    expect(problems).toEqual([
+      { where: path.join(root, 'ns/piped/workflow.yaml'), message: expect.stringMatching(/named pipe.*not read/) },
+    ]);
+  });
+
+  test('a named pipe as a top-level workflow file is a problem, not silently passed over', async () => {
+    mkfifo('all.yaml');
+    const { ids, problems } = await listAll();
+    expect(ids).toEqual([]);
+    expect(problems).toEqual([{ where: path.join(root, 'all.yaml'), message: expect.stringMatching(/named pipe/) }]);
+  });
+
+  test('a named pipe in the data directory is a missing entry with the reason; the rest is collected', async () => {
+    write('ns/w/workflow.yaml', workflow('w'));
+    mkfifo('ns/w/logs/w-1/main.log');
+    mkfifo('ns/w/notes.txt');
+    write('ns/w/logs/w-1/wait.log', 'waited\n');
+    const report = await collectFromSource(openDirectorySource(root));
+    expect(report).toMatchObject({ workflows: 1, incomplete: 1, problems: [] });
+    const bundle = await openDirectorySource(root).load({ uid: 'uid-w', namespace: 'ns', name: 'w' });
+    expect(bundle.entries.map((e) => e.path).sort()).toEqual(['logs/w-1/wait.log', 'workflow.yaml']);
+    expect(bundle.missing).toEqual([
+      { path: 'logs/w-1/main.log', kind: 'log', nodeId: 'w-1', reason: 'named pipe, not a regular file: not read' },
+      { path: 'notes.txt', kind: 'resource', reason: 'named pipe, not a regular file: not read' },
+    ]);
+  });
+});

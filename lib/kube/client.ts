@@ -18,6 +18,7 @@ import {
   type ClusterApi,
   type DeleteOutcome,
   type KubeObject,
+  type MetadataPatch,
   type ResourceType,
   type Selection,
   type WatchEvent,
@@ -239,14 +240,9 @@ export class KubeClusterApi implements ClusterApi {
     );
   }
 
-  async patchWorkflowLabels(
-    namespace: string,
-    name: string,
-    uid: string,
-    labels: Record<string, string | null>,
-  ): Promise<KubeObject> {
+  async patchWorkflowMetadata(namespace: string, name: string, uid: string, patch: MetadataPatch): Promise<KubeObject> {
     // metadata.uid in a merge patch acts as a precondition: the server answers 409 if it does not match.
-    const body = { metadata: { uid, labels } };
+    const body = { metadata: { uid, ...patch } };
     return (await call(`label workflow ${namespace}/${name}`, () =>
       this.custom.patchNamespacedCustomObject(
         { ...WORKFLOWS, namespace, name, body },

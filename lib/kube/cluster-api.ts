@@ -54,6 +54,12 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
+/** Labels and annotations to set (a string) or remove (null) in one merge patch. */
+export interface MetadataPatch {
+  labels?: Record<string, string | null>;
+  annotations?: Record<string, string | null>;
+}
+
 /** Result of a delete: `deleted` when the object is gone, `pending` when finalizers keep it (deletionTimestamp set). */
 export type DeleteOutcome = 'deleted' | 'pending' | 'absent';
 
@@ -73,13 +79,8 @@ export interface ClusterApi {
   /** Custom resources (e.g. agents.platform CodeRuns) or core/batch types, in one namespace. */
   listResources(type: ResourceType, namespace: string, labelSelector?: string): Promise<KubeObject[]>;
   getResource(type: ResourceType, namespace: string, name: string): Promise<KubeObject | undefined>;
-  /** Merge-patches labels (null removes one). Guards with the uid so a recreated namesake is never touched. */
-  patchWorkflowLabels(
-    namespace: string,
-    name: string,
-    uid: string,
-    labels: Record<string, string | null>,
-  ): Promise<KubeObject>;
+  /** Merge-patches labels and annotations (null removes one). Guards with the uid so a recreated namesake is never touched. */
+  patchWorkflowMetadata(namespace: string, name: string, uid: string, patch: MetadataPatch): Promise<KubeObject>;
   /** Deletes with a uid precondition; finalizers (e.g. artifact GC) are left for Argo to clear. */
   deleteWorkflow(namespace: string, name: string, uid: string): Promise<DeleteOutcome>;
   readConfigMap(namespace: string, name: string): Promise<KubeObject | undefined>;

@@ -1,18 +1,14 @@
 // Runs finalize for manifests: verify, re-read the workflow, plan (finalize.ts), then label and maybe delete — audited.
 import type { AuditLog } from '../audit/audit.ts';
 import { describeError } from '../errors.ts';
+import type { MetadataPatch } from '../kube/cluster-api.ts';
 import { planFinalize, type FinalizeFacts, type ManifestCheck } from './finalize.ts';
-import { ARCHIVED_LABEL, type WorkflowObject } from './workflow-state.ts';
+import { archivedMarks, isMarkedArchivedBy, type WorkflowObject } from './workflow-state.ts';
 
 /** What finalize needs from the cluster (the Kubernetes adapter fits it). */
 export interface FinalizeCluster {
   getWorkflow(namespace: string, name: string): Promise<WorkflowObject | undefined>;
-  patchWorkflowLabels(
-    namespace: string,
-    name: string,
-    uid: string,
-    labels: Record<string, string | null>,
-  ): Promise<unknown>;
+  patchWorkflowMetadata(namespace: string, name: string, uid: string, patch: MetadataPatch): Promise<unknown>;
   deleteWorkflow(namespace: string, name: string, uid: string): Promise<'deleted' | 'pending' | 'absent'>;
 }
 
@@ -76,8 +72,8 @@ export async function finalizeManifest(id: string, deps: FinalizeDeps): Promise<
     return outcome;
   }
   const { namespace, name, uid } = workflow.metadata as { namespace: string; name: string; uid: string };
-  if (plan.label) await deps.cluster.patchWorkflowLabels(namespace, name, uid, { [ARCHIVED_LABEL]: id });
-  outcome.labelled = plan.label || workflow.metadata.labels?.[ARCHIVED_LABEL] === id;
+  if (plan.label) await deps.cluster.patchWorkflowMetadata(namespace, name, uid, archivedMarks(id));
+  outcome.labelled = plan.label || isMarkedArchivedBy(workflow, id);
   await deps.audit.record({
     action: 'finalize',
     actor: deps.actor,

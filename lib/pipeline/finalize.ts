@@ -1,5 +1,12 @@
 // Finalize rules: label a workflow archived only after its manifest verified; delete only when policy says so and nothing is in doubt.
-import { ARCHIVED_LABEL, workflowState, type WorkflowObject } from './workflow-state.ts';
+import {
+  ARCHIVED_LABEL,
+  archivedBy,
+  archivedLabelValue,
+  isMarkedArchivedBy,
+  workflowState,
+  type WorkflowObject,
+} from './workflow-state.ts';
 
 /** What verifying the manifest found (from the archive engine's checker). */
 export interface ManifestCheck {
@@ -55,8 +62,10 @@ export function planFinalize(f: FinalizeFacts): FinalizePlan {
       `workflow finished again at ${state.finishedAt} after the archived run (${m.finishedAt}); archive it again`,
     );
   }
-  const labelled = wf.metadata.labels?.[ARCHIVED_LABEL];
-  if (labelled && labelled !== m.id) {
+  const labelled = archivedBy(wf);
+  // A label without the annotation that holds the full id is taken as ours only when it is our short form.
+  const ours = labelled === m.id || wf.metadata.labels?.[ARCHIVED_LABEL] === archivedLabelValue(m.id);
+  if (labelled && !ours) {
     return refuse(`workflow is already labelled archived by manifest ${labelled}`);
   }
   const keep: string[] = [];
@@ -66,7 +75,7 @@ export function planFinalize(f: FinalizeFacts): FinalizePlan {
   if (f.held) keep.push('a legal hold covers the workflow');
   if (wf.metadata.deletionTimestamp) keep.push('deletion already in progress');
   return {
-    label: labelled !== m.id,
+    label: !isMarkedArchivedBy(wf, m.id),
     delete: keep.length === 0,
     refused: false,
     reasons: keep.length ? keep : ['verified, complete, and policy deletes the source'],

@@ -17,8 +17,49 @@ export interface WorkflowObject {
   [field: string]: unknown;
 }
 
-/** Label set on a workflow once its manifest verified; its value is the manifest id. */
+/**
+ * Label set on a workflow once its manifest verified. Its value is the short form of the manifest id (a label value
+ * is at most 63 characters; an id has 64), so `!strata.dev/archived` selects unarchived workflows on the API server.
+ */
 export const ARCHIVED_LABEL = 'strata.dev/archived';
+/** Annotation set together with ARCHIVED_LABEL: the full manifest id, which finalize compares. */
+export const MANIFEST_ANNOTATION = 'strata.dev/manifest';
+/** Hex digits of the manifest id the label keeps, as Strata prints ids (`manifest 39e6a1b2c3d4…`). */
+const SHORT_ID_LENGTH = 12;
+
+/** The ARCHIVED_LABEL value for a manifest id: a valid label value that still names the manifest. */
+export function archivedLabelValue(manifestId: string): string {
+  return manifestId.slice(0, SHORT_ID_LENGTH);
+}
+
+/** Labels and annotations that mark a workflow archived by this manifest (one merge patch sets both). */
+export function archivedMarks(manifestId: string): {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+} {
+  return {
+    labels: { [ARCHIVED_LABEL]: archivedLabelValue(manifestId) },
+    annotations: { [MANIFEST_ANNOTATION]: manifestId },
+  };
+}
+
+/**
+ * The manifest a workflow is marked archived by: the full id from the annotation, else whatever the label holds (a
+ * short id, or a full one written before the annotation existed); undefined when it is not labelled archived.
+ */
+export function archivedBy(wf: WorkflowObject): string | undefined {
+  const label = wf.metadata.labels?.[ARCHIVED_LABEL];
+  if (!label) return undefined;
+  return wf.metadata.annotations?.[MANIFEST_ANNOTATION] || label;
+}
+
+/** True when the workflow carries both marks of exactly this manifest. */
+export function isMarkedArchivedBy(wf: WorkflowObject, manifestId: string): boolean {
+  return (
+    wf.metadata.labels?.[ARCHIVED_LABEL] === archivedLabelValue(manifestId) &&
+    wf.metadata.annotations?.[MANIFEST_ANNOTATION] === manifestId
+  );
+}
 /** Label set when the sweep gave up on a workflow for a reason that will not change (kept, never deleted). */
 export const SKIP_LABEL = 'strata.dev/skip';
 
@@ -55,7 +96,7 @@ export function workflowState(wf: WorkflowObject): WorkflowState {
 export function skipReason(wf: WorkflowObject): string | undefined {
   if (!wf.metadata.uid) return 'no metadata.uid';
   if (wf.metadata.deletionTimestamp) return 'being deleted';
-  const archived = wf.metadata.labels?.[ARCHIVED_LABEL];
+  const archived = archivedBy(wf);
   if (archived) return `already archived (manifest ${archived})`;
   const skip = wf.metadata.labels?.[SKIP_LABEL];
   if (skip) return `labelled ${SKIP_LABEL}=${skip}`;

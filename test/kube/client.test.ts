@@ -66,18 +66,39 @@ describe.skipIf(!dir)('KubeClusterApi against the fake API server', () => {
     expect((await api.getWorkflow(one.metadata.namespace!, one.metadata.name))?.metadata.uid).toBe(one.metadata.uid);
   });
 
-  test('patches labels with a merge patch, guarded by uid (409 for a namesake)', async () => {
+  test('patches labels and annotations with a merge patch, guarded by uid (409 for a namesake)', async () => {
     const wf = shared.find((w) => w.metadata.name === 'dag-diamond-82q7s')!;
-    const patched = await api.patchWorkflowLabels('argo', wf.metadata.name, wf.metadata.uid!, {
-      'strata.dev/archived': 'm-1',
+    const patched = await api.patchWorkflowMetadata('argo', wf.metadata.name, wf.metadata.uid!, {
+      labels: { 'strata.dev/archived': 'm-1' },
+      annotations: { 'strata.dev/manifest': 'm-1-full' },
     });
     expect(patched.metadata.labels?.['strata.dev/archived']).toBe('m-1');
+    expect(patched.metadata.annotations?.['strata.dev/manifest']).toBe('m-1-full');
     expect(patched.metadata.labels?.['workflows.argoproj.io/phase']).toBe('Succeeded');
     expect(fake.requests.at(-1)?.contentType).toBe('application/merge-patch+json');
-    await expect(api.patchWorkflowLabels('argo', wf.metadata.name, 'other-uid', { x: 'y' })).rejects.toMatchObject({
-      status: 409,
+    await expect(
+      api.patchWorkflowMetadata('argo', wf.metadata.name, 'other-uid', { labels: { x: 'y' } }),
+    ).rejects.toMatchObject({ status: 409 });
+    await api.patchWorkflowMetadata('argo', wf.metadata.name, wf.metadata.uid!, {
+      labels: { 'strata.dev/archived': null },
+      annotations: { 'strata.dev/manifest': null },
     });
-    await api.patchWorkflowLabels('argo', wf.metadata.name, wf.metadata.uid!, { 'strata.dev/archived': null });
+    const after = fake.get('Workflow', 'argo', wf.metadata.name)!;
+    expect(after.metadata.labels?.['strata.dev/archived']).toBeUndefined();
+    expect(after.metadata.annotations?.['strata.dev/manifest']).toBeUndefined();
+  });
+
+  test('a label value the real API server refuses is a 422 Invalid naming the field, and nothing changes', async () => {
+    const wf = shared.find((w) => w.metadata.name === 'dag-diamond-82q7s')!;
+    const id = 'f'.repeat(64);
+    const err = await api
+      .patchWorkflowMetadata('argo', wf.metadata.name, wf.metadata.uid!, { labels: { 'strata.dev/archived': id } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterStatusError);
+    expect((err as ClusterStatusError).status).toBe(422);
+    expect((err as Error).message).toContain(
+      `Workflow.argoproj.io "dag-diamond-82q7s" is invalid: metadata.labels: Invalid value: "${id}": must be no more than 63 characters`,
+    );
     expect(fake.get('Workflow', 'argo', wf.metadata.name)?.metadata.labels?.['strata.dev/archived']).toBeUndefined();
   });
 

@@ -2,7 +2,12 @@
 import { fc, test as propTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import {
+  ARCHIVED_LABEL,
+  MANIFEST_ANNOTATION,
   advanceWatermark,
+  archivedLabelValue,
+  archivedMarks,
+  skipReason,
   assessWorkflows,
   isPastWatermark,
   makeBatches,
@@ -15,6 +20,7 @@ import {
   type WorkflowObject,
 } from '../../lib/pipeline/index.ts';
 import { loadSharedWorkflows, sharedWorkflowsDir } from '../support/fake-kube-api.ts';
+import { validateAnnotations, validateLabels } from '../support/kube-validation.ts';
 
 const archiveAll = (): ArchiveVerdict => ({
   archive: true,
@@ -267,4 +273,43 @@ test('finalize refuses when the workflow ran again after the archived run', () =
   });
   expect(plan).toMatchObject({ refused: true, delete: false, label: false });
   expect(plan.reasons[0]).toMatch(/finished again/);
+});
+
+describe('archived marks: a short-id label the API server accepts, the full id in an annotation', () => {
+  const id = 'a1b2c3d4e5f6' + '0'.repeat(52);
+  const other = 'ffffffffffff' + '1'.repeat(52);
+  const facts = (metadata: Partial<WorkflowObject['metadata']>): FinalizeFacts => ({
+    manifest: { id, exists: true, verified: true, problems: [], missing: 0, workflowUid: 'u1' },
+    workflow: finished('u1', metadata),
+    deleteSourceAfterArchive: false,
+    held: false,
+  });
+
+  test('every mark is valid for the real API server: label value ≤ 63 characters, annotation keeps the id', () => {
+    const marks = archivedMarks(id);
+    expect(marks.labels[ARCHIVED_LABEL]).toBe('a1b2c3d4e5f6');
+    expect(validateLabels(marks.labels)).toEqual([]);
+    expect(validateAnnotations(marks.annotations)).toEqual([]);
+    expect(marks.annotations[MANIFEST_ANNOTATION]).toBe(id);
+  });
+
+  test('finalize marks an unmarked workflow, and does nothing more once both marks are there', () => {
+    expect(planFinalize(facts({}))).toMatchObject({ label: true, refused: false });
+    const marked = { labels: archivedMarks(id).labels, annotations: archivedMarks(id).annotations };
+    expect(planFinalize(facts(marked))).toMatchObject({ label: false, refused: false });
+    // A label written by an older Strata (the full id, which a real API server refused) is re-marked, not refused.
+    expect(planFinalize(facts({ labels: { [ARCHIVED_LABEL]: id } }))).toMatchObject({ label: true, refused: false });
+  });
+
+  test('finalize refuses a workflow another manifest marked, by annotation or by short label', () => {
+    const byOther = planFinalize(facts(archivedMarks(other)));
+    expect(byOther).toMatchObject({ refused: true, label: false, delete: false });
+    expect(byOther.reasons[0]).toContain(`manifest ${other}`);
+    const shortOnly = planFinalize(facts({ labels: { [ARCHIVED_LABEL]: archivedLabelValue(other) } }));
+    expect(shortOnly).toMatchObject({ refused: true, label: false });
+  });
+
+  test('assess and watch skip a marked workflow, naming the full manifest id', () => {
+    expect(skipReason(finished('u1', archivedMarks(id)))).toBe(`already archived (manifest ${id})`);
+  });
 });

@@ -159,7 +159,11 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     expect(by['agents/agent-artgc']?.source).toBe('pending');
     const artgc = fake.get('Workflow', 'agents', 'agent-artgc')!;
     expect(artgc.metadata.finalizers).toEqual(['workflows.argoproj.io/artifact-gc']);
-    expect(artgc.metadata.labels?.['strata.dev/archived']).toMatch(/^[0-9a-f]{64}$/);
+    // The label holds a valid label value (the short id); the full manifest id is in the annotation.
+    const artgcManifest = artgc.metadata.annotations?.['strata.dev/manifest'];
+    expect(artgcManifest).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifests).toContain(artgcManifest);
+    expect(artgc.metadata.labels?.['strata.dev/archived']).toBe(artgcManifest!.slice(0, 12));
     expect(by['agents/agent-keep']?.source).toBe('kept');
     expect(fake.get('Workflow', 'agents', 'agent-keep')?.metadata.labels?.['strata.dev/archived']).toBeDefined();
     // The real Argo objects have no pods here: archived as incomplete, labelled, never deleted.

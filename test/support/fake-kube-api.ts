@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
+import { formatFieldError, invalidStatus, validateObjectMeta, type FieldError } from './kube-validation.ts';
 
 type Json = Record<string, unknown>;
 
@@ -70,6 +71,23 @@ const KIND_TYPES: Record<string, string> = {
   DocsRun: 'agents.platform/v1/docsruns',
   ReviewRun: 'agents.platform/v1/reviewruns',
 };
+
+/** typeKey → Kind, for the Status messages the API server words with the kind. */
+const TYPE_KINDS = Object.fromEntries(Object.entries(KIND_TYPES).map(([kind, key]) => [key, kind]));
+
+/** Kind and group of a type key, e.g. `argoproj.io/v1alpha1/workflows` → Workflow, argoproj.io. */
+function kindOf(key: string): { kind: string; group: string } {
+  const group = key.split('/')[0]!;
+  const plural = key.split('/')[2]!;
+  return { kind: TYPE_KINDS[key] ?? plural, group };
+}
+
+/** What the real API server checks on every write of an object's metadata. */
+function metadataErrors(obj: KubeObject): FieldError[] {
+  return validateObjectMeta(obj.metadata);
+}
+
+const GENERATED_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** Label selectors as the API server reads them: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x)`. */
 export function matchesSelector(labels: Record<string, string> | undefined, selector: string | undefined): boolean {
@@ -139,6 +157,12 @@ export class FakeKubeApi {
     const ns = obj.metadata.namespace ?? 'default';
     const copy = structuredClone(obj);
     copy.metadata.namespace = ns;
+    const errors = metadataErrors(copy);
+    if (errors.length) {
+      throw new Error(
+        `fake kube api: ${obj.kind} ${obj.metadata.name} is invalid: ${errors.map(formatFieldError).join('; ')}`,
+      );
+    }
     copy.metadata.uid ??= fakeUid(`${key}/${ns}/${obj.metadata.name}`);
     const existed = this.bucket(key).has(`${ns}/${obj.metadata.name}`);
     this.store(key, copy, existed ? 'MODIFIED' : 'ADDED');
@@ -219,11 +243,25 @@ export class FakeKubeApi {
 
   private status(res: ServerResponse, code: number, message: string): void {
     if (res.headersSent) return void res.end();
-    const reason = { 404: 'NotFound', 409: 'Conflict', 410: 'Expired', 400: 'BadRequest', 415: 'UnsupportedMediaType' }[
-      code
-    ];
+    const reason = {
+      404: 'NotFound',
+      409: 'Conflict',
+      410: 'Expired',
+      400: 'BadRequest',
+      415: 'UnsupportedMediaType',
+      422: 'Invalid',
+    }[code];
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }));
+  }
+
+  /** 422 Invalid with the Status body the real API server sends, when the object's metadata breaks its rules. */
+  private invalid(res: ServerResponse, key: string, obj: KubeObject): boolean {
+    const errors = metadataErrors(obj);
+    if (errors.length === 0) return false;
+    const { kind, group } = kindOf(key);
+    this.json(res, 422, invalidStatus(kind, group, obj.metadata.name ?? obj.metadata.generateName ?? '', errors));
+    return true;
   }
 
   private json(res: ServerResponse, code: number, body: unknown): void {
@@ -279,6 +317,7 @@ export class FakeKubeApi {
         );
       }
       const next = { ...body, metadata: { ...body.metadata, uid: obj.metadata.uid, namespace } } as KubeObject;
+      if (this.invalid(res, key, next)) return;
       this.store(key, next, 'MODIFIED');
       return this.json(res, 200, next);
     }
@@ -358,12 +397,32 @@ export class FakeKubeApi {
 
   private async create(req: IncomingMessage, res: ServerResponse, key: string, namespace: string): Promise<void> {
     const body = (await this.body(req)) as KubeObject;
+    body.metadata ??= {} as KubeObject['metadata'];
+    if (body.metadata.resourceVersion) {
+      return this.status(res, 400, 'resourceVersion should not be set on objects to be created');
+    }
+    if (!body.metadata.name && typeof body.metadata.generateName === 'string' && body.metadata.generateName) {
+      body.metadata.name = this.generateName(key, namespace, body.metadata.generateName);
+    }
+    if (this.invalid(res, key, body)) return;
     const id = `${namespace}/${body.metadata.name}`;
-    if (this.bucket(key).has(id)) return this.status(res, 409, `"${body.metadata.name}" already exists`);
+    if (this.bucket(key).has(id)) {
+      const [group, , plural] = key.split('/');
+      return this.status(res, 409, `${group ? `${plural}.${group}` : plural} "${body.metadata.name}" already exists`);
+    }
     body.metadata.namespace = namespace;
     body.metadata.uid = fakeUid(`${key}/${id}/${this.rv}`);
     this.store(key, body, 'ADDED');
     this.json(res, 201, body);
+  }
+
+  /** As the API server: the prefix (cut to 58 characters) plus five random characters. */
+  private generateName(key: string, namespace: string, prefix: string): string {
+    for (;;) {
+      let name = prefix.slice(0, 58);
+      for (let i = 0; i < 5; i++) name += GENERATED_CHARS[Math.floor(Math.random() * GENERATED_CHARS.length)];
+      if (!this.bucket(key).has(`${namespace}/${name}`)) return name;
+    }
   }
 
   private async patch(req: IncomingMessage, res: ServerResponse, key: string, obj: KubeObject): Promise<void> {
@@ -380,6 +439,7 @@ export class FakeKubeApi {
       );
     }
     const next = mergePatch(obj, patch) as KubeObject;
+    if (this.invalid(res, key, next)) return;
     this.store(key, next, 'MODIFIED');
     this.json(res, 200, next);
   }

@@ -1,7 +1,9 @@
 // Argo's artifact repository settings (the `artifact-repositories` ConfigMap) and a reader for its S3 objects.
 import type { Readable } from 'node:stream';
 import { parse, stringify } from 'yaml';
-import { ConfigError } from '../errors.ts';
+import type { S3Config } from '../config/config.ts';
+import { ConfigError, InputError } from '../errors.ts';
+import { openStore, parseStoreUrl } from '../store/open.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { ArtifactReader } from '../sources/cluster.ts';
 import type { ClusterApi } from './cluster-api.ts';
@@ -122,4 +124,48 @@ export function artifactReaderFor(
     if (!reader) readers.set(id, (reader = objectStoreArtifactReader(repo.bucket, (b) => openBucket(b, repo))));
     return reader;
   };
+}
+
+/** One repository for every workflow (a URL given by hand); an artifact Argo recorded in another S3 bucket fails. */
+export function storeArtifactReader(store: ObjectStore, bucket?: string): ArtifactReader {
+  const check = (recorded: string | undefined) => {
+    if (bucket && recorded && recorded !== bucket)
+      throw new InputError(`recorded in bucket ${recorded}, not in the artifact repository given (${store.url})`);
+  };
+  return {
+    description: store.url,
+    async size(recorded: string | undefined, key: string): Promise<number | undefined> {
+      check(recorded);
+      return (await store.head(key))?.size;
+    },
+    async open(recorded: string | undefined, key: string): Promise<Readable> {
+      check(recorded);
+      return store.get(key);
+    },
+  };
+}
+
+/**
+ * Where a cluster archive reads the logs of deleted pods and the output artifacts: `undefined` → each workflow's
+ * own repository (its status, else its namespace's ConfigMap), read with Strata's S3 credentials; a URL
+ * (`s3://bucket[/prefix]`, `file:/path`) → that one for every workflow; `false` → none (recorded missing).
+ */
+export function clusterArtifactReaders(
+  cluster: ClusterApi,
+  spec: string | false | undefined,
+  s3: S3Config,
+): ArtifactReader | ReturnType<typeof artifactReaderFor> | undefined {
+  if (spec === false) return undefined;
+  if (spec !== undefined) {
+    const location = parseStoreUrl(spec);
+    return storeArtifactReader(openStore(spec, s3), location.kind === 's3' ? location.bucket : undefined);
+  }
+  return artifactReaderFor(cluster, (bucket, repo) =>
+    openStore(`s3://${bucket}`, {
+      ...s3,
+      endpoint: endpointUrl(repo) ?? s3.endpoint,
+      region: repo.region ?? s3.region,
+      forcePathStyle: repo.endpoint ? true : s3.forcePathStyle,
+    }),
+  );
 }

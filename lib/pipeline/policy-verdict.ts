@@ -7,6 +7,7 @@ import {
   type PolicySet,
   type RetentionDecision,
 } from '../policy/index.ts';
+import { PolicyError } from '../errors.ts';
 import type { ArchiveVerdict, DecideArchive } from './assess.ts';
 import type { WorkflowObject } from './workflow-state.ts';
 
@@ -55,4 +56,13 @@ export function deletionVerdict(
   if (d.failedClosed)
     return { deleteSourceAfterArchive: undefined, policyError: d.reasons.join('; '), held: d.holds.length > 0 };
   return { deleteSourceAfterArchive: d.deleteSourceAfterArchive, held: d.holds.length > 0 };
+}
+
+/** The timeline group policy gives a workflow (for archiving it by hand); a policy that cannot decide throws. */
+export function policyGroup(policySet: PolicySet, now: Date): (wf: WorkflowObject) => string {
+  return (wf) => {
+    const d = decideRetention(policySet, workflowFacts(wf), now, NO_HOLDS);
+    if (d.failedClosed) throw new PolicyError(`policy cannot decide: ${d.reasons.join('; ')}`);
+    return archiveGroup(d.group);
+  };
 }

@@ -1,73 +1,157 @@
-// `strata archive` (alias `compress`): archives every workflow of a directory export into the repository.
+// `strata archive` (alias `compress`): the one archiver — a directory export or the cluster, into the repository.
 import type { CommandModule } from 'yargs';
-import { archiveSource } from '../../lib/archive/batch.ts';
-import { initRepository } from '../../lib/archive/index.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { DEFAULT_GROUP, initRepository, type SourceArchiveReport } from '../../lib/archive/index.ts';
+import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { clusterArtifactReaders } from '../../lib/kube/artifact-repository.ts';
+import { openCluster } from '../../lib/kube/open.ts';
+import {
+  openClusterAndPolicy,
+  withClusterPolicyOptions,
+  type ClusterPolicyArgs,
+} from '../../lib/kube/pipeline-step.ts';
+import { namespaceList } from '../../lib/kube/policy-sources.ts';
+import { archiveAudited, manifestList } from '../../lib/pipeline/archive-run.ts';
+import { parseBatchRefs } from '../../lib/pipeline/batches.ts';
+import { archiveFromCluster } from '../../lib/pipeline/cluster-archive.ts';
+import { policyGroup } from '../../lib/pipeline/policy-verdict.ts';
 import { openDirectorySource } from '../../lib/sources/directory.ts';
+import { withArtifactRepository } from '../../lib/sources/s3-artifacts.ts';
+import { openStore, parseStoreUrl } from '../../lib/store/open.ts';
 
-interface ArchiveArgs {
-  from: string;
-  group: string;
+interface ArchiveArgs extends ClusterPolicyArgs {
+  from?: string;
+  workflows?: string;
+  uids?: string;
+  namespace?: string[];
+  selector?: string;
+  /** A URL, or false for `--no-artifacts`. */
+  artifacts?: string | false;
+  group?: string;
   workflow?: string;
   level?: number;
+  'allow-partial'?: boolean;
 }
+
+const ACTOR = 'strata/archive';
 
 export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs> = {
   command: ['archive', 'compress'],
-  describe: 'Collect workflows from a directory export and archive them (dedup, compress, commit a manifest each)',
+  describe:
+    'Archive workflows (dedup, compress, commit a manifest each) from a directory export (--from) or the cluster ' +
+    '(--workflows, or --namespace/--selector)',
   builder: (y) =>
-    y
-      .option('from', {
+    withClusterPolicyOptions(y)
+      .option('from', { type: 'string', describe: 'directory export (layout: docs/directory-export.md)' })
+      .option('workflows', {
         type: 'string',
-        demandOption: true,
-        describe: 'directory export (layout: docs/directory-export.md)',
+        describe: 'cluster: these namespace/name workflows, comma-separated (a batch from assess)',
+      })
+      .option('uids', {
+        type: 'string',
+        describe: 'cluster: their uids, same order (a workflow recreated under the same name is skipped)',
+      })
+      .option('namespace', {
+        alias: 'n',
+        type: 'string',
+        array: true,
+        describe: 'cluster: every finished, unarchived workflow of these namespaces (comma-separated; "" = all)',
+      })
+      .option('selector', { alias: 'l', type: 'string', describe: 'cluster: label selector for --namespace' })
+      .option('artifacts', {
+        type: 'string',
+        describe:
+          "Argo's artifact repository (s3://bucket[/prefix] or file:/path) for logs and artifacts the source lacks. " +
+          "Cluster default: each workflow's own (status, else the artifact-repositories ConfigMap); --no-artifacts: none",
       })
       .option('group', {
         type: 'string',
-        default: 'default',
-        describe: 'timeline group: retention class + period, e.g. standard-2026-11',
+        describe: `timeline group, e.g. standard-2026-11 (default: from policy for the cluster, "${DEFAULT_GROUP}" for --from)`,
       })
       .option('workflow', { type: 'string', describe: 'only this workflow (uid, name or namespace/name)' })
       .option('level', {
         type: 'number',
         describe: "zstd level 1-22 for new packs (default: the repository's, 8 for new ones)",
+      })
+      .option('allow-partial', {
+        type: 'boolean',
+        describe: 'exit 0 when some workflows archived and others failed (they stay for the next sweep)',
       }) as never,
   handler: runStep<ArchiveArgs>(async (args, ctx) => {
     if (args.level !== undefined && !(Number.isInteger(args.level) && args.level >= 1 && args.level <= 22)) {
       throw new ConfigError(`--level ${args.level} is not a zstd level (1-22)`);
     }
-    const repo = await initRepository(ctx.store());
-    const report = await archiveSource(repo, openDirectorySource(args.from), {
-      group: args.group,
-      workflow: args.workflow,
-      compressionLevel: args.level,
-      progress: ctx.progress,
-      onResult: async (id, result) => {
-        const failed = 'error' in result;
-        if (failed) ctx.log(`failed: ${id.namespace}/${id.name}: ${result.error}`);
-        await ctx.audit.record({
-          action: 'archive',
-          actor: 'strata/archive',
-          subject: id.uid,
-          outcome: failed ? 'failed' : 'ok',
-          ...(failed && { reason: result.error }),
-          details: failed
-            ? { namespace: id.namespace, name: id.name, group: args.group }
-            : {
-                namespace: id.namespace,
-                name: id.name,
-                group: args.group,
-                manifestId: result.manifestId,
-                created: result.created,
-                incomplete: result.incomplete,
-                ...result.stats,
-              },
-        });
-      },
-    });
+    const fromCluster = args.workflows !== undefined || args.namespace !== undefined || args.selector !== undefined;
+    if (args.from !== undefined && fromCluster)
+      throw new ConfigError(
+        '--from reads a directory export, --workflows/--namespace/--selector the cluster: give one',
+      );
+    if (args.from === undefined && !fromCluster)
+      throw new ConfigError('name a source: --from <dir>, or the cluster with --workflows or --namespace/--selector');
+    if (args.uids !== undefined && args.workflows === undefined) throw new ConfigError('--uids goes with --workflows');
+    const report = fromCluster ? await archiveCluster(args, ctx) : await archiveDirectory(args, args.from!, ctx);
     for (const p of report.problems) ctx.log(`problem: ${p.where}: ${p.message}`);
     ctx.output(report);
-    return report.failed > 0 || (report.workflows === 0 && report.problems.length > 0) ? ExitCode.Failed : ExitCode.Ok;
+    const failed = report.failed > 0 && !(args['allow-partial'] && report.archived + report.unchanged > 0);
+    const nothingReadable = report.workflows === 0 && report.problems.length > 0;
+    return failed || nothingReadable ? ExitCode.Failed : ExitCode.Ok;
   }),
 };
+
+async function archiveDirectory(
+  args: ArchiveArgs,
+  from: string,
+  ctx: StepContext,
+): Promise<SourceArchiveReport & { manifests: string }> {
+  let source = openDirectorySource(from);
+  if (args.artifacts) {
+    const location = parseStoreUrl(args.artifacts);
+    const bucket = location.kind === 's3' ? location.bucket : undefined;
+    source = withArtifactRepository(source, openStore(args.artifacts, ctx.config.s3), bucket ? { bucket } : {});
+  }
+  const repo = await initRepository(ctx.store());
+  const report = await archiveAudited(repo, source, {
+    group: args.group ?? DEFAULT_GROUP,
+    audit: ctx.audit,
+    actor: ACTOR,
+    workflow: args.workflow,
+    compressionLevel: args.level,
+    progress: ctx.progress,
+    log: (line) => ctx.log(line),
+  });
+  return { ...report, manifests: manifestList(report) };
+}
+
+async function archiveCluster(args: ArchiveArgs, ctx: StepContext) {
+  let refs;
+  try {
+    refs = args.workflows !== undefined ? parseBatchRefs(args.workflows, args.uids) : undefined;
+  } catch (err) {
+    throw new ConfigError(`--workflows/--uids: ${(err as Error).message}`);
+  }
+  let cluster;
+  let group: string | ReturnType<typeof policyGroup>;
+  if (args.group !== undefined) {
+    cluster = await openCluster(args['kube-server']);
+    group = args.group;
+  } else {
+    const opened = await openClusterAndPolicy(args, (line) => ctx.log(line));
+    if (!opened.policySet.valid)
+      throw new ConfigError('policy set does not validate: give --group, or fix the policy (nothing was archived)');
+    cluster = opened.cluster;
+    group = policyGroup(opened.policySet, new Date());
+  }
+  const repo = await initRepository(ctx.store());
+  return archiveFromCluster(cluster, repo, {
+    refs,
+    selection: { namespaces: namespaceList(args.namespace), labelSelector: args.selector?.trim() || undefined },
+    group,
+    artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3),
+    audit: ctx.audit,
+    actor: ACTOR,
+    workflow: args.workflow,
+    compressionLevel: args.level,
+    progress: ctx.progress,
+    log: (line) => ctx.log(line),
+  });
+}

@@ -1,4 +1,4 @@
-// `strata watch`: archives workflows as they finish (informer-style list+watch), or a given batch now (--workflows).
+// `strata watch`: the event loop — archives each workflow as policy allows once it finishes (list + watch), then finalizes it.
 import type { CommandModule } from 'yargs';
 import { initRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
@@ -7,18 +7,15 @@ import {
   withClusterPolicyOptions,
   type ClusterPolicyArgs,
 } from '../../lib/kube/pipeline-step.ts';
-import { ConfigError, ExitCode } from '../../lib/errors.ts';
-import { archiveWorkflows } from '../../lib/pipeline/archive-batch.ts';
-import { parseBatchRefs } from '../../lib/pipeline/batches.ts';
+import { ConfigError, ExitCode, StrataError } from '../../lib/errors.ts';
+import { archiveFromCluster } from '../../lib/pipeline/cluster-archive.ts';
 import { finalizeManifest } from '../../lib/pipeline/finalize-run.ts';
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
 import { deletionVerdict, policyDecider } from '../../lib/pipeline/policy-verdict.ts';
 import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import { workflowRef } from '../../lib/pipeline/workflow-state.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
-import { openClusterSource } from '../../lib/sources/cluster.ts';
-import { artifactReaderFor, endpointUrl } from '../../lib/kube/artifact-repository.ts';
-import { openStore } from '../../lib/store/open.ts';
+import { clusterArtifactReaders } from '../../lib/kube/artifact-repository.ts';
 
 interface WatchArgs extends ClusterPolicyArgs {
   namespace?: string;
@@ -29,31 +26,28 @@ interface WatchArgs extends ClusterPolicyArgs {
   uids?: string;
   group?: string;
   finalize: boolean;
-  artifacts: boolean;
+  /** A URL, or false for `--no-artifacts`. */
+  artifacts?: string | false;
 }
 
 export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
   command: 'watch',
-  describe: 'Archive workflows as they finish (list + watch), or archive the batch given by --workflows now',
+  describe: 'Archive workflows as they finish and policy allows (list + watch), then finalize them',
   builder: (y) =>
     withClusterPolicyOptions(y)
       .option('namespace', { alias: 'n', type: 'string', describe: 'watch one namespace (default: all)' })
       .option('selector', { alias: 'l', type: 'string', describe: 'label selector' })
       .option('once', { type: 'boolean', describe: 'handle what the first list finds, then exit' })
       .option('max-events', { type: 'number', describe: 'exit after this many watch events' })
-      .option('workflows', {
-        type: 'string',
-        describe: 'batch mode: archive these namespace/name workflows (comma-separated) and exit',
-      })
-      .option('uids', {
-        type: 'string',
-        describe: 'batch mode: their uids, same order (a recreated namesake is refused)',
-      })
-      .option('group', { type: 'string', describe: 'batch mode: timeline group from assess (default: from policy)' })
+      // Batch archiving moved to `strata archive`; the old flags stay only to say so.
+      .option('workflows', { type: 'string', hidden: true })
+      .option('uids', { type: 'string', hidden: true })
+      .option('group', { type: 'string', hidden: true })
       .option('artifacts', {
-        type: 'boolean',
-        default: true,
-        describe: "read archived logs and artifacts from each workflow's artifact repository (S3/MinIO)",
+        type: 'string',
+        describe:
+          "Argo's artifact repository (s3://bucket[/prefix] or file:/path) for logs of deleted pods and artifacts " +
+          "(default: each workflow's own; --no-artifacts: none)",
       })
       .option('finalize', {
         type: 'boolean',
@@ -61,22 +55,15 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
         describe: 'after archiving: verify, label, delete if policy says so',
       }) as never,
   handler: runStep<WatchArgs>(async (args, ctx) => {
+    if (args.workflows !== undefined || args.uids !== undefined || args.group !== undefined)
+      throw new ConfigError(
+        '`strata watch --workflows/--uids/--group` is gone: archive a batch with `strata archive --workflows … --uids … --group …`',
+      );
     const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
     const repo = await initRepository(ctx.store());
     const decide = policyDecider(policySet);
-    // Logs of pods already gone and output artifacts come from each workflow's artifact repository (same S3 credentials).
-    const s3 = ctx.config.s3;
-    const artifacts = args.artifacts
-      ? artifactReaderFor(cluster, (bucket, repo) =>
-          openStore(`s3://${bucket}`, {
-            ...s3,
-            endpoint: endpointUrl(repo) ?? s3.endpoint,
-            region: repo.region ?? s3.region,
-            forcePathStyle: repo.endpoint ? true : s3.forcePathStyle,
-          }),
-        )
-      : undefined;
+    const artifacts = clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3);
     const holds = new HoldRepository(ctx.store());
     const finalizeDeps = {
       cluster,
@@ -86,27 +73,6 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
       audit: ctx.audit,
       actor: 'strata/watch',
     };
-
-    if (args.workflows) {
-      const refs = parseBatchRefs(args.workflows, args.uids);
-      const group = args.group ?? 'default';
-      const result = await archiveWorkflows(openClusterSource(cluster, { refs, artifacts }), repo, {
-        group,
-        audit: ctx.audit,
-        actor: 'strata/watch',
-        progress: ctx.progress,
-      });
-      for (const f of result.failed) ctx.log(`failed: ${f.workflow}: ${f.reason}`);
-      ctx.output({
-        ...result.counts,
-        manifests: result.manifests,
-        ...(ctx.config.output === 'table' ? {} : { workflows: result.archived, problems: result.failed }),
-      });
-      // Only a batch that archived nothing because of errors fails (and Argo retries it): one unreadable workflow
-      // must not block the others forever; it stays unlabelled, so the next sweep tries it again.
-      return result.counts.failed > 0 && result.counts.archived === 0 ? ExitCode.Failed : ExitCode.Ok;
-    }
-    if (args.uids || args.group) throw new ConfigError('--uids and --group go with --workflows');
 
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -128,20 +94,21 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
             ctx.log(`not now: ${workflowRef(wf)}: ${verdict.reason}`);
             return;
           }
-          const refs = [
-            { namespace: wf.metadata.namespace ?? 'default', name: wf.metadata.name, uid: wf.metadata.uid },
-          ];
-          const result = await archiveWorkflows(openClusterSource(cluster, { refs, artifacts }), repo, {
+          const result = await archiveFromCluster(cluster, repo, {
+            refs: [{ namespace: wf.metadata.namespace ?? 'default', name: wf.metadata.name, uid: wf.metadata.uid }],
             group: verdict.group,
+            artifacts,
             audit: ctx.audit,
             actor: 'strata/watch',
           });
-          if (result.failed.length) throw new Error(result.failed.map((f) => f.reason).join('; '));
+          const archivedOne = result.results[0];
+          if (!archivedOne?.manifestId) {
+            const why = archivedOne?.error ?? result.skippedWorkflows[0]?.reason ?? 'nothing archived';
+            throw new StrataError(why);
+          }
           archived++;
-          const id = result.archived[0]!.manifestId;
-          ctx.log(
-            `archived: ${workflowRef(wf)} → manifest ${id}${result.archived[0]!.incomplete ? ' (incomplete)' : ''}`,
-          );
+          const id = archivedOne.manifestId;
+          ctx.log(`archived: ${workflowRef(wf)} → manifest ${id}${archivedOne.incomplete ? ' (incomplete)' : ''}`);
           if (!args.finalize) return;
           const f = await finalizeManifest(id, { ...finalizeDeps, checkManifest: (m) => checkManifest(repo, m) });
           if (f.source === 'deleted' || f.source === 'pending') deleted++;

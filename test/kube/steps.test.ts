@@ -1,4 +1,4 @@
-// assess → watch --workflows → finalize, and the watch loop, run through the real CLI against the fake API server.
+// assess → archive --workflows → finalize, and the watch loop, run through the real CLI against the fake API server.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,7 +134,7 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     const manifests: string[] = [];
     for (const b of batches) {
       const r = await strata([
-        'watch',
+        'archive',
         ...common,
         ...archiveArgs,
         '--workflows',
@@ -197,7 +197,7 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     fake.setLog('agents', 'agent-reborn', 'main', 'first life\n');
     const wf = fake.get('Workflow', 'agents', 'agent-reborn')!;
     const archived = await strata([
-      'watch',
+      'archive',
       ...common,
       '--workflows',
       'agents/agent-reborn',
@@ -262,7 +262,7 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     const store = common.slice(0, 2);
     expect((await strata(['hold', 'set', uid, '--reason', 'case 17', '--actor', 'legal', ...store])).code).toBe(0);
     const archived = await strata([
-      'watch',
+      'archive',
       ...common,
       ...archiveArgs,
       '--workflows',
@@ -343,7 +343,7 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
     fake.put(completeWorkflow('agent-stays'));
     const uid = fake.get('Workflow', 'agents', 'agent-stays')!.metadata.uid!;
     const r = await strata([
-      'watch',
+      'archive',
       ...common,
       '--workflows',
       'agents/agent-stays,agents/agent-ttl-deleted',
@@ -351,7 +351,7 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
       `${uid},gone-uid`,
     ]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatchObject({ archived: 1, gone: 1, failed: 0 });
+    expect(r.out).toMatchObject({ archived: 1, skipped: 1, failed: 0 });
     expect(r.err).toMatch(/agent-ttl-deleted: workflow is no longer in the cluster/);
   });
 });

@@ -320,3 +320,50 @@ describe('templates and the CLI cannot drift apart', () => {
     expect(await parseWithCli(['no-such-command'])).not.toBe('ok');
   });
 });
+
+describe('the strata-archive pipeline', () => {
+  const spec = argo.find((m) => m.kind === 'WorkflowTemplate' && m.metadata.name === 'strata-archive')!.spec as {
+    entrypoint: string;
+    templates: {
+      name: string;
+      dag?: { tasks: { name: string; template: string; depends?: string }[] };
+      container?: { command?: string[]; args?: string[]; envFrom?: unknown[]; securityContext?: unknown };
+    }[];
+  };
+  const template = (name: string) => spec.templates.find((t) => t.name === name)!;
+
+  test('the DAG reads in the Argo UI as assess → archive → index → verify → finalize, each after the one before', () => {
+    const tasks = template(spec.entrypoint).dag!.tasks;
+    expect(tasks.map((t) => t.name)).toEqual(['assess', 'archive', 'index', 'verify', 'finalize']);
+    tasks.slice(1).forEach((t, i) => expect(t.depends, t.name).toBe(tasks[i]!.name));
+    for (const t of tasks) expect(template(t.template).container?.args?.[0], t.name).toBe(t.name);
+  });
+
+  test('each batch is archived by `strata archive` (the one archiver), never by the watch loop', () => {
+    const args = template('archive').container!.args!;
+    expect(args.slice(0, 4)).toEqual([
+      'archive',
+      '--workflows={{inputs.parameters.workflows}}',
+      '--uids={{inputs.parameters.uids}}',
+      '--group={{inputs.parameters.group}}',
+    ]);
+    const watchers = strataInvocations(argo).filter((c) => c.args[0] === 'watch');
+    expect(watchers.map((c) => c.where)).toEqual([]);
+  });
+
+  test('every step reads the same configuration and runs restricted', () => {
+    const steps = spec.templates.filter((t) => t.container);
+    expect(steps.length).toBe(5);
+    for (const t of steps) {
+      expect(t.container!.envFrom, t.name).toEqual([
+        { configMapRef: { name: 'strata-config' } },
+        { secretRef: { name: 'strata-s3', optional: true } },
+      ]);
+      expect(t.container!.securityContext, t.name).toEqual({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
+    }
+  });
+});

@@ -45,7 +45,7 @@ class DirectorySource implements WorkflowSource {
     const result = await this.parses.forLoad(located.file);
     const parsed = result.workflows.find((w) => w.identity.uid === located.identity.uid);
     if (!parsed) throw new InputError('workflow changed on disk since the scan', { file: located.file });
-    return buildBundle(located, parsed);
+    return buildBundle(located, parsed, scan.owners);
   }
 
   private async scan(): Promise<ExportScan> {

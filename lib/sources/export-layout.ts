@@ -1,7 +1,7 @@
 // The layout rules of a directory export (docs/directory-export.md): which file holds a workflow, and what each
 // file under `<namespace>/<name>/` is in the workflow's bundle (log, artifact, related resource).
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import type { BundleEntry, MissingEntry, WorkflowBundle, WorkflowIdentity } from '../bundle/bundle.ts';
@@ -34,14 +34,52 @@ export interface Located {
   notes: string[];
 }
 
-/** The bundle of a located workflow: its object, every file of its data directory classified, what is missing. */
-export async function buildBundle(located: Located, parsed: ParsedWorkflow): Promise<WorkflowBundle> {
+/** Real paths (workflow files and data directories) and the workflows they belong to. */
+export type Owners = ReadonlyMap<string, readonly WorkflowIdentity[]>;
+
+/** The owners of every located workflow's file and data directory. */
+export function ownersOf(located: Iterable<Located>): Owners {
+  const owners = new Map<string, WorkflowIdentity[]>();
+  const own = (path: string, id: WorkflowIdentity) => {
+    const list = owners.get(path);
+    if (list) list.push(id);
+    else owners.set(path, [id]);
+  };
+  for (const l of located) {
+    own(l.file, l.identity);
+    if (l.dataDir) own(l.dataDir, l.identity);
+  }
+  return owners;
+}
+
+/** `namespace/name` of another workflow that owns `real` or its nearest owned ancestor below the export root. */
+function ownerElsewhere(owners: Owners, root: string, self: WorkflowIdentity, real: string): string | undefined {
+  for (let p = real; p.length > root.length; p = dirname(p)) {
+    const ids = owners.get(p);
+    if (!ids) continue;
+    const other = ids.find((id) => id.uid !== self.uid);
+    return other ? `${other.namespace}/${other.name}` : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The bundle of a located workflow: its object, every file of its data directory classified, what is missing.
+ * `owners` keeps other workflows' files out of it.
+ */
+export async function buildBundle(located: Located, parsed: ParsedWorkflow, owners: Owners): Promise<WorkflowBundle> {
   const workflow = parsed.workflow;
   const nodes = extractNodes(workflow);
   for (const n of nodes) checkSegment(n.id, 'node id', located.file);
   const entries: BundleEntry[] = [await workflowEntry(located, parsed)];
   const missing: MissingEntry[] = [];
-  const walk = located.dataDir ? await walkFiles(located.root, located.dataDir) : undefined;
+  const walk = located.dataDir
+    ? await walkFiles({
+        root: located.root,
+        dir: located.dataDir,
+        ownerElsewhere: (real) => ownerElsewhere(owners, located.root, located.identity, real),
+      })
+    : undefined;
   const files = walk?.files ?? [];
   const nodeById = new Map(nodes.map((n) => [n.id, n]));
   // Resource manifests are read and parsed concurrently; each entry gets its meta before the bundle is returned.

@@ -6,7 +6,7 @@ import type { SourceProblem, WorkflowIdentity } from '../bundle/bundle.ts';
 import { mapAhead } from '../concurrency.ts';
 import { InputError, StrataError } from '../errors.ts';
 import type { ParseResult } from './argo-workflow.ts';
-import { WORKFLOW_EXT, WORKFLOW_FILES, type Located } from './export-layout.ts';
+import { ownersOf, WORKFLOW_EXT, WORKFLOW_FILES, type Located, type Owners } from './export-layout.ts';
 import { notReadReason, readText } from './file-reader.ts';
 import type { ParseCache } from './parse-cache.ts';
 import { checkSegment, resolveInside } from './safe-path.ts';
@@ -20,6 +20,8 @@ export interface ExportScan {
   /** Keyed `namespace/name`. */
   byName: Map<string, Located>;
   problems: SourceProblem[];
+  /** Which workflow each workflow file and data directory belongs to. */
+  owners: Owners;
 }
 
 /** Every workflow of the export at `dir`, parsed through `cache`; what cannot be used is a problem, not a throw. */
@@ -133,7 +135,7 @@ export async function scanExport(dir: string, cache: ParseCache): Promise<Export
     }
   }
   const unique = new Map(problems.map((p) => [`${p.where}\n${p.message}`, p]));
-  return { byUid, byName, problems: [...unique.values()] };
+  return { byUid, byName, problems: [...unique.values()], owners: ownersOf(byUid.values()) };
 }
 
 type FoundWorkflowFile =

@@ -1,7 +1,7 @@
 // Archiving a directory export through the real CLI when the export holds more than the layout promises: what
 // archive takes must restore, and what it skips or refuses is said (collect output, manifest missing entries).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -61,4 +61,23 @@ test('a named pipe in the export: collect and archive return, say it was not rea
   expect(manifest.missing).toEqual([
     { path: 'logs/w-1/main.log', kind: 'log', nodeId: 'w-1', reason: 'named pipe, not a regular file: not read' },
   ]);
+});
+
+test('a symlink to an ancestor does not pull a sibling workflow into another archive', async () => {
+  write('ns/a/workflow.yaml', workflowYaml('a'));
+  write('ns/a/logs/a-1/main.log', 'log of a\n');
+  write('ns/b/workflow.yaml', workflowYaml('b'));
+  write('ns/b/logs/b-1/main.log', 'log of b\n');
+  symlinkSync('..', path.join(exportDir, 'ns/a/loop'));
+
+  const collect = await strata(['collect', '--from', exportDir]);
+  expect(collect.err).toMatch(/incomplete: ns\/a: 1 missing \(loop: symlink to a directory outside this workflow/);
+  const archive = await strata(['archive', '--from', exportDir, '-o', 'json']);
+  expect(archive.code).toBe(0);
+  expect(JSON.parse(archive.out)).toMatchObject({ workflows: 2, archived: 2 });
+  const a = await manifestOf('ns/a');
+  expect(a.entries.map((e) => e.path).sort()).toEqual(['logs/a-1/main.log', 'workflow.yaml']);
+  expect(a.missing.map((m) => m.path)).toEqual(['loop']);
+  const b = await manifestOf('ns/b');
+  expect(b.entries.map((e) => e.path).sort()).toEqual(['logs/b-1/main.log', 'workflow.yaml']);
 });

@@ -1,7 +1,7 @@
 // The directory export source against input that is not what the layout promises: special files, links that
 // reach other workflows, names that are not safe, unfinished workflows. Each case says what it skipped or refused.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -84,5 +84,62 @@ describe('special files (named pipes, sockets, devices) are never opened for rea
       { path: 'logs/w-1/main.log', kind: 'log', nodeId: 'w-1', reason: 'named pipe, not a regular file: not read' },
       { path: 'notes.txt', kind: 'resource', reason: 'named pipe, not a regular file: not read' },
     ]);
+  });
+});
+
+describe('links never pull another workflow’s files into a bundle', () => {
+  test('a symlink to an ancestor directory is not followed, and is a missing entry saying why', async () => {
+    write('ns/a/workflow.yaml', workflow('a'));
+    write('ns/a/logs/a-1/main.log', 'log of a\n');
+    write('ns/b/workflow.yaml', workflow('b'));
+    write('ns/b/logs/b-1/main.log', 'log of b\n');
+    symlinkSync('..', path.join(root, 'ns/a/loop'));
+    symlinkSync('../../..', path.join(root, 'ns/a/logs/up'));
+    const bundle = await openDirectorySource(root).load({ uid: 'uid-a', namespace: 'ns', name: 'a' });
+    expect(bundle.entries.map((e) => e.path).sort()).toEqual(['logs/a-1/main.log', 'workflow.yaml']);
+    expect(bundle.missing).toEqual([
+      {
+        path: 'logs/up',
+        kind: 'log',
+        nodeId: 'up',
+        reason: "symlink to a directory outside this workflow's directory (the export root): not followed",
+      },
+      {
+        path: 'loop',
+        kind: 'resource',
+        reason: "symlink to a directory outside this workflow's directory (ns): not followed",
+      },
+    ]);
+  });
+
+  test('links into a sibling workflow’s directory are not followed; links to shared files still are', async () => {
+    write('ns/a/workflow.yaml', workflow('a'));
+    write('ns/b/workflow.yaml', workflow('b'));
+    write('ns/b/logs/b-1/main.log', 'log of b\n');
+    write('shared/common.txt', 'shared\n');
+    mkdirSync(path.join(root, 'ns/a/logs/a-1'), { recursive: true });
+    symlinkSync('../../../b/logs/b-1/main.log', path.join(root, 'ns/a/logs/a-1/main.log'));
+    symlinkSync('../b/logs', path.join(root, 'ns/a/borrowed'));
+    symlinkSync('../../shared/common.txt', path.join(root, 'ns/a/common.txt'));
+    const bundle = await openDirectorySource(root).load({ uid: 'uid-a', namespace: 'ns', name: 'a' });
+    expect(bundle.entries.map((e) => e.path).sort()).toEqual(['common.txt', 'workflow.yaml']);
+    expect(bundle.missing.map((m) => [m.path, m.reason])).toEqual([
+      ['borrowed', 'symlink into the directory of workflow ns/b: not followed'],
+      ['logs/a-1/main.log', 'symlink into the directory of workflow ns/b: not followed'],
+    ]);
+  });
+
+  test('a data directory that is a link to the namespace takes none of the workflows in it', async () => {
+    write('top.yaml', workflow('t'));
+    write('ns/b/workflow.yaml', workflow('b'));
+    write('ns/b/logs/b-1/main.log', 'log of b\n');
+    write('ns/extra.txt', 'kept\n');
+    symlinkSync('.', path.join(root, 'ns/t'));
+    const { ids, problems } = await listAll();
+    expect(problems).toEqual([]);
+    expect(ids.map((i) => i.name).sort()).toEqual(['b', 't']);
+    const t = await openDirectorySource(root).load({ uid: 'uid-t', namespace: 'ns', name: 't' });
+    expect(t.entries.map((e) => e.path).sort()).toEqual(['extra.txt', 'workflow.yaml']);
+    expect(t.missing.map((m) => [m.path, m.reason])).toContainEqual(['b', 'directory of workflow ns/b: not taken']);
   });
 });

@@ -19,6 +19,7 @@ import { emergencyDeleteCommand } from './emergency-delete/command.ts';
 import { policyCommand } from './policy/command.ts';
 import { holdCommand } from './hold/command.ts';
 import { extendCommand } from './extend/command.ts';
+import { tierCommand } from './tier/command.ts';
 
 export const commands = [
   selfcheckCommand,
@@ -37,6 +38,7 @@ export const commands = [
   policyCommand,
   holdCommand,
   extendCommand,
+  tierCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

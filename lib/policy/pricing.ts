@@ -12,6 +12,14 @@ const tierPrice = z.strictObject({
   perGBMonth: z.number().nonnegative(),
   /** Objects removed or moved out earlier are billed as if stored this many days (early-deletion penalty). */
   minimumDays: z.number().int().nonnegative().default(0),
+  /** Smaller objects are billed as this size (S3 STANDARD_IA and GLACIER_IR: 128 KiB). */
+  minimumObjectBytes: z.number().int().nonnegative().default(0),
+  /** Extra bytes billed per object at this tier's price (S3 GLACIER and DEEP_ARCHIVE: 32 KiB of index). */
+  overheadBytes: z.number().int().nonnegative().default(0),
+  /** Extra bytes billed per object at the hot tier's price (S3 GLACIER and DEEP_ARCHIVE: 8 KiB of name and metadata). */
+  hotOverheadBytes: z.number().int().nonnegative().default(0),
+  /** Price of 1,000 requests that move objects into this tier (PUT/COPY or lifecycle transition). */
+  transitionPer1000: z.number().nonnegative().default(0),
 });
 
 export const pricingSchema = z.strictObject({
@@ -20,6 +28,53 @@ export const pricingSchema = z.strictObject({
 });
 
 export type Pricing = z.infer<typeof pricingSchema>;
+export type TierPrice = z.infer<typeof tierPrice>;
+
+/**
+ * The prices policies/pricing.yaml ships (AWS S3 us-east-1 list prices), for steps that run where that file is not
+ * (the container image): a test keeps the two equal.
+ */
+export const DEFAULT_PRICING: Pricing = {
+  currency: 'USD',
+  tiers: {
+    hot: {
+      storageClass: 'STANDARD',
+      perGBMonth: 0.023,
+      minimumDays: 0,
+      minimumObjectBytes: 0,
+      overheadBytes: 0,
+      hotOverheadBytes: 0,
+      transitionPer1000: 0,
+    },
+    warm: {
+      storageClass: 'STANDARD_IA',
+      perGBMonth: 0.0125,
+      minimumDays: 30,
+      minimumObjectBytes: 131072,
+      overheadBytes: 0,
+      hotOverheadBytes: 0,
+      transitionPer1000: 0.01,
+    },
+    cold: {
+      storageClass: 'GLACIER_IR',
+      perGBMonth: 0.004,
+      minimumDays: 90,
+      minimumObjectBytes: 131072,
+      overheadBytes: 0,
+      hotOverheadBytes: 0,
+      transitionPer1000: 0.02,
+    },
+    deepArchive: {
+      storageClass: 'DEEP_ARCHIVE',
+      perGBMonth: 0.00099,
+      minimumDays: 180,
+      minimumObjectBytes: 0,
+      overheadBytes: 32768,
+      hotOverheadBytes: 8192,
+      transitionPer1000: 0.05,
+    },
+  },
+};
 
 export function parsePricing(text: string, file: string): Pricing {
   const r = pricingSchema.safeParse(parse(text));

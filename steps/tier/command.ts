@@ -1,0 +1,117 @@
+// `strata tier [--dry-run]`: moves packs along their workflows' timelines and reports the plan with bytes and cost.
+import type { Argv, CommandModule } from 'yargs';
+import { openRepository } from '../../lib/archive/index.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ExitCode, InputError } from '../../lib/errors.ts';
+import { openCluster } from '../../lib/kube/open.ts';
+import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
+import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
+import { DEFAULT_PRICING, loadPricing } from '../../lib/policy/pricing.ts';
+import { applyTierPlan, gatherTierFacts, planTiering, tierClasses } from '../../lib/tier/index.ts';
+import { bytes, money, renderPlan } from './render.ts';
+
+interface TierArgs {
+  'dry-run'?: boolean;
+  policy?: string[];
+  'policy-from-cluster'?: string;
+  'kube-server'?: string;
+  pricing?: string;
+  now?: string;
+}
+
+export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
+  command: 'tier',
+  describe: 'Move archived packs to colder storage classes as their timelines say; --dry-run prints the plan and cost',
+  builder: (y) =>
+    y
+      .option('dry-run', { type: 'boolean', describe: 'print the plan (bytes, monthly cost, charges), change nothing' })
+      .option('policy', {
+        type: 'string',
+        array: true,
+        describe: 'policy files or directories (default: built-in defaults, which keep everything hot)',
+      })
+      .option('policy-from-cluster', {
+        type: 'string',
+        describe: 'also read ConfigMaps labelled strata.dev/policy=true from these namespaces (comma-separated)',
+      })
+      .option('kube-server', {
+        type: 'string',
+        describe: 'API server URL without auth, e.g. kubectl proxy (env STRATA_KUBE_SERVER)',
+      })
+      .option('pricing', {
+        type: 'string',
+        describe: 'per-tier prices and storage classes (env STRATA_PRICING; default: AWS S3 list prices built in)',
+      })
+      .option('now', {
+        type: 'string',
+        describe: 'plan as of this ISO time (only with --dry-run: a forecast)',
+      }) as Argv<TierArgs>,
+  handler: runStep<TierArgs>(async (args, ctx) => {
+    const dryRun = Boolean(args['dry-run']);
+    let now = new Date();
+    if (args.now !== undefined) {
+      if (!dryRun) throw new InputError('--now plans for another time: it needs --dry-run');
+      now = new Date(args.now);
+      if (Number.isNaN(now.getTime())) throw new InputError(`--now: "${args.now}" is not an ISO date`);
+    }
+    const pricingFile = args.pricing ?? process.env.STRATA_PRICING;
+    const pricing = pricingFile ? loadPricing(pricingFile) : DEFAULT_PRICING;
+    const classes = tierClasses(pricing, pricingFile);
+    const namespaces = namespaceList(args['policy-from-cluster']);
+    const { policySet, problems } = namespaces.length
+      ? await loadStepPolicy(await openCluster(args['kube-server']), args.policy, namespaces)
+      : loadPolicySet(readPolicySources(args.policy ?? []));
+    for (const p of problems) ctx.log(formatProblem(p));
+    if (!policySet.valid) ctx.log('policy does not validate: every workflow fails closed (nothing moves or expires)');
+
+    const store = ctx.store();
+    const repo = await openRepository(store);
+    const holdRepo = new HoldRepository(store);
+    const holds = { holds: await holdRepo.listHolds(), extensions: await holdRepo.listExtensions() };
+    const facts = await gatherTierFacts(repo, { policySet, holds, pricing, now, classes });
+    for (const u of facts.unreadable) ctx.log(`unreadable manifest: ${u}`);
+    const plan = planTiering(facts);
+
+    const run = dryRun
+      ? undefined
+      : await applyTierPlan(repo, plan, {
+          classes,
+          audit: ctx.audit,
+          now,
+          progress: ctx.progress,
+          orphanRecords: facts.orphanRecords,
+        });
+    for (const m of run?.moves ?? []) if (m.error) ctx.log(`move of ${m.pack} failed: ${m.error}`);
+    if (plan.expiries.length) {
+      ctx.log(
+        `${plan.expiries.length} workflow(s) past retention are listed; expiry is not carried out by this version`,
+      );
+    }
+    const summary = {
+      dryRun,
+      now: plan.now,
+      moves: plan.totals.moves,
+      bytesMoved: plan.totals.bytesMoved,
+      waiting: plan.waiting.length,
+      expiries: plan.totals.expiries,
+      failed: run?.failed ?? 0,
+      currency: plan.currency,
+      monthlySaving: plan.totals.monthlySaving,
+      oneTimeCharges: plan.totals.oneTimeCharges,
+      unreadableManifests: facts.unreadable.length,
+    };
+    if (ctx.config.output === 'table') {
+      process.stdout.write(renderPlan(plan) + '\n\n');
+      ctx.output({
+        ...summary,
+        bytesMoved: bytes(summary.bytesMoved),
+        monthlySaving: money(summary.monthlySaving),
+        oneTimeCharges: money(summary.oneTimeCharges),
+      });
+    } else {
+      ctx.output({ ...summary, plan, run });
+    }
+    return !policySet.valid || facts.unreadable.length || run?.failed ? ExitCode.Failed : ExitCode.Ok;
+  }),
+};

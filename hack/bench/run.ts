@@ -1,7 +1,7 @@
 // The benchmark (`npm run bench`): generates a play-workflow corpus, archives it with Strata and with restic, borg,
 // tar|zstd -3, -8 (Strata's level) and -19 --long, and reports stored/original, ingest speed and CPU time, restore
 // time and peak RSS.
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -174,6 +174,39 @@ function benchStrata(w: Workload, cli: string): ToolResult {
   return r;
 }
 
+/**
+ * The same corpus archived from a cluster, as the pipeline's archive step reads it: the fake API server (its own
+ * process) serves the workflows, pods, logs and CodeRuns; artifacts come from a file: copy of the bucket.
+ */
+function benchStrataCluster(w: Workload, cli: string): ToolResult {
+  const bucket = join(w.work, 'cluster-bucket');
+  const urlFile = join(w.work, 'cluster-url');
+  const script = join(repoRoot, 'hack/bench/cluster-corpus.ts');
+  const server = spawn(process.execPath, ['--import', 'tsx', script, w.corpusDir, bucket, urlFile], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  });
+  try {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (const started = Date.now(); !existsSync(urlFile); Atomics.wait(pause, 0, 0, 100)) {
+      if (Date.now() - started > 600_000) throw new Error('cluster-corpus did not serve within 10 min (see its log)');
+    }
+    const url = readFileSync(urlFile, 'utf8').trim();
+    const repo = join(w.work, 'strata-cluster-repo');
+    const args = ['archive', '--kube-server', url, '--namespace', '', '--group', 'default', '--artifacts'];
+    const ingest = medianRun(
+      () => rmSync(repo, { recursive: true, force: true }),
+      () => strataCli(cli, [...args, `file:${bucket}`, '--store', `file:${repo}`]),
+    );
+    const r = result('strata-cluster', w, ingest, dirBytes(repo), null, false);
+    const { failed, skipped } = ingest.json as { failed: number; skipped: number };
+    r.note = `archive from the fake API server${failed + skipped ? `: ${failed} failed, ${skipped} skipped` : ''}`;
+    return r;
+  } finally {
+    server.kill();
+  }
+}
+
 function benchTarZstd(w: Workload, tool: string, level: string, measureRestore = true): ToolResult {
   const archive = join(w.work, `${tool}.tar.zst`);
   const bigArchive = join(w.work, `${tool}-big.tar.zst`);
@@ -298,7 +331,7 @@ function table(results: ToolResult[]): string {
 }
 
 /** Rows measured for comparison that are not peers (not judged against the ratio target). */
-export const REFERENCE_TOOLS: ReadonlySet<string> = new Set(['native-floor']);
+export const REFERENCE_TOOLS: ReadonlySet<string> = new Set(['native-floor', 'strata-cluster']);
 
 export interface TargetCheck {
   target: string;
@@ -402,6 +435,7 @@ async function main(): Promise<void> {
   };
   const cli = (await bundleCli(join(work, 'strata-bundle'))).entry;
   attempt('strata', [], () => benchStrata(w, cli));
+  attempt('strata-cluster', [], () => benchStrataCluster(w, cli));
   const peers = new Set(values.peers!.split(',').map((p) => p.trim()));
   if (peers.has('restic')) attempt('restic', ['restic'], () => benchRestic(w));
   if (peers.has('borg')) attempt('borg', ['borg'], () => benchBorg(w));

@@ -22,13 +22,16 @@ export {
   type ResolvedManifest,
 } from './manifest-lookup.ts';
 export {
-  selectEntry,
+  selectEntries,
+  restoreEntries,
   openEntry,
   streamEntry,
   restoreWorkflow,
   resubmittable,
   RESUBMIT_FILE,
   type EntrySelector,
+  type EntrySelection,
+  type EntriesRestoreResult,
   type RestoreOptions,
   type RestoreResult,
 } from './restorer.ts';

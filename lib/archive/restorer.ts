@@ -1,10 +1,8 @@
-// Gets archived workflows back: one entry as a verified stream, or everything into a directory.
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
+// Gets archived workflows back: one entry as a verified stream, or entries and whole workflows into a directory.
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parse, stringify } from 'yaml';
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { InputError, IntegrityError, NotFoundError } from '../errors.ts';
@@ -12,6 +10,7 @@ import type { Manifest, ManifestEntry } from './manifest.ts';
 import { readManifest } from './manifest-lookup.ts';
 import { PackReader } from './pack-reader.ts';
 import { manifestKey, type Repository } from './repository.ts';
+import { isStagingName, RestoreTarget } from './restore-target.ts';
 
 export interface EntrySelector {
   path?: string;
@@ -22,28 +21,50 @@ export interface EntrySelector {
   artifactName?: string;
 }
 
-export function selectEntry(manifest: Manifest, sel: EntrySelector): ManifestEntry {
-  const entry = sel.path
-    ? manifest.entries.find((e) => e.path === sel.path)
-    : sel.artifactName !== undefined
-      ? manifest.entries.find(
-          (e) => e.kind === 'artifact' && e.nodeId === sel.nodeId && e.artifactName === sel.artifactName,
-        )
-      : manifest.entries.find(
-          (e) => e.kind === 'log' && e.nodeId === sel.nodeId && (e.container ?? 'main') === (sel.container ?? 'main'),
-        );
-  if (!entry) {
-    const what = sel.path
-      ? `path ${sel.path}`
-      : sel.artifactName !== undefined
-        ? `artifact "${sel.artifactName}" of node ${sel.nodeId}`
-        : `${sel.container ?? 'main'} log of node ${sel.nodeId}`;
+/** What a partial restore takes: one file, or every file of a directory (a directory artifact, or a path prefix). */
+export interface EntrySelection {
+  entries: ManifestEntry[];
+  /** For a directory: its path in the archive; entries land at their path below it. */
+  directory?: string;
+  /** The selection in words, for messages. */
+  what: string;
+}
+
+/** Up to `max` of the paths, then how many more. */
+function listPaths(entries: ManifestEntry[], max = 10): string {
+  const shown = entries.slice(0, max).map((e) => e.path);
+  return shown.join(', ') + (entries.length > max ? ` and ${entries.length - max} more` : '');
+}
+
+export function selectEntries(manifest: Manifest, sel: EntrySelector): EntrySelection {
+  let entries: ManifestEntry[];
+  const directory: string | undefined = undefined;
+  let what: string;
+  if (sel.path !== undefined) {
+    const path = sel.path.replace(/\/+$/, '');
+    what = `path ${path}`;
+    entries = manifest.entries.filter((e) => e.path === path);
+  } else if (sel.artifactName !== undefined) {
+    what = `artifact "${sel.artifactName}" of node ${sel.nodeId}`;
+    entries = manifest.entries
+      .filter((e) => e.kind === 'artifact' && e.nodeId === sel.nodeId && e.artifactName === sel.artifactName)
+      .slice(0, 1);
+  } else {
+    what = `${sel.container ?? 'main'} log of node ${sel.nodeId}`;
+    entries = manifest.entries
+      .filter(
+        (e) => e.kind === 'log' && e.nodeId === sel.nodeId && (e.container ?? 'main') === (sel.container ?? 'main'),
+      )
+      .slice(0, 1);
+  }
+  if (entries.length === 0) {
     const gone = manifest.missing.find((m) => m.path === sel.path || (sel.nodeId && m.nodeId === sel.nodeId));
     throw new NotFoundError(
       `workflow ${manifest.workflow.namespace}/${manifest.workflow.name} has no ${what}${gone ? ` (missing at archive time: ${gone.reason})` : ''}`,
     );
   }
-  return entry;
+  if (directory !== undefined) what += ` (directory ${directory}/, ${entries.length} files: ${listPaths(entries)})`;
+  return { entries, ...(directory !== undefined && { directory }), what };
 }
 
 /** Streams one entry's bytes; the stream errors with IntegrityError if size or SHA-256 differ from the manifest. */
@@ -91,6 +112,7 @@ export function safeTarget(root: string, path: string): string {
   if (isAbsolute(path) || /^[A-Za-z]:/.test(path) || path.includes('\\'))
     refuse('absolute or not a POSIX relative path');
   if (path.split('/').some((s) => s === '..' || s === '.' || s === '')) refuse('has "..", "." or empty segments');
+  if (isStagingName(path.split('/')[0]!)) refuse('uses the name of a restore staging directory');
   const base = resolve(root);
   const target = resolve(base, path);
   if (!target.startsWith(base + sep)) refuse('escapes the target directory');
@@ -136,14 +158,65 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   manifestId: string;
+  /** The target directory (its real path). */
+  to: string;
   files: number;
   bytes: number;
   resubmitPath?: string;
+  /** Staging directories of an interrupted earlier restore into the same target, removed. */
+  leftoversRemoved?: string[];
+}
+
+/** A file a restore writes: its path below the target and its bytes (opened only when its turn comes). */
+interface StagedFile {
+  rel: string;
+  data: () => AsyncIterable<Uint8Array> | Uint8Array;
+}
+
+/** Passes a stream through, reporting each piece to the progress port. */
+async function* counted(stream: AsyncIterable<Uint8Array>, progress: Progress): AsyncIterable<Uint8Array> {
+  for await (const piece of stream) {
+    progress.advance(piece.length);
+    yield piece;
+  }
+}
+
+/** Refuses two entries at one path, or a file where another entry needs a directory. */
+function checkLayout(paths: string[]): void {
+  const files = new Set<string>();
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    if (files.has(p)) throw new InputError(`refusing to restore: two entries at path ${JSON.stringify(p)}`);
+    files.add(p);
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const p of files) {
+    if (dirs.has(p)) throw new InputError(`refusing to restore: ${JSON.stringify(p)} is both a file and a directory`);
+  }
 }
 
 /**
- * Writes every entry at its path under `targetDir` (each via a temp file and rename), plus the Workflow object
- * ready for resubmission. All paths are checked before anything is written.
+ * Writes `files` (relative path → entry or bytes) into `targetDir`: staged inside it, verified, then moved in
+ * together. A failure anywhere (a corrupt chunk, a full disk, a link in the way) leaves the target as it was.
+ */
+async function writeIntoDirectory(targetDir: string, files: StagedFile[]): Promise<{ target: RestoreTarget }> {
+  for (const f of files) safeTarget(targetDir, f.rel);
+  checkLayout(files.map((f) => f.rel));
+  const target = await RestoreTarget.open(targetDir);
+  try {
+    for (const f of files) await target.write(f.rel, f.data());
+    await target.commit();
+  } catch (err) {
+    await target.discard();
+    throw err;
+  }
+  return { target };
+}
+
+/**
+ * Writes every entry at its path under `targetDir`, plus the Workflow object ready for resubmission. All paths
+ * are checked before anything is written; nothing appears in the target until every entry verified.
  */
 export async function restoreWorkflow(
   repo: Repository,
@@ -153,41 +226,93 @@ export async function restoreWorkflow(
 ): Promise<RestoreResult> {
   const progress = opts.progress ?? silentProgress;
   const manifest = await readManifest(repo, manifestId);
-  const targets = manifest.entries.map((e) => safeTarget(targetDir, e.path));
   const reader = new PackReader(repo);
-  const result: RestoreResult = { manifestId, files: 0, bytes: 0 };
-  progress.start(
-    manifest.entries.reduce((a, e) => a + e.size, 0),
-    `restore ${manifest.workflow.namespace}/${manifest.workflow.name}`,
-  );
-  for (const [i, entry] of manifest.entries.entries()) {
-    const target = targets[i]!;
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = `${target}.strata-tmp-${randomBytes(4).toString('hex')}`;
-    try {
-      const counted = streamEntry(repo, manifest, entry, reader);
-      counted.on('data', (d: Buffer) => progress.advance(d.length));
-      await pipeline(counted, createWriteStream(tmp));
-      await rename(tmp, target);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    result.files++;
-    result.bytes += entry.size;
-  }
+  const files: StagedFile[] = manifest.entries.map((e) => ({
+    rel: e.path,
+    data: () => counted(streamEntry(repo, manifest, e, reader), progress),
+  }));
   const wfEntry = manifest.entries.find((e) => e.path === manifest.workflowPath);
+  let resubmit = false;
   if (wfEntry && !manifest.entries.some((e) => e.path === RESUBMIT_FILE)) {
     const text = await readAll(streamEntry(repo, manifest, wfEntry, reader));
     const wf = findWorkflow(text, manifest.workflow.uid);
     if (wf) {
-      const path = safeTarget(targetDir, RESUBMIT_FILE);
-      await writeFile(path, stringify(resubmittable(wf)));
-      result.resubmitPath = path;
+      const bytes = Buffer.from(stringify(resubmittable(wf)));
+      files.push({ rel: RESUBMIT_FILE, data: () => bytes });
+      resubmit = true;
     }
   }
+  progress.start(
+    manifest.entries.reduce((a, e) => a + e.size, 0),
+    `restore ${manifest.workflow.namespace}/${manifest.workflow.name}`,
+  );
+  const { target } = await writeIntoDirectory(targetDir, files);
   progress.done();
-  return result;
+  return {
+    manifestId,
+    to: target.dir,
+    files: manifest.entries.length,
+    bytes: manifest.entries.reduce((a, e) => a + e.size, 0),
+    ...(resubmit && { resubmitPath: join(target.dir, RESUBMIT_FILE) }),
+    ...(target.leftovers.length > 0 && { leftoversRemoved: target.leftovers }),
+  };
+}
+
+export interface EntriesRestoreResult {
+  manifestId: string;
+  /** Each restored entry and the file it became. */
+  files: Array<{ path: string; to: string }>;
+  bytes: number;
+  leftoversRemoved?: string[];
+}
+
+/**
+ * Writes a partial restore to a local path. A directory selection goes below `to` (a directory, created when
+ * missing) at each file's path inside the selected directory. One file goes to `to`, or into it under the
+ * entry's own name when `to` is a directory (or ends with a slash), like `cp`. Staged and verified first, as a
+ * whole restore is.
+ */
+export async function restoreEntries(
+  repo: Repository,
+  manifestId: string,
+  manifest: Manifest,
+  selection: EntrySelection,
+  to: string,
+  opts: RestoreOptions = {},
+): Promise<EntriesRestoreResult> {
+  const progress = opts.progress ?? silentProgress;
+  const reader = new PackReader(repo);
+  let dir: string;
+  let rels: string[];
+  if (selection.directory !== undefined) {
+    dir = to;
+    rels = selection.entries.map((e) => e.path.slice(selection.directory!.length + 1));
+  } else {
+    const intoDir =
+      to.endsWith('/') ||
+      (await stat(to).then(
+        (st) => st.isDirectory(),
+        () => false,
+      ));
+    dir = intoDir ? to : dirname(to);
+    rels = [intoDir ? basename(selection.entries[0]!.path) : basename(to)];
+  }
+  const bytes = selection.entries.reduce((a, e) => a + e.size, 0);
+  progress.start(bytes, `restore ${selection.what}`);
+  const { target } = await writeIntoDirectory(
+    dir,
+    selection.entries.map((e, i) => ({
+      rel: rels[i]!,
+      data: () => counted(streamEntry(repo, manifest, e, reader), progress),
+    })),
+  );
+  progress.done();
+  return {
+    manifestId,
+    files: selection.entries.map((e, i) => ({ path: e.path, to: join(target.dir, rels[i]!) })),
+    bytes,
+    ...(target.leftovers.length > 0 && { leftoversRemoved: target.leftovers }),
+  };
 }
 
 async function readAll(stream: Readable): Promise<string> {

@@ -1,7 +1,4 @@
 // `strata restore`: a whole workflow into a directory, or one entry (a node's log or artifact, or a path) streamed.
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { CommandModule } from 'yargs';
 import {
@@ -11,8 +8,9 @@ import {
   readManifest,
   resolveManifest,
   restoreToBucket,
+  restoreEntries,
   restoreWorkflow,
-  selectEntry,
+  selectEntries,
   streamEntry,
   type Repository,
   type ResolvedManifest,
@@ -120,29 +118,32 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       }
       return;
     }
-    const entry = selectEntry(manifest, {
+    const selection = selectEntries(manifest, {
       path: args.path,
       nodeId: args.node,
       container: args.log || undefined,
       artifactName: args.artifact,
     });
-    const stream = streamEntry(repo, manifest, entry);
+    const paths = selection.entries.map((e) => e.path);
     if (args.to) {
-      await mkdir(dirname(args.to), { recursive: true });
-      const tmp = `${args.to}.strata-tmp`;
       try {
-        await pipeline(stream, createWriteStream(tmp));
-        await rename(tmp, args.to);
+        const result = await restoreEntries(repo, id, manifest, selection, args.to, { progress: ctx.progress });
+        await audit('ok', { paths, bytes: result.bytes, to: args.to });
+        for (const f of result.files) ctx.log(`restored ${f.path} to ${f.to}`);
+        ctx.output(result);
       } catch (err) {
-        await rm(tmp, { force: true });
-        await audit('failed', { path: entry.path, to: args.to }, (err as Error).message);
+        await audit('failed', { paths, to: args.to }, (err as Error).message);
         throw err;
       }
-      ctx.log(`restored ${entry.path} (${entry.size} bytes) to ${args.to}`);
-    } else {
-      await pipeline(stream, process.stdout);
+      return;
     }
-    await audit('ok', { path: entry.path, bytes: entry.size, ...(args.to && { to: args.to }) });
+    if (selection.directory !== undefined) {
+      throw new ConfigError(
+        `${selection.what} is a directory; stdout takes one file: give --to <directory> (or --path <one file>)`,
+      );
+    }
+    await pipeline(streamEntry(repo, manifest, selection.entries[0]!), process.stdout);
+    await audit('ok', { paths, bytes: selection.entries[0]!.size });
   }),
 };
 

@@ -39,3 +39,22 @@ test('restoring a manifest with a hostile path writes nothing and names the path
   expect(existsSync(target)).toBe(false);
   expect(readdirSync(out.path)).toEqual([]);
 });
+
+test.each([
+  ['two entries at one path', ['ok.log', 'ok.log'], /two entries at path "ok\.log"/],
+  ['a file where another entry needs a directory', ['ok.log', 'ok.log/x'], /"ok\.log" is both a file and a directory/],
+  ['the name of a restore staging directory', ['.strata-restore-0123456789abcdef/x'], /restore staging directory/],
+])('restoring a manifest with %s writes nothing', async (_what, paths, message) => {
+  const r = await tempRepository();
+  cleanups.push(r.cleanup);
+  const res = await archiveBundle(r.repo, bundleOf('h2', [{ path: 'ok.log', data: logText(32, 5_000) }]));
+  const m: Manifest = await readManifest(r.repo, res.manifestId);
+  const template = m.entries.find((e) => e.path === 'ok.log')!;
+  m.entries = [...m.entries.filter((e) => e.path !== 'ok.log'), ...paths.map((path) => ({ ...template, path }))];
+  const { id, bytes } = encodeManifest(m);
+  await r.repo.store.put(`archive/manifests/${id}`, bytes);
+  const out = tempDir();
+  cleanups.push(out.cleanup);
+  await expect(restoreWorkflow(r.repo, id, join(out.path, 't'))).rejects.toThrow(message);
+  expect(readdirSync(out.path)).toEqual([]);
+});

@@ -38,17 +38,28 @@ function listPaths(entries: ManifestEntry[], max = 10): string {
 
 export function selectEntries(manifest: Manifest, sel: EntrySelector): EntrySelection {
   let entries: ManifestEntry[];
-  const directory: string | undefined = undefined;
+  let directory: string | undefined;
   let what: string;
   if (sel.path !== undefined) {
     const path = sel.path.replace(/\/+$/, '');
     what = `path ${path}`;
     entries = manifest.entries.filter((e) => e.path === path);
+    if (entries.length === 0) {
+      entries = manifest.entries.filter((e) => e.path.startsWith(`${path}/`));
+      if (entries.length > 0) directory = path;
+    }
   } else if (sel.artifactName !== undefined) {
     what = `artifact "${sel.artifactName}" of node ${sel.nodeId}`;
-    entries = manifest.entries
-      .filter((e) => e.kind === 'artifact' && e.nodeId === sel.nodeId && e.artifactName === sel.artifactName)
-      .slice(0, 1);
+    entries = manifest.entries.filter(
+      (e) => e.kind === 'artifact' && e.nodeId === sel.nodeId && e.artifactName === sel.artifactName,
+    );
+    // A file artifact is `artifacts/<node>/<file>`; a directory artifact is every file below `artifacts/<node>/<name>/`.
+    if (entries.length > 1 || (entries.length === 1 && entries[0]!.path.split('/').length > 3)) {
+      directory = commonDirectory(
+        entries.map((e) => e.path),
+        3,
+      );
+    }
   } else {
     what = `${sel.container ?? 'main'} log of node ${sel.nodeId}`;
     entries = manifest.entries
@@ -65,6 +76,18 @@ export function selectEntries(manifest: Manifest, sel: EntrySelector): EntrySele
   }
   if (directory !== undefined) what += ` (directory ${directory}/, ${entries.length} files: ${listPaths(entries)})`;
   return { entries, ...(directory !== undefined && { directory }), what };
+}
+
+/** The deepest directory (at most `maxDepth` segments) that holds every path. */
+function commonDirectory(paths: string[], maxDepth: number): string {
+  let common = paths[0]!.split('/').slice(0, -1);
+  for (const p of paths.slice(1)) {
+    const parts = p.split('/').slice(0, -1);
+    let n = 0;
+    while (n < common.length && n < parts.length && common[n] === parts[n]) n++;
+    common = common.slice(0, n);
+  }
+  return common.slice(0, maxDepth).join('/');
 }
 
 /** Streams one entry's bytes; the stream errors with IntegrityError if size or SHA-256 differ from the manifest. */

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { isMap, isSeq, LineCounter, parseAllDocuments, YAMLParseError, type Document } from 'yaml';
 import type { SourceProblem, WorkflowIdentity } from '../bundle/bundle.ts';
+import { unsafeIdentityPart } from '../bundle/identity.ts';
 import { InputError } from '../errors.ts';
 import { loadPlainYaml } from './yaml-fast.ts';
 
@@ -188,7 +189,8 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Checks what Strata relies on (apiVersion argoproj.io/*, kind Workflow, metadata.name) and returns the identity.
+ * Checks what Strata relies on (apiVersion argoproj.io/*, kind Workflow, metadata.name; namespace, name and uid
+ * safe as key segments) and returns the identity.
  * A missing uid is derived from namespace/name/creationTimestamp (stable across runs) and reported in the notes.
  */
 export function validateWorkflow(
@@ -228,6 +230,10 @@ export function validateWorkflow(
     notes.push(`metadata.uid missing; derived ${uid} from namespace/name/creationTimestamp`);
   }
   if (typeof uid !== 'string') throw fail('metadata.uid is not a string');
+  // Refused rather than archived: an unsafe name could not be filed under refs, held or extended.
+  const unsafe =
+    unsafeIdentityPart('namespace', namespace) ?? unsafeIdentityPart('name', name) ?? unsafeIdentityPart('uid', uid);
+  if (unsafe) throw fail(unsafe);
   return { identity: { uid, namespace, name }, notes };
 }
 

@@ -197,14 +197,9 @@ async function firstExisting(dir: string, names: string[]): Promise<string | und
 }
 
 async function existingDataDir(realRoot: string, id: WorkflowIdentity): Promise<string | undefined> {
-  let safe = true;
-  try {
-    checkSegment(id.namespace, 'namespace');
-    checkSegment(id.name, 'workflow name');
-  } catch {
-    safe = false; // such a workflow cannot have a data directory; its entries will show up as missing
-  }
-  if (!safe) return undefined;
+  // The parser refuses unsafe names; checked again here because they are joined into a path.
+  checkSegment(id.namespace, 'namespace');
+  checkSegment(id.name, 'workflow name');
   try {
     await lstat(join(realRoot, id.namespace, id.name));
   } catch {

@@ -81,3 +81,11 @@ test('a symlink to an ancestor does not pull a sibling workflow into another arc
   const b = await manifestOf('ns/b');
   expect(b.entries.map((e) => e.path).sort()).toEqual(['logs/b-1/main.log', 'workflow.yaml']);
 });
+
+test('a workflow whose name or uid is not safe is refused by archive, naming the file and the value', async () => {
+  write('wf.yaml', workflowYaml('w').replace('uid: uid-w', 'uid: "uid w"'));
+  const archive = await strata(['archive', '--from', exportDir, '-o', 'json']);
+  expect(archive.code).toBe(1);
+  expect(JSON.parse(archive.out)).toMatchObject({ workflows: 0, archived: 0 });
+  expect(archive.err).toMatch(/problem: .*wf\.yaml:1: metadata\.uid "uid w" is not a safe uid/);
+});

@@ -28,7 +28,7 @@ function mkfifo(rel: string) {
 }
 
 /** A finished workflow with one Pod node `<name>-1` that ran. */
-function workflow(name: string, extra: { namespace?: string; uid?: string; phase?: string } = {}) {
+function workflow(name: string, extra: { name?: string; namespace?: string; uid?: string; phase?: string } = {}) {
   return `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
@@ -141,5 +141,32 @@ describe('links never pull another workflow’s files into a bundle', () => {
     const t = await openDirectorySource(root).load({ uid: 'uid-t', namespace: 'ns', name: 't' });
     expect(t.entries.map((e) => e.path).sort()).toEqual(['extra.txt', 'workflow.yaml']);
     expect(t.missing.map((m) => [m.path, m.reason])).toContainEqual(['b', 'directory of workflow ns/b: not taken']);
+  });
+});
+
+describe('namespaces, names and uids that are not safe are refused, naming the file and the value', () => {
+  test.each([
+    ['a name that climbs out', { name: '../x' }, /metadata\.name "\.\.\/x" is not a safe/],
+    ['a name with a space', { name: 'a b' }, /metadata\.name "a b" is not a safe/],
+    ['a namespace with a slash', { name: 'w', namespace: 'a/b' }, /metadata\.namespace "a\/b" is not a safe/],
+    ['a uid with a slash', { name: 'w', uid: 'u/1' }, /metadata\.uid "u\/1" is not a safe/],
+    ['a uid with ..', { name: 'w', uid: 'u..1' }, /metadata\.uid "u\.\.1" is not a safe/],
+  ])('%s', async (_what, id, message) => {
+    write('all.yaml', workflow(id.name, id) + '---\n' + workflow('fine'));
+    const { ids, problems } = await listAll();
+    expect(ids.map((i) => i.name)).toEqual(['fine']);
+    expect(problems).toEqual([{ where: `${path.join(root, 'all.yaml')}:1`, message: expect.stringMatching(message) }]);
+  });
+
+  test('in a workflow directory too', async () => {
+    write('ns/w/workflow.yaml', workflow('w', { uid: 'has space' }));
+    const { ids, problems } = await listAll();
+    expect(ids).toEqual([]);
+    expect(problems).toEqual([
+      {
+        where: `${path.join(root, 'ns/w/workflow.yaml')}:1`,
+        message: expect.stringMatching(/metadata\.uid "has space"/),
+      },
+    ]);
   });
 });

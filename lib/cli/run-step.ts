@@ -8,6 +8,7 @@ import { openStore } from '../store/open.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { formatOutput, writeOutputParameters } from './output.ts';
 import { createProgress, type Progress } from './progress.ts';
+import { writeTerminationMessage } from './termination-message.ts';
 
 /** Flags every command accepts (declared once in steps/cli.ts). */
 export interface GlobalArgs {
@@ -32,7 +33,21 @@ export interface StepContext {
   output(data: unknown): void;
   /** A line for humans on stderr (never mixed with the data on stdout). */
   log(message: string): void;
+  /**
+   * Says why the step failed, in one line: written as the pod's termination message (Argo shows it as the node's
+   * message) and on stderr. Returns ExitCode.Failed for `return ctx.fail(…)`.
+   */
+  fail(summary: string): ExitCode;
 }
+
+/** What runStep reads back from a context after the handler: the failure summary and the last lines logged. */
+interface StepOutcome {
+  failure(): string | undefined;
+  recentLog(): string[];
+}
+
+/** Lines of stderr kept to explain a failure the step did not summarise itself. */
+const RECENT_LOG_LINES = 5;
 
 export function configFromArgs(args: GlobalArgs, env: NodeJS.ProcessEnv = process.env): StrataConfig {
   return loadConfig({
@@ -48,12 +63,19 @@ export function configFromArgs(args: GlobalArgs, env: NodeJS.ProcessEnv = proces
   });
 }
 
-export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.env): StepContext {
+export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.env): StepContext & StepOutcome {
   const config = configFromArgs(args, env);
   let store: ObjectStore | undefined;
   const getStore = () => (store ??= openStore(config.store, config.s3));
   const outputsDir = args['outputs-dir'] ?? env.STRATA_OUTPUTS_DIR;
   let audit: AuditLog | undefined;
+  let failure: string | undefined;
+  const recent: string[] = [];
+  const log = (message: string) => {
+    process.stderr.write(message + '\n');
+    recent.push(message);
+    if (recent.length > RECENT_LOG_LINES) recent.shift();
+  };
   return {
     config,
     store: getStore,
@@ -65,25 +87,48 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
       process.stdout.write(formatOutput(data, config.output) + '\n');
       if (outputsDir) writeOutputParameters(outputsDir, data);
     },
-    log(message) {
-      process.stderr.write(message + '\n');
+    log,
+    fail(summary) {
+      failure = summary;
+      log(summary);
+      return ExitCode.Failed;
     },
+    failure: () => failure,
+    recentLog: () => [...recent],
   };
+}
+
+/** The termination message of a step that exited non-zero: its own summary, else the last lines it logged. */
+function failureMessage(command: string, code: number, outcome: StepOutcome | undefined): string {
+  const summary = outcome?.failure();
+  if (summary) return summary;
+  const recent = outcome?.recentLog() ?? [];
+  return `strata ${command} exited ${code}${recent.length ? `: ${recent.join(' | ')}` : ''}`;
 }
 
 export type StepHandler<A> = (args: ArgumentsCamelCase<A & GlobalArgs>, ctx: StepContext) => Promise<ExitCode | void>;
 
+/**
+ * Runs a step: a thrown error becomes one line on stderr and an exit code; whenever the exit code is not 0 the cause
+ * is also written as the pod's termination message, so Argo shows why the step failed, not only that it did.
+ */
 export function runStep<A>(handler: StepHandler<A>): (args: ArgumentsCamelCase<A & GlobalArgs>) => Promise<void> {
   return async (args) => {
     let debug = Boolean(args.debug);
+    const command = String(args._?.[0] ?? 'step');
+    let ctx: (StepContext & StepOutcome) | undefined;
     try {
-      const ctx = createContext(args);
+      ctx = createContext(args);
       debug = ctx.config.debug;
-      process.exitCode = (await handler(args, ctx)) ?? ExitCode.Ok;
+      const code = (await handler(args, ctx)) ?? ExitCode.Ok;
+      process.exitCode = code;
+      if (code !== ExitCode.Ok) writeTerminationMessage(failureMessage(command, code, ctx));
     } catch (err) {
+      const line = `strata ${command}: ${describeError(err)}`;
       process.stderr.write(`strata: ${describeError(err)}\n`);
       if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
       process.exitCode = exitCodeOf(err);
+      writeTerminationMessage(line);
     }
   };
 }

@@ -72,7 +72,24 @@ export async function finalizeManifest(id: string, deps: FinalizeDeps): Promise<
     return outcome;
   }
   const { namespace, name, uid } = workflow.metadata as { namespace: string; name: string; uid: string };
-  if (plan.label) await deps.cluster.patchWorkflowMetadata(namespace, name, uid, archivedMarks(id));
+  if (plan.label) {
+    try {
+      await deps.cluster.patchWorkflowMetadata(namespace, name, uid, archivedMarks(id));
+    } catch (err) {
+      // Fail closed and go on with the other manifests: not labelled, not deleted, the cause in the outcome.
+      outcome.refused = true;
+      outcome.reasons = [`labelling failed: ${describeError(err)}`];
+      await deps.audit.record({
+        action: 'finalize',
+        actor: deps.actor,
+        subject: uid,
+        outcome: 'failed',
+        reason: outcome.reasons[0]!,
+        details: { manifest: id, workflow: ref },
+      });
+      return outcome;
+    }
+  }
   outcome.labelled = plan.label || isMarkedArchivedBy(workflow, id);
   await deps.audit.record({
     action: 'finalize',

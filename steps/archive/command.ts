@@ -94,7 +94,11 @@ export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs>
     ctx.output(report);
     const failed = report.failed > 0 && !(args['allow-partial'] && report.archived + report.unchanged > 0);
     const nothingReadable = report.workflows === 0 && report.problems.length > 0;
-    return failed || nothingReadable ? ExitCode.Failed : ExitCode.Ok;
+    if (!failed && !nothingReadable) return ExitCode.Ok;
+    const first = report.problems[0];
+    return ctx.fail(
+      `archive failed for ${report.failed} workflows` + (first ? `; first: ${first.where}: ${first.message}` : ''),
+    );
   }),
 };
 

@@ -60,6 +60,9 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
     );
     for (const r of result.reasons) ctx.log(`${result.refused ? 'refused' : 'note'}: ${r}`);
     ctx.output(result);
-    return result.refused || result.cluster === 'failed' ? ExitCode.Failed : ExitCode.Ok;
+    if (result.refused) return ctx.fail(`emergency-delete refused: ${result.reasons.join('; ')}`);
+    if (result.cluster === 'failed')
+      return ctx.fail(`emergency-delete: cluster delete failed: ${result.reasons.join('; ')}`);
+    return ExitCode.Ok;
   }),
 };

@@ -7,7 +7,7 @@ import {
   withClusterPolicyOptions,
   type ClusterPolicyArgs,
 } from '../../lib/kube/pipeline-step.ts';
-import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
@@ -50,15 +50,28 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
     const results: FinalizeOutcome[] = [];
     ctx.progress.start(ids.length, 'finalize');
     for (const id of ids) {
-      const r = await finalizeManifest(id, {
-        cluster,
-        checkManifest: (m) => checkManifest(repo, m),
-        // Holds come from the archive repository; unreadable holds fail the call, and finalize then keeps the workflow.
-        deletion: async (wf) => deletionVerdict(policySet, wf, now, await holds.forWorkflow(wf.metadata.uid ?? '')),
-        audit: ctx.audit,
-        actor: 'strata/finalize',
-        dryRun: args['dry-run'],
-      });
+      let r: FinalizeOutcome;
+      try {
+        r = await finalizeManifest(id, {
+          cluster,
+          checkManifest: (m) => checkManifest(repo, m),
+          // Holds come from the archive repository; unreadable holds fail the call, and finalize then keeps the workflow.
+          deletion: async (wf) => deletionVerdict(policySet, wf, now, await holds.forWorkflow(wf.metadata.uid ?? '')),
+          audit: ctx.audit,
+          actor: 'strata/finalize',
+          dryRun: args['dry-run'],
+        });
+      } catch (err) {
+        // One manifest that cannot be finalized (cluster or store unreachable for it) must not hide the others.
+        r = {
+          manifest: id,
+          workflow: '?',
+          labelled: false,
+          source: 'kept',
+          refused: true,
+          reasons: [describeError(err)],
+        };
+      }
       results.push(r);
       ctx.log(
         `${r.refused ? 'refused' : r.source}: ${r.workflow} (manifest ${id.slice(0, 12)}…): ${r.reasons.join('; ')}`,
@@ -76,6 +89,12 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
       refused: count((r) => r.refused),
       ...(ctx.config.output === 'table' ? {} : { results }),
     });
-    return results.some((r) => r.refused) ? ExitCode.Failed : ExitCode.Ok;
+    const refused = results.filter((r) => r.refused);
+    if (refused.length === 0) return ExitCode.Ok;
+    const first = refused[0]!;
+    return ctx.fail(
+      `finalize refused ${refused.length} of ${results.length} manifests, nothing of theirs was deleted; ` +
+        `first: ${first.workflow} (manifest ${first.manifest.slice(0, 12)}…): ${first.reasons.join('; ')}`,
+    );
   }),
 };

@@ -48,7 +48,11 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
         workflows,
         byPhase,
       });
-      return report.problems.length ? ExitCode.Failed : ExitCode.Ok;
+      const first = report.problems[0];
+      if (!first) return ExitCode.Ok;
+      return ctx.fail(
+        `index could not read ${report.problems.length} manifests; first: ${first.manifestId}: ${first.message}`,
+      );
     } finally {
       catalog.close();
     }

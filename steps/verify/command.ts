@@ -38,6 +38,11 @@ export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> =
       },
     });
     ctx.output({ ...report, problems: report.problems.length });
-    return report.ok ? ExitCode.Ok : ExitCode.Failed;
+    if (report.ok) return ExitCode.Ok;
+    const first = report.problems[0];
+    return ctx.fail(
+      `verify found ${report.problems.length} problems` +
+        (first ? `; first: ${first.kind} ${first.key}: ${first.message}` : ''),
+    );
   }),
 };

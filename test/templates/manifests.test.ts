@@ -367,3 +367,56 @@ describe('the strata-archive pipeline', () => {
     }
   });
 });
+
+/** Every template of an Argo manifest (WorkflowTemplate, CronWorkflow's workflowSpec, Workflow). */
+function argoTemplates(m: Manifest): { name: string; [k: string]: unknown }[] {
+  const spec = (m.kind === 'CronWorkflow' ? (m.spec as { workflowSpec?: unknown }).workflowSpec : m.spec) as
+    { templates?: { name: string }[] } | undefined;
+  return spec?.templates ?? [];
+}
+
+/** Problems that would hide why a step failed: output files without defaults, containers without a message. */
+function failureReportingProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  for (const t of argoTemplates(m)) {
+    const outputs = (t.outputs as { parameters?: { name: string; valueFrom?: { path?: string; default?: unknown } }[] })
+      ?.parameters;
+    for (const p of outputs ?? []) {
+      // Without a default, a step that fails before writing the file fails again in Argo's wait container
+      // ("open /tmp/outputs/x: no such file or directory"), and that message replaces the real cause.
+      if (p.valueFrom?.path && typeof p.valueFrom.default !== 'string')
+        problems.push(`${ref(m)} template ${t.name}: output parameter "${p.name}" has a path but no default`);
+    }
+    for (const kind of ['container', 'script'] as const) {
+      const c = t[kind] as { terminationMessagePolicy?: string } | undefined;
+      if (c && c.terminationMessagePolicy !== 'FallbackToLogsOnError')
+        problems.push(`${ref(m)} template ${t.name}: ${kind} without terminationMessagePolicy FallbackToLogsOnError`);
+    }
+  }
+  return problems;
+}
+
+describe('a failed step says why in Argo', () => {
+  test.each(argo.map((m) => [ref(m), m] as const))('%s: output defaults and termination messages', (_name, m) => {
+    expect(failureReportingProblems(m)).toEqual([]);
+  });
+
+  test('the check finds an output without a default and a container without a message policy (it can fail)', () => {
+    const bad = {
+      file: 'x.yaml',
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'WorkflowTemplate',
+      metadata: { name: 'x' },
+      spec: {
+        templates: [
+          {
+            name: 'finalize',
+            container: { image: 'strata' },
+            outputs: { parameters: [{ name: 'deleted', valueFrom: { path: '/tmp/outputs/deleted' } }] },
+          },
+        ],
+      },
+    } as Manifest;
+    expect(failureReportingProblems(bad)).toHaveLength(2);
+  });
+});

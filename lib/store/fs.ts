@@ -1,13 +1,14 @@
 // The local-directory object store (the embedded default): crash-safe atomic writes, metadata in sidecars.
 //
 // Semantics that differ from S3, on purpose:
-// - No versioning: listVersions() yields only the current object (versionId "null", as S3 reports unversioned ones).
+// - No versions and no storage classes: it does not offer those capabilities (store.ts), so the tier engine only
+//   records tiers here and never pretends a read must wait for a restore. A put with any class but STANDARD is
+//   refused rather than silently stored hot.
 // - A key cannot be both an object and a prefix of other keys ("a" and "a/b"): the second put fails.
-// - Holds and retention are recorded in the sidecar. Because there are no versions, put() over a held or
-//   retained object is refused too (on S3 it would add a version and keep the protected one).
-// - A local directory is always readable, but get() of a GLACIER/DEEP_ARCHIVE object still throws
-//   ArchivedObjectError until restore() is called, so the core handles cold reads the same way on both stores.
-//   restore() completes at once and the restored copy expires after the requested days, as on S3.
+// - Holds and retention (the ObjectLock capability) are recorded in the sidecar and enforced by this adapter:
+//   delete() refuses a protected object. Because there are no versions, put() over a held or retained object is
+//   refused too (on S3 it would add a version and keep the protected one). Anyone with the directory can still
+//   remove files: only S3 Object Lock binds administrators.
 // - A crash between linking a create-only (ifNoneMatch) object and writing its sidecar leaves the object with
 //   default metadata (STANDARD, none); readers detect stale sidecars by inode and size.
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,19 +16,9 @@ import { link, mkdir, open, readFile, rename, rmdir, stat, unlink, type FileHand
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { AlreadyExistsError, ArchivedObjectError, IntegrityError, NotFoundError, StoreError } from '../errors.ts';
+import { AlreadyExistsError, IntegrityError, NotFoundError, StoreError } from '../errors.ts';
 import { checkKey, metaName, tempName, walkSorted } from './fs-layout.ts';
-import type {
-  ByteRange,
-  ObjectInfo,
-  ObjectStore,
-  ObjectVersion,
-  PutOptions,
-  PutResult,
-  RestoreState,
-  RetentionMode,
-  StorageClass,
-} from './store.ts';
+import type { ByteRange, ObjectInfo, ObjectLock, ObjectStore, PutOptions, PutResult, RetentionMode } from './store.ts';
 
 /** What the sidecar records; `ino`/`size` tie it to one generation of the data file. */
 interface Sidecar {
@@ -35,18 +26,13 @@ interface Sidecar {
   ino: number;
   size: number;
   sha256?: string;
-  storageClass?: StorageClass;
   contentType?: string;
   metadata?: Record<string, string>;
   legalHold?: boolean;
   retention?: { mode: RetentionMode; until: string };
-  restoreExpiresAt?: string;
 }
 
-const ARCHIVED: ReadonlySet<StorageClass> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
-const DAY_MS = 86_400_000;
-
-export class FileSystemStore implements ObjectStore {
+export class FileSystemStore implements ObjectStore, ObjectLock {
   readonly url: string;
 
   readonly root: string;
@@ -61,6 +47,9 @@ export class FileSystemStore implements ObjectStore {
 
   async put(key: string, body: Readable | Uint8Array, opts: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
+    if (opts.storageClass && opts.storageClass !== 'STANDARD') {
+      throw new StoreError(`a directory store has no storage classes (asked for ${opts.storageClass})`, { key });
+    }
     const path = this.pathOf(key);
     const existing = await this.readState(key, path);
     if (existing && opts.ifNoneMatch) throw new AlreadyExistsError('object already exists', { key });
@@ -84,7 +73,6 @@ export class FileSystemStore implements ObjectStore {
         ino,
         size,
         sha256,
-        storageClass: opts.storageClass,
         contentType: opts.contentType,
         metadata: opts.metadata && Object.keys(opts.metadata).length ? opts.metadata : undefined,
       };
@@ -133,12 +121,6 @@ export class FileSystemStore implements ObjectStore {
     const path = this.pathOf(key);
     const state = await this.readState(key, path);
     if (!state) throw new NotFoundError('no such object', { key });
-    if (this.restoreStateOf(state.meta) === 'not-started' || this.restoreStateOf(state.meta) === 'in-progress') {
-      throw new ArchivedObjectError(
-        `object is in storage class ${state.meta.storageClass} and must be restored before it can be read`,
-        { key },
-      );
-    }
     let start = 0;
     let end = state.size - 1;
     if (range) {
@@ -207,24 +189,6 @@ export class FileSystemStore implements ObjectStore {
     }
   }
 
-  async setStorageClass(key: string, storageClass: StorageClass): Promise<void> {
-    await this.updateSidecar(key, (meta) => {
-      meta.storageClass = storageClass;
-      delete meta.restoreExpiresAt;
-    });
-  }
-
-  async restore(key: string, days: number): Promise<RestoreState> {
-    let state: RestoreState = 'not-needed';
-    await this.updateSidecar(key, (meta) => {
-      if (!ARCHIVED.has(meta.storageClass ?? 'STANDARD')) return false;
-      meta.restoreExpiresAt = new Date(this.now().getTime() + days * DAY_MS).toISOString();
-      state = 'restored';
-      return true;
-    });
-    return state;
-  }
-
   async setLegalHold(key: string, on: boolean): Promise<void> {
     await this.updateSidecar(key, (meta) => {
       meta.legalHold = on;
@@ -243,19 +207,6 @@ export class FileSystemStore implements ObjectStore {
       }
       meta.retention = { mode, until: until.toISOString() };
     });
-  }
-
-  async *listVersions(prefix: string): AsyncIterable<ObjectVersion> {
-    for await (const o of this.list(prefix)) {
-      yield {
-        key: o.key,
-        versionId: 'null',
-        isLatest: true,
-        isDeleteMarker: false,
-        size: o.size,
-        lastModified: o.lastModified,
-      };
-    }
   }
 
   private pathOf(key: string): string {
@@ -286,29 +237,15 @@ export class FileSystemStore implements ObjectStore {
   }
 
   private infoOf(key: string, size: number, mtime: Date, meta: Sidecar): ObjectInfo {
-    const restore = this.restoreStateOf(meta);
     return {
       key,
       size,
       lastModified: mtime,
       etag: meta.sha256 ? `"${meta.sha256}"` : undefined,
-      storageClass: meta.storageClass ?? 'STANDARD',
       metadata: meta.metadata,
-      restore:
-        restore === 'restored'
-          ? { state: restore, expiresAt: new Date(meta.restoreExpiresAt!) }
-          : restore === 'not-needed'
-            ? undefined
-            : { state: restore },
       legalHold: meta.legalHold ?? false,
       retainUntil: meta.retention ? new Date(meta.retention.until) : undefined,
     };
-  }
-
-  private restoreStateOf(meta: Sidecar): RestoreState {
-    if (!ARCHIVED.has(meta.storageClass ?? 'STANDARD')) return 'not-needed';
-    if (meta.restoreExpiresAt && new Date(meta.restoreExpiresAt) > this.now()) return 'restored';
-    return 'not-started';
   }
 
   private protection(meta: Sidecar): string | undefined {

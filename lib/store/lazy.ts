@@ -4,24 +4,28 @@ import type { Readable } from 'node:stream';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectLock,
   ObjectStore,
   ObjectVersion,
+  ObjectVersions,
   PutOptions,
   PutResult,
   RestoreState,
+  RestoreTier,
   RetentionMode,
   StorageClass,
+  StorageClasses,
 } from './store.ts';
 
-export class LazyStore implements ObjectStore {
-  private loaded: Promise<ObjectStore> | undefined;
+export class LazyStore<S extends ObjectStore = ObjectStore> implements ObjectStore {
+  private loaded: Promise<S> | undefined;
 
   constructor(
     readonly url: string,
-    private readonly load: () => Promise<ObjectStore>,
+    private readonly load: () => Promise<S>,
   ) {}
 
-  private store(): Promise<ObjectStore> {
+  protected store(): Promise<S> {
     return (this.loaded ??= this.load());
   }
 
@@ -44,12 +48,17 @@ export class LazyStore implements ObjectStore {
   async delete(keys: string[]): Promise<void> {
     return (await this.store()).delete(keys);
   }
+}
 
+type S3Like = ObjectStore & StorageClasses & ObjectLock & ObjectVersions;
+
+/** A lazily loaded S3 store: it has S3's capabilities before it is loaded, so callers can find them synchronously. */
+export class LazyS3Store extends LazyStore<S3Like> implements StorageClasses, ObjectLock, ObjectVersions {
   async setStorageClass(key: string, storageClass: StorageClass): Promise<void> {
     return (await this.store()).setStorageClass(key, storageClass);
   }
 
-  async restore(key: string, days: number, tier?: 'Expedited' | 'Standard' | 'Bulk'): Promise<RestoreState> {
+  async restore(key: string, days: number, tier?: RestoreTier): Promise<RestoreState> {
     return (await this.store()).restore(key, days, tier);
   }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { S3Config } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { FileSystemStore } from './fs.ts';
-import { LazyStore } from './lazy.ts';
+import { LazyS3Store } from './lazy.ts';
 import type { ObjectStore } from './store.ts';
 
 export type StoreLocation = { kind: 'file'; root: string } | { kind: 's3'; bucket: string; prefix: string };
@@ -48,7 +48,7 @@ export function parseStoreUrl(url: string, cwd = process.cwd()): StoreLocation {
 export function openStore(url: string, s3: S3Config): ObjectStore {
   const loc = parseStoreUrl(url);
   if (loc.kind === 'file') return new FileSystemStore(loc.root);
-  return new LazyStore(`s3://${loc.bucket}/${loc.prefix}`, async () => {
+  return new LazyS3Store(`s3://${loc.bucket}/${loc.prefix}`, async () => {
     const { S3Store } = await import('./s3.ts');
     return new S3Store({ ...s3, bucket: loc.bucket, prefix: loc.prefix });
   });

@@ -37,13 +37,17 @@ import { isRetryable, mapS3Error } from './s3-errors.ts';
 import type {
   ByteRange,
   ObjectInfo,
+  ObjectLock,
   ObjectStore,
   ObjectVersion,
+  ObjectVersions,
   PutOptions,
   PutResult,
   RestoreState,
+  RestoreTier,
   RetentionMode,
   StorageClass,
+  StorageClasses,
 } from './store.ts';
 import { mapLimit } from '../concurrency.ts';
 
@@ -72,7 +76,7 @@ const KNOWN_CLASSES: ReadonlySet<string> = new Set([
 ]);
 const SHA_META = 'strata-sha256';
 
-export class S3Store implements ObjectStore {
+export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectVersions {
   readonly url: string;
   readonly client: S3Client;
   private readonly bucket: string;
@@ -268,29 +272,53 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * CopyObject onto itself with the new class. In a versioned bucket the copy is a new version, so the one it
+   * replaces is deleted afterwards (else it stays billed in its old class); an object under Object Lock is refused
+   * for the same reason, since its protected version could not be deleted.
+   */
   async setStorageClass(key: string, storageClass: StorageClass): Promise<void> {
     const full = this.full(key);
+    const info = await this.head(key);
+    if (!info) throw this.fail({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }, full);
+    const versioned = await this.isVersioned();
+    const locked = info.legalHold || (info.retainUntil !== undefined && info.retainUntil > new Date());
+    if (versioned && locked) {
+      throw new StoreError(
+        `s3://${this.bucket}/${full}: under Object Lock: a class change by copy would leave the protected version ` +
+          `billed in ${info.storageClass ?? 'STANDARD'} (use a lifecycle transition, or move it once the lock ends)`,
+      );
+    }
+    const source = `${this.bucket}/${encodeURIComponent(full).replace(/%2F/g, '/')}`;
+    const pinned = versioned && info.versionId && info.versionId !== 'null';
     try {
       await this.client.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: full,
-          CopySource: `${this.bucket}/${encodeURIComponent(full).replace(/%2F/g, '/')}`,
+          CopySource: pinned ? `${source}?versionId=${encodeURIComponent(info.versionId!)}` : source,
           StorageClass: storageClass,
           MetadataDirective: 'COPY',
           ...this.sse(),
         }),
       );
+      if (pinned) {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: [{ Key: full, VersionId: info.versionId }], Quiet: true },
+          }),
+        );
+        const e = out.Errors?.[0];
+        if (e)
+          throw new StoreError(`s3://${this.bucket}/${full}: cannot delete the version the copy replaced: ${e.Code}`);
+      }
     } catch (err) {
       throw this.fail(err, full);
     }
   }
 
-  async restore(
-    key: string,
-    days: number,
-    tier: 'Expedited' | 'Standard' | 'Bulk' = 'Standard',
-  ): Promise<RestoreState> {
+  async restore(key: string, days: number, tier: RestoreTier = 'Standard'): Promise<RestoreState> {
     const info = await this.head(key);
     if (!info) throw this.fail({ name: 'NoSuchKey' }, this.full(key));
     if (!info.restore) return 'not-needed';

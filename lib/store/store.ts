@@ -1,4 +1,6 @@
-// The object store port: everything the core needs from S3 or a local directory, nothing more.
+// The object store port: what the core needs from S3 or a local directory (put, get, head, list, delete), and the
+// optional capabilities only some stores have (storage classes, Object Lock, versions), found at run time as
+// restic finds its backends' optional interfaces.
 import type { Readable } from 'node:stream';
 
 /** Storage classes Strata moves data through; adapters map them to what the backend calls them. */
@@ -12,6 +14,7 @@ export interface ByteRange {
 }
 
 export interface PutOptions {
+  /** Only on stores with storage classes (`storageClassesOf`); others refuse any class but STANDARD. */
   storageClass?: StorageClass;
   /** Hex SHA-256 of the body; the store verifies it and rejects the write on mismatch. */
   sha256?: string;
@@ -38,6 +41,7 @@ export interface ObjectInfo {
   size: number;
   lastModified: Date;
   etag?: string;
+  /** Undefined on a store without storage classes. */
   storageClass?: StorageClass;
   versionId?: string;
   metadata?: Record<string, string>;
@@ -69,11 +73,42 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Deletes keys; absent keys are not an error. Throws if any key is protected by a hold or retention. */
   delete(keys: string[]): Promise<void>;
+}
+
+export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
+
+/** Storage classes for real: objects in archive classes must be restored before they can be read (S3). */
+export interface StorageClasses {
   /** Moves an object to another storage class in place. */
   setStorageClass(key: string, storageClass: StorageClass): Promise<void>;
   /** Asks for a temporary readable copy of an archived (GLACIER/DEEP_ARCHIVE) object. */
-  restore(key: string, days: number, tier?: 'Expedited' | 'Standard' | 'Bulk'): Promise<RestoreState>;
+  restore(key: string, days: number, tier?: RestoreTier): Promise<RestoreState>;
+}
+
+/** Holds and retention the store itself enforces: a protected object cannot be deleted, by Strata or anyone. */
+export interface ObjectLock {
   setLegalHold(key: string, on: boolean): Promise<void>;
   setRetention(key: string, mode: RetentionMode, until: Date): Promise<void>;
+}
+
+/** Older versions of overwritten or deleted objects. */
+export interface ObjectVersions {
   listVersions(prefix: string): AsyncIterable<ObjectVersion>;
+}
+
+function has<T>(store: ObjectStore, ...methods: (keyof T)[]): store is ObjectStore & T {
+  return methods.every((m) => typeof (store as unknown as Record<string, unknown>)[m as string] === 'function');
+}
+
+/** The store's storage classes, or undefined when it has none (tiers are then only recorded). */
+export function storageClassesOf(store: ObjectStore): (ObjectStore & StorageClasses) | undefined {
+  return has<StorageClasses>(store, 'setStorageClass', 'restore') ? store : undefined;
+}
+
+export function objectLockOf(store: ObjectStore): (ObjectStore & ObjectLock) | undefined {
+  return has<ObjectLock>(store, 'setLegalHold', 'setRetention') ? store : undefined;
+}
+
+export function versionsOf(store: ObjectStore): (ObjectStore & ObjectVersions) | undefined {
+  return has<ObjectVersions>(store, 'listVersions') ? store : undefined;
 }

@@ -7,7 +7,7 @@ import { mapLimit } from '../concurrency.ts';
 import { describeError } from '../errors.ts';
 import type { Tier } from '../policy/facts.ts';
 import { packKey, type Repository } from '../archive/repository.ts';
-import type { StorageClass } from '../store/store.ts';
+import { storageClassesOf, type StorageClass } from '../store/store.ts';
 import { writeTierRecord } from './placement.ts';
 import type { PackMove, TierPlan } from './plan.ts';
 
@@ -28,8 +28,11 @@ export interface MoveOutcome {
   from: Tier;
   to: Tier;
   bytes: number;
-  /** 'moved': class changed (or recorded); 'already': a previous run had changed it; 'gone': the pack was deleted meanwhile. */
-  outcome: 'moved' | 'already' | 'gone' | 'failed';
+  /**
+   * 'moved': class changed (or, without classes, recorded); 'already': a previous run had changed it; 'gone': the
+   * pack was deleted meanwhile; 'locked': under Object Lock, so not copied (it moves once the lock ends).
+   */
+  outcome: 'moved' | 'already' | 'gone' | 'locked' | 'failed';
   error?: string;
 }
 
@@ -79,10 +82,13 @@ async function applyMove(repo: Repository, m: PackMove, opts: TierRunOptions): P
     if (!info) return { ...base, outcome: 'gone' };
     let outcome: MoveOutcome['outcome'] = 'moved';
     const storageClass = opts.classes?.[m.to];
-    if (storageClass) {
+    const store = storageClassesOf(repo.store);
+    if (storageClass && store) {
       // S3 refuses a copy onto itself that changes nothing: a pack a crashed run already moved is left alone.
       if (info.storageClass === storageClass) outcome = 'already';
-      else await repo.store.setStorageClass(key, storageClass);
+      else if (info.legalHold || (info.retainUntil && info.retainUntil > opts.now)) {
+        return { ...base, outcome: 'locked' };
+      } else await store.setStorageClass(key, storageClass);
     }
     await writeTierRecord(repo, {
       group: m.group,

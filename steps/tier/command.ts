@@ -8,6 +8,7 @@ import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts'
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
 import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
 import { DEFAULT_PRICING, loadPricing } from '../../lib/policy/pricing.ts';
+import { storageClassesOf } from '../../lib/store/store.ts';
 import { applyTierPlan, gatherTierFacts, planTiering, tierClasses } from '../../lib/tier/index.ts';
 import { bytes, money, renderPlan } from './render.ts';
 
@@ -57,7 +58,6 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     }
     const pricingFile = args.pricing ?? process.env.STRATA_PRICING;
     const pricing = pricingFile ? loadPricing(pricingFile) : DEFAULT_PRICING;
-    const classes = tierClasses(pricing, pricingFile);
     const namespaces = namespaceList(args['policy-from-cluster']);
     const { policySet, problems } = namespaces.length
       ? await loadStepPolicy(await openCluster(args['kube-server']), args.policy, namespaces)
@@ -67,6 +67,10 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
 
     const store = ctx.store();
     const repo = await openRepository(store);
+    // Without storage classes (a local directory) tiers are only recorded: reads never wait for a restore.
+    const tierClassMap = tierClasses(pricing, pricingFile);
+    const classes = storageClassesOf(store) ? tierClassMap : undefined;
+    if (!classes) ctx.log(`${store.url} has no storage classes: tiers are recorded and reported only`);
     const holdRepo = new HoldRepository(store);
     const holds = { holds: await holdRepo.listHolds(), extensions: await holdRepo.listExtensions() };
     const facts = await gatherTierFacts(repo, { policySet, holds, pricing, now, classes });
@@ -100,6 +104,7 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       monthlySaving: plan.totals.monthlySaving,
       oneTimeCharges: plan.totals.oneTimeCharges,
       unreadableManifests: facts.unreadable.length,
+      storageClasses: Boolean(classes),
     };
     if (ctx.config.output === 'table') {
       process.stdout.write(renderPlan(plan) + '\n\n');

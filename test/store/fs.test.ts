@@ -22,8 +22,9 @@ describeStoreContract(
     versioning: false,
     refusesHostileKeys: true,
     restoreCompletes: 'immediately',
-    storageClasses: true,
+    storageClasses: false,
     enforcesCompliance: true,
+    offers: { storageClasses: false, objectLock: true, versions: false },
   },
 );
 
@@ -39,7 +40,7 @@ describe('FileSystemStore', () => {
   it('leaves no temp files behind after good and failed writes, and prunes emptied directories', async () => {
     const root = freshRoot();
     const s = new FileSystemStore(root);
-    await s.put('a/b/c', Buffer.from('x'), { storageClass: 'STANDARD_IA' });
+    await s.put('a/b/c', Buffer.from('x'), { metadata: { a: '1' } });
     await expect(s.put('a/b/d', Buffer.from('y'), { sha256: '00'.repeat(32) })).rejects.toThrow(/SHA-256 mismatch/);
     expect(filesUnder(root)).toEqual(['a/b/.c.strata-meta', 'a/b/c']);
     await s.delete(['a/b/c']);
@@ -49,12 +50,12 @@ describe('FileSystemStore', () => {
   it('ignores a sidecar that belongs to an earlier generation of the file', async () => {
     const root = freshRoot();
     const s = new FileSystemStore(root);
-    await s.put('obj', Buffer.from('cold'), { storageClass: 'DEEP_ARCHIVE', metadata: { a: '1' } });
+    await s.put('obj', Buffer.from('cold'), { metadata: { a: '1' } });
     // Someone replaces the data file behind our back (new inode): its metadata no longer applies.
     rmSync(join(root, 'obj'));
     writeFileSync(join(root, 'obj'), 'replaced');
     const info = await s.head('obj');
-    expect(info).toMatchObject({ storageClass: 'STANDARD', size: 8 });
+    expect(info).toMatchObject({ size: 8 });
     expect(info?.metadata).toBeUndefined();
     expect((await buffer(await s.get('obj'))).toString()).toBe('replaced');
   });
@@ -67,16 +68,14 @@ describe('FileSystemStore', () => {
     expect((await buffer(await s.get('held'))).toString()).toBe('keep me');
   });
 
-  it('expires a restored copy after the requested days', async () => {
-    let now = new Date('2030-01-01T00:00:00Z');
-    const s = new FileSystemStore(freshRoot(), () => now);
-    await s.put('cold', Buffer.from('x'), { storageClass: 'GLACIER' });
-    expect(await s.restore('cold', 3)).toBe('restored');
-    now = new Date('2030-01-03T23:00:00Z');
-    expect((await s.head('cold'))?.restore?.state).toBe('restored');
-    now = new Date('2030-01-04T00:00:01Z');
-    expect((await s.head('cold'))?.restore?.state).toBe('not-started');
-    await expect(s.get('cold')).rejects.toThrow(/must be restored/);
+  it('has no storage classes: a colder class is refused, never stored hot in silence or made to wait', async () => {
+    const s = new FileSystemStore(freshRoot());
+    await expect(s.put('cold', Buffer.from('x'), { storageClass: 'GLACIER' })).rejects.toThrow(
+      /a directory store has no storage classes \(asked for GLACIER\)/,
+    );
+    expect(await s.head('cold')).toBeUndefined();
+    await s.put('hot', Buffer.from('x'), { storageClass: 'STANDARD' });
+    expect((await buffer(await s.get('hot'))).toString()).toBe('x');
   });
 
   it('refuses a key that is both an object and a prefix, with a clear message', async () => {
@@ -101,7 +100,7 @@ describe('FileSystemStore', () => {
     expect(keys).toEqual(['d/kept']);
     expect(await s.head('d/gone')).toBeUndefined();
     await s.put('d/gone', Buffer.from('new'));
-    expect((await s.head('d/gone'))?.storageClass).toBe('STANDARD');
+    expect((await s.head('d/gone'))?.size).toBe(3);
   });
 
   const keyChar = fc.constantFrom('a', 'b', '-', '/', '0', 'é', '.', '~', 'Z');

@@ -44,6 +44,7 @@ if (!peer) {
       restoreCompletes: 'immediately',
       storageClasses: isMoto,
       enforcesCompliance: !isMoto,
+      offers: { storageClasses: true, objectLock: true, versions: true },
     },
   );
 
@@ -134,6 +135,29 @@ if (!peer) {
       for await (const v of s.listVersions('v')) left.push(v);
       expect(left).toEqual([]);
     });
+
+    it.runIf(isMoto)('changes the class of a versioned object without leaving the old version billed', async () => {
+      const s = storeOn(peer, await lockedBucket());
+      await s.put('tiered', Buffer.from('pack bytes'));
+      await s.setStorageClass('tiered', 'STANDARD_IA');
+      const versions = [];
+      for await (const v of s.listVersions('tiered')) versions.push(v);
+      expect(versions).toHaveLength(1);
+      expect((await s.head('tiered'))?.storageClass).toBe('STANDARD_IA');
+      expect((await buffer(await s.get('tiered'))).toString()).toBe('pack bytes');
+    });
+
+    it.runIf(isMoto)(
+      'refuses to move an object under Object Lock by copy (its protected version would stay)',
+      async () => {
+        const s = storeOn(peer, await lockedBucket());
+        await s.put('locked', Buffer.from('evidence'));
+        await s.setLegalHold('locked', true);
+        await expect(s.setStorageClass('locked', 'GLACIER_IR')).rejects.toThrow(/under Object Lock/);
+        expect((await s.head('locked'))?.storageClass).toBe('STANDARD');
+        await s.setLegalHold('locked', false);
+      },
+    );
 
     it('maps a missing bucket and an unreachable endpoint to one clear line', async () => {
       const missing = storeOn(peer, 'no-such-bucket-strata');

@@ -6,6 +6,7 @@ import { openRepository, type Repository } from './repository.ts';
 import { decodeIndex, decodePack, encodeTable, type PackIndexFile } from './pack-format.ts';
 import { decodeFrame } from './frame-codec.ts';
 import { decodeManifest } from './manifest.ts';
+import { readTableFromPack } from './pack-reader.ts';
 import { listManifests } from './manifest-lookup.ts';
 import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
 
@@ -57,6 +58,8 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
 
   // Index files, one at a time: each must parse, name its own pack, and match that pack's size.
   const indexOk = new Set<string>();
+  /** Chunk ids of packs whose index did not verify, from the pack's own tail (what restore falls back to). */
+  const tailIds = new Map<string, Set<string>>();
   for (const key of indexKeys) {
     const { group, packId } = parseGroupKey(INDEX_PREFIX, key)!;
     try {
@@ -70,7 +73,17 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
         });
       indexOk.add(key);
     } catch (err) {
-      problems.push({ kind: 'index', key, message: describeError(err) });
+      let message = describeError(err);
+      if (packSizes.has(packKey(group, packId))) {
+        try {
+          const table = await readTableFromPack(repo, group, packId);
+          tailIds.set(key, new Set(table.chunks.map((c) => c.id)));
+          message += "; the pack's own table (its tail) reads fine: restore falls back to it";
+        } catch (tailErr) {
+          message += `; the pack's tail does not parse either (${describeError(tailErr)})`;
+        }
+      }
+      problems.push({ kind: 'index', key, message });
     }
   }
 
@@ -80,7 +93,7 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
   const chunkIdsOf = async (group: string, packId: string): Promise<Set<string> | undefined> => {
     const key = indexKey(group, packId);
     if (tables.has(key)) return tables.get(key);
-    let ids: Set<string> | undefined;
+    let ids: Set<string> | undefined = tailIds.get(key);
     if (indexOk.has(key)) {
       const file: PackIndexFile = decodeIndex(await readObject(repo.store, key), key);
       ids = new Set(file.table.chunks.map((c) => c.id));

@@ -1,7 +1,8 @@
 // The chunk index of one timeline group: which pack holds a chunk, in a compact table of 29-57 bytes per chunk.
+import { IntegrityError } from '../errors.ts';
+import { decodeIndex } from './pack-format.ts';
 import type { Repository } from './repository.ts';
 import { INDEX_PREFIX, parseGroupKey, readObject } from './repository.ts';
-import { decodeIndex } from './pack-format.ts';
 
 /** Bytes of the chunk id kept in memory: 128 bits make a false "already stored" astronomically unlikely (2^-64 at 2^32 chunks). */
 const KEY_BYTES = 16;
@@ -101,7 +102,14 @@ export async function loadGroupIndex(repo: Repository, group: string): Promise<C
   for await (const info of repo.store.list(`${INDEX_PREFIX}${group}/`)) {
     const parsed = parseGroupKey(INDEX_PREFIX, info.key);
     if (!parsed || parsed.group !== group) continue;
-    const file = decodeIndex(await readObject(repo.store, info.key), info.key);
+    let file;
+    try {
+      file = decodeIndex(await readObject(repo.store, info.key), info.key);
+    } catch (err) {
+      // An index that does not verify must not stop archiving: its chunks are stored again (verify reports it).
+      if (err instanceof IntegrityError) continue;
+      throw err;
+    }
     if (file.packId !== parsed.packId) continue;
     for (const c of file.table.chunks) index.add(Buffer.from(c.id, 'hex'), parsed.packId);
   }

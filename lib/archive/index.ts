@@ -21,6 +21,7 @@ export {
   type OtherArchive,
   type ResolvedManifest,
 } from './manifest-lookup.ts';
+export { PackReader } from './pack-reader.ts';
 export {
   selectEntries,
   restoreEntries,

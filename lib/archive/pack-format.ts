@@ -7,7 +7,7 @@ export const PACK_END_MAGIC = Buffer.from('STRATAPE');
 export const INDEX_MAGIC = Buffer.from('STRATAIX');
 export const FORMAT_VERSION = 1;
 export const PACK_HEADER_SIZE = 16;
-const PACK_TAIL_SIZE = 12;
+export const PACK_TAIL_SIZE = 12;
 const CHUNK_RECORD = 44;
 const FRAME_RECORD = 8;
 

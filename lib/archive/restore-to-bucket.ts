@@ -8,7 +8,7 @@ import type { ManifestEntry } from './manifest.ts';
 import { PackReader } from './pack-reader.ts';
 import type { Repository } from './repository.ts';
 import { readManifest } from './manifest-lookup.ts';
-import { streamEntry } from './restorer.ts';
+import { counted, streamEntry } from './restorer.ts';
 
 export interface BucketRestoreOptions {
   progress?: Progress;
@@ -27,6 +27,8 @@ export interface BucketRestoreResult {
   /** Entries with no artifact-repository key (the Workflow object, resources, sidecar logs): not restored here. */
   skipped: Array<{ path: string; reason: string }>;
   bytes: number;
+  /** What was read around (a pack index that did not verify); the data itself verified. */
+  warnings?: string[];
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -101,14 +103,8 @@ export async function restoreToBucket(
     result.bytes += entry.size;
   }
   progress.done();
+  if (reader.warnings.length > 0) result.warnings = reader.warnings;
   return result;
-}
-
-async function* counted(source: AsyncIterable<Buffer>, progress: Progress): AsyncGenerator<Buffer> {
-  for await (const part of source) {
-    progress.advance(part.length);
-    yield part;
-  }
 }
 
 /** Whether the object at `key` (described by `info`) has the entry's bytes: size first, then its SHA-256, read back. */

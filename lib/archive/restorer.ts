@@ -188,6 +188,8 @@ export interface RestoreResult {
   resubmitPath?: string;
   /** Staging directories of an interrupted earlier restore into the same target, removed. */
   leftoversRemoved?: string[];
+  /** What was read around (a pack index that did not verify); the data itself verified. */
+  warnings?: string[];
 }
 
 /** A file a restore writes: its path below the target and its bytes (opened only when its turn comes). */
@@ -196,8 +198,8 @@ interface StagedFile {
   data: () => AsyncIterable<Uint8Array> | Uint8Array;
 }
 
-/** Passes a stream through, reporting each piece to the progress port. */
-async function* counted(stream: AsyncIterable<Uint8Array>, progress: Progress): AsyncIterable<Uint8Array> {
+/** Passes a stream through, reporting each piece to the progress port (a 'data' listener would start the flow). */
+export async function* counted(stream: AsyncIterable<Uint8Array>, progress: Progress): AsyncIterable<Uint8Array> {
   for await (const piece of stream) {
     progress.advance(piece.length);
     yield piece;
@@ -278,6 +280,7 @@ export async function restoreWorkflow(
     bytes: manifest.entries.reduce((a, e) => a + e.size, 0),
     ...(resubmit && { resubmitPath: join(target.dir, RESUBMIT_FILE) }),
     ...(target.leftovers.length > 0 && { leftoversRemoved: target.leftovers }),
+    ...(reader.warnings.length > 0 && { warnings: reader.warnings }),
   };
 }
 
@@ -287,6 +290,7 @@ export interface EntriesRestoreResult {
   files: Array<{ path: string; to: string }>;
   bytes: number;
   leftoversRemoved?: string[];
+  warnings?: string[];
 }
 
 /**
@@ -335,6 +339,7 @@ export async function restoreEntries(
     files: selection.entries.map((e, i) => ({ path: e.path, to: join(target.dir, rels[i]!) })),
     bytes,
     ...(target.leftovers.length > 0 && { leftoversRemoved: target.leftovers }),
+    ...(reader.warnings.length > 0 && { warnings: reader.warnings }),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   describeResolution,
   namesWorkflow,
   openRepository,
+  PackReader,
   readManifest,
   resolveManifest,
   restoreToBucket,
@@ -84,6 +85,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         ...(reason && { reason }),
         details: { uid: manifest.workflow.uid, ...details },
       });
+    const warn = (warnings: string[] | undefined) => warnings?.forEach((w) => ctx.log(`warning: ${w}`));
     const toBucket = args['to-bucket'];
     if (toBucket !== undefined) {
       const bucket = openStore(toBucket, ctx.config.s3);
@@ -99,6 +101,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
           bytes,
         });
         ctx.output(result);
+        warn(result.warnings);
         for (const c of conflicts) ctx.log(`conflict: ${c.path}: ${c.reason}`);
         return conflicts.length ? ExitCode.Failed : ExitCode.Ok;
       } catch (err) {
@@ -112,6 +115,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         const result = await restoreWorkflow(repo, id, args.to, { progress: ctx.progress });
         await audit('ok', { to: args.to, files: result.files, bytes: result.bytes });
         ctx.output(result);
+        warn(result.warnings);
       } catch (err) {
         await audit('failed', { to: args.to }, (err as Error).message);
         throw err;
@@ -131,6 +135,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         await audit('ok', { paths, bytes: result.bytes, to: args.to });
         for (const f of result.files) ctx.log(`restored ${f.path} to ${f.to}`);
         ctx.output(result);
+        warn(result.warnings);
       } catch (err) {
         await audit('failed', { paths, to: args.to }, (err as Error).message);
         throw err;
@@ -142,7 +147,10 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         `${selection.what} is a directory; stdout takes one file: give --to <directory> (or --path <one file>)`,
       );
     }
-    await pipeline(streamEntry(repo, manifest, selection.entries[0]!), process.stdout);
+    const reader = new PackReader(repo);
+    // stdout stays open (it is the process's, and a caller in the same process may write after us).
+    await pipeline(streamEntry(repo, manifest, selection.entries[0]!, reader), process.stdout, { end: false });
+    warn(reader.warnings);
     await audit('ok', { paths, bytes: selection.entries[0]!.size });
   }),
 };

@@ -1,6 +1,7 @@
 // Typed errors for every area, each carrying the exit code the CLI maps it to and where it happened.
 
-export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
+/** `Unaudited`: the command did its work (and printed its result) but its audit record could not be written. */
+export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Unaudited: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Where an error happened: a file (with line/column), an object key, a rule, a workflow. */
@@ -52,6 +53,11 @@ export class IntegrityError extends StrataError {}
 
 /** Input the user gave us that we cannot read (malformed workflow YAML, hostile artifact paths). */
 export class InputError extends StrataError {}
+
+/** An audit record that could not be written (exit 3 when it is the only failure). */
+export class AuditError extends StrataError {
+  override readonly exitCode: ExitCode = ExitCode.Unaudited;
+}
 
 /** Policy files that do not validate or CEL that does not compile. */
 export class PolicyError extends ConfigError {}

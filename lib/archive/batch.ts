@@ -14,7 +14,10 @@ export interface SourceArchiveOptions {
   /** Only workflows whose uid, name or namespace/name equals this. */
   workflow?: string;
   progress?: Progress;
-  /** Called after each workflow (for audit records and logs); for a committed batch, up to 8 at once. */
+  /**
+   * Called after each workflow (for audit records and logs); for a committed batch, up to 8 at once. If it throws
+   * (its audit record could not be written), no further workflow is started: see `stopped` in the report.
+   */
   onResult?: (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => Promise<void> | void;
 }
 
@@ -30,7 +33,18 @@ export interface SourceArchiveReport {
   newBytes: number;
   storedBytes: number;
   problems: SourceProblem[];
-  results: Array<WorkflowIdentity & { manifestId?: string; created?: boolean; incomplete?: boolean; error?: string }>;
+  results: Array<
+    WorkflowIdentity & {
+      manifestId?: string;
+      created?: boolean;
+      incomplete?: boolean;
+      error?: string;
+      /** onResult failed for it (its audit record was not written): why. Its manifest, if any, stays. */
+      unrecorded?: string;
+    }
+  >;
+  /** The run stopped early because onResult failed: why, and how many selected workflows were never started. */
+  stopped?: { reason: string; notStarted: number };
 }
 
 /** Workflows whose packs are shared before their manifests are committed together. */
@@ -67,13 +81,16 @@ export async function archiveSource(
     else if (matches(item, opts.workflow)) ids.push(item);
   }
   progress.start(ids.length, `archive into ${group}`);
-  /** Adds a workflow's outcome to the report (in order); returns what onResult is called with. */
+  /** The first onResult failure: an operation whose record cannot be written is not started. */
+  let stop: { error: unknown } | undefined;
+  /** Adds a workflow's outcome to the report (in order); returns what onResult is called with and its result row. */
   const tally = (id: WorkflowIdentity, result: ArchiveResult | { error: string }) => {
     const ident = { uid: id.uid, namespace: id.namespace, name: id.name };
     report.workflows++;
     if ('error' in result) {
       report.failed++;
       report.results.push({ ...ident, error: result.error });
+      return { ident, row: report.results.at(-1)! };
     } else {
       if (result.created) report.archived++;
       else report.unchanged++;
@@ -87,8 +104,8 @@ export async function archiveSource(
         created: result.created,
         incomplete: result.incomplete,
       });
+      return { ident, row: report.results.at(-1)! };
     }
-    return ident;
   };
   type Outcome = ArchiveResult | { error: string };
   /** A workflow of the batch: with its error when its bundle could not be added, else waiting for the commit. */
@@ -119,8 +136,15 @@ export async function archiveSource(
       q.id,
       q.error !== undefined ? { error: q.error } : outcomes.get(q.id)!,
     ]);
-    const idents = ordered.map(([id, outcome]) => tally(id, outcome));
-    await mapLimit(idents, 8, async (ident, i) => opts.onResult?.(ident, ordered[i]![1]));
+    const tallied = ordered.map(([id, outcome]) => tally(id, outcome));
+    await mapLimit(tallied, 8, async ({ ident, row }, i) => {
+      try {
+        await opts.onResult?.(ident, ordered[i]![1]);
+      } catch (error) {
+        row.unrecorded = describeError(error);
+        stop ??= { error };
+      }
+    });
   };
 
   const open = () => ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
@@ -139,6 +163,8 @@ export async function archiveSource(
     batch = [];
     session = await open();
     await committing;
+    // Its packs stay unreferenced (garbage for gc); its workflows count as not started.
+    if (stop) return;
     committing = commitBatch(full, items);
     committing.catch(() => {}); // awaited at the next flush or at the end
   };
@@ -150,6 +176,7 @@ export async function archiveSource(
   };
   let next = load(0);
   for (const [i, id] of ids.entries()) {
+    if (stop) break;
     const loading = next!;
     next = load(i + 1);
     try {
@@ -164,5 +191,6 @@ export async function archiveSource(
   await flushBatch();
   await committing;
   progress.done();
+  if (stop) report.stopped = { reason: describeError(stop.error), notStarted: ids.length - report.workflows };
   return report;
 }

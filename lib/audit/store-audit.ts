@@ -1,5 +1,6 @@
 // Audit records kept in the object store, one immutable object each, under audit/records/.
 import { randomBytes } from 'node:crypto';
+import { AuditError, describeError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { AuditLog, AuditRecord } from './audit.ts';
 
@@ -11,7 +12,17 @@ export function createStoreAuditLog(store: ObjectStore, now: () => Date = () => 
       const at = now().toISOString();
       const key = `${AUDIT_PREFIX}${at.slice(0, 10)}/${at}-${randomBytes(6).toString('hex')}.json`;
       const body = Buffer.from(JSON.stringify({ at, ...entry }) + '\n');
-      await store.put(key, body, { ifNoneMatch: true, contentType: 'application/json' });
+      try {
+        await store.put(key, body, { ifNoneMatch: true, contentType: 'application/json' });
+      } catch (err) {
+        throw new AuditError(
+          `audit record of ${entry.action} ${entry.subject} not written: ${describeError(err)}`,
+          undefined,
+          {
+            cause: err,
+          },
+        );
+      }
     },
   };
 }

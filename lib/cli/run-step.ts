@@ -1,7 +1,7 @@
 // Wraps a step's handler: configuration, store, output, progress, audit, and errors → one line + exit code.
 import type { ArgumentsCamelCase } from 'yargs';
 import { createStoreAuditLog } from '../audit/store-audit.ts';
-import type { AuditLog } from '../audit/audit.ts';
+import type { AuditLog, AuditRecord } from '../audit/audit.ts';
 import { loadConfig, type OutputFormat, type StrataConfig } from '../config/config.ts';
 import { describeError, ExitCode, exitCodeOf } from '../errors.ts';
 import { openStore } from '../store/open.ts';
@@ -38,6 +38,14 @@ export interface StepContext {
    * message) and on stderr. Returns ExitCode.Failed for `return ctx.fail(…)`.
    */
   fail(summary: string): ExitCode;
+  /**
+   * Records the audit entry of a command whose result is already printed (or known), returning its exit code. A
+   * record that cannot be written must not hide that result: it is reported after it, and a success becomes
+   * ExitCode.Unaudited; a command that failed keeps its own code.
+   */
+  auditAfter(entry: AuditRecord, code?: ExitCode): Promise<ExitCode>;
+  /** Reports a failure that came after the result was printed (see auditAfter); returns the exit code to use. */
+  failedAfter(err: unknown, code: ExitCode): ExitCode;
 }
 
 /** What runStep reads back from a context after the handler: the failure summary and the last lines logged. */
@@ -76,6 +84,12 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
     recent.push(message);
     if (recent.length > RECENT_LOG_LINES) recent.shift();
   };
+  const failedAfter = (err: unknown, code: ExitCode): ExitCode => {
+    log(`strata: ${describeError(err)}`);
+    if (code !== ExitCode.Ok) return code; // the command's own failure comes first
+    failure ??= describeError(err);
+    return exitCodeOf(err);
+  };
   return {
     config,
     store: getStore,
@@ -92,6 +106,15 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
       failure = summary;
       log(summary);
       return ExitCode.Failed;
+    },
+    failedAfter,
+    async auditAfter(entry, code = ExitCode.Ok) {
+      try {
+        await this.audit.record(entry);
+        return code;
+      } catch (err) {
+        return failedAfter(err, code);
+      }
     },
     failure: () => failure,
     recentLog: () => [...recent],

@@ -23,8 +23,9 @@ export interface AuditedArchiveOptions {
 
 /**
  * Archives every workflow of the source into one group. A workflow whose archive fails is audited `failed` and
- * left where it is; an audit record that cannot be written fails the run (an operation that is not recorded did
- * not happen: its manifest stays, unlabelled, and the next run re-archives it as unchanged).
+ * left where it is. An audit record that cannot be written stops the run (`stopped`: no further workflow is
+ * started) and marks the workflow `unrecorded`: an operation that is not recorded did not happen, so it is left
+ * out of the manifests finalize deletes by; its manifest stays, and the next run re-archives it as unchanged.
  */
 export async function archiveAudited(
   repo: Repository,
@@ -64,7 +65,7 @@ export async function archiveAudited(
   });
 }
 
-/** Manifest ids of a report, comma-separated (what finalize's `--manifest` takes). */
+/** Manifest ids of a report whose archiving is on record, comma-separated (what finalize's `--manifest` takes). */
 export function manifestList(report: Pick<SourceArchiveReport, 'results'>): string {
-  return report.results.flatMap((r) => (r.manifestId ? [r.manifestId] : [])).join(',');
+  return report.results.flatMap((r) => (r.manifestId && r.unrecorded === undefined ? [r.manifestId] : [])).join(',');
 }

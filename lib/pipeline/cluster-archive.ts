@@ -130,21 +130,29 @@ export async function archiveFromCluster(
   const groups = [...byGroup.keys()].sort();
   const description = openClusterSource(cluster, { refs: request.refs, selection: request.selection }).description;
   const total = emptyReport(description, groups.join(','));
+  let notStarted = targets.length;
   for (const u of unreadable) {
     request.log?.(`failed: ${u.namespace}/${u.name}: ${u.error}`);
-    await request.audit.record({
-      action: 'archive',
-      actor: request.actor,
-      subject: u.uid || `${u.namespace}/${u.name}`,
-      outcome: 'failed',
-      reason: u.error,
-      details: { namespace: u.namespace, name: u.name, source: description },
-    });
     total.workflows++;
     total.failed++;
     total.results.push(u);
+    try {
+      await request.audit.record({
+        action: 'archive',
+        actor: request.actor,
+        subject: u.uid || `${u.namespace}/${u.name}`,
+        outcome: 'failed',
+        reason: u.error,
+        details: { namespace: u.namespace, name: u.name, source: description },
+      });
+    } catch (err) {
+      total.results.at(-1)!.unrecorded = describeError(err);
+      total.stopped = { reason: describeError(err), notStarted };
+      break;
+    }
   }
-  for (const group of groups) {
+  // Once a record could not be written, no further group is started (see archiveAudited).
+  for (const group of total.stopped ? [] : groups) {
     const ids = byGroup.get(group)!;
     const source = openClusterSource(cluster, { refs: ids, artifacts: request.artifacts });
     const report = await archiveAudited(repo, picked(source, ids), { ...request, group });
@@ -153,6 +161,11 @@ export async function archiveFromCluster(
     total.storedBytes += report.storedBytes;
     total.problems.push(...report.problems);
     total.results.push(...report.results);
+    notStarted -= ids.length;
+    if (report.stopped) {
+      total.stopped = { reason: report.stopped.reason, notStarted: notStarted + report.stopped.notStarted };
+      break;
+    }
   }
   return { ...total, skipped: skipped.length, skippedWorkflows: skipped, manifests: manifestList(total) };
 }

@@ -1,5 +1,5 @@
 // The event-driven loop behind `strata watch`: list, then watch from that version; each workflow that finishes is handled once.
-import { describeError } from '../errors.ts';
+import { AuditError, describeError } from '../errors.ts';
 import { skipReason, workflowRef, type WorkflowObject } from './workflow-state.ts';
 
 export interface WatchSource {
@@ -48,6 +48,8 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
       await opts.handle(wf);
       stats.handled++;
     } catch (err) {
+      // Without an audit log nothing more may happen: stop watching rather than archive and delete off the record.
+      if (err instanceof AuditError) throw err;
       stats.failed++;
       done.delete(uid); // try again on its next event
       opts.log(`failed: ${workflowRef(wf)}: ${describeError(err)}`);

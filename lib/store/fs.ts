@@ -58,9 +58,7 @@ export class FileSystemStore implements ObjectStore, ObjectLock {
     const { tmp, handle } = await this.openTemp(key, path);
     let committed = false;
     try {
-      const { size, sha256 } = await writeAll(handle, body);
-      await handle.sync();
-      await handle.close();
+      const { size, sha256 } = await this.writeTemp(key, handle, body);
       if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
         throw new IntegrityError(`SHA-256 mismatch: expected ${opts.sha256}, received ${sha256}`, { key });
       }
@@ -292,6 +290,20 @@ export class FileSystemStore implements ObjectStore, ObjectLock {
     }
   }
 
+  /** Writes, syncs and closes the temp file; a write that fails (ENOSPC) names the key like any other failure. */
+  private async writeTemp(
+    key: string,
+    handle: FileHandle,
+    body: Readable | Uint8Array,
+  ): Promise<{ size: number; sha256: string }> {
+    // Only the disk's failures are mapped: an error of the body stream (its source) goes to the caller as it is.
+    const disk = <T>(io: Promise<T>) => io.catch((err: unknown) => Promise.reject(this.mapError(err, key, 'write')));
+    const written = await writeAll(handle, body, disk);
+    await disk(handle.sync());
+    await disk(handle.close());
+    return written;
+  }
+
   /** Creates the parent directories and an exclusive temp file beside the target. */
   private async openTemp(key: string, path: string): Promise<{ tmp: string; handle: FileHandle }> {
     const dir = dirname(path);
@@ -368,14 +380,18 @@ async function readSidecar(path: string): Promise<Sidecar | undefined> {
   }
 }
 
-async function writeAll(handle: FileHandle, body: Readable | Uint8Array): Promise<{ size: number; sha256: string }> {
+async function writeAll(
+  handle: FileHandle,
+  body: Readable | Uint8Array,
+  disk: <T>(io: Promise<T>) => Promise<T>,
+): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
   let size = 0;
   const write = async (chunk: Uint8Array) => {
     hash.update(chunk);
     size += chunk.length;
     let off = 0;
-    while (off < chunk.length) off += (await handle.write(chunk, off, chunk.length - off)).bytesWritten;
+    while (off < chunk.length) off += (await disk(handle.write(chunk, off, chunk.length - off))).bytesWritten;
   };
   if (body instanceof Uint8Array) await write(body);
   else

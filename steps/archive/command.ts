@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_GROUP, initRepository, type SourceArchiveReport } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
-import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { AuditError, ConfigError, ExitCode } from '../../lib/errors.ts';
 import { clusterArtifactReaders } from '../../lib/kube/artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import {
@@ -94,11 +94,18 @@ export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs>
     ctx.output(report);
     const failed = report.failed > 0 && !(args['allow-partial'] && report.archived + report.unchanged > 0);
     const nothingReadable = report.workflows === 0 && report.problems.length > 0;
-    if (!failed && !nothingReadable) return ExitCode.Ok;
     const first = report.problems[0];
-    return ctx.fail(
-      `archive failed for ${report.failed} workflows` + (first ? `; first: ${first.where}: ${first.message}` : ''),
-    );
+    const code =
+      failed || nothingReadable
+        ? ctx.fail(
+            `archive failed for ${report.failed} workflows` +
+              (first ? `; first: ${first.where}: ${first.message}` : ''),
+          )
+        : ExitCode.Ok;
+    if (!report.stopped) return code;
+    // Only an audit record that could not be written stops a run; what was archived is printed above.
+    if (report.stopped.notStarted) ctx.log(`stopped: ${report.stopped.notStarted} workflow(s) not started`);
+    return ctx.failedAfter(new AuditError(report.stopped.reason), code);
   }),
 };
 

@@ -33,7 +33,13 @@ export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
     const graceMs = parseDuration(args.grace);
     const repo = await openRepository(ctx.store());
     const report = await collectGarbage(repo, { graceMs, dryRun: args.dryRun, progress: ctx.progress });
-    await ctx.audit.record({
+    ctx.output({
+      ...report,
+      condemned: report.condemned.length,
+      deleted: report.deleted.length,
+      revived: report.revived.length,
+    });
+    return ctx.auditAfter({
       action: 'gc',
       actor: 'strata/gc',
       subject: repo.store.url,
@@ -45,12 +51,6 @@ export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
         deletedBytes: report.deletedBytes,
         revived: report.revived.length,
       },
-    });
-    ctx.output({
-      ...report,
-      condemned: report.condemned.length,
-      deleted: report.deleted.length,
-      revived: report.revived.length,
     });
   }),
 };

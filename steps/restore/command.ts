@@ -76,15 +76,19 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     if ((args.log !== undefined || args.artifact !== undefined) && args.node === undefined) {
       throw new ConfigError('--log and --artifact need --node <id>');
     }
+    // Restoring reads the archive: a record that cannot be written is reported after the result (or the error).
     const audit = (outcome: 'ok' | 'failed', details: Record<string, unknown>, reason?: string) =>
-      ctx.audit.record({
-        action: 'restore',
-        actor: 'strata/restore',
-        subject: id,
-        outcome,
-        ...(reason && { reason }),
-        details: { uid: manifest.workflow.uid, ...details },
-      });
+      ctx.auditAfter(
+        {
+          action: 'restore',
+          actor: 'strata/restore',
+          subject: id,
+          outcome,
+          ...(reason && { reason }),
+          details: { uid: manifest.workflow.uid, ...details },
+        },
+        outcome === 'ok' ? ExitCode.Ok : ExitCode.Failed,
+      );
     const warn = (warnings: string[] | undefined) => warnings?.forEach((w) => ctx.log(`warning: ${w}`));
     const toBucket = args['to-bucket'];
     if (toBucket !== undefined) {
@@ -92,7 +96,10 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       try {
         const result = await restoreToBucket(repo, id, bucket, { progress: ctx.progress, overwrite: args.overwrite });
         const { written, unchanged, conflicts, skipped, bytes } = result;
-        await audit(conflicts.length ? 'failed' : 'ok', {
+        ctx.output(result);
+        warn(result.warnings);
+        for (const c of conflicts) ctx.log(`conflict: ${c.path}: ${c.reason}`);
+        return await audit(conflicts.length ? 'failed' : 'ok', {
           toBucket: bucket.url,
           written: written.length,
           unchanged: unchanged.length,
@@ -100,10 +107,6 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
           skipped: skipped.length,
           bytes,
         });
-        ctx.output(result);
-        warn(result.warnings);
-        for (const c of conflicts) ctx.log(`conflict: ${c.path}: ${c.reason}`);
-        return conflicts.length ? ExitCode.Failed : ExitCode.Ok;
       } catch (err) {
         await audit('failed', { toBucket: bucket.url }, (err as Error).message);
         throw err;
@@ -111,16 +114,16 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     }
     if (!partial) {
       if (!args.to) throw new ConfigError('restore of a whole workflow needs --to <directory>');
+      let result;
       try {
-        const result = await restoreWorkflow(repo, id, args.to, { progress: ctx.progress });
-        await audit('ok', { to: args.to, files: result.files, bytes: result.bytes });
-        ctx.output(result);
-        warn(result.warnings);
+        result = await restoreWorkflow(repo, id, args.to, { progress: ctx.progress });
       } catch (err) {
         await audit('failed', { to: args.to }, (err as Error).message);
         throw err;
       }
-      return;
+      ctx.output(result);
+      warn(result.warnings);
+      return audit('ok', { to: args.to, files: result.files, bytes: result.bytes });
     }
     const selection = selectEntries(manifest, {
       path: args.path,
@@ -130,17 +133,17 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     });
     const paths = selection.entries.map((e) => e.path);
     if (args.to) {
+      let result;
       try {
-        const result = await restoreEntries(repo, id, manifest, selection, args.to, { progress: ctx.progress });
-        await audit('ok', { paths, bytes: result.bytes, to: args.to });
-        for (const f of result.files) ctx.log(`restored ${f.path} to ${f.to}`);
-        ctx.output(result);
-        warn(result.warnings);
+        result = await restoreEntries(repo, id, manifest, selection, args.to, { progress: ctx.progress });
       } catch (err) {
         await audit('failed', { paths, to: args.to }, (err as Error).message);
         throw err;
       }
-      return;
+      for (const f of result.files) ctx.log(`restored ${f.path} to ${f.to}`);
+      ctx.output(result);
+      warn(result.warnings);
+      return audit('ok', { paths, bytes: result.bytes, to: args.to });
     }
     if (selection.directory !== undefined) {
       throw new ConfigError(
@@ -151,7 +154,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     // stdout stays open (it is the process's, and a caller in the same process may write after us).
     await pipeline(streamEntry(repo, manifest, selection.entries[0]!, reader), process.stdout, { end: false });
     warn(reader.warnings);
-    await audit('ok', { paths, bytes: selection.entries[0]!.size });
+    return audit('ok', { paths, bytes: selection.entries[0]!.size });
   }),
 };
 

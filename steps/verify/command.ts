@@ -25,24 +25,28 @@ export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> =
     const readData = Boolean(args.readData) || args.sample !== undefined;
     const report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
     for (const p of report.problems) ctx.log(`problem: ${p.kind}: ${p.key}: ${p.message}`);
-    await ctx.audit.record({
-      action: 'verify',
-      actor: 'strata/verify',
-      subject: repo.store.url,
-      outcome: report.ok ? 'ok' : 'failed',
-      details: {
-        manifests: report.manifests,
-        packs: report.packs,
-        packsRead: report.packsRead,
-        problems: report.problems.length,
-      },
-    });
     ctx.output({ ...report, problems: report.problems.length });
-    if (report.ok) return ExitCode.Ok;
     const first = report.problems[0];
-    return ctx.fail(
-      `verify found ${report.problems.length} problems` +
-        (first ? `; first: ${first.kind} ${first.key}: ${first.message}` : ''),
+    const code = report.ok
+      ? ExitCode.Ok
+      : ctx.fail(
+          `verify found ${report.problems.length} problems` +
+            (first ? `; first: ${first.kind} ${first.key}: ${first.message}` : ''),
+        );
+    return ctx.auditAfter(
+      {
+        action: 'verify',
+        actor: 'strata/verify',
+        subject: repo.store.url,
+        outcome: report.ok ? 'ok' : 'failed',
+        details: {
+          manifests: report.manifests,
+          packs: report.packs,
+          packsRead: report.packsRead,
+          problems: report.problems.length,
+        },
+      },
+      code,
     );
   }),
 };

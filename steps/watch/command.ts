@@ -7,7 +7,7 @@ import {
   withClusterPolicyOptions,
   type ClusterPolicyArgs,
 } from '../../lib/kube/pipeline-step.ts';
-import { ConfigError, ExitCode, StrataError } from '../../lib/errors.ts';
+import { AuditError, ConfigError, ExitCode, StrataError } from '../../lib/errors.ts';
 import { archiveFromCluster } from '../../lib/pipeline/cluster-archive.ts';
 import { finalizeManifest } from '../../lib/pipeline/finalize-run.ts';
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
@@ -101,6 +101,8 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
             audit: ctx.audit,
             actor: 'strata/watch',
           });
+          // An unrecorded archive stops the watch (see runWatchLoop): nothing more happens off the record.
+          if (result.stopped) throw new AuditError(result.stopped.reason);
           const archivedOne = result.results[0];
           if (!archivedOne?.manifestId) {
             const why = archivedOne?.error ?? result.skippedWorkflows[0]?.reason ?? 'nothing archived';

@@ -1,8 +1,9 @@
 // Serves a generated corpus as a cluster for `npm run bench`: the fake API server (test/support/fake-kube-api.ts)
 // holds each workflow, its pods with their logs, its CodeRuns with Jobs and pods; artifacts go to a directory laid
 // out like the artifact bucket (keys from status). `tsx hack/bench/cluster-corpus.ts CORPUS BUCKET` prints the URL.
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { isSourceProblem, type BundleEntry } from '../../lib/bundle/bundle.ts';
@@ -49,7 +50,8 @@ export async function loadCorpusIntoCluster(corpusDir: string, fake: FakeKubeApi
         }
       } else if (entry.kind === 'artifact') {
         const key = (meta.s3 as { key?: string } | undefined)?.key;
-        if (!key) continue;
+        // A key is data from the corpus: one that would climb out of the bucket directory is not copied.
+        if (!key || isAbsolute(key) || key.split('/').some((s) => s === '' || s === '.' || s === '..')) continue;
         const target = join(bucket, key);
         mkdirSync(dirname(target), { recursive: true });
         copyFileSync(join(corpusDir, ns, id.name, entry.path), target);
@@ -94,8 +96,9 @@ async function main(): Promise<void> {
   const count = await loadCorpusIntoCluster(corpusDir, fake, bucket);
   process.stderr.write(`cluster-corpus: ${count} workflows at ${url}\n`);
   // Whole or not at all: the benchmark polls for the file.
-  writeFileSync(`${urlFile}.tmp`, url);
-  renameSync(`${urlFile}.tmp`, urlFile);
+  const tmp = `${urlFile}.${randomBytes(8).toString('hex')}.tmp`;
+  writeFileSync(tmp, url, { flag: 'wx' });
+  renameSync(tmp, urlFile);
   process.once('SIGTERM', () => void fake.stop().then(() => process.exit(0)));
 }
 

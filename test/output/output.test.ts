@@ -1,7 +1,7 @@
 // Result formatting (table/json/yaml), Argo output parameter files and Argo's progress file.
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { formatOutput, formatTable, writeOutputParameters } from '../../lib/cli/output.ts';
@@ -41,6 +41,18 @@ describe('Argo integration files', () => {
     expect(readdirSync(dir).sort()).toEqual(['archived', 'bytes', 'manifests']);
     expect(readFileSync(join(dir, 'archived'), 'utf8')).toBe('3');
     expect(JSON.parse(readFileSync(join(dir, 'manifests'), 'utf8'))).toEqual(['m1', 'm2']);
+  });
+
+  test('a link already at a parameter file is replaced, not written through; odd keys are not files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-out-'));
+    const outside = join(mkdtempSync(join(tmpdir(), 'strata-outside-')), 'precious');
+    writeFileSync(outside, 'keep');
+    symlinkSync(outside, join(dir, 'archived'));
+    writeOutputParameters(dir, { archived: 3, '../escape': 1, 'a/b': 2 });
+    expect(readFileSync(outside, 'utf8')).toBe('keep');
+    expect(lstatSync(join(dir, 'archived')).isFile()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['archived']);
+    expect(readdirSync(dirname(dir)).filter((n) => n === 'escape')).toEqual([]);
   });
 
   test('the progress file holds N/M as Argo expects and ends complete', () => {

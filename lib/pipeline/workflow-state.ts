@@ -1,4 +1,5 @@
 // Which workflows a sweep may touch: finished ones only (Succeeded/Failed/Error with finishedAt), never running or suspended.
+import { FINISHED_PHASES } from '../bundle/completion.ts';
 
 /** The parts of an Argo Workflow object the pipeline reads (the cluster adapter's objects fit this shape). */
 export interface WorkflowObject {
@@ -62,8 +63,6 @@ export function isMarkedArchivedBy(wf: WorkflowObject, manifestId: string): bool
 }
 /** Label set when the sweep gave up on a workflow for a reason that will not change (kept, never deleted). */
 export const SKIP_LABEL = 'strata.dev/skip';
-
-export const FINISHED_PHASES = new Set(['Succeeded', 'Failed', 'Error']);
 
 export type WorkflowState = { finished: true; finishedAt: string; phase: string } | { finished: false; reason: string };
 

@@ -1,4 +1,6 @@
 // Turns an Argo Workflow object (plus related resources and archive state) into the facts policies decide on.
+import { FINISHED_PHASES } from '../bundle/completion.ts';
+import { workflowIdentity } from '../bundle/identity.ts';
 import type { CelContext } from './cel-env.ts';
 import { celDuration } from './cel-env.ts';
 
@@ -27,7 +29,7 @@ export interface WorkflowFacts {
   archive?: ArchiveFacts;
 }
 
-export const COMPLETED_PHASES = new Set(['Succeeded', 'Failed', 'Error']);
+export const COMPLETED_PHASES = FINISHED_PHASES;
 
 function record(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -66,10 +68,12 @@ export function workflowFacts(
 ): WorkflowFacts {
   const metadata = record(workflow.metadata);
   const status = record(workflow.status);
+  // The same namespace and uid collect and archive file the workflow under (holds are looked up by this uid).
+  const { identity } = workflowIdentity(metadata);
   return {
-    uid: String(metadata.uid ?? metadata.name ?? ''),
-    name: String(metadata.name ?? ''),
-    namespace: String(metadata.namespace ?? ''),
+    uid: identity.uid,
+    name: identity.name,
+    namespace: identity.namespace,
     phase: String(status.phase ?? ''),
     labels: stringMap(metadata.labels),
     annotations: stringMap(metadata.annotations),

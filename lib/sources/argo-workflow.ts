@@ -1,8 +1,7 @@
 // Parses Argo Workflow objects from YAML/JSON text (single objects, Lists, multi-document YAML) and checks the minimum.
-import { createHash } from 'node:crypto';
 import { isMap, isSeq, LineCounter, parseAllDocuments, YAMLParseError, type Document } from 'yaml';
 import type { SourceProblem, WorkflowIdentity } from '../bundle/bundle.ts';
-import { unsafeIdentityPart } from '../bundle/identity.ts';
+import { unsafeIdentityPart, workflowIdentity } from '../bundle/identity.ts';
 import { InputError } from '../errors.ts';
 import { loadPlainYaml } from './yaml-fast.ts';
 
@@ -191,7 +190,7 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 /**
  * Checks what Strata relies on (apiVersion argoproj.io/*, kind Workflow, metadata.name; namespace, name and uid
  * safe as key segments) and returns the identity.
- * A missing uid is derived from namespace/name/creationTimestamp (stable across runs) and reported in the notes.
+ * A missing namespace or uid is filled in by `workflowIdentity` and reported in the notes.
  */
 export function validateWorkflow(
   value: unknown,
@@ -217,37 +216,22 @@ export function validateWorkflow(
   if (!isRecord(metadata)) throw fail('metadata is missing');
   const name = metadata.name;
   if (typeof name !== 'string' || name === '') throw fail('metadata.name is missing');
-  let namespace = metadata.namespace;
-  if (namespace === undefined || namespace === null || namespace === '') {
-    namespace = 'default';
-    notes.push('metadata.namespace missing; assumed "default"');
+  for (const field of ['namespace', 'uid'] as const) {
+    const v = metadata[field];
+    if (v !== undefined && v !== null && typeof v !== 'string') throw fail(`metadata.${field} is not a string`);
   }
-  if (typeof namespace !== 'string') throw fail('metadata.namespace is not a string');
-  let uid = metadata.uid;
-  if (uid === undefined || uid === null || uid === '') {
-    const created = typeof metadata.creationTimestamp === 'string' ? metadata.creationTimestamp : '';
-    uid = deriveUid(namespace, name, created);
-    notes.push(`metadata.uid missing; derived ${uid} from namespace/name/creationTimestamp`);
-  }
-  if (typeof uid !== 'string') throw fail('metadata.uid is not a string');
+  const { identity, notes: assumed } = workflowIdentity(metadata);
+  notes.push(...assumed);
+  const { namespace, uid } = identity;
   // Refused rather than archived: an unsafe name could not be filed under refs, held or extended.
   const unsafe =
     unsafeIdentityPart('namespace', namespace) ?? unsafeIdentityPart('name', name) ?? unsafeIdentityPart('uid', uid);
   if (unsafe) throw fail(unsafe);
-  return { identity: { uid, namespace, name }, notes };
+  return { identity, notes };
 }
 
 function looksLikeWorkflow(value: Record<string, unknown>): boolean {
   const spec = value.spec;
   const status = value.status;
   return (isRecord(spec) && Array.isArray(spec.templates)) || (isRecord(status) && isRecord(status.nodes));
-}
-
-/** A UUID-shaped id (version 5 layout) from SHA-256 of `namespace/name/creationTimestamp`. */
-export function deriveUid(namespace: string, name: string, creationTimestamp: string): string {
-  const h = createHash('sha256').update(`${namespace}/${name}/${creationTimestamp}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

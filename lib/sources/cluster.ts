@@ -8,6 +8,8 @@ import type {
   WorkflowIdentity,
   WorkflowSource,
 } from '../bundle/bundle.ts';
+import { unfinishedEntry } from '../bundle/completion.ts';
+import { workflowIdentity } from '../bundle/identity.ts';
 import { ClusterError, InputError } from '../errors.ts';
 import type { ClusterApi, KubeObject, ResourceType, Selection } from '../kube/cluster-api.ts';
 import { JOBS } from '../kube/cluster-api.ts';
@@ -99,7 +101,8 @@ class ClusterSource implements WorkflowSource {
       throw new InputError(`uid is ${wf.metadata.uid}, expected ${id.uid}`, { workflow: `${id.namespace}/${id.name}` });
     }
     const entries: BundleEntry[] = [];
-    const missing: MissingEntry[] = [];
+    const unfinished = unfinishedEntry(wf);
+    const missing: MissingEntry[] = unfinished ? [unfinished] : [];
     const workflowJson = Buffer.from(JSON.stringify(wf, null, 2));
     entries.push({
       path: 'workflow.json',
@@ -265,7 +268,7 @@ class ClusterSource implements WorkflowSource {
 }
 
 function identity(wf: KubeObject): WorkflowIdentity {
-  return { uid: wf.metadata.uid!, namespace: wf.metadata.namespace ?? 'default', name: wf.metadata.name };
+  return workflowIdentity(wf.metadata).identity;
 }
 
 function readableOf(bytes: Buffer): Readable {

@@ -5,6 +5,7 @@ import { basename, dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import type { BundleEntry, MissingEntry, WorkflowBundle, WorkflowIdentity } from '../bundle/bundle.ts';
+import { unfinishedEntry } from '../bundle/completion.ts';
 import { limiter } from '../concurrency.ts';
 import { extractNodes, type WorkflowNode } from './argo-nodes.ts';
 import { isRecord, type ParsedWorkflow } from './argo-workflow.ts';
@@ -72,7 +73,8 @@ export async function buildBundle(located: Located, parsed: ParsedWorkflow, owne
   const nodes = extractNodes(workflow);
   for (const n of nodes) checkSegment(n.id, 'node id', located.file);
   const entries: BundleEntry[] = [await workflowEntry(located, parsed)];
-  const missing: MissingEntry[] = [];
+  const unfinished = unfinishedEntry(workflow);
+  const missing: MissingEntry[] = unfinished ? [unfinished] : [];
   const walk = located.dataDir
     ? await walkFiles({
         root: located.root,

@@ -1,6 +1,7 @@
 // The Argo artifact repository source: a workflow's output artifacts and archived logs read straight from the bucket.
 import { Readable } from 'node:stream';
 import type { BundleEntry, MissingEntry, WorkflowBundle, WorkflowIdentity, WorkflowSource } from '../bundle/bundle.ts';
+import { unfinishedEntry } from '../bundle/completion.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { expectedLogKey, extractNodes, type NodeArtifact, type WorkflowNode } from './argo-nodes.ts';
 import { validateWorkflow } from './argo-workflow.ts';
@@ -136,6 +137,8 @@ export async function loadArtifactRepositoryBundle(
 ): Promise<WorkflowBundle> {
   const { identity, notes } = validateWorkflow(workflow, { file: `${store.url} (workflow object)` });
   const { entries, missing } = await artifactRepositoryEntries(workflow, store, options);
+  const unfinished = unfinishedEntry(workflow);
+  if (unfinished) missing.unshift(unfinished);
   const text = Buffer.from(JSON.stringify(workflow, null, 2) + '\n');
   const workflowEntry: BundleEntry = {
     path: 'workflow.json',
@@ -168,6 +171,10 @@ export function withArtifactRepository(
       const taken = new Set(entries.map((e) => e.path));
       const missing: MissingEntry[] = [];
       for (const m of bundle.missing) {
+        if (m.kind === 'workflow') {
+          missing.push(m); // an unfinished workflow's final state is in no bucket
+          continue;
+        }
         const found = bucket.entries.find((e) => sameThing(e, m));
         if (found && !taken.has(found.path)) {
           entries.push(found);

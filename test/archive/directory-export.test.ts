@@ -89,3 +89,47 @@ test('a workflow whose name or uid is not safe is refused by archive, naming the
   expect(JSON.parse(archive.out)).toMatchObject({ workflows: 0, archived: 0 });
   expect(archive.err).toMatch(/problem: .*wf\.yaml:1: metadata\.uid "uid w" is not a safe uid/);
 });
+
+test('a Running workflow archives as incomplete, and policy explain keeps it', async () => {
+  write('ns/run/workflow.yaml', workflowYaml('run', 'Running'));
+  write('ns/run/logs/run-1/main.log', 'so far\n');
+  const archive = await strata(['archive', '--from', exportDir, '-o', 'json']);
+  expect(archive.code).toBe(0);
+  expect(JSON.parse(archive.out)).toMatchObject({ workflows: 1, archived: 1, incomplete: 1 });
+  const manifest = await manifestOf('ns/run');
+  expect(manifest).toMatchObject({ incomplete: true, workflow: { phase: 'Running' } });
+  expect(manifest.missing).toEqual([
+    {
+      path: 'status',
+      kind: 'workflow',
+      reason: expect.stringMatching(/^workflow has not finished \(status.phase Running\)/),
+    },
+  ]);
+  const explain = await strata([
+    'policy',
+    'explain',
+    path.join(exportDir, 'ns/run/workflow.yaml'),
+    '--policies',
+    'policies',
+  ]);
+  expect(explain.out).toMatch(/action now: keep/);
+});
+
+test('a workflow with neither namespace nor uid has one identity in collect, archive and policy explain', async () => {
+  write(
+    'bare.yaml',
+    'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: bare, creationTimestamp: "2026-01-01T00:00:00Z"}\n' +
+      'status: {phase: Succeeded, finishedAt: "2026-01-01T00:10:00Z"}\n',
+  );
+  const collect = JSON.parse((await strata(['collect', '--from', exportDir, '-o', 'json'])).out) as {
+    perWorkflow: Array<{ uid: string; namespace: string; name: string }>;
+  };
+  const [filed] = collect.perWorkflow;
+  expect(filed).toMatchObject({ namespace: 'default', name: 'bare', uid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  const archive = JSON.parse((await strata(['archive', '--from', exportDir, '-o', 'json'])).out) as {
+    results: Array<{ uid: string; namespace: string }>;
+  };
+  expect(archive.results[0]).toMatchObject({ uid: filed!.uid, namespace: 'default' });
+  const explain = await strata(['policy', 'explain', path.join(exportDir, 'bare.yaml'), '--policies', 'policies']);
+  expect(explain.out).toContain(`workflow default/bare (uid ${filed!.uid},`);
+});

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { expectedLogKey, extractNodes, fnv32a, podName } from '../../lib/sources/argo-nodes.ts';
-import { deriveUid, parseWorkflowText } from '../../lib/sources/argo-workflow.ts';
+import { deriveUid } from '../../lib/bundle/identity.ts';
+import { parseWorkflowText } from '../../lib/sources/argo-workflow.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const argoDir = path.resolve(repoRoot, '../shared/argo/workflows');

@@ -13,7 +13,7 @@ beforeAll(() => {
   writeFileSync(
     path.join(root, 'ns/w/workflow.yaml'),
     'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: ns, uid: u-w}\n' +
-      'status:\n  nodes:\n    w-1: {id: w-1, name: w.a, type: Pod, phase: Succeeded, templateName: a}\n',
+      'status:\n  phase: Succeeded\n  nodes:\n    w-1: {id: w-1, name: w.a, type: Pod, phase: Succeeded, templateName: a}\n',
   );
   writeFileSync(path.join(root, 'ns/w/logs/w-1/main.log'), 'hello\n');
   writeFileSync(path.join(root, 'broken.yaml'), 'kind: [\n');
@@ -45,7 +45,7 @@ test('--artifacts reads what the export lacks from the artifact repository', asy
     writeFileSync(
       path.join(exportDir, 'ns/v/workflow.yaml'),
       'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: v, namespace: ns, uid: u-v}\nstatus:\n' +
-        '  nodes:\n    v-1:\n      {id: v-1, name: v.a, type: Pod, phase: Succeeded, templateName: a,\n' +
+        '  phase: Succeeded\n  nodes:\n    v-1:\n      {id: v-1, name: v.a, type: Pod, phase: Succeeded, templateName: a,\n' +
         '       outputs: {artifacts: [{name: main-logs, s3: {key: v/v-a-1/main.log}}]}}\n',
     );
     const bucketDir = path.join(exportDir, '..', path.basename(exportDir) + '-bucket');

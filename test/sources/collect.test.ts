@@ -21,6 +21,7 @@ const wf = (name: string) => `apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata: {name: ${name}, namespace: ns, uid: uid-${name}}
 status:
+  phase: Succeeded
   nodes:
     ${name}-1: {id: ${name}-1, name: ${name}.a, type: Pod, phase: Succeeded, templateName: a}
 `;

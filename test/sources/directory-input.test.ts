@@ -170,3 +170,30 @@ describe('namespaces, names and uids that are not safe are refused, naming the f
     ]);
   });
 });
+
+describe('an unfinished workflow is incomplete, whatever the export says about it', () => {
+  test.each([['Running'], ['Pending'], [undefined]])('status.phase %s: a missing entry says why', async (phase) => {
+    const text = workflow('w', { phase: phase ?? 'Succeeded' });
+    write('ns/w/workflow.yaml', phase ? text : text.replace(/\n {2}phase: Succeeded/, ''));
+    write('ns/w/logs/w-1/main.log', 'so far\n');
+    const report = await collectFromSource(openDirectorySource(root));
+    expect(report).toMatchObject({ workflows: 1, incomplete: 1 });
+    const bundle = await openDirectorySource(root).load({ uid: 'uid-w', namespace: 'ns', name: 'w' });
+    expect(bundle.missing).toEqual([
+      {
+        path: 'status',
+        kind: 'workflow',
+        reason: expect.stringMatching(
+          new RegExp(`^workflow has not finished \\(${phase ? `status.phase ${phase}` : 'no status.phase'}\\)`),
+        ),
+      },
+    ]);
+  });
+
+  test.each([['Succeeded'], ['Failed'], ['Error']])('status.phase %s is finished', async (phase) => {
+    write('ns/w/workflow.yaml', workflow('w', { phase }));
+    write('ns/w/logs/w-1/main.log', 'done\n');
+    const bundle = await openDirectorySource(root).load({ uid: 'uid-w', namespace: 'ns', name: 'w' });
+    expect(bundle.missing).toEqual([]);
+  });
+});

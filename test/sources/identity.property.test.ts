@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { refKeys } from '../../lib/archive/workflow-refs.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { workflowFacts } from '../../lib/policy/index.ts';
 import { validateWorkflow } from '../../lib/sources/argo-workflow.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 
@@ -45,5 +46,16 @@ test.prop([part, part, part], { numRuns: 300 })(
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  },
+);
+
+test.prop([fc.option(fc.constantFrom('ns', ''), { nil: undefined }), fc.option(fc.uuid(), { nil: undefined })])(
+  'policy facts name a workflow exactly as the sources file it (namespace defaulted, uid derived alike)',
+  (namespace, uid) => {
+    const metadata = { name: 'w', creationTimestamp: '2026-01-01T00:00:00Z', namespace, uid };
+    const workflow = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata };
+    const filed = validateWorkflow(workflow, { file: 'wf.yaml' }).identity;
+    const facts = workflowFacts(workflow);
+    expect({ uid: facts.uid, namespace: facts.namespace, name: facts.name }).toEqual(filed);
   },
 );

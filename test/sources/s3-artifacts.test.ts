@@ -84,6 +84,7 @@ describe('artifactRepositoryEntries', () => {
 kind: Workflow
 metadata: {name: play-9, namespace: agents, uid: u9, creationTimestamp: "2026-03-04T05:06:07Z"}
 status:
+  phase: Succeeded
   artifactRepositoryRef:
     artifactRepository:
       archiveLogs: true
@@ -131,6 +132,8 @@ ${extra}`);
     expect(bundle.entries[0]!.path).toBe('workflow.json');
     expect(JSON.parse(await text(await bundle.entries[0]!.open()))).toEqual(w);
     expect(bundle.missing).toHaveLength(1);
+    const running = await loadArtifactRepositoryBundle({ ...w, status: { phase: 'Running' } }, bucket);
+    expect(running.missing.map((m) => m.path)).toEqual(['status']);
     await expect(loadArtifactRepositoryBundle({ kind: 'Pod' }, bucket)).rejects.toBeInstanceOf(InputError);
   });
 });
@@ -147,6 +150,7 @@ describe('withArtifactRepository', () => {
 kind: Workflow
 metadata: {name: play-5, namespace: agents, uid: u5, annotations: {workflows.argoproj.io/pod-name-format: v2}}
 status:
+  phase: Succeeded
   nodes:
     play-5-1:
       id: play-5-1

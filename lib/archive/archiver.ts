@@ -1,7 +1,7 @@
 // Archives one workflow bundle: chunk every entry, store new chunks in the group's packs, then commit the manifest.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BundleEntry, MissingEntry, WorkflowBundle } from '../bundle/bundle.ts';
+import { AbsentEntryError, type BundleEntry, type MissingEntry, type WorkflowBundle } from '../bundle/bundle.ts';
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { AlreadyExistsError, IntegrityError } from '../errors.ts';
 import { Chunker } from './chunker.ts';
@@ -157,7 +157,8 @@ export class ArchiveSession {
     for await (const opened of readAhead(entries)) {
       const entry = opened.entry;
       if ('error' in opened) {
-        missing.push(missingOf(entry, opened.error));
+        const m = missingOf(entry, opened.error);
+        if (m) missing.push(m);
         progress.advance();
         continue;
       }
@@ -190,7 +191,8 @@ export class ArchiveSession {
       } catch (err) {
         // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.
         if ('stream' in opened) opened.stream.destroy();
-        missing.push(missingOf(entry, err));
+        const m = missingOf(entry, err);
+        if (m) missing.push(m);
         progress.advance();
         continue;
       }
@@ -240,13 +242,15 @@ export class ArchiveSession {
   }
 }
 
-function missingOf(entry: BundleEntry, err: unknown): MissingEntry {
+/** The missing entry an open or read failure makes; undefined when the source says the content was never expected. */
+function missingOf(entry: BundleEntry, err: unknown): MissingEntry | undefined {
+  if (err instanceof AbsentEntryError && !err.expected) return undefined;
   const reason = err instanceof Error ? err.message || err.name : String(err);
   return {
     path: entry.path,
     kind: entry.kind,
     ...(entry.nodeId !== undefined && { nodeId: entry.nodeId }),
-    reason: `unreadable: ${reason}`,
+    reason: err instanceof AbsentEntryError ? reason : `unreadable: ${reason}`,
   };
 }
 

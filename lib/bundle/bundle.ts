@@ -1,5 +1,6 @@
 // The workflow bundle: one finished workflow with everything it produced, as a source hands it to the archive engine.
 import type { Readable } from 'node:stream';
+import { StrataError } from '../errors.ts';
 
 export type EntryKind = 'workflow' | 'log' | 'artifact' | 'resource';
 
@@ -21,6 +22,20 @@ export interface BundleEntry {
   open(): Promise<Readable>;
   /** The whole content at once, for sources that read a small file cheaper than they stream it. */
   read?(): Promise<Buffer>;
+}
+
+/**
+ * Thrown by `BundleEntry.open` when the source has no content for the entry anywhere it looked (not a failed read).
+ * `expected` says whether the content should exist: an expected one becomes a missing entry with this message (the
+ * workflow is then incomplete); an unexpected one (e.g. a container of a pod that never started) is left out.
+ */
+export class AbsentEntryError extends StrataError {
+  constructor(
+    message: string,
+    readonly expected: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /** Something the source could not read: recorded in the manifest; the workflow is then incomplete. */

@@ -1,19 +1,21 @@
 // The live-cluster source: a Workflow object, its pods' logs, artifacts from the artifact repository, and related resources.
 import { Readable } from 'node:stream';
-import type {
-  BundleEntry,
-  MissingEntry,
-  SourceProblem,
-  WorkflowBundle,
-  WorkflowIdentity,
-  WorkflowSource,
+import {
+  AbsentEntryError,
+  type BundleEntry,
+  type MissingEntry,
+  type SourceProblem,
+  type WorkflowBundle,
+  type WorkflowIdentity,
+  type WorkflowSource,
 } from '../bundle/bundle.ts';
 import { unfinishedEntry } from '../bundle/completion.ts';
 import { workflowIdentity } from '../bundle/identity.ts';
 import { ClusterError, InputError } from '../errors.ts';
 import type { ClusterApi, KubeObject, ResourceType, Selection } from '../kube/cluster-api.ts';
 import { JOBS } from '../kube/cluster-api.ts';
-import { extractNodes, expectedLogKey } from './argo-nodes.ts';
+import { ClusterStatusError } from '../kube/errors.ts';
+import { extractNodes, expectedLogKey, type WorkflowNode } from './argo-nodes.ts';
 
 /** Reads Argo's artifact repository (S3/MinIO); keys are as Argo recorded them. */
 export interface ArtifactReader {
@@ -49,6 +51,16 @@ export function openClusterSource(cluster: ClusterApi, options: ClusterSourceOpt
 function containersOf(pod: KubeObject): string[] {
   const spec = (pod.spec ?? {}) as { initContainers?: { name: string }[]; containers?: { name: string }[] };
   return [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => c.name);
+}
+
+/**
+ * The pod has no log for the container: 204 No Content (logs gone, or never written), 404 (pod gone meanwhile),
+ * 400 (a container that never started: "waiting to start"). Other failures are failed reads, not absence.
+ */
+const LOG_NOT_THERE = new Set([204, 400, 404]);
+
+function logNotThere(err: unknown): err is ClusterStatusError {
+  return err instanceof ClusterStatusError && LOG_NOT_THERE.has(err.status);
 }
 
 function ownedBy(obj: KubeObject, uid: string | undefined): boolean {
@@ -135,32 +147,16 @@ class ClusterSource implements WorkflowSource {
       if (node.type !== 'Pod') continue;
       const pod = node.podName ? podByName.get(node.podName) : undefined;
       if (pod) {
-        for (const container of containersOf(pod)) {
-          const podName = pod.metadata.name;
-          entries.push({
-            path: `logs/${node.id}/${container}.log`,
-            kind: 'log',
-            nodeId: node.id,
-            container,
-            meta: { podName },
-            open: () => this.cluster.podLogs(id.namespace, podName, container),
-          });
-        }
+        for (const container of containersOf(pod)) entries.push(this.liveLog(wf, node, pod, container, reader));
       } else if (node.ran) {
-        const key = node.mainLogs?.s3Key ?? (node.archiveLogs ? expectedLogKey(wf, node) : undefined);
-        const entry = key
-          ? await this.artifactEntry(reader, `logs/${node.id}/main.log`, 'log', node.id, node.mainLogs?.s3Bucket, key)
-          : undefined;
-        if (entry && 'open' in entry)
-          entries.push({ ...entry, container: 'main', meta: { podName: node.podName, s3Key: key } });
+        const archived = await this.archivedMainLog(wf, node, reader);
+        if ('open' in archived) entries.push(archived);
         else
           missing.push({
             path: `logs/${node.id}/main.log`,
             kind: 'log',
             nodeId: node.id,
-            reason:
-              entry?.reason ??
-              `pod ${node.podName ?? node.id} is gone and its logs were not archived to the artifact repository`,
+            reason: `pod ${node.podName ?? node.id} is gone and ${archived.reason}`,
           });
       }
       for (const artifact of node.outputArtifacts) {
@@ -179,6 +175,55 @@ class ClusterSource implements WorkflowSource {
         else missing.push({ path, kind: 'artifact', nodeId: node.id, reason: entry.reason });
       }
     }
+  }
+
+  /**
+   * A container's log read from the pod while it exists. When the pod has none (HTTP 204/400/404), the main log comes
+   * from the artifact repository's archived copy (`main-logs`) instead; only a log that neither has is absent, and it
+   * counts as missing only when the node ran (a pod that never started logged nothing).
+   */
+  private liveLog(
+    wf: KubeObject,
+    node: WorkflowNode,
+    pod: KubeObject,
+    container: string,
+    reader: ArtifactReader | { problem: string } | undefined,
+  ): BundleEntry {
+    const namespace = pod.metadata.namespace ?? wf.metadata.namespace ?? 'default';
+    const podName = pod.metadata.name;
+    return {
+      path: `logs/${node.id}/${container}.log`,
+      kind: 'log',
+      nodeId: node.id,
+      container,
+      meta: { podName },
+      open: async () => {
+        try {
+          return await this.cluster.podLogs(namespace, podName, container);
+        } catch (err) {
+          if (!logNotThere(err)) throw err;
+          const notInPod = `pod ${podName} has no log for container ${container} (HTTP ${err.status})`;
+          if (container !== 'main') throw new AbsentEntryError(notInPod, node.ran);
+          const archived = await this.archivedMainLog(wf, node, reader);
+          if ('open' in archived) return archived.open();
+          throw new AbsentEntryError(`${notInPod} and ${archived.reason}`, node.ran);
+        }
+      },
+    };
+  }
+
+  /** The node's main log as Argo archived it (`main-logs`, or the key archiveLogs implies), or why there is none. */
+  private async archivedMainLog(
+    wf: KubeObject,
+    node: WorkflowNode,
+    reader: ArtifactReader | { problem: string } | undefined,
+  ): Promise<BundleEntry | { reason: string }> {
+    const key = node.mainLogs?.s3Key ?? (node.archiveLogs ? expectedLogKey(wf, node) : undefined);
+    if (!key) return { reason: 'its logs were not archived to the artifact repository' };
+    const path = `logs/${node.id}/main.log`;
+    const entry = await this.artifactEntry(reader, path, 'log', node.id, node.mainLogs?.s3Bucket, key);
+    if (!('open' in entry)) return entry;
+    return { ...entry, container: 'main', meta: { podName: node.podName, s3Key: key } };
   }
 
   private async artifactEntry(
@@ -258,7 +303,17 @@ class ClusterSource implements WorkflowSource {
               kind: 'log',
               container,
               meta: { resourceKind: kind, resourceName: obj.metadata.name, job: job.metadata.name, podName },
-              open: () => this.cluster.podLogs(id.namespace, podName, container),
+              open: async () => {
+                try {
+                  return await this.cluster.podLogs(id.namespace, podName, container);
+                } catch (err) {
+                  if (!logNotThere(err)) throw err;
+                  throw new AbsentEntryError(
+                    `pod ${podName} has no log for container ${container} (HTTP ${err.status})`,
+                    true,
+                  );
+                }
+              },
             });
           }
         }

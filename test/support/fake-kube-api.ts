@@ -390,7 +390,17 @@ export class FakeKubeApi {
     const obj = this.bucket('/v1/pods').get(`${namespace}/${pod}`);
     if (!obj) return this.status(res, 404, `pods "${pod}" not found`);
     const text = this.logs.get(`${namespace}/${pod}/${container ?? ''}`);
-    if (text === undefined) return this.status(res, 400, `container ${container} is not valid for pod ${pod}`);
+    if (text === undefined) {
+      const spec = (obj.spec ?? {}) as { initContainers?: { name: string }[]; containers?: { name: string }[] };
+      const names = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => c.name);
+      if (!names.includes(container ?? '')) {
+        return this.status(res, 400, `container ${container} is not valid for pod ${pod}`);
+      }
+      // As the real API server for a container that never started or whose log is gone: 204, no body.
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(text);
   }

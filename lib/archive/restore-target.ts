@@ -1,13 +1,28 @@
 // A local directory that restored files go into: staged in a private directory inside it, moved in only once
 // every file is written and verified, never following a link that is already in the target.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError, StrataError } from '../errors.ts';
 
 const STAGING_PREFIX = '.strata-restore-';
-const STAGING_NAME = /^\.strata-restore-[0-9a-f]{16}$/;
+/** `.strata-restore-<host hash>-<pid>-<random>`: whose it is, so only a dead restore's staging is removed. */
+const STAGING_NAME = /^\.strata-restore-([0-9a-f]{8})-([0-9]+)-[0-9a-f]{16}$/;
+const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** True when the process that made a staging directory is gone (same host, and no process has its pid now). */
+function ownerIsGone(host: string, pid: number): boolean {
+  if (host !== HOST) return false; // another machine's (a shared volume): cannot tell, leave it
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return codeOf(err) === 'ESRCH';
+  }
+}
 /** Create a new file, fail if anything (a file, or a link planted there) already has the name. */
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -58,15 +73,17 @@ export class RestoreTarget {
     const real = await realpath(dir);
     if (!(await lstat(real)).isDirectory())
       throw new InputError('the restore target is not a directory', { file: dir });
-    // A restore killed before its last move leaves its staging directory; a re-run converges by removing it.
+    // A restore killed before its last move leaves its staging directory; a re-run converges by removing it. One
+    // whose process still runs (another restore into the same directory right now) is left alone.
     const leftovers: string[] = [];
     for (const d of await readdir(real, { withFileTypes: true })) {
-      if (STAGING_NAME.test(d.name) && d.isDirectory()) {
+      const owner = STAGING_NAME.exec(d.name);
+      if (owner && d.isDirectory() && ownerIsGone(owner[1]!, Number(owner[2]))) {
         await rm(join(real, d.name), { recursive: true, force: true });
         leftovers.push(join(real, d.name));
       }
     }
-    const staging = join(real, `${STAGING_PREFIX}${randomBytes(8).toString('hex')}`);
+    const staging = join(real, `${STAGING_PREFIX}${HOST}-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       await mkdir(staging, { mode: 0o700 });
     } catch (err) {

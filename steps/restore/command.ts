@@ -47,7 +47,8 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       })
       .option('to', {
         type: 'string',
-        describe: 'target directory (whole workflow) or file (one entry; default stdout)',
+        describe:
+          'target directory (whole workflow, directory artifact), or file or directory (one entry; default stdout)',
       })
       .option('to-bucket', {
         type: 'string',
@@ -60,8 +61,14 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       })
       .option('node', { type: 'string', describe: 'one node: its main log, or --log <container> / --artifact <name>' })
       .option('log', { type: 'string', describe: 'with --node: container whose log to stream (default main)' })
-      .option('artifact', { type: 'string', describe: 'with --node: artifact name to stream' })
-      .option('path', { type: 'string', describe: 'stream the entry at this path of the archive' })
+      .option('artifact', {
+        type: 'string',
+        describe: 'with --node: this artifact (a directory artifact: every file, with --to <dir>)',
+      })
+      .option('path', {
+        type: 'string',
+        describe: 'the entry at this path of the archive (a directory: every file below it, with --to <dir>)',
+      })
       .conflicts('path', 'node')
       .conflicts('to-bucket', ['to', 'node', 'path'])
       .conflicts('log', 'artifact') as never,

@@ -1,7 +1,7 @@
 // Restore is staged: a refused or killed restore leaves the target as it was, a re-run converges, and one entry
 // to an existing directory lands in it.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -13,6 +13,7 @@ import {
   writeSync,
   closeSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { archiveBundle, readManifest, restoreWorkflow, type Repository } from '../../lib/archive/index.ts';
@@ -131,6 +132,23 @@ describe('staged restore', () => {
     got.delete('keep.txt');
     expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [k, v] of expected) expect(got.get(k)!.equals(v)).toBe(true);
+  });
+
+  test("another restore's staging directory is left alone while its process runs (or when it is another host's)", async () => {
+    const s = await setup();
+    const target = join(s.dir, 'target');
+    const host = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+    const running = `.strata-restore-${host}-${process.ppid}-${'1'.repeat(16)}`;
+    const foreign = `.strata-restore-00000000-1-${'2'.repeat(16)}`;
+    mkdirSync(join(target, running), { recursive: true });
+    mkdirSync(join(target, foreign));
+    const result = await restoreWorkflow(s.repo, s.id, target);
+    expect(result.leftoversRemoved).toBeUndefined();
+    expect(
+      readdirSync(target)
+        .filter((n) => n.startsWith('.strata-restore-'))
+        .sort(),
+    ).toEqual([foreign, running].sort());
   });
 
   test('re-running into a target a previous restore half-filled (or someone edited) converges', async () => {

@@ -148,7 +148,8 @@ export class KubeClusterApi implements ClusterApi {
       wake?.();
       wake = undefined;
     };
-    const controller = await new Watch(this.kc).watch(
+    if (opts.signal?.aborted) return;
+    const connecting = new Watch(this.kc).watch(
       path,
       { labelSelector: opts.labelSelector, resourceVersion: opts.resourceVersion, allowWatchBookmarks: true },
       (type, object) => {
@@ -175,6 +176,22 @@ export class KubeClusterApi implements ClusterApi {
         notify();
       },
     );
+    // An abort before the API server answers ends the watch too: a quiet watch may send nothing for minutes.
+    let onAbortWhileConnecting = () => {};
+    const aborted = new Promise<undefined>((resolve) => {
+      onAbortWhileConnecting = () => resolve(undefined);
+      opts.signal?.addEventListener('abort', onAbortWhileConnecting, { once: true });
+    });
+    let controller: AbortController | undefined;
+    try {
+      controller = await Promise.race([connecting, aborted]);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbortWhileConnecting);
+    }
+    if (!controller) {
+      connecting.then((c) => c.abort()).catch(() => {});
+      return;
+    }
     const onAbort = () => {
       controller.abort();
       finished = true;

@@ -1,4 +1,5 @@
 // The policy set a pipeline step runs with: policy files, plus ConfigMaps labelled strata.dev/policy read live from the cluster.
+import { createHash } from 'node:crypto';
 import { loadPolicySet, readPolicySources, type PolicyProblem, type PolicySet } from '../policy/index.ts';
 import { policySourcesFromCluster } from '../policy/cluster-source.ts';
 import type { ClusterApi } from './cluster-api.ts';
@@ -11,12 +12,15 @@ export async function loadStepPolicy(
   cluster: ClusterApi,
   files: readonly string[] = [],
   namespaces: readonly string[] = [],
-): Promise<{ policySet: PolicySet; problems: PolicyProblem[]; sources: number }> {
+): Promise<{ policySet: PolicySet; problems: PolicyProblem[]; sources: number; fingerprint: string }> {
   const sources = [
     ...readPolicySources(files),
     ...(namespaces.length ? await policySourcesFromCluster(cluster, namespaces) : []),
   ];
-  return { ...loadPolicySet(sources), sources: sources.length };
+  // Tells a long-running step whether anything changed since it last read them.
+  const hash = createHash('sha256');
+  for (const s of sources) hash.update(`${s.name}\0${s.text.length}\0${s.text}`);
+  return { ...loadPolicySet(sources), sources: sources.length, fingerprint: hash.digest('hex') };
 }
 
 /** "argo,agents" or repeated flags → namespaces. */

@@ -19,6 +19,10 @@ export interface ArchiveVerdict {
   deleteSourceAfterArchive: boolean;
   /** When archive is false: true if this will not change (e.g. policy says keep in cluster only). */
   final?: boolean;
+  /** When archive is false and not final: when policy allows archiving (absent when the policy failed closed). */
+  dueAt?: Date;
+  /** The policy could not decide (invalid set, CEL error): nothing is archived now; ask again later. */
+  policyError?: boolean;
 }
 
 export type DecideArchive = (wf: WorkflowObject, now: Date) => ArchiveVerdict;

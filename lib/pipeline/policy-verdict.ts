@@ -38,6 +38,8 @@ export function verdictOf(d: RetentionDecision): ArchiveVerdict {
     group: archiveGroup(d.group),
     deleteSourceAfterArchive: false,
     final: never,
+    ...(d.timeline.archiveAt && { dueAt: d.timeline.archiveAt }),
+    ...(d.failedClosed && { policyError: true }),
   };
 }
 

@@ -81,6 +81,10 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
   const done = new Set<string>();
   const serial = serializer();
   const stopTimer = new AbortController();
+  /** Ends the watch from inside (an audit failure in a due-time archive); `fatal` is what the loop then throws. */
+  const halt = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
+  let fatal: unknown;
   let wake = new AbortController();
   let full = false;
 
@@ -203,6 +207,11 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
           }
         });
       } catch (err) {
+        if (err instanceof AuditError) {
+          fatal = err;
+          halt.abort();
+          return;
+        }
         // Whatever failed is still queued or will be listed again: the timer must outlive it.
         opts.log(`watch timer: ${describeError(err)}`);
       }
@@ -225,7 +234,7 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
           namespace: opts.namespace,
           labelSelector,
           resourceVersion: version,
-          signal: opts.signal,
+          signal,
         })) {
           stats.events++;
           const uid = ev.object.metadata.uid;
@@ -241,7 +250,8 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
         if ((err as { status?: number }).status !== 410) throw err;
         opts.log('watch expired (410 Gone): listing again');
       }
-      if (opts.signal?.aborted) return stats;
+      if (fatal) throw fatal;
+      if (signal.aborted) return stats;
       stats.relists++;
     }
   } finally {

@@ -78,7 +78,8 @@ test('the watch loop stops on an audit failure, but goes on after any other fail
     const loop = runWatchLoop(source as never, {
       once: true,
       log: () => {},
-      handle: async (wf) => {
+      decide: () => ({ archive: true, reason: 'due', group: 'g', deleteSourceAfterArchive: false }),
+      archive: async (wf) => {
         handled.push(wf.metadata.name);
         const err = fail(wf.metadata.name);
         if (err) throw err;

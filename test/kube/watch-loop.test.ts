@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { initRepository, type Repository } from '../../lib/archive/index.ts';
 import { createStoreAuditLog } from '../../lib/audit/store-audit.ts';
+import { AuditError } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { KubeClusterApi, plainKubeConfig } from '../../lib/kube/client.ts';
 import { loadStepPolicy } from '../../lib/kube/policy-sources.ts';
@@ -94,6 +95,30 @@ test('stopping a watch on a quiet cluster returns at once (aborted before the AP
   ac.abort();
   await watching;
   expect(seen).toEqual([]);
+});
+
+test('an audit record that cannot be written when a due workflow is archived stops the watch', async () => {
+  const clock = new FakeClock(T0);
+  fake.put({ ...wf('due-later', 'Succeeded', T0.toISOString()), metadata: { name: 'due-later', namespace: 'aud' } });
+  const loop = runWatchLoop(api, {
+    namespace: 'aud',
+    clock,
+    log: () => {},
+    decide: (_w, now) =>
+      now.getTime() >= T0.getTime() + MINUTE
+        ? { archive: true, reason: 'due', group: 'g', deleteSourceAfterArchive: false }
+        : {
+            archive: false,
+            reason: 'not yet',
+            group: 'g',
+            deleteSourceAfterArchive: false,
+            dueAt: new Date(T0.getTime() + MINUTE),
+          },
+    archive: () => Promise.reject(new AuditError('audit record of archive x not written: disk full')),
+  });
+  await vi.waitFor(() => expect(clock.waiting).toBe(1), { timeout: 20_000 });
+  clock.advance(MINUTE);
+  await expect(loop).rejects.toBeInstanceOf(AuditError);
 });
 
 /** A RetentionPolicy ConfigMap in `namespace` (what `--policy-from-cluster` reads). */

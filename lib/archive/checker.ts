@@ -8,6 +8,7 @@ import { decodeFrame } from './frame-codec.ts';
 import { decodeManifest } from './manifest.ts';
 import { readTableFromPack } from './pack-reader.ts';
 import { listManifests } from './manifest-lookup.ts';
+import { unfinishedWritesOf, type UnfinishedWrite } from '../store/store.ts';
 import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
 
 export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference';
@@ -33,13 +34,26 @@ export interface VerifyReport {
   packsRead: number;
   /** Packs no manifest references (garbage for gc, or an archive in progress): not a problem. */
   unreferencedPacks: number;
+  /**
+   * Writes that never finished (a killed writer's temp files, incomplete multipart uploads; not objects, so not a
+   * problem): garbage `gc` reclaims once older than its grace period, unless a writer is still at work.
+   */
+  unfinished: UnfinishedWrite[];
   problems: Problem[];
 }
 
 export async function verifyRepository(repoOrStore: Repository, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const progress = opts.progress ?? silentProgress;
   const problems: Problem[] = [];
-  const report: VerifyReport = { ok: true, manifests: 0, packs: 0, packsRead: 0, unreferencedPacks: 0, problems };
+  const report: VerifyReport = {
+    ok: true,
+    manifests: 0,
+    packs: 0,
+    packsRead: 0,
+    unreferencedPacks: 0,
+    unfinished: [],
+    problems,
+  };
   let repo: Repository;
   try {
     repo = await openRepository(repoOrStore.store);
@@ -143,6 +157,8 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
     }
   }
   for (const pk of packSizes.keys()) if (!referenced.has(pk)) report.unreferencedPacks++;
+  const unfinished = unfinishedWritesOf(repo.store);
+  if (unfinished) for await (const w of unfinished.listUnfinished('')) report.unfinished.push(w);
 
   if (opts.readData) {
     const percent = Math.min(100, Math.max(0, opts.samplePercent ?? 100));

@@ -1,7 +1,7 @@
 // Mark-and-sweep garbage collection of unreferenced packs, in two phases so it is safe beside running archivers.
 import { silentProgress, type Progress } from '../cli/progress.ts';
 import { describeError, IntegrityError } from '../errors.ts';
-import type { ObjectInfo } from '../store/store.ts';
+import { unfinishedWritesOf, type ObjectInfo, type UnfinishedWrite } from '../store/store.ts';
 import { decodeManifest } from './manifest.ts';
 import { listManifests } from './manifest-lookup.ts';
 import {
@@ -38,6 +38,14 @@ export interface GcReport {
   revived: string[];
   /** Unreferenced packs younger than the grace period, left alone. */
   young: number;
+  /**
+   * Writes that never finished (a killed writer's temp files, incomplete multipart uploads) last written to more
+   * than the grace period ago: removed (with --dry-run: would be).
+   */
+  unfinished: UnfinishedWrite[];
+  unfinishedBytes: number;
+  /** Unfinished writes younger than the grace period (a writer may still be at work), left alone. */
+  youngUnfinished: number;
 }
 
 /**
@@ -60,6 +68,9 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
     deletedBytes: 0,
     revived: [],
     young: 0,
+    unfinished: [],
+    unfinishedBytes: 0,
+    youngUnfinished: 0,
   };
 
   // List storage before reading manifests: a pack written after the listing is not seen, so it cannot be swept.
@@ -135,8 +146,26 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
     const [group, packId] = name.split('/') as [string, string];
     if (!dryRun) await repo.store.delete([condemnedKey(group, packId)]);
   }
+  // A crash mid-write leaves no object but a temp file or an open multipart upload: the same grace rule, by the
+  // time it was last written to, so a writer still at work is never cut off.
+  const unfinished = unfinishedWritesOf(repo.store);
+  if (unfinished) {
+    const stale: UnfinishedWrite[] = [];
+    for await (const w of unfinished.listUnfinished('')) {
+      if (old(w)) stale.push(w);
+      else report.youngUnfinished++;
+    }
+    report.unfinished = dryRun || !stale.length ? stale : await unfinished.removeUnfinished(stale);
+    report.youngUnfinished += stale.length - report.unfinished.length; // written to again meanwhile
+    report.unfinishedBytes = report.unfinished.reduce((n, w) => n + w.size, 0);
+  }
   progress.done();
   return report;
+}
+
+/** One line for a person: which key, where the leftover is, its size and when it was last written to. */
+export function describeUnfinishedWrite(w: UnfinishedWrite): string {
+  return `${w.key} (${w.id}): ${w.size} bytes, last written ${w.lastModified.toISOString()}`;
 }
 
 async function collect(repo: Repository, prefix: string): Promise<Map<string, ObjectInfo>> {

@@ -16,8 +16,69 @@ export function tempName(name: string, random: string): string {
   return `.${name}${TMP_MARK}${random}`;
 }
 
+/** A directory segment no key can have: empty, `.`, `..`, or holding a backslash or NUL. */
+function unsafeSegment(s: string): boolean {
+  return s === '' || s === '.' || s === '..' || s.includes('\\') || s.includes('\0');
+}
+
 function isReserved(name: string): boolean {
   return name.endsWith(META_SUFFIX) || name.includes(TMP_MARK);
+}
+
+/**
+ * The key a temp file (`.<name>.strata-tmp-<random>`) in directory `dirKey` was written for, or undefined when the
+ * name is not a temp file's. A sidecar's temp file (`..<name>.strata-meta.strata-tmp-…`) names its object's key.
+ */
+export function keyOfTempFile(dirKey: string, name: string): string | undefined {
+  const at = name.lastIndexOf(TMP_MARK);
+  if (!name.startsWith('.') || at <= 1) return undefined;
+  let target = name.slice(1, at);
+  if (target.startsWith('.') && target.endsWith(META_SUFFIX)) target = target.slice(1, -META_SUFFIX.length);
+  return target ? dirKey + target : undefined;
+}
+
+/** A temp file left in the store's tree: the key it was for and its path relative to the root (`/`-separated). */
+export interface TempFileEntry {
+  key: string;
+  relPath: string;
+}
+
+/**
+ * Every temp file under the directory of `prefix` whose key starts with `prefix` (any order). Temp files are what
+ * a killed writer leaves: list() never shows them, so only this walk finds them for gc.
+ */
+export async function* walkTempFiles(root: string, prefix: string): AsyncGenerator<TempFileEntry> {
+  const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+  const segments = dirKey.split('/').slice(0, -1);
+  if (segments.some(unsafeSegment)) return;
+  const pending = [dirKey];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    let entries;
+    try {
+      entries = await readdir(join(root, dir), { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      throw new StoreError(`cannot list directory ${join(root, dir)}: ${code ?? String(err)}`);
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) pending.push(`${dir}${e.name}/`);
+      else if (e.isFile()) {
+        const key = keyOfTempFile(dir, e.name);
+        if (key?.startsWith(prefix)) yield { key, relPath: dir + e.name };
+      }
+    }
+  }
+}
+
+/** Refuses anything but the path of a temp file inside the root: removing unfinished writes never removes objects. */
+export function checkTempFilePath(relPath: string): void {
+  const segments = relPath.split('/');
+  const name = segments.at(-1)!;
+  const dirKey = segments.slice(0, -1).join('/');
+  if (segments.some(unsafeSegment) || keyOfTempFile(dirKey ? `${dirKey}/` : '', name) === undefined) {
+    throw new StoreError('not a temp file of this store', { key: JSON.stringify(relPath) });
+  }
 }
 
 /**
@@ -62,7 +123,7 @@ export async function* walkSorted(root: string, prefix: string): AsyncGenerator<
   const fragment = prefix.slice(cut + 1);
   // No valid key lies under a prefix with an empty, "." or ".." segment (e.g. "/" or "a//"): list nothing.
   const segments = dirKey.split('/').slice(0, -1);
-  if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\\') || s.includes('\0'))) return;
+  if (segments.some(unsafeSegment)) return;
   yield* walkDir(root, dirKey, fragment);
 }
 

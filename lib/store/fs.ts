@@ -17,8 +17,18 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { AlreadyExistsError, IntegrityError, NotFoundError, StoreError } from '../errors.ts';
-import { checkKey, metaName, tempName, walkSorted } from './fs-layout.ts';
-import type { ByteRange, ObjectInfo, ObjectLock, ObjectStore, PutOptions, PutResult, RetentionMode } from './store.ts';
+import { checkKey, checkTempFilePath, metaName, tempName, walkSorted, walkTempFiles } from './fs-layout.ts';
+import type {
+  ByteRange,
+  ObjectInfo,
+  ObjectLock,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+  RetentionMode,
+  UnfinishedWrite,
+  UnfinishedWrites,
+} from './store.ts';
 
 /** What the sidecar records; `ino`/`size` tie it to one generation of the data file. */
 interface Sidecar {
@@ -32,7 +42,7 @@ interface Sidecar {
   retention?: { mode: RetentionMode; until: string };
 }
 
-export class FileSystemStore implements ObjectStore, ObjectLock {
+export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrites {
   readonly url: string;
 
   readonly root: string;
@@ -185,6 +195,38 @@ export class FileSystemStore implements ObjectStore, ObjectLock {
     if (refused.length) {
       throw new StoreError(`cannot delete protected object(s): ${refused.join(', ')}`, { key: refused[0] });
     }
+  }
+
+  /** Temp files of writes that never finished (a killed writer's), including sidecar temp files. */
+  async *listUnfinished(prefix: string): AsyncIterable<UnfinishedWrite> {
+    for await (const t of walkTempFiles(this.root, prefix)) {
+      let st;
+      try {
+        st = await stat(join(this.root, ...t.relPath.split('/')));
+      } catch {
+        continue; // finished (renamed) or removed while we walked
+      }
+      yield { key: t.key, id: t.relPath, size: st.size, lastModified: st.mtime };
+    }
+  }
+
+  /** Unlinks each temp file unless it was written to after it was listed: then its writer is still at work. */
+  async removeUnfinished(writes: UnfinishedWrite[]): Promise<UnfinishedWrite[]> {
+    const removed: UnfinishedWrite[] = [];
+    for (const w of writes) {
+      checkTempFilePath(w.id);
+      const path = join(this.root, ...w.id.split('/'));
+      try {
+        if ((await stat(path)).mtime.getTime() > w.lastModified.getTime()) continue;
+        await unlink(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw this.mapError(err, w.id, 'remove unfinished write');
+      }
+      removed.push(w);
+      await this.pruneEmptyDirs(dirname(path));
+    }
+    return removed;
   }
 
   async setLegalHold(key: string, on: boolean): Promise<void> {

@@ -15,6 +15,8 @@ import type {
   RetentionMode,
   StorageClass,
   StorageClasses,
+  UnfinishedWrite,
+  UnfinishedWrites,
 } from './store.ts';
 
 export class LazyStore<S extends ObjectStore = ObjectStore> implements ObjectStore {
@@ -50,10 +52,13 @@ export class LazyStore<S extends ObjectStore = ObjectStore> implements ObjectSto
   }
 }
 
-type S3Like = ObjectStore & StorageClasses & ObjectLock & ObjectVersions;
+type S3Like = ObjectStore & StorageClasses & ObjectLock & ObjectVersions & UnfinishedWrites;
 
 /** A lazily loaded S3 store: it has S3's capabilities before it is loaded, so callers can find them synchronously. */
-export class LazyS3Store extends LazyStore<S3Like> implements StorageClasses, ObjectLock, ObjectVersions {
+export class LazyS3Store
+  extends LazyStore<S3Like>
+  implements StorageClasses, ObjectLock, ObjectVersions, UnfinishedWrites
+{
   async setStorageClass(key: string, storageClass: StorageClass): Promise<void> {
     return (await this.store()).setStorageClass(key, storageClass);
   }
@@ -72,5 +77,13 @@ export class LazyS3Store extends LazyStore<S3Like> implements StorageClasses, Ob
 
   async *listVersions(prefix: string): AsyncIterable<ObjectVersion> {
     yield* (await this.store()).listVersions(prefix);
+  }
+
+  async *listUnfinished(prefix: string): AsyncIterable<UnfinishedWrite> {
+    yield* (await this.store()).listUnfinished(prefix);
+  }
+
+  async removeUnfinished(writes: UnfinishedWrite[]): Promise<UnfinishedWrite[]> {
+    return (await this.store()).removeUnfinished(writes);
   }
 }

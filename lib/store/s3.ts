@@ -11,13 +11,16 @@
 //   retained version makes it fail, as on the local store.
 // - Reads resume after a dropped connection with a ranged GET pinned to the object's ETag.
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   PutObjectLegalHoldCommand,
   PutObjectRetentionCommand,
@@ -48,6 +51,8 @@ import type {
   RetentionMode,
   StorageClass,
   StorageClasses,
+  UnfinishedWrite,
+  UnfinishedWrites,
 } from './store.ts';
 import { mapLimit } from '../concurrency.ts';
 
@@ -76,7 +81,7 @@ const KNOWN_CLASSES: ReadonlySet<string> = new Set([
 ]);
 const SHA_META = 'strata-sha256';
 
-export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectVersions {
+export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectVersions, UnfinishedWrites {
   readonly url: string;
   readonly client: S3Client;
   private readonly bucket: string;
@@ -382,6 +387,88 @@ export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectV
         };
       }
     }
+  }
+
+  /**
+   * Incomplete multipart uploads (a writer killed mid-upload; S3 bills their parts until they are aborted), each
+   * with the bytes of its parts and the time of its last part, so an upload still adding parts looks recent.
+   */
+  async *listUnfinished(prefix: string): AsyncIterable<UnfinishedWrite> {
+    let keyMarker: string | undefined;
+    let uploadMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.full(prefix),
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadMarker,
+          }),
+        );
+      } catch (err) {
+        throw this.fail(err);
+      }
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId) continue;
+        const parts = await this.uploadedParts(u.Key, u.UploadId);
+        if (!parts) continue; // completed or aborted meanwhile
+        yield {
+          key: u.Key.slice(this.prefix.length),
+          id: u.UploadId,
+          size: parts.size,
+          lastModified: new Date(Math.max(u.Initiated?.getTime() ?? 0, parts.lastModified)),
+        };
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+  }
+
+  /** Aborts each upload unless a part was added after it was listed (its writer is still at work). */
+  async removeUnfinished(writes: UnfinishedWrite[]): Promise<UnfinishedWrite[]> {
+    const removed: UnfinishedWrite[] = [];
+    for (const w of writes) {
+      const full = this.full(w.key);
+      const parts = await this.uploadedParts(full, w.id);
+      if (!parts || parts.lastModified > w.lastModified.getTime()) continue;
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: full, UploadId: w.id }));
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchUpload') continue;
+        throw this.fail(err, full);
+      }
+      removed.push(w);
+    }
+    return removed;
+  }
+
+  /** Total bytes and newest part time of an upload, or undefined when the upload is gone. */
+  private async uploadedParts(
+    fullKey: string,
+    uploadId: string,
+  ): Promise<{ size: number; lastModified: number } | undefined> {
+    let size = 0;
+    let lastModified = 0;
+    let marker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListPartsCommand({ Bucket: this.bucket, Key: fullKey, UploadId: uploadId, PartNumberMarker: marker }),
+        );
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchUpload') return undefined;
+        throw this.fail(err, fullKey);
+      }
+      for (const p of page.Parts ?? []) {
+        size += p.Size ?? 0;
+        lastModified = Math.max(lastModified, p.LastModified?.getTime() ?? 0);
+      }
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    return { size, lastModified };
   }
 
   /** ListObjectVersions pages under a full prefix; with `onlyKey`, stops once the listing has passed that key. */

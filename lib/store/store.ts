@@ -96,6 +96,28 @@ export interface ObjectVersions {
   listVersions(prefix: string): AsyncIterable<ObjectVersion>;
 }
 
+/** A write that never finished: a killed writer's temp file, an incomplete multipart upload. Not an object. */
+export interface UnfinishedWrite {
+  /** The key it was writing (a local store's sidecar temp file names its object's key). */
+  key: string;
+  /** Which one: the temp file's path under the store, or the multipart upload id. */
+  id: string;
+  /** Bytes it holds so far. */
+  size: number;
+  /** When it was last written to (a temp file's mtime; an upload's last part, else its start). */
+  lastModified: Date;
+}
+
+/** Leftovers of writes that never finished, which list() does not show: gc reclaims them after a grace period. */
+export interface UnfinishedWrites {
+  listUnfinished(prefix: string): AsyncIterable<UnfinishedWrite>;
+  /**
+   * Removes them and returns the ones it removed. One written to since it was listed (a writer is still at it) is
+   * left alone; one already gone is not an error (and not returned).
+   */
+  removeUnfinished(writes: UnfinishedWrite[]): Promise<UnfinishedWrite[]>;
+}
+
 function has<T>(store: ObjectStore, ...methods: (keyof T)[]): store is ObjectStore & T {
   return methods.every((m) => typeof (store as unknown as Record<string, unknown>)[m as string] === 'function');
 }
@@ -107,6 +129,10 @@ export function storageClassesOf(store: ObjectStore): (ObjectStore & StorageClas
 
 export function objectLockOf(store: ObjectStore): (ObjectStore & ObjectLock) | undefined {
   return has<ObjectLock>(store, 'setLegalHold', 'setRetention') ? store : undefined;
+}
+
+export function unfinishedWritesOf(store: ObjectStore): (ObjectStore & UnfinishedWrites) | undefined {
+  return has<UnfinishedWrites>(store, 'listUnfinished', 'removeUnfinished') ? store : undefined;
 }
 
 export function versionsOf(store: ObjectStore): (ObjectStore & ObjectVersions) | undefined {

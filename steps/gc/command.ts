@@ -1,6 +1,6 @@
 // `strata gc`: removes packs no manifest references, after a grace period (safe beside a running archive).
 import type { CommandModule } from 'yargs';
-import { collectGarbage } from '../../lib/archive/gc.ts';
+import { collectGarbage, describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError } from '../../lib/errors.ts';
@@ -26,18 +26,23 @@ export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
       .option('grace', {
         type: 'string',
         default: '1h',
-        describe: 'minimum age of an unreferenced pack before it is condemned, and of a condemned one before deletion',
+        describe:
+          'minimum age of an unreferenced pack before it is condemned, of a condemned one before deletion, and of ' +
+          "an unfinished write (a killed writer's temp file or multipart upload) before it is removed",
       })
       .option('dry-run', { type: 'boolean', describe: 'report what would happen, change nothing' }) as never,
   handler: runStep<GcArgs>(async (args, ctx) => {
     const graceMs = parseDuration(args.grace);
     const repo = await openRepository(ctx.store());
     const report = await collectGarbage(repo, { graceMs, dryRun: args.dryRun, progress: ctx.progress });
+    const verb = report.dryRun ? 'would remove' : 'removed';
+    for (const w of report.unfinished) ctx.log(`${verb} unfinished write: ${describeUnfinishedWrite(w)}`);
     ctx.output({
       ...report,
       condemned: report.condemned.length,
       deleted: report.deleted.length,
       revived: report.revived.length,
+      unfinished: report.unfinished.length,
     });
     return ctx.auditAfter({
       action: 'gc',
@@ -50,6 +55,8 @@ export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
         deleted: report.deleted,
         deletedBytes: report.deletedBytes,
         revived: report.revived.length,
+        unfinished: report.unfinished.length,
+        unfinishedBytes: report.unfinishedBytes,
       },
     });
   }),

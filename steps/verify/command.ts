@@ -1,6 +1,7 @@
 // `strata verify`: checks the archive's structure, and with --read-data the packs' bytes (all, or a sample).
 import type { CommandModule } from 'yargs';
 import { verifyRepository } from '../../lib/archive/checker.ts';
+import { describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
@@ -25,7 +26,13 @@ export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> =
     const readData = Boolean(args.readData) || args.sample !== undefined;
     const report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
     for (const p of report.problems) ctx.log(`problem: ${p.kind}: ${p.key}: ${p.message}`);
-    ctx.output({ ...report, problems: report.problems.length });
+    for (const w of report.unfinished) ctx.log(`unfinished write (gc reclaims it): ${describeUnfinishedWrite(w)}`);
+    ctx.output({
+      ...report,
+      unfinished: report.unfinished.length,
+      unfinishedBytes: report.unfinished.reduce((n, w) => n + w.size, 0),
+      problems: report.problems.length,
+    });
     const first = report.problems[0];
     const code = report.ok
       ? ExitCode.Ok

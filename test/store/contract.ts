@@ -14,6 +14,7 @@ import {
 import {
   objectLockOf,
   storageClassesOf,
+  unfinishedWritesOf,
   versionsOf,
   type ObjectInfo,
   type ObjectStore,
@@ -31,7 +32,7 @@ export interface StoreCapabilities {
   /** Refuses to shorten COMPLIANCE retention (AWS, the fs store); moto 5.2.5 accepts it. */
   enforcesCompliance: boolean;
   /** The optional capabilities the adapter offers (store.ts): a store without classes must not pretend to have them. */
-  offers: { storageClasses: boolean; objectLock: boolean; versions: boolean };
+  offers: { storageClasses: boolean; objectLock: boolean; versions: boolean; unfinishedWrites: boolean };
 }
 
 export interface StoreFactories {
@@ -64,8 +65,22 @@ export function describeStoreContract(name: string, f: StoreFactories, caps: Sto
         storageClasses: storageClassesOf(s) !== undefined,
         objectLock: objectLockOf(s) !== undefined,
         versions: versionsOf(s) !== undefined,
+        unfinishedWrites: unfinishedWritesOf(s) !== undefined,
       }).toEqual(caps.offers);
     });
+
+    it.runIf(caps.offers.unfinishedWrites)(
+      'leaves no unfinished write behind a put that finished or failed',
+      async () => {
+        const s = unfinishedWritesOf(await f.makeStore())!;
+        await s.put('u/small', Buffer.from('x'));
+        await s.put('u/big', Readable.from([randomBytes(6 * 1024 * 1024), randomBytes(4 * 1024 * 1024)]));
+        await expect(s.put('u/bad', Buffer.from('y'), { sha256: '0'.repeat(64) })).rejects.toThrow();
+        const left = [];
+        for await (const w of s.listUnfinished('')) left.push(w);
+        expect(left).toEqual([]);
+      },
+    );
 
     it('round-trips put, head, get, list and delete, keeping content type and metadata', async () => {
       const s = await f.makeStore();

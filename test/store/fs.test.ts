@@ -24,7 +24,7 @@ describeStoreContract(
     restoreCompletes: 'immediately',
     storageClasses: false,
     enforcesCompliance: true,
-    offers: { storageClasses: false, objectLock: true, versions: false },
+    offers: { storageClasses: false, objectLock: true, versions: false, unfinishedWrites: true },
   },
 );
 

@@ -1,10 +1,17 @@
 // The S3 adapter against the real loopback S3 peer (moto by default): the shared contract plus S3-only checks.
-import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AlreadyExistsError, describeError, IntegrityError, NotFoundError, StoreError } from '../../lib/errors.ts';
+import { collectGarbage, initRepository, verifyRepository } from '../../lib/archive/index.ts';
 import { parseRestore } from '../../lib/store/s3.ts';
 import { createBucket, peerClient, s3PeerOrSkip, storeOn } from '../support/s3-fixtures.ts';
 import { describeStoreContract } from './contract.ts';
@@ -44,7 +51,7 @@ if (!peer) {
       restoreCompletes: 'immediately',
       storageClasses: isMoto,
       enforcesCompliance: !isMoto,
-      offers: { storageClasses: true, objectLock: true, versions: true },
+      offers: { storageClasses: true, objectLock: true, versions: true, unfinishedWrites: true },
     },
   );
 
@@ -91,6 +98,48 @@ if (!peer) {
         new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: s.url.split('/')[3] }),
       );
       expect(uploads.Uploads ?? []).toEqual([]);
+      client.destroy();
+    });
+
+    it("reclaims a killed writer's multipart upload after the grace period; verify lists it meanwhile", async () => {
+      const s = storeOn(peer, bucket);
+      const repo = await initRepository(s);
+      const prefix = s.url.split('/')[3];
+      const key = `archive/packs/default/${'b'.repeat(64)}`;
+      // What a writer killed after its first part leaves: an upload that is never completed nor aborted.
+      const client = peerClient(peer);
+      const { UploadId } = await client.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${prefix}/${key}` }),
+      );
+      await client.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: `${prefix}/${key}`,
+          UploadId,
+          PartNumber: 1,
+          Body: randomBytes(1000),
+        }),
+      );
+      const uploads = async () =>
+        (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }))).Uploads ?? [];
+
+      expect((await verifyRepository(repo)).unfinished).toMatchObject([{ key, id: UploadId, size: 1000 }]);
+      expect(await collectGarbage(repo, { graceMs: 3_600_000 })).toMatchObject({ unfinished: [], youngUnfinished: 1 });
+      expect(await collectGarbage(repo, { graceMs: 0, dryRun: true })).toMatchObject({
+        unfinished: [{ key, id: UploadId }],
+        unfinishedBytes: 1000,
+      });
+      expect(await uploads()).toHaveLength(1);
+      // Listed long ago but a part came in since: its writer is at work, the upload stays.
+      const [listed] = (await verifyRepository(repo)).unfinished;
+      expect(await s.removeUnfinished([{ ...listed!, lastModified: new Date(0) }])).toEqual([]);
+      expect(await uploads()).toHaveLength(1);
+
+      expect(await collectGarbage(repo, { graceMs: 0 })).toMatchObject({
+        unfinished: [{ key }],
+        unfinishedBytes: 1000,
+      });
+      expect(await uploads()).toEqual([]);
       client.destroy();
     });
 

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AbsentEntryError, type BundleEntry, type MissingEntry, type WorkflowBundle } from '../bundle/bundle.ts';
-import { silentProgress, type Progress } from '../cli/progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { AlreadyExistsError, IntegrityError } from '../errors.ts';
 import { Chunker } from './chunker.ts';
 import { forgetGroupIndex, groupIndex, type ChunkIndex } from './chunk-index.ts';

@@ -1,6 +1,6 @@
 // Archives every workflow of a source into one timeline group; a workflow that fails is reported, the rest go on.
 import { isSourceProblem, type SourceProblem, type WorkflowIdentity, type WorkflowSource } from '../bundle/bundle.ts';
-import { silentProgress, type Progress } from '../cli/progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { mapLimit } from '../concurrency.ts';
 import { describeError } from '../errors.ts';
 import { archiveBundle, ArchiveSession, StalePackError, type ArchiveResult } from './archiver.ts';

@@ -1,6 +1,6 @@
 // Checks the archive and trusts nothing: manifests against their ids, references against indexes and packs, data against hashes.
 import { createHash } from 'node:crypto';
-import { silentProgress, type Progress } from '../cli/progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { describeError, IntegrityError } from '../errors.ts';
 import { openRepository, type Repository } from './repository.ts';
 import { decodeIndex, decodePack, encodeTable, type PackIndexFile } from './pack-format.ts';

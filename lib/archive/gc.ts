@@ -1,5 +1,5 @@
 // Mark-and-sweep garbage collection of unreferenced packs, in two phases so it is safe beside running archivers.
-import { silentProgress, type Progress } from '../cli/progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { describeError, IntegrityError } from '../errors.ts';
 import { unfinishedWritesOf, type ObjectInfo, type UnfinishedWrite } from '../store/store.ts';
 import { decodeManifest } from './manifest.ts';

@@ -1,7 +1,7 @@
 // Restores a workflow's logs and artifacts back into an Argo artifact repository, each at the key Argo recorded.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { silentProgress, type Progress } from '../cli/progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { AlreadyExistsError } from '../errors.ts';
 import type { ObjectInfo, ObjectStore } from '../store/store.ts';
 import type { ManifestEntry } from './manifest.ts';

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse, stringify } from 'yaml';
-import { silentProgress, type Progress } from '../cli/progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { InputError, IntegrityError, NotFoundError } from '../errors.ts';
 import type { Manifest, ManifestEntry } from './manifest.ts';
 import { readManifest } from './manifest-lookup.ts';

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { describeError, IntegrityError } from '../errors.ts';
-import type { Progress } from '../cli/progress.ts';
+import type { Progress } from '../progress.ts';
 import type { Catalog, CatalogEntry, CatalogWorkflow, LogSegment } from './catalog.ts';
 import { segmentLines } from './log-segments.ts';
 

@@ -1,14 +1,7 @@
-// Progress reporting: a bar on a TTY, Argo's progress file (ARGO_PROGRESS_FILE) in a pod, silence otherwise.
+// Progress adapters for the port in lib/progress.ts: a bar on a TTY, Argo's progress file (ARGO_PROGRESS_FILE) in a pod, silence otherwise.
 import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-
-export interface Progress {
-  start(total: number, label?: string): void;
-  advance(by?: number): void;
-  done(): void;
-}
-
-export const silentProgress: Progress = { start() {}, advance() {}, done() {} };
+import { silentProgress, type Progress } from '../progress.ts';
 
 export interface ProgressOptions {
   tty: boolean;

@@ -7,7 +7,8 @@ import { describeError, ExitCode, exitCodeOf } from '../errors.ts';
 import { openStore } from '../store/open.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { formatOutput, writeOutputParameters } from './output.ts';
-import { createProgress, type Progress } from './progress.ts';
+import type { Progress } from '../progress.ts';
+import { createProgress } from './progress.ts';
 import { writeTerminationMessage } from './termination-message.ts';
 
 /** Flags every command accepts (declared once in steps/cli.ts). */

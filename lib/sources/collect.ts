@@ -1,6 +1,6 @@
 // Collects bundles from a workflow source and summarises them (the `collect` step's core): counts, bytes, gaps.
 import { isSourceProblem, type SourceProblem, type WorkflowIdentity, type WorkflowSource } from '../bundle/bundle.ts';
-import { silentProgress, type Progress } from '../cli/progress.ts';
+import { silentProgress, type Progress } from '../progress.ts';
 import { formatLocation, StrataError } from '../errors.ts';
 
 export interface CollectedWorkflow extends WorkflowIdentity {

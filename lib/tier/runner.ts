@@ -2,7 +2,7 @@
 // tier and audits it. Re-running after a crash converges: a pack already in its class is not copied again, and
 // the plan of the next run no longer lists what is done.
 import type { AuditLog } from '../audit/audit.ts';
-import type { Progress } from '../cli/progress.ts';
+import type { Progress } from '../progress.ts';
 import { mapLimit } from '../concurrency.ts';
 import { describeError } from '../errors.ts';
 import type { Tier } from '../policy/facts.ts';

@@ -39,6 +39,13 @@ function importsOf(file: string): string[] {
   return specifiers;
 }
 
+/** Every import, `import type` included: a layering rule is about knowing, not only about runtime loading. */
+function allImportsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const re = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  return [...text.matchAll(re)].map((m) => (m[1] ?? m[2])!);
+}
+
 function resolveLocal(from: string, spec: string): string | undefined {
   if (!spec.startsWith('.')) return undefined;
   return relative(root, resolve(root, dirname(from), spec));
@@ -94,6 +101,17 @@ describe('module layering', () => {
         if (ADAPTER_PACKAGES.some((p) => spec.startsWith(p))) offenders.push(`${file} imports ${spec}`);
         if (local && /^lib\/(store\/(s3|fs)|kube\/|catalog\/sqlite)/.test(local))
           offenders.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  test('the core (lib/ outside lib/cli) never imports the terminal layer lib/cli', () => {
+    const offenders: string[] = [];
+    for (const file of files) {
+      if (!file.startsWith('lib/') || file.startsWith('lib/cli/')) continue;
+      for (const spec of allImportsOf(file)) {
+        if (resolveLocal(file, spec)?.startsWith('lib/cli/')) offenders.push(`${file} imports ${spec}`);
       }
     }
     expect(offenders).toEqual([]);

@@ -16,14 +16,7 @@ import type { ClusterApi, KubeObject, ResourceType, Selection } from '../kube/cl
 import { JOBS } from '../kube/cluster-api.ts';
 import { ClusterStatusError } from '../kube/errors.ts';
 import { extractNodes, expectedLogKey, type WorkflowNode } from './argo-nodes.ts';
-
-/** Reads Argo's artifact repository (S3/MinIO); keys are as Argo recorded them. */
-export interface ArtifactReader {
-  readonly description: string;
-  /** Size in bytes, or undefined when the object is gone (artifact GC, lifecycle rules). */
-  size(bucket: string | undefined, key: string): Promise<number | undefined>;
-  open(bucket: string | undefined, key: string): Promise<Readable>;
-}
+import type { ArtifactReader } from './artifact-reader.ts';
 
 /** Custom resources Argo `resource` templates create in agent workflows. */
 export const AGENT_RESOURCES: ResourceType[] = [

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_GROUP, initRepository, type SourceArchiveReport } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { AuditError, ConfigError, ExitCode } from '../../lib/errors.ts';
-import { clusterArtifactReaders } from '../../lib/kube/artifact-repository.ts';
+import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import {
   openClusterAndPolicy,

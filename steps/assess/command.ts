@@ -9,7 +9,7 @@ import {
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import type { ClusterApi } from '../../lib/kube/cluster-api.ts';
 import { namespaceList } from '../../lib/kube/policy-sources.ts';
-import { configMapWatermark } from '../../lib/kube/watermark-configmap.ts';
+import { configMapWatermark } from '../../lib/pipeline/watermark-configmap.ts';
 import { ARCHIVED_LABEL, assessWorkflows, type WatermarkStore } from '../../lib/pipeline/index.ts';
 import { policyDecider } from '../../lib/pipeline/policy-verdict.ts';
 import { storeWatermark, sweepScope } from '../../lib/pipeline/watermark-store.ts';

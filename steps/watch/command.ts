@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { initRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
-import { clusterArtifactReaders } from '../../lib/kube/artifact-repository.ts';
+import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { withClusterPolicyOptions, type ClusterPolicyArgs } from '../../lib/kube/pipeline-step.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';

@@ -2,11 +2,12 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseArtifactRepository, endpointUrl } from '../../lib/kube/artifact-repository.ts';
+import { parseArtifactRepository, endpointUrl } from '../../lib/sources/argo-artifact-repository.ts';
 import { KubeClusterApi, plainKubeConfig } from '../../lib/kube/client.ts';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { extractNodes } from '../../lib/sources/argo-nodes.ts';
-import { openClusterSource, type ArtifactReader } from '../../lib/sources/cluster.ts';
+import type { ArtifactReader } from '../../lib/sources/artifact-reader.ts';
+import { openClusterSource } from '../../lib/sources/cluster.ts';
 import { isSourceProblem } from '../../lib/bundle/bundle.ts';
 import { FakeKubeApi, loadSharedWorkflows, sharedWorkflowsDir } from '../support/fake-kube-api.ts';
 
@@ -159,7 +160,7 @@ test('artifact repository config: S3 with archiveLogs, endpoint scheme from inse
 });
 
 test('artifact repository per workflow: recorded in status first, else the namespace ConfigMap (read once)', async () => {
-  const { artifactReaderFor } = await import('../../lib/kube/artifact-repository.ts');
+  const { artifactReaderFor } = await import('../../lib/sources/argo-artifact-repository.ts');
   const { FileSystemStore } = await import('../../lib/store/fs.ts');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

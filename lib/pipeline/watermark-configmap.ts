@@ -1,6 +1,6 @@
 // The sweep watermark kept in a ConfigMap (for clusters where the pipeline must not write to the archive repository).
-import { parseWatermark, type Watermark, type WatermarkStore } from '../pipeline/watermark.ts';
-import type { ClusterApi } from './cluster-api.ts';
+import { parseWatermark, type Watermark, type WatermarkStore } from './watermark.ts';
+import type { ClusterApi } from '../kube/cluster-api.ts';
 
 export function configMapWatermark(
   cluster: ClusterApi,

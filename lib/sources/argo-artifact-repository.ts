@@ -5,8 +5,8 @@ import type { S3Config } from '../config/config.ts';
 import { ConfigError, InputError } from '../errors.ts';
 import { openStore, parseStoreUrl } from '../store/open.ts';
 import type { ObjectStore } from '../store/store.ts';
-import type { ArtifactReader } from '../sources/cluster.ts';
-import type { ClusterApi } from './cluster-api.ts';
+import type { ArtifactReader } from './artifact-reader.ts';
+import type { ClusterApi } from '../kube/cluster-api.ts';
 
 export interface ArtifactRepositoryConfig {
   /** Where the settings came from, e.g. `argo/artifact-repositories#default-v1`. */

@@ -5,11 +5,7 @@ import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-st
 import { AuditError, ConfigError, ExitCode } from '../../lib/errors.ts';
 import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
-import {
-  openClusterAndPolicy,
-  withClusterPolicyOptions,
-  type ClusterPolicyArgs,
-} from '../../lib/kube/pipeline-step.ts';
+import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
 import { namespaceList } from '../../lib/kube/policy-sources.ts';
 import { archiveAudited, manifestList } from '../../lib/pipeline/archive-run.ts';
 import { parseBatchRefs } from '../../lib/pipeline/batches.ts';

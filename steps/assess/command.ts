@@ -1,11 +1,7 @@
 // `strata assess`: lists finished workflows, asks the retention policy, and prints withParam batches to archive.
 import type { CommandModule } from 'yargs';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import {
-  openClusterAndPolicy,
-  withClusterPolicyOptions,
-  type ClusterPolicyArgs,
-} from '../../lib/kube/pipeline-step.ts';
+import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import type { ClusterApi } from '../../lib/kube/cluster-api.ts';
 import { namespaceList } from '../../lib/kube/policy-sources.ts';

@@ -2,11 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import {
-  openClusterAndPolicy,
-  withClusterPolicyOptions,
-  type ClusterPolicyArgs,
-} from '../../lib/kube/pipeline-step.ts';
+import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';

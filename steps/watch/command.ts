@@ -5,7 +5,7 @@ import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
-import { withClusterPolicyOptions, type ClusterPolicyArgs } from '../../lib/kube/pipeline-step.ts';
+import { withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
 import { DEFAULT_MAX_PENDING } from '../../lib/pipeline/watch-loop.ts';

@@ -142,12 +142,16 @@ describe('module layering', () => {
     expect(offenders).toEqual([]);
   });
 
-  test('the core (lib/ outside lib/cli) never imports the terminal layer lib/cli', () => {
+  test('the core (lib/ outside lib/cli) knows no terminal: no lib/cli, no yargs; no lib/ file imports steps/', () => {
     const offenders: string[] = [];
     for (const file of files) {
-      if (!file.startsWith('lib/') || file.startsWith('lib/cli/')) continue;
+      if (!file.startsWith('lib/')) continue;
+      const core = !file.startsWith('lib/cli/');
       for (const spec of allImportsOf(file)) {
-        if (resolveLocal(file, spec)?.startsWith('lib/cli/')) offenders.push(`${file} imports ${spec}`);
+        const local = resolveLocal(file, spec);
+        if (local?.startsWith('steps/')) offenders.push(`${file} imports ${spec}`);
+        if (core && local?.startsWith('lib/cli/')) offenders.push(`${file} imports ${spec}`);
+        if (core && /^yargs(\/|$)/.test(spec)) offenders.push(`${file} imports ${spec}`);
       }
     }
     expect(offenders).toEqual([]);

@@ -1,9 +1,9 @@
-// What the cluster-facing steps share: the --kube-server/--policy/--policy-from-cluster flags and opening cluster and policy from them.
+// The flags cluster-facing steps share (--kube-server, --policy, --policy-from-cluster) and opening cluster and policy from them.
 import type { Argv } from 'yargs';
-import { formatProblem, type PolicySet } from '../policy/index.ts';
-import type { ClusterApi } from './cluster-api.ts';
-import { openCluster } from './open.ts';
-import { loadStepPolicy, namespaceList } from './policy-sources.ts';
+import { formatProblem, type PolicySet } from '../lib/policy/index.ts';
+import type { ClusterApi } from '../lib/kube/cluster-api.ts';
+import { openCluster } from '../lib/kube/open.ts';
+import { loadStepPolicy, namespaceList } from '../lib/kube/policy-sources.ts';
 
 export interface ClusterPolicyArgs {
   policy?: string[];

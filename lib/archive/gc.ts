@@ -2,6 +2,7 @@
 import { silentProgress, type Progress } from '../progress.ts';
 import { describeError, IntegrityError } from '../errors.ts';
 import { unfinishedWritesOf, type ObjectInfo, type UnfinishedWrite } from '../store/store.ts';
+import { readJournals } from './deletion-journal.ts';
 import { decodeManifest } from './manifest.ts';
 import { listManifests } from './manifest-lookup.ts';
 import {
@@ -90,6 +91,12 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
       throw new IntegrityError(`gc stopped, nothing deleted: unreadable manifest (${describeError(err)})`, { key });
     }
   }
+  // A deletion the tier engine has begun but not finished owns its packs until it does (or a hold undoes it).
+  const journals = await readJournals(repo);
+  if (journals.unreadable.length) {
+    throw new IntegrityError(`gc stopped, nothing deleted: unreadable deletion journal ${journals.unreadable[0]}`);
+  }
+  for (const j of journals.journals) for (const p of j.packs) referenced.add(p);
   report.referencedPacks = referenced.size;
 
   progress.start(packs.size + condemned.size, 'gc');

@@ -119,6 +119,8 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 30000');
+    // Removed rows (expiry, emergency deletion) are overwritten with zeros, not left in free pages.
+    db.pragma('secure_delete = ON');
     db.function(INFLATE, { deterministic: true }, (body: unknown) => decompress(body as Buffer).toString('utf8'));
     db.function(INDEXED_TEXT, { deterministic: true }, (body: unknown) =>
       searchableText(decompress(body as Buffer).toString('utf8')),
@@ -132,6 +134,8 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
   }
   if (opts.reset) db.pragma('user_version = 0');
   const fresh = ensureSchema(db);
+  // FTS5 keeps deleted tokens in its index until merged unless told to remove them at once (SQLite 3.42+).
+  db.prepare("INSERT INTO log_fts (log_fts, rank) VALUES ('secure-delete', 1)").run();
   return { catalog: new SqliteCatalog(db), fresh };
 }
 

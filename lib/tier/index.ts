@@ -17,3 +17,6 @@ export { applyTierPlan, type TierRunOptions, type TierRunReport, type MoveOutcom
 export { tierClasses, tierOfClass } from './storage-class.ts';
 export { monthlyCost, earlyDeletionCharge, moveCost, type MoveCost } from './cost.ts';
 export { readPlacements, TIERS_PREFIX } from './placement.ts';
+export { deleteArchives, type DeletionRequest, type DeletionOptions, type DeletionOutcome } from './deletion.ts';
+export { sweepPacks, type SweepReport, type CatalogRows } from './sweep.ts';
+export { DELETIONS_PREFIX, readJournals, type DeletionJournal } from '../archive/deletion-journal.ts';

@@ -226,6 +226,7 @@ export function planTiering(f: TierFacts): TierPlan {
       continue;
     }
     if (gone.length) {
+      // Repacked by the expiry (its live chunks go into a new, hot pack): moving it first would be paid for nothing.
       plan.repacks.push({
         group: pack.group,
         packId: pack.packId,
@@ -234,6 +235,7 @@ export function planTiering(f: TierFacts): TierPlan {
         expiring: uids(gone),
         live: uids(live),
       });
+      continue;
     }
     planMove(pack, live, f, plan);
   }

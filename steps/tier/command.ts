@@ -9,8 +9,23 @@ import { HoldRepository } from '../../lib/policy/hold-store.ts';
 import { formatProblem, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
 import { DEFAULT_PRICING, loadPricing } from '../../lib/policy/pricing.ts';
 import { storageClassesOf } from '../../lib/store/store.ts';
-import { applyTierPlan, gatherTierFacts, planTiering, tierClasses } from '../../lib/tier/index.ts';
-import { bytes, money, renderPlan } from './render.ts';
+import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
+import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { parseDuration } from '../../lib/policy/duration.ts';
+import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
+import type { Repository } from '../../lib/archive/index.ts';
+import {
+  applyTierPlan,
+  deleteArchives,
+  gatherTierFacts,
+  planTiering,
+  tierClasses,
+  type TierPlan,
+} from '../../lib/tier/index.ts';
+import { existsSync } from 'node:fs';
+import type { StepContext } from '../../lib/cli/run-step.ts';
+import { bytes, money, renderDeletions, renderPlan } from './render.ts';
 
 interface TierArgs {
   'dry-run'?: boolean;
@@ -19,6 +34,7 @@ interface TierArgs {
   'kube-server'?: string;
   pricing?: string;
   now?: string;
+  settle: string;
 }
 
 export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
@@ -47,6 +63,11 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       .option('now', {
         type: 'string',
         describe: 'plan as of this ISO time (only with --dry-run: a forecast)',
+      })
+      .option('settle', {
+        type: 'string',
+        default: '60s',
+        describe: "wait between taking a doomed pack's index away and deleting it (longer than an archiver's commit)",
       }) as Argv<TierArgs>,
   handler: runStep<TierArgs>(async (args, ctx) => {
     const dryRun = Boolean(args['dry-run']);
@@ -87,11 +108,14 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
           orphanRecords: facts.orphanRecords,
         });
     for (const m of run?.moves ?? []) if (m.error) ctx.log(`move of ${m.pack} failed: ${m.error}`);
-    if (plan.expiries.length) {
-      ctx.log(
-        `${plan.expiries.length} workflow(s) past retention are listed; expiry is not carried out by this version`,
-      );
+    const settle = parseDuration(args.settle);
+    if (!settle || settle.years || settle.months)
+      throw new InputError(`--settle "${args.settle}" is not a duration (e.g. 60s, 5m)`);
+    const expired = dryRun ? undefined : await expire(repo, plan, holds, now, settle.ms, ctx);
+    for (const e of expired?.outcomes ?? []) {
+      if (e.outcome !== 'done') ctx.log(`expiry of ${e.uid}: ${e.outcome}: ${e.reason}`);
     }
+    for (const u of expired?.unreadableJournals ?? []) ctx.log(`unreadable deletion journal: ${u}`);
     const summary = {
       dryRun,
       now: plan.now,
@@ -99,7 +123,8 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       bytesMoved: plan.totals.bytesMoved,
       waiting: plan.waiting.length,
       expiries: plan.totals.expiries,
-      failed: run?.failed ?? 0,
+      expired: expired?.outcomes.filter((e) => e.outcome === 'done').length ?? 0,
+      failed: (run?.failed ?? 0) + (expired?.outcomes.filter((e) => e.outcome === 'unproven').length ?? 0),
       currency: plan.currency,
       monthlySaving: plan.totals.monthlySaving,
       oneTimeCharges: plan.totals.oneTimeCharges,
@@ -108,6 +133,7 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     };
     if (ctx.config.output === 'table') {
       process.stdout.write(renderPlan(plan) + '\n\n');
+      if (expired?.outcomes.length) process.stdout.write(renderDeletions(expired.outcomes) + '\n\n');
       ctx.output({
         ...summary,
         bytesMoved: bytes(summary.bytesMoved),
@@ -115,8 +141,43 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
         oneTimeCharges: money(summary.oneTimeCharges),
       });
     } else {
-      ctx.output({ ...summary, plan, run });
+      ctx.output({ ...summary, plan, run, expiries: expired?.outcomes ?? [] });
     }
     return !policySet.valid || facts.unreadable.length || run?.failed ? ExitCode.Failed : ExitCode.Ok;
   }),
 };
+
+/** Expires what the plan says, and finishes deletions a crashed run left; catalog rows go too where the catalog is. */
+async function expire(
+  repo: Repository,
+  plan: TierPlan,
+  holds: HoldsAndExtensions,
+  now: Date,
+  settleMs: number,
+  ctx: StepContext,
+): ReturnType<typeof deleteArchives> {
+  const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
+  try {
+    const result = await deleteArchives(
+      repo,
+      plan.expiries.map((e) => ({
+        kind: 'expiry' as const,
+        uid: e.uid,
+        namespace: e.namespace,
+        name: e.name,
+        manifests: e.manifests,
+        reason: e.reason,
+        actor: 'strata/tier',
+      })),
+      { audit: ctx.audit, now, holds, settleMs, catalog },
+    );
+    // Workflows whose manifests a repack rewrote are in the catalog again under their new ids.
+    const rewritten = [...new Set(result.outcomes.flatMap((o) => o.superseded.map((s) => s.to)))];
+    if (catalog && rewritten.length) {
+      await indexCatalog(catalog, await archiveManifestSource(repo.store), { only: rewritten });
+    }
+    return result;
+  } finally {
+    catalog?.close();
+  }
+}

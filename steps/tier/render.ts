@@ -1,6 +1,6 @@
 // The tier plan as tables for a terminal: moves with bytes and money, what waits and why, expiries, totals.
 import { formatTable } from '../../lib/cli/output.ts';
-import type { TierPlan } from '../../lib/tier/index.ts';
+import type { DeletionOutcome, TierPlan } from '../../lib/tier/index.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -96,4 +96,23 @@ export function renderPlan(plan: TierPlan): string {
     parts.push('', `Kept past retention (${plan.kept.length}):`, formatTable(plan.kept));
   }
   return parts.join('\n');
+}
+
+export function renderDeletions(outcomes: readonly DeletionOutcome[]): string {
+  return [
+    `Deletions carried out (${outcomes.length}):`,
+    formatTable(
+      outcomes.map((o) => ({
+        workflow: o.uid,
+        kind: o.kind,
+        outcome: o.outcome,
+        manifests: o.manifests.length,
+        'packs deleted': o.packsDeleted.length,
+        repacked: o.repacked.length,
+        'chunks deleted': o.chunksDeleted.length,
+        'still present': o.stillPresent.length,
+        reason: o.reason,
+      })),
+    ),
+  ].join('\n');
 }

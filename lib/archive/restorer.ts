@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { parseWorkflowDocument } from '../bundle/workflow-text.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { InputError, IntegrityError, NotFoundError } from '../errors.ts';
 import type { Manifest, ManifestEntry } from './manifest.ts';
@@ -163,8 +164,8 @@ export function resubmittable(workflow: Record<string, unknown>): Record<string,
 }
 
 /** Picks the Workflow out of the stored entry, which may be a single object or a List. */
-function findWorkflow(text: string, uid: string): Record<string, unknown> | undefined {
-  const doc = parse(text) as Record<string, unknown> | null;
+function findWorkflow(text: string, path: string, uid: string): Record<string, unknown> | undefined {
+  const doc = parseWorkflowDocument(text, path) as Record<string, unknown> | null | undefined;
   if (!doc || typeof doc !== 'object') return undefined;
   if (Array.isArray(doc.items)) {
     const items = doc.items as Array<Record<string, unknown>>;
@@ -260,7 +261,7 @@ export async function restoreWorkflow(
   let resubmit = false;
   if (wfEntry && !manifest.entries.some((e) => e.path === RESUBMIT_FILE)) {
     const text = await readAll(streamEntry(repo, manifest, wfEntry, reader));
-    const wf = findWorkflow(text, manifest.workflow.uid);
+    const wf = findWorkflow(text, wfEntry.path, manifest.workflow.uid);
     if (wf) {
       const bytes = Buffer.from(stringify(resubmittable(wf)));
       files.push({ rel: RESUBMIT_FILE, data: () => bytes });

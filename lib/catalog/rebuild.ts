@@ -1,6 +1,6 @@
 // Brings the catalog in line with the store's manifests: index new ones, drop vanished ones, one transaction each.
+import { parseWorkflowDocument } from '../bundle/workflow-text.ts';
 import type { Readable } from 'node:stream';
-import { parse as parseYaml } from 'yaml';
 import { describeError, IntegrityError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { Catalog, CatalogEntry, CatalogWorkflow, LogSegment } from './catalog.ts';
@@ -186,7 +186,7 @@ async function readWorkflowObject(
   }
   let value: unknown;
   try {
-    value = parseYaml(Buffer.concat(parts).toString('utf8'));
+    value = parseWorkflowDocument(Buffer.concat(parts).toString('utf8'), entry.path);
   } catch (err) {
     throw new IntegrityError(`workflow object does not parse: ${describeError(err)}`, {
       key: entry.path,

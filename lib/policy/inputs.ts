@@ -1,7 +1,7 @@
 // Workflows for explain/diff from files: Workflow YAML/JSON (documents or Lists), or archived manifests.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseObjectDocuments } from '../bundle/workflow-text.ts';
 import { InputError } from '../errors.ts';
 import { workflowFacts, type WorkflowFacts } from './facts.ts';
 
@@ -36,11 +36,9 @@ function files(paths: readonly string[]): string[] {
 }
 
 function objectsIn(file: string): Record<string, unknown>[] {
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
   const out: Record<string, unknown>[] = [];
-  for (const d of docs) {
-    if (d.errors.length) throw new InputError(`YAML: ${d.errors[0]!.message.split('\n')[0]}`, { file });
-    const v = d.toJS() as Record<string, unknown> | null;
+  for (const doc of parseObjectDocuments(readFileSync(file, 'utf8'), file)) {
+    const v = doc as Record<string, unknown> | null;
     if (!v || typeof v !== 'object') continue;
     if (Array.isArray(v.items)) out.push(...(v.items as Record<string, unknown>[]));
     else out.push(v);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { parseWorkflowDocument } from '../bundle/workflow-text.ts';
 import { InputError } from '../errors.ts';
 import { loadPolicySet } from './compile.ts';
 import { decideRetention, type RetentionDecision } from './decide.ts';
@@ -116,8 +117,10 @@ export function runPolicyTestFile(file: string, policyOverride?: readonly string
   const { policySet } = loadPolicySet(readPolicySources(policyPaths));
   return test.cases.map((c) => {
     let workflow = c.workflow;
-    if (c.workflowFile)
-      workflow = parse(readFileSync(resolve(base, c.workflowFile), 'utf8')) as Record<string, unknown>;
+    if (c.workflowFile) {
+      const workflowFile = resolve(base, c.workflowFile);
+      workflow = parseWorkflowDocument(readFileSync(workflowFile, 'utf8'), workflowFile) as Record<string, unknown>;
+    }
     if (!workflow)
       return { file, test: test.metadata.name, case: c.name, passed: false, failures: ['no workflow or workflowFile'] };
     const facts = workflowFacts(workflow, {

@@ -1,7 +1,8 @@
 // Parses Argo Workflow objects from YAML/JSON text (single objects, Lists, multi-document YAML) and checks the minimum.
-import { isMap, isSeq, LineCounter, parseAllDocuments, YAMLParseError, type Document } from 'yaml';
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { SourceProblem, WorkflowIdentity } from '../bundle/bundle.ts';
 import { unsafeIdentityPart, workflowIdentity } from '../bundle/identity.ts';
+import { documentValue, parseJson, YAML_PARSE_OPTIONS, yamlErrorMessage } from '../bundle/workflow-text.ts';
 import { InputError } from '../errors.ts';
 import { loadPlainYaml } from './yaml-fast.ts';
 
@@ -38,8 +39,12 @@ export function parseWorkflowText(text: string, file: string): ParseResult {
   if (file.endsWith('.json')) {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJson(text, file);
     } catch (err) {
+      if (err instanceof InputError) {
+        result.problems.push(problemFrom(err));
+        return result;
+      }
       const pos = jsonErrorPosition(text, err);
       result.problems.push({
         where: where(file, pos.line, pos.col),
@@ -85,7 +90,7 @@ function parseYaml(text: string, file: string, lineOffset: number, out: ParseRes
   const lineAt = (offset: number) => lineCounter.linePos(offset).line + lineOffset;
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document.Parsed[];
+    docs = parseAllDocuments(text, { ...YAML_PARSE_OPTIONS, lineCounter, prettyErrors: false }) as Document.Parsed[];
   } catch (err) {
     if (commit) out.problems.push({ where: where(file, lineOffset + 1), message: `malformed YAML: ${String(err)}` });
     return false;
@@ -96,15 +101,19 @@ function parseYaml(text: string, file: string, lineOffset: number, out: ParseRes
     const error = doc.errors[0];
     if (error) {
       const pos = lineCounter.linePos(error.pos[0]);
-      out.problems.push({
-        where: where(file, pos.line + lineOffset, pos.col),
-        message: `malformed YAML: ${firstLine(error)}`,
-      });
+      out.problems.push({ where: where(file, pos.line + lineOffset, pos.col), message: yamlErrorMessage(error, doc) });
       continue;
     }
-    const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
-    if (value === null || value === undefined) continue; // empty document (e.g. a trailing `---`)
     const start = doc.contents?.range?.[0] ?? 0;
+    let value: unknown;
+    try {
+      value = documentValue(doc, file, lineAt(start));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      out.problems.push(problemFrom(err));
+      continue;
+    }
+    if (value === null || value === undefined) continue; // empty document (e.g. a trailing `---`)
     const itemLine = (index: number): number => {
       const items = isMap(doc.contents) ? doc.contents.get('items', true) : undefined;
       const node = (isSeq(items) ? items.items[index] : undefined) as { range?: [number, number, number] } | undefined;
@@ -113,10 +122,6 @@ function parseYaml(text: string, file: string, lineOffset: number, out: ParseRes
     collectObjects(value, file, (index) => (index < 0 ? lineAt(start) : itemLine(index)), out);
   }
   return true;
-}
-
-function firstLine(err: YAMLParseError): string {
-  return err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
 }
 
 /** Node 20 says "at position N", Node 22 "(line L column C)"; both become line:col. */

@@ -1,7 +1,7 @@
 // Archiving a directory export through the real CLI when the export holds more than the layout promises: what
 // archive takes must restore, and what it skips or refuses is said (collect output, manifest missing entries).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -132,4 +132,38 @@ test('a workflow with neither namespace nor uid has one identity in collect, arc
   expect(archive.results[0]).toMatchObject({ uid: filed!.uid, namespace: 'default' });
   const explain = await strata(['policy', 'explain', path.join(exportDir, 'bare.yaml'), '--policies', 'policies']);
   expect(explain.out).toContain(`workflow default/bare (uid ${filed!.uid},`);
+});
+
+test('JSON with a key given twice is refused by archive, naming the file, the line and the key', async () => {
+  write(
+    'ns/dup/workflow.json',
+    '{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",\n' +
+      ' "metadata": {"name": "dup", "namespace": "ns", "uid": "uid-dup"},\n' +
+      ' "status": {"phase": "Succeeded", "phase": "Failed", "finishedAt": "2026-01-01T00:10:00Z"}}\n',
+  );
+  const archive = await strata(['archive', '--from', exportDir, '-o', 'json']);
+  expect(archive.code).toBe(1);
+  expect(JSON.parse(archive.out)).toMatchObject({ workflows: 0, archived: 0 });
+  expect(archive.err).toMatch(/problem: .*ns\/dup\/workflow\.json:3:\d+: duplicate key "phase" in one object/);
+});
+
+test('YAML with 150 aliases archives, restores and explains (one alias limit on every side)', async () => {
+  const aliases = Array.from({ length: 150 }, () => '  - *step\n').join('');
+  write(
+    'ns/many/workflow.yaml',
+    workflowYaml('many').replace(
+      'status:',
+      `spec:\n  step: &step {name: s, container: {image: busybox}}\n  templates:\n${aliases}status:`,
+    ),
+  );
+  const archive = await strata(['archive', '--from', exportDir, '-o', 'json']);
+  expect(archive.code).toBe(0);
+  expect(JSON.parse(archive.out)).toMatchObject({ workflows: 1, archived: 1 });
+  const restore = await strata(['restore', 'ns/many', '--to', path.join(root, 'out')]);
+  expect(restore.err).not.toMatch(/alias/i);
+  expect(restore.code).toBe(0);
+  expect(readFileSync(path.join(root, 'out/workflow.resubmit.yaml'), 'utf8')).toContain('image: busybox');
+  const explain = await strata(['policy', 'explain', path.join(root, 'out/workflow.yaml'), '--policies', 'policies']);
+  expect(explain.code).toBe(0);
+  expect(explain.out).toMatch(/workflow ns\/many \(uid uid-many/);
 });

@@ -6,7 +6,13 @@ import { manifestKey, packKey, readObject, type Repository } from '../archive/re
 import { refKeys, writeRefs } from '../archive/workflow-refs.ts';
 import { AlreadyExistsError, describeError, NotFoundError } from '../errors.ts';
 import { activeHolds, extendedUntil, type HoldsAndExtensions } from '../policy/holds.ts';
-import { newJournalId, readJournals, removeJournal, writeJournal, type DeletionJournal } from '../archive/deletion-journal.ts';
+import {
+  newJournalId,
+  readJournals,
+  removeJournal,
+  writeJournal,
+  type DeletionJournal,
+} from '../archive/deletion-journal.ts';
 import { stillPresent, sweepPacks, type CatalogRows, type SweepReport } from './sweep.ts';
 
 export interface DeletionRequest {

@@ -28,7 +28,6 @@ export {
   openEntry,
   streamEntry,
   restoreWorkflow,
-  resubmittable,
   RESUBMIT_FILE,
   type EntrySelector,
   type EntrySelection,
@@ -42,5 +41,6 @@ export {
   type BucketRestoreOptions,
   type BucketRestoreResult,
 } from './restore-to-bucket.ts';
+export { argoNodeId, resubmitWorkflow, type ResubmitOptions } from './argo-resubmit.ts';
 export { verifyRepository, type Problem, type VerifyOptions, type VerifyReport } from './checker.ts';
 export { collectGarbage, type GcOptions, type GcReport } from './gc.ts';

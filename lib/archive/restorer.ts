@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { parseWorkflowDocument } from '../bundle/workflow-text.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { InputError, IntegrityError, NotFoundError } from '../errors.ts';
+import { resubmitWorkflow, type ResubmitOptions } from './argo-resubmit.ts';
 import type { Manifest, ManifestEntry } from './manifest.ts';
 import { readManifest } from './manifest-lookup.ts';
 import { PackReader } from './pack-reader.ts';
@@ -143,26 +144,6 @@ export function safeTarget(root: string, path: string): string {
   return target;
 }
 
-/** Metadata Argo sets on a running object; a resubmitted Workflow must not carry it. */
-const SERVER_FIELDS = [
-  'uid',
-  'resourceVersion',
-  'creationTimestamp',
-  'managedFields',
-  'generation',
-  'selfLink',
-  'ownerReferences',
-];
-
-/** The Workflow object in a form `argo submit` / `kubectl create` accepts: no status, no server-set metadata. */
-export function resubmittable(workflow: Record<string, unknown>): Record<string, unknown> {
-  const { status: _status, ...rest } = workflow;
-  void _status;
-  const metadata = { ...((workflow.metadata as Record<string, unknown> | undefined) ?? {}) };
-  for (const f of SERVER_FIELDS) delete metadata[f];
-  return { ...rest, metadata };
-}
-
 /** Picks the Workflow out of the stored entry, which may be a single object or a List. */
 function findWorkflow(text: string, path: string, uid: string): Record<string, unknown> | undefined {
   const doc = parseWorkflowDocument(text, path) as Record<string, unknown> | null | undefined;
@@ -178,6 +159,8 @@ export const RESUBMIT_FILE = 'workflow.resubmit.yaml';
 
 export interface RestoreOptions {
   progress?: Progress;
+  /** How workflow.resubmit.yaml is made (memoized, keep the creator labels). */
+  resubmit?: Omit<ResubmitOptions, 'manifestId'>;
 }
 
 export interface RestoreResult {
@@ -263,7 +246,7 @@ export async function restoreWorkflow(
     const text = await readAll(streamEntry(repo, manifest, wfEntry, reader));
     const wf = findWorkflow(text, wfEntry.path, manifest.workflow.uid);
     if (wf) {
-      const bytes = Buffer.from(stringify(resubmittable(wf)));
+      const bytes = Buffer.from(stringify(resubmitWorkflow(wf, { ...opts.resubmit, manifestId })));
       files.push({ rel: RESUBMIT_FILE, data: () => bytes });
       resubmit = true;
     }

@@ -30,6 +30,8 @@ interface RestoreArgs {
   log?: string;
   artifact?: string;
   path?: string;
+  memoized?: boolean;
+  'keep-creator'?: boolean;
 }
 
 export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs> = {
@@ -68,6 +70,15 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       .option('path', {
         type: 'string',
         describe: 'the entry at this path of the archive (a directory: every file below it, with --to <dir>)',
+      })
+      .option('memoized', {
+        type: 'boolean',
+        describe:
+          'workflow.resubmit.yaml reruns only what failed (Argo resubmit --memoized; Failed/Error workflows only)',
+      })
+      .option('keep-creator', {
+        type: 'boolean',
+        describe: 'workflow.resubmit.yaml keeps the original creator labels (Argo labels whoever submits it)',
       })
       .conflicts('path', 'node')
       .conflicts('to-bucket', ['to', 'node', 'path'])
@@ -123,7 +134,10 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       if (!args.to) throw new ConfigError('restore of a whole workflow needs --to <directory>');
       let result;
       try {
-        result = await restoreWorkflow(repo, id, args.to, { progress: ctx.progress });
+        result = await restoreWorkflow(repo, id, args.to, {
+          progress: ctx.progress,
+          resubmit: { memoized: args.memoized, keepCreator: args['keep-creator'] },
+        });
       } catch (err) {
         await audit('failed', { to: args.to }, (err as Error).message);
         throw err;

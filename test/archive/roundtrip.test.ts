@@ -13,6 +13,7 @@ import {
   verifyRepository,
 } from '../../lib/archive/index.ts';
 import { bundleOf, logText, readStream, tempDir, tempRepository } from './fixtures.ts';
+import { controllerProblems } from '../support/argo-controller.ts';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -86,13 +87,13 @@ describe('round trip', () => {
       kind: 'Workflow',
       metadata: {
         generateName: 'play-',
-        name: 'play-abc',
         namespace: 'agents',
-        labels: { team: 'a' },
-        annotations: { note: 'b' },
+        labels: { team: 'a', 'workflows.argoproj.io/resubmitted-from-workflow': 'play-abc' },
+        annotations: { note: 'b', 'strata.dev/restored-from-manifest': result.manifestId },
       },
       spec: { entrypoint: 'main' },
     });
+    expect(controllerProblems(resubmit as Record<string, unknown>)).toEqual([]);
   });
 
   test('records unreadable entries as missing and marks the workflow incomplete', async () => {

@@ -1,9 +1,11 @@
-// Emergency delete of one workflow (leaked secret, court order): its manifests and cluster object, refused under a legal hold unless break-glass.
+// Emergency delete of one workflow (leaked secret, court order): its data from every pack (shared packs repacked),
+// its manifests, refs and catalog rows, and its cluster object, now; refused under a legal hold unless break-glass.
 import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
-import { manifestKey, type Repository } from '../archive/repository.ts';
+import type { Repository } from '../archive/repository.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import { describeError } from '../errors.ts';
-import { activeHolds, type HoldRecord } from '../policy/holds.ts';
+import { activeHolds, type HoldsAndExtensions } from '../policy/holds.ts';
+import { deleteArchives, type CatalogRows, type DeletionOutcome } from '../tier/index.ts';
 import type { FinalizeCluster } from './finalize-run.ts';
 
 export interface EmergencyDeleteRequest {
@@ -23,12 +25,26 @@ export interface EmergencyDeleteResult {
   reasons: string[];
   manifests: string[];
   deletedManifests: number;
+  /** What the deletion did and proved (absent on a dry run or a refusal). */
+  deletion?: Pick<DeletionOutcome, 'outcome' | 'packsDeleted' | 'repacked' | 'chunksDeleted' | 'stillPresent'>;
   cluster: 'deleted' | 'pending' | 'absent' | 'skipped' | 'failed';
+}
+
+export interface EmergencyDeleteDeps {
+  repo: Repository;
+  /** Every hold and extension record (a deletion a crashed run left for another workflow is finished too, or undone). */
+  holds: HoldsAndExtensions;
+  cluster?: FinalizeCluster;
+  audit: AuditLog;
+  now: Date;
+  /** See SweepOptions.settleMs. */
+  settleMs: number;
+  catalog?: CatalogRows;
 }
 
 export async function emergencyDelete(
   req: EmergencyDeleteRequest,
-  deps: { repo: Repository; holds: HoldRecord[]; cluster?: FinalizeCluster; audit: AuditLog; now: Date },
+  deps: EmergencyDeleteDeps,
 ): Promise<EmergencyDeleteResult> {
   const result: EmergencyDeleteResult = {
     uid: req.uid,
@@ -54,7 +70,7 @@ export async function emergencyDelete(
   };
   if (!req.reason.trim() || !req.approver.trim()) return refuse('a reason and an approver are required');
   if (req.approver === req.actor) return refuse(`the approver must be someone else than the requester (${req.actor})`);
-  const held = activeHolds(deps.holds, req.uid, deps.now);
+  const held = activeHolds(deps.holds.holds, req.uid, deps.now);
   if (held.length && !req.breakGlass)
     return refuse(
       `under legal hold ${held.map((h) => `${h.id} (${h.reason})`).join(', ')}: set break-glass to override`,
@@ -69,9 +85,30 @@ export async function emergencyDelete(
     }
   }
   if (!req.dryRun) {
-    // Manifests first: their packs become unreferenced and `strata gc` removes them after its grace period.
-    await deps.repo.store.delete(result.manifests.map(manifestKey));
-    result.deletedManifests = result.manifests.length;
+    const { outcomes } = await deleteArchives(
+      deps.repo,
+      [
+        {
+          kind: 'emergency',
+          uid: req.uid,
+          namespace: req.workflow?.namespace ?? '',
+          name: req.workflow?.name ?? '',
+          manifests: result.manifests,
+          reason: req.reason,
+          actor: req.actor,
+          approver: req.approver,
+          breakGlass: req.breakGlass,
+        },
+      ],
+      { audit: deps.audit, now: deps.now, holds: deps.holds, settleMs: deps.settleMs, catalog: deps.catalog },
+    );
+    const mine = outcomes.find((o) => o.uid === req.uid && o.kind === 'emergency');
+    if (mine) {
+      const { outcome, packsDeleted, repacked, chunksDeleted, stillPresent } = mine;
+      result.deletion = { outcome, packsDeleted, repacked, chunksDeleted, stillPresent };
+      result.deletedManifests = outcome === 'undone' ? 0 : mine.manifests.length;
+      result.reasons.push(describeOutcome(mine));
+    }
     if (deps.cluster && req.workflow) {
       try {
         const wf = await deps.cluster.getWorkflow(req.workflow.namespace, req.workflow.name);
@@ -85,21 +122,37 @@ export async function emergencyDelete(
       }
     }
   }
-  result.reasons.push(
-    `${req.dryRun ? 'would delete' : 'deleted'} ${result.manifests.length} manifests; packs go with the next gc`,
-  );
+  if (req.dryRun)
+    result.reasons.push(`would delete ${result.manifests.length} manifests and every chunk only they use`);
   await deps.audit.record({
     action: 'emergency-delete',
     actor: req.actor,
     subject: req.uid,
-    outcome: result.cluster === 'failed' ? 'failed' : 'ok',
+    outcome: result.cluster === 'failed' || (result.deletion && result.deletion.outcome !== 'done') ? 'failed' : 'ok',
     reason: req.reason,
     details: {
       ...details,
       manifests: result.manifests,
       cluster: result.cluster,
+      deletion: result.deletion?.outcome,
       holdsOverridden: held.map((h) => h.id),
     },
   });
   return result;
+}
+
+function describeOutcome(o: DeletionOutcome): string {
+  const what =
+    `${o.manifests.length} manifest(s), ${o.packsDeleted.length} pack(s) deleted, ${o.repacked.length} repacked, ` +
+    `${o.chunksDeleted.length} chunk(s) gone`;
+  switch (o.outcome) {
+    case 'done':
+      return `deleted ${what}; every deleted key checked absent`;
+    case 'pending':
+      return `manifests deleted; ${o.reason}: the next strata tier run finishes it`;
+    case 'unproven':
+      return `deleted ${what}, but still present: ${o.stillPresent.join(', ')}`;
+    default:
+      return o.reason;
+  }
 }

@@ -2,7 +2,10 @@
 import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { ExitCode } from '../../lib/errors.ts';
+import { existsSync } from 'node:fs';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { ExitCode, InputError } from '../../lib/errors.ts';
+import { parseDuration } from '../../lib/policy/duration.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
 import { HoldRepository } from '../../lib/policy/hold-store.ts';
@@ -16,11 +19,13 @@ interface EmergencyDeleteArgs {
   'dry-run'?: boolean;
   cluster: boolean;
   'kube-server'?: string;
+  settle: string;
 }
 
 export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteArgs> = {
   command: 'emergency-delete <uid>',
-  describe: 'Delete a workflow from the archive (and the cluster) now; refused under legal hold unless --break-glass',
+  describe:
+    'Delete a workflow from every pack, the catalog and the cluster now; refused under legal hold unless --break-glass',
   builder: (y) =>
     y
       .positional('uid', { type: 'string', demandOption: true, describe: 'workflow uid' })
@@ -37,10 +42,19 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
       .option('kube-server', {
         type: 'string',
         describe: 'API server URL without auth (env STRATA_KUBE_SERVER)',
+      })
+      .option('settle', {
+        type: 'string',
+        default: '60s',
+        describe: "wait between taking a doomed pack's index away and deleting it (longer than an archiver's commit)",
       }) as never,
   handler: runStep<EmergencyDeleteArgs>(async (args, ctx) => {
     const store = ctx.store();
     const repo = await openRepository(store);
+    const holdRepo = new HoldRepository(store);
+    const settle = parseDuration(args.settle);
+    if (!settle || settle.years || settle.months) throw new InputError(`--settle "${args.settle}" is not a duration`);
+    const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
     const result = await emergencyDelete(
       {
         uid: args.uid,
@@ -52,17 +66,21 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
       },
       {
         repo,
-        holds: await new HoldRepository(store).listHolds(args.uid),
+        holds: { holds: await holdRepo.listHolds(), extensions: await holdRepo.listExtensions() },
         cluster: args.cluster ? await openCluster(args['kube-server']) : undefined,
         audit: ctx.audit,
         now: new Date(),
+        settleMs: settle.ms,
+        catalog,
       },
-    );
+    ).finally(() => catalog?.close());
     for (const r of result.reasons) ctx.log(`${result.refused ? 'refused' : 'note'}: ${r}`);
     ctx.output(result);
     if (result.refused) return ctx.fail(`emergency-delete refused: ${result.reasons.join('; ')}`);
     if (result.cluster === 'failed')
       return ctx.fail(`emergency-delete: cluster delete failed: ${result.reasons.join('; ')}`);
+    if (result.deletion && result.deletion.outcome !== 'done')
+      return ctx.fail(`emergency-delete ${result.deletion.outcome}: ${result.reasons.join('; ')}`);
     return ExitCode.Ok;
   }),
 };

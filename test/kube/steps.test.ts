@@ -285,6 +285,8 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
       'ciso',
       '--actor',
       'oncall',
+      '--settle',
+      '0s',
       ...common.slice(0, 4),
       '-o',
       'json',

@@ -1,13 +1,8 @@
 // Benchmark (not a test): retention decisions per second for the default policies over 100k generated workflows.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  decideRetention,
-  loadPolicySet,
-  readPolicySources,
-  workflowFacts,
-  type WorkflowFacts,
-} from '../../lib/policy/index.ts';
+import { decideRetention, loadPolicySet, workflowFacts, type WorkflowFacts } from '../../lib/policy/index.ts';
+import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

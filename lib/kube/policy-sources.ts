@@ -1,6 +1,7 @@
 // The policy set a pipeline step runs with: policy files, plus ConfigMaps labelled strata.dev/policy read live from the cluster.
 import { createHash } from 'node:crypto';
-import { loadPolicySet, readPolicySources, type PolicyProblem, type PolicySet } from '../policy/index.ts';
+import { loadPolicySet, type PolicyProblem, type PolicySet } from '../policy/index.ts';
+import { readPolicySources } from '../policy-files/policy-files.ts';
 import { policySourcesFromCluster } from '../policy/cluster-source.ts';
 import type { ClusterApi } from './cluster-api.ts';
 

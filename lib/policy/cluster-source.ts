@@ -1,6 +1,6 @@
 // Policy sources from the cluster: ConfigMaps labelled strata.dev/policy=true, through a small lister port.
 import { stringify } from 'yaml';
-import type { PolicySource } from './files.ts';
+import type { PolicySource } from './configmap.ts';
 import { POLICY_LABEL } from './schema.ts';
 
 export interface ConfigMapLike {

@@ -2,6 +2,12 @@
 import { isMap, isScalar, LineCounter, parseAllDocuments, Scalar, type Document } from 'yaml';
 import { POLICY_LABEL } from './schema.ts';
 
+/** One policy file or ConfigMap key as read, before parsing. */
+export interface PolicySource {
+  name: string;
+  text: string;
+}
+
 export interface SourceLocation {
   /** File name or `configmap/<namespace>/<name>`. */
   file: string;

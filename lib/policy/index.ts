@@ -1,8 +1,7 @@
 // Public API of the retention policy engine: load a policy set, build workflow facts, decide.
 export { loadPolicySet, describeLocation, formatProblem, BUILTIN_DEFAULTS } from './compile.ts';
 export type { PolicySet, CompiledRule, RetentionAction, TimelineStage } from './compile.ts';
-export type { PolicyProblem, SourceLocation } from './configmap.ts';
-export { readPolicySources, type PolicySource } from './files.ts';
+export type { PolicyProblem, PolicySource, SourceLocation } from './configmap.ts';
 export { workflowFacts, TIERS, COMPLETED_PHASES } from './facts.ts';
 export type { WorkflowFacts, ArchiveFacts, Tier } from './facts.ts';
 export { decideRetention } from './decide.ts';

@@ -1,7 +1,4 @@
-// Workflows for explain/diff from files: Workflow YAML/JSON (documents or Lists), or archived manifests.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseObjectDocuments } from '../bundle/workflow-text.ts';
+// Workflows as explain/diff inputs: a Workflow object or an archived manifest turned into facts and a size.
 import { InputError } from '../errors.ts';
 import { workflowFacts, type WorkflowFacts } from './facts.ts';
 
@@ -12,63 +9,17 @@ export interface WorkflowInput {
   sizeBytes: number;
 }
 
-function files(paths: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      throw new InputError('cannot read workflow input', { file: p });
-    }
-    if (st.isDirectory())
-      out.push(
-        ...files(
-          readdirSync(p)
-            .sort()
-            .filter((e) => /\.(ya?ml|json)$/.test(e) || statSync(join(p, e)).isDirectory())
-            .map((e) => join(p, e)),
-        ),
-      );
-    else out.push(p);
-  }
-  return out;
-}
-
-function objectsIn(file: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const doc of parseObjectDocuments(readFileSync(file, 'utf8'), file)) {
-    const v = doc as Record<string, unknown> | null;
-    if (!v || typeof v !== 'object') continue;
-    if (Array.isArray(v.items)) out.push(...(v.items as Record<string, unknown>[]));
-    else out.push(v);
-  }
-  return out;
-}
-
-/** Every object in the files (documents and List items), e.g. related resources for explain. */
-export function readObjects(paths: readonly string[]): Record<string, unknown>[] {
-  return files(paths).flatMap(objectsIn);
-}
-
 const SIZE_ANNOTATION = 'strata.dev/size-bytes';
 
-/** Workflow objects (kind Workflow) from files and directories; other kinds are skipped. */
-export function readWorkflowFiles(paths: readonly string[]): WorkflowInput[] {
-  const out: WorkflowInput[] = [];
-  for (const file of files(paths)) {
-    for (const obj of objectsIn(file)) {
-      if (obj.kind !== undefined && obj.kind !== 'Workflow') continue;
-      const facts = workflowFacts(obj);
-      const annotated = Number(facts.annotations[SIZE_ANNOTATION]);
-      out.push({
-        file,
-        facts,
-        sizeBytes: Number.isFinite(annotated) && annotated > 0 ? annotated : Buffer.byteLength(JSON.stringify(obj)),
-      });
-    }
-  }
-  return out;
+/** A Workflow object as an input; its size is the strata.dev/size-bytes annotation, else the object's own size. */
+export function workflowInput(obj: Record<string, unknown>, file: string): WorkflowInput {
+  const facts = workflowFacts(obj);
+  const annotated = Number(facts.annotations[SIZE_ANNOTATION]);
+  return {
+    file,
+    facts,
+    sizeBytes: Number.isFinite(annotated) && annotated > 0 ? annotated : Buffer.byteLength(JSON.stringify(obj)),
+  };
 }
 
 interface ManifestShape {
@@ -105,9 +56,4 @@ export function manifestInput(m: unknown, where: string): WorkflowInput {
     status: { phase: w.phase, startedAt: w.startedAt, finishedAt: w.finishedAt },
   };
   return { file: where, facts: workflowFacts(obj, { archive: { sizeBytes: size } }), sizeBytes: size };
-}
-
-/** Archived manifests (strata-manifest JSON files). */
-export function readManifestFiles(paths: readonly string[]): WorkflowInput[] {
-  return files(paths).flatMap((file) => objectsIn(file).map((m) => manifestInput(m, file)));
 }

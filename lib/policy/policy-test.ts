@@ -1,14 +1,9 @@
 // Policy unit tests (like `kyverno test`): workflow fixtures with the decision each must get, run against a policy set.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { parseWorkflowDocument } from '../bundle/workflow-text.ts';
 import { InputError } from '../errors.ts';
-import { loadPolicySet } from './compile.ts';
+import type { PolicySet } from './compile.ts';
 import { decideRetention, type RetentionDecision } from './decide.ts';
 import { workflowFacts, TIERS, type ArchiveFacts } from './facts.ts';
-import { readPolicySources } from './files.ts';
 
 const expectSchema = z.strictObject({
   action: z.enum(['keep', 'archive', 'move', 'delete']).optional(),
@@ -104,23 +99,28 @@ function compare(decision: RetentionDecision, expect: z.infer<typeof expectSchem
   return failures;
 }
 
-/** Runs one PolicyTest file; throws InputError when the test file itself is malformed. */
-export function runPolicyTestFile(file: string, policyOverride?: readonly string[]): PolicyTestResult[] {
-  const parsed = policyTestSchema.safeParse(parse(readFileSync(file, 'utf8')));
+export type PolicyTest = z.infer<typeof policyTestSchema>;
+
+/** Checks a parsed PolicyTest document; InputError names the file and the field when it is malformed. */
+export function parsePolicyTest(doc: unknown, file: string): PolicyTest {
+  const parsed = policyTestSchema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new InputError(`policy test: ${issue.path.join('.')}: ${issue.message}`, { file });
   }
-  const test = parsed.data;
-  const base = dirname(file);
-  const policyPaths = policyOverride ?? (test.policies ?? ['..']).map((p) => resolve(base, p));
-  const { policySet } = loadPolicySet(readPolicySources(policyPaths));
+  return parsed.data;
+}
+
+/** Runs a PolicyTest's cases against a policy set; `workflowFile` cases are read through `readWorkflow`. */
+export function runPolicyTest(
+  test: PolicyTest,
+  file: string,
+  policySet: PolicySet,
+  readWorkflow: (workflowFile: string) => Record<string, unknown>,
+): PolicyTestResult[] {
   return test.cases.map((c) => {
     let workflow = c.workflow;
-    if (c.workflowFile) {
-      const workflowFile = resolve(base, c.workflowFile);
-      workflow = parseWorkflowDocument(readFileSync(workflowFile, 'utf8'), workflowFile) as Record<string, unknown>;
-    }
+    if (c.workflowFile) workflow = readWorkflow(c.workflowFile);
     if (!workflow)
       return { file, test: test.metadata.name, case: c.name, passed: false, failures: ['no workflow or workflowFile'] };
     const facts = workflowFacts(workflow, {

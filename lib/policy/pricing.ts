@@ -1,5 +1,4 @@
 // Per-tier storage prices and minimum storage durations (policies/pricing.yaml), and the cost of a timeline.
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
@@ -83,16 +82,6 @@ export function parsePricing(text: string, file: string): Pricing {
     throw new ConfigError(`pricing: ${i.path.join('.')}: ${i.message}`, { file });
   }
   return r.data;
-}
-
-export function loadPricing(file: string): Pricing {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError('cannot read pricing file', { file }, { cause: err });
-  }
-  return parsePricing(text, file);
 }
 
 const DAY = 86_400_000;

@@ -8,7 +8,7 @@ import { ExitCode, InputError } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/policy/duration.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
 interface EmergencyDeleteArgs {
   uid: string;

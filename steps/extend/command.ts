@@ -2,9 +2,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
-import { resolveActor } from '../../lib/policy/actor.ts';
+import { resolveActor } from '../../lib/holds/actor.ts';
 import { addDuration, parseDuration } from '../../lib/policy/duration.ts';
-import { HoldRepository, newRecordId } from '../../lib/policy/hold-store.ts';
+import { HoldRepository, newRecordId } from '../../lib/holds/hold-store.ts';
 
 interface ExtendArgs {
   workflow: string;

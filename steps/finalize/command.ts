@@ -7,7 +7,7 @@ import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
 import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
 interface FinalizeArgs extends ClusterPolicyArgs {
   manifest: string[];

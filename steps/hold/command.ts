@@ -2,8 +2,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
-import { resolveActor } from '../../lib/policy/actor.ts';
-import { HoldRepository, newRecordId } from '../../lib/policy/hold-store.ts';
+import { resolveActor } from '../../lib/holds/actor.ts';
+import { HoldRepository, newRecordId } from '../../lib/holds/hold-store.ts';
 import { activeHolds } from '../../lib/policy/holds.ts';
 
 interface SetArgs {

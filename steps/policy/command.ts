@@ -8,27 +8,22 @@ import { openCluster } from '../../lib/kube/open.ts';
 import { policySourcesFromCluster, type PolicyConfigMapLister } from '../../lib/policy/cluster-source.ts';
 import { diffPolicies } from '../../lib/policy/diff.ts';
 import { explainRetention, renderExplanation } from '../../lib/policy/explain.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import {
   formatProblem,
   loadPolicySet,
-  readPolicySources,
   type PolicySet,
   workflowFacts,
   type Tier,
   TIERS,
 } from '../../lib/policy/index.ts';
 import { listManifests, openRepository, readManifest } from '../../lib/archive/index.ts';
-import {
-  manifestInput,
-  readManifestFiles,
-  readObjects,
-  readWorkflowFiles,
-  type WorkflowInput,
-} from '../../lib/policy/inputs.ts';
+import { manifestInput, type WorkflowInput } from '../../lib/policy/inputs.ts';
+import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
+import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
+import { readManifestFiles, readObjects, readWorkflowFiles } from '../../lib/policy-files/workflow-files.ts';
 import { lintPolicySet } from '../../lib/policy/lint.ts';
-import { runPolicyTestFile } from '../../lib/policy/policy-test.ts';
-import { loadPricing } from '../../lib/policy/pricing.ts';
+import { runPolicyTestFile } from '../../lib/policy-files/policy-test-file.ts';
 import { addDuration, parseDuration } from '../../lib/policy/duration.ts';
 
 const DEFAULT_POLICIES = () => (process.env.STRATA_POLICIES ?? 'policies').split(',');

@@ -11,7 +11,7 @@ import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
 import { DEFAULT_MAX_PENDING } from '../../lib/pipeline/watch-loop.ts';
 import { runWatch } from '../../lib/pipeline/watch-run.ts';
 import { formatProblem } from '../../lib/policy/index.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
 interface WatchArgs extends ClusterPolicyArgs {
   namespace?: string;

@@ -157,6 +157,25 @@ describe('module layering', () => {
     expect(offenders).toEqual([]);
   });
 
+  test('the policy engine (lib/policy) is pure: no filesystem, OS, network or process, no store, audit, cluster or catalog', () => {
+    // Reading policy files, pricing and fixtures lives in lib/policy-files; holds in the store in lib/holds.
+    const IO_MODULES = /^(node:)?(fs|fs\/promises|os|child_process|net|http|https|http2|dgram|dns|tls|worker_threads)$/;
+    const offenders: string[] = [];
+    for (const file of files) {
+      if (!file.startsWith('lib/policy/')) continue;
+      for (const spec of allImportsOf(file)) {
+        const local = resolveLocal(file, spec);
+        if (IO_MODULES.test(spec) || ADAPTER_PACKAGES.some((p) => spec.startsWith(p)))
+          offenders.push(`${file} imports ${spec}`);
+        if (local && /^lib\/(store|audit|kube|catalog|holds|policy-files|cli)\//.test(local))
+          offenders.push(`${file} imports ${spec}`);
+      }
+      if (/\bprocess\.(env|cwd|argv|stdout|stderr)\b/.test(readFileSync(join(root, file), 'utf8')))
+        offenders.push(`${file} reads the process (env, cwd, argv or stdio)`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   const staticImports = function* (): Generator<{ file: string; spec: string; local: string | undefined }> {
     const staticImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s*['"]([^'"]+)['"]/g;
     for (const file of files) {

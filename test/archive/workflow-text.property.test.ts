@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { archiveSource, restoreWorkflow } from '../../lib/archive/index.ts';
 import { isSourceProblem, type SourceProblem, type WorkflowIdentity } from '../../lib/bundle/bundle.ts';
 import { duplicateJsonKey, parseWorkflowDocument } from '../../lib/bundle/workflow-text.ts';
-import { readWorkflowFiles } from '../../lib/policy/inputs.ts';
+import { readWorkflowFiles } from '../../lib/policy-files/workflow-files.ts';
 import { openDirectorySource } from '../../lib/sources/directory.ts';
 import { tempRepository } from './fixtures.ts';
 

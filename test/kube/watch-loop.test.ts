@@ -14,7 +14,7 @@ import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
 import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import { runWatch, type WatchOptions, type WatchStats } from '../../lib/pipeline/watch-run.ts';
 import type { WorkflowObject } from '../../lib/pipeline/workflow-state.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { FakeKubeApi } from '../support/fake-kube-api.ts';

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { decideRetention, loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
-import { readWorkflowFiles } from '../../lib/policy/inputs.ts';
+import { decideRetention, loadPolicySet } from '../../lib/policy/index.ts';
+import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
+import { readWorkflowFiles } from '../../lib/policy-files/workflow-files.ts';
 import { lintPolicySet } from '../../lib/policy/lint.ts';
 import { spawnCli } from '../support/spawn-cli.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { AuditRecord } from '../../lib/audit/audit.ts';
 import { InputError } from '../../lib/errors.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { activeHolds, decideRetention, workflowFacts } from '../../lib/policy/index.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { policySet, workflow } from './helpers.ts';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { expect, test } from 'vitest';
-import { loadPolicySet, readPolicySources } from '../../lib/policy/index.ts';
+import { loadPolicySet } from '../../lib/policy/index.ts';
+import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 

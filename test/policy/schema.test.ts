@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { policyJsonSchema } from '../../lib/policy/schema.ts';
-import { readPolicySources } from '../../lib/policy/files.ts';
+import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
 
 const SCHEMA_FILE = 'policies/schema.json';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { refKeys } from '../../lib/archive/workflow-refs.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { workflowFacts } from '../../lib/policy/index.ts';
 import { validateWorkflow } from '../../lib/sources/argo-workflow.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';

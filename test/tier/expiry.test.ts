@@ -15,7 +15,7 @@ import {
 } from '../../lib/archive/index.ts';
 import { initRepository } from '../../lib/archive/index.ts';
 import type { AuditLog, AuditRecord } from '../../lib/audit/audit.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';

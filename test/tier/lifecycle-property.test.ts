@@ -15,7 +15,7 @@ import {
   type Repository,
 } from '../../lib/archive/index.ts';
 import { discardAudit } from '../../lib/audit/audit.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { activeHolds, extendedUntil, type HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';

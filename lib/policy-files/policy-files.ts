@@ -2,11 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from '../errors.ts';
-
-export interface PolicySource {
-  name: string;
-  text: string;
-}
+import type { PolicySource } from '../policy/configmap.ts';
 
 const POLICY_FILE = /\.(ya?ml|json)$/;
 

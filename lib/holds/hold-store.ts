@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { discardAudit, type AuditLog } from '../audit/audit.ts';
 import { AlreadyExistsError, InputError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
-import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from './holds.ts';
+import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from '../policy/holds.ts';
 
 const HOLDS = 'holds/';
 const EXTENSIONS = 'extensions/';

@@ -20,6 +20,7 @@ import { policyCommand } from './policy/command.ts';
 import { holdCommand } from './hold/command.ts';
 import { extendCommand } from './extend/command.ts';
 import { tierCommand } from './tier/command.ts';
+import { auditCommand } from './audit/command.ts';
 
 export const commands = [
   selfcheckCommand,
@@ -39,6 +40,7 @@ export const commands = [
   holdCommand,
   extendCommand,
   tierCommand,
+  auditCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

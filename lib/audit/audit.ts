@@ -19,10 +19,20 @@ export interface AuditRecord {
   action: AuditAction;
   /** Who did it: a user, a service account, or `strata/<step>`. */
   actor: string;
-  /** What it was done to: a workflow uid, manifest id, object key. */
+  /**
+   * Whether the actor was established by the platform (the API server, a verified token) rather than taken from a
+   * flag or the environment. Recorded as false when absent.
+   */
+  verified?: boolean;
+  /** What it was done to (the record's target): a workflow uid, manifest id, object key. */
   subject: string;
-  outcome: 'ok' | 'failed' | 'refused';
+  /** `started`: written before the operation (a read is served only once this is recorded). */
+  outcome: 'ok' | 'failed' | 'refused' | 'started';
   reason?: string;
+  /** The second person of a two-person operation. */
+  approver?: string;
+  /** Content hashes involved (manifest ids, policy hashes), `sha256:<hex>` or plain hex. */
+  hashes?: string[];
   details?: Record<string, unknown>;
 }
 

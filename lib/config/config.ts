@@ -23,6 +23,15 @@ const s3Schema = z
   })
   .strict();
 
+const auditSchema = z
+  .object({
+    /** Ed25519 private key (PEM) that signs tree heads, e.g. a mounted Kubernetes Secret. */
+    signingKey: z.string().min(1).optional(),
+    /** Ed25519 public key (PEM) that checks them; derived from signingKey when unset. */
+    publicKey: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Where the archive repository lives: file:///path, file:relative, or s3://bucket/prefix. */
@@ -32,6 +41,7 @@ export const configSchema = z
     catalog: z.string().min(1).default('.strata/catalog.db'),
     output: z.enum(OUTPUT_FORMATS).default('table'),
     debug: z.boolean().default(false),
+    audit: auditSchema.default({}),
   })
   .strict();
 
@@ -54,6 +64,8 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_S3_KMS_KEY_ID: ['s3', 'kmsKeyId'],
   STRATA_S3_MAX_ATTEMPTS: ['s3', 'maxAttempts'],
   STRATA_S3_CONDITIONAL_WRITES: ['s3', 'conditionalWrites'],
+  STRATA_AUDIT_SIGNING_KEY: ['audit', 'signingKey'],
+  STRATA_AUDIT_PUBLIC_KEY: ['audit', 'publicKey'],
 };
 
 const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle']);

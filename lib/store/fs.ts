@@ -144,7 +144,10 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
     try {
       handle = await open(path, 'r');
     } catch (err) {
-      throw this.mapError(err, key, 'read');
+      // Deleted since readState: absent, as S3 would say, not an I/O failure.
+      throw this.mapError(err, key, 'read', (code) =>
+        code === 'ENOENT' ? new NotFoundError('no such object', { key }) : undefined,
+      );
     }
     if (state.size === 0) return handle.createReadStream({ autoClose: true });
     return handle.createReadStream({ autoClose: true, start, end });

@@ -66,7 +66,7 @@ describe('an audit record that cannot be written', () => {
     const run = await strata(['verify', '-o', 'json']);
     expect(JSON.parse(run.out)).toMatchObject({ ok: true, manifests: 1, problems: 0 });
     expect(lastLine(run.err)).toMatch(
-      /^strata: audit record of verify .* not written: .*audit\/records\/.*: cannot write: no space left on device/,
+      /^strata: audit record of verify .* not written: .*audit\/pending\/.*: cannot write: no space left on device/,
     );
     expect(run.code).toBe(3);
   });

@@ -332,11 +332,14 @@ describe('the strata-archive pipeline', () => {
   };
   const template = (name: string) => spec.templates.find((t) => t.name === name)!;
 
-  test('the DAG reads in the Argo UI as assess → archive → index → verify → finalize, each after the one before', () => {
+  test('the DAG reads in the Argo UI as assess → archive → index → verify → finalize → audit-seal, each after the one before', () => {
     const tasks = template(spec.entrypoint).dag!.tasks;
-    expect(tasks.map((t) => t.name)).toEqual(['assess', 'archive', 'index', 'verify', 'finalize']);
+    expect(tasks.map((t) => t.name)).toEqual(['assess', 'archive', 'index', 'verify', 'finalize', 'audit-seal']);
     tasks.slice(1).forEach((t, i) => expect(t.depends, t.name).toBe(tasks[i]!.name));
-    for (const t of tasks) expect(template(t.template).container?.args?.[0], t.name).toBe(t.name);
+    for (const t of tasks)
+      expect(template(t.template).container?.args?.join(' '), t.name).toMatch(
+        new RegExp(`^${t.name.replace('-', ' ')}\\b`),
+      );
   });
 
   test('each batch is archived by `strata archive` (the one archiver), never by the watch loop', () => {
@@ -353,7 +356,7 @@ describe('the strata-archive pipeline', () => {
 
   test('every step reads the same configuration and runs restricted', () => {
     const steps = spec.templates.filter((t) => t.container);
-    expect(steps.length).toBe(5);
+    expect(steps.length).toBe(6);
     for (const t of steps) {
       expect(t.container!.envFrom, t.name).toEqual([
         { configMapRef: { name: 'strata-config' } },

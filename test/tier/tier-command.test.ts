@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { archiveBundle, readManifest, type Repository } from '../../lib/archive/index.ts';
 import { packKey } from '../../lib/archive/repository.ts';
-import { AUDIT_PREFIX } from '../../lib/audit/store-audit.ts';
+import { auditRecords } from '../../lib/audit/store-log.ts';
 import { TIERS_PREFIX } from '../../lib/tier/index.ts';
 import { bundleOf, tempRepository } from '../archive/fixtures.ts';
 import { policyYaml } from '../policy/helpers.ts';
@@ -114,12 +114,8 @@ describe('strata tier', () => {
     const records: string[] = [];
     for await (const o of repo.store.list(TIERS_PREFIX)) records.push(o.key);
     expect(records.sort()).toEqual(packsOf.c!.map((p) => `${TIERS_PREFIX}g/${p}/warm`).sort());
-    const audited: Array<{ action: string; subject: string; details: { from: string; to: string } }> = [];
-    for await (const o of repo.store.list(AUDIT_PREFIX)) {
-      const chunks: Buffer[] = [];
-      for await (const c of await repo.store.get(o.key)) chunks.push(c as Buffer);
-      audited.push(JSON.parse(Buffer.concat(chunks).toString()));
-    }
+    const audited: Array<{ action: string; subject: string; details?: Record<string, unknown> }> = [];
+    for await (const r of auditRecords(repo.store)) audited.push(r);
     const moves = audited.filter((a) => a.action === 'tier-move');
     expect(moves.map((a) => a.subject).sort()).toEqual(packsOf.c!.map((p) => packKey('g', p)).sort());
     expect(moves[0]!.details).toMatchObject({ from: 'hot', to: 'warm' });

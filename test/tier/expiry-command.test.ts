@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { verifyRepository, type Repository } from '../../lib/archive/index.ts';
-import { AUDIT_PREFIX } from '../../lib/audit/store-audit.ts';
+import { auditRecords } from '../../lib/audit/store-log.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { tempRepository } from '../archive/fixtures.ts';
 import { policyYaml } from '../policy/helpers.ts';
@@ -70,11 +70,7 @@ test('a run expires the workflow with proof and leaves the catalog and the archi
     outcome: string;
     details: { check: { stillPresent: string[] }; chunksDeleted: string[] };
   }> = [];
-  for await (const o of repo.store.list(AUDIT_PREFIX)) {
-    const chunks: Buffer[] = [];
-    for await (const c of await repo.store.get(o.key)) chunks.push(c as Buffer);
-    records.push(JSON.parse(Buffer.concat(chunks).toString()));
-  }
+  for await (const r of auditRecords(repo.store)) records.push(r as unknown as (typeof records)[number]);
   const expire = records.filter((x) => x.action === 'expire');
   expect(expire).toHaveLength(1);
   expect(expire[0]!.outcome).toBe('ok');

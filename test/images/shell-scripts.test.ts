@@ -1,4 +1,4 @@
-// hack/*.sh pass shellcheck (installed by hack/peers/install.sh; skipped with a note when missing).
+// hack/*.sh, hack/e2e/*.sh and images/*.sh pass shellcheck (installed by hack/peers/install.sh; skipped with a note when missing).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,13 +13,26 @@ const scripts = [
   ...readdirSync(join(repoRoot, 'hack'))
     .filter((f) => f.endsWith('.sh'))
     .map((f) => join('hack', f)),
+  ...readdirSync(join(repoRoot, 'hack/e2e'))
+    .filter((f) => f.endsWith('.sh'))
+    .map((f) => join('hack/e2e', f)),
   ...readdirSync(join(repoRoot, 'images'))
     .filter((f) => f.endsWith('.sh'))
     .map((f) => join('images', f)),
 ];
 
-test('the kind scripts exist', () => {
-  expect(scripts).toEqual(expect.arrayContaining(['hack/kind-up.sh', 'hack/kind-e2e.sh', 'hack/build-images.sh']));
+test('the kind and e2e scripts exist', () => {
+  expect(scripts).toEqual(
+    expect.arrayContaining([
+      'hack/kind-up.sh',
+      'hack/kind-e2e.sh',
+      'hack/build-images.sh',
+      'hack/e2e/build.sh',
+      'hack/e2e/up.sh',
+      'hack/e2e/down.sh',
+      'hack/e2e/install.sh',
+    ]),
+  );
 });
 
 test.skipIf(!hasShellcheck).each(scripts)('shellcheck %s', (script) => {

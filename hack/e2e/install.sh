@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs Strata into the end-to-end cluster the way users do — `kubectl apply -k templates/overlays/dev` and the
+# default policies from policies/ — then points the dev overlay's in-cluster MinIO endpoint at the cluster's moto
+# (the one difference from a kind install: no Service DNS on loopback).
+# Env: STRATA_E2E_STATE (the state directory hack/e2e/up.sh used).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+state="${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}"
+[ -f "$state/env" ] || { echo "e2e install: no cluster in $state (run hack/e2e/up.sh)" >&2; exit 1; }
+# shellcheck source=/dev/null
+source "$state/env"
+cd "$repo"
+
+kubectl apply -k templates/overlays/dev >/dev/null
+kubectl apply -f policies/strata-policy-defaults.yaml -f policies/strata-policy-compliance.yaml \
+  -f policies/strata-policy-platform.yaml >/dev/null
+
+s3_host="${STRATA_E2E_S3_ENDPOINT#http://}"
+for cm in strata-config artifact-repositories; do
+  kubectl -n "$ARGO_NAMESPACE" get configmap "$cm" -o json | sed "s#minio\.argo\.svc:9000#$s3_host#g" |
+    kubectl replace -f - >/dev/null
+done
+grep -rq 'minio\.argo\.svc:9000' <(kubectl -n "$ARGO_NAMESPACE" get configmaps -o yaml) &&
+  { echo "e2e install: a ConfigMap still points at minio.argo.svc:9000" >&2; exit 1; }
+echo "e2e install: Strata (dev overlay) installed in $ARGO_NAMESPACE, S3 at $STRATA_E2E_S3_ENDPOINT" >&2

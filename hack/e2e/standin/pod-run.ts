@@ -1,0 +1,447 @@
+// Runs one planned pod on the host the way a node and Argo's executor would: its own mount namespace with the
+// pod's volumes at their mount paths (and a /tmp of its own), its user, a read-only root when asked, the deadline;
+// then the executor's part: output parameters, artifacts and archived logs, and the WorkflowTaskResult.
+import { spawn } from 'node:child_process';
+import { chownSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { ArtifactRepository, artifactFileName, packArtifact, unpackArtifact } from './artifacts.ts';
+import type { KubeHttp } from './kube-http.ts';
+import type { ArtifactSpec } from './kube-types.ts';
+import { SCRIPT_PLACEHOLDER, StandinRefusal, type MountPlan, type PodInputs, type PodPlan } from './pod-plan.ts';
+
+/** What the node offers a pod: where things go on the host and how to reach the API server. */
+export interface NodeContext {
+  /** Per-pod directories live under here (outside /tmp: each pod gets its own /tmp). */
+  podsDir: string;
+  /** A directory holding the `strata` wrapper of the bundled CLI. */
+  strataBin: string;
+  apiServer: URL;
+  /** The admin client (reads claims, asks for tokens). */
+  kube: KubeHttp;
+  /** Host directory backing a PersistentVolumeClaim (shared by the pods that mount it, like one node's volume). */
+  claimDir(namespace: string, claim: string): string;
+}
+
+export interface ContainerEnd {
+  exitCode: number;
+  reason: string;
+  message?: string;
+}
+
+export interface PodOutcome {
+  main: ContainerEnd;
+  /** The executor's first error (Argo reports it as the wait container's termination message). */
+  wait: ContainerEnd;
+  /** Pod-level failure reason, e.g. DeadlineExceeded. */
+  pod?: { reason: string; message: string };
+  startedAt: string;
+  finishedAt: string;
+}
+
+const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function podDir(ctx: NodeContext, plan: Pick<PodPlan, 'uid'>): string {
+  return join(ctx.podsDir, plan.uid);
+}
+
+/** The pod's main log as the node keeps it (the kubelet log endpoint serves it). */
+export function mainLogPath(ctx: NodeContext, uid: string): string {
+  return join(ctx.podsDir, uid, 'logs', 'main.log');
+}
+
+interface HostMount {
+  host: string;
+  container: string;
+  readOnly: boolean;
+}
+
+/** Maps a container path to the host path backing it: the longest mount that contains it. */
+export function hostPathOf(path: string, mounts: HostMount[]): string | undefined {
+  const clean = posix.normalize(path);
+  let best: HostMount | undefined;
+  for (const m of mounts) {
+    const inside =
+      clean === m.container || clean.startsWith(m.container.endsWith('/') ? m.container : `${m.container}/`);
+    if (inside && (!best || m.container.length > best.container.length)) best = m;
+  }
+  return best ? join(best.host, posix.relative(best.container, clean)) : undefined;
+}
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Runs the pod to its end; never throws for the pod's own failures (they are in the outcome). */
+export async function runPod(
+  plan: PodPlan,
+  inputs: PodInputs,
+  ctx: NodeContext,
+  signal: AbortSignal,
+  onStarted: () => Promise<void>,
+): Promise<PodOutcome> {
+  const dir = podDir(ctx, plan);
+  const startedAt = new Date().toISOString();
+  const executorErrors: string[] = [];
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const owner = plan.runAs ? { uid: plan.runAs.uid, gid: plan.runAs.fsGroup ?? plan.runAs.gid } : undefined;
+
+  // The pod's service account token (TokenRequest bound to the pod, as the kubelet asks for it): the executor
+  // writes the task result with it, so the templates' RBAC is what decides.
+  const token = await requestToken(ctx.kube, plan, undefined, 3600);
+  const asPod = ctx.kube.as(token);
+  const results = `/apis/argoproj.io/v1alpha1/namespaces/${plan.namespace}/workflowtaskresults`;
+  const initError = await createTaskResult(asPod, results, plan).catch((e: Error) => e.message);
+  if (initError) executorErrors.push(initError);
+
+  const mounts: HostMount[] = [];
+  for (const m of plan.mounts) mounts.push(await prepareMount(m, plan, dir, ctx, owner));
+  if (!mounts.some((m) => m.container === '/tmp')) {
+    const tmp = join(dir, 'rootfs-tmp');
+    mkdirSync(tmp, { recursive: true });
+    if (owner) chownSync(tmp, owner.uid, owner.gid);
+    mounts.push({ host: tmp, container: '/tmp', readOnly: false });
+  }
+  const argoDir = join(dir, 'argo');
+  mkdirSync(argoDir, { recursive: true });
+  if (owner) chownSync(argoDir, owner.uid, owner.gid);
+
+  let repository: ArtifactRepository | undefined;
+  const repo = (): ArtifactRepository => {
+    if (!plan.archiveLocation?.s3) throw new Error('the template has no S3 archive location');
+    repository ??= new ArtifactRepository(plan.archiveLocation.s3, inputs);
+    return repository;
+  };
+
+  try {
+    for (const art of plan.inputArtifacts) await loadInputArtifact(art, mounts, repo, owner);
+  } catch (err) {
+    const message = `failed to load input artifacts: ${(err as Error).message}`;
+    repository?.destroy();
+    return {
+      main: { exitCode: 1, reason: 'Error', message },
+      wait: { exitCode: 1, reason: 'Error', message },
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+  }
+
+  let argv = plan.argv;
+  if (plan.script !== undefined) {
+    const script = join(argoDir, 'script');
+    writeFileSync(script, plan.script, { mode: 0o755 });
+    argv = argv.map((a) => (a === SCRIPT_PLACEHOLDER ? script : a));
+  }
+  const env: Record<string, string> = {
+    PATH: plan.strataImage ? `${ctx.strataBin}:${HOST_PATH}` : HOST_PATH,
+    HOME: '/',
+    HOSTNAME: plan.name,
+    KUBERNETES_SERVICE_HOST: ctx.apiServer.hostname,
+    KUBERNETES_SERVICE_PORT: ctx.apiServer.port,
+    ...plan.env,
+  };
+  if (env.ARGO_PROGRESS_FILE) env.ARGO_PROGRESS_FILE = join(argoDir, 'progress');
+  const runScript = join(dir, 'run.sh');
+  writeFileSync(runScript, mountScript(plan, mounts, argoDir));
+
+  await onStarted();
+  const main = await execute(
+    runScript,
+    argv,
+    env,
+    join(logs, 'main.log'),
+    join(dir, 'stdout'),
+    plan.deadlineSeconds,
+    signal,
+  );
+  const finishedRun = new Date().toISOString();
+
+  // The executor's part, after main ended (wait container): parameters, script result, artifacts, logs.
+  const outputs: { parameters?: { name: string; value: string }[]; artifacts?: object[]; result?: string } = {};
+  const parameters: { name: string; value: string }[] = [];
+  for (const p of plan.outputParameters) {
+    const host = hostPathOf(p.path, mounts);
+    let value: string | undefined;
+    if (host && existsSync(host)) value = readFileSync(host, 'utf8');
+    else if (p.default !== undefined) value = p.default;
+    else {
+      executorErrors.push(`open /mainctrfs${p.path}: no such file or directory`);
+      break;
+    }
+    parameters.push({ name: p.name, value: value.replace(/\n$/, '') });
+  }
+  if (plan.outputParameters.length)
+    outputs.parameters = plan.template.outputs!.parameters!.map((p) => ({
+      ...p,
+      ...(parameters.find((v) => v.name === p.name) ?? {}),
+    })) as { name: string; value: string }[];
+  if (plan.script !== undefined && plan.env.ARGO_INCLUDE_SCRIPT_OUTPUT === 'true') {
+    const stdout = readFileSync(join(dir, 'stdout'), 'utf8');
+    outputs.result = stdout.replace(/\n$/, '').slice(-256 * 1024);
+  }
+  const artifacts: object[] = [];
+  for (const art of plan.outputArtifacts) {
+    try {
+      const saved = await saveOutputArtifact(art, mounts, repo, join(dir, 'staging'));
+      if (saved) artifacts.push(saved);
+    } catch (err) {
+      executorErrors.push((err as Error).message);
+    }
+  }
+  if (plan.archiveLocation?.archiveLogs) {
+    try {
+      const key = posix.join(repo().location.key ?? '', 'main.log');
+      await repo().upload(key, join(logs, 'main.log'));
+      artifacts.push({ name: 'main-logs', s3: { key } });
+    } catch (err) {
+      executorErrors.push(`failed to save logs: ${(err as Error).message}`);
+    }
+  }
+  repository?.destroy();
+  if (artifacts.length) outputs.artifacts = artifacts;
+  const progress = readProgress(argoDir);
+
+  const reported = await reportOutputs(asPod, results, plan, outputs, progress).catch((e: Error) => e.message);
+  if (reported) executorErrors.push(reported);
+  const waitError = executorErrors[0];
+  return {
+    main: main.end,
+    wait: waitError ? { exitCode: 1, reason: 'Error', message: waitError } : { exitCode: 0, reason: 'Completed' },
+    ...(main.deadline
+      ? {
+          pod: { reason: 'DeadlineExceeded', message: `Pod was active on the node longer than the specified deadline` },
+        }
+      : {}),
+    startedAt,
+    finishedAt: finishedRun,
+  };
+}
+
+async function requestToken(
+  kube: KubeHttp,
+  plan: PodPlan,
+  audience: string | undefined,
+  expirationSeconds: number,
+): Promise<string> {
+  const res = await kube.post<{ status: { token: string } }>(
+    `/api/v1/namespaces/${plan.namespace}/serviceaccounts/${plan.serviceAccount}/token`,
+    {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {
+        ...(audience ? { audiences: [audience] } : {}),
+        expirationSeconds: Math.max(600, expirationSeconds),
+        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: plan.name, uid: plan.uid },
+      },
+    },
+  );
+  return res.status.token;
+}
+
+async function prepareMount(
+  m: MountPlan,
+  plan: PodPlan,
+  dir: string,
+  ctx: NodeContext,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<HostMount> {
+  let host: string;
+  const source = m.source;
+  switch (source.kind) {
+    case 'emptyDir':
+      host = join(dir, 'volumes', m.volume);
+      mkdirSync(host, { recursive: true });
+      if (owner) chownSync(host, owner.uid, owner.gid);
+      break;
+    case 'claim': {
+      const claim = await ctx.kube.find(`/api/v1/namespaces/${plan.namespace}/persistentvolumeclaims/${source.claim}`);
+      if (!claim) throw new StandinRefusal(`volume ${m.volume}: PersistentVolumeClaim ${source.claim} does not exist`);
+      host = ctx.claimDir(plan.namespace, source.claim);
+      mkdirSync(host, { recursive: true });
+      if (owner) chownSync(host, owner.uid, owner.gid);
+      break;
+    }
+    case 'files':
+    case 'token': {
+      host = join(dir, 'volumes', m.volume);
+      const files = { ...source.files };
+      if (source.kind === 'token')
+        files[source.path] = await requestToken(ctx.kube, plan, source.audience, source.expirationSeconds);
+      for (const [name, content] of Object.entries(files)) {
+        const file = join(host, name);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, content, { mode: 0o644 });
+      }
+      mkdirSync(host, { recursive: true });
+      break;
+    }
+  }
+  if (m.subPath) {
+    host = join(host, m.subPath);
+    mkdirSync(host, { recursive: true });
+    if (owner) chownSync(host, owner.uid, owner.gid);
+  }
+  return { host, container: m.mountPath, readOnly: m.readOnly || source.kind === 'files' || source.kind === 'token' };
+}
+
+/** The script run inside `unshare --mount`: bind the pod's volumes, make the root read-only if asked, drop to the pod's user. */
+export function mountScript(
+  plan: Pick<PodPlan, 'runAs' | 'readOnlyRoot' | 'workingDir' | 'strataImage'>,
+  mounts: HostMount[],
+  argoDir: string,
+): string {
+  const lines = ['#!/bin/sh', 'set -e'];
+  // Shorter paths first, so a mount inside another volume lands on top of it.
+  for (const m of [...mounts].sort((a, b) => a.container.length - b.container.length)) {
+    // A mount point the host lacks is created once (an empty directory; e.g. /var/lib/strata, /run/secrets/…).
+    lines.push(`mkdir -p ${shellQuote(m.container)}`);
+    lines.push(`mount --bind ${shellQuote(m.host)} ${shellQuote(m.container)}`);
+    if (m.readOnly) lines.push(`mount -o remount,bind,ro ${shellQuote(m.container)}`);
+  }
+  // The executor's progress file and staged script stay writable/readable under a read-only root.
+  lines.push(`mount --bind ${shellQuote(argoDir)} ${shellQuote(argoDir)}`);
+  if (plan.readOnlyRoot) lines.push('mount -o remount,bind,ro /');
+  lines.push(`cd ${shellQuote(plan.workingDir ?? (plan.strataImage ? '/tmp' : '/'))}`);
+  if (plan.runAs) {
+    const groups = plan.runAs.fsGroup !== undefined ? `--groups=${plan.runAs.fsGroup}` : '--clear-groups';
+    lines.push(`exec setpriv --reuid=${plan.runAs.uid} --regid=${plan.runAs.gid} ${groups} -- "$@"`);
+  } else lines.push('exec "$@"');
+  return lines.join('\n') + '\n';
+}
+
+async function execute(
+  runScript: string,
+  argv: string[],
+  env: Record<string, string>,
+  logFile: string,
+  stdoutFile: string,
+  deadlineSeconds: number,
+  signal: AbortSignal,
+): Promise<{ end: ContainerEnd; deadline: boolean }> {
+  const log = createWriteStream(logFile);
+  const stdout = createWriteStream(stdoutFile);
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', runScript, ...argv], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout.on('data', (c: Buffer) => {
+    log.write(c);
+    stdout.write(c);
+  });
+  child.stderr.on('data', (c: Buffer) => log.write(c));
+  let deadline = false;
+  const kill = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  const timer = setTimeout(() => {
+    deadline = true;
+    kill();
+  }, deadlineSeconds * 1000);
+  signal.addEventListener('abort', kill, { once: true });
+  const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((ok) =>
+    child.on('close', (c, s) => ok([c, s])),
+  );
+  clearTimeout(timer);
+  signal.removeEventListener('abort', kill);
+  await Promise.all([new Promise((ok) => log.end(ok)), new Promise((ok) => stdout.end(ok))]);
+  const exitCode = code ?? 128 + (sig ? signalNumber(sig) : 9);
+  return { end: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }, deadline };
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  return ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[sig] ?? 9;
+}
+
+async function loadInputArtifact(
+  art: ArtifactSpec,
+  mounts: HostMount[],
+  repo: () => ArtifactRepository,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<void> {
+  const host = hostPathOf(art.path!, mounts);
+  if (!host) throw new StandinRefusal(`input artifact ${art.name}: ${art.path} is on no volume`);
+  if (art.raw) {
+    mkdirSync(dirname(host), { recursive: true });
+    writeFileSync(host, art.raw.data);
+  } else if (art.s3?.key) {
+    const downloaded = `${host}.download`;
+    await repo().download(art.s3.key, downloaded);
+    await unpackArtifact(downloaded, host);
+    rmSync(downloaded, { force: true });
+  } else if (!art.optional) throw new Error(`input artifact ${art.name} has no s3 key or raw data`);
+  if (owner && existsSync(host)) chownSync(host, owner.uid, owner.gid);
+}
+
+async function saveOutputArtifact(
+  art: ArtifactSpec,
+  mounts: HostMount[],
+  repo: () => ArtifactRepository,
+  staging: string,
+): Promise<object | undefined> {
+  const host = art.path ? hostPathOf(art.path, mounts) : undefined;
+  if (!host || !existsSync(host)) {
+    if (art.optional) return undefined;
+    throw new Error(`path ${art.path} does not exist in archive ${staging}`);
+  }
+  const file = await packArtifact(host, art, staging);
+  const key = posix.join(repo().location.key ?? '', artifactFileName(art));
+  await repo().upload(key, file);
+  return { name: art.name, path: art.path, s3: { key } };
+}
+
+function readProgress(argoDir: string): string | undefined {
+  const file = join(argoDir, 'progress');
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8').trim().split('\n').pop()?.trim();
+  return text && /^\d+\/\d+$/.test(text) ? text : undefined;
+}
+
+/** The executor's InitializeOutput: an empty result, not yet complete. */
+async function createTaskResult(asPod: KubeHttp, base: string, plan: PodPlan): Promise<void> {
+  await asPod
+    .post(base, {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'WorkflowTaskResult',
+      metadata: {
+        name: plan.nodeId,
+        labels: {
+          'workflows.argoproj.io/workflow': plan.workflow.name,
+          'workflows.argoproj.io/report-outputs-completed': 'false',
+        },
+        ownerReferences: [
+          { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', name: plan.workflow.name, uid: plan.workflow.uid },
+        ],
+      },
+    })
+    .catch((err: Error & { status?: number }) => {
+      if (err.status !== 409) throw new Error(`failed to create task result: ${err.message}`);
+    });
+}
+
+/** The executor's ReportOutputs and FinalizeOutput: the outputs, then the label that says they are complete. */
+async function reportOutputs(
+  asPod: KubeHttp,
+  base: string,
+  plan: PodPlan,
+  outputs: object,
+  progress: string | undefined,
+): Promise<void> {
+  const path = `${base}/${plan.nodeId}`;
+  try {
+    await asPod.mergePatch(path, { outputs, ...(progress ? { progress } : {}) });
+  } catch (err) {
+    throw new Error(`failed to report outputs: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    await asPod.mergePatch(path, {
+      metadata: { labels: { 'workflows.argoproj.io/report-outputs-completed': 'true' } },
+    });
+  } catch (err) {
+    throw new Error(`failed to finalize outputs: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,126 @@
+// Real workflows finish under the real Argo controller, then strata-sweep (the CronWorkflow users install) archives,
+// indexes, verifies and finalizes them: labelled, and deleted only where policy says so, only after verification.
+import { beforeAll, describe, expect, test } from 'vitest';
+import {
+  argo,
+  e2eCluster,
+  kubectl,
+  kubectlJson,
+  nodeOutput,
+  run,
+  strata,
+  submitAndWait,
+  workflowOutput,
+  type Workflow,
+} from '../support/cluster.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+
+const cluster = e2eCluster();
+
+describe.skipIf(!cluster)('archive under the real controller', () => {
+  const c = cluster!;
+  const finished: Record<string, Workflow> = {};
+  let sweep: Workflow;
+
+  beforeAll(async () => {
+    await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], { input: EXECUTOR_RBAC + '\n---\n' + E2E_POLICY });
+    const all = await Promise.all(
+      Object.entries(workflows('archive')).map(async ([key, yaml]) => [key, await submitAndWait(c, { yaml })] as const),
+    );
+    for (const [key, wf] of all) finished[key] = wf;
+  });
+
+  test('a DAG passes parameters between tasks and succeeds', () => {
+    const wf = finished.dag!;
+    expect(wf.status?.phase, wf.status?.message).toBe('Succeeded');
+    expect(nodeOutput(wf, 'report', 'said')).toBe('report after build and test');
+  });
+
+  test('steps retry a failing attempt and succeed', () => {
+    const wf = finished.retries!;
+    expect(wf.status?.phase, wf.status?.message).toBe('Succeeded');
+    const attempts = Object.values(wf.status?.nodes ?? {}).filter(
+      (n) => n.type === 'Pod' && n.templateName === 'flaky',
+    );
+    expect(attempts.map((n) => n.phase).sort()).toEqual(['Failed', 'Succeeded']);
+  });
+
+  test('a failing step fails the workflow with its exit code', () => {
+    const wf = finished.failed!;
+    expect(wf.status?.phase).toBe('Failed');
+    const node = Object.values(wf.status?.nodes ?? {}).find((n) => n.type === 'Pod');
+    expect(node?.message).toMatch(/exit code 3/);
+  });
+
+  test('an artifact passes from one step to the next through the artifact repository', () => {
+    const wf = finished.artifacts!;
+    expect(wf.status?.phase, wf.status?.message).toBe('Succeeded');
+    expect(nodeOutput(wf, 'consume', 'seen')).toBe('report line 1');
+  });
+
+  describe('strata-sweep', () => {
+    beforeAll(async () => {
+      sweep = await submitAndWait(c, { from: 'cronwf/strata-sweep' }, [], 300);
+    });
+
+    test('the sweep succeeds and archives every finished e2e workflow', async () => {
+      expect(sweep.status?.phase, JSON.stringify(sweep.status?.nodes, null, 1)?.slice(0, 4000)).toBe('Succeeded');
+      const manifests = JSON.parse(workflowOutput(sweep, 'manifests') ?? '[]') as unknown[];
+      expect(manifests.length).toBeGreaterThan(0);
+    });
+
+    test('workflows whose policy deletes the source are gone; the others are labelled archived', async () => {
+      for (const key of ['dag', 'artifacts']) {
+        const r = await run(c, `${c.bin}/kubectl`, [
+          '-n',
+          c.namespace,
+          'get',
+          'workflow',
+          finished[key]!.metadata.name,
+        ]);
+        expect(r.stderr, key).toMatch(/NotFound/);
+      }
+      for (const key of ['retries', 'failed']) {
+        const wf = await kubectlJson<Workflow>(c, ['-n', c.namespace, 'get', 'workflow', finished[key]!.metadata.name]);
+        expect(wf.metadata.labels?.['strata.dev/archived'], key).toBeTruthy();
+      }
+    });
+
+    test('the archive verifies and the catalog finds every e2e workflow with its logs', async () => {
+      const verify = await strata(c, ['verify']);
+      expect(verify.code, verify.stderr).toBe(0);
+      const index = await strata(c, ['index', '--catalog', `${c.state}/host-catalog.db`]);
+      expect(index.code, index.stderr).toBe(0);
+      const query = await strata(c, [
+        'query',
+        '--catalog',
+        `${c.state}/host-catalog.db`,
+        '--label',
+        'strata-e2e-run=archive',
+      ]);
+      expect(query.code, query.stderr).toBe(0);
+      const found = (JSON.parse(query.stdout) as { name: string }[]).map((w) => w.name).sort();
+      expect(found).toEqual(
+        Object.values(finished)
+          .map((w) => w.metadata.name)
+          .sort(),
+      );
+      const hit = await strata(c, [
+        'search',
+        '--catalog',
+        `${c.state}/host-catalog.db`,
+        '--literal',
+        'report after build and test',
+      ]);
+      expect(hit.code, hit.stderr).toBe(0);
+      expect(hit.stdout).toContain(finished.dag!.metadata.name);
+    });
+
+    test('a second sweep finds nothing new to archive', async () => {
+      const again = await submitAndWait(c, { from: 'cronwf/strata-sweep' }, [], 300);
+      expect(again.status?.phase).toBe('Succeeded');
+      expect(nodeOutput(again, 'assess', 'selected')).toBe('0');
+      await argo(c, ['delete', again.metadata.name]);
+    });
+  });
+});

@@ -1,0 +1,65 @@
+// strata-restore brings back a workflow that strata-archive archived and deleted, as an Argo output artifact; the
+// restored workflow.resubmit.yaml is submitted with `argo submit` and runs to completion under the real controller.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { e2eCluster, kubectl, nodeOutput, run, submitAndWait, type Workflow } from '../support/cluster.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+
+const cluster = e2eCluster();
+
+describe.skipIf(!cluster)('restore and resubmit under the real controller', () => {
+  const c = cluster!;
+  let original: Workflow;
+  let archive: Workflow;
+
+  beforeAll(async () => {
+    await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], { input: EXECUTOR_RBAC + '\n---\n' + E2E_POLICY });
+    original = await submitAndWait(c, { yaml: workflows('restore').dag! });
+    archive = await submitAndWait(c, { from: 'workflowtemplate/strata-archive' }, [
+      '-p',
+      `namespaces=${c.namespace}`,
+      '-p',
+      'selector=strata-e2e-run=restore',
+    ]);
+  });
+
+  test('strata-archive archives the workflow and deletes it (policy: delete)', async () => {
+    expect(original.status?.phase).toBe('Succeeded');
+    expect(archive.status?.phase, archive.status?.message).toBe('Succeeded');
+    const r = await run(c, `${c.bin}/kubectl`, ['-n', c.namespace, 'get', 'workflow', original.metadata.name]);
+    expect(r.stderr).toMatch(/NotFound/);
+  });
+
+  test('strata-restore restores it and the resubmitted workflow runs to completion', async () => {
+    const restore = await submitAndWait(c, { from: 'workflowtemplate/strata-restore' }, [
+      '-p',
+      `workflow=${c.namespace}/${original.metadata.name}`,
+    ]);
+    expect(restore.status?.phase, restore.status?.message).toBe('Succeeded');
+    const node = Object.values(restore.status?.nodes ?? {}).find((n) => n.displayName === 'whole');
+    const key = node?.outputs?.artifacts?.find((a) => a.name === 'restored')?.s3?.key;
+    expect(key, JSON.stringify(node?.outputs)).toBeTruthy();
+
+    const dir = join(c.state, 'restored', original.metadata.name);
+    mkdirSync(dir, { recursive: true });
+    const s3 = new S3Client({
+      endpoint: c.s3Endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+    });
+    const res = await s3.send(new GetObjectCommand({ Bucket: 'argo-artifacts', Key: key! }));
+    writeFileSync(join(dir, 'restored.tgz'), await res.Body!.transformToByteArray());
+    s3.destroy();
+    execFileSync('tar', ['-xzf', join(dir, 'restored.tgz'), '-C', dir]);
+    const resubmit = join(dir, 'restored', 'workflow.resubmit.yaml');
+    expect(existsSync(resubmit)).toBe(true);
+
+    const again = await submitAndWait(c, { yaml: readFileSync(resubmit, 'utf8') });
+    expect(again.status?.phase, again.status?.message).toBe('Succeeded');
+    expect(nodeOutput(again, 'report', 'said')).toBe(nodeOutput(original, 'report', 'said'));
+  });
+});

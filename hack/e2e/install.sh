@@ -20,6 +20,10 @@ for cm in strata-config artifact-repositories; do
   kubectl -n "$ARGO_NAMESPACE" get configmap "$cm" -o json | sed "s#minio\.argo\.svc:9000#$s3_host#g" |
     kubectl replace -f - >/dev/null
 done
+# Scheduled sweeps would race the scenarios; they trigger the CronWorkflows themselves (argo submit --from cronwf/…).
+for cron in $(kubectl -n "$ARGO_NAMESPACE" get cronworkflows -o name); do
+  kubectl -n "$ARGO_NAMESPACE" patch "$cron" --type merge -p '{"spec":{"suspend":true}}' >/dev/null
+done
 grep -rq 'minio\.argo\.svc:9000' <(kubectl -n "$ARGO_NAMESPACE" get configmaps -o yaml) &&
   { echo "e2e install: a ConfigMap still points at minio.argo.svc:9000" >&2; exit 1; }
 echo "e2e install: Strata (dev overlay) installed in $ARGO_NAMESPACE, S3 at $STRATA_E2E_S3_ENDPOINT" >&2

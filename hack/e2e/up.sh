@@ -156,7 +156,8 @@ start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$kube
   --controllers garbage-collector-controller,serviceaccount-controller,namespace-controller,root-ca-certificate-publisher-controller \
   --root-ca-file "$pki/ca.crt" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig"
 "${kubectl[@]}" create namespace "$ns" >/dev/null
-"${kubectl[@]}" wait --for condition=established --timeout 60s crd --all >/dev/null
+# (kubectl wait fails outright on a CRD that has no conditions yet: retry it.)
+wait_for "Argo's CRDs" kube-apiserver 240 "${kubectl[@]}" wait --for condition=established --timeout 5s crd --all
 # Values are YAML flow values: a block value made the controller exit. Both switched off also keep it off :9090.
 "${kubectl[@]}" -n "$ns" create configmap workflow-controller-configmap \
   --from-literal=metricsConfig='{enabled: false}' --from-literal=telemetryConfig='{enabled: false}' >/dev/null

@@ -60,7 +60,7 @@ export class KubeHttp {
     return new KubeHttp({ server: this.access.server, ca: this.access.ca, token });
   }
 
-  private options(method: string, path: string, contentType?: string): RequestOptions {
+  private options(method: string, path: string, payload?: { type: string; length: number }): RequestOptions {
     const url = new URL(path, this.access.server);
     return {
       method,
@@ -72,7 +72,9 @@ export class KubeHttp {
       key: this.access.key,
       headers: {
         accept: 'application/json',
-        ...(contentType ? { 'content-type': contentType } : {}),
+        // Always framed by Content-Length: Node sends a DELETE body unframed (no chunked encoding for DELETE), which
+        // the server then reads as the start of the next request on the kept-alive socket.
+        ...(payload ? { 'content-type': payload.type, 'content-length': payload.length } : {}),
         ...(this.access.token ? { authorization: `Bearer ${this.access.token}` } : {}),
       },
     };
@@ -80,8 +82,11 @@ export class KubeHttp {
 
   /** One request; a non-2xx answer becomes KubeHttpError with the API server's message. */
   request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const payload =
+      body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
     return new Promise((ok, fail) => {
-      const req = httpsRequest(this.options(method, path, body === undefined ? undefined : contentType), (res) => {
+      const framing = payload ? { type: contentType, length: payload.length } : undefined;
+      const req = httpsRequest(this.options(method, path, framing), (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', fail);
@@ -93,7 +98,9 @@ export class KubeHttp {
             try {
               message = (JSON.parse(text) as { message?: string }).message ?? message;
             } catch {
-              // not JSON: keep the text
+              // Not a Status: the HTTP layer refused the request itself; say what was sent.
+              const sent = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+              message += ` (sent ${sent.length} bytes: ${sent.slice(0, 300)})`;
             }
             fail(new KubeHttpError(status, `${method} ${path}: HTTP ${status} ${message}`));
             return;
@@ -102,8 +109,7 @@ export class KubeHttp {
         });
       });
       req.on('error', fail);
-      if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
-      req.end();
+      req.end(payload);
     });
   }
 

@@ -202,8 +202,20 @@ export class StandinNode {
     }
   }
 
+  /** Like a kubelet, retries a status update that did not go through (a 404 means the pod is gone). */
   private async patchStatus(pod: Pod, status: object): Promise<void> {
-    await this.kube.mergePatch(this.podPath(pod, '/status'), status);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.kube.mergePatch(this.podPath(pod, '/status'), status);
+        return;
+      } catch (err) {
+        if ((err instanceof KubeHttpError && err.status === 404) || attempt >= 5) throw err;
+        this.opts.log(
+          `pod ${pod.metadata.namespace}/${pod.metadata.name}: status update failed, retrying: ${(err as Error).message}`,
+        );
+        await new Promise((ok) => setTimeout(ok, 200 * attempt));
+      }
+    }
   }
 
   private async inputs(namespace: string): Promise<PodInputs> {
@@ -231,7 +243,8 @@ export class StandinNode {
           res.writeHead(404).end('not found');
           return;
         }
-        const file = mainLogPath(this.opts.context, entry.uid);
+        const timestamps = url.searchParams.get('timestamps') === 'true';
+        const file = mainLogPath(this.opts.context, entry.uid) + (timestamps ? '.timestamps' : '');
         res.writeHead(200, { 'content-type': 'text/plain' });
         if (m[3] !== 'main' || !existsSync(file)) {
           res.end();

@@ -56,6 +56,8 @@ export interface PodPlan {
   runAs?: { uid: number; gid: number; fsGroup?: number };
   readOnlyRoot: boolean;
   mounts: MountPlan[];
+  /** Where the container may write its termination message, and whether its log stands in when it wrote none. */
+  termination: { path: string; fallbackToLogs: boolean };
   script?: string;
   template: ArgoTemplate;
   outputParameters: OutputParameterPlan[];
@@ -152,6 +154,10 @@ export function planPod(pod: Pod, inputs: PodInputs): PodPlan {
     ...(runAs ? { runAs } : {}),
     readOnlyRoot: Boolean(main.securityContext?.readOnlyRootFilesystem),
     mounts,
+    termination: {
+      path: main.terminationMessagePath ?? '/dev/termination-log',
+      fallbackToLogs: main.terminationMessagePolicy === 'FallbackToLogsOnError',
+    },
     ...(script !== undefined ? { script } : {}),
     template,
     outputParameters,

@@ -53,6 +53,8 @@ interface HostMount {
   host: string;
   container: string;
   readOnly: boolean;
+  /** A single file (the termination log) rather than a directory. */
+  file?: boolean;
 }
 
 /** Maps a container path to the host path backing it: the longest mount that contains it. */
@@ -105,6 +107,14 @@ export async function runPod(
   const argoDir = join(dir, 'argo');
   mkdirSync(argoDir, { recursive: true });
   if (owner) chownSync(argoDir, owner.uid, owner.gid);
+  // The kubelet creates the termination message file and mounts it at terminationMessagePath.
+  const terminationLog = join(dir, 'termination-log');
+  writeFileSync(terminationLog, '', { mode: 0o666 });
+  if (owner) chownSync(terminationLog, owner.uid, owner.gid);
+  const runMounts = [
+    ...mounts,
+    { host: terminationLog, container: plan.termination.path, readOnly: false, file: true },
+  ];
 
   let repository: ArtifactRepository | undefined;
   const repo = (): ArtifactRepository => {
@@ -142,7 +152,7 @@ export async function runPod(
   };
   if (env.ARGO_PROGRESS_FILE) env.ARGO_PROGRESS_FILE = join(argoDir, 'progress');
   const runScript = join(dir, 'run.sh');
-  writeFileSync(runScript, mountScript(plan, mounts, argoDir));
+  writeFileSync(runScript, mountScript(plan, runMounts, argoDir));
 
   await onStarted();
   const main = await execute(
@@ -215,6 +225,31 @@ export async function runPod(
     startedAt,
     finishedAt: finishedRun,
   };
+}
+
+/** The kubelet's limits: 4096 bytes of the file; with FallbackToLogsOnError, the last 80 lines / 2048 bytes of the log. */
+const MESSAGE_LIMIT = 4096;
+const FALLBACK_LINES = 80;
+const FALLBACK_BYTES = 2048;
+
+export function readTerminationMessage(
+  file: string,
+  log: string,
+  plan: Pick<PodPlan, 'termination'>,
+  exitCode: number,
+): string | undefined {
+  const written = existsSync(file) ? readFileSync(file).subarray(0, MESSAGE_LIMIT).toString('utf8') : '';
+  if (written) return written;
+  if (!plan.termination.fallbackToLogs || exitCode === 0 || !existsSync(log)) return undefined;
+  const lines = readFileSync(log, 'utf8')
+    .split(/(?<=\n)/)
+    .slice(-FALLBACK_LINES)
+    .join('');
+  const bytes = Buffer.from(lines, 'utf8');
+  return (
+    (bytes.length > FALLBACK_BYTES ? bytes.subarray(bytes.length - FALLBACK_BYTES) : bytes).toString('utf8') ||
+    undefined
+  );
 }
 
 async function requestToken(
@@ -293,8 +328,14 @@ export function mountScript(
   const lines = ['#!/bin/sh', 'set -e'];
   // Shorter paths first, so a mount inside another volume lands on top of it.
   for (const m of [...mounts].sort((a, b) => a.container.length - b.container.length)) {
-    // A mount point the host lacks is created once (an empty directory; e.g. /var/lib/strata, /run/secrets/…).
-    lines.push(`mkdir -p ${shellQuote(m.container)}`);
+    // A mount point the host lacks is created once: an empty directory (e.g. /var/lib/strata,
+    // /run/secrets/kubernetes.io/serviceaccount) or, for the termination log, an empty file (/dev/termination-log).
+    if (m.file)
+      lines.push(
+        `mkdir -p ${shellQuote(posix.dirname(m.container))}`,
+        `[ -e ${shellQuote(m.container)} ] || : > ${shellQuote(m.container)}`,
+      );
+    else lines.push(`mkdir -p ${shellQuote(m.container)}`);
     lines.push(`mount --bind ${shellQuote(m.host)} ${shellQuote(m.container)}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${shellQuote(m.container)}`);
   }
@@ -319,6 +360,7 @@ async function execute(
   signal: AbortSignal,
 ): Promise<{ end: ContainerEnd; deadline: boolean }> {
   const log = createWriteStream(logFile);
+  const stamped = new StampedLog(`${logFile}.timestamps`);
   const stdout = createWriteStream(stdoutFile);
   const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', runScript, ...argv], {
     env,
@@ -327,9 +369,13 @@ async function execute(
   });
   child.stdout.on('data', (c: Buffer) => {
     log.write(c);
+    stamped.write(c);
     stdout.write(c);
   });
-  child.stderr.on('data', (c: Buffer) => log.write(c));
+  child.stderr.on('data', (c: Buffer) => {
+    log.write(c);
+    stamped.write(c);
+  });
   let deadline = false;
   const kill = () => {
     try {
@@ -348,9 +394,32 @@ async function execute(
   );
   clearTimeout(timer);
   signal.removeEventListener('abort', kill);
-  await Promise.all([new Promise((ok) => log.end(ok)), new Promise((ok) => stdout.end(ok))]);
+  await Promise.all([new Promise((ok) => log.end(ok)), stamped.end(), new Promise((ok) => stdout.end(ok))]);
   const exitCode = code ?? 128 + (sig ? signalNumber(sig) : 9);
   return { end: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }, deadline };
+}
+
+/** The log as the kubelet serves it with `timestamps=true`: each line prefixed with the time it arrived. */
+class StampedLog {
+  private readonly out;
+  private partial = '';
+
+  constructor(path: string) {
+    this.out = createWriteStream(path);
+  }
+
+  write(chunk: Buffer): void {
+    const text = this.partial + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.partial = lines.pop()!;
+    const at = new Date().toISOString();
+    for (const line of lines) this.out.write(`${at} ${line}\n`);
+  }
+
+  end(): Promise<void> {
+    if (this.partial) this.out.write(`${new Date().toISOString()} ${this.partial}\n`);
+    return new Promise((ok) => this.out.end(ok));
+  }
 }
 
 function signalNumber(sig: NodeJS.Signals): number {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { packArtifact, unpackArtifact } from '../../../hack/e2e/standin/artifacts.ts';
 import { strataWrapper } from '../../../hack/e2e/standin/main.ts';
-import { hostPathOf, mountScript, shellQuote } from '../../../hack/e2e/standin/pod-run.ts';
+import { hostPathOf, mountScript, readTerminationMessage, shellQuote } from '../../../hack/e2e/standin/pod-run.ts';
 import { finishedStatus, refusedStatus } from '../../../hack/e2e/standin/pod-status.ts';
 import type { Pod } from '../../../hack/e2e/standin/kube-types.ts';
 
@@ -177,4 +177,31 @@ test("the stand-in's strata wrapper is the image's, pointed at the bundle", () =
   expect(wrapper).toContain('exec node');
   expect(wrapper).toContain('/bundle/strata.mjs "$@"');
   expect(wrapper).not.toContain('/app/');
+});
+
+describe('termination message, as the kubelet reads it', () => {
+  const log = join(scratch, 'main.log');
+  writeFileSync(log, Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(''));
+  const file = join(scratch, 'termination-log');
+  const fallback = { termination: { path: '/dev/termination-log', fallbackToLogs: true } };
+
+  test('the file the container wrote wins', () => {
+    writeFileSync(file, 'finalize: 2 workflows refused');
+    expect(readTerminationMessage(file, log, fallback, 1)).toBe('finalize: 2 workflows refused');
+  });
+
+  test('FallbackToLogsOnError: an empty file and a failure give the last 80 lines of the log', () => {
+    writeFileSync(file, '');
+    const message = readTerminationMessage(file, log, fallback, 1)!;
+    expect(message.startsWith('line 20\n')).toBe(true);
+    expect(message.endsWith('line 99\n')).toBe(true);
+  });
+
+  test('no fallback on success, nor with the File policy', () => {
+    writeFileSync(file, '');
+    expect(readTerminationMessage(file, log, fallback, 0)).toBeUndefined();
+    expect(
+      readTerminationMessage(file, log, { termination: { path: '/x', fallbackToLogs: false } }, 1),
+    ).toBeUndefined();
+  });
 });

@@ -57,6 +57,8 @@ export function run(
           ...opts.env,
         },
         timeout: opts.timeoutMs ?? 120_000,
+        // argo ignores SIGTERM (like its controller): a timed-out `argo submit --wait` would hang on.
+        killSignal: 'SIGKILL',
         maxBuffer: 64 * 1024 * 1024,
       },
       (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
@@ -133,13 +135,15 @@ export async function submitAndWait(
   return kubectlJson<Workflow>(c, ['-n', c.namespace, 'get', 'workflow', submitted.metadata.name]);
 }
 
+/** An output of the node shown as `displayName` (a task or step; with retries, the Retry node that holds the result). */
 export function nodeOutput(wf: Workflow, displayName: string, parameter: string): string | undefined {
-  const node = Object.values(wf.status?.nodes ?? {}).find((n) => n.displayName === displayName && n.type === 'Pod');
+  const node = Object.values(wf.status?.nodes ?? {}).find((n) => n.displayName === displayName);
   return node?.outputs?.parameters?.find((p) => p.name === parameter)?.value;
 }
 
+/** An output of the workflow's entrypoint (its root node). */
 export function workflowOutput(wf: Workflow, parameter: string): string | undefined {
-  return wf.status?.outputs?.parameters?.find((p) => p.name === parameter)?.value;
+  return wf.status?.nodes?.[wf.metadata.name]?.outputs?.parameters?.find((p) => p.name === parameter)?.value;
 }
 
 /** The pipeline's configuration as the pods get it (strata-config + strata-s3), for running strata on the host. */

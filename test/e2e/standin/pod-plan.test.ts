@@ -10,7 +10,7 @@ const fixture = (): Pod =>
   JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/pod-assess.json'), 'utf8')) as Pod;
 
 const inputs = (): PodInputs => ({
-  configMaps: new Map([
+  configMaps: new Map<string, { data?: Record<string, string> }>([
     ['strata-config', { data: { STRATA_STORE: 's3://strata-archive/dev', STRATA_OUTPUT: 'json' } }],
     ['kube-root-ca.crt', { data: { 'ca.crt': 'CA PEM' } }],
   ]),

@@ -71,9 +71,9 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
     expect(existsSync(resubmitFile)).toBe(true);
   });
 
-  // Known fault (issue 18 item 5, issue 10 item 1): the resubmit file keeps workflows.argoproj.io/completed: "true",
-  // so the controller never picks the workflow up. Remove `.fails` when it is fixed.
-  test.fails('the resubmitted workflow runs to completion under the real controller', async () => {
+  // Caught here first (issue 18 item 5): a resubmit file that kept workflows.argoproj.io/completed: "true" was
+  // never picked up by the controller (no phase, no nodes).
+  test('the resubmitted workflow runs to completion under the real controller', async () => {
     expect(resubmitFile).toBeTruthy();
     const out = await argo(c, ['submit', '-o', 'name', resubmitFile]);
     const name = out.trim().split('/').pop()!;

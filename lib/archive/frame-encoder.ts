@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { usableCpus } from '../cpus.ts';
-import { ConfigError } from '../errors.ts';
+import { encoderThreads } from './encoder-threads.ts';
 import { encodeFrame } from './frame-codec.ts';
 import type { FrameJob, FrameReply } from './frame-worker.ts';
 
@@ -111,22 +110,6 @@ export class WorkerEncoder implements FrameEncoder {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
-}
-
-/**
- * `STRATA_ENCODER_THREADS` (0 = encode on the main thread), else one per usable CPU (the container's CPU quota
- * counts) but the main thread's, up to 4. On 2 cores a second encoder thread was no faster (2.74-3.01 s vs
- * 2.52-2.70 s for 200 MB) and took ~25 MiB more.
- */
-export function encoderThreads(env: NodeJS.ProcessEnv = process.env): number {
-  const fromEnv = env.STRATA_ENCODER_THREADS;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    if (!/^\d+$/.test(fromEnv) || Number(fromEnv) > 16) {
-      throw new ConfigError(`STRATA_ENCODER_THREADS must be a whole number from 0 to 16, not "${fromEnv}"`);
-    }
-    return Number(fromEnv);
-  }
-  return Math.min(Math.max(usableCpus() - 1, 0), 4);
 }
 
 let shared: FrameEncoder | undefined;

@@ -1,5 +1,6 @@
 // Wraps a step's handler: configuration, store, output, progress, audit, and errors → one line + exit code.
 import type { ArgumentsCamelCase } from 'yargs';
+import { configureEncoderThreads } from '../archive/encoder-threads.ts';
 import { createStoreAuditLog } from '../audit/store-audit.ts';
 import type { AuditLog, AuditRecord } from '../audit/audit.ts';
 import { loadConfig, type OutputFormat, type StrataConfig } from '../config/config.ts';
@@ -74,6 +75,7 @@ export function configFromArgs(args: GlobalArgs, env: NodeJS.ProcessEnv = proces
 
 export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.env): StepContext & StepOutcome {
   const config = configFromArgs(args, env);
+  configureEncoderThreads(config.encoderThreads);
   let store: ObjectStore | undefined;
   const getStore = () => (store ??= openStore(config.store, config.s3));
   const outputsDir = args['outputs-dir'] ?? env.STRATA_OUTPUTS_DIR;

@@ -42,6 +42,8 @@ export const configSchema = z
     output: z.enum(OUTPUT_FORMATS).default('table'),
     debug: z.boolean().default(false),
     audit: auditSchema.default({}),
+    /** Frame encoder threads (0 = encode on the main thread); default one per usable CPU but one, at most 4. */
+    encoderThreads: z.number().int().min(0).max(16).optional(),
   })
   .strict();
 
@@ -66,10 +68,11 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_S3_CONDITIONAL_WRITES: ['s3', 'conditionalWrites'],
   STRATA_AUDIT_SIGNING_KEY: ['audit', 'signingKey'],
   STRATA_AUDIT_PUBLIC_KEY: ['audit', 'publicKey'],
+  STRATA_ENCODER_THREADS: ['encoderThreads'],
 };
 
 const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle']);
-const NUMBER_PATHS = new Set(['s3.maxAttempts']);
+const NUMBER_PATHS = new Set(['s3.maxAttempts', 'encoderThreads']);
 
 type Tree = Record<string, unknown>;
 
@@ -94,13 +97,18 @@ export function loadConfig(sources: ConfigSources = {}): StrataConfig {
     const path = issue.path.map(String);
     const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
     const at = unknown === undefined ? path : [...path, unknown];
+    const envName = hasPath(fromEnv, at) ? envNameOf(at) : undefined;
     const message =
       unknown === undefined
-        ? `invalid configuration at "${path.join('.') || '(root)'}": ${issue.message}`
+        ? `invalid configuration at "${path.join('.') || '(root)'}"${envName ? ` (${envName})` : ''}: ${issue.message}`
         : `unknown configuration key "${at.join('.')}"${suggest(unknown, knownKeys(path))}`;
     throw new ConfigError(message, file ? locate(filePath!, file, at, [fromEnv, flags]) : undefined);
   }
   return parsed.data;
+}
+
+function envNameOf(path: string[]): string | undefined {
+  return Object.entries(ENV_KEYS).find(([, p]) => p.join('.') === path.join('.'))?.[0];
 }
 
 /** Points at the offending key in the config file, unless an env var or flag supplied that value. */

@@ -176,6 +176,15 @@ describe('module layering', () => {
     expect(offenders).toEqual([]);
   });
 
+  test('the core reads no environment: configuration comes in from the step (lib/config, lib/cli) as arguments', () => {
+    // Adapters at the process edge (lib/store, lib/kube, lib/holds, lib/policy-files) may default from the process.
+    const EDGE = /^lib\/(cli|config|store|kube|holds|policy-files)\//;
+    const offenders = files
+      .filter((file) => file.startsWith('lib/') && !EDGE.test(file))
+      .filter((file) => /\bprocess\.env\b/.test(readFileSync(join(root, file), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
   const staticImports = function* (): Generator<{ file: string; spec: string; local: string | undefined }> {
     const staticImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s*['"]([^'"]+)['"]/g;
     for (const file of files) {

@@ -2,13 +2,9 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { createHash } from 'node:crypto';
 import { ChunkIndex } from '../../lib/archive/chunk-index.ts';
-import {
-  encoderThreads,
-  inlineEncoder,
-  sharedEncoder,
-  WorkerEncoder,
-  type FrameEncoder,
-} from '../../lib/archive/frame-encoder.ts';
+import { configureEncoderThreads, encoderThreads } from '../../lib/archive/encoder-threads.ts';
+import { inlineEncoder, sharedEncoder, WorkerEncoder, type FrameEncoder } from '../../lib/archive/frame-encoder.ts';
+import { loadConfig } from '../../lib/config/config.ts';
 import { decodeFrame, encodeFrame } from '../../lib/archive/frame-codec.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { PackWriter } from '../../lib/archive/pack-writer.ts';
@@ -63,7 +59,7 @@ describe('frame encoder threads', () => {
 
 describe('the shared encoder', () => {
   test('is started again after its thread stopped', async () => {
-    process.env.STRATA_ENCODER_THREADS = '1'; // a thread whatever the core count (this file's process only)
+    configureEncoderThreads(1); // a thread whatever the core count (this file's process only)
     const before = sharedEncoder();
     expect(sharedEncoder()).toBe(before);
     expect(before).toBeInstanceOf(WorkerEncoder);
@@ -109,13 +105,26 @@ describe('pack contents do not depend on threads or timing', () => {
 });
 
 describe('STRATA_ENCODER_THREADS', () => {
-  test('a whole number 0-16 sets the thread count; anything else is a configuration error naming it', () => {
-    expect(encoderThreads({ STRATA_ENCODER_THREADS: '0' })).toBe(0);
-    expect(encoderThreads({ STRATA_ENCODER_THREADS: '3' })).toBe(3);
-    expect(encoderThreads({})).toBeGreaterThanOrEqual(0);
+  test('a whole number 0-16 in the configuration sets the thread count; anything else is a configuration error naming it', () => {
+    const threads = (value: string) => loadConfig({ env: { STRATA_ENCODER_THREADS: value } }).encoderThreads;
+    expect(threads('0')).toBe(0);
+    expect(threads('3')).toBe(3);
+    expect(loadConfig({ env: {} }).encoderThreads).toBeUndefined();
     for (const bad of ['two', '-1', '1.5', '17']) {
-      expect(() => encoderThreads({ STRATA_ENCODER_THREADS: bad })).toThrow(ConfigError);
-      expect(() => encoderThreads({ STRATA_ENCODER_THREADS: bad })).toThrow(/STRATA_ENCODER_THREADS/);
+      expect(() => threads(bad)).toThrow(ConfigError);
+      expect(() => threads(bad)).toThrow(/STRATA_ENCODER_THREADS/);
+    }
+  });
+
+  test('the configured count is what the shared encoder starts; none configured is the CPU default', () => {
+    try {
+      configureEncoderThreads(0);
+      expect(encoderThreads()).toBe(0);
+      configureEncoderThreads(undefined);
+      expect(encoderThreads()).toBeGreaterThanOrEqual(0);
+      expect(encoderThreads()).toBeLessThanOrEqual(4);
+    } finally {
+      configureEncoderThreads(1);
     }
   });
 });

@@ -17,7 +17,7 @@ import {
   type ResolvedManifest,
 } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { ConfigError, ExitCode, InputError } from '../../lib/errors.ts';
+import { ConfigError, describeError, ExitCode, InputError, StrataError } from '../../lib/errors.ts';
 import { openStore } from '../../lib/store/open.ts';
 
 interface RestoreArgs {
@@ -107,10 +107,25 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         },
         outcome === 'ok' ? ExitCode.Ok : ExitCode.Failed,
       );
+    // As Vault's audit devices: the read is recorded before any archived byte is served, and refused if it cannot be.
+    const started = async (details: Record<string, unknown>) => {
+      try {
+        await ctx.audit.record({
+          action: 'restore',
+          actor: 'strata/restore',
+          subject: id,
+          outcome: 'started',
+          details: { uid: manifest.workflow.uid, ...details },
+        });
+      } catch (err) {
+        throw new StrataError(`restore of ${id} refused: its audit record could not be written: ${describeError(err)}`);
+      }
+    };
     const warn = (warnings: string[] | undefined) => warnings?.forEach((w) => ctx.log(`warning: ${w}`));
     const toBucket = args['to-bucket'];
     if (toBucket !== undefined) {
       const bucket = openStore(toBucket, ctx.config.s3);
+      await started({ toBucket: bucket.url });
       try {
         const result = await restoreToBucket(repo, id, bucket, { progress: ctx.progress, overwrite: args.overwrite });
         const { written, unchanged, conflicts, skipped, bytes } = result;
@@ -132,6 +147,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     }
     if (!partial) {
       if (!args.to) throw new ConfigError('restore of a whole workflow needs --to <directory>');
+      await started({ to: args.to });
       let result;
       try {
         result = await restoreWorkflow(repo, id, args.to, {
@@ -154,6 +170,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     });
     const paths = selection.entries.map((e) => e.path);
     if (args.to) {
+      await started({ paths, to: args.to });
       let result;
       try {
         result = await restoreEntries(repo, id, manifest, selection, args.to, { progress: ctx.progress });
@@ -171,6 +188,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
         `${selection.what} is a directory; stdout takes one file: give --to <directory> (or --path <one file>)`,
       );
     }
+    await started({ paths });
     const reader = new PackReader(repo);
     // stdout stays open (it is the process's, and a caller in the same process may write after us).
     await pipeline(streamEntry(repo, manifest, selection.entries[0]!, reader), process.stdout, { end: false });

@@ -88,13 +88,32 @@ describe('an audit record that cannot be written', () => {
     }
   });
 
-  test('gc --dry-run and restore print what they did, then the audit failure', async () => {
+  test('gc --dry-run prints what it did, then the audit failure', async () => {
     disk.full = auditFull;
     const gc = await strata(['gc', '--dry-run', '--grace', '0', '-o', 'json']);
     expect(JSON.parse(gc.out)).toMatchObject({ dryRun: true, referencedPacks: 1 });
     expect(lastLine(gc.err)).toMatch(/^strata: audit record of gc .* not written: .*no space left on device/);
     expect(gc.code).toBe(3);
+  });
 
+  test('a restore whose read cannot be recorded is refused: nothing is served', async () => {
+    disk.full = auditFull;
+    const to = path.join(root, 'refused');
+    const restore = await strata(['restore', 'ns/w0', '--to', to, '-o', 'json']);
+    expect(restore.out).toBe('');
+    expect(lastLine(restore.err)).toMatch(
+      /^strata: restore of \S+ refused: its audit record could not be written: .*no space left/,
+    );
+    expect(restore.code).toBe(1);
+    expect(() => readdirSync(to)).toThrow(/ENOENT/);
+    const toStdout = await strata(['restore', 'ns/w0', '--path', 'logs/n1/main.log']);
+    expect(toStdout.out).toBe('');
+    expect(toStdout.code).toBe(1);
+  });
+
+  test('a restore that was recorded before the read and then cannot record its result prints it, exit 3', async () => {
+    // The writer's first record ("started") goes through, its second (the result) does not.
+    disk.full = (p) => auditFull(p) && p.includes('0000000001');
     const restore = await strata(['restore', 'ns/w0', '--to', path.join(root, 'restored'), '-o', 'json']);
     expect(JSON.parse(restore.out)).toMatchObject({ files: expect.any(Number) });
     expect(lastLine(restore.err)).toMatch(/^strata: audit record of restore .* not written: .*no space left/);

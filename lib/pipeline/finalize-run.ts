@@ -2,7 +2,8 @@
 import type { AuditLog } from '../audit/audit.ts';
 import { describeError } from '../errors.ts';
 import type { MetadataPatch } from '../kube/cluster-api.ts';
-import { planFinalize, type FinalizeFacts, type ManifestCheck } from './finalize.ts';
+import type { ManifestVerification } from '../archive/checker.ts';
+import { planFinalize, type FinalizeFacts } from './finalize.ts';
 import { archivedMarks, isMarkedArchivedBy, type WorkflowObject } from './workflow-state.ts';
 
 /** What finalize needs from the cluster (the Kubernetes adapter fits it). */
@@ -14,7 +15,7 @@ export interface FinalizeCluster {
 
 export interface FinalizeDeps {
   cluster: FinalizeCluster;
-  checkManifest(id: string): Promise<ManifestCheck>;
+  verifyManifest(id: string): Promise<ManifestVerification>;
   /** Policy's verdict on deleting this workflow's source now. */
   deletion(wf: WorkflowObject): Promise<Pick<FinalizeFacts, 'deleteSourceAfterArchive' | 'policyError' | 'held'>>;
   audit: AuditLog;
@@ -33,7 +34,7 @@ export interface FinalizeOutcome {
 }
 
 export async function finalizeManifest(id: string, deps: FinalizeDeps): Promise<FinalizeOutcome> {
-  const manifest = await deps.checkManifest(id);
+  const manifest = await deps.verifyManifest(id);
   const ref =
     manifest.workflowNamespace && manifest.workflowName
       ? `${manifest.workflowNamespace}/${manifest.workflowName}`

@@ -1,4 +1,5 @@
 // Finalize rules: label a workflow archived only after its manifest verified; delete only when policy says so and nothing is in doubt.
+import type { ManifestVerification } from '../archive/checker.ts';
 import {
   ARCHIVED_LABEL,
   archivedBy,
@@ -8,23 +9,8 @@ import {
   type WorkflowObject,
 } from './workflow-state.ts';
 
-/** What verifying the manifest found (from the archive engine's checker). */
-export interface ManifestCheck {
-  id: string;
-  exists: boolean;
-  verified: boolean;
-  problems: string[];
-  /** Entries the source could not read (incomplete archive). */
-  missing: number;
-  workflowUid?: string;
-  workflowNamespace?: string;
-  workflowName?: string;
-  /** finishedAt recorded in the archived workflow object. */
-  finishedAt?: string;
-}
-
 export interface FinalizeFacts {
-  manifest: ManifestCheck;
+  manifest: ManifestVerification;
   /** The workflow as the cluster has it now (undefined: already gone). */
   workflow: WorkflowObject | undefined;
   /** Policy allows deleting the source after archive (from the retention decision); undefined when policy could not decide. */

@@ -9,7 +9,7 @@ import type { HoldsAndExtensions } from '../policy/index.ts';
 import type { ClusterSourceOptions } from '../sources/cluster.ts';
 import { archiveFromCluster } from './cluster-archive.ts';
 import { finalizeManifest } from './finalize-run.ts';
-import { checkManifest } from './manifest-check.ts';
+import { verifyManifest } from '../archive/checker.ts';
 import type { PolicyRefresher } from './policy-refresh.ts';
 import { deletionVerdict, policyDecider } from './policy-verdict.ts';
 import { runWatchLoop, type WatchLoopOptions, type WatchLoopStats } from './watch-loop.ts';
@@ -74,7 +74,7 @@ export async function runWatch(deps: WatchDeps, opts: WatchOptions): Promise<Wat
       if (opts.finalize === false) return;
       const f = await finalizeManifest(one.manifestId, {
         cluster: deps.cluster,
-        checkManifest: (id) => checkManifest(deps.repo, id),
+        verifyManifest: (id) => verifyManifest(deps.repo, id),
         deletion: async (w) =>
           deletionVerdict(deps.policy.current, w, clock.now(), await deps.holdsFor(w.metadata.uid ?? '')),
         audit: deps.audit,

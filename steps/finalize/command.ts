@@ -5,7 +5,7 @@ import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
-import { checkManifest } from '../../lib/pipeline/manifest-check.ts';
+import { verifyManifest } from '../../lib/archive/checker.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
@@ -50,7 +50,7 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
       try {
         r = await finalizeManifest(id, {
           cluster,
-          checkManifest: (m) => checkManifest(repo, m),
+          verifyManifest: (m) => verifyManifest(repo, m),
           // Holds come from the archive repository; unreadable holds fail the call, and finalize then keeps the workflow.
           deletion: async (wf) => deletionVerdict(policySet, wf, now, await holds.forWorkflow(wf.metadata.uid ?? '')),
           audit: ctx.audit,

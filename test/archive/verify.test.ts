@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } fr
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { archiveBundle, type Repository } from '../../lib/archive/index.ts';
-import { verifyRepository } from '../../lib/archive/checker.ts';
+import { verifyManifest, verifyRepository } from '../../lib/archive/checker.ts';
 import { bundleOf, logText, tempRepository } from './fixtures.ts';
 import { randomBytes } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
@@ -110,5 +110,43 @@ describe('verify', () => {
   test('a --sample of 0 percent reads no pack', async () => {
     const { repo } = await archived();
     expect((await verifyRepository(repo, { readData: true, samplePercent: 0 })).packsRead).toBe(0);
+  });
+});
+
+describe('verifyManifest (what finalize trusts before deleting the source)', () => {
+  test('a sound archive verifies, with the workflow it names', async () => {
+    const { repo, manifestId } = await archived();
+    const check = await verifyManifest(repo, manifestId);
+    expect(check).toMatchObject({ id: manifestId, exists: true, verified: true, problems: [], missing: 0 });
+    expect(check.workflowUid).toBe('v1');
+  });
+
+  test('an unknown id does not exist and is not verified', async () => {
+    const { repo } = await archived();
+    expect(await verifyManifest(repo, 'f'.repeat(64))).toMatchObject({ exists: false, verified: false });
+  });
+
+  test('a damaged pack fails the entries it holds, each named', async () => {
+    const { repo, root, manifestId } = await archived();
+    for (const pack of files(root, 'archive/packs')) {
+      const bytes = readFileSync(pack);
+      bytes[Math.floor(bytes.length / 3)]! ^= 0x10;
+      writeFileSync(pack, bytes);
+    }
+    const check = await verifyManifest(repo, manifestId);
+    expect(check).toMatchObject({ exists: true, verified: false });
+    const paths = (await readManifest(repo, manifestId)).entries.map((e) => e.path);
+    expect(check.problems.length).toBeGreaterThan(0);
+    for (const p of check.problems) expect(paths).toContain(p.split(':')[0]);
+  });
+
+  test('an edited manifest exists but does not verify', async () => {
+    const { repo, root, manifestId } = await archived();
+    const path = join(root, 'archive/manifests', manifestId);
+    const json = decompress(readFileSync(path)).toString('utf8');
+    writeFileSync(path, compress(Buffer.from(json.replace('"a.log"', '"c.log"'))));
+    const check = await verifyManifest(repo, manifestId);
+    expect(check).toMatchObject({ exists: true, verified: false });
+    expect(check.problems).toEqual([expect.stringMatching(/hashes to/)]);
   });
 });

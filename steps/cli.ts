@@ -21,6 +21,7 @@ import { holdCommand } from './hold/command.ts';
 import { extendCommand } from './extend/command.ts';
 import { tierCommand } from './tier/command.ts';
 import { auditCommand } from './audit/command.ts';
+import { serveCommand } from './serve/command.ts';
 
 export const commands = [
   selfcheckCommand,
@@ -41,6 +42,7 @@ export const commands = [
   extendCommand,
   tierCommand,
   auditCommand,
+  serveCommand,
 ];
 
 export function buildCli(argv: string[]): Argv {

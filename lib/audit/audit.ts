@@ -3,6 +3,7 @@
 export type AuditAction =
   | 'archive'
   | 'restore'
+  | 'read'
   | 'verify'
   | 'gc'
   | 'tier-move'

@@ -48,6 +48,8 @@ export interface WorkflowQuery {
   /** Exact label matches; all must hold. */
   labels?: Record<string, string>;
   namespace?: string;
+  /** Only these namespaces (what a caller may see); an empty list matches nothing. */
+  namespaces?: readonly string[];
   phase?: string;
   /** Exact workflow name. */
   name?: string;
@@ -61,6 +63,46 @@ export interface WorkflowQuery {
   limit?: number;
 }
 
+/** One requirement of a label selector, as in Kubernetes: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`. */
+export type LabelRequirement =
+  { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | 'absent' };
+
+export type WorkflowSort = 'newest' | 'oldest' | 'name';
+
+/** A time window on one of the workflow's times; either end may be open. `from` inclusive, `to` exclusive. */
+export interface TimeRange {
+  from?: Date;
+  to?: Date;
+}
+
+/** A page of the listing: filters, an order, and where the previous page ended (keyset, never an offset). */
+export interface WorkflowPageQuery {
+  namespaces?: readonly string[];
+  namePrefix?: string;
+  phases?: readonly string[];
+  labels?: readonly LabelRequirement[];
+  incomplete?: boolean;
+  started?: TimeRange;
+  finished?: TimeRange;
+  archived?: TimeRange;
+  sort: WorkflowSort;
+  /** The sort key of the last row of the previous page, as returned in `WorkflowPage.last`. */
+  after?: PageKey;
+  limit: number;
+}
+
+/** Where a page ended: the row's sort value and its manifest id (unique, so ties never repeat or skip rows). */
+export interface PageKey {
+  value: number | string;
+  id: string;
+}
+
+export interface WorkflowPage {
+  items: CatalogWorkflow[];
+  /** Set when more rows may follow: pass it back as `after`. */
+  last?: PageKey;
+}
+
 /** A full-text hit: which workflow, which node's log, roughly which line, and a snippet around the match. */
 export interface TextHit {
   manifestId: string;
@@ -72,7 +114,12 @@ export interface TextHit {
   path: string;
   /** 1-based line of the first match inside the log. */
   line: number;
+  /** The line around the match, matches between « and ». */
   snippet: string;
+  /** The same without markers, for a UI that highlights by position (log text may itself contain « or »). */
+  snippetText: string;
+  /** Where the matches are in `snippetText`: [start, end) offsets in UTF-16 code units. */
+  highlights: Array<[number, number]>;
 }
 
 export interface CatalogStats {
@@ -100,6 +147,10 @@ export interface Catalog {
   ): Promise<void>;
   remove(manifestId: string): void;
   search(query: WorkflowQuery): CatalogWorkflow[];
+  /** One page of the listing, ordered by `query.sort` then manifest id. */
+  page(query: WorkflowPageQuery): WorkflowPage;
+  /** Every namespace that has an archived workflow. */
+  namespaces(): string[];
   /** Full-text hits with node ids and snippets, filtered by the other fields of the query. */
   searchText(text: string, query?: Omit<WorkflowQuery, 'text'>): TextHit[];
   /** Manifests matching a manifest id, a workflow uid, or a workflow name (optionally namespace/name), newest first. */

@@ -10,8 +10,13 @@ import {
   type CatalogEntry,
   type CatalogStats,
   type CatalogWorkflow,
+  type LabelRequirement,
   type LogSegment,
+  type PageKey,
   type TextHit,
+  type TimeRange,
+  type WorkflowPage,
+  type WorkflowPageQuery,
   type WorkflowQuery,
 } from './catalog.ts';
 import { searchableText, visibleText } from './log-text.ts';
@@ -275,6 +280,38 @@ class SqliteCatalog implements Catalog {
     return rows.map((r) => this.toWorkflow(r));
   }
 
+  page(query: WorkflowPageQuery): WorkflowPage {
+    const where = pageFilters(query);
+    const order = SORTS[query.sort];
+    if (query.after !== undefined) {
+      const { value, id } = query.after;
+      where.clauses.push(
+        order.descending
+          ? `(${order.key} < ? OR (${order.key} = ? AND m.id > ?))`
+          : `(${order.key} > ? OR (${order.key} = ? AND m.id > ?))`,
+      );
+      where.params.push(value, value, id);
+    }
+    const limit = limitOf(query);
+    const sql = `SELECT m.*, ${order.key} AS sort_key FROM manifests m ${whereSql(where.clauses)}
+      ORDER BY ${order.key} ${order.descending ? 'DESC' : 'ASC'}, m.id LIMIT ?`;
+    // One row more than asked says whether another page exists without counting (a count is what makes big lists slow).
+    const rows = this.db.prepare(sql).all(...where.params, limit + 1) as (ManifestRow & {
+      sort_key: number | string;
+    })[];
+    const more = rows.length > limit;
+    const shown = rows.slice(0, limit);
+    const tail = shown.at(-1);
+    return {
+      items: shown.map((r) => this.toWorkflow(r)),
+      ...(more && tail && { last: { value: tail.sort_key, id: tail.id } satisfies PageKey }),
+    };
+  }
+
+  namespaces(): string[] {
+    return this.db.prepare('SELECT DISTINCT namespace FROM manifests ORDER BY 1').pluck().all() as string[];
+  }
+
   searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): TextHit[] {
     const where = filters(query);
     where.clauses.unshift('log_fts MATCH ?');
@@ -300,7 +337,8 @@ class SqliteCatalog implements Catalog {
         }[],
     );
     return rows.map((r) => {
-      const { lineOffset, snippet } = firstMatch(r.marked);
+      const { lineOffset, snippet: marked } = firstMatch(r.marked);
+      const { text: snippetText, highlights } = unmark(marked);
       return {
         manifestId: r.manifest_id,
         uid: r.uid,
@@ -310,7 +348,9 @@ class SqliteCatalog implements Catalog {
         ...(r.container !== null && { container: r.container }),
         path: r.path,
         line: r.first_line + lineOffset,
-        snippet,
+        snippet: clean(marked),
+        snippetText,
+        highlights,
       };
     });
   }
@@ -434,6 +474,7 @@ function filters(q: Omit<WorkflowQuery, 'text'>): Where {
     clauses.push('m.namespace = ?');
     params.push(q.namespace);
   }
+  if (q.namespaces !== undefined) inList(clauses, params, 'm.namespace', q.namespaces);
   if (q.phase !== undefined) {
     clauses.push('m.phase = ? COLLATE NOCASE');
     params.push(q.phase);
@@ -454,6 +495,73 @@ function filters(q: Omit<WorkflowQuery, 'text'>): Where {
     clauses.push('m.at_ms < ?');
     params.push(q.until.getTime());
   }
+  return { clauses, params };
+}
+
+/** The listing's sort orders: the key expression (never NULL, so keyset comparisons hold) and its direction. */
+const SORTS = {
+  newest: { key: 'coalesce(m.at_ms, -1)', descending: true },
+  oldest: { key: 'coalesce(m.at_ms, -1)', descending: false },
+  name: { key: '(m.namespace || char(0) || m.name)', descending: false },
+} as const;
+
+function inList(clauses: string[], params: unknown[], column: string, values: readonly unknown[]): void {
+  if (values.length === 0) {
+    clauses.push('0');
+    return;
+  }
+  clauses.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+  params.push(...values);
+}
+
+function timeRange(clauses: string[], params: unknown[], column: string, range: TimeRange | undefined): void {
+  // Argo writes second-precision RFC 3339; unixepoch compares instants whatever the spelling.
+  const ms = `(unixepoch(${column}, 'subsec') * 1000)`;
+  if (range?.from !== undefined) {
+    clauses.push(`${ms} >= ?`);
+    params.push(range.from.getTime());
+  }
+  if (range?.to !== undefined) {
+    clauses.push(`${ms} < ?`);
+    params.push(range.to.getTime());
+  }
+}
+
+function labelClause(clauses: string[], params: unknown[], r: LabelRequirement): void {
+  const exists = 'EXISTS (SELECT 1 FROM labels l WHERE l.manifest_id = m.id AND l.key = ?';
+  if (!('values' in r)) {
+    clauses.push(`${r.op === 'absent' ? 'NOT ' : ''}${exists})`);
+    params.push(r.key);
+    return;
+  }
+  // As in Kubernetes, `notin` (and `!=`) also matches workflows without the label.
+  clauses.push(`${r.op === 'notin' ? 'NOT ' : ''}${exists} AND l.value IN (${r.values.map(() => '?').join(', ')}))`);
+  params.push(r.key, ...r.values);
+}
+
+function pageFilters(q: WorkflowPageQuery): Where {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (q.namespaces !== undefined) inList(clauses, params, 'm.namespace', q.namespaces);
+  if (q.namePrefix !== undefined && q.namePrefix !== '') {
+    clauses.push('substr(m.name, 1, ?) = ?');
+    params.push([...q.namePrefix].length, q.namePrefix);
+  }
+  if (q.phases !== undefined) {
+    if (q.phases.length === 0) clauses.push('0');
+    else {
+      clauses.push(`m.phase COLLATE NOCASE IN (${q.phases.map(() => '?').join(', ')})`);
+      params.push(...q.phases);
+    }
+  }
+  for (const r of q.labels ?? []) labelClause(clauses, params, r);
+  if (q.incomplete !== undefined) {
+    clauses.push('m.incomplete = ?');
+    params.push(q.incomplete ? 1 : 0);
+  }
+  timeRange(clauses, params, 'm.started_at', q.started);
+  timeRange(clauses, params, 'm.finished_at', q.finished);
+  timeRange(clauses, params, 'm.archived_at', q.archived);
   return { clauses, params };
 }
 
@@ -482,7 +590,7 @@ function toMs(iso: string): number | null {
 /** From a highlighted segment: how many lines precede the first match, and that line trimmed around the match. */
 function firstMatch(marked: string): { lineOffset: number; snippet: string } {
   const at = marked.indexOf(MARK_OPEN);
-  if (at < 0) return { lineOffset: 0, snippet: clean(marked.slice(0, SNIPPET_WIDTH)) };
+  if (at < 0) return { lineOffset: 0, snippet: marked.slice(0, SNIPPET_WIDTH).trimEnd() };
   let lineOffset = 0;
   for (let i = marked.indexOf('\n'); i >= 0 && i < at; i = marked.indexOf('\n', i + 1)) lineOffset++;
   const lineStart = marked.lastIndexOf('\n', at) + 1;
@@ -493,9 +601,25 @@ function firstMatch(marked: string): { lineOffset: number; snippet: string } {
   let snippet = line.slice(from, from + SNIPPET_WIDTH);
   if (from > 0) snippet = '…' + snippet;
   if (from + SNIPPET_WIDTH < line.length) snippet += '…';
-  return { lineOffset, snippet: clean(snippet) };
+  return { lineOffset, snippet: snippet.trimEnd() };
 }
 
 function clean(s: string): string {
-  return s.replaceAll(MARK_OPEN, '«').replaceAll(MARK_CLOSE, '»').trimEnd();
+  return s.replaceAll(MARK_OPEN, '«').replaceAll(MARK_CLOSE, '»');
+}
+
+/** The snippet without match markers, and where they were; `«»` mark the matches in the text humans read. */
+function unmark(marked: string): { text: string; highlights: Array<[number, number]> } {
+  let text = '';
+  let open = -1;
+  const highlights: Array<[number, number]> = [];
+  for (const ch of marked) {
+    if (ch === MARK_OPEN) open = text.length;
+    else if (ch === MARK_CLOSE) {
+      if (open >= 0) highlights.push([open, text.length]);
+      open = -1;
+    } else text += ch;
+  }
+  if (open >= 0) highlights.push([open, text.length]);
+  return { text, highlights };
 }

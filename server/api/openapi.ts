@@ -1,0 +1,85 @@
+// The OpenAPI 3.1 document, generated from the route table and the same zod schemas the handlers validate with.
+import { z } from 'zod';
+import { problemSchema, ROUTES, type RouteSpec } from './routes.ts';
+
+type JsonSchema = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  // OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what zod emits; the $schema key is not allowed inside.
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+  void _drop;
+  return rest;
+}
+
+function parameters(route: RouteSpec): JsonSchema[] {
+  const out: JsonSchema[] = [];
+  for (const [where, schema] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
+    if (!schema) continue;
+    const js = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    for (const [name, prop] of Object.entries(js.properties ?? {})) {
+      const { description, ...propSchema } = prop;
+      const isArray = Array.isArray(propSchema.anyOf);
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || (js.required ?? []).includes(name),
+        ...(description !== undefined && { description }),
+        schema: propSchema,
+        ...(isArray && { explode: true, style: 'form' }),
+      });
+    }
+  }
+  return out;
+}
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+export function openApiDocument(version: string): JsonSchema {
+  const paths: Record<string, JsonSchema> = {};
+  for (const route of ROUTES) {
+    const ok =
+      route.response === 'text'
+        ? { 'text/plain; charset=utf-8': { schema: { type: 'string' } } }
+        : { 'application/json': { schema: jsonSchema(route.response, 'output') } };
+    const responses: Record<string, unknown> = { '200': { description: 'OK', content: ok } };
+    if (route.ranges) {
+      responses['206'] = { description: 'Partial content (one byte range)', content: ok };
+      responses['416'] = errorResponse('Range not satisfiable');
+    }
+    if (route.params || route.query) responses['400'] = errorResponse('Malformed or unknown parameter');
+    if (route.authenticated) {
+      responses['401'] = errorResponse('No valid bearer token');
+      responses['403'] = errorResponse('The caller may not read this namespace');
+    }
+    if (route.params) responses['404'] = errorResponse('No such workflow, node or log');
+    if (route.name === 'ready') responses['503'] = errorResponse('Not ready');
+    paths[route.path] = {
+      get: {
+        operationId: route.name,
+        summary: route.summary,
+        parameters: parameters(route),
+        ...(route.authenticated && { security: [{ bearer: [] }] }),
+        responses,
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Strata query service',
+      version,
+      description: 'Archived Argo workflows: list, read, logs and search. See docs/api.md.',
+    },
+    paths,
+    components: {
+      schemas: { Problem: jsonSchema(problemSchema, 'output') },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    },
+  };
+}

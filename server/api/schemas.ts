@@ -1,0 +1,192 @@
+// The REST API's shapes as zod schemas: handlers validate with them and the OpenAPI document is generated from them.
+import { z } from 'zod';
+
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_SEARCH_HITS = 100;
+
+const dateTime = z.iso.datetime({ offset: true }).describe('RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z');
+/** Query parameters that may be given more than once arrive as an array. */
+const repeatable = (item: z.ZodString) => z.union([item, z.array(item).max(100)]);
+
+export const manifestIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'must be a manifest id: 64 lowercase hex digits')
+  .describe('Manifest id (64 hex digits), as listed by GET /api/v1/workflows');
+export const nodeIdSchema = z
+  .string()
+  .max(253)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an Argo node id (letters, digits, ".", "_", "-")');
+
+const namespaceSchema = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name');
+
+export const listWorkflowsQuery = z
+  .object({
+    namespace: repeatable(namespaceSchema).optional().describe('only these namespaces (repeatable)'),
+    namePrefix: z.string().min(1).max(253).optional().describe('workflow name starts with this'),
+    phase: repeatable(z.string().min(1).max(32)).optional().describe('Argo phase, case-insensitive (repeatable)'),
+    labelSelector: z
+      .string()
+      .max(4096)
+      .optional()
+      .describe('Kubernetes label selector: k=v, k!=v, k in (a,b), k notin (a,b), k, !k; comma = and'),
+    incomplete: z.enum(['true', 'false']).optional().describe('archived with (true) or without (false) missing data'),
+    startedAfter: dateTime.optional(),
+    startedBefore: dateTime.optional(),
+    finishedAfter: dateTime.optional(),
+    finishedBefore: dateTime.optional(),
+    archivedAfter: dateTime.optional(),
+    archivedBefore: dateTime.optional(),
+    sort: z
+      .enum(['newest', 'oldest', 'name'])
+      .optional()
+      .describe('newest/oldest by finish (else start, else archive) time; name by namespace/name'),
+    limit: z
+      .string()
+      .regex(/^\d{1,6}$/, 'must be a whole number')
+      .optional()
+      .describe(`page size, 1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`),
+    cursor: z.string().max(1024).optional().describe('opaque: nextCursor of the previous page, with the same filters'),
+  })
+  .strict();
+
+export const workflowSummary = z
+  .object({
+    manifestId: z.string(),
+    uid: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    phase: z.string().optional(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    archivedAt: z.string().optional(),
+    labels: z.record(z.string(), z.string()),
+    group: z.string().optional(),
+    incomplete: z.boolean(),
+    entries: z.number().int(),
+    bytes: z.number().int(),
+  })
+  .strict();
+
+export const workflowPage = z
+  .object({
+    items: z.array(workflowSummary),
+    nextCursor: z.string().optional().describe('absent on the last page'),
+  })
+  .strict();
+
+const entry = z
+  .object({
+    path: z.string(),
+    kind: z.string(),
+    nodeId: z.string().optional(),
+    container: z.string().optional(),
+    artifactName: z.string().optional(),
+    size: z.number().int().optional(),
+    sha256: z.string().optional(),
+  })
+  .strict();
+
+const node = z
+  .object({
+    id: z.string(),
+    name: z.string().optional(),
+    displayName: z.string().optional(),
+    type: z.string().optional(),
+    phase: z.string().optional(),
+    templateName: z.string().optional(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    message: z.string().optional(),
+    children: z.array(z.string()),
+    logs: z.array(z.object({ container: z.string(), path: z.string(), size: z.number().int().optional() }).strict()),
+  })
+  .strict();
+
+const hold = z
+  .object({
+    id: z.string(),
+    actor: z.string(),
+    reason: z.string(),
+    created: z.string(),
+    released: z.object({ actor: z.string(), reason: z.string(), at: z.string() }).strict().optional(),
+  })
+  .strict();
+
+const extension = z
+  .object({ id: z.string(), actor: z.string(), reason: z.string(), created: z.string(), until: z.string() })
+  .strict();
+
+export const workflowDetail = z
+  .object({
+    workflow: workflowSummary,
+    object: z.record(z.string(), z.unknown()).optional().describe('the archived Workflow object, when it was archived'),
+    nodes: z.array(node).describe("from the Workflow's status.nodes; children name other nodes' ids"),
+    entries: z.array(entry),
+    holds: z.array(hold),
+    extensions: z.array(extension),
+  })
+  .strict();
+
+export const logQuery = z
+  .object({
+    container: z
+      .string()
+      .max(63)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a container name')
+      .optional()
+      .describe('default main'),
+    grep: z.string().min(1).max(1024).optional().describe('only lines containing this text (literal, case-sensitive)'),
+  })
+  .strict();
+
+export const searchQuery = z
+  .object({
+    q: z.string().min(1).max(1024).describe('full-text query (SQLite FTS5: words, "phrase", a OR b, prefix*)'),
+    namespace: repeatable(namespaceSchema).optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,6}$/, 'must be a whole number')
+      .optional()
+      .describe(`hits, 1..${MAX_SEARCH_HITS} (default 20)`),
+  })
+  .strict();
+
+export const searchResult = z
+  .object({
+    hits: z.array(
+      z
+        .object({
+          manifestId: z.string(),
+          uid: z.string(),
+          namespace: z.string(),
+          name: z.string(),
+          nodeId: z.string().optional(),
+          container: z.string().optional(),
+          path: z.string(),
+          line: z.number().int(),
+          snippet: z.string().describe('the line around the first match; matches between « and »'),
+          snippetText: z.string().describe('the same without markers'),
+          highlights: z.array(z.tuple([z.number().int(), z.number().int()])).describe('[start, end) in snippetText'),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export const problem = z
+  .object({
+    error: z
+      .object({
+        status: z.number().int(),
+        message: z.string(),
+        field: z.string().optional().describe('the parameter at fault'),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() }).strict();

@@ -1,0 +1,85 @@
+// `strata serve`: the query service (REST + OpenAPI) over the catalog and the archive, behind bearer tokens.
+import { createServer } from 'node:http';
+import type { CommandModule } from 'yargs';
+import { openRepository } from '../../lib/archive/repository.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
+import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
+import { inClusterReviewOptions, KubeReviewAccess } from '../../server/auth/kube-review.ts';
+import { readAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
+import { createApp } from '../../server/http/app.ts';
+
+interface ServeArgs {
+  listen: string;
+  'access-file'?: string;
+  'kube-auth'?: boolean;
+}
+
+function listenAddress(listen: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw new ConfigError(`--listen must be host:port, got ${JSON.stringify(listen)}`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
+}
+
+export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
+  command: 'serve',
+  describe: 'Serve the REST API (see docs/api.md) over the catalog and the archive',
+  builder: (y) =>
+    y
+      .option('listen', { type: 'string', default: '127.0.0.1:8080', describe: 'host:port to listen on' })
+      .option('access-file', {
+        type: 'string',
+        describe: 'embedded mode: YAML of token hashes and per-namespace rules (docs/api.md)',
+      })
+      .option('kube-auth', {
+        type: 'boolean',
+        describe: 'in a cluster: TokenReview for tokens, SubjectAccessReview on strata.dev archives per namespace',
+      }),
+  handler: runStep<ServeArgs>(async (args, ctx) => {
+    if (Boolean(args['access-file']) === Boolean(args['kube-auth']))
+      throw new ConfigError('give exactly one of --access-file (embedded mode) or --kube-auth (in a cluster)');
+    let access: Authenticator & Authorizer;
+    if (args['access-file']) access = new TokenFileAccess(readAccessFile(args['access-file']));
+    else access = new KubeReviewAccess(inClusterReviewOptions());
+    const { host, port } = listenAddress(args.listen);
+    const { catalog } = openSqliteCatalog(ctx.config.catalog);
+    const store = ctx.store();
+    let repository: ReturnType<typeof openRepository> | undefined;
+    const holds = new HoldRepository(store);
+    const app = createApp({
+      catalog,
+      repository: () =>
+        (repository ??= openRepository(store).catch((err: unknown) => {
+          repository = undefined; // try again on the next request (the store may come up later)
+          throw err;
+        })),
+      holds: (uid) => holds.forWorkflow(uid),
+      authenticator: access,
+      authorizer: access,
+      audit: ctx.audit,
+      version: process.env.npm_package_version ?? 'dev',
+      onInternalError: (err) => ctx.log(`strata serve: ${describeError(err)}`),
+    });
+    const server = createServer(app);
+    server.headersTimeout = 30_000;
+    server.requestTimeout = 0; // logs stream for as long as the client reads
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const addr = server.address();
+    ctx.log(
+      `strata serve: listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : args.listen}`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => server.close(() => resolve());
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    catalog.close();
+    return ExitCode.Ok;
+  }),
+};

@@ -5,7 +5,7 @@ import { openRepository } from '../../lib/archive/repository.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
-import { HoldRepository } from '../../lib/policy/hold-store.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 import { inClusterReviewOptions, KubeReviewAccess } from '../../server/auth/kube-review.ts';
 import { readAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';

@@ -1,5 +1,6 @@
 // Turns `strata query`/`search` flags (k=v labels, ISO or relative times) into a WorkflowQuery, with clear errors.
 import { ConfigError } from '../errors.ts';
+import { DURATION_EXAMPLES, parseDuration, subtractDuration } from '../policy/duration.ts';
 import type { WorkflowQuery } from './catalog.ts';
 
 export interface QueryFlags {
@@ -15,8 +16,6 @@ export interface QueryFlags {
   literal?: boolean;
   limit?: number;
 }
-
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 export function queryFromFlags(flags: QueryFlags, now = new Date()): WorkflowQuery {
   const query: WorkflowQuery = {};
@@ -58,14 +57,14 @@ export function parseLabels(selectors: string[]): Record<string, string> {
   return labels;
 }
 
-/** An ISO-8601 date/time, or a duration back from now: 30m, 12h, 7d, 2w. */
+/** An ISO-8601 date/time, or a duration back from now in the one duration grammar: 30m, 12h, 7d, 2w, 1mo. */
 export function parseTime(flag: string, value: string, now: Date): Date {
-  const rel = /^(\d+)([mhdw])$/.exec(value.trim());
-  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!]!);
+  const ago = parseDuration(value.trim());
+  if (ago) return subtractDuration(now, ago);
   const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) {
     throw new ConfigError(
-      `--${flag} "${value}" is neither an ISO date (2026-11-01, 2026-11-01T12:00:00Z) nor a duration (30m, 12h, 7d, 2w)`,
+      `--${flag} "${value}" is neither an ISO date (2026-11-01, 2026-11-01T12:00:00Z) nor a duration (${DURATION_EXAMPLES})`,
       {
         key: flag,
       },

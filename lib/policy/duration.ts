@@ -1,4 +1,7 @@
-// Policy durations ("90d", "7y", "1y6mo", "indefinite"): parsing and calendar-correct addition to dates.
+// The one duration grammar, for policies and every flag ("90d", "7y", "1y6mo", "0"; "indefinite" for retention):
+// parsing and calendar-correct addition to dates.
+import { ConfigError } from '../errors.ts';
+
 export interface PolicyDuration {
   /** Calendar years and months are added on the calendar, so "7y" never falls a leap day short. */
   years: number;
@@ -11,15 +14,21 @@ export interface PolicyDuration {
 export type Retention = PolicyDuration | 'indefinite';
 
 const UNIT_MS: Record<string, number> = { w: 7 * 86_400_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
-export const DURATION_RE = /^(?:\d+(?:y|mo|w|d|h|m|s))+$/;
-export const RETENTION_RE = /^(?:indefinite|(?:\d+(?:y|mo|w|d|h|m|s))+)$/;
+/** Numbers with units y, mo, w, d, h, m, s, run together ("1y6mo", "1h30m"); or "0". */
+const GRAMMAR = '0|(?:\\d+(?:y|mo|w|d|h|m|s))+';
+export const DURATION_RE = new RegExp(`^(?:${GRAMMAR})$`);
+export const RETENTION_RE = new RegExp(`^(?:indefinite|${GRAMMAR})$`);
+/** A timeline stage: a duration, or "rest" (until deletion). */
+export const STAY_RE = new RegExp(`^(?:rest|${GRAMMAR})$`);
+/** Said in every error about a duration, so the grammar is learnt once. */
+export const DURATION_EXAMPLES = 'numbers with units y, mo, w, d, h, m, s, e.g. 30m, 12h, 7d, 2w, 1y6mo, or 0';
 const PART_RE = /(\d+)(y|mo|w|d|h|m|s)/g;
 
 export function isDurationText(text: string): boolean {
   return DURATION_RE.test(text);
 }
 
-/** Parses "1y6mo", "30d", "12h"; returns undefined for anything else. */
+/** Parses "1y6mo", "30d", "12h", "0"; returns undefined for anything else. */
 export function parseDuration(text: string): PolicyDuration | undefined {
   if (!DURATION_RE.test(text)) return undefined;
   const d: PolicyDuration = { years: 0, months: 0, ms: 0, text };
@@ -47,6 +56,28 @@ export function addDuration(date: Date, d: PolicyDuration): Date {
     out.setUTCDate(Math.min(day, last));
   }
   return new Date(out.getTime() + d.ms);
+}
+
+/** The date `d` before `date` (calendar years and months back, then the fixed part): "7d ago", "1mo ago". */
+export function subtractDuration(date: Date, d: PolicyDuration): Date {
+  return addDuration(date, { years: -d.years, months: -d.months, ms: -d.ms, text: `-${d.text}` });
+}
+
+/** A duration given on a flag (`--for`, `--since`): the policy grammar; ConfigError naming the flag otherwise. */
+export function durationFlag(flag: string, text: string): PolicyDuration {
+  const d = parseDuration(text.trim());
+  if (!d) throw new ConfigError(`--${flag} "${text}" is not a duration (${DURATION_EXAMPLES})`, { key: flag });
+  return d;
+}
+
+/** A duration flag of fixed length in ms (`gc --grace`, `--settle`): years and months have none, so they are refused. */
+export function fixedDurationFlagMs(flag: string, text: string): number {
+  const d = durationFlag(flag, text);
+  if (d.years || d.months)
+    throw new ConfigError(`--${flag} "${text}": years and months have no fixed length; use weeks or days`, {
+      key: flag,
+    });
+  return d.ms;
 }
 
 /** The date a retention ends when counted from `from`; undefined means never. */

@@ -1,8 +1,6 @@
 // The retention policy document format (zod): the one source of truth for validation and policies/schema.json.
 import { z } from 'zod';
-import { DURATION_RE, RETENTION_RE } from './duration.ts';
-
-const STAY_RE = /^(?:rest|(?:\d+(?:y|mo|w|d|h|m|s))+)$/;
+import { DURATION_RE, RETENTION_RE, STAY_RE } from './duration.ts';
 
 export const POLICY_API_VERSION = 'strata.dev/v1alpha1';
 export const POLICY_KIND = 'RetentionPolicy';
@@ -11,7 +9,7 @@ export const POLICY_LABEL = 'strata.dev/policy';
 
 const duration = z.string().regex(DURATION_RE, 'expected a duration such as "30d", "12h", "7y", "1y6mo"').meta({
   description:
-    'Duration: numbers with units y, mo, w, d, h, m, s, e.g. "30d", "1y6mo". Years and months are calendar units.',
+    'Duration: numbers with units y, mo, w, d, h, m, s, e.g. "30d", "1y6mo", or "0". Years and months are calendar units.',
 });
 
 const retention = z

@@ -4,8 +4,8 @@ import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { existsSync } from 'node:fs';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
-import { ExitCode, InputError } from '../../lib/errors.ts';
-import { parseDuration } from '../../lib/policy/duration.ts';
+import { ExitCode } from '../../lib/errors.ts';
+import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
@@ -52,8 +52,7 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
     const store = ctx.store();
     const repo = await openRepository(store);
     const holdRepo = new HoldRepository(store);
-    const settle = parseDuration(args.settle);
-    if (!settle || settle.years || settle.months) throw new InputError(`--settle "${args.settle}" is not a duration`);
+    const settleMs = fixedDurationFlagMs('settle', args.settle);
     const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
     const result = await emergencyDelete(
       {
@@ -70,7 +69,7 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
         cluster: args.cluster ? await openCluster(args['kube-server']) : undefined,
         audit: ctx.audit,
         now: new Date(),
-        settleMs: settle.ms,
+        settleMs,
         catalog,
       },
     ).finally(() => catalog?.close());

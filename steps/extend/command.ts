@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
 import { resolveActor } from '../../lib/holds/actor.ts';
-import { addDuration, parseDuration } from '../../lib/policy/duration.ts';
+import { addDuration, durationFlag } from '../../lib/policy/duration.ts';
 import { HoldRepository, newRecordId } from '../../lib/holds/hold-store.ts';
 
 interface ExtendArgs {
@@ -38,9 +38,7 @@ export const extendCommand: CommandModule<GlobalArgs, ExtendArgs> = {
     const now = new Date();
     let until: Date;
     if (args.for) {
-      const d = parseDuration(args.for);
-      if (!d) throw new InputError(`--for: "${args.for}" is not a duration (e.g. 90d, 1y)`);
-      until = addDuration(now, d);
+      until = addDuration(now, durationFlag('for', args.for));
     } else {
       until = new Date(args.until!);
       if (Number.isNaN(until.getTime())) throw new InputError(`--until: "${args.until}" is not an ISO date`);

@@ -3,19 +3,11 @@ import type { CommandModule } from 'yargs';
 import { collectGarbage, describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 
 interface GcArgs {
   grace: string;
   dryRun?: boolean;
-}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new ConfigError(`--grace "${text}" is not a duration (e.g. 30m, 1h, 2d, 0)`);
-  return Number(m[1]) * UNITS[m[2] ?? 's']!;
 }
 
 export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
@@ -32,7 +24,7 @@ export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
       })
       .option('dry-run', { type: 'boolean', describe: 'report what would happen, change nothing' }) as never,
   handler: runStep<GcArgs>(async (args, ctx) => {
-    const graceMs = parseDuration(args.grace);
+    const graceMs = fixedDurationFlagMs('grace', args.grace);
     const repo = await openRepository(ctx.store());
     const report = await collectGarbage(repo, { graceMs, dryRun: args.dryRun, progress: ctx.progress });
     const verb = report.dryRun ? 'would remove' : 'removed';

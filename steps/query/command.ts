@@ -23,7 +23,7 @@ function filterOptions<T>(y: Argv<T>) {
     })
     .option('since', {
       type: 'string',
-      describe: 'finished at or after: ISO date/time or duration ago (30m, 12h, 7d, 2w)',
+      describe: 'finished at or after: ISO date/time or duration ago (30m, 12h, 7d, 2w, 1mo)',
     })
     .option('until', { type: 'string', describe: 'finished before: ISO date/time or duration ago' })
     .option('literal', { type: 'boolean', describe: 'take the text as one literal phrase, not FTS5 syntax' })

@@ -14,7 +14,7 @@ import { storageClassesOf } from '../../lib/store/store.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
-import { parseDuration } from '../../lib/policy/duration.ts';
+import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import type { Repository } from '../../lib/archive/index.ts';
 import {
@@ -73,6 +73,7 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       }) as Argv<TierArgs>,
   handler: runStep<TierArgs>(async (args, ctx) => {
     const dryRun = Boolean(args['dry-run']);
+    const settleMs = fixedDurationFlagMs('settle', args.settle);
     let now = new Date();
     if (args.now !== undefined) {
       if (!dryRun) throw new InputError('--now plans for another time: it needs --dry-run');
@@ -110,10 +111,7 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
           orphanRecords: facts.orphanRecords,
         });
     for (const m of run?.moves ?? []) if (m.error) ctx.log(`move of ${m.pack} failed: ${m.error}`);
-    const settle = parseDuration(args.settle);
-    if (!settle || settle.years || settle.months)
-      throw new InputError(`--settle "${args.settle}" is not a duration (e.g. 60s, 5m)`);
-    const expired = dryRun ? undefined : await expire(repo, plan, holds, now, settle.ms, ctx);
+    const expired = dryRun ? undefined : await expire(repo, plan, holds, now, settleMs, ctx);
     for (const e of expired?.outcomes ?? []) {
       if (e.outcome !== 'done') ctx.log(`expiry of ${e.uid}: ${e.outcome}: ${e.reason}`);
     }

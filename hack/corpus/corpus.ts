@@ -1,21 +1,32 @@
 // Generates a realistic corpus of multi-agent play workflows in the directory-export layout, streamed to disk.
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { agentSessionLines, argoPodLines, LogClock, type SessionContext } from './agent-log.ts';
 import { diffLines, statusJson, testReportLines } from './artifacts.ts';
 import { codeRunObject, planPlayWorkflow, type PlayPlan } from './play-workflow.ts';
+import { writePodsWorkflow, type PodsWorkflowRecord } from './pods-corpus.ts';
 import { Random } from './random.ts';
+import { writeLines, writeText } from './write.ts';
+
+/**
+ * `play`: multi-agent play workflows (the project's own data); `pods`: pod logs of CI, release, ETL and training
+ * pipelines of many teams, a corpus the format was not tuned on (docs/benchmark.md, "Corpus").
+ */
+export type CorpusProfile = 'play' | 'pods';
+export const CORPUS_PROFILES: readonly CorpusProfile[] = ['play', 'pods'];
 
 export interface CorpusOptions {
   /** Output directory (created; existing files with the same names are overwritten). */
   dir: string;
   workflows: number;
   seed: number | string;
-  /** Approximate total size; default 512 KiB per workflow. Workflows vary around the mean (0.5×–1.5×). */
+  /** Default `play`. */
+  profile?: CorpusProfile;
+  /**
+   * Approximate total size; default 512 KiB (play) or 1 MB (pods) per workflow. Workflows vary around the mean
+   * (0.5×–1.5×).
+   */
   targetBytes?: number;
   /** Called after each workflow is written. */
   onWorkflow?: (done: number, total: number, bytes: number) => void;
@@ -39,51 +50,11 @@ export interface CorpusSummary {
 }
 
 const EPOCH = new Date('2026-01-05T00:00:00Z');
-const DEFAULT_BYTES_PER_WORKFLOW = 512 * 1024;
-const FLUSH_BYTES = 1 << 16;
+const DEFAULT_BYTES_PER_WORKFLOW: Record<CorpusProfile, number> = { play: 512 * 1024, pods: 1_000_000 };
 /** Shares of what is left of a workflow's size after its fixed-size files: agent (CodeRun job) logs and diffs. */
 const AGENT_LOG_SHARE = 0.9;
 const DIFF_SHARE = 0.1;
 const STAGE_WEIGHT: Record<string, number> = { implementation: 0.5, quality: 0.2, testing: 0.3 };
-
-/** Writes lines (each prefixed with a timestamp when a clock is given) until `budget` bytes; returns bytes written. */
-async function writeLines(
-  path: string,
-  lines: Iterable<string>,
-  opts: { budget?: number; clock?: LogClock } = {},
-): Promise<number> {
-  await mkdir(dirname(path), { recursive: true });
-  const out = createWriteStream(path);
-  let pending: string[] = [];
-  let pendingLength = 0;
-  let written = 0;
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const chunk = Buffer.from(pending.join(''));
-    pending = [];
-    pendingLength = 0;
-    written += chunk.length;
-    if (!out.write(chunk)) await once(out, 'drain');
-  };
-  const budget = opts.budget ?? Infinity;
-  for (const line of lines) {
-    const text = opts.clock ? `${opts.clock.tick()} ${line}\n` : `${line}\n`;
-    pending.push(text);
-    pendingLength += text.length;
-    if (pendingLength >= FLUSH_BYTES) await flush();
-    if (written + pendingLength >= budget) break;
-  }
-  await flush();
-  out.end();
-  await finished(out);
-  return written;
-}
-
-async function writeText(path: string, text: string): Promise<number> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, text);
-  return Buffer.byteLength(text);
-}
 
 /** First `bytes` of an earlier attempt's log (a retried run repeats it), then the new attempt's own lines. */
 function* repeatThenDiverge(first: Iterator<string>, bytes: number, rest: Iterable<string>): Generator<string> {
@@ -189,26 +160,32 @@ async function writeWorkflow(root: string, plan: PlayPlan, budget: number, seed:
  */
 export async function generateCorpus(options: CorpusOptions): Promise<CorpusSummary> {
   const { dir, workflows, seed } = options;
-  const target = options.targetBytes ?? workflows * DEFAULT_BYTES_PER_WORKFLOW;
+  const profile = options.profile ?? 'play';
+  const target = options.targetBytes ?? workflows * DEFAULT_BYTES_PER_WORKFLOW[profile];
   const weightRng = new Random(seed, 'weights');
   const weights = Array.from({ length: workflows }, () => 0.5 + weightRng.float());
   const weightSum = weights.reduce((a, b) => a + b, 0) || 1;
   const summary: CorpusSummary = { dir, workflows: [], bytes: 0, files: 0 };
   await mkdir(dir, { recursive: true });
+  const podsRecords: PodsWorkflowRecord[] = [];
   for (let i = 0; i < workflows; i++) {
-    const plan = planPlayWorkflow(new Random(seed, 'plan', i), i, EPOCH);
-    const { bytes, files } = await writeWorkflow(dir, plan, (target * weights[i]!) / weightSum, seed, i);
-    summary.workflows.push({
-      namespace: plan.namespace,
-      name: plan.name,
-      uid: plan.uid,
-      bytes,
-      files,
-      attempts: plan.attempts.length,
-      phase: plan.phase,
-    });
-    summary.bytes += bytes;
-    summary.files += files;
+    const budget = (target * weights[i]!) / weightSum;
+    let written: CorpusWorkflow;
+    if (profile === 'pods') {
+      const { plan, record, bytes, files } = await writePodsWorkflow(dir, seed, i, budget, EPOCH, podsRecords);
+      podsRecords.push(record);
+      const { namespace, name, uid } = plan;
+      const phase = plan.pods.some((p) => p.phase === 'Failed') ? 'Failed' : 'Succeeded';
+      written = { namespace, name, uid, bytes, files, attempts: plan.retryOf === undefined ? 1 : 2, phase };
+    } else {
+      const plan = planPlayWorkflow(new Random(seed, 'plan', i), i, EPOCH);
+      const { bytes, files } = await writeWorkflow(dir, plan, budget, seed, i);
+      const { namespace, name, uid, phase } = plan;
+      written = { namespace, name, uid, bytes, files, attempts: plan.attempts.length, phase };
+    }
+    summary.workflows.push(written);
+    summary.bytes += written.bytes;
+    summary.files += written.files;
     options.onWorkflow?.(i + 1, workflows, summary.bytes);
   }
   return summary;

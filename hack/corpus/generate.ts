@@ -1,9 +1,16 @@
-// CLI and entry point of the corpus generator: `tsx hack/corpus/generate.ts --out DIR --workflows N --seed S [--size 200MB]`.
+// CLI and entry point of the corpus generator: `tsx hack/corpus/generate.ts --out DIR --workflows N --seed S [--size 200MB] [--profile play|pods]`.
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generateCorpus } from './corpus.ts';
+import { CORPUS_PROFILES, generateCorpus, type CorpusProfile } from './corpus.ts';
 
-export { generateCorpus, type CorpusOptions, type CorpusSummary, type CorpusWorkflow } from './corpus.ts';
+export {
+  CORPUS_PROFILES,
+  generateCorpus,
+  type CorpusOptions,
+  type CorpusProfile,
+  type CorpusSummary,
+  type CorpusWorkflow,
+} from './corpus.ts';
 
 /** `200MB`, `1.5GiB`, `4096` → bytes. */
 export function parseSize(text: string): number {
@@ -21,10 +28,13 @@ async function main(): Promise<void> {
       workflows: { type: 'string', default: '20' },
       seed: { type: 'string', default: '1' },
       size: { type: 'string' },
+      profile: { type: 'string', default: 'play' },
     },
   });
   if (!values.out) {
-    process.stderr.write('usage: tsx hack/corpus/generate.ts --out DIR [--workflows N] [--seed S] [--size 200MB]\n');
+    process.stderr.write(
+      'usage: tsx hack/corpus/generate.ts --out DIR [--workflows N] [--seed S] [--size 200MB] [--profile play|pods]\n',
+    );
     process.exit(2);
   }
   const workflows = Number(values.workflows);
@@ -32,11 +42,17 @@ async function main(): Promise<void> {
     process.stderr.write(`--workflows must be a positive integer, got "${values.workflows}"\n`);
     process.exit(2);
   }
+  const profile = values.profile as CorpusProfile;
+  if (!CORPUS_PROFILES.includes(profile)) {
+    process.stderr.write(`--profile must be one of ${CORPUS_PROFILES.join(', ')}, got "${values.profile}"\n`);
+    process.exit(2);
+  }
   const started = Date.now();
   const summary = await generateCorpus({
     dir: values.out,
     workflows,
     seed: values.seed!,
+    profile,
     targetBytes: values.size ? parseSize(values.size) : undefined,
     onWorkflow: (done, total, bytes) => {
       if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} workflows, ${(bytes / 1e6).toFixed(1)} MB`);

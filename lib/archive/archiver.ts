@@ -10,6 +10,7 @@ import { encodeManifest, type Manifest, type ManifestEntry } from './manifest.ts
 import { PackWriter, type PackRef } from './pack-writer.ts';
 import { mapLimit } from '../concurrency.ts';
 import { readAhead } from './read-ahead.ts';
+import { similarityOrder } from './entry-order.ts';
 import { writeRefs } from './workflow-refs.ts';
 import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
 
@@ -82,7 +83,7 @@ export async function archiveBundle(
 ): Promise<ArchiveResult> {
   const once = async () => {
     const session = await ArchiveSession.open(repo, opts);
-    await session.add(bundle, opts.progress);
+    session.add(bundle, opts.progress);
     return (await session.commit())[0]!;
   };
   try {
@@ -100,15 +101,20 @@ export class StalePackError extends IntegrityError {}
 
 interface QueuedBundle {
   bundle: WorkflowBundle;
+  entries: BundleEntry[];
   workflowPath: string;
-  done: PendingEntry[];
+  /** Packed entries by their index in `entries` (undefined: not packed yet, or missing). */
+  done: Array<PendingEntry | undefined>;
   missing: MissingEntry[];
   stats: ArchiveStats;
+  progress: Progress;
+  packed: boolean;
 }
 
 /**
- * Archives several bundles into shared packs (fewer, fuller packs for many small workflows): `add` chunks and
- * packs a bundle, `commit` stores the packs and then writes each queued bundle's manifest, in order.
+ * Archives several bundles into shared packs (fewer, fuller packs for many small workflows): `add` queues a
+ * bundle, `pack` chunks and packs every queued entry, alike entries of all bundles together (entry-order.ts),
+ * `commit` stores the packs and then writes each queued bundle's manifest, in order.
  */
 export class ArchiveSession {
   private readonly queue: QueuedBundle[] = [];
@@ -135,30 +141,49 @@ export class ArchiveSession {
     return this.queue.length;
   }
 
-  /** Chunks every entry of the bundle into the open packs; unreadable entries become missing ones. */
-  async add(bundle: WorkflowBundle, progress: Progress = silentProgress): Promise<void> {
-    const writer = this.writer;
-    const storedBefore = writer.stats.storedBytes;
-    const packsBefore = writer.stats.packs;
-    const stats: ArchiveStats = { files: 0, bytes: 0, newBytes: 0, storedBytes: 0, chunks: 0, newChunks: 0, packs: 0 };
+  /** Queues a bundle for `pack`; refuses one with two entries at the same path. */
+  add(bundle: WorkflowBundle, progress: Progress = silentProgress): void {
     const { entries, workflowPath } = withWorkflowEntry(bundle);
-    const missing: MissingEntry[] = [...bundle.missing];
-    const done: PendingEntry[] = [];
     const seenPaths = new Set<string>();
-
-    progress.start(entries.length, `archive ${bundle.namespace}/${bundle.name}`);
     for (const entry of entries) {
       if (seenPaths.has(entry.path)) {
         throw new IntegrityError(`bundle has two entries at path ${entry.path}`, { workflow: bundle.uid });
       }
       seenPaths.add(entry.path);
     }
+    const stats: ArchiveStats = { files: 0, bytes: 0, newBytes: 0, storedBytes: 0, chunks: 0, newChunks: 0, packs: 0 };
+    const done = new Array<PendingEntry | undefined>(entries.length);
+    this.queue.push({
+      bundle,
+      entries,
+      workflowPath,
+      done,
+      missing: [...bundle.missing],
+      stats,
+      progress,
+      packed: false,
+    });
+  }
+
+  /** Chunks every entry of the bundles queued since the last `pack` into the open packs; unreadable entries become missing ones. */
+  async pack(): Promise<void> {
+    const queued = this.queue.filter((q) => !q.packed);
+    if (queued.length === 0) return;
+    const writer = this.writer;
+    const order = similarityOrder(queued.map((q) => ({ workflow: q.bundle.workflow, entries: q.entries })));
+    for (const q of queued) q.progress.start(q.entries.length, `archive ${q.bundle.namespace}/${q.bundle.name}`);
     const chunker = this.chunker;
-    for await (const opened of readAhead(entries)) {
+    let k = 0;
+    for await (const opened of readAhead(order.map(([b, e]) => queued[b]!.entries[e]!))) {
+      const [b, e] = order[k++]!;
+      const q = queued[b]!;
+      const { stats, progress } = q;
+      const storedBefore = writer.stats.storedBytes;
+      const packsBefore = writer.stats.packs;
       const entry = opened.entry;
       if ('error' in opened) {
         const m = missingOf(entry, opened.error);
-        if (m) missing.push(m);
+        if (m) q.missing.push(m);
         progress.advance();
         continue;
       }
@@ -192,24 +217,28 @@ export class ArchiveSession {
         // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.
         if ('stream' in opened) opened.stream.destroy();
         const m = missingOf(entry, err);
-        if (m) missing.push(m);
+        if (m) q.missing.push(m);
         progress.advance();
         continue;
+      } finally {
+        stats.storedBytes += writer.stats.storedBytes - storedBefore;
+        stats.packs += writer.stats.packs - packsBefore;
       }
       pending.sha256 = fileHash.digest('hex');
       stats.files++;
       stats.bytes += pending.size;
-      done.push(pending);
+      q.done[e] = pending;
       progress.advance();
     }
-    progress.done();
-    stats.storedBytes = writer.stats.storedBytes - storedBefore;
-    stats.packs = writer.stats.packs - packsBefore;
-    this.queue.push({ bundle, workflowPath, done, missing, stats });
+    for (const q of queued) {
+      q.progress.done();
+      q.packed = true;
+    }
   }
 
   /** Stores the open pack, checks every pack used is still live, then writes the queued manifests (the commit points). */
   async commit(): Promise<ArchiveResult[]> {
+    await this.pack();
     const writer = this.writer;
     const storedBefore = writer.stats.storedBytes;
     const packsBefore = writer.stats.packs;
@@ -220,7 +249,7 @@ export class ArchiveSession {
       last.stats.packs += writer.stats.packs - packsBefore;
     }
     const manifests = this.queue.map((q) =>
-      buildManifest(this.repo, q.bundle, this.group, q.workflowPath, q.done, q.missing),
+      buildManifest(this.repo, q.bundle, this.group, q.workflowPath, q.done.filter(isDefined), q.missing),
     );
     await checkPacksStillThere(this.repo, this.group, [...new Set(manifests.flatMap((m) => m.packs))]);
     // Manifests are independent commit points: write them a few at a time.
@@ -241,6 +270,8 @@ export class ArchiveSession {
     return results;
   }
 }
+
+const isDefined = <T>(x: T | undefined): x is T => x !== undefined;
 
 /** The missing entry an open or read failure makes; undefined when the source says the content was never expected. */
 function missingOf(entry: BundleEntry, err: unknown): MissingEntry | undefined {

@@ -162,13 +162,21 @@ export async function archiveSource(
     const full = session;
     batch = [];
     session = await open();
+    const added = items.filter((q) => q.error === undefined).length;
+    try {
+      await full.pack();
+    } catch (err) {
+      // Nothing of this batch can be committed: every workflow in it failed (each could be archived alone).
+      for (const q of items) q.error ??= describeError(err);
+    }
+    for (let i = 0; i < added; i++) progress.advance();
     await committing;
     // Its packs stay unreferenced (garbage for gc); its workflows count as not started.
     if (stop) return;
     committing = commitBatch(full, items);
     committing.catch(() => {}); // awaited at the next flush or at the end
   };
-  // Loading the next bundle (parsing its workflow, listing its files) overlaps archiving the current one.
+  // Loading the next bundle (parsing its workflow, listing its files) overlaps queueing the current one.
   const load = (i: number) => {
     const p = i < ids.length ? source.load(ids[i]!) : undefined;
     p?.catch(() => {}); // awaited in turn below
@@ -180,13 +188,13 @@ export async function archiveSource(
     const loading = next!;
     next = load(i + 1);
     try {
-      await session.add(await loading);
+      session.add(await loading);
       batch.push({ id });
     } catch (err) {
       batch.push({ id, error: describeError(err) });
+      progress.advance();
     }
     if (batch.length >= BATCH_WORKFLOWS) await flushBatch();
-    progress.advance();
   }
   await flushBatch();
   await committing;

@@ -1,10 +1,20 @@
 // Frame encodings inside packs: plain zstd, or log-aware (RFC 3339 timestamps pulled out into delta-coded columns).
 import { Compressor, decompress } from 'zstd-napi';
 import { IntegrityError } from '../errors.ts';
-import { formatFraction, formatSecond, MAX_SECOND, MIN_SECOND, timestampAt } from './timestamps.ts';
+import {
+  formatFraction,
+  formatSecond,
+  formatStamp,
+  MAX_SECOND,
+  MIN_SECOND,
+  secondRange,
+  stampAtColon,
+  STYLES,
+  timestampAt,
+} from './timestamps.ts';
 
 /** First byte of every frame payload. */
-export const FrameEncoding = { Plain: 0, Timestamps: 1, TimestampPlanes: 2 } as const;
+export const FrameEncoding = { Plain: 0, Timestamps: 1, TimestampPlanes: 2, TimestampStyles: 3 } as const;
 
 /** One reusable zstd context per level (creating one per frame costs more than compressing a small frame). */
 const compressors = new Map<number, Compressor>();
@@ -92,6 +102,11 @@ function plain(raw: Buffer, level: number): Buffer {
   return Buffer.concat([Buffer.from([FrameEncoding.Plain]), compress(raw, { compressionLevel: level })]);
 }
 
+/** The frame encoder of a repository format: 1 writes encoding 2 (older Strata reads it), 2 writes encoding 3. */
+export function encodeFrameFor(version: 1 | 2): (raw: Buffer, level: number) => Buffer {
+  return version === 1 ? encodeFrame : encodeFrameStyles;
+}
+
 /** Inverse of encodeFrame; throws IntegrityError on anything malformed. */
 export function decodeFrame(payload: Buffer, rawLength: number): Buffer {
   let raw: Buffer;
@@ -109,6 +124,7 @@ function decodeUnchecked(payload: Buffer, rawLength: number): Buffer {
   const encoding = payload[0];
   if (encoding === FrameEncoding.Plain) return decompress(payload.subarray(1));
   if (encoding === FrameEncoding.TimestampPlanes) return decodePlanes(payload, rawLength);
+  if (encoding === FrameEncoding.TimestampStyles) return decodeStyles(payload, rawLength);
   if (encoding !== FrameEncoding.Timestamps || payload.length < 9)
     throw new IntegrityError(`unknown frame encoding ${encoding}`);
   const count = payload.readUInt32BE(1);
@@ -212,6 +228,8 @@ interface Scratch {
   plane: Uint8Array;
   /** Two halves of `8 × max` bytes: a zigzag varint of a safe integer takes at most 8 bytes. */
   varints: Buffer;
+  /** Zone offset deltas of encoding 3, at most 2 bytes each. */
+  offsets: Buffer;
 }
 
 let scratch: Scratch | undefined;
@@ -225,6 +243,7 @@ function scratchFor(n: number, max: number): Scratch {
       lows: new Uint32Array(max),
       plane: new Uint8Array(max),
       varints: Buffer.allocUnsafe(16 * max),
+      offsets: Buffer.allocUnsafe(2 * max),
     };
   }
   return scratch;
@@ -292,6 +311,151 @@ function decodePlanes(payload: Buffer, rawLength: number): Buffer {
     lastSec = sec;
     lastAt = o;
     o = formatFraction(out, o + 19, ns / scale, digits);
+  }
+  if (text.indexOf(0, from) >= 0) throw new IntegrityError('timestamp count does not match the text');
+  if (o > rawLength || o + text.length - from !== rawLength)
+    throw new IntegrityError(`frame does not decode to ${rawLength} bytes`);
+  text.copy(out, o, from);
+  return out;
+}
+
+/** Styles 4-7 (ISO 8601 with a `±HH:MM` zone) have an entry in the offset column. */
+const hasOffset = (style: number) => style >> 2 === 1;
+
+/** Column streams of encoding 3: those of encoding 2, then the zone offsets. */
+const STYLE_STREAMS = 6;
+
+/**
+ * Encoding 3: encoding 2 for timestamps of every style `timestamps.ts` knows (ISO 8601 with `Z`, an offset or no
+ * zone, `T` or space, `.` or `,`; klog; Go's log; epoch milliseconds), found from the colon of their time of day.
+ * Each timestamp's code is style × 10 + fraction digits; deltas run per style, so interleaved styles do not
+ * break each other's runs.
+ */
+export function encodeFrameStyles(raw: Buffer, level: number): Buffer {
+  if (raw.includes(0)) return plain(raw, level);
+  const n = raw.length;
+  const max = Math.floor(n / 13); // the shortest timestamp (epoch milliseconds) takes 13 bytes
+  const s = scratchFor(n, max);
+  const { text, digits: codes, lows, varints } = s;
+  const offsets = s.offsets;
+  let offsetLen = 0;
+  let textLen = 0;
+  let copied = 0;
+  let count = 0;
+  let secLen = 0;
+  let highLen = max * 8;
+  // One delta chain per code (style and fraction digits), in units of the last fraction digit.
+  const prevSec = new Float64Array(STYLES * 10);
+  const prevFrac = new Float64Array(STYLES * 10);
+  let prevOffset = 0;
+  for (let c = raw.indexOf(0x3a, 0); c >= 0;) {
+    const t = stampAtColon(raw, c, copied);
+    if (!t) {
+      c = raw.indexOf(0x3a, c + 1);
+      continue;
+    }
+    textLen += raw.copy(text, textLen, copied, t.start);
+    text[textLen++] = 0;
+    copied = t.end;
+    const code = t.style * 10 + t.fracDigits;
+    const secDelta = t.sec - prevSec[code]!;
+    const fracDelta = t.frac - prevFrac[code]!;
+    const delta = Math.abs(secDelta) < COMBINE_LIMIT ? secDelta * POW10[t.fracDigits]! + fracDelta : fracDelta;
+    const z = zigzag(delta);
+    codes[count] = code;
+    secLen = writeVarint(varints, secLen, zigzag(secDelta));
+    const low = z % 2 ** 32;
+    lows[count++] = low;
+    highLen = writeVarint(varints, highLen, zigzag((z - low) / 2 ** 32));
+    if (hasOffset(t.style)) {
+      offsetLen = writeVarint(offsets, offsetLen, zigzag(t.offset - prevOffset));
+      prevOffset = t.offset;
+    }
+    prevSec[code] = t.sec;
+    prevFrac[code] = t.frac;
+    c = raw.indexOf(0x3a, t.end);
+  }
+  if (count < MIN_TIMESTAMPS) return plain(raw, level);
+  textLen += raw.copy(text, textLen, copied, n);
+  const small = Buffer.concat([
+    codes.subarray(0, count),
+    varints.subarray(0, secLen),
+    varints.subarray(max * 8, highLen),
+  ]);
+  const streams = [compress(small, { compressionLevel: level })];
+  const plane = s.plane;
+  for (let shift = 0; shift < 32; shift += 8) {
+    for (let k = 0; k < count; k++) plane[k] = (lows[k]! >>> shift) & 255;
+    streams.push(compress(plane.subarray(0, count), { compressionLevel: level }));
+  }
+  // An empty stream is stored as nothing (most frames have no zone offsets).
+  streams.push(offsetLen ? compress(offsets.subarray(0, offsetLen), { compressionLevel: level }) : Buffer.alloc(0));
+  const body = compress(text.subarray(0, textLen), { compressionLevel: level });
+  const head = Buffer.alloc(5 + 4 * STYLE_STREAMS);
+  head[0] = FrameEncoding.TimestampStyles;
+  head.writeUInt32BE(count, 1);
+  streams.forEach((z, k) => head.writeUInt32BE(z.length, 5 + 4 * k));
+  return Buffer.concat([head, ...streams, body]);
+}
+
+function decodeStyles(payload: Buffer, rawLength: number): Buffer {
+  const headLen = 5 + 4 * STYLE_STREAMS;
+  if (payload.length < headLen) throw new IntegrityError('frame header is truncated');
+  const count = payload.readUInt32BE(1);
+  const streams: Buffer[] = [];
+  let at = headLen;
+  for (let k = 0; k < STYLE_STREAMS; k++) {
+    const len = payload.readUInt32BE(5 + 4 * k);
+    if (at + len > payload.length) throw new IntegrityError('timestamp column is truncated');
+    const stream = len === 0 ? Buffer.alloc(0) : decompress(payload.subarray(at, at + len));
+    if (k > 0 && k < 5 && stream.length !== count) throw new IntegrityError('timestamp column has the wrong length');
+    streams.push(stream);
+    at += len;
+  }
+  const text = decompress(payload.subarray(at));
+  const small = streams[0]!;
+  const [p0, p1, p2, p3, offsets] = streams.slice(1) as [Buffer, Buffer, Buffer, Buffer, Buffer];
+  if (small.length < count) throw new IntegrityError('timestamp column is truncated');
+  const secPos = { at: count };
+  const secDeltas = new Array<number>(count);
+  for (let k = 0; k < count; k++) secDeltas[k] = readVarint(small, secPos);
+  const highPos = { at: secPos.at };
+  const offsetPos = { at: 0 };
+  const out = Buffer.allocUnsafe(rawLength);
+  /** The longest timestamp (ISO, 9 fraction digits, an offset) takes 35 bytes. */
+  const stamp = Buffer.allocUnsafe(64);
+  const secs = new Float64Array(STYLES * 10);
+  const fracs = new Float64Array(STYLES * 10);
+  let offset = 0;
+  let o = 0;
+  let from = 0;
+  for (let k = 0; k < count; k++) {
+    const mark = text.indexOf(0, from);
+    if (mark < 0) throw new IntegrityError('timestamp count does not match the text');
+    if (o + (mark - from) > rawLength) throw new IntegrityError(`frame decodes to more than ${rawLength} bytes`);
+    o += text.copy(out, o, from, mark);
+    from = mark + 1;
+    const code = small[k]!;
+    const style = Math.floor(code / 10);
+    const digits = code % 10;
+    if (style >= STYLES) throw new IntegrityError('timestamp column holds an unknown style');
+    const z = readVarint(small, highPos) * 2 ** 32 + ((p0[k]! | (p1[k]! << 8) | (p2[k]! << 16) | (p3[k]! << 24)) >>> 0);
+    const delta = z % 2 === 1 ? -(z + 1) / 2 : z / 2;
+    const secDelta = secDeltas[k]!;
+    const sec = secs[code]! + secDelta;
+    const frac = fracs[code]! + (Math.abs(secDelta) < COMBINE_LIMIT ? delta - secDelta * POW10[digits]! : delta);
+    secs[code] = sec;
+    fracs[code] = frac;
+    if (hasOffset(style)) {
+      if (offsetPos.at >= offsets.length) throw new IntegrityError('zone offset column is truncated');
+      offset += readVarint(offsets, offsetPos);
+    }
+    const [lo, hi] = secondRange(style);
+    if (frac < 0 || frac >= POW10[digits]! || sec < lo || sec > hi || offset < 0 || offset >= 24 * 60 * 2)
+      throw new IntegrityError('timestamp column holds an impossible timestamp');
+    const len = formatStamp(stamp, 0, style, sec, frac, digits, offset);
+    if (o + len > rawLength) throw new IntegrityError(`frame decodes to more than ${rawLength} bytes`);
+    o += stamp.copy(out, o, 0, len);
   }
   if (text.indexOf(0, from) >= 0) throw new IntegrityError('timestamp count does not match the text');
   if (o > rawLength || o + text.length - from !== rawLength)

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encoderThreads } from './encoder-threads.ts';
-import { encodeFrame } from './frame-codec.ts';
+import { encodeFrameFor } from './frame-codec.ts';
+import type { FormatVersion } from './pack-format.ts';
 import type { FrameJob, FrameReply } from './frame-worker.ts';
 
 export interface EncodedFrame {
@@ -15,14 +16,17 @@ export interface EncodedFrame {
 
 export interface FrameEncoder {
   /** Encodes a frame; the whole ArrayBuffer under `raw` is handed over (not from Buffer's pool; detached after). */
-  encode(raw: Buffer, level: number): Promise<EncodedFrame>;
+  encode(raw: Buffer, level: number, version: FormatVersion): Promise<EncodedFrame>;
   /** Frames that may be in flight before the caller should wait (bounds memory). */
   readonly capacity: number;
 }
 
 /** Encodes on the calling thread (one core, or worker threads turned off). */
 export const inlineEncoder: FrameEncoder = {
-  encode: async (raw, level) => ({ payload: encodeFrame(raw, level), spare: Buffer.from(raw.buffer) }),
+  encode: async (raw, level, version) => ({
+    payload: encodeFrameFor(version)(raw, level),
+    spare: Buffer.from(raw.buffer),
+  }),
   capacity: 1,
 };
 
@@ -95,14 +99,14 @@ export class WorkerEncoder implements FrameEncoder {
     }
   }
 
-  encode(raw: Buffer, level: number): Promise<EncodedFrame> {
+  encode(raw: Buffer, level: number, version: FormatVersion): Promise<EncodedFrame> {
     if (this.failure) return Promise.reject(this.failure);
     const target = this.workers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.nextId++;
     return new Promise<EncodedFrame>((resolve, reject) => {
       target.jobs.set(id, { resolve, reject });
       target.worker.ref();
-      const job: FrameJob = { id, raw, level };
+      const job: FrameJob = { id, raw, level, version };
       target.worker.postMessage(job, [raw.buffer as ArrayBuffer]);
     });
   }

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
 import { z } from 'zod';
 import { IntegrityError } from '../errors.ts';
-import { FORMAT_VERSION } from './pack-format.ts';
 
 const hexId = z.string().regex(/^[0-9a-f]{64}$/);
 const kind = z.enum(['workflow', 'log', 'artifact', 'resource']);
@@ -30,7 +29,7 @@ const missingSchema = z
 export const manifestSchema = z
   .object({
     format: z.literal('strata-manifest'),
-    version: z.literal(FORMAT_VERSION),
+    version: z.literal(1),
     repository: z.string(),
     workflow: z
       .object({

@@ -1,11 +1,16 @@
-// The binary layout of packs and pack index files (format v1, see docs/format.md): encode, decode, checksums.
+// The binary layout of packs and pack index files (formats 1 and 2, see docs/format.md): encode, decode, checksums.
 import { createHash } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
 
 export const PACK_MAGIC = Buffer.from('STRATAPK');
 export const PACK_END_MAGIC = Buffer.from('STRATAPE');
 export const INDEX_MAGIC = Buffer.from('STRATAIX');
-export const FORMAT_VERSION = 1;
+/** The format new repositories are created with; packs and index files carry their repository's. */
+export const FORMAT_VERSION = 2;
+/** Formats this code reads: 1 (frame encodings 0-2) and 2 (also encoding 3, timestamps of many styles). */
+export const FORMAT_VERSIONS = [1, 2] as const;
+export type FormatVersion = (typeof FORMAT_VERSIONS)[number];
+const supported = (v: number): v is FormatVersion => (FORMAT_VERSIONS as readonly number[]).includes(v);
 export const PACK_HEADER_SIZE = 16;
 export const PACK_TAIL_SIZE = 12;
 const CHUNK_RECORD = 44;
@@ -31,10 +36,10 @@ export interface PackTable {
   chunks: ChunkEntry[];
 }
 
-export function packHeader(): Buffer {
+export function packHeader(version: FormatVersion): Buffer {
   const h = Buffer.alloc(PACK_HEADER_SIZE);
   PACK_MAGIC.copy(h, 0);
-  h.writeUInt32BE(FORMAT_VERSION, 8);
+  h.writeUInt32BE(version, 8);
   return h;
 }
 
@@ -110,8 +115,7 @@ export function decodePack(pack: Buffer, where: string): PackTable {
     throw new IntegrityError('pack is truncated', { key: where });
   if (!pack.subarray(0, 8).equals(PACK_MAGIC)) throw new IntegrityError('pack has a bad magic', { key: where });
   const version = pack.readUInt32BE(8);
-  if (version !== FORMAT_VERSION)
-    throw new IntegrityError(`pack format version ${version} is not supported`, { key: where });
+  if (!supported(version)) throw new IntegrityError(`pack format version ${version} is not supported`, { key: where });
   if (!pack.subarray(pack.length - 8).equals(PACK_END_MAGIC))
     throw new IntegrityError('pack trailer is missing (truncated?)', { key: where });
   const tableLength = pack.readUInt32BE(pack.length - PACK_TAIL_SIZE);
@@ -130,10 +134,10 @@ export interface PackIndexFile {
 }
 
 /** Index file: magic, version, pack id, pack size, the pack's table, then SHA-256 of everything before it. */
-export function encodeIndex(packId: string, packSize: number, table: Buffer): Buffer {
+export function encodeIndex(packId: string, packSize: number, table: Buffer, version: FormatVersion): Buffer {
   const head = Buffer.alloc(16 + 32 + 8);
   INDEX_MAGIC.copy(head, 0);
-  head.writeUInt32BE(FORMAT_VERSION, 8);
+  head.writeUInt32BE(version, 8);
   head.write(packId, 16, 32, 'hex');
   head.writeBigUInt64BE(BigInt(packSize), 48);
   const body = Buffer.concat([head, table]);
@@ -153,7 +157,7 @@ export function decodeIndex(b: Buffer, where: string): PackIndexFile {
   }
   if (!b.subarray(0, 8).equals(INDEX_MAGIC)) throw new IntegrityError('pack index has a bad magic', { key: where });
   const version = b.readUInt32BE(8);
-  if (version !== FORMAT_VERSION)
+  if (!supported(version))
     throw new IntegrityError(`pack index format version ${version} is not supported`, { key: where });
   return {
     packId: b.toString('hex', 16, 48),

@@ -109,7 +109,7 @@ export class PackWriter {
     if (this.frameRaw === 0) return;
     const raw = this.frameBuf.subarray(0, this.frameRaw);
     this.frameBuf = Buffer.alloc(0);
-    const frame = this.encoder.encode(raw, this.level).then(({ payload, spare }) => {
+    const frame = this.encoder.encode(raw, this.level, this.repo.config.version).then(({ payload, spare }) => {
       if (this.spares.length < this.encoder.capacity) this.spares.push(spare);
       return payload;
     });
@@ -133,7 +133,7 @@ export class PackWriter {
       offset += z.length;
     }
     const table = encodeTable({ frames: frameInfos, chunks: this.chunks });
-    const pack = Buffer.concat([packHeader(), ...frames, table, packTail(table.length)]);
+    const pack = Buffer.concat([packHeader(this.repo.config.version), ...frames, table, packTail(table.length)]);
     const packId = createHash('sha256').update(pack).digest('hex');
     this.ref.id = packId;
     // Later chunks may dedup against this pack before its upload ends: the manifest is written only after flush().
@@ -157,7 +157,11 @@ export class PackWriter {
   /** The pack first, then its index; both create-only and content-addressed. */
   private async upload(packId: string, pack: Buffer, table: Buffer): Promise<void> {
     await putOnce(this.repo, packKey(this.group, packId), pack, packId);
-    await putOnce(this.repo, indexKey(this.group, packId), encodeIndex(packId, pack.length, table));
+    await putOnce(
+      this.repo,
+      indexKey(this.group, packId),
+      encodeIndex(packId, pack.length, table, this.repo.config.version),
+    );
   }
 
   /** Seals the open pack (if any) and waits until every pack and index is stored. */

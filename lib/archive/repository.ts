@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AlreadyExistsError, ConfigError, IntegrityError, NotFoundError } from '../errors.ts';
 import type { ByteRange, ObjectStore } from '../store/store.ts';
 import { checkChunkerParams, DEFAULT_CHUNKER } from './chunker.ts';
-import { FORMAT_VERSION } from './pack-format.ts';
+import { FORMAT_VERSION, FORMAT_VERSIONS } from './pack-format.ts';
 
 export const ARCHIVE_PREFIX = 'archive/';
 export const CONFIG_KEY = `${ARCHIVE_PREFIX}config`;
@@ -44,7 +44,7 @@ export function parseGroupKey(prefix: string, key: string): { group: string; pac
 const configSchema = z
   .object({
     format: z.literal('strata-archive'),
-    version: z.literal(FORMAT_VERSION),
+    version: z.union(FORMAT_VERSIONS.map((v) => z.literal(v)) as [z.ZodLiteral<1>, z.ZodLiteral<2>]),
     id: z.string().regex(/^[0-9a-f]{32}$/),
     createdAt: z.string(),
     chunker: z.object({

@@ -5,7 +5,7 @@ import { ChunkIndex } from '../../lib/archive/chunk-index.ts';
 import { configureEncoderThreads, encoderThreads } from '../../lib/archive/encoder-threads.ts';
 import { inlineEncoder, sharedEncoder, WorkerEncoder, type FrameEncoder } from '../../lib/archive/frame-encoder.ts';
 import { loadConfig } from '../../lib/config/config.ts';
-import { decodeFrame, encodeFrame } from '../../lib/archive/frame-codec.ts';
+import { decodeFrame, encodeFrame, encodeFrameStyles, FrameEncoding } from '../../lib/archive/frame-codec.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { PackWriter } from '../../lib/archive/pack-writer.ts';
 import { logText, tempRepository } from './fixtures.ts';
@@ -30,18 +30,22 @@ afterAll(() => pool.close());
 
 describe('frame encoder threads', () => {
   test('encode frames in parallel to exactly the bytes of the main thread', async () => {
-    const expected = frames.map((f) => encodeFrame(f, 8));
-    const got = (await Promise.all(frames.map((f) => pool.encode(owned(f), 8)))).map((e) => e.payload);
+    const expected = frames.map((f) => encodeFrameStyles(f, 8));
+    const got = (await Promise.all(frames.map((f) => pool.encode(owned(f), 8, 2)))).map((e) => e.payload);
     got.forEach((payload, i) => {
       expect(payload.equals(expected[i]!)).toBe(true);
       expect(decodeFrame(payload, frames[i]!.length).equals(frames[i]!)).toBe(true);
     });
-    expect((await inlineEncoder.encode(owned(frames[0]!), 8)).payload.equals(expected[0]!)).toBe(true);
+    expect((await inlineEncoder.encode(owned(frames[0]!), 8, 2)).payload.equals(expected[0]!)).toBe(true);
+    // A repository of format 1 gets the encoding older Strata reads.
+    const v1 = (await pool.encode(owned(frames[0]!), 8, 1)).payload;
+    expect(v1.equals(encodeFrame(frames[0]!, 8))).toBe(true);
+    expect(v1[0]).toBe(FrameEncoding.TimestampPlanes);
   });
 
   test('hand the frame over without copying it (the caller cannot touch it after)', async () => {
     const raw = owned(frames[1]!);
-    const done = pool.encode(raw, 3);
+    const done = pool.encode(raw, 3, 2);
     expect(raw.buffer.byteLength).toBe(0);
     const { payload, spare } = await done;
     expect(decodeFrame(payload, frames[1]!.length).equals(frames[1]!)).toBe(true);
@@ -50,10 +54,10 @@ describe('frame encoder threads', () => {
 
   test('a stopped thread rejects its frames and every later one with a clear error', async () => {
     const doomed = new WorkerEncoder(1);
-    const pending = doomed.encode(owned(frames[4]!), 19);
+    const pending = doomed.encode(owned(frames[4]!), 19, 2);
     await doomed.close();
     await expect(pending).rejects.toThrow(/frame encoder thread stopped/);
-    await expect(doomed.encode(owned(frames[1]!), 3)).rejects.toThrow(/frame encoder thread stopped/);
+    await expect(doomed.encode(owned(frames[1]!), 3, 2)).rejects.toThrow(/frame encoder thread stopped/);
   });
 });
 
@@ -66,7 +70,7 @@ describe('the shared encoder', () => {
     await (before as WorkerEncoder).close();
     const after = sharedEncoder();
     expect(after).not.toBe(before);
-    const { payload } = await after.encode(owned(frames[1]!), 3);
+    const { payload } = await after.encode(owned(frames[1]!), 3, 2);
     expect(decodeFrame(payload, frames[1]!.length).equals(frames[1]!)).toBe(true);
   });
 });

@@ -15,7 +15,8 @@ export function similarityKey(workflow: Record<string, unknown>, entry: BundleEn
   const top = entry.path.slice(0, Math.max(entry.path.indexOf('/'), 0));
   const place = node ? '' : `${top}/${entry.path.slice(slash + 1)}`;
   return [
-    entry.kind,
+    // Workflow objects first: a single workflow is then packed in its own entry order, as before grouping.
+    entry.kind === 'workflow' ? '0' : `1${entry.kind}`,
     text(node?.templateScope),
     text(node?.templateName),
     entry.container ?? '',

@@ -18,9 +18,16 @@ const data = Buffer.concat(files.map((f) => readFileSync(f)));
 const frames: Buffer[] = [];
 for (let i = 0; i < data.length; i += 4 << 20) frames.push(data.subarray(i, i + (4 << 20)));
 for (const arg of process.argv.slice(3)) {
-  const [level, minMatch] = arg.split('/').map(Number);
+  // LEVEL[/minMatch[/searchLog[/chainLog[/hashLog[/targetLength]]]]], 0 for the level's own
+  const [level, minMatch, searchLog, chainLog, hashLog, targetLength] = arg.split('/').map(Number);
   const c = new Compressor();
-  c.setParameters(minMatch ? { compressionLevel: level, minMatch } : { compressionLevel: level });
+  const params: Record<string, number> = { compressionLevel: level! };
+  if (minMatch) params.minMatch = minMatch;
+  if (searchLog) params.searchLog = searchLog;
+  if (chainLog) params.chainLog = chainLog;
+  if (hashLog) params.hashLog = hashLog;
+  if (targetLength) params.targetLength = targetLength;
+  c.setParameters(params);
   const t = process.cpuUsage();
   let out = 0;
   for (const f of frames) out += c.compress(f).length;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { runCli } from '../support/run-cli.ts';
+import { BATCH_WORKFLOWS } from '../../lib/archive/batch.ts';
 
 /** Paths whose writes fail as on a full disk (ENOSPC from write(2), after open succeeded). */
 const disk = vi.hoisted(() => ({ full: (_path: string): boolean => false }));
@@ -141,8 +142,9 @@ describe('an audit record that cannot be written', () => {
 
   test('archive -o json prints what it archived, names the audit failure, starts no further workflows', async () => {
     disk.full = auditFull;
-    // More than one commit batch (32 workflows): the second batch is not started once a record failed.
-    const run = await strata(['archive', '--from', exportOf(path.join(root, 'many'), 40), '-o', 'json']);
+    // More than one commit batch: the second batch is not started once a record failed.
+    const count = BATCH_WORKFLOWS + 8;
+    const run = await strata(['archive', '--from', exportOf(path.join(root, 'many'), count), '-o', 'json']);
     const report = JSON.parse(run.out) as {
       workflows: number;
       archived: number;
@@ -160,7 +162,7 @@ describe('an audit record that cannot be written', () => {
       report.archived + report.unchanged - unrecorded.length,
     );
     expect(report.stopped).toMatchObject({ reason: expect.stringMatching(/no space left on device/) });
-    expect(report.workflows + report.stopped!.notStarted).toBe(40);
+    expect(report.workflows + report.stopped!.notStarted).toBe(count);
     expect(report.stopped!.notStarted).toBeGreaterThan(0);
     expect(run.err).toMatch(/strata: audit record of archive .* not written: .*no space left on device/);
     expect(run.code).toBe(3);

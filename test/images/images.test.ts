@@ -1,5 +1,5 @@
 // The step image without a Docker engine: the esbuild bundle builds and runs (natives included); the Dockerfile lints.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -76,6 +76,18 @@ describe('the image wrapper', () => {
     const wrapper = readFileSync(join(repoRoot, 'images/strata.sh'), 'utf8');
     const exec = wrapper.split('\n').find((l) => l.startsWith('exec node '));
     expect(exec?.split(' ').filter((w) => w.startsWith('--'))).toEqual(NODE_FLAGS);
+  });
+
+  test('the development launcher bin/strata.js runs the CLI with the same flags', () => {
+    const launcher = readFileSync(join(repoRoot, 'bin/strata.js'), 'utf8');
+    const flags = /const NODE_FLAGS = (\[[^\]]*\]);/.exec(launcher)?.[1];
+    expect(JSON.parse(flags!.replaceAll("'", '"'))).toEqual(NODE_FLAGS);
+    const child = spawnSync(process.execPath, [join(repoRoot, 'bin/strata.js'), '--help'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    expect(child.status).toBe(0);
+    expect(child.stdout).toMatch(/archive/);
   });
 });
 

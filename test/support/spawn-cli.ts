@@ -16,7 +16,8 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string>; c
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [join(repoRoot, 'bin/strata.js'), ...args],
+      // The launcher's V8 flags given up front, so it does not start a second process.
+      ['--max-semi-space-size=4', join(repoRoot, 'bin/strata.js'), ...args],
       { cwd: opts.cwd ?? repoRoot, env: { ...base, ...opts.env }, timeout: 60_000 },
       (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );

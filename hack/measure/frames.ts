@@ -120,9 +120,31 @@ if (on('styles-group64')) {
 if (on('styles-level'))
   for (const l of [9, 10, 12])
     report(`grouped, encoding 3 level ${l}`, frames(grouped((i) => `${i.kind}\0${i.template}`)), styles(l));
-if (on('frame6')) report('grouped by scope+template, 6 MiB frames, enc 3', frames(grouped((i) => `${i.kind}\0${i.scope}\0${i.template}`), 6 << 20), styles(8));
-if (on('frame8')) report('grouped by scope+template, 8 MiB frames, enc 3', frames(grouped((i) => `${i.kind}\0${i.scope}\0${i.template}`), 8 << 20), styles(8));
-if (on('batches')) for (const n of [16, 32, 64, 100, 200]) report(`scope+template, batches of ${n}, enc 3`, frames(grouped((i) => `${i.kind === 'workflow' ? 0 : 1}${i.kind}\0${i.scope}\0${i.template}`, n)), styles(8));
+if (on('frame6'))
+  report(
+    'grouped by scope+template, 6 MiB frames, enc 3',
+    frames(
+      grouped((i) => `${i.kind}\0${i.scope}\0${i.template}`),
+      6 << 20,
+    ),
+    styles(8),
+  );
+if (on('frame8'))
+  report(
+    'grouped by scope+template, 8 MiB frames, enc 3',
+    frames(
+      grouped((i) => `${i.kind}\0${i.scope}\0${i.template}`),
+      8 << 20,
+    ),
+    styles(8),
+  );
+if (on('batches'))
+  for (const n of [16, 32, 64, 100, 200])
+    report(
+      `scope+template, batches of ${n}, enc 3`,
+      frames(grouped((i) => `${i.kind === 'workflow' ? 0 : 1}${i.kind}\0${i.scope}\0${i.template}`, n)),
+      styles(8),
+    );
 if (on('plain')) report('archive order, plain zstd 8', frames(items), plain(8));
 if (on('plain-group'))
   report('grouped, plain zstd 8', frames(grouped((i) => `${i.kind}\0${i.scope}\0${i.template}`)), plain(8));

@@ -255,10 +255,14 @@ export async function sweepPacks(
 async function restoreIndex(repo: Repository, name: string, t: { table: PackTable; size: number }): Promise<void> {
   const { group, packId } = split(name);
   try {
-    await repo.store.put(indexKey(group, packId), encodeIndex(packId, t.size, encodeTable(t.table)), {
-      ifNoneMatch: true,
-      contentType: 'application/octet-stream',
-    });
+    await repo.store.put(
+      indexKey(group, packId),
+      encodeIndex(packId, t.size, encodeTable(t.table), repo.config.version),
+      {
+        ifNoneMatch: true,
+        contentType: 'application/octet-stream',
+      },
+    );
   } catch (err) {
     if (!(err instanceof AlreadyExistsError)) throw err;
   }

@@ -82,7 +82,12 @@ found="$(pod_run query "strata index --catalog /tmp/c.db >/dev/null && strata qu
 [ "$found" -ge 3 ] || { echo "kind-e2e: the catalog finds $found of 3 sample workflows" >&2; exit 1; }
 manifests="$(argo get -n "$ns" "$archive_wf" -o json | jq -r '.status.outputs.parameters[] | select(.name=="manifests") | .value' | jq -r '.[]' | tr ',' '\n' | head -1)"
 [ -n "$manifests" ] || { echo "kind-e2e: no manifest ids in the archive outputs" >&2; exit 1; }
-argo submit -n "$ns" --wait --from workflowtemplate/strata-restore -p workflow="$manifests" -o name >/tmp/strata-e2e-restore
+# The restore step acts for its requester (pinned to the submitter by admission) and needs restores.strata.dev.
+me="$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')"
+kubectl create clusterrolebinding strata-e2e-restorer --clusterrole=strata-restorer --user="$me" \
+  --dry-run=client -o yaml | kubectl apply -f -
+argo submit -n "$ns" --wait --from workflowtemplate/strata-restore -p workflow="$manifests" -p requester="$me" \
+  -o name >/tmp/strata-e2e-restore
 restore_phase="$(argo get -n "$ns" "$(cat /tmp/strata-e2e-restore)" -o json | jq -r .status.phase)"
 [ "$restore_phase" = Succeeded ] || { echo "kind-e2e: restore is $restore_phase" >&2; exit 1; }
 echo "kind-e2e: OK (archive $archive_wf, restore $(cat /tmp/strata-e2e-restore))"

@@ -62,6 +62,9 @@ export class AuditError extends StrataError {
 /** Policy files that do not validate or CEL that does not compile. */
 export class PolicyError extends ConfigError {}
 
+/** The caller lacks a permission (Kubernetes RBAC on strata.dev resources), or an approval is missing or invalid. */
+export class AccessDeniedError extends StrataError {}
+
 /** Kubernetes / Argo API failures. */
 export class ClusterError extends StrataError {}
 

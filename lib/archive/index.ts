@@ -12,6 +12,7 @@ export { archiveSource, type SourceArchiveOptions, type SourceArchiveReport } fr
 export { loadGroupIndex, type ChunkIndex } from './chunk-index.ts';
 export type { Manifest, ManifestEntry } from './manifest.ts';
 export {
+  archivedNamespace,
   describeResolution,
   listManifests,
   namesWorkflow,

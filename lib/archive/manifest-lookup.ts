@@ -125,3 +125,17 @@ export function describeResolution(r: ResolvedManifest): string {
     skipped
   );
 }
+
+/**
+ * The namespace of an archived workflow, by uid (its newest archive), or undefined when it has none: permission
+ * checks about a workflow are asked in its namespace.
+ */
+export async function archivedNamespace(repo: Repository, uid: string): Promise<string | undefined> {
+  try {
+    const { manifest } = await resolveManifest(repo, uid);
+    return manifest.workflow.uid === uid ? manifest.workflow.namespace : undefined;
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}

@@ -5,6 +5,7 @@ import { createStoreAuditLog } from '../audit/store-audit.ts';
 import type { AuditLog, AuditRecord } from '../audit/audit.ts';
 import { loadConfig, type OutputFormat, type StrataConfig } from '../config/config.ts';
 import { describeError, ExitCode, exitCodeOf } from '../errors.ts';
+import { openCaller, type Caller } from '../identity/caller.ts';
 import { openStore } from '../store/open.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { formatOutput, writeOutputParameters } from './output.ts';
@@ -48,6 +49,11 @@ export interface StepContext {
   auditAfter(entry: AuditRecord, code?: ExitCode): Promise<ExitCode>;
   /** Reports a failure that came after the result was printed (see auditAfter); returns the exit code to use. */
   failedAfter(err: unknown, code: ExitCode): ExitCode;
+  /**
+   * Who runs the command: on a cluster the user the API server names (and RBAC on strata.dev decides what they
+   * may do), locally the `--actor` claim, unverified. Asked once per command.
+   */
+  caller(claim?: { actor?: string; requester?: string; kubeServer?: string }): Promise<Caller>;
 }
 
 /** What runStep reads back from a context after the handler: the failure summary and the last lines logged. */
@@ -80,6 +86,7 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
   const getStore = () => (store ??= openStore(config.store, config.s3));
   const outputsDir = args['outputs-dir'] ?? env.STRATA_OUTPUTS_DIR;
   let audit: AuditLog | undefined;
+  let caller: Promise<Caller> | undefined;
   let failure: string | undefined;
   const recent: string[] = [];
   const log = (message: string) => {
@@ -118,6 +125,17 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
       } catch (err) {
         return failedAfter(err, code);
       }
+    },
+    caller(claim = {}) {
+      return (caller ??= openCaller({
+        mode: config.identity,
+        actorFlag: claim.actor,
+        requester: claim.requester,
+        trustRequesterFrom: config.trustRequesterFrom,
+        kubeServer: claim.kubeServer,
+        env,
+        warn: (m) => log(`warning: ${m}`),
+      }));
     },
     failure: () => failure,
     recentLog: () => [...recent],

@@ -44,6 +44,13 @@ export const configSchema = z
     audit: auditSchema.default({}),
     /** Frame encoder threads (0 = encode on the main thread); default one per usable CPU but one, at most 4. */
     encoderThreads: z.number().int().min(0).max(16).optional(),
+    /** Who the caller is: `cluster` asks the API server, `local` takes --actor unverified, `auto` picks (docs/security). */
+    identity: z.enum(['auto', 'cluster', 'local']).default('auto'),
+    /**
+     * Usernames (Strata's template ServiceAccounts, as the API server names them) whose `--requester` is taken as
+     * the verified actor: an admission policy pins that parameter to the submitter (docs/security.md).
+     */
+    trustRequesterFrom: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -56,6 +63,8 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_CATALOG: ['catalog'],
   STRATA_OUTPUT: ['output'],
   STRATA_DEBUG: ['debug'],
+  STRATA_IDENTITY: ['identity'],
+  STRATA_TRUST_REQUESTER_FROM: ['trustRequesterFrom'],
   STRATA_S3_ENDPOINT: ['s3', 'endpoint'],
   STRATA_S3_REGION: ['s3', 'region'],
   STRATA_S3_FORCE_PATH_STYLE: ['s3', 'forcePathStyle'],
@@ -73,6 +82,8 @@ const ENV_KEYS: Record<string, string[]> = {
 
 const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle']);
 const NUMBER_PATHS = new Set(['s3.maxAttempts', 'encoderThreads']);
+/** Comma-separated lists. */
+const LIST_PATHS = new Set(['trustRequesterFrom']);
 
 type Tree = Record<string, unknown>;
 
@@ -205,6 +216,11 @@ function envToTree(env: NodeJS.ProcessEnv): Tree {
     let value: unknown = raw;
     if (BOOLEAN_PATHS.has(dotted)) value = parseBoolean(name, raw);
     else if (NUMBER_PATHS.has(dotted)) value = parseNumber(name, raw);
+    else if (LIST_PATHS.has(dotted))
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     setPath(tree, path, value);
   }
   return tree;

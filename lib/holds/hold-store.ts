@@ -64,6 +64,8 @@ export class HoldRepository {
     workflowUid: string;
     id: string;
     actor: string;
+    /** True when the actor is the identity the Kubernetes API server verified (cluster mode). */
+    actorVerified?: boolean;
     reason: string;
     created: Date;
   }): Promise<HoldRecord> {
@@ -73,6 +75,7 @@ export class HoldRepository {
       id,
       workflowUid: uid,
       actor: input.actor,
+      actorVerified: Boolean(input.actorVerified),
       reason: input.reason,
       created: input.created.toISOString(),
     };
@@ -85,6 +88,7 @@ export class HoldRepository {
     await this.audit.record({
       action: 'hold-set',
       actor: input.actor,
+      verified: Boolean(input.actorVerified),
       subject: uid,
       outcome: 'ok',
       reason: input.reason,
@@ -98,6 +102,7 @@ export class HoldRepository {
     workflowUid: string;
     id: string;
     actor: string;
+    actorVerified?: boolean;
     reason: string;
     at: Date;
   }): Promise<HoldRecord> {
@@ -111,7 +116,12 @@ export class HoldRepository {
         throw new InputError(`no hold ${id} on workflow ${uid}`, { workflow: uid }, { cause: err });
       throw err;
     }
-    const release: ReleaseRecord = { actor: input.actor, reason: input.reason, at: input.at.toISOString() };
+    const release: ReleaseRecord = {
+      actor: input.actor,
+      actorVerified: Boolean(input.actorVerified),
+      reason: input.reason,
+      at: input.at.toISOString(),
+    };
     const written = await writeOnce(
       this.store,
       `${HOLDS}${uid}/${id}.release.json`,
@@ -121,6 +131,7 @@ export class HoldRepository {
     await this.audit.record({
       action: 'hold-release',
       actor: input.actor,
+      verified: Boolean(input.actorVerified),
       subject: uid,
       outcome: 'ok',
       reason: input.reason,
@@ -147,6 +158,7 @@ export class HoldRepository {
     workflowUid: string;
     id: string;
     actor: string;
+    actorVerified?: boolean;
     reason: string;
     until: Date;
     created: Date;
@@ -157,6 +169,7 @@ export class HoldRepository {
       id,
       workflowUid: uid,
       actor: input.actor,
+      actorVerified: Boolean(input.actorVerified),
       reason: input.reason,
       created: input.created.toISOString(),
       until: input.until.toISOString(),
@@ -170,6 +183,7 @@ export class HoldRepository {
     await this.audit.record({
       action: 'extend',
       actor: input.actor,
+      verified: Boolean(input.actorVerified),
       subject: uid,
       outcome: 'ok',
       reason: input.reason,

@@ -33,10 +33,13 @@ export function defaultKubeConfig(): KubeConfig {
   return kc;
 }
 
-/** A kubeconfig for a plain-HTTP server without auth (the fake API server in tests, `kubectl proxy`). */
-export function plainKubeConfig(server: string): KubeConfig {
+/** A kubeconfig for a server by URL (the fake API server in tests, `kubectl proxy`): no auth, or a bearer token. */
+export function plainKubeConfig(server: string, token?: string): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromClusterAndUser({ name: 'plain', server, skipTLSVerify: true }, { name: 'anonymous' });
+  kc.loadFromClusterAndUser(
+    { name: 'plain', server, skipTLSVerify: true },
+    token ? { name: 'token', token } : { name: 'anonymous' },
+  );
   return kc;
 }
 

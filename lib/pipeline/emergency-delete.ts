@@ -4,6 +4,7 @@ import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
 import type { Repository } from '../archive/repository.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import { describeError } from '../errors.ts';
+import { describeCheck, type AccessCheck, type AccessDecision } from '../identity/identity.ts';
 import { activeHolds, type HoldsAndExtensions } from '../policy/holds.ts';
 import { deleteArchives, type CatalogRows, type DeletionOutcome } from '../tier/index.ts';
 import type { FinalizeCluster } from './finalize-run.ts';
@@ -13,6 +14,8 @@ export interface EmergencyDeleteRequest {
   reason: string;
   approver: string;
   actor: string;
+  /** True when the actor is the identity the Kubernetes API server verified (cluster mode). */
+  actorVerified?: boolean;
   breakGlass: boolean;
   dryRun: boolean;
   /** namespace/name to delete from the cluster as well (uid-guarded), when known. */
@@ -40,6 +43,8 @@ export interface EmergencyDeleteDeps {
   /** See SweepOptions.settleMs. */
   settleMs: number;
   catalog?: CatalogRows;
+  /** Asks whether the actor may (RBAC on strata.dev); absent in local mode, where nobody can be asked. */
+  authorize?: (check: AccessCheck) => Promise<AccessDecision>;
 }
 
 export async function emergencyDelete(
@@ -61,6 +66,7 @@ export async function emergencyDelete(
     await deps.audit.record({
       action: 'emergency-delete',
       actor: req.actor,
+      verified: Boolean(req.actorVerified),
       subject: req.uid,
       outcome: 'refused',
       reason,
@@ -70,13 +76,6 @@ export async function emergencyDelete(
   };
   if (!req.reason.trim() || !req.approver.trim()) return refuse('a reason and an approver are required');
   if (req.approver === req.actor) return refuse(`the approver must be someone else than the requester (${req.actor})`);
-  const held = activeHolds(deps.holds.holds, req.uid, deps.now);
-  if (held.length && !req.breakGlass)
-    return refuse(
-      `under legal hold ${held.map((h) => `${h.id} (${h.reason})`).join(', ')}: set break-glass to override`,
-    );
-  if (held.length) result.reasons.push(`BREAK-GLASS over legal hold ${held.map((h) => h.id).join(', ')}`);
-
   for await (const info of listManifests(deps.repo)) {
     const m = await readManifest(deps.repo, info.id);
     if (m.workflow.uid === req.uid) {
@@ -84,6 +83,32 @@ export async function emergencyDelete(
       req.workflow ??= { namespace: m.workflow.namespace, name: m.workflow.name };
     }
   }
+  // Asked in the workflow's namespace (learnt from its archives); a workflow with none needs the permission everywhere.
+  const denied = async (check: AccessCheck): Promise<string | undefined> => {
+    if (!deps.authorize) return undefined;
+    const decision = await deps.authorize(check);
+    if (decision.allowed) return undefined;
+    return `${req.actor} may not ${describeCheck(check)}${decision.reason ? ` (${decision.reason})` : ''}`;
+  };
+  const scope = { namespace: req.workflow?.namespace, name: req.uid };
+  const mayDelete = await denied({ verb: 'create', resource: 'emergencydeletions', ...scope });
+  if (mayDelete) return refuse(mayDelete);
+  const held = activeHolds(deps.holds.holds, req.uid, deps.now);
+  if (held.length && !req.breakGlass)
+    return refuse(
+      `under legal hold ${held.map((h) => `${h.id} (${h.reason})`).join(', ')}: set break-glass to override`,
+    );
+  if (req.breakGlass) {
+    // Break-glass is its own permission, asked whether or not a hold is in force: asking for it is the act.
+    const mayBreakGlass = await denied({
+      verb: 'create',
+      resource: 'emergencydeletions',
+      subresource: 'breakglass',
+      ...scope,
+    });
+    if (mayBreakGlass) return refuse(mayBreakGlass);
+  }
+  if (held.length) result.reasons.push(`BREAK-GLASS over legal hold ${held.map((h) => h.id).join(', ')}`);
   if (!req.dryRun) {
     const { outcomes } = await deleteArchives(
       deps.repo,
@@ -127,6 +152,7 @@ export async function emergencyDelete(
   await deps.audit.record({
     action: 'emergency-delete',
     actor: req.actor,
+    verified: Boolean(req.actorVerified),
     subject: req.uid,
     outcome: result.cluster === 'failed' || (result.deletion && result.deletion.outcome !== 'done') ? 'failed' : 'ok',
     reason: req.reason,

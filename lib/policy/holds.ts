@@ -4,16 +4,19 @@ export interface HoldRecord {
   id: string;
   workflowUid: string;
   actor: string;
+  /** True when the actor was verified by the Kubernetes API server; absent or false: taken on the caller's word. */
+  actorVerified?: boolean;
   reason: string;
   created: string;
   /** Set when a release record exists; the hold record itself is never deleted. */
-  released?: { actor: string; reason: string; at: string };
+  released?: { actor: string; actorVerified?: boolean; reason: string; at: string };
 }
 
 export interface ExtensionRecord {
   id: string;
   workflowUid: string;
   actor: string;
+  actorVerified?: boolean;
   reason: string;
   created: string;
   /** The archive is kept at least until this time. */

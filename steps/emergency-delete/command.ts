@@ -1,6 +1,7 @@
 // `strata emergency-delete`: removes one workflow's archive and cluster object now, with a reason and an approver.
 import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
+import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { existsSync } from 'node:fs';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
@@ -10,15 +11,13 @@ import { openCluster } from '../../lib/kube/open.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
-interface EmergencyDeleteArgs {
+interface EmergencyDeleteArgs extends IdentityArgs {
   uid: string;
   reason: string;
   approver: string;
-  actor?: string;
   'break-glass'?: boolean;
   'dry-run'?: boolean;
   cluster: boolean;
-  'kube-server'?: string;
   settle: string;
 }
 
@@ -27,21 +26,16 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
   describe:
     'Delete a workflow from every pack, the catalog and the cluster now; refused under legal hold unless --break-glass',
   builder: (y) =>
-    y
+    withIdentityOptions(y)
       .positional('uid', { type: 'string', demandOption: true, describe: 'workflow uid' })
       .option('reason', { type: 'string', demandOption: true, describe: 'why (incident, ticket, order)' })
       .option('approver', { type: 'string', demandOption: true, describe: 'who approved (not the requester)' })
-      .option('actor', { type: 'string', describe: 'who asks (default $STRATA_ACTOR or the OS user)' })
       .option('break-glass', { type: 'boolean', describe: 'override a legal hold (audited as such)' })
       .option('dry-run', { type: 'boolean', describe: 'report what would be deleted' })
       .option('cluster', {
         type: 'boolean',
         default: true,
         describe: 'also delete the Workflow from the cluster (uid-guarded)',
-      })
-      .option('kube-server', {
-        type: 'string',
-        describe: 'API server URL without auth (env STRATA_KUBE_SERVER)',
       })
       .option('settle', {
         type: 'string',
@@ -54,12 +48,14 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
     const holdRepo = new HoldRepository(store);
     const settleMs = fixedDurationFlagMs('settle', args.settle);
     const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
+    const caller = await ctx.caller(identityClaim(args));
     const result = await emergencyDelete(
       {
         uid: args.uid,
         reason: args.reason,
         approver: args.approver,
-        actor: args.actor ?? process.env.STRATA_ACTOR ?? process.env.USER ?? 'unknown',
+        actor: caller.identity.username,
+        actorVerified: caller.identity.verified,
         breakGlass: Boolean(args['break-glass']),
         dryRun: Boolean(args['dry-run']),
       },
@@ -71,6 +67,7 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
         now: new Date(),
         settleMs,
         catalog,
+        authorize: caller.identity.verified ? (check) => caller.can(check) : undefined,
       },
     ).finally(() => catalog?.close());
     for (const r of result.reasons) ctx.log(`${result.refused ? 'refused' : 'note'}: ${r}`);

@@ -1,17 +1,17 @@
 // `strata extend`: keep a workflow's archive longer than its policy says, recorded with who, why and until when.
 import type { Argv, CommandModule } from 'yargs';
+import { archivedNamespace, openRepository } from '../../lib/archive/index.ts';
+import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
-import { resolveActor } from '../../lib/holds/actor.ts';
 import { addDuration, durationFlag } from '../../lib/policy/duration.ts';
 import { HoldRepository, newRecordId } from '../../lib/holds/hold-store.ts';
 
-interface ExtendArgs {
+interface ExtendArgs extends IdentityArgs {
   workflow: string;
   until?: string;
   for?: string;
   reason: string;
-  actor?: string;
   id?: string;
 }
 
@@ -19,12 +19,11 @@ export const extendCommand: CommandModule<GlobalArgs, ExtendArgs> = {
   command: 'extend <workflow>',
   describe: 'Extend retention of a workflow (by uid) until a date; extensions only ever add time',
   builder: (y) =>
-    y
+    withIdentityOptions(y)
       .positional('workflow', { type: 'string', demandOption: true, describe: 'workflow uid' })
       .option('until', { type: 'string', describe: 'keep at least until this ISO date' })
       .option('for', { type: 'string', describe: 'or: keep at least this long from now, e.g. 90d, 1y' })
       .option('reason', { type: 'string', demandOption: true, describe: 'why' })
-      .option('actor', { type: 'string', describe: 'who (default $STRATA_ACTOR or the OS user)' })
       .option('id', {
         type: 'string',
         describe: 'extension id (default generated); reusing it makes retries idempotent',
@@ -44,11 +43,18 @@ export const extendCommand: CommandModule<GlobalArgs, ExtendArgs> = {
       if (Number.isNaN(until.getTime())) throw new InputError(`--until: "${args.until}" is not an ISO date`);
     }
     if (until <= now) throw new InputError(`--until ${until.toISOString()} is in the past: an extension must add time`);
-    const actor = resolveActor(args.actor);
+    const caller = await ctx.caller(identityClaim(args));
+    if (caller.identity.verified) {
+      const namespace = await archivedNamespace(await openRepository(ctx.store()), args.workflow);
+      await caller.require(
+        { verb: 'create', resource: 'extensions', namespace, name: args.workflow },
+        { audit: ctx.audit, action: 'extend', subject: args.workflow },
+      );
+    }
     const ext = await new HoldRepository(ctx.store(), ctx.audit).addExtension({
       workflowUid: args.workflow,
       id: args.id ?? newRecordId('ext', now),
-      actor,
+      ...caller.actor,
       reason: args.reason,
       until,
       created: now,

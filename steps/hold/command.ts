@@ -1,15 +1,36 @@
 // `strata hold set|release|list`: legal holds in the archive repository; a held workflow is never deleted.
 import type { Argv, CommandModule } from 'yargs';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { archivedNamespace, openRepository } from '../../lib/archive/index.ts';
+import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
+import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
-import { resolveActor } from '../../lib/holds/actor.ts';
+import type { Caller } from '../../lib/identity/caller.ts';
+import type { AccessCheck } from '../../lib/identity/identity.ts';
 import { HoldRepository, newRecordId } from '../../lib/holds/hold-store.ts';
+
+/** The caller, once they may do `verb` on holds of the workflow (in its namespace, or everywhere when unarchived). */
+async function authorizedCaller(
+  ctx: StepContext,
+  args: IdentityArgs & { workflow?: string },
+  check: Pick<AccessCheck, 'verb'>,
+  audited?: { action: 'hold-set' | 'hold-release' },
+): Promise<Caller> {
+  const caller = await ctx.caller(identityClaim(args));
+  if (!caller.identity.verified) return caller;
+  const namespace = args.workflow
+    ? await archivedNamespace(await openRepository(ctx.store()), args.workflow)
+    : undefined;
+  await caller.require(
+    { verb: check.verb, resource: 'holds', namespace, name: args.workflow },
+    audited && { audit: ctx.audit, action: audited.action, subject: args.workflow ?? '' },
+  );
+  return caller;
+}
 import { activeHolds } from '../../lib/policy/holds.ts';
 
-interface SetArgs {
+interface SetArgs extends IdentityArgs {
   workflow: string;
   reason: string;
-  actor?: string;
   id?: string;
 }
 
@@ -17,21 +38,20 @@ const setCommand: CommandModule<GlobalArgs, SetArgs> = {
   command: 'set <workflow>',
   describe: 'Place a legal hold on a workflow (by uid): nothing of it is deleted until the hold is released',
   builder: (y) =>
-    y
+    withIdentityOptions(y)
       .positional('workflow', { type: 'string', demandOption: true, describe: 'workflow uid' })
       .option('reason', { type: 'string', demandOption: true, describe: 'why (case number, ticket)' })
-      .option('actor', { type: 'string', describe: 'who (default $STRATA_ACTOR or the OS user)' })
       .option('id', {
         type: 'string',
         describe: 'hold id (default generated); reusing it makes retries idempotent',
       }) as Argv<SetArgs>,
   handler: runStep<SetArgs>(async (args, ctx) => {
     const now = new Date();
-    const actor = resolveActor(args.actor);
+    const caller = await authorizedCaller(ctx, args, { verb: 'create' }, { action: 'hold-set' });
     const hold = await new HoldRepository(ctx.store(), ctx.audit).setHold({
       workflowUid: args.workflow,
       id: args.id ?? newRecordId('hold', now),
-      actor,
+      ...caller.actor,
       reason: args.reason,
       created: now,
     });
@@ -40,28 +60,26 @@ const setCommand: CommandModule<GlobalArgs, SetArgs> = {
   }),
 };
 
-interface ReleaseArgs {
+interface ReleaseArgs extends IdentityArgs {
   workflow: string;
   id: string;
   reason: string;
-  actor?: string;
 }
 
 const releaseCommand: CommandModule<GlobalArgs, ReleaseArgs> = {
   command: 'release <workflow> <id>',
   describe: 'Release a hold: writes a release record, the hold itself stays as history',
   builder: (y) =>
-    y
+    withIdentityOptions(y)
       .positional('workflow', { type: 'string', demandOption: true, describe: 'workflow uid' })
       .positional('id', { type: 'string', demandOption: true, describe: 'hold id' })
-      .option('reason', { type: 'string', demandOption: true, describe: 'why the hold ends' })
-      .option('actor', { type: 'string', describe: 'who (default $STRATA_ACTOR or the OS user)' }) as Argv<ReleaseArgs>,
+      .option('reason', { type: 'string', demandOption: true, describe: 'why the hold ends' }) as Argv<ReleaseArgs>,
   handler: runStep<ReleaseArgs>(async (args, ctx) => {
-    const actor = resolveActor(args.actor);
+    const caller = await authorizedCaller(ctx, args, { verb: 'delete' }, { action: 'hold-release' });
     const hold = await new HoldRepository(ctx.store(), ctx.audit).releaseHold({
       workflowUid: args.workflow,
       id: args.id,
-      actor,
+      ...caller.actor,
       reason: args.reason,
       at: new Date(),
     });
@@ -70,7 +88,7 @@ const releaseCommand: CommandModule<GlobalArgs, ReleaseArgs> = {
   }),
 };
 
-interface ListArgs {
+interface ListArgs extends IdentityArgs {
   workflow?: string;
   all?: boolean;
 }
@@ -79,10 +97,11 @@ const listCommand: CommandModule<GlobalArgs, ListArgs> = {
   command: 'list [workflow]',
   describe: 'List active holds (of one workflow, or all); --all includes released ones',
   builder: (y) =>
-    y
+    withIdentityOptions(y)
       .positional('workflow', { type: 'string', describe: 'workflow uid' })
       .option('all', { type: 'boolean', describe: 'include released holds' }) as Argv<ListArgs>,
   handler: runStep<ListArgs>(async (args, ctx) => {
+    await authorizedCaller(ctx, args, { verb: 'list' });
     const holds = await new HoldRepository(ctx.store()).listHolds(args.workflow);
     const now = new Date();
     const shown = args.all ? holds : holds.filter((h) => activeHolds([h], h.workflowUid, now).length > 0);
@@ -90,10 +109,12 @@ const listCommand: CommandModule<GlobalArgs, ListArgs> = {
       shown.map((h) => ({
         workflow: h.workflowUid,
         id: h.id,
-        actor: h.actor,
+        actor: `${h.actor}${h.actorVerified ? '' : ' (unverified)'}`,
         reason: h.reason,
         created: h.created,
-        released: h.released ? `${h.released.at} by ${h.released.actor}: ${h.released.reason}` : '',
+        released: h.released
+          ? `${h.released.at} by ${h.released.actor}${h.released.actorVerified ? '' : ' (unverified)'}: ${h.released.reason}`
+          : '',
       })),
     );
     return ExitCode.Ok;

@@ -16,11 +16,12 @@ import {
   type Repository,
   type ResolvedManifest,
 } from '../../lib/archive/index.ts';
+import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode, InputError, StrataError } from '../../lib/errors.ts';
 import { openStore } from '../../lib/store/open.ts';
 
-interface RestoreArgs {
+interface RestoreArgs extends IdentityArgs {
   workflow?: string;
   manifest?: string;
   to?: string;
@@ -38,7 +39,7 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
   command: 'restore [workflow]',
   describe: 'Restore an archived workflow (manifest id, uid, name or namespace/name), whole or one entry',
   builder: (y) =>
-    y
+    withIdentityOptions(y)
       .positional('workflow', {
         type: 'string',
         describe: 'manifest id, or workflow uid, name or namespace/name (its newest complete archive)',
@@ -90,6 +91,12 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       ctx.log(`restoring ${describeResolution(resolved)}`);
     }
     const { id, manifest } = resolved;
+    // Reading a workflow's data is a permission in its namespace; the record names the reader, verified or not.
+    const caller = await ctx.caller(identityClaim(args));
+    await caller.require(
+      { verb: 'create', resource: 'restores', namespace: manifest.workflow.namespace, name: manifest.workflow.uid },
+      { audit: ctx.audit, action: 'restore', subject: id },
+    );
     const partial = args.node !== undefined || args.path !== undefined;
     if ((args.log !== undefined || args.artifact !== undefined) && args.node === undefined) {
       throw new ConfigError('--log and --artifact need --node <id>');
@@ -99,11 +106,11 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       ctx.auditAfter(
         {
           action: 'restore',
-          actor: 'strata/restore',
+          ...caller.auditActor,
           subject: id,
           outcome,
           ...(reason && { reason }),
-          details: { uid: manifest.workflow.uid, ...details },
+          details: { uid: manifest.workflow.uid, ...caller.auditActor.details, ...details },
         },
         outcome === 'ok' ? ExitCode.Ok : ExitCode.Failed,
       );

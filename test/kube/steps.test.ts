@@ -283,8 +283,6 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
       'leaked token',
       '--approver',
       'ciso',
-      '--actor',
-      'oncall',
       '--settle',
       '0s',
       ...common.slice(0, 4),

@@ -41,6 +41,7 @@ describe('HoldRepository', () => {
       {
         action: 'hold-set',
         actor: 'legal@x',
+        verified: false,
         subject: 'wf-1',
         outcome: 'ok',
         reason: 'litigation',
@@ -49,6 +50,7 @@ describe('HoldRepository', () => {
       {
         action: 'extend',
         actor: 'sre@x',
+        verified: false,
         subject: 'wf-1',
         outcome: 'ok',
         reason: 'postmortem',
@@ -57,6 +59,7 @@ describe('HoldRepository', () => {
       {
         action: 'hold-release',
         actor: 'legal@x',
+        verified: false,
         subject: 'wf-1',
         outcome: 'ok',
         reason: 'settled',

@@ -1,4 +1,5 @@
-// A FAKE Kubernetes API server for tests (node:http on 127.0.0.1): the paths Strata uses, no auth, no real cluster.
+// A FAKE Kubernetes API server for tests (node:http on 127.0.0.1): the paths Strata uses, bearer-token users and a
+// small RBAC model for SelfSubjectReview / (Self)SubjectAccessReview, no real cluster.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,6 +30,59 @@ export interface FakeRequest {
   path: string;
   query: Record<string, string>;
   contentType?: string;
+  /** Who made the request (the token's user, or the default user without a token). */
+  user?: string;
+}
+
+/** A user as the API server's authenticator gives it. */
+export interface FakeUser {
+  username: string;
+  groups?: string[];
+}
+
+/**
+ * One RBAC PolicyRule bound to a user or group: `resources` may name a subresource (`emergencydeletions/breakglass`)
+ * and `*` matches anything, as in RBAC; `namespace` undefined is a ClusterRoleBinding (every namespace, and
+ * requests without one), else a RoleBinding in that namespace.
+ */
+export interface FakeRule {
+  subject: { user: string } | { group: string };
+  verbs: string[];
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+  namespace?: string;
+}
+
+interface ResourceAttributes {
+  namespace?: string;
+  verb?: string;
+  group?: string;
+  resource?: string;
+  subresource?: string;
+  name?: string;
+}
+
+/** RBAC's matching, the part the fake needs: wildcards, subresources, resourceNames, namespaced bindings. */
+export function rbacAllows(
+  rules: readonly FakeRule[],
+  user: FakeUser,
+  attrs: ResourceAttributes,
+): FakeRule | undefined {
+  const groups = user.groups ?? [];
+  if (groups.includes('system:masters'))
+    return { subject: { group: 'system:masters' }, verbs: ['*'], apiGroups: ['*'], resources: ['*'] };
+  const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : (attrs.resource ?? '');
+  const has = (list: readonly string[], v: string) => list.includes('*') || list.includes(v);
+  return rules.find(
+    (r) =>
+      ('user' in r.subject ? r.subject.user === user.username : groups.includes(r.subject.group)) &&
+      (r.namespace === undefined || r.namespace === attrs.namespace) &&
+      has(r.verbs, attrs.verb ?? '') &&
+      has(r.apiGroups, attrs.group ?? '') &&
+      has(r.resources, resource) &&
+      (!r.resourceNames?.length || (attrs.name !== undefined && r.resourceNames.includes(attrs.name))),
+  );
 }
 
 /** Where the real Argo Workflow objects live, or undefined when ../shared is absent (tests then skip). */
@@ -133,7 +187,22 @@ export class FakeKubeApi {
   private readonly logs = new Map<string, string>();
   private readonly failures: { method: string; pattern: RegExp; status: number; times: number }[] = [];
   readonly requests: FakeRequest[] = [];
+  /** Bearer token → user. */
+  private readonly tokens = new Map<string, FakeUser>();
+  readonly rules: FakeRule[] = [];
+  /** Who a request without a token is: an admin by default (as `kubectl proxy` with an admin kubeconfig). */
+  defaultUser: FakeUser | undefined = { username: 'system:admin', groups: ['system:masters'] };
   url = '';
+
+  /** A user the next requests can act as, by sending `Authorization: Bearer <token>`. */
+  addUser(token: string, user: FakeUser): void {
+    this.tokens.set(token, user);
+  }
+
+  /** Grants a rule (as a Role + RoleBinding in `rule.namespace`, or a ClusterRole + ClusterRoleBinding). */
+  grant(rule: FakeRule): void {
+    this.rules.push(rule);
+  }
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
@@ -248,6 +317,8 @@ export class FakeKubeApi {
       409: 'Conflict',
       410: 'Expired',
       400: 'BadRequest',
+      401: 'Unauthorized',
+      403: 'Forbidden',
       415: 'UnsupportedMediaType',
       422: 'Invalid',
     }[code];
@@ -280,7 +351,16 @@ export class FakeKubeApi {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname, query, contentType: req.headers['content-type'] });
+    const auth = req.headers.authorization;
+    const user = auth?.startsWith('Bearer ') ? this.tokens.get(auth.slice(7)) : this.defaultUser;
+    this.requests.push({
+      method,
+      path: url.pathname,
+      query,
+      contentType: req.headers['content-type'],
+      user: user?.username,
+    });
+    if (!user) return this.status(res, 401, 'Unauthorized');
     const fail = this.failures.find((f) => f.method === method && f.pattern.test(url.pathname) && f.times > 0);
     if (fail) {
       fail.times--;
@@ -296,6 +376,9 @@ export class FakeKubeApi {
       ? ['', m[1]!, m[2], m[3]!, m[4], m[5]]
       : [m[1]!, m[2]!, m[3], m[4]!, m[5], undefined];
     const key = typeKey(group, version, plural);
+    if (method === 'POST' && !name && (group === 'authentication.k8s.io' || group === 'authorization.k8s.io')) {
+      return this.review(req, res, plural, user);
+    }
     if (sub === 'log') return this.podLog(res, namespace!, name!, query.container);
     if (!name) {
       if (method === 'POST') return this.create(req, res, key, namespace!);
@@ -323,6 +406,36 @@ export class FakeKubeApi {
     }
     if (method === 'DELETE') return this.delete(req, res, key, obj);
     return this.status(res, 405, `method ${method} not allowed`);
+  }
+
+  /** SelfSubjectReview, SelfSubjectAccessReview and SubjectAccessReview, answered from the tokens and rules. */
+  private async review(req: IncomingMessage, res: ServerResponse, plural: string, user: FakeUser): Promise<void> {
+    const body = await this.body(req);
+    const answer = (status: Json) => this.json(res, 201, { ...body, status });
+    if (plural === 'selfsubjectreviews') {
+      return answer({ userInfo: { username: user.username, groups: user.groups ?? [] } });
+    }
+    const spec = (body.spec ?? {}) as { resourceAttributes?: ResourceAttributes; user?: string; groups?: string[] };
+    let subject = user;
+    if (plural === 'subjectaccessreviews') {
+      // Asking about someone else is itself a permission (create subjectaccessreviews).
+      const may = rbacAllows(this.rules, user, {
+        verb: 'create',
+        group: 'authorization.k8s.io',
+        resource: 'subjectaccessreviews',
+      });
+      if (!may) return this.status(res, 403, `${user.username} cannot create subjectaccessreviews`);
+      subject = { username: spec.user ?? '', groups: spec.groups ?? [] };
+    } else if (plural !== 'selfsubjectaccessreviews') {
+      return this.status(res, 404, `the server could not find the requested resource ${plural}`);
+    }
+    const attrs = spec.resourceAttributes ?? {};
+    const rule = rbacAllows(this.rules, subject, attrs);
+    return answer(
+      rule
+        ? { allowed: true, reason: `allowed by rule for ${JSON.stringify(rule.subject)}` }
+        : { allowed: false, reason: `no rule grants ${subject.username} ${attrs.verb} ${attrs.resource}` },
+    );
   }
 
   private list(res: ServerResponse, key: string, namespace: string | undefined, q: Record<string, string>): void {

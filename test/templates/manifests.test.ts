@@ -191,6 +191,32 @@ function coreProblems(m: Manifest): string[] {
       );
       break;
     }
+    case 'ValidatingAdmissionPolicy': {
+      need(m.apiVersion === 'admissionregistration.k8s.io/v1', 'apiVersion admissionregistration.k8s.io/v1');
+      const spec = m.spec as {
+        failurePolicy?: string;
+        matchConstraints?: { resourceRules?: unknown[] };
+        validations?: { expression?: string; message?: string; messageExpression?: string }[];
+      };
+      need(spec?.failurePolicy === 'Fail', 'failurePolicy Fail (a policy that cannot run refuses, never admits)');
+      need((spec?.matchConstraints?.resourceRules?.length ?? 0) > 0, 'matchConstraints.resourceRules');
+      need(
+        (spec?.validations ?? []).length > 0 &&
+          (spec?.validations ?? []).every((v) => Boolean(v.expression) && Boolean(v.message ?? v.messageExpression)),
+        'validations with an expression and a message',
+      );
+      break;
+    }
+    case 'ValidatingAdmissionPolicyBinding': {
+      need(m.apiVersion === 'admissionregistration.k8s.io/v1', 'apiVersion admissionregistration.k8s.io/v1');
+      const spec = m.spec as { policyName?: string; validationActions?: string[] };
+      need(
+        manifests.some((x) => x.kind === 'ValidatingAdmissionPolicy' && x.metadata.name === spec?.policyName),
+        'binds a policy that exists',
+      );
+      need(spec?.validationActions?.includes('Deny') === true, 'validationActions include Deny');
+      break;
+    }
     default:
       p.push(`kind ${m.kind} has no structural check: add one`);
   }
@@ -204,7 +230,7 @@ describe('core Kubernetes kinds', () => {
 
   test('bindings point at roles and accounts that exist; the archiver may only label and delete Workflows', () => {
     const named = (kind: string, name: string) => manifests.some((m) => m.kind === kind && m.metadata.name === name);
-    for (const b of core.filter((m) => m.kind.endsWith('Binding'))) {
+    for (const b of core.filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding')) {
       const roleRef = b.roleRef as { kind: string; name: string };
       expect(named(roleRef.kind, roleRef.name), `${ref(b)} → ${roleRef.kind}/${roleRef.name}`).toBe(true);
       for (const s of b.subjects as { kind: string; name: string }[])

@@ -14,7 +14,8 @@ import { streamEntry } from './restorer.ts';
 import { unfinishedWritesOf, type UnfinishedWrite } from '../store/store.ts';
 import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
 
-export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference';
+/** `record`: a hold or extension record that does not verify (added by the verify step, from lib/policy). */
+export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference' | 'record';
 
 export interface Problem {
   kind: ProblemKind;

@@ -1,7 +1,8 @@
 // Legal holds and extensions kept in the archive repository (ObjectStore port): write-once records, never deleted.
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { discardAudit, type AuditLog } from '../audit/audit.ts';
-import { AlreadyExistsError, InputError, NotFoundError } from '../errors.ts';
+import { AlreadyExistsError, describeError, InputError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from '../policy/holds.ts';
 
@@ -52,6 +53,70 @@ async function writeOnce<T extends object>(
 }
 
 type ReleaseRecord = NonNullable<HoldRecord['released']>;
+
+const isoDate = z.string().refine((t) => !Number.isNaN(new Date(t).getTime()), 'not a date');
+const holdSchema = z.object({
+  id: z.string(),
+  workflowUid: z.string(),
+  actor: z.string(),
+  actorVerified: z.boolean().optional(),
+  reason: z.string(),
+  created: isoDate,
+});
+const releaseSchema = z.object({
+  actor: z.string(),
+  actorVerified: z.boolean().optional(),
+  reason: z.string(),
+  at: isoDate,
+});
+const extensionSchema = holdSchema.extend({ until: isoDate });
+
+/** Far enough to keep anything: what an extension that does not verify is taken to extend to. */
+const FOREVER = '9999-12-31T23:59:59.999Z';
+
+/** `<prefix><uid>/<id><suffix>` → uid and id, or undefined for keys of another shape. */
+function keyParts(prefix: string, key: string, suffix: string): { uid: string; id: string } | undefined {
+  const rest = key.slice(prefix.length, key.length - suffix.length);
+  const slash = rest.indexOf('/');
+  if (!key.startsWith(prefix) || !key.endsWith(suffix) || slash <= 0 || rest.indexOf('/', slash + 1) >= 0) return;
+  return { uid: rest.slice(0, slash), id: rest.slice(slash + 1) };
+}
+
+/**
+ * Reads a record and checks it against its key: the body must parse, and name the workflow and id the key names.
+ * Returns the record, or why it does not verify (never throws for bad content: the caller fails closed).
+ */
+async function readVerified<T extends object>(
+  store: ObjectStore,
+  key: string,
+  schema: z.ZodType<T>,
+  expect: Partial<Record<keyof T, string>>,
+): Promise<{ record: T } | { problem: string }> {
+  let raw: unknown;
+  try {
+    raw = await readJson(store, key);
+  } catch (err) {
+    if (err instanceof SyntaxError) return { problem: 'not JSON' };
+    if (err instanceof NotFoundError) return { problem: 'vanished while listed' };
+    return { problem: describeError(err) };
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    return { problem: `${i.path.join('.') || '(root)'}: ${i.message}` };
+  }
+  for (const [field, want] of Object.entries(expect) as [keyof T, string][]) {
+    if (parsed.data[field] !== want) {
+      return { problem: `${String(field)} "${String(parsed.data[field])}" does not match its key ("${want}")` };
+    }
+  }
+  return { record: parsed.data };
+}
+
+export interface RecordProblem {
+  key: string;
+  message: string;
+}
 
 /** Every change (hold set, release, extension) is audited here, so each caller — CLI, Argo step, server — does it alike. */
 export class HoldRepository {
@@ -140,18 +205,46 @@ export class HoldRepository {
     return { ...hold, released: written };
   }
 
-  /** Every hold (released ones included, with their release), for one workflow or all. */
+  /**
+   * Every hold (released ones included, with their release), for one workflow or all. A hold record that does not
+   * verify is returned as an active hold of the workflow its key names (`unverified` says why); a release that
+   * does not verify releases nothing.
+   */
   async listHolds(workflowUid?: string): Promise<HoldRecord[]> {
     const prefix = workflowUid ? `${HOLDS}${checkId('workflow uid', workflowUid)}/` : HOLDS;
     const holds = new Map<string, HoldRecord>();
-    const releases = new Map<string, ReleaseRecord>();
+    const releases = new Map<string, ReleaseRecord | { problem: string }>();
     for await (const obj of this.store.list(prefix)) {
-      if (obj.key.endsWith('.release.json'))
-        releases.set(obj.key.slice(0, -'.release.json'.length), await readJson(this.store, obj.key));
-      else if (obj.key.endsWith('.json'))
-        holds.set(obj.key.slice(0, -'.json'.length), await readJson(this.store, obj.key));
+      if (obj.key.endsWith('.release.json')) {
+        const at = keyParts(HOLDS, obj.key, '.release.json');
+        if (!at) continue;
+        const r = await readVerified(this.store, obj.key, releaseSchema, {});
+        releases.set(`${at.uid}/${at.id}`, 'record' in r ? r.record : r);
+      } else if (obj.key.endsWith('.json')) {
+        const at = keyParts(HOLDS, obj.key, '.json');
+        if (!at) continue;
+        const r = await readVerified(this.store, obj.key, holdSchema, { workflowUid: at.uid, id: at.id });
+        holds.set(
+          `${at.uid}/${at.id}`,
+          'record' in r
+            ? r.record
+            : {
+                id: at.id,
+                workflowUid: at.uid,
+                actor: '(unverified record)',
+                reason: `${obj.key}: ${r.problem}`,
+                created: new Date(0).toISOString(),
+                unverified: r.problem,
+              },
+        );
+      }
     }
-    return [...holds].map(([k, h]) => (releases.has(k) ? { ...h, released: releases.get(k)! } : h));
+    return [...holds].map(([k, h]) => {
+      const release = releases.get(k);
+      if (!release || h.unverified) return h;
+      if ('problem' in release) return { ...h, unverified: `release record: ${release.problem}` };
+      return { ...h, released: release };
+    });
   }
 
   async addExtension(input: {
@@ -192,11 +285,45 @@ export class HoldRepository {
     return written;
   }
 
+  /** Every extension; one that does not verify keeps the workflow its key names indefinitely (`unverified`). */
   async listExtensions(workflowUid?: string): Promise<ExtensionRecord[]> {
     const prefix = workflowUid ? `${EXTENSIONS}${checkId('workflow uid', workflowUid)}/` : EXTENSIONS;
     const out: ExtensionRecord[] = [];
-    for await (const obj of this.store.list(prefix))
-      if (obj.key.endsWith('.json')) out.push(await readJson(this.store, obj.key));
+    for await (const obj of this.store.list(prefix)) {
+      const at = keyParts(EXTENSIONS, obj.key, '.json');
+      if (!at) continue;
+      const r = await readVerified(this.store, obj.key, extensionSchema, { workflowUid: at.uid, id: at.id });
+      out.push(
+        'record' in r
+          ? r.record
+          : {
+              id: at.id,
+              workflowUid: at.uid,
+              actor: '(unverified record)',
+              reason: `${obj.key}: ${r.problem}`,
+              created: new Date(0).toISOString(),
+              until: FOREVER,
+              unverified: r.problem,
+            },
+      );
+    }
+    return out;
+  }
+
+  /** Hold, release and extension records that do not verify (for `strata verify`). */
+  async recordProblems(): Promise<RecordProblem[]> {
+    const out: RecordProblem[] = [];
+    for (const h of await this.listHolds()) {
+      if (h.unverified)
+        out.push({ key: `${HOLDS}${h.workflowUid}/${h.id}.json`, message: `${h.unverified} (kept as an active hold)` });
+    }
+    for (const e of await this.listExtensions()) {
+      if (e.unverified)
+        out.push({
+          key: `${EXTENSIONS}${e.workflowUid}/${e.id}.json`,
+          message: `${e.unverified} (kept as an extension without end)`,
+        });
+    }
     return out;
   }
 

@@ -1,12 +1,18 @@
 // Emergency delete of one workflow (leaked secret, court order): its data from every pack (shared packs repacked),
 // its manifests, refs and catalog rows, and its cluster object, now; refused under a legal hold unless break-glass.
 import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
-import type { Repository } from '../archive/repository.ts';
+import { manifestKey, type Repository } from '../archive/repository.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import { describeError } from '../errors.ts';
 import { describeCheck, type AccessCheck, type AccessDecision } from '../identity/identity.ts';
 import { activeHolds, type HoldsAndExtensions } from '../policy/holds.ts';
-import { deleteArchives, type CatalogRows, type DeletionOutcome } from '../tier/index.ts';
+import {
+  deleteArchives,
+  enforceLocks,
+  type CatalogRows,
+  type DeletionOutcome,
+  type LockTarget,
+} from '../tier/index.ts';
 import type { FinalizeCluster } from './finalize-run.ts';
 
 export interface EmergencyDeleteRequest {
@@ -76,8 +82,10 @@ export async function emergencyDelete(
   };
   if (!req.reason.trim() || !req.approver.trim()) return refuse('a reason and an approver are required');
   if (req.approver === req.actor) return refuse(`the approver must be someone else than the requester (${req.actor})`);
+  const targets: LockTarget[] = [];
   for await (const info of listManifests(deps.repo)) {
     const m = await readManifest(deps.repo, info.id);
+    targets.push({ manifestId: info.id, uid: m.workflow.uid, group: m.group, packs: m.packs });
     if (m.workflow.uid === req.uid) {
       result.manifests.push(info.id);
       req.workflow ??= { namespace: m.workflow.namespace, name: m.workflow.name };
@@ -109,6 +117,21 @@ export async function emergencyDelete(
     if (mayBreakGlass) return refuse(mayBreakGlass);
   }
   if (held.length) result.reasons.push(`BREAK-GLASS over legal hold ${held.map((h) => h.id).join(', ')}`);
+  // COMPLIANCE retention binds everyone, break-glass included: the store would refuse, so do not start.
+  for (const t of targets.filter((x) => x.uid === req.uid)) {
+    const info = await deps.repo.store.head(manifestKey(t.manifestId));
+    if (info?.retainUntil && info.retainUntil > deps.now) {
+      return refuse(
+        `manifest ${t.manifestId} is under Object Lock retention until ${info.retainUntil.toISOString()}: the store refuses deletion before then`,
+      );
+    }
+  }
+  if (!req.dryRun) {
+    // The store's legal holds follow the records first (a release whose unlock was lost to a crash); break-glass over
+    // a hold lifts them on this workflow's objects too (not on those another hold needs).
+    const locks = await enforceLocks(deps.repo, targets, deps.holds, deps.now, held.length ? [req.uid] : []);
+    if (locks.problems.length) return refuse(`cannot lift the store's legal holds: ${locks.problems.join('; ')}`);
+  }
   if (!req.dryRun) {
     const { outcomes } = await deleteArchives(
       deps.repo,

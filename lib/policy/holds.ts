@@ -10,6 +10,12 @@ export interface HoldRecord {
   created: string;
   /** Set when a release record exists; the hold record itself is never deleted. */
   released?: { actor: string; actorVerified?: boolean; reason: string; at: string };
+  /**
+   * Why the stored record (or its release) does not verify (unparsable, or its body names another workflow or id
+   * than its key). Such a hold counts as active for the workflow its key names: a record that does not verify keeps
+   * the data, and `strata verify` reports it.
+   */
+  unverified?: string;
 }
 
 export interface ExtensionRecord {
@@ -21,6 +27,8 @@ export interface ExtensionRecord {
   created: string;
   /** The archive is kept at least until this time. */
   until: string;
+  /** Why the stored record does not verify; it then keeps the workflow indefinitely (until far in the future). */
+  unverified?: string;
 }
 
 export interface HoldsAndExtensions {

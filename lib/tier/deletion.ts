@@ -188,6 +188,7 @@ export async function deleteArchives(
       settleMs: opts.settleMs,
       catalog: opts.catalog,
       sleep: opts.sleep,
+      now: opts.now,
     });
   } catch (err) {
     // The manifests are gone (committed); their packs stay for the next run, which reads the journals again.
@@ -198,6 +199,7 @@ export async function deleteArchives(
   for (const { j, keys } of active) {
     const mine = new Set(j.packs);
     const waiting = sweep.waitingForRestore.filter((p) => mine.has(p));
+    const locked = sweep.locked.filter((p) => mine.has(p));
     const deleted = sweep.deleted.filter((d) => mine.has(d.pack));
     const repacked = sweep.repacked.filter((r) => mine.has(r.pack));
     const left = [
@@ -208,7 +210,7 @@ export async function deleteArchives(
     const outcome: DeletionOutcome = {
       uid: j.uid,
       kind: j.kind,
-      outcome: waiting.length ? 'pending' : left.length || catalogLeft.length ? 'unproven' : 'done',
+      outcome: waiting.length || locked.length ? 'pending' : left.length || catalogLeft.length ? 'unproven' : 'done',
       manifests: j.manifests.map((m) => m.id),
       packsDeleted: deleted.map((d) => d.pack),
       chunksDeleted: [...new Set([...deleted.flatMap((d) => d.chunks), ...repacked.flatMap((r) => r.dropped)])],
@@ -218,7 +220,9 @@ export async function deleteArchives(
       catalog: opts.catalog ? 'rows removed and checked' : 'no catalog here (rows go at the next strata index)',
       reason: waiting.length
         ? `${waiting.length} pack(s) must thaw before their repack: ${waiting.join(', ')}`
-        : j.reason,
+        : locked.length
+          ? `${locked.length} pack(s) under Object Lock (shared with a held or retained workflow) keep its chunks until the lock ends: ${locked.join(', ')}`
+          : j.reason,
     };
     outcomes.push(outcome);
     if (outcome.outcome === 'pending') continue;

@@ -58,6 +58,7 @@ export async function gatherTierFacts(repo: Repository, opts: GatherOptions): Pr
       group: manifest.group,
       packs: manifest.packs,
       ...(undecided ? { undecided } : { timeline: d.timeline }),
+      ...(d.complianceFloor instanceof Date ? { retainUntil: d.complianceFloor } : {}),
     });
   }
   return {

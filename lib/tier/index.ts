@@ -20,3 +20,4 @@ export { readPlacements, TIERS_PREFIX } from './placement.ts';
 export { deleteArchives, type DeletionRequest, type DeletionOptions, type DeletionOutcome } from './deletion.ts';
 export { sweepPacks, type SweepReport, type CatalogRows } from './sweep.ts';
 export { DELETIONS_PREFIX, readJournals, type DeletionJournal } from '../archive/deletion-journal.ts';
+export { enforceLocks, lockTargets, type LockReport, type LockTarget } from './object-lock.ts';

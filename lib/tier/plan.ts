@@ -20,6 +20,8 @@ export interface ArchivedWorkflow {
   timeline?: Timeline;
   /** Why policy could not decide, when it could not. */
   undecided?: string;
+  /** A compliance class's floor: no deletion before it, enforced by the store where it has Object Lock. */
+  retainUntil?: Date;
 }
 
 /** Where a pack is now. */

@@ -30,6 +30,8 @@ export interface SweepOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Days a thawed copy of a GLACIER/DEEP_ARCHIVE pack stays readable for its repack. */
   restoreDays?: number;
+  /** For Object Lock retention dates (default: the clock). */
+  now?: Date;
 }
 
 export interface Repack {
@@ -51,6 +53,8 @@ export interface SweepReport {
   kept: string[];
   /** Packs in an archive class that must thaw before they can be repacked (a restore was requested). */
   waitingForRestore: string[];
+  /** Packs under Object Lock (legal hold or retention): the store would refuse, so they stay as they are. */
+  locked: string[];
   /** Every key deleted, checked absent afterwards (all versions, where the store keeps versions). */
   deletedKeys: string[];
   /** Deleted keys still found: the deletion is not proven. */
@@ -98,6 +102,7 @@ export async function sweepPacks(
     superseded: [],
     kept: [],
     waitingForRestore: [],
+    locked: [],
     deletedKeys: [],
     stillPresent: [],
   };
@@ -135,6 +140,17 @@ export async function sweepPacks(
   };
 
   let first = await plan();
+  // A pack under Object Lock cannot be deleted (nor, so, repacked): it keeps even its dead chunks until the lock ends.
+  const now = opts.now ?? new Date();
+  for (const name of [...first.del, ...first.repack]) {
+    const { group, packId } = split(name);
+    const info = await repo.store.head(packKey(group, packId));
+    if (info?.legalHold || (info?.retainUntil && info.retainUntil > now)) {
+      report.locked.push(name);
+      tables.delete(name);
+    }
+  }
+  if (report.locked.length) first = await plan();
   // A pack in an archive class cannot be read for its repack until it thaws: ask, and leave it for a later run.
   if (classes) {
     for (const name of first.repack) {

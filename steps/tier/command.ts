@@ -20,6 +20,7 @@ import type { Repository } from '../../lib/archive/index.ts';
 import {
   applyTierPlan,
   deleteArchives,
+  enforceLocks,
   gatherTierFacts,
   planTiering,
   tierClasses,
@@ -100,6 +101,9 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     const facts = await gatherTierFacts(repo, { policySet, holds, pricing, now, classes });
     for (const u of facts.unreadable) ctx.log(`unreadable manifest: ${u}`);
     const plan = planTiering(facts);
+    // Locks first: packs of held or compliance workflows are then left alone by moves and sweeps.
+    const locks = dryRun ? undefined : await enforceLocks(repo, facts.workflows, holds, now);
+    for (const p of locks?.problems ?? []) ctx.log(`object lock: ${p}`);
 
     const run = dryRun
       ? undefined
@@ -130,6 +134,11 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       oneTimeCharges: plan.totals.oneTimeCharges,
       unreadableManifests: facts.unreadable.length,
       storageClasses: Boolean(classes),
+      objectLock: locks
+        ? locks.enforced
+          ? `${locks.legalHoldsSet.length} legal holds set, ${locks.legalHoldsCleared.length} cleared, ${locks.retentionSet.length} retentions set`
+          : 'not offered by this store'
+        : 'dry run',
     };
     if (ctx.config.output === 'table') {
       process.stdout.write(renderPlan(plan) + '\n\n');
@@ -143,7 +152,9 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     } else {
       ctx.output({ ...summary, plan, run, expiries: expired?.outcomes ?? [] });
     }
-    return !policySet.valid || facts.unreadable.length || run?.failed ? ExitCode.Failed : ExitCode.Ok;
+    return !policySet.valid || facts.unreadable.length || run?.failed || locks?.problems.length
+      ? ExitCode.Failed
+      : ExitCode.Ok;
   }),
 };
 

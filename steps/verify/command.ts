@@ -5,6 +5,7 @@ import { describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
 interface VerifyArgs {
   readData?: boolean;
@@ -25,6 +26,10 @@ export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> =
     const repo = await openRepository(ctx.store());
     const readData = Boolean(args.readData) || args.sample !== undefined;
     const report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
+    // Hold and extension records that do not verify keep their data (fail closed) and are problems to look at.
+    const records = await new HoldRepository(repo.store).recordProblems();
+    for (const r of records) report.problems.push({ kind: 'record', key: r.key, message: r.message });
+    report.ok &&= records.length === 0;
     for (const p of report.problems) ctx.log(`problem: ${p.kind}: ${p.key}: ${p.message}`);
     for (const w of report.unfinished) ctx.log(`unfinished write (gc reclaims it): ${describeUnfinishedWrite(w)}`);
     ctx.output({

@@ -1,5 +1,5 @@
 // Holds and extensions in the archive repository: write-once records, release keeps history, retries are idempotent.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -135,5 +135,37 @@ describe('HoldRepository', () => {
     const d = decideRetention(set, facts, new Date('2026-06-01T00:00:00Z'), await repo.forWorkflow('wf-1'));
     expect(d.timeline.deleteAt?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
     expect(d.action).toBe('keep');
+  });
+});
+
+describe('records that do not verify keep the data', () => {
+  test('a hold whose body names another workflow stays an active hold of its key, and verify reports it', async () => {
+    const repo = new HoldRepository(store);
+    await repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal', reason: 'litigation', created: T0 });
+    // One character of the uid edited in the stored body: before, the hold silently stopped counting.
+    const path = join(dir, 'holds', 'wf-1', 'case-1.json');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"wf-1"', '"wf-2"'));
+    const holds = await repo.listHolds('wf-1');
+    expect(activeHolds(holds, 'wf-1', T0).map((h) => h.id)).toEqual(['case-1']);
+    expect(holds[0]!.unverified).toMatch(/workflowUid "wf-2" does not match its key \("wf-1"\)/);
+    expect(await repo.recordProblems()).toEqual([
+      { key: 'holds/wf-1/case-1.json', message: expect.stringMatching(/kept as an active hold/) },
+    ]);
+  });
+
+  test('a release, or an extension, that does not parse releases nothing and extends without end', async () => {
+    const repo = new HoldRepository(store);
+    await repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal', reason: 'litigation', created: T0 });
+    await repo.releaseHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal', reason: 'settled', at: T0 });
+    writeFileSync(join(dir, 'holds', 'wf-1', 'case-1.release.json'), '{"actor": "legal", "reas');
+    expect(activeHolds(await repo.listHolds(), 'wf-1', T0)).toHaveLength(1);
+    await repo.addExtension({ workflowUid: 'wf-1', id: 'e', actor: 'a', reason: 'r', until: T0, created: T0 });
+    writeFileSync(join(dir, 'extensions', 'wf-1', 'e.json'), '[]');
+    const [ext] = await repo.listExtensions();
+    expect(ext).toMatchObject({ workflowUid: 'wf-1', until: '9999-12-31T23:59:59.999Z' });
+    expect((await repo.recordProblems()).map((p) => p.key)).toEqual([
+      'holds/wf-1/case-1.json',
+      'extensions/wf-1/e.json',
+    ]);
   });
 });

@@ -20,7 +20,14 @@ import { activeHolds, extendedUntil, type HoldsAndExtensions } from '../../lib/p
 import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import type { ObjectStore } from '../../lib/store/store.ts';
-import { applyTierPlan, deleteArchives, gatherTierFacts, planTiering } from '../../lib/tier/index.ts';
+import {
+  applyTierPlan,
+  deleteArchives,
+  enforceLocks,
+  gatherTierFacts,
+  lockTargets,
+  planTiering,
+} from '../../lib/tier/index.ts';
 import { SMALL } from '../archive/fixtures.ts';
 import { policySet } from '../policy/helpers.ts';
 import { archiveAt, Crash, CrashingStore, DAY, manifestsByUid } from './helpers.ts';
@@ -89,6 +96,8 @@ async function tierRun(repo: Repository, now: Date): Promise<void> {
     classes: undefined,
   });
   const plan = planTiering(facts);
+  // As strata tier does: the store's locks first (the local directory enforces legal holds and retention too).
+  await enforceLocks(repo, facts.workflows, holds, now);
   await applyTierPlan(repo, plan, { classes: undefined, audit: discardAudit, now });
   const requests = plan.expiries.map((e) => ({
     kind: 'expiry' as const,
@@ -195,6 +204,7 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
           const holds = await holdsOf(store);
           if (deletable(w, holds, now, true)) w.mayBeGone = true;
           const ids = (await manifestsByUid(repo)).get(w.uid) ?? [];
+          await enforceLocks(repo, await lockTargets(repo), holds, now);
           await deleteArchives(
             repo,
             [
@@ -218,6 +228,8 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
       repo = await openRepository(store);
     }
     // A final undisturbed run must leave nothing half done.
+    const holds = await holdsOf(store);
+    for (const w of wfs) if (deletable(w, holds, now)) w.mayBeGone = true;
     await tierRun(repo, now);
     await check(root, wfs);
   },

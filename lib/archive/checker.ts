@@ -1,5 +1,4 @@
 // Checks the archive and trusts nothing: manifests against their ids, references against indexes and packs, data against hashes.
-import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { silentProgress, type Progress } from '../progress.ts';
 import { describeError, IntegrityError, NotFoundError } from '../errors.ts';
@@ -13,6 +12,7 @@ import { PackReader } from './pack-reader.ts';
 import { streamEntry } from './restorer.ts';
 import { unfinishedWritesOf, type UnfinishedWrite } from '../store/store.ts';
 import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
+import { checkContentId } from '../store/sha256.ts';
 
 /** `record`: a hold or extension record that does not verify (added by the verify step, from lib/policy). */
 export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference' | 'record';
@@ -236,8 +236,7 @@ export async function verifyManifest(repo: Repository, id: string): Promise<Mani
 async function checkPackData(repo: Repository, group: string, packId: string, hasIndex: boolean): Promise<void> {
   const key = packKey(group, packId);
   const pack = await readObject(repo.store, key);
-  const actual = createHash('sha256').update(pack).digest('hex');
-  if (actual !== packId) throw new IntegrityError(`pack content hashes to ${actual}, not its id`, { key });
+  checkContentId(pack, packId, 'pack', { key });
   const table = decodePack(pack, key);
   if (hasIndex) {
     const file = decodeIndex(await readObject(repo.store, indexKey(group, packId)), indexKey(group, packId));
@@ -253,7 +252,6 @@ async function checkPackData(repo: Repository, group: string, packId: string, ha
   });
   for (const c of table.chunks) {
     const data = frames[c.frame]!.subarray(c.offset, c.offset + c.length);
-    if (createHash('sha256').update(data).digest('hex') !== c.id)
-      throw new IntegrityError(`chunk ${c.id} does not match its hash`, { key });
+    checkContentId(data, c.id, 'chunk', { key });
   }
 }

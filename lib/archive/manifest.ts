@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
 import { z } from 'zod';
 import { IntegrityError } from '../errors.ts';
+import { checkContentId } from '../store/sha256.ts';
 
 const hexId = z.string().regex(/^[0-9a-f]{64}$/);
 const kind = z.enum(['workflow', 'log', 'artifact', 'resource']);
@@ -98,8 +99,7 @@ function manifestJson(stored: Buffer, where: string): Buffer {
 /** Checks the bytes against the id they are stored under, then the schema and internal references. */
 export function decodeManifest(id: string, stored: Buffer, where: string): Manifest {
   const bytes = manifestJson(stored, where);
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== id) throw new IntegrityError(`manifest content hashes to ${actual}, not its id`, { key: where });
+  checkContentId(bytes, id, 'manifest', { key: where });
   let raw: unknown;
   try {
     raw = JSON.parse(bytes.toString('utf8'));

@@ -1,5 +1,4 @@
 // Reads chunks back out of packs: the pack's table from its index (or the pack's tail), then one frame by range.
-import { createHash } from 'node:crypto';
 import { describeError, IntegrityError, NotFoundError } from '../errors.ts';
 import { decodeFrame } from './frame-codec.ts';
 import {
@@ -12,6 +11,7 @@ import {
   type PackTable,
 } from './pack-format.ts';
 import { indexKey, packKey, readObject, type Repository } from './repository.ts';
+import { checkContentId } from '../store/sha256.ts';
 
 interface LoadedPack {
   table: PackTable;
@@ -106,9 +106,7 @@ export class PackReader {
       this.frames.set(frameKey, frame);
     }
     const data = frame.subarray(c.offset, c.offset + c.length);
-    if (createHash('sha256').update(data).digest('hex') !== id) {
-      throw new IntegrityError(`chunk ${id} does not match its hash`, { key: where });
-    }
+    checkContentId(data, id, 'chunk', { key: where });
     return data;
   }
 }

@@ -1,6 +1,7 @@
 // Opens and reads bundle entries ahead of the archiver, so it never waits on one small file's open/read/close.
 import type { Readable } from 'node:stream';
 import type { BundleEntry } from '../bundle/bundle.ts';
+import { readWhole } from '../store/read-whole.ts';
 
 export interface ReadAheadLimits {
   /** Raw bytes read ahead but not yet taken (bounds memory). */
@@ -21,17 +22,6 @@ export type OpenedEntry =
   | { entry: BundleEntry; data: Buffer }
   | { entry: BundleEntry; stream: Readable }
   | { entry: BundleEntry; error: unknown };
-
-async function readWhole(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  try {
-    for await (const part of stream) parts.push(typeof part === 'string' ? Buffer.from(part) : (part as Buffer));
-  } catch (err) {
-    stream.destroy();
-    throw err;
-  }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-}
 
 async function openEntry(entry: BundleEntry, whole: boolean): Promise<OpenedEntry> {
   try {

@@ -1,11 +1,11 @@
 // The archive repository: its config object, the key layout under archive/, and opening or creating one.
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AlreadyExistsError, ConfigError, IntegrityError, NotFoundError } from '../errors.ts';
-import type { ByteRange, ObjectStore } from '../store/store.ts';
+import type { ObjectStore } from '../store/store.ts';
 import { checkChunkerParams, DEFAULT_CHUNKER } from './chunker.ts';
 import { FORMAT_VERSION, FORMAT_VERSIONS } from './pack-format.ts';
+import { readObject } from '../store/read-whole.ts';
 
 export const ARCHIVE_PREFIX = 'archive/';
 export const CONFIG_KEY = `${ARCHIVE_PREFIX}config`;
@@ -83,13 +83,8 @@ export function defaultConfig(opts: RepositoryOptions = {}): RepositoryConfig {
   };
 }
 
-/** Reads the whole object into memory: only for objects of bounded size (config, manifests, indexes, one pack). */
-export async function readObject(store: ObjectStore, key: string, range?: ByteRange): Promise<Buffer> {
-  const stream: Readable = await store.get(key, range);
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts);
-}
+/** Bounded objects only (config, manifests, indexes, one pack): re-exported where the archive's key layout lives. */
+export { readObject };
 
 function parseConfig(bytes: Buffer, store: ObjectStore): RepositoryConfig {
   let raw: unknown;

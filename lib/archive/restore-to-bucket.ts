@@ -1,5 +1,4 @@
 // Restores a workflow's logs and artifacts back into an Argo artifact repository, each at the key Argo recorded.
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { silentProgress, type Progress } from '../progress.ts';
 import { AlreadyExistsError } from '../errors.ts';
@@ -9,6 +8,7 @@ import { PackReader } from './pack-reader.ts';
 import type { Repository } from './repository.ts';
 import { readManifest } from './manifest-lookup.ts';
 import { counted, streamEntry } from './restorer.ts';
+import { digestOf, matchesDigest } from '../store/sha256.ts';
 
 export interface BucketRestoreOptions {
   progress?: Progress;
@@ -115,7 +115,5 @@ async function sameBytes(
   info: ObjectInfo | undefined,
 ): Promise<boolean> {
   if (!info || info.size !== entry.size) return false;
-  const hash = createHash('sha256');
-  for await (const part of await bucket.get(key)) hash.update(part as Buffer);
-  return hash.digest('hex') === entry.sha256;
+  return matchesDigest(entry, await digestOf(await bucket.get(key)));
 }

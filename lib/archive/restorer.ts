@@ -1,18 +1,19 @@
 // Gets archived workflows back: one entry as a verified stream, or entries and whole workflows into a directory.
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { stringify } from 'yaml';
 import { parseWorkflowDocument } from '../bundle/workflow-text.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { InputError, IntegrityError, NotFoundError } from '../errors.ts';
+import { InputError, NotFoundError } from '../errors.ts';
 import { resubmitWorkflow, type ResubmitOptions } from './argo-resubmit.ts';
 import type { Manifest, ManifestEntry } from './manifest.ts';
 import { readManifest } from './manifest-lookup.ts';
 import { PackReader } from './pack-reader.ts';
 import { manifestKey, type Repository } from './repository.ts';
 import { isStagingName, RestoreTarget } from './restore-target.ts';
+import { checkDigest, Sha256Tally } from '../store/sha256.ts';
+import { readWhole } from '../store/read-whole.ts';
 
 export interface EntrySelector {
   path?: string;
@@ -100,23 +101,13 @@ export function streamEntry(
   reader = new PackReader(repo),
 ): Readable {
   async function* chunks() {
-    const hash = createHash('sha256');
-    let size = 0;
+    const tally = new Sha256Tally();
     for (const [p, id] of entry.chunks) {
       const data = await reader.chunk(manifest.group, manifest.packs[p]!, id);
-      hash.update(data);
-      size += data.length;
+      tally.add(data);
       yield data;
     }
-    const sha = hash.digest('hex');
-    if (size !== entry.size || sha !== entry.sha256) {
-      throw new IntegrityError(
-        `restored ${size} bytes with SHA-256 ${sha}, manifest says ${entry.size} bytes ${entry.sha256}`,
-        {
-          file: entry.path,
-        },
-      );
-    }
+    checkDigest(entry, tally.digest(), 'read back against the manifest', { file: entry.path });
   }
   return Readable.from(chunks(), { objectMode: false });
 }
@@ -243,7 +234,7 @@ export async function restoreWorkflow(
   const wfEntry = manifest.entries.find((e) => e.path === manifest.workflowPath);
   let resubmit = false;
   if (wfEntry && !manifest.entries.some((e) => e.path === RESUBMIT_FILE)) {
-    const text = await readAll(streamEntry(repo, manifest, wfEntry, reader));
+    const text = (await readWhole(streamEntry(repo, manifest, wfEntry, reader))).toString('utf8');
     const wf = findWorkflow(text, wfEntry.path, manifest.workflow.uid);
     if (wf) {
       const bytes = Buffer.from(stringify(resubmitWorkflow(wf, { ...opts.resubmit, manifestId })));
@@ -325,10 +316,4 @@ export async function restoreEntries(
     ...(target.leftovers.length > 0 && { leftoversRemoved: target.leftovers }),
     ...(reader.warnings.length > 0 && { warnings: reader.warnings }),
   };
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const p of stream) parts.push(p as Buffer);
-  return Buffer.concat(parts).toString('utf8');
 }

@@ -18,15 +18,14 @@ import {
   type WrittenRecord,
 } from './log-format.ts';
 import { sealSegment, type PendingObject } from './seal.ts';
+import { readObject } from '../store/read-whole.ts';
 
 /** Records per segment: bounds a sealer's and a checker's memory. */
 export const SEGMENT_RECORDS = 5000;
 
 async function readText(store: ObjectStore, key: string): Promise<string | undefined> {
   try {
-    const parts: Buffer[] = [];
-    for await (const part of await store.get(key)) parts.push(part as Buffer);
-    return Buffer.concat(parts).toString('utf8');
+    return (await readObject(store, key)).toString('utf8');
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;

@@ -5,6 +5,7 @@ import { describeError, IntegrityError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { Catalog, CatalogEntry, CatalogWorkflow, LogSegment } from './catalog.ts';
 import { segmentLines } from './log-segments.ts';
+import { readWhole } from '../store/read-whole.ts';
 
 /** What the catalog needs to know of one manifest (a projection of the archive engine's manifest). */
 export interface IndexableManifest {
@@ -172,21 +173,17 @@ async function readWorkflowObject(
 ): Promise<Record<string, unknown> | undefined> {
   const entry = m.entries.find((e) => e.kind === 'workflow');
   if (!entry) return undefined;
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of await source.openEntry(m.id, entry.path)) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_WORKFLOW_OBJECT_BYTES) {
-      throw new IntegrityError(`workflow object is larger than ${MAX_WORKFLOW_OBJECT_BYTES} bytes`, {
+  const bytes = await readWhole(await source.openEntry(m.id, entry.path), {
+    maxBytes: MAX_WORKFLOW_OBJECT_BYTES,
+    tooLarge: () =>
+      new IntegrityError(`workflow object is larger than ${MAX_WORKFLOW_OBJECT_BYTES} bytes`, {
         key: entry.path,
         workflow: m.name,
-      });
-    }
-    parts.push(chunk as Buffer);
-  }
+      }),
+  });
   let value: unknown;
   try {
-    value = parseWorkflowDocument(Buffer.concat(parts).toString('utf8'), entry.path);
+    value = parseWorkflowDocument(bytes.toString('utf8'), entry.path);
   } catch (err) {
     throw new IntegrityError(`workflow object does not parse: ${describeError(err)}`, {
       key: entry.path,

@@ -5,6 +5,7 @@ import { discardAudit, type AuditLog } from '../audit/audit.ts';
 import { AlreadyExistsError, describeError, InputError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from '../policy/holds.ts';
+import { readObject } from '../store/read-whole.ts';
 
 const HOLDS = 'holds/';
 const EXTENSIONS = 'extensions/';
@@ -21,9 +22,7 @@ export function newRecordId(prefix: string, now: Date): string {
 }
 
 async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
-  const chunks: Buffer[] = [];
-  for await (const c of await store.get(key)) chunks.push(Buffer.from(c as Uint8Array));
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  return JSON.parse((await readObject(store, key)).toString('utf8')) as T;
 }
 
 /**

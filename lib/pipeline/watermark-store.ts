@@ -1,8 +1,8 @@
 // The sweep watermark kept in the archive repository (one object per sweep scope), beside the data it describes.
-import { text } from 'node:stream/consumers';
 import { NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { parseWatermark, type Watermark, type WatermarkStore } from './watermark.ts';
+import { readObject } from '../store/read-whole.ts';
 
 export const WATERMARK_PREFIX = 'pipeline/watermarks/';
 
@@ -13,7 +13,7 @@ export function storeWatermark(store: ObjectStore, scope: string): WatermarkStor
     description: `${store.url}/${key}`,
     async read() {
       try {
-        return parseWatermark(await text(await store.get(key)));
+        return parseWatermark((await readObject(store, key)).toString('utf8'));
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;

@@ -11,13 +11,14 @@
 //   remove files: only S3 Object Lock binds administrators.
 // - A crash between linking a create-only (ifNoneMatch) object and writing its sidecar leaves the object with
 //   default metadata (STANDARD, none); readers detect stale sidecars by inode and size.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { AlreadyExistsError, IntegrityError, NotFoundError, StoreError } from '../errors.ts';
+import { AlreadyExistsError, NotFoundError, StoreError } from '../errors.ts';
 import { checkKey, checkTempFilePath, metaName, tempName, walkSorted, walkTempFiles } from './fs-layout.ts';
+import { checkDigest, Sha256Tally } from './sha256.ts';
 import type {
   ByteRange,
   ObjectInfo,
@@ -69,12 +70,7 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
     let committed = false;
     try {
       const { size, sha256 } = await this.writeTemp(key, handle, body);
-      if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
-        throw new IntegrityError(`SHA-256 mismatch: expected ${opts.sha256}, received ${sha256}`, { key });
-      }
-      if (opts.contentLength !== undefined && opts.contentLength !== size) {
-        throw new IntegrityError(`length mismatch: expected ${opts.contentLength} bytes, received ${size}`, { key });
-      }
+      checkDigest({ sha256: opts.sha256, size: opts.contentLength }, { size, sha256 }, 'put', { key });
       const ino = (await stat(tmp)).ino;
       const meta: Sidecar = {
         v: 1,
@@ -430,18 +426,16 @@ async function writeAll(
   body: Readable | Uint8Array,
   disk: <T>(io: Promise<T>) => Promise<T>,
 ): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
+  const tally = new Sha256Tally();
   const write = async (chunk: Uint8Array) => {
-    hash.update(chunk);
-    size += chunk.length;
+    tally.add(chunk);
     let off = 0;
     while (off < chunk.length) off += (await disk(handle.write(chunk, off, chunk.length - off))).bytesWritten;
   };
   if (body instanceof Uint8Array) await write(body);
   else
     for await (const chunk of body) await write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
-  return { size, sha256: hash.digest('hex') };
+  return tally.digest();
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -32,11 +32,12 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { S3Config } from '../config/config.ts';
 import { AlreadyExistsError, IntegrityError, StoreError } from '../errors.ts';
 import { isRetryable, mapS3Error } from './s3-errors.ts';
+import { checkDigest, sha256Hex, Sha256Tally } from './sha256.ts';
 import type {
   ByteRange,
   ObjectInfo,
@@ -150,12 +151,8 @@ export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectV
           );
     try {
       if (!head.rest) {
-        const sha256 = createHash('sha256').update(head.chunk).digest('hex');
-        if (opts.sha256 && opts.sha256.toLowerCase() !== sha256) {
-          throw new IntegrityError(
-            `s3://${this.bucket}/${full}: SHA-256 mismatch: expected ${opts.sha256}, received ${sha256}`,
-          );
-        }
+        const sha256 = sha256Hex(head.chunk);
+        checkDigest({ sha256: opts.sha256 }, { sha256, size: head.chunk.length }, `s3://${this.bucket}/${full}`);
         const out = await this.client.send(
           new PutObjectCommand({
             ...base,
@@ -578,7 +575,7 @@ export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectV
     total: number,
     expectedSha: string | undefined,
   ): AsyncGenerator<Buffer> {
-    const hash = expectedSha ? createHash('sha256') : undefined;
+    const tally = expectedSha ? new Sha256Tally() : undefined;
     const start = range?.start ?? 0;
     let received = 0;
     let current: GetObjectCommandOutput | undefined = first;
@@ -592,7 +589,7 @@ export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectV
         for await (const chunk of current.Body as AsyncIterable<Uint8Array>) {
           const buf = Buffer.from(chunk);
           received += buf.length;
-          hash?.update(buf);
+          tally?.add(buf);
           yield buf;
         }
         break;
@@ -611,9 +608,8 @@ export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectV
     if (received !== total) {
       throw new IntegrityError(`s3://${this.bucket}/${full}: read ${received} bytes, expected ${total}`);
     }
-    if (hash && expectedSha && hash.digest('hex') !== expectedSha) {
-      throw new IntegrityError(`s3://${this.bucket}/${full}: SHA-256 of the data read does not match the stored one`);
-    }
+    // The SHA-256 recorded at write time (strata-sha256): an object rewritten behind our back does not pass.
+    if (tally) checkDigest({ sha256: expectedSha }, tally.digest(), `s3://${this.bucket}/${full}`);
   }
 
   private full(key: string): string {
@@ -669,21 +665,20 @@ async function readUpTo(body: Readable, limit: number): Promise<{ chunk: Buffer;
 
 /** Passes bytes through while hashing; fails at the end, before the upload completes, on a SHA-256 mismatch. */
 function verifyingStream(expected: string | undefined, key: string) {
-  const hash = createHash('sha256');
-  let size = 0;
-  let digest: string | undefined;
+  const tally = new Sha256Tally();
   const t = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      size += chunk.length;
+      tally.add(chunk);
       done(null, chunk);
     },
     flush(done) {
-      digest = hash.digest('hex');
-      if (expected && expected.toLowerCase() !== digest) {
-        done(new IntegrityError(`SHA-256 mismatch: expected ${expected}, received ${digest}`, { key }));
-      } else done();
+      try {
+        checkDigest({ sha256: expected }, tally.digest(), 'put', { key });
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
     },
   });
-  return Object.assign(t, { digest: () => digest, size: () => size });
+  return Object.assign(t, { digest: () => tally.digest().sha256, size: () => tally.digest().size });
 }

@@ -1,9 +1,9 @@
 // A round trip through a store: put, head, get, list, delete of one probe object under .strata-selfcheck/.
 // A store that cannot even take the probe (unreachable, denied, no bucket) throws that one error instead.
 import { createHash, randomBytes } from 'node:crypto';
-import { buffer } from 'node:stream/consumers';
 import { describeError } from '../errors.ts';
 import type { ObjectStore } from './store.ts';
+import { readObject } from './read-whole.ts';
 
 export interface StoreCheckReport {
   store: string;
@@ -35,7 +35,7 @@ export async function checkStore(store: ObjectStore): Promise<StoreCheckReport> 
     if (info?.size !== body.length) throw new Error(`head reported size ${info?.size}, expected ${body.length}`);
   });
   await run('get', async () => {
-    const back = await buffer(await store.get(key));
+    const back = await readObject(store, key);
     if (!back.equals(body)) throw new Error('read back different bytes');
   });
   await run('list', async () => {

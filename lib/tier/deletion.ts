@@ -216,7 +216,7 @@ export async function deleteArchives(
       chunksDeleted: [...new Set([...deleted.flatMap((d) => d.chunks), ...repacked.flatMap((r) => r.dropped)])],
       repacked: repacked.map((r) => ({ pack: r.pack, into: r.into, dropped: r.dropped })),
       superseded: sweep.superseded,
-      stillPresent: [...left, ...catalogLeft.map((id) => `catalog rows of ${id}`)],
+      stillPresent: [...left, ...catalogLeft.map((m) => `catalog rows of ${m.id}`)],
       catalog: opts.catalog ? 'rows removed and checked' : 'no catalog here (rows go at the next strata index)',
       reason: waiting.length
         ? `${waiting.length} pack(s) must thaw before their repack: ${waiting.join(', ')}`

@@ -20,6 +20,7 @@ import { policyCommand } from './policy/command.ts';
 import { holdCommand } from './hold/command.ts';
 import { extendCommand } from './extend/command.ts';
 import { tierCommand } from './tier/command.ts';
+import { thawCommand } from './thaw/command.ts';
 import { auditCommand } from './audit/command.ts';
 import { serveCommand } from './serve/command.ts';
 
@@ -41,6 +42,7 @@ export const commands = [
   holdCommand,
   extendCommand,
   tierCommand,
+  thawCommand,
   auditCommand,
   serveCommand,
 ];

@@ -1,0 +1,66 @@
+// `strata thaw <workflow>`: plans and requests the restore of a workflow's packs from GLACIER/DEEP_ARCHIVE (tier by
+// --deadline, time and retrieval cost), and reports progress; exit 0 once every pack is readable. Run again (Argo
+// retries) to poll: the state is in the store.
+import type { Argv, CommandModule } from 'yargs';
+import { openRepository, resolveManifest } from '../../lib/archive/index.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ExitCode, InputError } from '../../lib/errors.ts';
+import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
+import { planThaw, requestThaw, thawStates } from '../../lib/tier/thaw.ts';
+
+interface ThawArgs {
+  workflow: string;
+  deadline?: string;
+  days: number;
+  'dry-run'?: boolean;
+}
+
+export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
+  command: 'thaw <workflow>',
+  describe:
+    "Restore a workflow's packs from GLACIER/DEEP_ARCHIVE so it can be read: plan (tier, hours, cost), request, poll",
+  builder: (y) =>
+    y
+      .positional('workflow', {
+        type: 'string',
+        demandOption: true,
+        describe: 'manifest id, workflow uid, name or namespace/name',
+      })
+      .option('deadline', {
+        type: 'string',
+        describe: 'readable within this long (e.g. 1h, 12h, 2d): picks the cheapest tier that makes it',
+      })
+      .option('days', { type: 'number', default: 7, describe: 'days the thawed copies stay readable' })
+      .option('dry-run', { type: 'boolean', describe: 'print the plan, request nothing' }) as Argv<ThawArgs>,
+  handler: runStep<ThawArgs>(async (args, ctx) => {
+    if (!Number.isInteger(args.days) || args.days < 1)
+      throw new InputError(`--days ${args.days} must be a whole number of days, at least 1`);
+    const deadlineHours =
+      args.deadline === undefined ? undefined : fixedDurationFlagMs('deadline', args.deadline) / 3_600_000;
+    const repo = await openRepository(ctx.store());
+    const { id, manifest } = await resolveManifest(repo, args.workflow);
+    const plan = planThaw(await thawStates(repo, manifest), deadlineHours);
+    if (plan.deadlineMissed) ctx.log(`deadline: ${plan.deadlineMissed}`);
+    const states =
+      args['dry-run'] || !plan.packs.length ? undefined : await requestThaw(repo, manifest, plan, args.days);
+    const after = states ? planThaw(states, deadlineHours) : plan;
+    ctx.progress.start(after.total, 'thaw');
+    ctx.progress.advance(after.ready);
+    ctx.progress.done();
+    ctx.output({
+      manifest: id,
+      workflow: `${manifest.workflow.namespace}/${manifest.workflow.name}`,
+      packs: after.total,
+      ready: after.ready,
+      thawing: after.packs.length,
+      tiers: [...new Set(plan.packs.map((p) => `${p.storageClass}:${p.tier}`))].join(', '),
+      estimatedHours: plan.hours,
+      retrievalCost: plan.cost,
+      dryRun: Boolean(args['dry-run']),
+    });
+    if (after.ready === after.total) return ExitCode.Ok;
+    return ctx.fail(
+      `thawing: ${after.ready} of ${after.total} packs readable, about ${plan.hours} h in all; run again to poll (the restore template retries)`,
+    );
+  }),
+};

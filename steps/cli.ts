@@ -21,6 +21,7 @@ import { holdCommand } from './hold/command.ts';
 import { extendCommand } from './extend/command.ts';
 import { tierCommand } from './tier/command.ts';
 import { thawCommand } from './thaw/command.ts';
+import { reportCommand } from './report/command.ts';
 import { auditCommand } from './audit/command.ts';
 import { serveCommand } from './serve/command.ts';
 
@@ -43,6 +44,7 @@ export const commands = [
   extendCommand,
   tierCommand,
   thawCommand,
+  reportCommand,
   auditCommand,
   serveCommand,
 ];

@@ -1,18 +1,12 @@
 // `strata verify`: checks the archive's structure, and with --read-data the packs' bytes (all, or a sample).
-import type { CommandModule } from 'yargs';
 import { verifyRepository } from '../../lib/archive/checker.ts';
 import { describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ExitCode } from '../../lib/errors.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
-interface VerifyArgs {
-  readData?: boolean;
-  sample?: number;
-}
-
-export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> = {
+export const verifyCommand = stepCommand({
   command: 'verify',
   describe: 'Check the archive: structure always, pack data with --read-data',
   builder: (y) =>
@@ -21,8 +15,8 @@ export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> =
       .option('sample', {
         type: 'number',
         describe: 'with --read-data: percent of packs to read (default 100)',
-      }) as never,
-  handler: runStep<VerifyArgs>(async (args, ctx) => {
+      }),
+  handler: async (args, ctx) => {
     const repo = await openRepository(ctx.store());
     const readData = Boolean(args.readData) || args.sample !== undefined;
     const report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
@@ -60,5 +54,5 @@ export const verifyCommand: CommandModule<GlobalArgs, GlobalArgs & VerifyArgs> =
       },
       code,
     );
-  }),
-};
+  },
+});

@@ -1,7 +1,7 @@
 // `strata assess`: lists finished workflows, asks the retention policy, and prints withParam batches to archive.
-import type { CommandModule } from 'yargs';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
+import type { StepContext } from '../../lib/cli/run-step.ts';
+import { openClusterAndPolicy, withClusterPolicyOptions } from '../cluster-options.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import type { ClusterApi } from '../../lib/kube/cluster-api.ts';
 import { namespaceList } from '../../lib/kube/policy-sources.ts';
@@ -10,23 +10,7 @@ import { ARCHIVED_LABEL, assessWorkflows, type WatermarkStore } from '../../lib/
 import { policyDecider } from '../../lib/pipeline/policy-verdict.ts';
 import { storeWatermark, sweepScope } from '../../lib/pipeline/watermark-store.ts';
 
-interface AssessArgs extends ClusterPolicyArgs {
-  namespace?: string[];
-  selector?: string;
-  'include-archived'?: boolean;
-  'batch-size': number;
-  'max-workflows'?: number;
-  'page-size': number;
-  watermark: string;
-  'reset-watermark'?: boolean;
-}
-
-function openWatermark(
-  spec: string,
-  scope: string,
-  ctx: Parameters<Parameters<typeof runStep>[0]>[1],
-  cluster: ClusterApi,
-): WatermarkStore | undefined {
+function openWatermark(spec: string, scope: string, ctx: StepContext, cluster: ClusterApi): WatermarkStore | undefined {
   if (spec === 'none') return undefined;
   if (spec === 'store') return storeWatermark(ctx.store(), scope);
   const m = /^configmap:([^/]+)\/(.+)$/.exec(spec);
@@ -39,7 +23,7 @@ function sweepSelector(selector: string | undefined, includeArchived: boolean): 
   return [selector, `!${ARCHIVED_LABEL}`].filter(Boolean).join(',');
 }
 
-export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
+export const assessCommand = stepCommand({
   command: 'assess',
   describe: 'List finished workflows, apply the retention policy, and print batches to archive (Argo withParam)',
   builder: (y) =>
@@ -73,8 +57,8 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
       .option('reset-watermark', {
         type: 'boolean',
         describe: 'ignore the stored watermark (after a policy change)',
-      }) as never,
-  handler: runStep<AssessArgs>(async (args, ctx) => {
+      }),
+  handler: async (args, ctx) => {
     const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
     // Argo passes lists as one parameter: accept "a,b" and "" (all namespaces) as well as repeated flags.
@@ -104,5 +88,5 @@ export const assessCommand: CommandModule<GlobalArgs, AssessArgs> = {
         : { skippedWorkflows: result.skipped, deferredWorkflows: result.deferred }),
     });
     return ExitCode.Ok;
-  }),
-};
+  },
+});

@@ -1,19 +1,12 @@
 // `strata collect`: loads workflow bundles from a directory export and prints what an archive run would take.
-import type { CommandModule } from 'yargs';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ExitCode } from '../../lib/errors.ts';
 import { collectFromSource } from '../../lib/sources/collect.ts';
 import { openDirectorySource } from '../../lib/sources/directory.ts';
 import { withArtifactRepository } from '../../lib/sources/s3-artifacts.ts';
 import { openStore, parseStoreUrl } from '../../lib/store/open.ts';
 
-interface CollectArgs {
-  from: string;
-  workflow?: string;
-  artifacts?: string;
-}
-
-export const collectCommand: CommandModule<GlobalArgs, GlobalArgs & CollectArgs> = {
+export const collectCommand = stepCommand({
   command: 'collect',
   describe:
     'Read workflows with their logs, artifacts and related resources from a directory export and summarise them',
@@ -29,8 +22,8 @@ export const collectCommand: CommandModule<GlobalArgs, GlobalArgs & CollectArgs>
         type: 'string',
         describe:
           "Argo's artifact repository (s3://bucket[/prefix] or file:/path): logs and artifacts missing from the export are read from it",
-      }) as never,
-  handler: runStep<CollectArgs>(async (args, ctx) => {
+      }),
+  handler: async (args, ctx) => {
     let source = openDirectorySource(args.from);
     if (args.artifacts) {
       const location = parseStoreUrl(args.artifacts);
@@ -55,5 +48,5 @@ export const collectCommand: CommandModule<GlobalArgs, GlobalArgs & CollectArgs>
     }
     if (report.workflows === 0 && (report.problems.length > 0 || args.workflow)) return ExitCode.Failed;
     return ExitCode.Ok;
-  }),
-};
+  },
+});

@@ -1,8 +1,7 @@
 // `strata emergency-delete`: removes one workflow's archive and cluster object now, with a reason and an approver.
-import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
-import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { identityClaim, withIdentityOptions } from '../../lib/cli/identity-options.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
 import { existsSync } from 'node:fs';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { ExitCode } from '../../lib/errors.ts';
@@ -11,17 +10,7 @@ import { openCluster } from '../../lib/kube/open.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
-interface EmergencyDeleteArgs extends IdentityArgs {
-  uid: string;
-  reason: string;
-  approver: string;
-  'break-glass'?: boolean;
-  'dry-run'?: boolean;
-  cluster: boolean;
-  settle: string;
-}
-
-export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteArgs> = {
+export const emergencyDeleteCommand = stepCommand({
   command: 'emergency-delete <uid>',
   describe:
     'Delete a workflow from every pack, the catalog and the cluster now; refused under legal hold unless --break-glass',
@@ -41,8 +30,8 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
         type: 'string',
         default: '60s',
         describe: "wait between taking a doomed pack's index away and deleting it (longer than an archiver's commit)",
-      }) as never,
-  handler: runStep<EmergencyDeleteArgs>(async (args, ctx) => {
+      }),
+  handler: async (args, ctx) => {
     const store = ctx.store();
     const repo = await openRepository(store);
     const holdRepo = new HoldRepository(store);
@@ -78,5 +67,5 @@ export const emergencyDeleteCommand: CommandModule<GlobalArgs, EmergencyDeleteAr
     if (result.deletion && result.deletion.outcome !== 'done')
       return ctx.fail(`emergency-delete ${result.deletion.outcome}: ${result.reasons.join('; ')}`);
     return ExitCode.Ok;
-  }),
-};
+  },
+});

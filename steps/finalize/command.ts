@@ -1,18 +1,12 @@
 // `strata finalize`: after a verified archive, label the workflow archived and delete it if policy says so — never on doubt.
-import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
+import { openClusterAndPolicy, withClusterPolicyOptions } from '../cluster-options.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/finalize-run.ts';
 import { verifyManifest } from '../../lib/archive/checker.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
-
-interface FinalizeArgs extends ClusterPolicyArgs {
-  manifest: string[];
-  'dry-run'?: boolean;
-}
 
 /** Ids as given: repeated flags, comma lists, or the JSON list Argo aggregates from a withParam fan-out. */
 function manifestIds(values: string[]): string[] {
@@ -23,7 +17,7 @@ function manifestIds(values: string[]): string[] {
     .filter(Boolean);
 }
 
-export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
+export const finalizeCommand = stepCommand({
   command: 'finalize',
   describe: 'Verify archived manifests, label their workflows strata.dev/archived, delete them when policy says so',
   builder: (y) =>
@@ -34,8 +28,8 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
         demandOption: true,
         describe: 'manifest id(s); comma-separated lists are accepted (Argo output parameters)',
       })
-      .option('dry-run', { type: 'boolean', describe: 'verify and plan, change nothing in the cluster' }) as never,
-  handler: runStep<FinalizeArgs>(async (args, ctx) => {
+      .option('dry-run', { type: 'boolean', describe: 'verify and plan, change nothing in the cluster' }),
+  handler: async (args, ctx) => {
     const ids = manifestIds(args.manifest);
     const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) ctx.log('policy set does not validate: workflows are labelled, none is deleted');
@@ -92,5 +86,5 @@ export const finalizeCommand: CommandModule<GlobalArgs, FinalizeArgs> = {
       `finalize refused ${refused.length} of ${results.length} manifests, nothing of theirs was deleted; ` +
         `first: ${first.workflow} (manifest ${first.manifest.slice(0, 12)}…): ${first.reasons.join('; ')}`,
     );
-  }),
-};
+  },
+});

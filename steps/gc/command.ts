@@ -1,16 +1,10 @@
 // `strata gc`: removes packs no manifest references, after a grace period (safe beside a running archive).
-import type { CommandModule } from 'yargs';
 import { collectGarbage, describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 
-interface GcArgs {
-  grace: string;
-  dryRun?: boolean;
-}
-
-export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
+export const gcCommand = stepCommand({
   command: 'gc',
   describe: 'Delete unreferenced packs: condemned after --grace, deleted a grace period later',
   builder: (y) =>
@@ -22,8 +16,8 @@ export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
           'minimum age of an unreferenced pack before it is condemned, of a condemned one before deletion, and of ' +
           "an unfinished write (a killed writer's temp file or multipart upload) before it is removed",
       })
-      .option('dry-run', { type: 'boolean', describe: 'report what would happen, change nothing' }) as never,
-  handler: runStep<GcArgs>(async (args, ctx) => {
+      .option('dry-run', { type: 'boolean', describe: 'report what would happen, change nothing' }),
+  handler: async (args, ctx) => {
     const graceMs = fixedDurationFlagMs('grace', args.grace);
     const repo = await openRepository(ctx.store());
     const report = await collectGarbage(repo, { graceMs, dryRun: args.dryRun, progress: ctx.progress });
@@ -51,5 +45,5 @@ export const gcCommand: CommandModule<GlobalArgs, GlobalArgs & GcArgs> = {
         unfinishedBytes: report.unfinishedBytes,
       },
     });
-  }),
-};
+  },
+});

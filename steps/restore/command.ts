@@ -1,6 +1,5 @@
 // `strata restore`: a whole workflow into a directory, or one entry (a node's log or artifact, or a path) streamed.
 import { pipeline } from 'node:stream/promises';
-import type { CommandModule } from 'yargs';
 import {
   describeResolution,
   namesWorkflow,
@@ -16,26 +15,12 @@ import {
   type Repository,
   type ResolvedManifest,
 } from '../../lib/archive/index.ts';
-import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { identityClaim, withIdentityOptions } from '../../lib/cli/identity-options.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ConfigError, describeError, ExitCode, InputError, StrataError } from '../../lib/errors.ts';
 import { openStore } from '../../lib/store/open.ts';
 
-interface RestoreArgs extends IdentityArgs {
-  workflow?: string;
-  manifest?: string;
-  to?: string;
-  'to-bucket'?: string;
-  overwrite?: boolean;
-  node?: string;
-  log?: string;
-  artifact?: string;
-  path?: string;
-  memoized?: boolean;
-  'keep-creator'?: boolean;
-}
-
-export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs> = {
+export const restoreCommand = stepCommand({
   command: 'restore [workflow]',
   describe: 'Restore an archived workflow (manifest id, uid, name or namespace/name), whole or one entry',
   builder: (y) =>
@@ -83,8 +68,8 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
       })
       .conflicts('path', 'node')
       .conflicts('to-bucket', ['to', 'node', 'path'])
-      .conflicts('log', 'artifact') as never,
-  handler: runStep<RestoreArgs>(async (args, ctx) => {
+      .conflicts('log', 'artifact'),
+  handler: async (args, ctx) => {
     const repo = await openRepository(ctx.store());
     const resolved = await chooseManifest(repo, args.workflow, args.manifest);
     if (resolved.others.length > 0 || resolved.unreadable.length > 0 || resolved.id !== args.workflow) {
@@ -201,8 +186,8 @@ export const restoreCommand: CommandModule<GlobalArgs, GlobalArgs & RestoreArgs>
     await pipeline(streamEntry(repo, manifest, selection.entries[0]!, reader), process.stdout, { end: false });
     warn(reader.warnings);
     return audit('ok', { paths, bytes: selection.entries[0]!.size });
-  }),
-};
+  },
+});
 
 /** The archive to restore: `--manifest` exactly (checked against the workflow when both are given), else resolved. */
 async function chooseManifest(repo: Repository, ref?: string, manifestId?: string): Promise<ResolvedManifest> {

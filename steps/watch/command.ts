@@ -1,11 +1,10 @@
 // `strata watch`: the event loop — archives each workflow as policy allows once it finishes (list + watch), then finalizes it.
-import type { CommandModule } from 'yargs';
 import { initRepository } from '../../lib/archive/index.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
-import { withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
+import { withClusterPolicyOptions } from '../cluster-options.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
 import { DEFAULT_MAX_PENDING } from '../../lib/pipeline/watch-loop.ts';
@@ -13,22 +12,7 @@ import { runWatch } from '../../lib/pipeline/watch-run.ts';
 import { formatProblem } from '../../lib/policy/index.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
-interface WatchArgs extends ClusterPolicyArgs {
-  namespace?: string;
-  selector?: string;
-  once?: boolean;
-  'max-events'?: number;
-  'max-pending': number;
-  'policy-refresh': number;
-  workflows?: string;
-  uids?: string;
-  group?: string;
-  finalize: boolean;
-  /** A URL, or false for `--no-artifacts`. */
-  artifacts?: string | false;
-}
-
-export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
+export const watchCommand = stepCommand({
   command: 'watch',
   describe:
     'Archive each workflow as soon as it finishes and policy allows (list + watch, due times queued), then finalize it',
@@ -62,8 +46,8 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
         type: 'boolean',
         default: true,
         describe: 'after archiving: verify, label, delete if policy says so',
-      }) as never,
-  handler: runStep<WatchArgs>(async (args, ctx) => {
+      }),
+  handler: async (args, ctx) => {
     if (args.workflows !== undefined || args.uids !== undefined || args.group !== undefined)
       throw new ConfigError(
         '`strata watch --workflows/--uids/--group` is gone: archive a batch with `strata archive --workflows … --uids … --group …`',
@@ -112,5 +96,5 @@ export const watchCommand: CommandModule<GlobalArgs, WatchArgs> = {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
     }
-  }),
-};
+  },
+});

@@ -27,6 +27,9 @@ import {
   type TierPlan,
 } from '../../lib/tier/index.ts';
 import { existsSync } from 'node:fs';
+import { ConfigError } from '../../lib/errors.ts';
+import { parseStoreUrl } from '../../lib/store/open.ts';
+import { bucketPolicy, lifecycleRules } from '../../lib/tier/lifecycle-config.ts';
 import type { StepContext } from '../../lib/cli/run-step.ts';
 import { bytes, money, renderDeletions, renderPlan } from './render.ts';
 
@@ -38,6 +41,8 @@ interface TierArgs {
   pricing?: string;
   now?: string;
   settle: string;
+  'emit-lifecycle'?: boolean;
+  'emit-bucket-policy'?: string;
 }
 
 export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
@@ -67,6 +72,15 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
         type: 'string',
         describe: 'plan as of this ISO time (only with --dry-run: a forecast)',
       })
+      .option('emit-lifecycle', {
+        type: 'boolean',
+        describe: 'print S3 lifecycle transitions per retention class (no expirations) instead of running',
+      })
+      .option('emit-bucket-policy', {
+        type: 'string',
+        describe: 'print a bucket policy (TLS only, SSE required, deletes only by this role ARN) instead of running',
+      })
+      .conflicts('emit-lifecycle', 'emit-bucket-policy')
       .option('settle', {
         type: 'string',
         default: '60s',
@@ -90,6 +104,11 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     for (const p of problems) ctx.log(formatProblem(p));
     if (!policySet.valid) ctx.log('policy does not validate: every workflow fails closed (nothing moves or expires)');
 
+    if (args['emit-bucket-policy'] !== undefined) {
+      const loc = s3Location(ctx.config.store);
+      ctx.output(bucketPolicy(loc.bucket, loc.prefix, args['emit-bucket-policy']));
+      return ExitCode.Ok;
+    }
     const store = ctx.store();
     const repo = await openRepository(store);
     // Without storage classes (a local directory) tiers are only recorded: reads never wait for a restore.
@@ -99,6 +118,12 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     const holdRepo = new HoldRepository(store);
     const holds = { holds: await holdRepo.listHolds(), extensions: await holdRepo.listExtensions() };
     const facts = await gatherTierFacts(repo, { policySet, holds, pricing, now, classes });
+    if (args['emit-lifecycle']) {
+      const { rules, notes } = lifecycleRules(facts.workflows, tierClassMap, s3Location(ctx.config.store).prefix);
+      for (const n of notes) ctx.log(`lifecycle: ${n}`);
+      ctx.output({ Rules: rules });
+      return ExitCode.Ok;
+    }
     for (const u of facts.unreadable) ctx.log(`unreadable manifest: ${u}`);
     const plan = planTiering(facts);
     // Locks first: packs of held or compliance workflows are then left alone by moves and sweeps.
@@ -191,4 +216,11 @@ async function expire(
   } finally {
     catalog?.close();
   }
+}
+
+function s3Location(url: string): { bucket: string; prefix: string } {
+  const loc = parseStoreUrl(url);
+  if (loc.kind !== 's3')
+    throw new ConfigError(`--emit-lifecycle and --emit-bucket-policy need an s3:// store, not ${url}`);
+  return loc;
 }

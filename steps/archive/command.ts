@@ -1,7 +1,7 @@
 // `strata archive` (alias `compress`): the one archiver — a directory export or the cluster, into the repository.
-import type { CommandModule } from 'yargs';
 import { DEFAULT_GROUP, initRepository, type SourceArchiveReport } from '../../lib/archive/index.ts';
-import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
+import type { StepContext } from '../../lib/cli/run-step.ts';
+import { stepCommand } from '../../lib/cli/step-command.ts';
 import { AuditError, ConfigError, ExitCode } from '../../lib/errors.ts';
 import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
@@ -31,7 +31,7 @@ interface ArchiveArgs extends ClusterPolicyArgs {
 
 const ACTOR = 'strata/archive';
 
-export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs> = {
+export const archiveCommand = stepCommand({
   command: ['archive', 'compress'],
   describe:
     'Archive workflows (dedup, compress, commit a manifest each) from a directory export (--from) or the cluster ' +
@@ -72,8 +72,8 @@ export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs>
       .option('allow-partial', {
         type: 'boolean',
         describe: 'exit 0 when some workflows archived and others failed (they stay for the next sweep)',
-      }) as never,
-  handler: runStep<ArchiveArgs>(async (args, ctx) => {
+      }),
+  handler: async (args, ctx) => {
     if (args.level !== undefined && !(Number.isInteger(args.level) && args.level >= 1 && args.level <= 22)) {
       throw new ConfigError(`--level ${args.level} is not a zstd level (1-22)`);
     }
@@ -102,8 +102,8 @@ export const archiveCommand: CommandModule<GlobalArgs, GlobalArgs & ArchiveArgs>
     // Only an audit record that could not be written stops a run; what was archived is printed above.
     if (report.stopped.notStarted) ctx.log(`stopped: ${report.stopped.notStarted} workflow(s) not started`);
     return ctx.failedAfter(new AuditError(report.stopped.reason), code);
-  }),
-};
+  },
+});
 
 async function archiveDirectory(
   args: ArchiveArgs,

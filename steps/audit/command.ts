@@ -205,11 +205,11 @@ export const auditCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) =>
     y
       .command(sealCommand)
-      .command(verifyCommand as never)
-      .command(proveCommand as never)
-      .command(consistencyCommand as never)
-      .command(checkProofCommand as never)
-      .command(keygenCommand as never)
+      .command(verifyCommand)
+      .command(proveCommand)
+      .command(consistencyCommand)
+      .command(checkProofCommand)
+      .command(keygenCommand)
       .demandCommand(1, 'name an audit command: seal, verify, prove, consistency, check-proof, keygen'),
   handler: () => {},
 };

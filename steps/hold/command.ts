@@ -154,9 +154,9 @@ export const holdCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   describe: 'Legal holds: set, release, list',
   builder: (y) =>
     y
-      .command(setCommand as never)
-      .command(releaseCommand as never)
-      .command(listCommand as never)
+      .command(setCommand)
+      .command(releaseCommand)
+      .command(listCommand)
       .demandCommand(1, 'name a hold command: set, release, list'),
   handler: () => {},
 };

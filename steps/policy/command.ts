@@ -287,10 +287,10 @@ export const policyCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   describe: 'Retention policies: validate, test, explain, diff',
   builder: (y) =>
     y
-      .command(validateCommand as never)
-      .command(testCommand as never)
-      .command(explainCommand as never)
-      .command(diffCommand as never)
+      .command(validateCommand)
+      .command(testCommand)
+      .command(explainCommand)
+      .command(diffCommand)
       .demandCommand(1, 'name a policy command: validate, test, explain, diff'),
   handler: () => {},
 };

@@ -85,6 +85,6 @@ const costCommand: CommandModule<GlobalArgs, CostArgs> = {
 export const reportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'report <command>',
   describe: 'Reports: cost',
-  builder: (y) => y.command(costCommand as never).demandCommand(1, 'name a report: cost'),
+  builder: (y) => y.command(costCommand).demandCommand(1, 'name a report: cost'),
   handler: () => {},
 };

@@ -7,6 +7,7 @@ import { archiveAudited, manifestList } from '../../lib/pipeline/archive-run.ts'
 import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import type { WorkflowObject } from '../../lib/pipeline/workflow-state.ts';
 import { bundleOf, logText, tempRepository } from '../archive/fixtures.ts';
+import { BATCH_WORKFLOWS } from '../../lib/archive/batch.ts';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -40,8 +41,8 @@ test('archiveAudited stops at the first record it cannot write; unrecorded workf
   const r = await tempRepository();
   cleanups.push(r.cleanup);
   const audit = auditThatFillsUp(2);
-  // More than one commit batch (32 workflows): once a record failed, the rest is not started.
-  const uids = Array.from({ length: 40 }, (_, i) => `w${i}`);
+  // More than one commit batch: once a record failed, the rest is not started.
+  const uids = Array.from({ length: BATCH_WORKFLOWS + 8 }, (_, i) => `w${i}`);
   const source = memorySource(uids, (uid) =>
     bundleOf(uid, [{ path: 'main.log', data: logText(uids.indexOf(uid), 2_000) }]),
   );
@@ -58,7 +59,7 @@ test('archiveAudited stops at the first record it cannot write; unrecorded workf
   }
   expect(report.stopped).toMatchObject({ reason: expect.stringMatching(/not written: no space left on device/) });
   expect(report.stopped!.notStarted).toBeGreaterThan(0);
-  expect(report.workflows + report.stopped!.notStarted).toBe(40);
+  expect(report.workflows + report.stopped!.notStarted).toBe(uids.length);
 });
 
 test('the watch loop stops on an audit failure, but goes on after any other failure', async () => {

@@ -22,6 +22,7 @@ import { extendCommand } from './extend/command.ts';
 import { tierCommand } from './tier/command.ts';
 import { thawCommand } from './thaw/command.ts';
 import { reportCommand } from './report/command.ts';
+import { replicateCommand } from './replicate/command.ts';
 import { auditCommand } from './audit/command.ts';
 import { serveCommand } from './serve/command.ts';
 
@@ -45,6 +46,7 @@ export const commands = [
   tierCommand,
   thawCommand,
   reportCommand,
+  replicateCommand,
   auditCommand,
   serveCommand,
 ];

@@ -14,6 +14,7 @@ export type AuditAction =
   | 'finalize'
   | 'delete-source'
   | 'emergency-delete'
+  | 'replicate'
   | 'policy-change';
 
 export interface AuditRecord {

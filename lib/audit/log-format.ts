@@ -96,6 +96,7 @@ const ACTIONS = new Set<string>([
   'finalize',
   'delete-source',
   'emergency-delete',
+  'replicate',
   'policy-change',
 ] satisfies AuditAction[]);
 

@@ -10,7 +10,7 @@ const SOURCE_DIRS = ['lib', 'steps', 'server'];
 /** Packages that are adapters: only modules named as adapters may import them. */
 const ADAPTER_PACKAGES = ['@aws-sdk/', '@kubernetes/client-node', 'better-sqlite3', '@elastic/elasticsearch'];
 /** Pure domain areas (ARCHITECTURE.md): they talk to I/O only through ports. */
-const PURE_AREAS = ['lib/policy/', 'lib/archive/', 'lib/pipeline/', 'lib/tier/'];
+const PURE_AREAS = ['lib/policy/', 'lib/archive/', 'lib/pipeline/', 'lib/tier/', 'lib/replica/'];
 
 function sourceFiles(dir: string): string[] {
   const abs = join(root, dir);

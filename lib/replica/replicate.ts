@@ -1,0 +1,173 @@
+// Keeps a replica store in step with the primary: copies what is missing (each copy read back and its SHA-256
+// checked), heals a corrupted or lost object from whichever side is good (packs, manifests and indexes prove
+// themselves by their content), reports drift, and with prune removes from the replica what the primary deleted.
+import { createHash } from 'node:crypto';
+import type { AuditLog } from '../audit/audit.ts';
+import { decodeManifest } from '../archive/manifest.ts';
+import { decodeIndex } from '../archive/pack-format.ts';
+import {
+  INDEX_PREFIX,
+  MANIFESTS_PREFIX,
+  PACKS_PREFIX,
+  parseGroupKey,
+  readObject,
+  HEX_ID,
+} from '../archive/repository.ts';
+import { NAME_REFS_PREFIX, UID_REFS_PREFIX } from '../archive/workflow-refs.ts';
+import { describeError } from '../errors.ts';
+import type { Progress } from '../progress.ts';
+import type { ObjectInfo, ObjectStore } from '../store/store.ts';
+
+export interface ReplicateOptions {
+  /** Read both sides of every object present on both and check it (else sizes only). */
+  verify: boolean;
+  /** Delete from the replica what the primary no longer has and no longer references. */
+  prune: boolean;
+  dryRun: boolean;
+  progress?: Progress;
+  audit?: AuditLog;
+}
+
+export interface ReplicateReport {
+  checked: number;
+  copied: string[];
+  healed: Array<{ key: string; side: 'primary' | 'replica'; why: string }>;
+  pruned: string[];
+  /** Objects on the replica only, kept (no --prune, or still referenced). */
+  extra: string[];
+  drift: Array<{ key: string; problem: string }>;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Why these bytes are not what the key says, for objects that prove themselves; undefined when they are (or cannot tell). */
+export function contentProblem(key: string, bytes: Buffer): string | undefined {
+  const pack = parseGroupKey(PACKS_PREFIX, key);
+  if (pack) return sha(bytes) === pack.packId ? undefined : 'content does not hash to the pack id';
+  const index = parseGroupKey(INDEX_PREFIX, key);
+  try {
+    if (index) {
+      if (decodeIndex(bytes, key).packId !== index.packId) return 'index names another pack';
+      return undefined;
+    }
+    const id = key.startsWith(MANIFESTS_PREFIX) ? key.slice(MANIFESTS_PREFIX.length) : undefined;
+    if (id && HEX_ID.test(id)) decodeManifest(id, bytes, key);
+  } catch (err) {
+    return describeError(err);
+  }
+  return undefined;
+}
+
+const selfProving = (key: string) =>
+  Boolean(parseGroupKey(PACKS_PREFIX, key) || parseGroupKey(INDEX_PREFIX, key) || key.startsWith(MANIFESTS_PREFIX));
+
+async function listAll(store: ObjectStore): Promise<Map<string, ObjectInfo>> {
+  const out = new Map<string, ObjectInfo>();
+  for await (const o of store.list('')) out.set(o.key, o);
+  return out;
+}
+
+/** Copies `key` from one store to the other and reads it back: the copy must have the source's bytes. */
+async function copy(from: ObjectStore, to: ObjectStore, key: string, bytes?: Buffer): Promise<void> {
+  const body = bytes ?? (await readObject(from, key));
+  const digest = sha(body);
+  await to.put(key, body, { sha256: digest, contentLength: body.length });
+  const back = await readObject(to, key);
+  if (sha(back) !== digest) throw new Error(`${key}: the copy read back does not match (${sha(back)} != ${digest})`);
+}
+
+export async function replicate(
+  primary: ObjectStore,
+  replica: ObjectStore,
+  opts: ReplicateOptions,
+): Promise<ReplicateReport> {
+  const report: ReplicateReport = { checked: 0, copied: [], healed: [], pruned: [], extra: [], drift: [] };
+  const a = await listAll(primary);
+  const b = await listAll(replica);
+  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
+  opts.progress?.start(keys.length, 'replicate');
+  // Still referenced on the primary: a pack or manifest it lists, named by its manifests or refs.
+  const referenced = new Set<string>();
+  for (const [key] of a) {
+    if (!key.startsWith(MANIFESTS_PREFIX)) {
+      for (const p of [UID_REFS_PREFIX, NAME_REFS_PREFIX])
+        if (key.startsWith(p)) referenced.add(`${MANIFESTS_PREFIX}${key.slice(key.lastIndexOf('/') + 1)}`);
+      continue;
+    }
+    try {
+      const m = decodeManifest(key.slice(MANIFESTS_PREFIX.length), await readObject(primary, key), key);
+      for (const p of m.packs) referenced.add(`${PACKS_PREFIX}${m.group}/${p}`).add(`${INDEX_PREFIX}${m.group}/${p}`);
+    } catch {
+      // an unreadable manifest on the primary is found below, when its two sides are compared
+    }
+  }
+
+  for (const key of keys) {
+    opts.progress?.advance();
+    report.checked++;
+    const onA = a.get(key);
+    const onB = b.get(key);
+    try {
+      if (onA && !onB) {
+        const bytes = await readObject(primary, key);
+        const bad = contentProblem(key, bytes);
+        if (bad) {
+          report.drift.push({ key, problem: `primary copy is bad (${bad}) and the replica has none` });
+          continue;
+        }
+        if (!opts.dryRun) await copy(primary, replica, key, bytes);
+        report.copied.push(key);
+      } else if (!onA && onB) {
+        if (referenced.has(key)) {
+          // Lost on the primary, which still needs it: heal from the replica if its copy proves good.
+          const bytes = await readObject(replica, key);
+          const bad = contentProblem(key, bytes);
+          if (bad) report.drift.push({ key, problem: `lost on the primary; the replica's copy is bad too (${bad})` });
+          else {
+            if (!opts.dryRun) await copy(replica, primary, key, bytes);
+            report.healed.push({ key, side: 'primary', why: 'missing on the primary, which references it' });
+          }
+        } else if (opts.prune) {
+          if (!opts.dryRun) await replica.delete([key]);
+          report.pruned.push(key);
+        } else report.extra.push(key);
+      } else if (onA && onB) {
+        if (!opts.verify && onA.size === onB.size) continue;
+        const [x, y] = [await readObject(primary, key), await readObject(replica, key)];
+        if (sha(x) === sha(y)) continue;
+        if (!selfProving(key)) {
+          report.drift.push({ key, problem: 'the two copies differ and neither proves itself: nothing overwritten' });
+          continue;
+        }
+        const badA = contentProblem(key, x);
+        const badB = contentProblem(key, y);
+        if (badA && badB) report.drift.push({ key, problem: `both copies are bad (${badA}; ${badB})` });
+        else if (badB) {
+          if (!opts.dryRun) await copy(primary, replica, key, x);
+          report.healed.push({ key, side: 'replica', why: badB });
+        } else if (badA) {
+          if (!opts.dryRun) await copy(replica, primary, key, y);
+          report.healed.push({ key, side: 'primary', why: badA });
+        } else report.drift.push({ key, problem: 'two different copies that both prove themselves' });
+      }
+    } catch (err) {
+      report.drift.push({ key, problem: describeError(err) });
+    }
+  }
+  opts.progress?.done();
+  await opts.audit?.record({
+    action: 'replicate',
+    actor: 'strata/replicate',
+    subject: `${primary.url} -> ${replica.url}`,
+    outcome: report.drift.length ? 'failed' : 'ok',
+    details: {
+      dryRun: opts.dryRun,
+      checked: report.checked,
+      copied: report.copied.length,
+      healed: report.healed,
+      pruned: report.pruned,
+      drift: report.drift,
+    },
+  });
+  return report;
+}

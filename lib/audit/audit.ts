@@ -1,21 +1,25 @@
 // The audit port: every step reports what it did (archived, restored, moved, held, deleted) through here.
 
-export type AuditAction =
-  | 'archive'
-  | 'restore'
-  | 'read'
-  | 'verify'
-  | 'gc'
-  | 'tier-move'
-  | 'expire'
-  | 'hold-set'
-  | 'hold-release'
-  | 'extend'
-  | 'finalize'
-  | 'delete-source'
-  | 'emergency-delete'
-  | 'replicate'
-  | 'policy-change';
+/** Every action a record may name; the log's reader accepts exactly these. */
+export const AUDIT_ACTIONS = [
+  'archive',
+  'restore',
+  'read',
+  'verify',
+  'gc',
+  'tier-move',
+  'expire',
+  'hold-set',
+  'hold-release',
+  'extend',
+  'finalize',
+  'delete-source',
+  'emergency-delete',
+  'replicate',
+  'policy-change',
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditRecord {
   action: AuditAction;

@@ -1,5 +1,5 @@
 // The audit log's format (docs/audit.md): where records, segments and tree heads live, and what each holds.
-import type { AuditAction, AuditRecord } from './audit.ts';
+import { AUDIT_ACTIONS, type AuditRecord } from './audit.ts';
 
 /** Records as their writers create them, one object each, before the sequencer seals them into the log. */
 export const PENDING_PREFIX = 'audit/pending/';
@@ -83,22 +83,7 @@ export function signedBytesOf(head: TreeHead): Buffer {
   return Buffer.from(canonicalJson(unsigned));
 }
 
-const ACTIONS = new Set<string>([
-  'archive',
-  'restore',
-  'verify',
-  'gc',
-  'tier-move',
-  'expire',
-  'hold-set',
-  'hold-release',
-  'extend',
-  'finalize',
-  'delete-source',
-  'emergency-delete',
-  'replicate',
-  'policy-change',
-] satisfies AuditAction[]);
+const ACTIONS: ReadonlySet<string> = new Set(AUDIT_ACTIONS);
 
 /** A written record parsed from a pending (or legacy) object, or undefined when it is not one. */
 export function parseWrittenRecord(text: string): WrittenRecord | undefined {

@@ -320,14 +320,27 @@ async function prepareMount(
 }
 
 /** The script run inside `unshare --mount`: bind the pod's volumes, make the root read-only if asked, drop to the pod's user. */
+/** Where a pod's mount sources are staged inside its mount namespace (a private tmpfs; the host keeps an empty dir). */
+const STAGE = '/run/strata-standin';
+
 export function mountScript(
   plan: Pick<PodPlan, 'runAs' | 'readOnlyRoot' | 'workingDir' | 'strataImage'>,
   mounts: HostMount[],
   argoDir: string,
 ): string {
   const lines = ['#!/bin/sh', 'set -e'];
+  // A volume mounted at /tmp (or any parent of a host path) hides the host paths behind it, so every source is first
+  // bound into a namespace-private tmpfs outside them, then mounted from there: the repository may live under /tmp.
+  const sorted = [...mounts].sort((a, b) => a.container.length - b.container.length);
+  lines.push(`mkdir -p ${STAGE}`, `mount -t tmpfs strata-standin ${STAGE}`);
+  const staged = (i: number | 'argo') => shellQuote(`${STAGE}/${i}`);
+  sorted.forEach((m, i) => {
+    lines.push(m.file ? `: > ${staged(i)}` : `mkdir ${staged(i)}`);
+    lines.push(`mount --bind ${shellQuote(m.host)} ${staged(i)}`);
+  });
+  lines.push(`mkdir ${staged('argo')}`, `mount --bind ${shellQuote(argoDir)} ${staged('argo')}`);
   // Shorter paths first, so a mount inside another volume lands on top of it.
-  for (const m of [...mounts].sort((a, b) => a.container.length - b.container.length)) {
+  sorted.forEach((m, i) => {
     // A mount point the host lacks is created once: an empty directory (e.g. /var/lib/strata,
     // /run/secrets/kubernetes.io/serviceaccount) or, for the termination log, an empty file (/dev/termination-log).
     if (m.file)
@@ -336,11 +349,11 @@ export function mountScript(
         `[ -e ${shellQuote(m.container)} ] || : > ${shellQuote(m.container)}`,
       );
     else lines.push(`mkdir -p ${shellQuote(m.container)}`);
-    lines.push(`mount --bind ${shellQuote(m.host)} ${shellQuote(m.container)}`);
+    lines.push(`mount --bind ${staged(i)} ${shellQuote(m.container)}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${shellQuote(m.container)}`);
-  }
+  });
   // The executor's progress file and staged script stay writable/readable under a read-only root.
-  lines.push(`mount --bind ${shellQuote(argoDir)} ${shellQuote(argoDir)}`);
+  lines.push(`mkdir -p ${shellQuote(argoDir)}`, `mount --bind ${staged('argo')} ${shellQuote(argoDir)}`);
   if (plan.readOnlyRoot) lines.push('mount -o remount,bind,ro /');
   lines.push(`cd ${shellQuote(plan.workingDir ?? (plan.strataImage ? '/tmp' : '/'))}`);
   if (plan.runAs) {

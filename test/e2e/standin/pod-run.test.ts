@@ -52,9 +52,14 @@ describe('mountScript', () => {
 
   test('binds shorter mount paths first, quoted, read-only where asked, then drops to the pod user', () => {
     const lines = script.split('\n');
-    const binds = lines.filter((l) => l.startsWith('mount --bind'));
-    expect(binds[0]).toBe(`mount --bind ${shellQuote("/pods/it's")} '/tmp'`);
-    expect(binds[1]).toContain("'/var/lib/strata'");
+    const binds = lines.filter((l) => l.startsWith('mount --bind') && !l.endsWith(`'/run/strata-standin/argo'`));
+    const staged = binds.filter((l) => / '\/run\/strata-standin\/\d+'$/.test(l));
+    const intoPod = binds.filter((l) => !staged.includes(l));
+    // Every source is staged before the first mount into the pod can hide it (a repository under /tmp).
+    expect(lines.indexOf(staged.at(-1)!)).toBeLessThan(lines.indexOf(intoPod[0]!));
+    expect(staged[0]).toBe(`mount --bind ${shellQuote("/pods/it's")} '/run/strata-standin/0'`);
+    expect(intoPod[0]).toBe(`mount --bind '/run/strata-standin/0' '/tmp'`);
+    expect(intoPod[1]).toContain("'/var/lib/strata'");
     expect(lines).toContain("mount -o remount,bind,ro '/var/run/secrets/kubernetes.io/serviceaccount'");
     expect(lines.indexOf('mount -o remount,bind,ro /')).toBeGreaterThan(lines.lastIndexOf(binds.at(-1)!));
     expect(lines).toContain("cd '/tmp'");

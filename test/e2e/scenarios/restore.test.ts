@@ -18,6 +18,9 @@ import {
 } from '../support/cluster.ts';
 import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
 
+/** The user of the kubeconfig the scenarios submit with (hack/e2e/up.sh signs its certificate). */
+const E2E_ADMIN = 'strata-e2e-admin';
+
 const cluster = e2eCluster();
 
 describe.skipIf(!cluster)('restore and resubmit under the real controller', () => {
@@ -46,9 +49,22 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
   let resubmitFile: string;
 
   test('strata-restore restores it as an Argo output artifact with a workflow.resubmit.yaml', async () => {
+    // The submitter is the requester (the admission policy pins it); the step checks their restores.strata.dev grant.
+    const bound = await run(c, `${c.bin}/kubectl`, [
+      '-n',
+      c.namespace,
+      'create',
+      'rolebinding',
+      'e2e-admin-restorer',
+      '--clusterrole=strata-restorer',
+      `--user=${E2E_ADMIN}`,
+    ]);
+    if (bound.code !== 0 && !/AlreadyExists/.test(bound.stderr)) throw new Error(bound.stderr);
     const restore = await submitAndWait(c, { from: 'workflowtemplate/strata-restore' }, [
       '-p',
       `workflow=${c.namespace}/${original.metadata.name}`,
+      '-p',
+      `requester=${E2E_ADMIN}`,
     ]);
     expect(restore.status?.phase, restore.status?.message).toBe('Succeeded');
     const node = Object.values(restore.status?.nodes ?? {}).find((n) => n.displayName === 'whole');

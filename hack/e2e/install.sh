@@ -12,6 +12,9 @@ source "$state/env"
 cd "$repo"
 
 kubectl apply -k templates/overlays/dev >/dev/null
+# The strata-watch Deployment (the dev overlay's watch component) would archive every workflow the moment it
+# finishes, racing the scenarios' sweeps: it starts at zero replicas; the watch scenario scales it up.
+kubectl -n "$ARGO_NAMESPACE" scale deployment strata-watch --replicas=0 >/dev/null
 kubectl apply -f policies/strata-policy-defaults.yaml -f policies/strata-policy-compliance.yaml \
   -f policies/strata-policy-platform.yaml >/dev/null
 

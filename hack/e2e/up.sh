@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the end-to-end cluster on loopback, without containers: etcd, kube-apiserver, kube-controller-manager
-# (garbage collection, service accounts), Argo's workflow-controller, a moto S3 server (archive store and Argo's
+# (garbage collection, service accounts, Deployments and Jobs), Argo's workflow-controller, a moto S3 server (archive store and Argo's
 # artifact repository) and the kubelet/executor stand-in (hack/e2e/standin). Every process listens on 127.0.0.1 only,
 # on free ports, and is recorded by PID under the state directory; hack/e2e/down.sh stops them.
 # Writes <state>/env (source it: KUBECONFIG, PATH with kubectl/argo, the S3 endpoint) and <state>/cluster.json.
@@ -153,7 +153,7 @@ log "Argo CRDs (full), namespace $ns"
 "${kubectl[@]}" apply --server-side -k "$E2E_CRDS" >/dev/null
 start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "$kcm_port" --leader-elect=false --use-service-account-credentials=false \
-  --controllers garbage-collector-controller,serviceaccount-controller,namespace-controller,root-ca-certificate-publisher-controller \
+  --controllers garbage-collector-controller,serviceaccount-controller,namespace-controller,root-ca-certificate-publisher-controller,deployment-controller,replicaset-controller,job-controller \
   --root-ca-file "$pki/ca.crt" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig"
 "${kubectl[@]}" create namespace "$ns" >/dev/null
 # (kubectl wait fails outright on a CRD that has no conditions yet: retry it.)

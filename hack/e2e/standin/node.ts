@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { KubeHttpError, type KubeHttp } from './kube-http.ts';
 import type { Pod } from './kube-types.ts';
 import { planPod, StandinRefusal, type PodInputs } from './pod-plan.ts';
-import { mainLogPath, runPod, type NodeContext } from './pod-run.ts';
+import { containerLogPath, runPod, type NodeContext } from './pod-run.ts';
 import { finishedStatus, refusedStatus, runningStatus } from './pod-status.ts';
 
 export interface NodeOptions {
@@ -244,9 +244,9 @@ export class StandinNode {
           return;
         }
         const timestamps = url.searchParams.get('timestamps') === 'true';
-        const file = mainLogPath(this.opts.context, entry.uid) + (timestamps ? '.timestamps' : '');
+        const file = containerLogPath(this.opts.context, entry.uid, m[3]!) + (timestamps ? '.timestamps' : '');
         res.writeHead(200, { 'content-type': 'text/plain' });
-        if (m[3] !== 'main' || !existsSync(file)) {
+        if (!existsSync(file)) {
           res.end();
           return;
         }

@@ -41,12 +41,24 @@ export interface OutputParameterPlan {
   default?: string;
 }
 
+/** Argo's executor's part of a pod: what the wait container collects and reports. */
+export interface ExecutorPlan {
+  workflow: { name: string; uid: string };
+  nodeId: string;
+  template: ArgoTemplate;
+  script?: string;
+  outputParameters: OutputParameterPlan[];
+  outputArtifacts: ArtifactSpec[];
+  inputArtifacts: ArtifactSpec[];
+  archiveLocation?: ArchiveLocation;
+}
+
 export interface PodPlan {
   namespace: string;
   name: string;
   uid: string;
-  workflow: { name: string; uid: string };
-  nodeId: string;
+  /** The container the stand-in runs (`main` in an Argo pod). */
+  container: string;
   serviceAccount: string;
   image: string;
   strataImage: boolean;
@@ -58,23 +70,28 @@ export interface PodPlan {
   mounts: MountPlan[];
   /** Where the container may write its termination message, and whether its log stands in when it wrote none. */
   termination: { path: string; fallbackToLogs: boolean };
-  script?: string;
-  template: ArgoTemplate;
-  outputParameters: OutputParameterPlan[];
-  outputArtifacts: ArtifactSpec[];
-  inputArtifacts: ArtifactSpec[];
-  archiveLocation?: ArchiveLocation;
-  deadlineSeconds: number;
+  deadlineSeconds?: number;
+  /** Present for Argo's pods; a plain pod (a Deployment's, a Job's) has no executor. */
+  executor?: ExecutorPlan;
 }
 
 const DEFAULT_DEADLINE_SECONDS = 600;
 
+/** Plans any pod: Argo's (main container run by argoexec emissary) or a plain one (a Deployment's, a Job's). */
 export function planPod(pod: Pod, inputs: PodInputs): PodPlan {
-  const meta = pod.metadata;
-  const where = `pod ${meta.namespace}/${meta.name}`;
-  const refuse = (what: string): never => {
-    throw new StandinRefusal(`stand-in cannot run ${where}: ${what}`);
+  const isArgo = Boolean(pod.metadata.labels?.['workflows.argoproj.io/workflow']);
+  return isArgo ? planArgoPod(pod, inputs) : planPlainPod(pod, inputs);
+}
+
+function refuser(pod: Pod): (what: string) => never {
+  return (what: string): never => {
+    throw new StandinRefusal(`stand-in cannot run pod ${pod.metadata.namespace}/${pod.metadata.name}: ${what}`);
   };
+}
+
+function planArgoPod(pod: Pod, inputs: PodInputs): PodPlan {
+  const meta = pod.metadata;
+  const refuse = refuser(pod);
   const main = pod.spec.containers.find((c) => c.name === 'main');
   if (!main) return refuse('no main container (resource, suspend and plugin templates are not pods it runs)');
   const extra = pod.spec.containers.filter((c) => c.name !== 'main' && c.name !== 'wait');
@@ -97,31 +114,6 @@ export function planPod(pod: Pod, inputs: PodInputs): PodPlan {
     argv = argv.map((a) => (a === '/argo/staging/script' ? SCRIPT_PLACEHOLDER : a));
   }
 
-  const podVolumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
-  const mounts: MountPlan[] = [];
-  for (const m of main.volumeMounts ?? []) {
-    if (ARGO_INTERNAL_VOLUMES.has(m.name)) continue;
-    const volume = podVolumes.get(m.name) ?? refuse(`volume mount ${m.name} names no volume`);
-    mounts.push({
-      volume: m.name,
-      mountPath: m.mountPath,
-      ...(m.subPath ? { subPath: m.subPath } : {}),
-      readOnly: Boolean(m.readOnly),
-      source: volumeSource(volume, pod, inputs, refuse),
-    });
-  }
-
-  const security = { ...pod.spec.securityContext, ...main.securityContext };
-  let runAs: PodPlan['runAs'];
-  const fsGroup = pod.spec.securityContext?.fsGroup;
-  if (security.runAsUser !== undefined)
-    runAs = {
-      uid: security.runAsUser,
-      gid: security.runAsGroup ?? security.runAsUser,
-      ...(fsGroup !== undefined ? { fsGroup } : {}),
-    };
-  else if (security.runAsNonRoot) refuse('runAsNonRoot without runAsUser (the image user is unknown here)');
-
   const outputParameters: OutputParameterPlan[] = [];
   for (const p of template.outputs?.parameters ?? []) {
     if (!p.valueFrom?.path) continue;
@@ -140,31 +132,91 @@ export function planPod(pod: Pod, inputs: PodInputs): PodPlan {
   }
 
   return {
+    ...containerPlan(pod, main, argv, inputs, refuse),
+    strataImage: STRATA_IMAGE.test(template.container?.image ?? template.script?.image ?? main.image ?? ''),
+    deadlineSeconds: pod.spec.activeDeadlineSeconds ?? DEFAULT_DEADLINE_SECONDS,
+    executor: {
+      workflow: { name: owner!.name, uid: owner!.uid },
+      nodeId,
+      template,
+      ...(script !== undefined ? { script } : {}),
+      outputParameters,
+      outputArtifacts: template.outputs?.artifacts ?? [],
+      inputArtifacts: template.inputs?.artifacts ?? [],
+      ...(template.archiveLocation ? { archiveLocation: template.archiveLocation } : {}),
+    },
+  };
+}
+
+/** The step image's entrypoint (images/Dockerfile): a container without a command runs `strata <args>`. */
+const STRATA_ENTRYPOINT = ['strata'];
+
+function planPlainPod(pod: Pod, inputs: PodInputs): PodPlan {
+  const refuse = refuser(pod);
+  if (pod.spec.initContainers?.length) refuse('init containers are not supported');
+  if (pod.spec.containers.length !== 1)
+    refuse(`only single-container pods run (${pod.spec.containers.map((c) => c.name).join(', ')})`);
+  const c = pod.spec.containers[0]!;
+  const strataImage = STRATA_IMAGE.test(c.image ?? '');
+  const command =
+    c.command ?? (strataImage ? STRATA_ENTRYPOINT : refuse(`image ${c.image}: its entrypoint is unknown here`));
+  return {
+    ...containerPlan(pod, c, [...command, ...(c.args ?? [])], inputs, refuse),
+    strataImage,
+    ...(pod.spec.activeDeadlineSeconds ? { deadlineSeconds: pod.spec.activeDeadlineSeconds } : {}),
+  };
+}
+
+function containerPlan(
+  pod: Pod,
+  c: Container,
+  argv: string[],
+  inputs: PodInputs,
+  refuse: (what: string) => never,
+): Omit<PodPlan, 'strataImage' | 'executor' | 'deadlineSeconds'> {
+  const meta = pod.metadata;
+  const podVolumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
+  const mounts: MountPlan[] = [];
+  for (const m of c.volumeMounts ?? []) {
+    if (ARGO_INTERNAL_VOLUMES.has(m.name)) continue;
+    const volume = podVolumes.get(m.name) ?? refuse(`volume mount ${m.name} names no volume`);
+    mounts.push({
+      volume: m.name,
+      mountPath: m.mountPath,
+      ...(m.subPath ? { subPath: m.subPath } : {}),
+      readOnly: Boolean(m.readOnly),
+      source: volumeSource(volume, pod, inputs, refuse),
+    });
+  }
+
+  const security = { ...pod.spec.securityContext, ...c.securityContext };
+  let runAs: PodPlan['runAs'];
+  const fsGroup = pod.spec.securityContext?.fsGroup;
+  if (security.runAsUser !== undefined)
+    runAs = {
+      uid: security.runAsUser,
+      gid: security.runAsGroup ?? security.runAsUser,
+      ...(fsGroup !== undefined ? { fsGroup } : {}),
+    };
+  else if (security.runAsNonRoot) refuse('runAsNonRoot without runAsUser (the image user is unknown here)');
+
+  return {
     namespace: meta.namespace,
     name: meta.name,
     uid: meta.uid,
-    workflow: { name: owner!.name, uid: owner!.uid },
-    nodeId,
+    container: c.name,
     serviceAccount: pod.spec.serviceAccountName ?? 'default',
-    image: main.image ?? '',
-    strataImage: STRATA_IMAGE.test(template.container?.image ?? template.script?.image ?? main.image ?? ''),
+    image: c.image ?? '',
     argv,
-    env: resolveEnv(main, pod, inputs, refuse),
-    ...(main.workingDir ? { workingDir: main.workingDir } : {}),
+    env: resolveEnv(c, pod, inputs, refuse),
+    ...(c.workingDir ? { workingDir: c.workingDir } : {}),
     ...(runAs ? { runAs } : {}),
-    readOnlyRoot: Boolean(main.securityContext?.readOnlyRootFilesystem),
+    readOnlyRoot: Boolean(c.securityContext?.readOnlyRootFilesystem),
     mounts,
     termination: {
-      path: main.terminationMessagePath ?? '/dev/termination-log',
-      fallbackToLogs: main.terminationMessagePolicy === 'FallbackToLogsOnError',
+      path: c.terminationMessagePath ?? '/dev/termination-log',
+      fallbackToLogs: c.terminationMessagePolicy === 'FallbackToLogsOnError',
     },
-    ...(script !== undefined ? { script } : {}),
-    template,
-    outputParameters,
-    outputArtifacts: template.outputs?.artifacts ?? [],
-    inputArtifacts: template.inputs?.artifacts ?? [],
-    ...(template.archiveLocation ? { archiveLocation: template.archiveLocation } : {}),
-    deadlineSeconds: pod.spec.activeDeadlineSeconds ?? DEFAULT_DEADLINE_SECONDS,
   };
 }
 
@@ -184,13 +236,13 @@ function decodeSecret(data: Record<string, string> | undefined): Record<string, 
 }
 
 function resolveEnv(
-  main: Container,
+  c: Container,
   pod: Pod,
   inputs: PodInputs,
   refuse: (what: string) => never,
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const from of main.envFrom ?? []) {
+  for (const from of c.envFrom ?? []) {
     const prefix = from.prefix ?? '';
     if (from.configMapRef) {
       const cm = inputs.configMaps.get(from.configMapRef.name);
@@ -202,7 +254,7 @@ function resolveEnv(
       for (const [k, v] of Object.entries(decodeSecret(secret?.data))) env[prefix + k] = v;
     } else refuse('envFrom with neither configMapRef nor secretRef');
   }
-  for (const e of main.env ?? []) {
+  for (const e of c.env ?? []) {
     const value = envValue(e, pod, inputs, refuse);
     if (value !== undefined) env[e.name] = value;
   }

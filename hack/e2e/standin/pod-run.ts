@@ -7,7 +7,14 @@ import { dirname, join, posix } from 'node:path';
 import { ArtifactRepository, artifactFileName, packArtifact, unpackArtifact } from './artifacts.ts';
 import type { KubeHttp } from './kube-http.ts';
 import type { ArtifactSpec } from './kube-types.ts';
-import { SCRIPT_PLACEHOLDER, StandinRefusal, type MountPlan, type PodInputs, type PodPlan } from './pod-plan.ts';
+import {
+  SCRIPT_PLACEHOLDER,
+  StandinRefusal,
+  type ExecutorPlan,
+  type MountPlan,
+  type PodInputs,
+  type PodPlan,
+} from './pod-plan.ts';
 
 /** What the node offers a pod: where things go on the host and how to reach the API server. */
 export interface NodeContext {
@@ -44,9 +51,9 @@ export function podDir(ctx: NodeContext, plan: Pick<PodPlan, 'uid'>): string {
   return join(ctx.podsDir, plan.uid);
 }
 
-/** The pod's main log as the node keeps it (the kubelet log endpoint serves it). */
-export function mainLogPath(ctx: NodeContext, uid: string): string {
-  return join(ctx.podsDir, uid, 'logs', 'main.log');
+/** A container's log as the node keeps it (the kubelet log endpoint serves it). */
+export function containerLogPath(ctx: Pick<NodeContext, 'podsDir'>, uid: string, container: string): string {
+  return join(ctx.podsDir, uid, 'logs', `${container}.log`);
 }
 
 interface HostMount {
@@ -83,18 +90,11 @@ export async function runPod(
 ): Promise<PodOutcome> {
   const dir = podDir(ctx, plan);
   const startedAt = new Date().toISOString();
-  const executorErrors: string[] = [];
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
   const owner = plan.runAs ? { uid: plan.runAs.uid, gid: plan.runAs.fsGroup ?? plan.runAs.gid } : undefined;
-
-  // The pod's service account token (TokenRequest bound to the pod, as the kubelet asks for it): the executor
-  // writes the task result with it, so the templates' RBAC is what decides.
-  const token = await requestToken(ctx.kube, plan, undefined, 3600);
-  const asPod = ctx.kube.as(token);
-  const results = `/apis/argoproj.io/v1alpha1/namespaces/${plan.namespace}/workflowtaskresults`;
-  const initError = await createTaskResult(asPod, results, plan).catch((e: Error) => e.message);
-  if (initError) executorErrors.push(initError);
+  const executor = plan.executor ? new Executor(plan, plan.executor, inputs, ctx) : undefined;
+  await executor?.initialize();
 
   const mounts: HostMount[] = [];
   for (const m of plan.mounts) mounts.push(await prepareMount(m, plan, dir, ctx, owner));
@@ -116,30 +116,21 @@ export async function runPod(
     { host: terminationLog, container: plan.termination.path, readOnly: false, file: true },
   ];
 
-  let repository: ArtifactRepository | undefined;
-  const repo = (): ArtifactRepository => {
-    if (!plan.archiveLocation?.s3) throw new Error('the template has no S3 archive location');
-    repository ??= new ArtifactRepository(plan.archiveLocation.s3, inputs);
-    return repository;
-  };
-
-  try {
-    for (const art of plan.inputArtifacts) await loadInputArtifact(art, mounts, repo, owner);
-  } catch (err) {
-    const message = `failed to load input artifacts: ${(err as Error).message}`;
-    repository?.destroy();
+  const loadError = await executor?.loadInputs(mounts, owner);
+  if (loadError) {
+    executor!.close();
     return {
-      main: { exitCode: 1, reason: 'Error', message },
-      wait: { exitCode: 1, reason: 'Error', message },
+      main: { exitCode: 1, reason: 'Error', message: loadError },
+      wait: { exitCode: 1, reason: 'Error', message: loadError },
       startedAt,
       finishedAt: new Date().toISOString(),
     };
   }
 
   let argv = plan.argv;
-  if (plan.script !== undefined) {
+  if (plan.executor?.script !== undefined) {
     const script = join(argoDir, 'script');
-    writeFileSync(script, plan.script, { mode: 0o755 });
+    writeFileSync(script, plan.executor.script, { mode: 0o755 });
     argv = argv.map((a) => (a === SCRIPT_PLACEHOLDER ? script : a));
   }
   const env: Record<string, string> = {
@@ -155,76 +146,152 @@ export async function runPod(
   writeFileSync(runScript, mountScript(plan, runMounts, argoDir));
 
   await onStarted();
-  const main = await execute(
-    runScript,
-    argv,
-    env,
-    join(logs, 'main.log'),
-    join(dir, 'stdout'),
-    plan.deadlineSeconds,
-    signal,
-  );
-  const finishedRun = new Date().toISOString();
+  const log = containerLogPath(ctx, plan.uid, plan.container);
+  const main = await execute(runScript, argv, env, log, join(dir, 'stdout'), plan.deadlineSeconds, signal);
+  const finishedAt = new Date().toISOString();
+  const terminationMessage = readTerminationMessage(terminationLog, log, plan, main.end.exitCode);
+  if (terminationMessage) main.end.message = terminationMessage;
 
-  // The executor's part, after main ended (wait container): parameters, script result, artifacts, logs.
-  const outputs: { parameters?: { name: string; value: string }[]; artifacts?: object[]; result?: string } = {};
-  const parameters: { name: string; value: string }[] = [];
-  for (const p of plan.outputParameters) {
-    const host = hostPathOf(p.path, mounts);
-    let value: string | undefined;
-    if (host && existsSync(host)) value = readFileSync(host, 'utf8');
-    else if (p.default !== undefined) value = p.default;
-    else {
-      executorErrors.push(`open /mainctrfs${p.path}: no such file or directory`);
-      break;
-    }
-    parameters.push({ name: p.name, value: value.replace(/\n$/, '') });
-  }
-  if (plan.outputParameters.length)
-    outputs.parameters = plan.template.outputs!.parameters!.map((p) => ({
-      ...p,
-      ...(parameters.find((v) => v.name === p.name) ?? {}),
-    })) as { name: string; value: string }[];
-  if (plan.script !== undefined && plan.env.ARGO_INCLUDE_SCRIPT_OUTPUT === 'true') {
-    const stdout = readFileSync(join(dir, 'stdout'), 'utf8');
-    outputs.result = stdout.replace(/\n$/, '').slice(-256 * 1024);
-  }
-  const artifacts: object[] = [];
-  for (const art of plan.outputArtifacts) {
-    try {
-      const saved = await saveOutputArtifact(art, mounts, repo, join(dir, 'staging'));
-      if (saved) artifacts.push(saved);
-    } catch (err) {
-      executorErrors.push((err as Error).message);
-    }
-  }
-  if (plan.archiveLocation?.archiveLogs) {
-    try {
-      const key = posix.join(repo().location.key ?? '', 'main.log');
-      await repo().upload(key, join(logs, 'main.log'));
-      artifacts.push({ name: 'main-logs', s3: { key } });
-    } catch (err) {
-      executorErrors.push(`failed to save logs: ${(err as Error).message}`);
-    }
-  }
-  repository?.destroy();
-  if (artifacts.length) outputs.artifacts = artifacts;
-  const progress = readProgress(argoDir);
-
-  const reported = await reportOutputs(asPod, results, plan, outputs, progress).catch((e: Error) => e.message);
-  if (reported) executorErrors.push(reported);
-  const waitError = executorErrors[0];
+  const waitError = await executor?.collect(mounts, dir, argoDir, log);
   return {
     main: main.end,
     wait: waitError ? { exitCode: 1, reason: 'Error', message: waitError } : { exitCode: 0, reason: 'Completed' },
     ...(main.deadline
       ? {
-          pod: { reason: 'DeadlineExceeded', message: `Pod was active on the node longer than the specified deadline` },
+          pod: { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' },
         }
       : {}),
     startedAt,
-    finishedAt: finishedRun,
+    finishedAt,
   };
+}
+
+/**
+ * Argo's executor (init and wait containers) for one pod: the task result written as the pod's service account
+ * (so the templates' RBAC decides), input artifacts in, then parameters, script result, artifacts and logs out.
+ */
+class Executor {
+  private readonly errors: string[] = [];
+  private asPod: KubeHttp | undefined;
+  private repository: ArtifactRepository | undefined;
+  private readonly results: string;
+
+  constructor(
+    private readonly plan: PodPlan,
+    private readonly exec: ExecutorPlan,
+    private readonly inputs: PodInputs,
+    private readonly ctx: NodeContext,
+  ) {
+    this.results = `/apis/argoproj.io/v1alpha1/namespaces/${plan.namespace}/workflowtaskresults`;
+  }
+
+  /** InitializeOutput: an empty result, not yet complete, created with the pod's own token. */
+  async initialize(): Promise<void> {
+    const token = await requestToken(this.ctx.kube, this.plan, undefined, 3600);
+    this.asPod = this.ctx.kube.as(token);
+    await this.asPod
+      .post(this.results, {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'WorkflowTaskResult',
+        metadata: {
+          name: this.exec.nodeId,
+          labels: {
+            'workflows.argoproj.io/workflow': this.exec.workflow.name,
+            'workflows.argoproj.io/report-outputs-completed': 'false',
+          },
+          ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', ...this.exec.workflow }],
+        },
+      })
+      .catch((err: Error & { status?: number }) => {
+        if (err.status !== 409) this.errors.push(`failed to create task result: ${err.message}`);
+      });
+  }
+
+  private repo(): ArtifactRepository {
+    const s3 = this.exec.archiveLocation?.s3;
+    if (!s3) throw new Error('the template has no S3 archive location');
+    this.repository ??= new ArtifactRepository(s3, this.inputs);
+    return this.repository;
+  }
+
+  close(): void {
+    this.repository?.destroy();
+  }
+
+  /** Input artifacts at their paths; the error that fails the pod, if any. */
+  async loadInputs(mounts: HostMount[], owner: { uid: number; gid: number } | undefined): Promise<string | undefined> {
+    try {
+      for (const art of this.exec.inputArtifacts) await loadInputArtifact(art, mounts, () => this.repo(), owner);
+      return undefined;
+    } catch (err) {
+      return `failed to load input artifacts: ${(err as Error).message}`;
+    }
+  }
+
+  /** The wait container's work after main ended; answers its first error (the wait container's message). */
+  async collect(mounts: HostMount[], dir: string, argoDir: string, log: string): Promise<string | undefined> {
+    const outputs: { parameters?: object[]; artifacts?: object[]; result?: string } = {};
+    const values = new Map<string, string>();
+    for (const p of this.exec.outputParameters) {
+      const host = hostPathOf(p.path, mounts);
+      let value: string | undefined;
+      if (host && existsSync(host)) value = readFileSync(host, 'utf8');
+      else if (p.default !== undefined) value = p.default;
+      else {
+        this.errors.push(`open /mainctrfs${p.path}: no such file or directory`);
+        break;
+      }
+      values.set(p.name, value.replace(/\n$/, ''));
+    }
+    if (this.exec.outputParameters.length)
+      outputs.parameters = (this.exec.template.outputs?.parameters ?? []).map((p) =>
+        values.has(p.name) ? { ...p, value: values.get(p.name) } : p,
+      );
+    if (this.exec.script !== undefined && this.plan.env.ARGO_INCLUDE_SCRIPT_OUTPUT === 'true')
+      outputs.result = readFileSync(join(dir, 'stdout'), 'utf8')
+        .replace(/\n$/, '')
+        .slice(-256 * 1024);
+    const artifacts: object[] = [];
+    for (const art of this.exec.outputArtifacts) {
+      try {
+        const saved = await saveOutputArtifact(art, mounts, () => this.repo(), join(dir, 'staging'));
+        if (saved) artifacts.push(saved);
+      } catch (err) {
+        this.errors.push((err as Error).message);
+      }
+    }
+    if (this.exec.archiveLocation?.archiveLogs) {
+      try {
+        const key = posix.join(this.repo().location.key ?? '', `${this.plan.container}.log`);
+        await this.repo().upload(key, log);
+        artifacts.push({ name: `${this.plan.container}-logs`, s3: { key } });
+      } catch (err) {
+        this.errors.push(`failed to save logs: ${(err as Error).message}`);
+      }
+    }
+    this.close();
+    if (artifacts.length) outputs.artifacts = artifacts;
+    const progress = readProgress(argoDir);
+    await this.report(outputs, progress).catch((e: Error) => this.errors.push(e.message));
+    return this.errors[0];
+  }
+
+  /** ReportOutputs, then FinalizeOutput: the label that says the outputs are complete. */
+  private async report(outputs: object, progress: string | undefined): Promise<void> {
+    const path = `${this.results}/${this.exec.nodeId}`;
+    try {
+      await this.asPod!.mergePatch(path, { outputs, ...(progress ? { progress } : {}) });
+    } catch (err) {
+      throw new Error(`failed to report outputs: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      await this.asPod!.mergePatch(path, {
+        metadata: { labels: { 'workflows.argoproj.io/report-outputs-completed': 'true' } },
+      });
+    } catch (err) {
+      throw new Error(`failed to finalize outputs: ${(err as Error).message}`, { cause: err });
+    }
+  }
 }
 
 /** The kubelet's limits: 4096 bytes of the file; with FallbackToLogsOnError, the last 80 lines / 2048 bytes of the log. */
@@ -369,7 +436,7 @@ async function execute(
   env: Record<string, string>,
   logFile: string,
   stdoutFile: string,
-  deadlineSeconds: number,
+  deadlineSeconds: number | undefined,
   signal: AbortSignal,
 ): Promise<{ end: ContainerEnd; deadline: boolean }> {
   const log = createWriteStream(logFile);
@@ -397,10 +464,13 @@ async function execute(
       // already gone
     }
   };
-  const timer = setTimeout(() => {
-    deadline = true;
-    kill();
-  }, deadlineSeconds * 1000);
+  const timer =
+    deadlineSeconds === undefined
+      ? undefined
+      : setTimeout(() => {
+          deadline = true;
+          kill();
+        }, deadlineSeconds * 1000);
   signal.addEventListener('abort', kill, { once: true });
   const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((ok) =>
     child.on('close', (c, s) => ok([c, s])),
@@ -481,49 +551,4 @@ function readProgress(argoDir: string): string | undefined {
   if (!existsSync(file)) return undefined;
   const text = readFileSync(file, 'utf8').trim().split('\n').pop()?.trim();
   return text && /^\d+\/\d+$/.test(text) ? text : undefined;
-}
-
-/** The executor's InitializeOutput: an empty result, not yet complete. */
-async function createTaskResult(asPod: KubeHttp, base: string, plan: PodPlan): Promise<void> {
-  await asPod
-    .post(base, {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'WorkflowTaskResult',
-      metadata: {
-        name: plan.nodeId,
-        labels: {
-          'workflows.argoproj.io/workflow': plan.workflow.name,
-          'workflows.argoproj.io/report-outputs-completed': 'false',
-        },
-        ownerReferences: [
-          { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', name: plan.workflow.name, uid: plan.workflow.uid },
-        ],
-      },
-    })
-    .catch((err: Error & { status?: number }) => {
-      if (err.status !== 409) throw new Error(`failed to create task result: ${err.message}`);
-    });
-}
-
-/** The executor's ReportOutputs and FinalizeOutput: the outputs, then the label that says they are complete. */
-async function reportOutputs(
-  asPod: KubeHttp,
-  base: string,
-  plan: PodPlan,
-  outputs: object,
-  progress: string | undefined,
-): Promise<void> {
-  const path = `${base}/${plan.nodeId}`;
-  try {
-    await asPod.mergePatch(path, { outputs, ...(progress ? { progress } : {}) });
-  } catch (err) {
-    throw new Error(`failed to report outputs: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    await asPod.mergePatch(path, {
-      metadata: { labels: { 'workflows.argoproj.io/report-outputs-completed': 'true' } },
-    });
-  } catch (err) {
-    throw new Error(`failed to finalize outputs: ${(err as Error).message}`, { cause: err });
-  }
 }

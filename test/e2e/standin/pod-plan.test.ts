@@ -48,16 +48,42 @@ describe('planPod on a controller-made pod', () => {
   });
 
   test('knows the outputs, their defaults, and where logs are archived', () => {
-    expect(plan.outputParameters).toEqual([
+    const exec = plan.executor!;
+    expect(exec.outputParameters).toEqual([
       { name: 'batches', path: '/tmp/outputs/batches', default: '[]' },
       { name: 'selected', path: '/tmp/outputs/selected', default: '0' },
       { name: 'deferred', path: '/tmp/outputs/deferred', default: '0' },
     ]);
-    expect(plan.archiveLocation?.archiveLogs).toBe(true);
-    expect(plan.archiveLocation?.s3?.key).toMatch(/^argo\/strata-archive-9zgqm\//);
-    expect(plan.workflow.name).toBe('strata-archive-9zgqm');
-    expect(plan.nodeId).toBe(fixture().metadata.annotations!['workflows.argoproj.io/node-id']);
+    expect(exec.archiveLocation?.archiveLogs).toBe(true);
+    expect(exec.archiveLocation?.s3?.key).toMatch(/^argo\/strata-archive-9zgqm\//);
+    expect(exec.workflow.name).toBe('strata-archive-9zgqm');
+    expect(exec.nodeId).toBe(fixture().metadata.annotations!['workflows.argoproj.io/node-id']);
     expect(plan.serviceAccount).toBe('strata-archiver');
+  });
+});
+
+describe("planPod on a plain pod (a Deployment's)", () => {
+  const plain = (): Pod => ({
+    metadata: { name: 'strata-watch-abc', namespace: 'argo', uid: 'u1', labels: { app: 'watch' } },
+    spec: {
+      serviceAccountName: 'strata-archiver',
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001 },
+      containers: [{ name: 'watch', image: 'strata:dev', args: ['watch', '--policy-from-cluster=argo'] }],
+    },
+  });
+
+  test("runs the step image's entrypoint with the container's args, no executor", () => {
+    const plan = planPod(plain(), inputs());
+    expect(plan.argv).toEqual(['strata', 'watch', '--policy-from-cluster=argo']);
+    expect(plan.container).toBe('watch');
+    expect(plan.executor).toBeUndefined();
+    expect(plan.deadlineSeconds).toBeUndefined();
+  });
+
+  test('another image without a command: its entrypoint is unknown, so it is refused', () => {
+    const pod = plain();
+    pod.spec.containers[0]!.image = 'nginx:1';
+    expect(() => planPod(pod, inputs())).toThrow(/image nginx:1: its entrypoint is unknown here/);
   });
 });
 

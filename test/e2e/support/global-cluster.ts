@@ -40,6 +40,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('e2eCluster', { skip });
     return async () => {};
   }
+  // A cluster already up (hack/e2e/up.sh + install.sh, e.g. while writing a scenario): use it, leave it running.
+  const reuse = process.env.STRATA_E2E_REUSE;
+  if (reuse) {
+    process.stderr.write(`e2e: using the running cluster in ${reuse}\n`);
+    project.provide('e2eCluster', JSON.parse(readFileSync(join(reuse, 'cluster.json'), 'utf8')) as E2eClusterInfo);
+    return async () => {};
+  }
   const build = script('build.sh', {});
   if (!build.ok) {
     const reason =

@@ -8,9 +8,12 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/versions.sh"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 state="$(mkdir -p "${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}" && cd "${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}" && pwd)"
 ns="${STRATA_E2E_NAMESPACE:-argo}"
+cd "$repo"
 started=$SECONDS
 
 log() { echo "e2e up: $*" >&2; }
@@ -35,22 +38,20 @@ on_exit() {
 trap on_exit EXIT
 
 # Distinct free loopback ports, all held open until every one is chosen.
-read -r etcd_port etcd_peer_port api_port kcm_port moto_port kubelet_port < <(node -e '
+read -r etcd_port etcd_peer_port api_port kcm_port moto_port kubelet_port s3_port < <(node -e '
   const net = require("node:net");
-  const servers = Array.from({ length: 6 }, () => net.createServer());
+  const servers = Array.from({ length: 7 }, () => net.createServer());
   Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", () => ok(s.address().port)))))
     .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });
 ')
 
 # Starts a process in the background, its output in logs/<name>.log, its PID in pids/<order>-<name>.pid.
-# Plain `cmd &` (no setsid or wrapper), so $! is the process itself.
 order=0
 start() {
   local name="$1"
   shift
   order=$((order + 1))
-  "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
-  echo "$!" >"$state/pids/$(printf %02d "$order")-$name.pid"
+  e2e_launch "$state/pids/$(printf %02d "$order")-$name.pid" "$state/logs/$name.log" "$@"
 }
 
 # Waits until a command succeeds, or fails naming what did not come up and the tail of its log.
@@ -163,10 +164,12 @@ wait_for "Argo's CRDs" kube-apiserver 240 "${kubectl[@]}" wait --for condition=e
   --from-literal=metricsConfig='{enabled: false}' --from-literal=telemetryConfig='{enabled: false}' >/dev/null
 wait_for "the $ns/default service account" kube-controller-manager 120 "${kubectl[@]}" -n "$ns" get serviceaccount default
 
-log "moto S3 on 127.0.0.1:$moto_port"
+log "moto S3 on 127.0.0.1:$moto_port, through a gate on 127.0.0.1:$s3_port (scenarios close it for S3 faults)"
 start moto "$moto" -H 127.0.0.1 -p "$moto_port"
-s3="http://127.0.0.1:$moto_port"
-wait_for moto moto 80 curl -sf "$s3/"
+wait_for moto moto 80 curl -sf "http://127.0.0.1:$moto_port/"
+start s3-gate node --import tsx "$repo/hack/e2e/s3-gate.ts" "$s3_port" "$moto_port"
+s3="http://127.0.0.1:$s3_port"
+wait_for "the S3 gate" s3-gate 80 curl -sf "$s3/"
 for bucket in argo-artifacts strata-archive; do curl -sf -X PUT "$s3/$bucket" >/dev/null; done
 
 log "workflow-controller $ARGO_VERSION"
@@ -176,7 +179,7 @@ start workflow-controller env LEADER_ELECTION_DISABLE=true DEFAULT_REQUEUE_TIME=
   --configmap workflow-controller-configmap --executor-image "quay.io/argoproj/argoexec:$ARGO_VERSION"
 
 log "stand-in for the kubelet and Argo's executor"
-(cd "$repo" && node --import tsx images/bundle.ts "$state/image" >/dev/null)
+node --import tsx images/bundle.ts "$state/image" >/dev/null
 start standin node --import tsx "$repo/hack/e2e/standin/main.ts" --kubeconfig "$kubeconfig" --namespace "$ns" \
   --state "$state/standin" --bundle "$state/image" --port "$kubelet_port" \
   --tls-cert "$pki/kubelet.crt" --tls-key "$pki/kubelet.key"

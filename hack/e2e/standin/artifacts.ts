@@ -34,15 +34,24 @@ export class ArtifactRepository {
     });
   }
 
+  /** Like Argo's S3 driver, retries a failing upload with backoff (here 5 attempts over ~30 s). */
   async upload(key: string, file: string): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.location.bucket,
-        Key: key,
-        Body: createReadStream(file),
-        ContentLength: statSync(file).size,
-      }),
-    );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.location.bucket,
+            Key: key,
+            Body: createReadStream(file),
+            ContentLength: statSync(file).size,
+          }),
+        );
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((ok) => setTimeout(ok, 2000 * attempt));
+      }
+    }
   }
 
   async download(key: string, file: string): Promise<void> {

@@ -80,8 +80,26 @@ export class KubeHttp {
     };
   }
 
-  /** One request; a non-2xx answer becomes KubeHttpError with the API server's message. */
-  request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  /**
+   * One request; a non-2xx answer becomes KubeHttpError with the API server's message. Like client-go, it retries
+   * what is transient (no connection, 429, 5xx) with backoff for up to two minutes: the API server restarts in the
+   * fault scenarios, and a kubelet or executor rides that out.
+   */
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const deadline = Date.now() + 120_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once<T>(method, path, body, contentType);
+      } catch (err) {
+        const status = err instanceof KubeHttpError ? err.status : 0;
+        const transient = status === 0 || status === 429 || status >= 500;
+        if (!transient || Date.now() > deadline) throw err;
+        await new Promise((ok) => setTimeout(ok, Math.min(5000, 250 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private once<T>(method: string, path: string, body: unknown, contentType: string): Promise<T> {
     const payload =
       body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
     return new Promise((ok, fail) => {

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const node = new StandinNode({
     name: values.node!,
+    faultsFile: join(state, 'faults.json'),
     namespace: values.namespace!,
     port: Number(values.port),
     tls: { cert: readFileSync(values['tls-cert']!), key: readFileSync(values['tls-key']!), ca: access.ca },

@@ -7,10 +7,13 @@ import { KubeHttpError, type KubeHttp } from './kube-http.ts';
 import type { Pod } from './kube-types.ts';
 import { planPod, StandinRefusal, type PodInputs } from './pod-plan.ts';
 import { containerLogPath, runPod, type NodeContext } from './pod-run.ts';
+import { takeFault } from './faults.ts';
 import { finishedStatus, refusedStatus, runningStatus } from './pod-status.ts';
 
 export interface NodeOptions {
   name: string;
+  /** Faults scenarios ask for (faults.ts): read before each pod runs. */
+  faultsFile: string;
   namespace: string;
   port: number;
   tls: { cert: Buffer; key: Buffer; ca: Buffer };
@@ -163,12 +166,18 @@ export class StandinNode {
     const what = `pod ${key}`;
     try {
       if (!pod.spec.nodeName) {
-        await this.kube.post(this.podPath(pod, '/binding'), {
-          apiVersion: 'v1',
-          kind: 'Binding',
-          metadata: { name: pod.metadata.name },
-          target: { apiVersion: 'v1', kind: 'Node', name: this.opts.name },
-        });
+        await this.kube
+          .post(this.podPath(pod, '/binding'), {
+            apiVersion: 'v1',
+            kind: 'Binding',
+            metadata: { name: pod.metadata.name },
+            target: { apiVersion: 'v1', kind: 'Node', name: this.opts.name },
+          })
+          .catch(async (err: unknown) => {
+            // A retried binding that had gone through answers 409: fine if the pod is ours.
+            const now = await this.kube.find<Pod>(this.podPath(pod));
+            if (now?.spec.nodeName !== this.opts.name) throw err;
+          });
       }
       this.pods.set(key, { uid: pod.metadata.uid, finished: false });
       mkdirSync(join(this.opts.context.podsDir, pod.metadata.uid, 'logs'), { recursive: true });
@@ -176,8 +185,15 @@ export class StandinNode {
       let outcome;
       try {
         const plan = planPod(pod, inputs);
-        outcome = await runPod(plan, inputs, this.opts.context, signal, () =>
-          this.patchStatus(pod, runningStatus(pod, now())),
+        const fault = takeFault(this.opts.faultsFile, pod.metadata.name);
+        if (fault) this.opts.log(`${what}: injecting ${fault.reason} after ${fault.killAfterSeconds} s`);
+        outcome = await runPod(
+          plan,
+          inputs,
+          this.opts.context,
+          signal,
+          () => this.patchStatus(pod, runningStatus(pod, now())),
+          fault,
         );
       } catch (err) {
         if (!(err instanceof StandinRefusal)) throw err;
@@ -202,20 +218,8 @@ export class StandinNode {
     }
   }
 
-  /** Like a kubelet, retries a status update that did not go through (a 404 means the pod is gone). */
   private async patchStatus(pod: Pod, status: object): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.kube.mergePatch(this.podPath(pod, '/status'), status);
-        return;
-      } catch (err) {
-        if ((err instanceof KubeHttpError && err.status === 404) || attempt >= 5) throw err;
-        this.opts.log(
-          `pod ${pod.metadata.namespace}/${pod.metadata.name}: status update failed, retrying: ${(err as Error).message}`,
-        );
-        await new Promise((ok) => setTimeout(ok, 200 * attempt));
-      }
-    }
+    await this.kube.mergePatch(this.podPath(pod, '/status'), status);
   }
 
   private async inputs(namespace: string): Promise<PodInputs> {

@@ -80,6 +80,12 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A fault the node injects (a scenario asks for it): the container is killed this long after it starts. */
+export interface ContainerFault {
+  killAfterSeconds: number;
+  reason: string;
+}
+
 /** Runs the pod to its end; never throws for the pod's own failures (they are in the outcome). */
 export async function runPod(
   plan: PodPlan,
@@ -87,6 +93,7 @@ export async function runPod(
   ctx: NodeContext,
   signal: AbortSignal,
   onStarted: () => Promise<void>,
+  fault?: ContainerFault,
 ): Promise<PodOutcome> {
   const dir = podDir(ctx, plan);
   const startedAt = new Date().toISOString();
@@ -147,7 +154,7 @@ export async function runPod(
 
   await onStarted();
   const log = containerLogPath(ctx, plan.uid, plan.container);
-  const main = await execute(runScript, argv, env, log, join(dir, 'stdout'), plan.deadlineSeconds, signal);
+  const main = await execute(runScript, argv, env, log, join(dir, 'stdout'), plan.deadlineSeconds, signal, fault);
   const finishedAt = new Date().toISOString();
   const terminationMessage = readTerminationMessage(terminationLog, log, plan, main.end.exitCode);
   if (terminationMessage) main.end.message = terminationMessage;
@@ -438,6 +445,7 @@ async function execute(
   stdoutFile: string,
   deadlineSeconds: number | undefined,
   signal: AbortSignal,
+  fault?: ContainerFault,
 ): Promise<{ end: ContainerEnd; deadline: boolean }> {
   const log = createWriteStream(logFile);
   const stamped = new StampedLog(`${logFile}.timestamps`);
@@ -471,15 +479,24 @@ async function execute(
           deadline = true;
           kill();
         }, deadlineSeconds * 1000);
+  let faulted = false;
+  const faultTimer = fault
+    ? setTimeout(() => {
+        faulted = true;
+        kill();
+      }, fault.killAfterSeconds * 1000)
+    : undefined;
   signal.addEventListener('abort', kill, { once: true });
   const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((ok) =>
     child.on('close', (c, s) => ok([c, s])),
   );
   clearTimeout(timer);
+  clearTimeout(faultTimer);
   signal.removeEventListener('abort', kill);
   await Promise.all([new Promise((ok) => log.end(ok)), stamped.end(), new Promise((ok) => stdout.end(ok))]);
   const exitCode = code ?? 128 + (sig ? signalNumber(sig) : 9);
-  return { end: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' }, deadline };
+  const reason = faulted && fault ? fault.reason : exitCode === 0 ? 'Completed' : 'Error';
+  return { end: { exitCode, reason }, deadline };
 }
 
 /** The log as the kubelet serves it with `timestamps=true`: each line prefixed with the time it arrived. */

@@ -1,0 +1,167 @@
+// Faults during a sweep: a step pod killed mid-archive (Argo retries it), the controller and the API server restarted
+// mid-sweep, S3 refusing connections for a while. Each time the sweep converges: every workflow archived exactly once
+// and complete, labelled, and deleted only where policy says so, after its archive verified.
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import {
+  argo,
+  e2eCluster,
+  eventually,
+  kubectl,
+  kubectlJson,
+  run,
+  strata,
+  submitAndWait,
+  type E2eCluster,
+  type Workflow,
+} from '../support/cluster.ts';
+import { faultsLeft, injectContainerFault, restart, s3Gate } from '../support/faults.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+
+const cluster = e2eCluster();
+
+interface Pods {
+  items: { metadata: { name: string }; status?: { phase?: string } }[];
+}
+
+interface CatalogRow {
+  uid: string;
+  name: string;
+  incomplete: boolean;
+}
+
+/** A run label of its own, so a cluster reused across runs (STRATA_E2E_REUSE) does not mix them up. */
+const unique = (tag: string) => `${tag}-${Date.now().toString(36)}`;
+
+/** Two finished workflows for one fault: one policy deletes once archived, one it keeps (labelled). */
+async function finishedPair(c: E2eCluster, tag: string): Promise<{ deleted: Workflow; kept: Workflow }> {
+  const all = workflows(tag);
+  const [deleted, kept] = await Promise.all([
+    submitAndWait(c, { yaml: all.dag! }),
+    submitAndWait(c, { yaml: all.retries! }),
+  ]);
+  expect(deleted.status?.phase).toBe('Succeeded');
+  expect(kept.status?.phase).toBe('Succeeded');
+  return { deleted, kept };
+}
+
+/** Submits strata-archive for one tag, without waiting; answers the archive workflow's name. */
+async function startArchive(c: E2eCluster, tag: string): Promise<string> {
+  const out = await argo(c, [
+    'submit',
+    '-o',
+    'name',
+    '--from',
+    'workflowtemplate/strata-archive',
+    '-p',
+    `namespaces=${c.namespace}`,
+    '-p',
+    `selector=strata-e2e-run=${tag}`,
+  ]);
+  return out.trim().split('/').pop()!;
+}
+
+/** strata-archive's pods that archive a batch: `<workflow>-archive-<hash>`. */
+const ARCHIVE_POD = /-archive-\d+$/;
+
+async function runningArchivePod(c: E2eCluster, workflow: string): Promise<string> {
+  return eventually(`a running archive pod of ${workflow}`, async () => {
+    const selector = `workflows.argoproj.io/workflow=${workflow}`;
+    const pods = await kubectlJson<Pods>(c, ['-n', c.namespace, 'get', 'pods', '-l', selector]);
+    return pods.items.find((p) => ARCHIVE_POD.test(p.metadata.name) && p.status?.phase === 'Running')?.metadata.name;
+  });
+}
+
+async function finished(c: E2eCluster, name: string, timeoutSeconds = 300): Promise<Workflow> {
+  return eventually(
+    `${name} to finish`,
+    async () => {
+      const r = await run(c, join(c.bin, 'kubectl'), ['-n', c.namespace, 'get', 'workflow', name, '-o', 'json']);
+      if (r.code !== 0) return undefined; // the API server may be restarting
+      const wf = JSON.parse(r.stdout) as Workflow;
+      return ['Succeeded', 'Failed', 'Error'].includes(wf.status?.phase ?? '') ? wf : undefined;
+    },
+    timeoutSeconds,
+  );
+}
+
+/** The invariant every fault must leave intact. */
+async function expectConverged(
+  c: E2eCluster,
+  tag: string,
+  archive: Workflow,
+  pair: { deleted: Workflow; kept: Workflow },
+) {
+  expect(
+    archive.status?.phase,
+    JSON.stringify(Object.values(archive.status?.nodes ?? {}).map((n) => [n.displayName, n.phase, n.message])),
+  ).toBe('Succeeded');
+  const gone = await run(c, join(c.bin, 'kubectl'), ['-n', c.namespace, 'get', 'workflow', pair.deleted.metadata.name]);
+  expect(gone.stderr).toMatch(/NotFound/);
+  const kept = await kubectlJson<Workflow>(c, ['-n', c.namespace, 'get', 'workflow', pair.kept.metadata.name]);
+  expect(kept.metadata.labels?.['strata.dev/archived']).toBeTruthy();
+
+  const catalog = join(c.state, `catalog-${tag}.db`);
+  expect((await strata(c, ['index', '--catalog', catalog])).code).toBe(0);
+  const q = await strata(c, ['query', '--catalog', catalog, '--label', `strata-e2e-run=${tag}`]);
+  expect(q.code, q.stderr).toBe(0);
+  const rows = JSON.parse(q.stdout) as CatalogRow[];
+  // Exactly one complete archive of each workflow, whatever was retried.
+  expect(rows.map((r) => r.uid).sort()).toEqual([pair.deleted.metadata.uid, pair.kept.metadata.uid].sort());
+  expect(rows.filter((r) => r.incomplete)).toEqual([]);
+  const verify = await strata(c, ['verify']);
+  expect(verify.code, verify.stderr).toBe(0);
+}
+
+describe.skipIf(!cluster)('faults during a sweep', () => {
+  const c = cluster!;
+
+  beforeAll(async () => {
+    await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], { input: EXECUTOR_RBAC + '\n---\n' + E2E_POLICY });
+  });
+
+  test('an archive pod killed mid-archive is retried by Argo', async () => {
+    const tag = unique('fault-kill');
+    const pair = await finishedPair(c, tag);
+    injectContainerFault(c, { pod: `^strata-archive-[a-z0-9]+${ARCHIVE_POD.source}`, times: 1, killAfterSeconds: 1 });
+    const archive = await finished(c, await startArchive(c, tag));
+    expect(faultsLeft(c)).toBe(0);
+    const attempts = Object.values(archive.status?.nodes ?? {}).filter(
+      (n) => n.type === 'Pod' && n.templateName === 'archive',
+    );
+    expect(attempts.map((n) => n.phase).sort()).toEqual(['Failed', 'Succeeded']);
+    await expectConverged(c, tag, archive, pair);
+  });
+
+  test('the workflow controller restarted mid-sweep', async () => {
+    const tag = unique('fault-controller');
+    const pair = await finishedPair(c, tag);
+    const name = await startArchive(c, tag);
+    await runningArchivePod(c, name);
+    await restart(c, 'workflow-controller', 5);
+    await expectConverged(c, tag, await finished(c, name), pair);
+  });
+
+  test('the API server restarted mid-sweep', async () => {
+    const tag = unique('fault-apiserver');
+    const pair = await finishedPair(c, tag);
+    const name = await startArchive(c, tag);
+    await runningArchivePod(c, name);
+    await restart(c, 'kube-apiserver', 3);
+    await expectConverged(c, tag, await finished(c, name), pair);
+  });
+
+  test('S3 refusing connections for a while, mid-archive', async () => {
+    const tag = unique('fault-s3');
+    const pair = await finishedPair(c, tag);
+    const name = await startArchive(c, tag);
+    await runningArchivePod(c, name);
+    s3Gate(c, 'refuse');
+    try {
+      await new Promise((ok) => setTimeout(ok, 15_000));
+    } finally {
+      s3Gate(c, 'accept');
+    }
+    await expectConverged(c, tag, await finished(c, name), pair);
+  });
+});

@@ -12,17 +12,32 @@ echo "== typecheck"; npx tsc --noEmit
 echo "== lint"; npx eslint --max-warnings=0 .
 echo "== format"; npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
 echo "== tests"
-report=.cache/vitest-report.json
 mkdir -p .cache
+reports=(.cache/vitest-report.json)
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
-# One plain closing line that any CI reader understands, from vitest's own JSON report.
+npx vitest run --reporter=default --reporter=json --outputFile="${reports[0]}" "$@" || status=$?
+# The end-to-end suite (docs/e2e.md): a real API server and Argo's controller on loopback. Not when the caller picked
+# test files; STRATA_E2E=0 skips it. Without root, or without Go and cached binaries, it skips and says why.
+if [ $# -eq 0 ] && [ "${STRATA_E2E:-1}" != 0 ]; then
+  echo "== end to end"
+  reports+=(.cache/vitest-e2e-report.json)
+  npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile="${reports[1]}" ||
+    status=$?
+fi
+# One plain closing line that any CI reader understands, from vitest's own JSON reports.
 # shellcheck disable=SC2016
 node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests;
-  // A test file that fails to load has no failed tests, only a failed suite: count it, so the line never says 0.
-  const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken} failed, ${skipped} skipped`);
-' "$report" || true
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of process.argv.slice(1)) {
+    if (!fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    // A test file that fails to load has no failed tests, only a failed suite: count it, so the line never says 0.
+    const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + broken;
+    skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "${reports[@]}" || true
 exit "$status"

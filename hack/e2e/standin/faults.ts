@@ -1,12 +1,15 @@
-// Container faults a scenario asks the node for: a JSON list in <stand-in state>/faults.json, each entry killing the
-// next `times` pods whose name matches `pod` (a regular expression) `killAfterSeconds` after they start, the way a
-// node kills a container that ran out of memory. Each use is written back, so a fault fires exactly `times` times.
+// Container faults a scenario asks the node for: a JSON list in <stand-in state>/faults.json, each entry applying to
+// the next `times` pods whose name matches `pod` (a regular expression): `holdSeconds` keeps the pod Running that long
+// before its container starts (a slow image pull; a window for a scenario to break something in), then
+// `killAfterSeconds` kills the container that long after it starts, the way a node kills one that ran out of memory.
+// Each use is written back, so a fault fires exactly `times` times.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ContainerFault } from './pod-run.ts';
 
 export interface FaultRule {
   pod: string;
   times: number;
+  holdSeconds?: number;
   killAfterSeconds?: number;
   reason?: string;
 }
@@ -19,5 +22,9 @@ export function takeFault(file: string, podName: string): ContainerFault | undef
   rule.times -= 1;
   writeFileSync(`${file}.tmp`, JSON.stringify(rules, null, 2));
   renameSync(`${file}.tmp`, file);
-  return { killAfterSeconds: rule.killAfterSeconds ?? 0, reason: rule.reason ?? 'OOMKilled' };
+  return {
+    holdSeconds: rule.holdSeconds ?? 0,
+    ...(rule.killAfterSeconds !== undefined ? { killAfterSeconds: rule.killAfterSeconds } : {}),
+    reason: rule.reason ?? 'OOMKilled',
+  };
 }

@@ -186,7 +186,7 @@ export class StandinNode {
       try {
         const plan = planPod(pod, inputs);
         const fault = takeFault(this.opts.faultsFile, pod.metadata.name);
-        if (fault) this.opts.log(`${what}: injecting ${fault.reason} after ${fault.killAfterSeconds} s`);
+        if (fault) this.opts.log(`${what}: injecting ${JSON.stringify(fault)}`);
         outcome = await runPod(
           plan,
           inputs,

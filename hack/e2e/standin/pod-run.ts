@@ -80,9 +80,10 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A fault the node injects (a scenario asks for it): the container is killed this long after it starts. */
+/** A fault the node injects (a scenario asks for it): the container starts late, and/or is killed after a while. */
 export interface ContainerFault {
-  killAfterSeconds: number;
+  holdSeconds: number;
+  killAfterSeconds?: number;
   reason: string;
 }
 
@@ -153,6 +154,7 @@ export async function runPod(
   writeFileSync(runScript, mountScript(plan, runMounts, argoDir));
 
   await onStarted();
+  if (fault?.holdSeconds) await new Promise((ok) => setTimeout(ok, fault.holdSeconds * 1000));
   const log = containerLogPath(ctx, plan.uid, plan.container);
   const main = await execute(runScript, argv, env, log, join(dir, 'stdout'), plan.deadlineSeconds, signal, fault);
   const finishedAt = new Date().toISOString();
@@ -480,13 +482,15 @@ async function execute(
           kill();
         }, deadlineSeconds * 1000);
   let faulted = false;
-  const faultTimer = fault
-    ? setTimeout(() => {
-        faulted = true;
-        kill();
-      }, fault.killAfterSeconds * 1000)
-    : undefined;
+  const faultTimer =
+    fault?.killAfterSeconds !== undefined
+      ? setTimeout(() => {
+          faulted = true;
+          kill();
+        }, fault.killAfterSeconds * 1000)
+      : undefined;
   signal.addEventListener('abort', kill, { once: true });
+  if (signal.aborted) kill();
   const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((ok) =>
     child.on('close', (c, s) => ok([c, s])),
   );

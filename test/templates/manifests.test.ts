@@ -42,6 +42,8 @@ test('templates/ holds the pipeline the issue asks for', () => {
     'WorkflowTemplate/strata-restore',
     'WorkflowTemplate/strata-emergency-delete',
     'WorkflowTemplate/strata-legal-hold',
+    'WorkflowTemplate/strata-tiering',
+    'WorkflowTemplate/strata-verify',
     'CronWorkflow/strata-sweep',
     'CronWorkflow/strata-tiering',
     'CronWorkflow/strata-verify',

@@ -29,8 +29,8 @@ describe('the stand-in runs the shipped templates the way a node would', () => {
         'workflowtemplate-restore.yaml',
         'workflowtemplate-legal-hold.yaml',
         'workflowtemplate-emergency-delete.yaml',
-        'cronworkflow-tiering.yaml',
-        'cronworkflow-verify.yaml',
+        'workflowtemplate-tiering.yaml',
+        'workflowtemplate-verify.yaml',
       ]),
     );
   });

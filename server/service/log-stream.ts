@@ -1,31 +1,9 @@
-// A log's bytes for an HTTP answer: one byte range of it, or only the lines that contain a text (grep -n style).
+// An entry's bytes as a reader asks for them: one byte range, or only the lines that contain a text (grep -n style).
 
 export interface ByteSpan {
   start: number;
   /** Inclusive, as in Content-Range. */
   end: number;
-}
-
-/**
- * Reads a Range header for a body of `size` bytes: a span, 'unsatisfiable', or undefined to send everything
- * (no header, another unit, or several ranges — which RFC 9110 lets a server answer with the whole body).
- */
-export function parseRange(header: string | undefined, size: number): ByteSpan | 'unsatisfiable' | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
-  if (!m) return undefined;
-  const [, a, b] = m;
-  if (a === '' && b === '') return undefined;
-  if (a === '') {
-    const n = Number(b);
-    if (n === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(a);
-  if (start >= size) return 'unsatisfiable';
-  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
-  if (end < start) return undefined; // an invalid range is ignored (RFC 9110 14.2)
-  return { start, end };
 }
 
 /** The bytes of `source` from span.start to span.end; stops reading (and closes the source) after the end. */

@@ -1,0 +1,259 @@
+// The one data path behind every API (REST, GraphQL, the dashboard): what a verified caller may list, open, read and
+// search, with namespace checks and an audit record before any archived byte leaves.
+import type { AuditLog } from '../../lib/audit/audit.ts';
+import type {
+  Catalog,
+  CatalogEntry,
+  CatalogWorkflow,
+  TextHit,
+  TimeRange,
+  WorkflowPageQuery,
+  WorkflowSort,
+} from '../../lib/catalog/catalog.ts';
+import { readManifest } from '../../lib/archive/manifest-lookup.ts';
+import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
+import { streamEntry } from '../../lib/archive/restorer.ts';
+import type { Repository } from '../../lib/archive/repository.ts';
+import { parseWorkflowDocument } from '../../lib/bundle/workflow-text.ts';
+import { ConfigError, describeError } from '../../lib/errors.ts';
+import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
+import { decodeCursor, encodeCursor, queryFingerprint } from '../api/cursor.ts';
+import { BadRequest, HttpError } from '../api/errors.ts';
+import { parseLabelSelector } from '../api/label-selector.ts';
+import { nodeTree, type NodeView } from '../api/workflow-detail.ts';
+import { visibleNamespaces, type Authorizer, type Caller } from '../auth/access.ts';
+import { grepLines, sliceBytes, type ByteSpan } from './log-stream.ts';
+
+/** A Workflow object larger than this is not inlined in the detail (its entry can be restored instead). */
+export const MAX_OBJECT_BYTES = 32 * 1024 * 1024;
+
+export interface ArchiveServiceDeps {
+  catalog: Catalog;
+  repository(): Promise<Repository>;
+  holds(workflowUid: string): Promise<HoldsAndExtensions>;
+  authorizer: Authorizer;
+  audit: AuditLog;
+}
+
+/** List filters, already typed (each API parses its own syntax into this). */
+export interface WorkflowFilters {
+  namespaces?: string[];
+  namePrefix?: string;
+  phases?: string[];
+  /** Kubernetes label selector text. */
+  labelSelector?: string;
+  incomplete?: boolean;
+  started?: TimeRange;
+  finished?: TimeRange;
+  archived?: TimeRange;
+  sort?: WorkflowSort;
+}
+
+export interface WorkflowListPage {
+  items: CatalogWorkflow[];
+  nextCursor?: string;
+}
+
+type Released = Omit<HoldsAndExtensions['holds'][number], 'workflowUid'>;
+type Extension = Omit<HoldsAndExtensions['extensions'][number], 'workflowUid'>;
+
+export interface WorkflowDetail {
+  workflow: CatalogWorkflow;
+  object?: Record<string, unknown>;
+  nodes: NodeView[];
+  entries: CatalogEntry[];
+  holds: Released[];
+  extensions: Extension[];
+}
+
+/** One log or artifact the caller may read; bytes flow only from `read`, after the audit record is written. */
+export interface EntryHandle {
+  workflow: CatalogWorkflow;
+  entry: ManifestEntry;
+  read(opts?: { span?: ByteSpan; grep?: string }): Promise<EntryReader>;
+}
+
+export interface EntryReader {
+  body: AsyncIterable<Uint8Array | string>;
+  /** Stops reading the archive (the client went away, or enough was read). */
+  close(): void;
+}
+
+export type EntrySelect = { kind: 'log'; nodeId: string; container: string } | { kind: 'artifact'; path: string };
+
+function checkRange(r: TimeRange | undefined, name: string): void {
+  if (r?.from && r.to && r.from >= r.to)
+    throw new BadRequest(`${name}After must be before ${name}Before`, `${name}After`);
+}
+
+async function readAll(stream: AsyncIterable<Uint8Array>, max: number): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const p of stream) {
+    size += p.length;
+    if (size > max) return undefined;
+    parts.push(Buffer.from(p));
+  }
+  return Buffer.concat(parts);
+}
+
+export class ArchiveService {
+  constructor(private readonly deps: ArchiveServiceDeps) {}
+
+  /** The namespaces a list or search may read: those asked for (each must be allowed), else every allowed one. */
+  async readableNamespaces(caller: Caller, asked: readonly string[] | undefined): Promise<string[]> {
+    if (asked !== undefined) {
+      const allowed = await visibleNamespaces(this.deps.authorizer, caller, 'list', asked);
+      const denied = asked.filter((ns) => !allowed.includes(ns));
+      if (denied.length) throw new HttpError(403, `${caller.username} may not list archives in namespace ${denied[0]}`);
+      return allowed;
+    }
+    return visibleNamespaces(this.deps.authorizer, caller, 'list', this.deps.catalog.namespaces());
+  }
+
+  async listWorkflows(
+    caller: Caller,
+    filters: WorkflowFilters,
+    page: { limit: number; cursor?: string },
+  ): Promise<WorkflowListPage> {
+    checkRange(filters.started, 'started');
+    checkRange(filters.finished, 'finished');
+    checkRange(filters.archived, 'archived');
+    const normalized = {
+      namespaces: filters.namespaces,
+      namePrefix: filters.namePrefix,
+      phases: filters.phases,
+      labels: filters.labelSelector !== undefined ? parseLabelSelector(filters.labelSelector) : undefined,
+      incomplete: filters.incomplete,
+      started: filters.started,
+      finished: filters.finished,
+      archived: filters.archived,
+      sort: filters.sort ?? 'newest',
+    };
+    const fingerprint = queryFingerprint(normalized);
+    const after = page.cursor !== undefined ? decodeCursor(page.cursor, fingerprint) : undefined;
+    const namespaces = await this.readableNamespaces(caller, filters.namespaces);
+    const query: WorkflowPageQuery = { ...normalized, namespaces, ...(after && { after }), limit: page.limit };
+    const result = this.deps.catalog.page(query);
+    return { items: result.items, ...(result.last && { nextCursor: encodeCursor(fingerprint, result.last) }) };
+  }
+
+  /** The catalog row of a manifest the caller may `get`; the same 404 whether absent or in a namespace they cannot see. */
+  async readableWorkflow(caller: Caller, manifestId: string): Promise<CatalogWorkflow> {
+    const row = this.deps.catalog.get(manifestId).find((w) => w.manifestId === manifestId);
+    const notFound = new HttpError(404, `no archived workflow with manifest id ${manifestId}`);
+    if (!row) throw notFound;
+    if (await this.deps.authorizer.allows(caller, 'get', row.namespace)) return row;
+    // Someone who may list the namespace already knows the workflow exists: tell them why they cannot open it.
+    if (await this.deps.authorizer.allows(caller, 'list', row.namespace))
+      throw new HttpError(403, `${caller.username} may not read archives in namespace ${row.namespace}`);
+    throw notFound;
+  }
+
+  /** Writes the read's audit record; a read whose record cannot be written does not happen (503). */
+  async audited(caller: Caller, subject: string, details: Record<string, unknown>): Promise<void> {
+    try {
+      await this.deps.audit.record({
+        action: 'read',
+        actor: caller.username,
+        verified: true,
+        subject,
+        outcome: 'ok',
+        details: { ...details, authenticatedBy: caller.via, groups: caller.groups },
+      });
+    } catch (err) {
+      throw new HttpError(503, `cannot record the audit entry of this read: ${describeError(err)}`);
+    }
+  }
+
+  async workflow(caller: Caller, manifestId: string): Promise<WorkflowDetail> {
+    const row = await this.readableWorkflow(caller, manifestId);
+    const repo = await this.deps.repository();
+    const manifest = await readManifest(repo, manifestId);
+    const wfEntry = manifest.entries.find((e) => e.path === manifest.workflowPath);
+    await this.audited(caller, manifestId, { what: 'workflow', namespace: row.namespace, name: row.name });
+    let object: Record<string, unknown> | undefined;
+    if (wfEntry && wfEntry.size <= MAX_OBJECT_BYTES) {
+      const bytes = await readAll(streamEntry(repo, manifest, wfEntry), MAX_OBJECT_BYTES);
+      const doc = bytes && (parseWorkflowDocument(bytes.toString('utf8'), wfEntry.path) as Record<string, unknown>);
+      if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
+        const items = doc.items;
+        object = Array.isArray(items)
+          ? ((items as Record<string, unknown>[]).find(
+              (i) => (i.metadata as { uid?: string } | undefined)?.uid === row.uid,
+            ) ?? (items[0] as Record<string, unknown> | undefined))
+          : doc;
+      }
+    }
+    const entries = this.deps.catalog.entries(manifestId);
+    const { holds, extensions } = await this.deps.holds(row.uid);
+    return {
+      workflow: row,
+      ...(object && { object }),
+      nodes: nodeTree(object, entries),
+      entries,
+      holds: holds.map(({ workflowUid: _u, ...h }) => (void _u, h)),
+      extensions: extensions.map(({ workflowUid: _u, ...e }) => (void _u, e)),
+    };
+  }
+
+  /** A workflow's artifacts (catalog metadata: listing them is not a read of archived content). */
+  async artifacts(caller: Caller, manifestId: string): Promise<CatalogEntry[]> {
+    await this.readableWorkflow(caller, manifestId);
+    return this.deps.catalog.entries(manifestId).filter((e) => e.kind === 'artifact');
+  }
+
+  /** A log or artifact the caller may read, found in the manifest (404 naming what is missing). */
+  async entry(caller: Caller, manifestId: string, select: EntrySelect): Promise<EntryHandle> {
+    const row = await this.readableWorkflow(caller, manifestId);
+    const repo = await this.deps.repository();
+    const manifest: Manifest = await readManifest(repo, manifestId);
+    const entry =
+      select.kind === 'log'
+        ? manifest.entries.find(
+            (e) => e.kind === 'log' && e.nodeId === select.nodeId && (e.container ?? 'main') === select.container,
+          )
+        : manifest.entries.find((e) => e.kind === 'artifact' && e.path === select.path);
+    if (!entry) {
+      const what =
+        select.kind === 'log' ? `${select.container} log of node ${select.nodeId}` : `artifact at ${select.path}`;
+      throw new HttpError(404, `workflow ${row.namespace}/${row.name} has no ${what}`);
+    }
+    return {
+      workflow: row,
+      entry,
+      read: async (opts = {}) => {
+        await this.audited(caller, manifestId, {
+          what: select.kind,
+          namespace: row.namespace,
+          name: row.name,
+          path: entry.path,
+          ...(opts.grep !== undefined && { grep: opts.grep }),
+          ...(opts.span && { range: `${opts.span.start}-${opts.span.end}` }),
+        });
+        const source = streamEntry(repo, manifest, entry);
+        const body =
+          opts.grep !== undefined ? grepLines(source, opts.grep) : opts.span ? sliceBytes(source, opts.span) : source;
+        return { body, close: () => source.destroy() };
+      },
+    };
+  }
+
+  async search(caller: Caller, q: string, opts: { namespaces?: string[]; limit: number }): Promise<TextHit[]> {
+    const namespaces = await this.readableNamespaces(caller, opts.namespaces);
+    let hits: TextHit[];
+    try {
+      hits = this.deps.catalog.searchText(q, { namespaces, limit: opts.limit });
+    } catch (err) {
+      if (err instanceof ConfigError) throw new BadRequest(`q: ${err.message}`, 'q');
+      throw err;
+    }
+    await this.audited(caller, 'search', {
+      what: 'search',
+      q,
+      namespaces,
+      manifests: [...new Set(hits.map((h) => h.manifestId))],
+    });
+    return hits;
+  }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the test peers into ignored folders: a Python venv with moto[server] (the loopback S3 server),
-# and Debian packages the suites use when we can install them (root) — idempotent and quick when present.
+# Installs the test peers into ignored folders: a Python venv with moto[server] (the loopback S3 server), an
+# Elasticsearch node assembled from Maven Central (hack/peers/elasticsearch.sh, cached outside the repo), and Debian
+# packages the suites use when we can install them (root) — idempotent and quick when present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,6 +16,8 @@ fi
 want=()
 command -v shellcheck >/dev/null || want+=(shellcheck)
 command -v zstd >/dev/null || want+=(zstd)
+command -v java >/dev/null || want+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || want+=(maven)
 if [ ${#want[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing Debian packages: ${want[*]}"
@@ -22,4 +25,10 @@ if [ ${#want[@]} -gt 0 ]; then
   else
     echo "note: ${want[*]} missing and not root; tests needing them will skip" >&2
   fi
+fi
+
+if command -v mvn >/dev/null && command -v java >/dev/null; then
+  bash hack/peers/elasticsearch.sh install
+else
+  echo "note: no Java or Maven; the search-engine suites will skip" >&2
 fi

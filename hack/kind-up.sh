@@ -58,7 +58,7 @@ YAML
 kubectl -n argo rollout status deployment/minio --timeout=180s
 kubectl -n argo delete pod minio-buckets --ignore-not-found >/dev/null
 kubectl -n argo run minio-buckets --restart=Never --image="$mc_image" --command -- sh -c \
-  'mc alias set local http://minio:9000 minioadmin minioadmin && mc mb -p local/strata-archive local/argo-artifacts'
+  'mc alias set local http://minio:9000 minioadmin minioadmin && mc mb -p --with-lock local/strata-archive && mc mb -p local/argo-artifacts'
 kubectl -n argo wait --for=jsonpath='{.status.phase}'=Succeeded pod/minio-buckets --timeout=120s
 
 echo "== Strata image"

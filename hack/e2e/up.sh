@@ -170,7 +170,9 @@ wait_for moto moto 80 curl -sf "http://127.0.0.1:$moto_port/"
 start s3-gate node --import tsx "$repo/hack/e2e/s3-gate.ts" "$s3_port" "$moto_port"
 s3="http://127.0.0.1:$s3_port"
 wait_for "the S3 gate" s3-gate 80 curl -sf "$s3/"
-for bucket in argo-artifacts strata-archive; do curl -sf -X PUT "$s3/$bucket" >/dev/null; done
+# The archive bucket with Object Lock, as docs/stores.md asks of a production store (legal holds become S3 legal holds).
+curl -sf -X PUT "$s3/argo-artifacts" >/dev/null
+curl -sf -X PUT -H 'x-amz-bucket-object-lock-enabled: true' "$s3/strata-archive" >/dev/null
 
 log "workflow-controller $ARGO_VERSION"
 # Leader election off (one controller) and a 1 s requeue (the default 10 s makes every step take ~10 s).

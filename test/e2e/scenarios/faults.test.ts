@@ -7,6 +7,7 @@ import {
   argo,
   e2eCluster,
   eventually,
+  finishedWorkflow,
   kubectl,
   kubectlJson,
   run,
@@ -73,19 +74,6 @@ async function runningArchivePod(c: E2eCluster, workflow: string): Promise<strin
   });
 }
 
-async function finished(c: E2eCluster, name: string, timeoutSeconds = 300): Promise<Workflow> {
-  return eventually(
-    `${name} to finish`,
-    async () => {
-      const r = await run(c, join(c.bin, 'kubectl'), ['-n', c.namespace, 'get', 'workflow', name, '-o', 'json']);
-      if (r.code !== 0) return undefined; // the API server may be restarting
-      const wf = JSON.parse(r.stdout) as Workflow;
-      return ['Succeeded', 'Failed', 'Error'].includes(wf.status?.phase ?? '') ? wf : undefined;
-    },
-    timeoutSeconds,
-  );
-}
-
 /** The invariant every fault must leave intact. */
 async function expectConverged(
   c: E2eCluster,
@@ -126,7 +114,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
     const pair = await finishedPair(c, tag);
     // Killed as it starts: an archive of two small workflows can finish within any later deadline.
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, killAfterSeconds: 0 });
-    const archive = await finished(c, await startArchive(c, tag));
+    const archive = await finishedWorkflow(c, await startArchive(c, tag));
     expect(faultsLeft(c)).toBe(0);
     const attempts = Object.values(archive.status?.nodes ?? {}).filter(
       (n) => n.type === 'Pod' && n.templateName === 'archive',
@@ -143,7 +131,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
     const name = await startArchive(c, tag);
     await runningArchivePod(c, name);
     await restart(c, 'workflow-controller', 5);
-    await expectConverged(c, tag, await finished(c, name), pair);
+    await expectConverged(c, tag, await finishedWorkflow(c, name), pair);
   });
 
   test('the API server restarted mid-sweep', async () => {
@@ -153,7 +141,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
     const name = await startArchive(c, tag);
     await runningArchivePod(c, name);
     await restart(c, 'kube-apiserver', 3);
-    await expectConverged(c, tag, await finished(c, name), pair);
+    await expectConverged(c, tag, await finishedWorkflow(c, name), pair);
   });
 
   test('S3 refusing connections for a while, mid-archive', async () => {
@@ -168,6 +156,6 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
     } finally {
       s3Gate(c, 'accept');
     }
-    await expectConverged(c, tag, await finished(c, name), pair);
+    await expectConverged(c, tag, await finishedWorkflow(c, name), pair);
   });
 });

@@ -180,6 +180,20 @@ export function token(c: E2eCluster, user: keyof E2eCluster['tokens']): string {
   return readFileSync(c.tokens[user], 'utf8').trim();
 }
 
+/** Waits for a workflow to reach Succeeded, Failed or Error (riding out an API server that is restarting). */
+export async function finishedWorkflow(c: E2eCluster, name: string, timeoutSeconds = 300): Promise<Workflow> {
+  return eventually(
+    `${name} to finish`,
+    async () => {
+      const r = await run(c, join(c.bin, 'kubectl'), ['-n', c.namespace, 'get', 'workflow', name, '-o', 'json']);
+      if (r.code !== 0) return undefined;
+      const wf = JSON.parse(r.stdout) as Workflow;
+      return ['Succeeded', 'Failed', 'Error'].includes(wf.status?.phase ?? '') ? wf : undefined;
+    },
+    timeoutSeconds,
+  );
+}
+
 export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined>,

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import {
   argo,
   e2eCluster,
+  eventually,
   kubectl,
   kubectlJson,
   nodeOutput,
@@ -13,19 +14,20 @@ import {
   workflowOutput,
   type Workflow,
 } from '../support/cluster.ts';
-import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
 
 const cluster = e2eCluster();
 
 describe.skipIf(!cluster)('archive under the real controller', () => {
   const c = cluster!;
+  const tag = runTag('archive');
   const finished: Record<string, Workflow> = {};
   let sweep: Workflow;
 
   beforeAll(async () => {
     await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], { input: EXECUTOR_RBAC + '\n---\n' + E2E_POLICY });
     const all = await Promise.all(
-      Object.entries(workflows('archive')).map(async ([key, yaml]) => [key, await submitAndWait(c, { yaml })] as const),
+      Object.entries(workflows(tag)).map(async ([key, yaml]) => [key, await submitAndWait(c, { yaml })] as const),
     );
     for (const [key, wf] of all) finished[key] = wf;
   });
@@ -60,6 +62,12 @@ describe.skipIf(!cluster)('archive under the real controller', () => {
 
   describe('strata-sweep', () => {
     beforeAll(async () => {
+      // The artifacts workflow's pods are gone (podGC) before it is archived.
+      await eventually(`the pods of ${finished.artifacts!.metadata.name} to be deleted`, async () => {
+        const selector = `workflows.argoproj.io/workflow=${finished.artifacts!.metadata.name}`;
+        const pods = await kubectlJson<{ items: unknown[] }>(c, ['-n', c.namespace, 'get', 'pods', '-l', selector]);
+        return pods.items.length === 0 ? true : undefined;
+      });
       sweep = await submitAndWait(c, { from: 'cronwf/strata-sweep' }, [], 300);
     });
 
@@ -96,7 +104,7 @@ describe.skipIf(!cluster)('archive under the real controller', () => {
         '--catalog',
         `${c.state}/host-catalog.db`,
         '--label',
-        'strata-e2e-run=archive',
+        `strata-e2e-run=${tag}`,
       ]);
       expect(query.code, query.stderr).toBe(0);
       const found = (JSON.parse(query.stdout) as { name: string }[]).map((w) => w.name).sort();

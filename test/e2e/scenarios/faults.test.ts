@@ -17,7 +17,7 @@ import {
   type Workflow,
 } from '../support/cluster.ts';
 import { faultsLeft, injectContainerFault, restart, s3Gate } from '../support/faults.ts';
-import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
 
 const cluster = e2eCluster();
 
@@ -30,9 +30,6 @@ interface CatalogRow {
   name: string;
   incomplete: boolean;
 }
-
-/** A run label of its own, so a cluster reused across runs (STRATA_E2E_REUSE) does not mix them up. */
-const unique = (tag: string) => `${tag}-${Date.now().toString(36)}`;
 
 /** Two finished workflows for one fault: one policy deletes once archived, one it keeps (labelled). */
 async function finishedPair(c: E2eCluster, tag: string): Promise<{ deleted: Workflow; kept: Workflow }> {
@@ -110,7 +107,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
   });
 
   test('an archive pod killed by the node (OOMKilled) is retried by Argo', async () => {
-    const tag = unique('fault-kill');
+    const tag = runTag('fault-kill');
     const pair = await finishedPair(c, tag);
     // Killed as it starts: an archive of two small workflows can finish within any later deadline.
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, killAfterSeconds: 0 });
@@ -124,7 +121,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
   });
 
   test('the workflow controller restarted mid-sweep', async () => {
-    const tag = unique('fault-controller');
+    const tag = runTag('fault-controller');
     const pair = await finishedPair(c, tag);
     // The archive pod stays Running 10 s before its container starts: the controller goes away in that window.
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, holdSeconds: 10 });
@@ -135,7 +132,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
   });
 
   test('the API server restarted mid-sweep', async () => {
-    const tag = unique('fault-apiserver');
+    const tag = runTag('fault-apiserver');
     const pair = await finishedPair(c, tag);
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, holdSeconds: 10 });
     const name = await startArchive(c, tag);
@@ -145,7 +142,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
   });
 
   test('S3 refusing connections for a while, mid-archive', async () => {
-    const tag = unique('fault-s3');
+    const tag = runTag('fault-s3');
     const pair = await finishedPair(c, tag);
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, holdSeconds: 5 });
     const name = await startArchive(c, tag);

@@ -15,7 +15,7 @@ import {
   type E2eCluster,
   type Workflow,
 } from '../support/cluster.ts';
-import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
 
 const cluster = e2eCluster();
 type Person = 'alice' | 'bob' | 'mallory';
@@ -100,7 +100,7 @@ describe.skipIf(!cluster)('legal hold and emergency deletion, as people', () => 
     await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], {
       input: `${EXECUTOR_RBAC}\n---\n${E2E_POLICY}\n---\n${SUBMITTERS}`,
     });
-    const tag = `identity-${Date.now().toString(36)}`;
+    const tag = runTag('identity');
     const wf = await submitAndWait(c, { yaml: workflows(tag).failed! });
     const archive = await submitAndWait(c, { from: 'workflowtemplate/strata-archive' }, [
       '-p',

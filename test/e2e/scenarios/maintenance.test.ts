@@ -1,7 +1,7 @@
 // The tiering and verify CronWorkflows run once each under the real controller, over an archive with something in it.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { e2eCluster, kubectl, nodeOutput, submitAndWait, type Workflow } from '../support/cluster.ts';
-import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
 
 const cluster = e2eCluster();
 
@@ -10,13 +10,14 @@ describe.skipIf(!cluster)('maintenance CronWorkflows', () => {
 
   beforeAll(async () => {
     await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], { input: EXECUTOR_RBAC + '\n---\n' + E2E_POLICY });
-    const wf = await submitAndWait(c, { yaml: workflows('maintenance').failed! });
+    const tag = runTag('maintenance');
+    const wf = await submitAndWait(c, { yaml: workflows(tag).failed! });
     expect(wf.status?.phase).toBe('Failed');
     const archive = await submitAndWait(c, { from: 'workflowtemplate/strata-archive' }, [
       '-p',
       `namespaces=${c.namespace}`,
       '-p',
-      'selector=strata-e2e-run=maintenance',
+      `selector=strata-e2e-run=${tag}`,
     ]);
     expect(archive.status?.phase, archive.status?.message).toBe('Succeeded');
   });

@@ -16,7 +16,7 @@ import {
   submitAndWait,
   type Workflow,
 } from '../support/cluster.ts';
-import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
 
 /** The user of the kubeconfig the scenarios submit with (hack/e2e/up.sh signs its certificate). */
 const E2E_ADMIN = 'strata-e2e-admin';
@@ -30,12 +30,13 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
 
   beforeAll(async () => {
     await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], { input: EXECUTOR_RBAC + '\n---\n' + E2E_POLICY });
-    original = await submitAndWait(c, { yaml: workflows('restore').dag! });
+    const tag = runTag('restore');
+    original = await submitAndWait(c, { yaml: workflows(tag).dag! });
     archive = await submitAndWait(c, { from: 'workflowtemplate/strata-archive' }, [
       '-p',
       `namespaces=${c.namespace}`,
       '-p',
-      'selector=strata-e2e-run=restore',
+      `selector=strata-e2e-run=${tag}`,
     ]);
   });
 

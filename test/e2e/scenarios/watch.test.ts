@@ -10,7 +10,7 @@ import {
   submitAndWait,
   type Workflow,
 } from '../support/cluster.ts';
-import { E2E_POLICY, EXECUTOR_RBAC, workflows } from '../support/workflows.ts';
+import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
 
 const cluster = e2eCluster();
 
@@ -37,7 +37,7 @@ describe.skipIf(!cluster)('strata watch', () => {
   });
 
   test('a workflow is archived and labelled as soon as it finishes', async () => {
-    const wf = await submitAndWait(c, { yaml: workflows('watch').failed! });
+    const wf = await submitAndWait(c, { yaml: workflows(runTag('watch')).failed! });
     expect(wf.status?.phase).toBe('Failed');
     const labelled = await eventually(
       `${wf.metadata.name} to be labelled strata.dev/archived`,

@@ -67,6 +67,11 @@ const say = `
         args: ["for i in 1 2 3; do echo '{{inputs.parameters.what}}' line $i; done; echo '{{inputs.parameters.what}}' > /tmp/said"]
 `;
 
+/** A run label of its own, so a cluster reused across runs (STRATA_E2E_REUSE) never mixes runs up. */
+export function runTag(scenario: string): string {
+  return `${scenario}-${Date.now().toString(36)}`;
+}
+
 /** The scenario workflows by key, each labelled with the run so the scenario can find its own. */
 export function workflows(run: string): Record<string, string> {
   return {
@@ -119,6 +124,8 @@ ${say}`,
       header('artifacts', run, 'delete') +
       `spec:
   entrypoint: main
+  # Its pods go as soon as they finish: its logs survive only in the artifact repository (archiveLogs).
+  podGC: {strategy: OnPodCompletion}
   templates:
     - name: main
       steps:

@@ -12,6 +12,7 @@ import { mapLimit } from '../concurrency.ts';
 import { readAhead } from './read-ahead.ts';
 import { similarityOrder } from './entry-order.ts';
 import { writeRefs } from './workflow-refs.ts';
+import { lockUntil, packKeysOf } from './retention-lock.ts';
 import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
 
 export interface ArchiveOptions {
@@ -22,7 +23,15 @@ export interface ArchiveOptions {
   compressionLevel?: number;
   /** The group's chunk index, to share one between several bundles of a batch (loaded when absent). */
   index?: ChunkIndex;
+  /**
+   * A workflow's compliance floor, from its manifest (undefined: none, or already past). Its packs are locked in
+   * COMPLIANCE mode to it before the manifest is committed, and the manifest is written locked: the store refuses
+   * early deletion from the moment the archive exists (stores with Object Lock; see retention-lock.ts).
+   */
+  retainUntil?: RetainUntil;
 }
+
+export type RetainUntil = (manifest: Manifest) => Date | undefined;
 
 export interface ArchiveStats {
   files: number;
@@ -124,17 +133,18 @@ export class ArchiveSession {
     private readonly repo: Repository,
     readonly group: string,
     private readonly writer: PackWriter,
+    private readonly retainUntil: RetainUntil | undefined,
   ) {
     this.chunker = new Chunker(repo.config.chunker);
   }
 
   static async open(
     repo: Repository,
-    opts: Pick<ArchiveOptions, 'group' | 'index' | 'compressionLevel'> = {},
+    opts: Pick<ArchiveOptions, 'group' | 'index' | 'compressionLevel' | 'retainUntil'> = {},
   ): Promise<ArchiveSession> {
     const group = checkGroup(opts.group ?? DEFAULT_GROUP);
     const index = opts.index ?? (await groupIndex(repo, group));
-    return new ArchiveSession(repo, group, new PackWriter(repo, group, index, opts.compressionLevel));
+    return new ArchiveSession(repo, group, new PackWriter(repo, group, index, opts.compressionLevel), opts.retainUntil);
   }
 
   get queued(): number {
@@ -255,12 +265,20 @@ export class ArchiveSession {
     // Manifests are independent commit points: write them a few at a time.
     const results = await mapLimit(manifests, 8, async (manifest, i): Promise<ArchiveResult> => {
       const { id, bytes } = encodeManifest(manifest);
+      const until = this.retainUntil?.(manifest);
+      const locked = until ? await lockUntil(this.repo, packKeysOf(manifest.group, manifest.packs), until) : false;
       let created = true;
       try {
-        await this.repo.store.put(manifestKey(id), bytes, { ifNoneMatch: true, contentType: 'application/json' });
+        await this.repo.store.put(manifestKey(id), bytes, {
+          ifNoneMatch: true,
+          contentType: 'application/json',
+          ...(locked && until && { retention: { mode: 'COMPLIANCE' as const, until } }),
+        });
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
         created = false;
+        // Archived before, perhaps by a run that crashed before locking it: lock it now.
+        if (locked && until) await lockUntil(this.repo, [manifestKey(id)], until);
       }
       // Also when the manifest was there already: a run killed between the two leaves refs to write.
       await writeRefs(this.repo, manifest.workflow, id);

@@ -3,7 +3,7 @@ import { isSourceProblem, type SourceProblem, type WorkflowIdentity, type Workfl
 import { silentProgress, type Progress } from '../progress.ts';
 import { mapLimit } from '../concurrency.ts';
 import { describeError } from '../errors.ts';
-import { archiveBundle, ArchiveSession, StalePackError, type ArchiveResult } from './archiver.ts';
+import { archiveBundle, ArchiveSession, StalePackError, type ArchiveResult, type RetainUntil } from './archiver.ts';
 import { forgetGroupIndex } from './chunk-index.ts';
 import { checkGroup, DEFAULT_GROUP, type Repository } from './repository.ts';
 
@@ -14,6 +14,8 @@ export interface SourceArchiveOptions {
   /** Only workflows whose uid, name or namespace/name equals this. */
   workflow?: string;
   progress?: Progress;
+  /** Compliance floors, locked with the archive (see ArchiveOptions.retainUntil). */
+  retainUntil?: RetainUntil;
   /**
    * Called after each workflow (for audit records and logs); for a committed batch, up to 8 at once. If it throws
    * (its audit record could not be written), no further workflow is started: see `stopped` in the report.
@@ -129,7 +131,14 @@ export async function archiveSource(
         for (const q of added) {
           try {
             const bundle = await source.load(q.id);
-            outcomes.set(q.id, await archiveBundle(repo, bundle, { group, compressionLevel: opts.compressionLevel }));
+            outcomes.set(
+              q.id,
+              await archiveBundle(repo, bundle, {
+                group,
+                compressionLevel: opts.compressionLevel,
+                retainUntil: opts.retainUntil,
+              }),
+            );
           } catch (e) {
             outcomes.set(q.id, { error: describeError(e) });
           }
@@ -151,7 +160,8 @@ export async function archiveSource(
     });
   };
 
-  const open = () => ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel });
+  const open = () =>
+    ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel, retainUntil: opts.retainUntil });
   let session = await open();
   let batch: Queued[] = [];
   let committing: Promise<void> = Promise.resolve();

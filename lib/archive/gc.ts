@@ -1,6 +1,6 @@
 // Mark-and-sweep garbage collection of unreferenced packs, in two phases so it is safe beside running archivers.
 import { silentProgress, type Progress } from '../progress.ts';
-import { describeError, IntegrityError } from '../errors.ts';
+import { describeError, IntegrityError, StoreError } from '../errors.ts';
 import { unfinishedWritesOf, type ObjectInfo, type UnfinishedWrite } from '../store/store.ts';
 import { readJournals } from './deletion-journal.ts';
 import { decodeManifest } from './manifest.ts';
@@ -40,6 +40,11 @@ export interface GcReport {
   /** Unreferenced packs younger than the grace period, left alone. */
   young: number;
   /**
+   * Unreferenced packs under Object Lock (legal hold, retention: e.g. a compliance archive whose manifest a crash
+   * never wrote), kept until the lock ends: the store would refuse their deletion.
+   */
+  locked: string[];
+  /**
    * Writes that never finished (a killed writer's temp files, incomplete multipart uploads) last written to more
    * than the grace period ago: removed (with --dry-run: would be).
    */
@@ -69,6 +74,7 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
     deletedBytes: 0,
     revived: [],
     young: 0,
+    locked: [],
     unfinished: [],
     unfinishedBytes: 0,
     youngUnfinished: 0,
@@ -134,12 +140,23 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
       report.young++;
       continue;
     }
-    report.deleted.push(name);
-    report.deletedBytes += pack.size;
+    if (await isLocked(repo, packKey(group, packId), now)) {
+      report.locked.push(name);
+      continue;
+    }
     if (!dryRun) {
-      await repo.store.delete([packKey(group, packId)]);
+      try {
+        await repo.store.delete([packKey(group, packId)]);
+      } catch (err) {
+        // The store's clock says the lock has not ended yet (ours is ahead): kept, as above.
+        if (!(err instanceof StoreError) || !(await isLocked(repo, packKey(group, packId)))) throw err;
+        report.locked.push(name);
+        continue;
+      }
       if (doomed) await repo.store.delete([condemnedKey(group, packId)]);
     }
+    report.deleted.push(name);
+    report.deletedBytes += pack.size;
   }
   // Leftovers whose pack is gone: an index here would make archivers dedup against nothing.
   for (const [name, info] of indexes) {
@@ -189,4 +206,14 @@ async function moveObject(repo: Repository, from: string, to: string): Promise<v
   const body = await readObject(repo.store, from);
   await repo.store.put(to, body, { contentType: 'application/octet-stream' });
   await repo.store.delete([from]);
+}
+
+/** Whether the object is under a legal hold or retention (unexpired at `now`; any retention when no time is given). */
+async function isLocked(repo: Repository, key: string, now?: number): Promise<boolean> {
+  const info = await repo.store.head(key);
+  if (!info) return false;
+  return (
+    Boolean(info.legalHold) ||
+    (info.retainUntil !== undefined && (now === undefined || info.retainUntil.getTime() > now))
+  );
 }

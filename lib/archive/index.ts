@@ -7,7 +7,13 @@ export {
   type RepositoryConfig,
   type RepositoryOptions,
 } from './repository.ts';
-export { archiveBundle, type ArchiveOptions, type ArchiveResult, type ArchiveStats } from './archiver.ts';
+export {
+  archiveBundle,
+  type ArchiveOptions,
+  type ArchiveResult,
+  type ArchiveStats,
+  type RetainUntil,
+} from './archiver.ts';
 export { archiveSource, type SourceArchiveOptions, type SourceArchiveReport } from './batch.ts';
 export { loadGroupIndex, type ChunkIndex } from './chunk-index.ts';
 export type { Manifest, ManifestEntry } from './manifest.ts';

@@ -1,6 +1,7 @@
 // Runs the one archiver (lib/archive/batch.ts) for a step: one audit record per workflow, failures logged, one report.
 import {
   archiveSource,
+  type RetainUntil,
   type Repository,
   type SourceArchiveOptions,
   type SourceArchiveReport,
@@ -18,6 +19,8 @@ export interface AuditedArchiveOptions {
   /** Only workflows whose uid, name or namespace/name equals this. */
   workflow?: string;
   progress?: SourceArchiveOptions['progress'];
+  /** Compliance floors locked with each archive (complianceRetention in policy-verdict.ts). */
+  retainUntil?: RetainUntil;
   log?(line: string): void;
 }
 
@@ -37,6 +40,7 @@ export async function archiveAudited(
     workflow: opts.workflow,
     compressionLevel: opts.compressionLevel,
     progress: opts.progress,
+    retainUntil: opts.retainUntil,
     onResult: async (id, result) => {
       const failed = 'error' in result;
       const workflow = `${id.namespace}/${id.name}`;

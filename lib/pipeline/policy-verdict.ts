@@ -8,6 +8,8 @@ import {
   type RetentionDecision,
 } from '../policy/index.ts';
 import { PolicyError } from '../errors.ts';
+import type { Manifest, RetainUntil } from '../archive/index.ts';
+import { manifestInput } from '../policy/inputs.ts';
 import type { ArchiveVerdict, DecideArchive } from './assess.ts';
 import type { WorkflowObject } from './workflow-state.ts';
 
@@ -66,5 +68,19 @@ export function policyGroup(policySet: PolicySet, now: Date): (wf: WorkflowObjec
     const d = decideRetention(policySet, workflowFacts(wf), now, NO_HOLDS);
     if (d.failedClosed) throw new PolicyError(`policy cannot decide: ${d.reasons.join('; ')}`);
     return archiveGroup(d.group);
+  };
+}
+
+/**
+ * A compliance class's floor for an archive, decided as the tier run decides it (on what the manifest recorded),
+ * so the archive is written under COMPLIANCE retention to it. No floor when policy cannot decide (the tier run
+ * fails closed on that workflow too), when the floor is indefinite (legal holds, not dates, keep those), or past.
+ */
+export function complianceRetention(policySet: PolicySet, now: () => Date = () => new Date()): RetainUntil {
+  return (manifest: Manifest) => {
+    const at = now();
+    const { facts } = manifestInput(manifest, `manifest of ${manifest.workflow.namespace}/${manifest.workflow.name}`);
+    const floor = decideRetention(policySet, facts, at, NO_HOLDS).complianceFloor;
+    return floor instanceof Date && floor > at ? floor : undefined;
   };
 }

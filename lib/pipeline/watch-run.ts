@@ -11,7 +11,7 @@ import { archiveFromCluster } from './cluster-archive.ts';
 import { finalizeManifest } from './finalize-run.ts';
 import { verifyManifest } from '../archive/checker.ts';
 import type { PolicyRefresher } from './policy-refresh.ts';
-import { deletionVerdict, policyDecider } from './policy-verdict.ts';
+import { complianceRetention, deletionVerdict, policyDecider } from './policy-verdict.ts';
 import { runWatchLoop, type WatchLoopOptions, type WatchLoopStats } from './watch-loop.ts';
 import { workflowRef } from './workflow-state.ts';
 
@@ -61,6 +61,7 @@ export async function runWatch(deps: WatchDeps, opts: WatchOptions): Promise<Wat
       const result = await archiveFromCluster(deps.cluster, deps.repo, {
         refs: [{ namespace: wf.metadata.namespace ?? 'default', name: wf.metadata.name, uid: wf.metadata.uid }],
         group: verdict.group,
+        retainUntil: complianceRetention(deps.policy.current, () => clock.now()),
         artifacts: deps.artifacts,
         audit: deps.audit,
         actor: ACTOR,

@@ -79,6 +79,9 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
         sha256,
         contentType: opts.contentType,
         metadata: opts.metadata && Object.keys(opts.metadata).length ? opts.metadata : undefined,
+        ...(opts.retention && {
+          retention: { mode: opts.retention.mode, until: opts.retention.until.toISOString() },
+        }),
       };
       if (opts.ifNoneMatch) {
         // link() fails with EEXIST if anyone else created the key first: exactly one concurrent writer wins.

@@ -138,6 +138,10 @@ export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectV
       ContentType: opts.contentType,
       Metadata: { ...opts.metadata, ...(opts.sha256 ? { [SHA_META]: opts.sha256.toLowerCase() } : {}) },
       IfNoneMatch: useIfNoneMatch ? '*' : undefined,
+      ...(opts.retention && {
+        ObjectLockMode: opts.retention.mode,
+        ObjectLockRetainUntilDate: opts.retention.until,
+      }),
       ...this.sse(),
     };
     const head =
@@ -159,6 +163,8 @@ export class S3Store implements ObjectStore, StorageClasses, ObjectLock, ObjectV
             Body: head.chunk,
             ContentLength: head.chunk.length,
             ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+            // A write under Object Lock must name its checksum algorithm (x-amz-sdk-checksum-algorithm), or S3 refuses it.
+            ...(opts.retention && { ChecksumAlgorithm: 'SHA256' as const }),
           }),
         );
         return { key, etag: out.ETag, versionId: out.VersionId, sha256, size: head.chunk.length };

@@ -24,6 +24,11 @@ export interface PutOptions {
   metadata?: Record<string, string>;
   /** Body length when known (lets adapters skip buffering). */
   contentLength?: number;
+  /**
+   * Object Lock retention the object is written with, so it is protected from the moment it exists (stores with
+   * Object Lock, `objectLockOf`; an S3 bucket without Object Lock refuses the write).
+   */
+  retention?: { mode: RetentionMode; until: Date };
 }
 
 export interface PutResult {

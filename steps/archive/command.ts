@@ -4,13 +4,14 @@ import type { StepContext } from '../../lib/cli/run-step.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { AuditError, ConfigError, ExitCode } from '../../lib/errors.ts';
 import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
-import { openCluster } from '../../lib/kube/open.ts';
 import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
 import { namespaceList } from '../../lib/kube/policy-sources.ts';
 import { archiveAudited, manifestList } from '../../lib/pipeline/archive-run.ts';
 import { parseBatchRefs } from '../../lib/pipeline/batches.ts';
 import { archiveFromCluster } from '../../lib/pipeline/cluster-archive.ts';
-import { policyGroup } from '../../lib/pipeline/policy-verdict.ts';
+import { complianceRetention, policyGroup } from '../../lib/pipeline/policy-verdict.ts';
+import { loadPolicySet } from '../../lib/policy/index.ts';
+import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
 import { openDirectorySource } from '../../lib/sources/directory.ts';
 import { withArtifactRepository } from '../../lib/sources/s3-artifacts.ts';
 import { openStore, parseStoreUrl } from '../../lib/store/open.ts';
@@ -117,8 +118,11 @@ async function archiveDirectory(
     source = withArtifactRepository(source, openStore(args.artifacts, ctx.config.s3), bucket ? { bucket } : {});
   }
   const repo = await initRepository(ctx.store());
+  // Compliance classes are written under COMPLIANCE retention when policy files are given (the cluster path always).
+  const policySet = args.policy?.length ? loadPolicySet(readPolicySources(args.policy)).policySet : undefined;
   const report = await archiveAudited(repo, source, {
     group: args.group ?? DEFAULT_GROUP,
+    retainUntil: policySet?.valid ? complianceRetention(policySet) : undefined,
     audit: ctx.audit,
     actor: ACTOR,
     workflow: args.workflow,
@@ -136,23 +140,21 @@ async function archiveCluster(args: ArchiveArgs, ctx: StepContext) {
   } catch (err) {
     throw new ConfigError(`--workflows/--uids: ${(err as Error).message}`);
   }
-  let cluster;
+  // Policy is read with --group too: a compliance class's archive is written under COMPLIANCE retention.
+  const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
   let group: string | ReturnType<typeof policyGroup>;
-  if (args.group !== undefined) {
-    cluster = await openCluster(args['kube-server']);
-    group = args.group;
-  } else {
-    const opened = await openClusterAndPolicy(args, (line) => ctx.log(line));
-    if (!opened.policySet.valid)
+  if (args.group !== undefined) group = args.group;
+  else {
+    if (!policySet.valid)
       throw new ConfigError('policy set does not validate: give --group, or fix the policy (nothing was archived)');
-    cluster = opened.cluster;
-    group = policyGroup(opened.policySet, new Date());
+    group = policyGroup(policySet, new Date());
   }
   const repo = await initRepository(ctx.store());
   return archiveFromCluster(cluster, repo, {
     refs,
     selection: { namespaces: namespaceList(args.namespace), labelSelector: args.selector?.trim() || undefined },
     group,
+    retainUntil: policySet.valid ? complianceRetention(policySet) : undefined,
     artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3),
     audit: ctx.audit,
     actor: ACTOR,

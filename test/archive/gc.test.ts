@@ -59,6 +59,25 @@ describe('gc', () => {
     await restoreWorkflow(r.repo, kept.manifestId, out.path);
   });
 
+  test('keeps an unreferenced pack the store refuses to delete (under retention) instead of failing', async () => {
+    const r = await tempRepository();
+    cleanups.push(r.cleanup);
+    // A compliance archive whose manifest a crash never wrote: its packs were locked first.
+    const until = later(10);
+    const orphan = await archiveBundle(r.repo, bundleOf('c1', [{ path: 'a.log', data: logText(31, 50_000) }]), {
+      retainUntil: () => until,
+    });
+    expect((await r.repo.store.head(`archive/manifests/${orphan.manifestId}`))?.retainUntil).toEqual(until);
+    unlinkSync(join(r.root, 'archive/manifests', orphan.manifestId));
+    const packs = await keys(r.repo.store, 'archive/packs/');
+    await collectGarbage(r.repo, { graceMs: HOUR, now: later(2) });
+    // gc's clock past the lock, the store's not: the store refuses, gc keeps the pack and says why.
+    const early = await collectGarbage(r.repo, { graceMs: HOUR, now: later(20) });
+    expect(early.locked.length).toBe(packs.length);
+    expect(early.deleted).toEqual([]);
+    expect(await keys(r.repo.store, 'archive/packs/')).toEqual(packs);
+  });
+
   test('a condemned pack that is archived again is revived, not deleted', async () => {
     const r = await tempRepository();
     cleanups.push(r.cleanup);

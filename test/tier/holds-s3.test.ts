@@ -12,10 +12,12 @@ import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
 import { StoreError } from '../../lib/errors.ts';
 import type { S3Store } from '../../lib/store/s3.ts';
 import { enforceLocks, gatherTierFacts, lockTargets } from '../../lib/tier/index.ts';
-import { SMALL } from '../archive/fixtures.ts';
+import { archiveBundle } from '../../lib/archive/index.ts';
+import { complianceRetention } from '../../lib/pipeline/policy-verdict.ts';
+import { bundleOf, SMALL } from '../archive/fixtures.ts';
 import { policySet } from '../policy/helpers.ts';
 import { createBucket, peerClient, s3PeerOrSkip, storeOn } from '../support/s3-fixtures.ts';
-import { archiveAt, DAY } from './helpers.ts';
+import { archiveAt, DAY, workflowAt } from './helpers.ts';
 
 const { peer, skip } = s3PeerOrSkip();
 const hold = (uid: string, id: string, released?: Date) => ({
@@ -120,6 +122,55 @@ describe.skipIf(!peer)(`holds the store enforces on ${peer?.server ?? `S3 (skipp
       expect(forced.refused).toBe(true);
       expect(forced.reasons[0]).toMatch(/under Object Lock retention until .*: the store refuses deletion before then/);
       expect(await store.head(manifestKey(id))).toBeDefined();
+    },
+  );
+
+  test.runIf(peer?.server.startsWith('moto'))(
+    'a compliance class is locked when it is archived: the store refuses early deletion before any tier run',
+    async () => {
+      const bucket = await createBucket(peer!, { objectLock: true });
+      const store = storeOn(peer!, bucket);
+      const repo = await initRepository(store, SMALL);
+      const set = policySet(
+        [
+          {
+            name: 'financial',
+            match: 'labels[?"class"].orValue("") == "financial"',
+            complianceClass: 'financial',
+            retainFor: '7y',
+            priority: 50,
+          },
+        ],
+        { archiveAfter: '0s', retainFor: '30d' },
+      );
+      const retainUntil = complianceRetention(set);
+      const finished = new Date(Date.now() - DAY);
+      const archive = async (uid: string, labels: Record<string, string>) =>
+        (
+          await archiveBundle(
+            repo,
+            bundleOf(uid, [{ path: 'logs/main.log', data: randomBytes(12_000) }], workflowAt(uid, finished, labels)),
+            { group: 'g', retainUntil },
+          )
+        ).manifestId;
+      const fin = await archive('fin', { class: 'financial' });
+      const plain = await archive('plain', {});
+
+      const floor = new Date(finished);
+      floor.setUTCFullYear(floor.getUTCFullYear() + 7);
+      const packs = (await readManifest(repo, fin)).packs.map((p) => packKey('g', p));
+      for (const key of [manifestKey(fin), ...packs]) {
+        const info = await store.head(key);
+        expect(Math.abs(info!.retainUntil!.getTime() - floor.getTime()), key).toBeLessThan(1000);
+      }
+      // Denied by the store itself, to Strata and to a raw client deleting every version.
+      await expect(store.delete([manifestKey(fin)])).rejects.toBeInstanceOf(StoreError);
+      expect(await rawDeleteAllVersions(store, bucket, manifestKey(fin))).toEqual(['AccessDenied']);
+      expect(await rawDeleteAllVersions(store, bucket, packs[0]!)).toEqual(['AccessDenied']);
+      // A workflow of no compliance class is written without retention.
+      expect((await store.head(manifestKey(plain)))?.retainUntil).toBeUndefined();
+      await store.delete([manifestKey(plain)]);
+      expect(await store.head(manifestKey(plain))).toBeUndefined();
     },
   );
 });

@@ -1,6 +1,7 @@
-// Property: across random histories of archive, clock, hold, release, extend, tier (moves and expiry), gc and
-// emergency deletion, with crashes at random writes, no workflow loses data before its retention ends or while it
-// is held: every workflow that was never deletable at the moment a deletion ran restores byte for byte, at every step.
+// Property: across random histories of archive (some in a compliance class, locked as they are written), clock, hold,
+// release, extend, tier (moves and expiry), gc and emergency deletion, with crashes at random writes, no workflow
+// loses data before its retention ends, before its compliance floor (emergency deletion included) or while it is
+// held: every workflow that was never deletable at the moment a deletion ran restores byte for byte, at every step.
 import { fc, test } from '@fast-check/vitest';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import {
+  archiveBundle,
   collectGarbage,
   initRepository,
   openRepository,
@@ -16,37 +18,49 @@ import {
 } from '../../lib/archive/index.ts';
 import { discardAudit } from '../../lib/audit/audit.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
+import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
+import { complianceRetention } from '../../lib/pipeline/policy-verdict.ts';
 import { activeHolds, extendedUntil, type HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import type { ObjectStore } from '../../lib/store/store.ts';
-import {
-  applyTierPlan,
-  deleteArchives,
-  enforceLocks,
-  gatherTierFacts,
-  lockTargets,
-  planTiering,
-} from '../../lib/tier/index.ts';
-import { SMALL } from '../archive/fixtures.ts';
+import { applyTierPlan, deleteArchives, enforceLocks, gatherTierFacts, planTiering } from '../../lib/tier/index.ts';
+import { bundleOf, SMALL } from '../archive/fixtures.ts';
 import { policySet } from '../policy/helpers.ts';
-import { archiveAt, Crash, CrashingStore, DAY, manifestsByUid } from './helpers.ts';
+import { Crash, CrashingStore, DAY, manifestsByUid, workflowAt } from './helpers.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'strata-lifecycle-prop-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 let runs = 0;
 
 const RETAIN_DAYS = 30;
-const set = policySet([], {
-  archiveAfter: '0s',
-  timeline: { hot: '3d', warm: '10d', cold: 'rest' },
-  retainFor: `${RETAIN_DAYS}d`,
-});
+/** A compliance class's floor, longer than the default retention. */
+const FLOOR_DAYS = 45;
+const set = policySet(
+  [
+    {
+      name: 'financial',
+      match: 'labels[?"class"].orValue("") == "financial"',
+      complianceClass: 'financial',
+      retainFor: `${FLOOR_DAYS}d`,
+      priority: 50,
+    },
+  ],
+  { archiveAfter: '0s', timeline: { hot: '3d', warm: '10d', cold: 'rest' }, retainFor: `${RETAIN_DAYS}d` },
+);
 const T0 = new Date('2026-01-01T00:00:00Z');
 const BLOBS = [randomBytes(12_000), randomBytes(9_000), randomBytes(15_000)];
 
 const arbOp = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('archive' as const), blobs: fc.subarray([0, 1, 2]) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('archive' as const),
+      blobs: fc.subarray([0, 1, 2]),
+      compliance: fc.boolean(),
+      crashAt: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined, freq: 4 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), days: fc.integer({ min: 1, max: 25 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('hold' as const), who: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('release' as const), who: fc.nat(5) }) },
@@ -69,6 +83,8 @@ interface Wf {
   uid: string;
   finished: Date;
   files: Buffer[];
+  /** Its compliance floor, when it is in the compliance class. */
+  floor?: Date;
   /** A deletion ran while this workflow was deletable: from then on it may be gone. */
   mayBeGone: boolean;
 }
@@ -80,6 +96,7 @@ async function holdsOf(store: ObjectStore): Promise<HoldsAndExtensions> {
 
 function deletable(w: Wf, holds: HoldsAndExtensions, now: Date, emergency = false): boolean {
   if (activeHolds(holds.holds, w.uid, now).length) return false;
+  if (w.floor && now < w.floor) return false;
   if (emergency) return true;
   const ext = extendedUntil(holds.extensions, w.uid);
   const end = new Date(w.finished.getTime() + RETAIN_DAYS * DAY);
@@ -127,7 +144,8 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
   'never deletes a workflow before its retention ends or while it is held',
   async (ops) => {
     const root = join(base, `run-${runs++}`, 'repo');
-    const store = new FileSystemStore(root);
+    // The store enforces retention by the history's clock.
+    const store = new FileSystemStore(root, () => now);
     let repo = await initRepository(store, SMALL);
     let now = T0;
     const wfs: Wf[] = [];
@@ -138,10 +156,24 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
       seq++;
       switch (op.op) {
         case 'archive': {
-          const uid = `w${wfs.length}`;
+          const uid = `w${seq}`;
           const files = [...op.blobs.map((b) => BLOBS[b]!), randomBytes(3_000)];
-          await archiveAt(repo, uid, now, files);
-          wfs.push({ uid, finished: now, files, mayBeGone: false });
+          const labels: Record<string, string> = op.compliance ? { class: 'financial' } : {};
+          const bundle = bundleOf(
+            uid,
+            files.map((data, i) => ({ path: `logs/${i}.log`, data })),
+            workflowAt(uid, now, labels),
+          );
+          const target = op.crashAt ? await openRepository(new CrashingStore(store, op.crashAt)) : repo;
+          try {
+            // As strata archive does with a policy: a compliance class is written under COMPLIANCE retention.
+            await archiveBundle(target, bundle, { group: 'g', retainUntil: complianceRetention(set, () => now) });
+          } catch (err) {
+            if (!(err instanceof Crash)) throw err;
+            break; // not archived (or archived untracked): its locked packs are gc's to keep until the floor
+          }
+          const floor = op.compliance ? new Date(now.getTime() + FLOOR_DAYS * DAY) : undefined;
+          wfs.push({ uid, finished: now, files, mayBeGone: false, ...(floor && { floor }) });
           break;
         }
         case 'advance':
@@ -203,23 +235,10 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
           if (!w) break;
           const holds = await holdsOf(store);
           if (deletable(w, holds, now, true)) w.mayBeGone = true;
-          const ids = (await manifestsByUid(repo)).get(w.uid) ?? [];
-          await enforceLocks(repo, await lockTargets(repo), holds, now);
-          await deleteArchives(
-            repo,
-            [
-              {
-                kind: 'emergency',
-                uid: w.uid,
-                namespace: 'agents',
-                name: `wf-${w.uid}`,
-                manifests: ids,
-                reason: 'breach',
-                actor: 'alice',
-                approver: 'bob',
-              },
-            ],
-            { audit: discardAudit, now, holds, settleMs: 0 },
+          // As strata emergency-delete does: refused under a hold or before a COMPLIANCE retention ends.
+          await emergencyDelete(
+            { uid: w.uid, reason: 'breach', actor: 'alice', approver: 'bob', breakGlass: false, dryRun: false },
+            { repo, holds, audit: discardAudit, now, settleMs: 0 },
           );
           break;
         }

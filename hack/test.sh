@@ -34,6 +34,8 @@ node -e '
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
     // A test file that fails to load has no failed tests, only a failed suite: count it, so the line never says 0.
     const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+    // A run that failed before any test (its global setup, say) has no failed test either: count it too.
+    if (!r.success && r.numFailedTests + broken === 0) failed += 1;
     passed += r.numPassedTests;
     failed += r.numFailedTests + broken;
     skipped += r.numPendingTests + r.numTodoTests;

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Stops the end-to-end cluster started by hack/e2e/up.sh: every process it recorded, by PID, newest first.
 # Keeps the state directory (logs, data) unless --purge is given.
-# Env: STRATA_E2E_STATE (state directory, default .cache/e2e/cluster).
+# Env: STRATA_E2E_STATE (state directory, default .cache/e2e/cluster; for a repository under /tmp, see e2e_runs_dir).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-state="${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}"
+state="${STRATA_E2E_STATE:-$(e2e_runs_dir "$repo")/cluster}"
 
 status=0
 if [ -d "$state/pids" ]; then

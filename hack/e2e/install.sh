@@ -4,8 +4,10 @@
 # (the one difference from a kind install: no Service DNS on loopback).
 # Env: STRATA_E2E_STATE (the state directory hack/e2e/up.sh used).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-state="${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}"
+state="${STRATA_E2E_STATE:-$(e2e_runs_dir "$repo")/cluster}"
 [ -f "$state/env" ] || { echo "e2e install: no cluster in $state (run hack/e2e/up.sh)" >&2; exit 1; }
 # shellcheck source=/dev/null
 source "$state/env"

@@ -3,6 +3,16 @@
 # background with its PID in <state>/pids/<order>-<name>.pid and its command beside it (.cmd, to restart it), and
 # stopped by that PID only while the PID still runs the program we started.
 
+# e2e_runs_dir <repo>: where cluster state goes by default: <repo>/.cache/e2e, unless the repository lives under
+# /tmp, which every pod's own /tmp hides (the stand-in gives each pod a private /tmp): then a directory under /var/tmp
+# named after the repository's path. test/e2e/support/runs-dir.ts follows the same rule.
+e2e_runs_dir() {
+  case "$1" in
+    /tmp | /tmp/*) echo "/var/tmp/strata-e2e/$(printf %s "$1" | sha256sum | cut -c1-12)" ;;
+    *) echo "$1/.cache/e2e" ;;
+  esac
+}
+
 # e2e_launch <pidfile> <logfile> <command...>: plain `cmd &` (no setsid or wrapper), so $! is the process itself.
 e2e_launch() {
   local pidfile="$1" logfile="$2"

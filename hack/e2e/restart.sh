@@ -2,12 +2,12 @@
 # Restarts one process of the end-to-end cluster (a fault: the API server or the controller going away mid-sweep):
 # stops it by its recorded PID, waits, starts it again with the command up.sh used, and waits for it to serve.
 # Usage: hack/e2e/restart.sh <kube-apiserver|workflow-controller|etcd|standin|...> [seconds down, default 2]
-# Env: STRATA_E2E_STATE (state directory, default .cache/e2e/cluster).
+# Env: STRATA_E2E_STATE (state directory, default .cache/e2e/cluster; for a repository under /tmp, see e2e_runs_dir).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-state="${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}"
+state="${STRATA_E2E_STATE:-$(e2e_runs_dir "$repo")/cluster}"
 name="${1:?usage: restart.sh <name> [seconds down]}"
 down_for="${2:-2}"
 

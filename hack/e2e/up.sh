@@ -4,20 +4,24 @@
 # artifact repository) and the kubelet/executor stand-in (hack/e2e/standin). Every process listens on 127.0.0.1 only,
 # on free ports, and is recorded by PID under the state directory; hack/e2e/down.sh stops them.
 # Writes <state>/env (source it: KUBECONFIG, PATH with kubectl/argo, the S3 endpoint) and <state>/cluster.json.
-# Env: STRATA_E2E_STATE (state directory, default .cache/e2e/cluster), STRATA_E2E_NAMESPACE (argo).
+# Env: STRATA_E2E_STATE (state directory, default .cache/e2e/cluster; for a repository under /tmp, see e2e_runs_dir), STRATA_E2E_NAMESPACE (argo).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/versions.sh"
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-state="$(mkdir -p "${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}" && cd "${STRATA_E2E_STATE:-$repo/.cache/e2e/cluster}" && pwd)"
+default_state="$(e2e_runs_dir "$repo")/cluster"
+state="$(mkdir -p "${STRATA_E2E_STATE:-$default_state}" && cd "${STRATA_E2E_STATE:-$default_state}" && pwd)"
 ns="${STRATA_E2E_NAMESPACE:-argo}"
 cd "$repo"
 started=$SECONDS
 
 log() { echo "e2e up: $*" >&2; }
 die() { log "$*"; exit 1; }
+case "$state" in
+  /tmp | /tmp/*) die "$state is under /tmp, which every pod's own /tmp hides: set STRATA_E2E_STATE outside /tmp" ;;
+esac
 
 for pidfile in "$state"/pids/*.pid; do
   [ -e "$pidfile" ] || continue
@@ -59,8 +63,13 @@ wait_for() {
   local what="$1" logname="$2" tries="$3"
   shift 3
   local i
+  local pidfile
   for ((i = 0; i < tries; i++)); do
     "$@" >/dev/null 2>&1 && return 0
+    # A process that already exited will not come up: say so now, not after every try.
+    for pidfile in "$state"/pids/*-"$logname".pid; do
+      [ -e "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null && break 2
+    done
     sleep 0.25
   done
   tail -n 20 "$state/logs/$logname.log" >&2 || true

@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { E2eClusterInfo } from './cluster.ts';
+import { e2eRunsDir } from './runs-dir.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -60,7 +61,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     throw new Error(reason);
   }
-  const runs = join(repoRoot, '.cache/e2e');
+  const runs = e2eRunsDir(repoRoot);
   mkdirSync(runs, { recursive: true });
   // Earlier runs' logs (their processes were stopped by their own teardown or by down.sh below).
   for (const old of readdirSync(runs).filter((d) => d.startsWith('run-'))) {

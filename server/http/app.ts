@@ -2,13 +2,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { z } from 'zod';
 import type { AuditLog } from '../../lib/audit/audit.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
+import { asList, pageSize, validate, workflowFilters } from '../api/list-params.ts';
 import { openApiDocument } from '../api/openapi.ts';
 import { matchRoute, type RouteName, type RouteSpec } from '../api/routes.ts';
 import {
@@ -21,6 +21,7 @@ import {
 } from '../api/schemas.ts';
 import type { Authenticator, Authorizer, Caller } from '../auth/access.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
+import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
 
 const MAX_URL_LENGTH = 8192;
@@ -69,17 +70,6 @@ function sendError(res: ServerResponse, status: number, message: string, field?:
   sendJson(res, status, { error: { status, message, ...(field !== undefined && { field }) } }, extra);
 }
 
-/** Parses with a route's schema; the first issue becomes a 400 naming the parameter. */
-function validate<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.');
-  const what =
-    issue.code === 'unrecognized_keys' ? `unknown ${where} parameter(s) ${field}` : `${where} parameter ${field}`;
-  throw new BadRequest(issue.code === 'unrecognized_keys' ? what : `${what}: ${issue.message}`, field || undefined);
-}
-
 function queryObject(url: URL): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of url.searchParams) {
@@ -89,38 +79,12 @@ function queryObject(url: URL): Record<string, string | string[]> {
   return out;
 }
 
-const asList = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
-
-function pageSize(raw: string | undefined, dflt: number, max: number): number {
-  if (raw === undefined) return dflt;
-  const n = Number(raw);
-  if (n < 1 || n > max) throw new BadRequest(`limit must be between 1 and ${max}, got ${raw}`, 'limit');
-  return n;
-}
-
-const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
-function range(from: string | undefined, to: string | undefined) {
-  if (from === undefined && to === undefined) return undefined;
-  return { ...(from !== undefined && { from: date(from)! }), ...(to !== undefined && { to: date(to)! }) };
-}
-
 const listWorkflows: Handler = async (ctx, req, res) => {
   const q = validate(listWorkflowsQuery, req.query, 'query');
-  const page = await ctx.service.listWorkflows(
-    req.caller,
-    {
-      namespaces: asList(q.namespace),
-      namePrefix: q.namePrefix,
-      phases: asList(q.phase),
-      labelSelector: q.labelSelector,
-      incomplete: q.incomplete === undefined ? undefined : q.incomplete === 'true',
-      started: range(q.startedAfter, q.startedBefore),
-      finished: range(q.finishedAfter, q.finishedBefore),
-      archived: range(q.archivedAfter, q.archivedBefore),
-      sort: q.sort ?? 'newest',
-    },
-    { limit: pageSize(q.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), ...(q.cursor !== undefined && { cursor: q.cursor }) },
-  );
+  const page = await ctx.service.listWorkflows(req.caller, workflowFilters(q), {
+    limit: pageSize(q.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    ...(q.cursor !== undefined && { cursor: q.cursor }),
+  });
   sendJson(res, 200, page);
 };
 
@@ -200,6 +164,14 @@ function bearer(header: string | undefined): string | undefined {
 export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const document = openApiDocument(deps.version);
   const ctx: Context = { deps, service: new ArchiveService(deps) };
+  /** The verified caller, or undefined after answering 401. */
+  const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> => {
+    const token = bearer(req.headers.authorization);
+    if (!token) return void sendError(res, 401, 'a bearer token is required (Authorization: Bearer <token>)');
+    const caller = await deps.authenticator.authenticate(token);
+    if (!caller) return void sendError(res, 401, 'the bearer token is not valid');
+    return caller;
+  };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     if ((req.url ?? '').length > MAX_URL_LENGTH) return sendError(res, 414, `URL longer than ${MAX_URL_LENGTH} bytes`);
     let url: URL;
@@ -207,6 +179,16 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       url = new URL(req.url ?? '/', 'http://strata.invalid');
     } catch {
       return sendError(res, 400, 'malformed request URL');
+    }
+    if (url.pathname === '/graphql') {
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        res.setHeader('allow', 'GET, POST');
+        return sendError(res, 405, `${req.method} is not allowed on /graphql`);
+      }
+      const caller = await authenticate(req, res);
+      if (!caller) return;
+      const answer = await answerGraphQL(req, url, caller, ctx.service, deps.onInternalError);
+      return sendJson(res, answer.status, answer.body);
     }
     const matched = matchRoute(url.pathname);
     if (!matched) return sendError(res, 404, `no route ${url.pathname}`);
@@ -226,10 +208,8 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
         return sendJson(res, 503, { error: { status: 503, message: `not ready: ${describeError(err)}` } });
       }
     }
-    const token = bearer(req.headers.authorization);
-    if (!token) return sendError(res, 401, 'a bearer token is required (Authorization: Bearer <token>)');
-    const caller = await deps.authenticator.authenticate(token);
-    if (!caller) return sendError(res, 401, 'the bearer token is not valid');
+    const caller = await authenticate(req, res);
+    if (!caller) return;
     const params = route.params
       ? (validate(route.params, matched.params, 'path') as Record<string, string>)
       : matched.params;

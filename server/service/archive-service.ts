@@ -8,7 +8,6 @@ import type {
   TextHit,
   TimeRange,
   WorkflowPageQuery,
-  WorkflowSort,
 } from '../../lib/catalog/catalog.ts';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
@@ -20,6 +19,7 @@ import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../api/cursor.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
 import { parseLabelSelector } from '../api/label-selector.ts';
+import type { WorkflowFilters } from '../api/list-params.ts';
 import { nodeTree, type NodeView } from '../api/workflow-detail.ts';
 import { visibleNamespaces, type Authorizer, type Caller } from '../auth/access.ts';
 import { grepLines, sliceBytes, type ByteSpan } from './log-stream.ts';
@@ -33,20 +33,6 @@ export interface ArchiveServiceDeps {
   holds(workflowUid: string): Promise<HoldsAndExtensions>;
   authorizer: Authorizer;
   audit: AuditLog;
-}
-
-/** List filters, already typed (each API parses its own syntax into this). */
-export interface WorkflowFilters {
-  namespaces?: string[];
-  namePrefix?: string;
-  phases?: string[];
-  /** Kubernetes label selector text. */
-  labelSelector?: string;
-  incomplete?: boolean;
-  started?: TimeRange;
-  finished?: TimeRange;
-  archived?: TimeRange;
-  sort?: WorkflowSort;
 }
 
 export interface WorkflowListPage {
@@ -96,6 +82,8 @@ async function readAll(stream: AsyncIterable<Uint8Array>, max: number): Promise<
   }
   return Buffer.concat(parts);
 }
+
+export type { WorkflowFilters };
 
 export class ArchiveService {
   constructor(private readonly deps: ArchiveServiceDeps) {}
@@ -148,6 +136,14 @@ export class ArchiveService {
     if (await this.deps.authorizer.allows(caller, 'list', row.namespace))
       throw new HttpError(403, `${caller.username} may not read archives in namespace ${row.namespace}`);
     throw notFound;
+  }
+
+  /** The catalog row of a manifest in a namespace the caller may `list` (a search hit's workflow), else 404. */
+  async listedWorkflow(caller: Caller, manifestId: string): Promise<CatalogWorkflow> {
+    const row = this.deps.catalog.get(manifestId).find((w) => w.manifestId === manifestId);
+    if (!row || !(await this.deps.authorizer.allows(caller, 'list', row.namespace)))
+      throw new HttpError(404, `no archived workflow with manifest id ${manifestId}`);
+    return row;
   }
 
   /** Writes the read's audit record; a read whose record cannot be written does not happen (503). */

@@ -1,0 +1,126 @@
+// A real archive and catalog behind `createApp` on loopback, for the server's tests (GraphQL, restores, dashboard).
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
+import { openRepository } from '../../lib/archive/repository.ts';
+import type { AuditRecord } from '../../lib/audit/audit.ts';
+import type { BundleEntry, WorkflowBundle } from '../../lib/bundle/bundle.ts';
+import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
+import type { Catalog } from '../../lib/catalog/catalog.ts';
+import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { NO_HOLDS } from '../../lib/policy/holds.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+import { parseAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
+import { createApp, type ServerDeps } from '../../server/http/app.ts';
+
+export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+export const LOG =
+  Array.from({ length: 50 }, (_, i) => `line ${i + 1}${i === 41 ? ' segfault in worker' : ''}`).join('\n') + '\n';
+export const ARTIFACT = 'model weights v1\n'.repeat(100);
+
+const text = (path: string, s: string, extra: Partial<BundleEntry>): BundleEntry => ({
+  path,
+  size: Buffer.byteLength(s),
+  open: async () => Readable.from([Buffer.from(s)]),
+  kind: 'log',
+  ...extra,
+});
+
+export function bundle(i: number, namespace: string, phase: string, labels: Record<string, string>, log: string) {
+  const uid = `00000000-0000-0000-0000-0000000000${String(i).padStart(2, '0')}`;
+  const name = `wf-${i}`;
+  const node = `${name}-node`;
+  const day = String(i).padStart(2, '0');
+  const workflow = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: { name, namespace, uid, labels },
+    status: {
+      phase,
+      startedAt: `2026-11-${day}T09:00:00Z`,
+      finishedAt: `2026-11-${day}T10:00:00Z`,
+      nodes: {
+        [name]: { id: name, name, type: 'DAG', phase, children: [node] },
+        [node]: { id: node, name: `${name}.a`, displayName: 'a', type: 'Pod', phase, children: [] },
+      },
+    },
+  };
+  const entries: BundleEntry[] = [
+    text(`logs/${node}/main.log`, log, { kind: 'log', nodeId: node, container: 'main' }),
+    text(`artifacts/${node}/model.txt`, ARTIFACT, { kind: 'artifact', nodeId: node, artifactName: 'model' }),
+  ];
+  return { uid, namespace, name, workflow, entries, missing: [] } satisfies WorkflowBundle;
+}
+
+export const ACCESS = `
+users:
+  - { username: alice, tokenSha256: ${sha('alice-token')} }
+  - { username: bob, groups: [finance-auditors], tokenSha256: ${sha('bob-token')} }
+  - { username: carol, tokenSha256: ${sha('carol-token')} }
+rules:
+  - { user: alice, verbs: [get, list], namespaces: [agents] }
+  - { group: finance-auditors, verbs: [list], namespaces: [finance] }
+`;
+
+export interface Fixture {
+  dir: string;
+  base: string;
+  ids: Record<string, string>;
+  audit: AuditRecord[];
+  catalog: Catalog;
+  store: FileSystemStore;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Four archived workflows (three in agents, one in finance), served with the access file above. */
+export async function startFixture(overrides: Partial<ServerDeps> = {}, access = ACCESS): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-server-'));
+  const store = new FileSystemStore(join(dir, 'repo'));
+  const repo = await initRepository(store);
+  const wfs = [
+    bundle(1, 'agents', 'Succeeded', { team: 'a', tier: 'gold' }, LOG),
+    bundle(2, 'agents', 'Failed', { team: 'b' }, 'setup\nsegfault in worker 3\n'),
+    bundle(3, 'agents', 'Succeeded', { team: 'a' }, 'ok\n'),
+    bundle(4, 'finance', 'Succeeded', { team: 'a' }, 'ledger closed, segfault in worker 9\n'),
+  ];
+  const ids: Record<string, string> = {};
+  for (const b of wfs) ids[b.name] = (await archiveBundle(repo, b)).manifestId;
+  const catalog = openSqliteCatalog(':memory:').catalog;
+  await indexCatalog(catalog, await archiveManifestSource(store));
+  const tokens = new TokenFileAccess(parseAccessFile(access, 'access.yaml'));
+  const audit: AuditRecord[] = [];
+  const server = createServer(
+    createApp({
+      catalog,
+      repository: () => openRepository(store),
+      holds: async () => NO_HOLDS,
+      authenticator: tokens,
+      authorizer: tokens,
+      audit: { record: async (r) => void audit.push(r) },
+      version: 'test',
+      ...overrides,
+    }),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address() as { port: number };
+  return {
+    dir,
+    base: `http://127.0.0.1:${addr.port}`,
+    ids,
+    audit,
+    catalog,
+    store,
+    server,
+    close: async () => {
+      await new Promise((r) => server.close(r));
+      catalog.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -19,6 +19,7 @@ import { identityClaim, withIdentityOptions } from '../../lib/cli/identity-optio
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ConfigError, describeError, ExitCode, InputError, StrataError } from '../../lib/errors.ts';
 import { openStore } from '../../lib/store/open.ts';
+import { ReplicaFallbackStore } from '../../lib/replica/fallback.ts';
 
 export const restoreCommand = stepCommand({
   command: 'restore [workflow]',
@@ -66,11 +67,25 @@ export const restoreCommand = stepCommand({
         type: 'boolean',
         describe: 'workflow.resubmit.yaml keeps the original creator labels (Argo labels whoever submits it)',
       })
+      .option('replica', {
+        type: 'string',
+        describe:
+          'a replica (file:/path or s3://bucket/prefix): a pack, index or manifest missing or bad here is read from it, verified',
+      })
+      .option('heal', { type: 'boolean', describe: 'with --replica: copy what was read from it back to the archive' })
       .conflicts('path', 'node')
       .conflicts('to-bucket', ['to', 'node', 'path'])
       .conflicts('log', 'artifact'),
   handler: async (args, ctx) => {
-    const repo = await openRepository(ctx.store());
+    if (args.heal && !args.replica) throw new ConfigError('--heal goes with --replica <url>');
+    const replica = args.replica
+      ? new ReplicaFallbackStore(ctx.store(), openStore(args.replica, ctx.config.s3), {
+          heal: Boolean(args.heal),
+          onFallback: (f) =>
+            ctx.log(`replica: ${f.key}: ${f.why}: read from ${args.replica}${f.healed ? ', healed' : ''}`),
+        })
+      : undefined;
+    const repo = await openRepository(replica ?? ctx.store());
     const resolved = await chooseManifest(repo, args.workflow, args.manifest);
     if (resolved.others.length > 0 || resolved.unreadable.length > 0 || resolved.id !== args.workflow) {
       ctx.log(`restoring ${describeResolution(resolved)}`);
@@ -95,7 +110,12 @@ export const restoreCommand = stepCommand({
           subject: id,
           outcome,
           ...(reason && { reason }),
-          details: { uid: manifest.workflow.uid, ...caller.auditActor.details, ...details },
+          details: {
+            uid: manifest.workflow.uid,
+            ...caller.auditActor.details,
+            ...details,
+            ...(replica?.fallbacks.length && { fromReplica: replica.fallbacks }),
+          },
         },
         outcome === 'ok' ? ExitCode.Ok : ExitCode.Failed,
       );

@@ -5,6 +5,9 @@ import { openRepository } from '../../lib/archive/index.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ExitCode } from '../../lib/errors.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
+import { recoverableKeys, recoverAll } from '../../lib/replica/fallback.ts';
+import { openStore } from '../../lib/store/open.ts';
+import { ConfigError } from '../../lib/errors.ts';
 
 export const verifyCommand = stepCommand({
   command: 'verify',
@@ -15,11 +18,35 @@ export const verifyCommand = stepCommand({
       .option('sample', {
         type: 'number',
         describe: 'with --read-data: percent of packs to read (default 100)',
+      })
+      .option('replica', {
+        type: 'string',
+        describe:
+          'a replica (file:/path or s3://…): for each pack, index or manifest missing or bad here, check its copy',
+      })
+      .option('heal', {
+        type: 'boolean',
+        describe: 'with --replica: copy good replica copies back, then verify again',
       }),
   handler: async (args, ctx) => {
     const repo = await openRepository(ctx.store());
     const readData = Boolean(args.readData) || args.sample !== undefined;
-    const report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
+    if (args.heal && !args.replica) throw new ConfigError('--heal goes with --replica <url>');
+    let report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
+    // The replica: which of the problems its copies can answer, healed when asked (then everything is checked again).
+    const fromReplica = args.replica
+      ? await recoverAll(
+          repo.store,
+          openStore(args.replica, ctx.config.s3),
+          recoverableKeys(report.problems),
+          Boolean(args.heal),
+        )
+      : undefined;
+    for (const f of fromReplica?.recovered ?? [])
+      ctx.log(`replica: ${f.key}: ${f.why}: ${f.healed ? 'healed from' : 'a good copy is on'} ${args.replica}`);
+    for (const u of fromReplica?.unrecoverable ?? []) ctx.log(`replica cannot help: ${u.why}`);
+    if (fromReplica?.recovered.some((f) => f.healed))
+      report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
     // Hold and extension records that do not verify keep their data (fail closed) and are problems to look at.
     const records = await new HoldRepository(repo.store).recordProblems();
     for (const r of records) report.problems.push({ kind: 'record', key: r.key, message: r.message });
@@ -31,6 +58,9 @@ export const verifyCommand = stepCommand({
       unfinished: report.unfinished.length,
       unfinishedBytes: report.unfinished.reduce((n, w) => n + w.size, 0),
       problems: report.problems.length,
+      ...(fromReplica && {
+        replica: { recovered: fromReplica.recovered, unrecoverable: fromReplica.unrecoverable.length },
+      }),
     });
     const first = report.problems[0];
     const code = report.ok

@@ -1,0 +1,136 @@
+// Restore and verify fall back to the replica: a pack or manifest missing or corrupt on the primary is read from the
+// replica once its copy proves good, reported, and healed when asked; a manifest deleted on purpose is not revived.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import {
+  initRepository,
+  openRepository,
+  readManifest,
+  restoreWorkflow,
+  verifyRepository,
+  type Repository,
+} from '../../lib/archive/index.ts';
+import { manifestKey, packKey } from '../../lib/archive/repository.ts';
+import { IntegrityError } from '../../lib/errors.ts';
+import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
+import { recoverableKeys, recoverAll, ReplicaFallbackStore, type Fallback } from '../../lib/replica/fallback.ts';
+import { replicate } from '../../lib/replica/replicate.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+import { SMALL, tempDir } from '../archive/fixtures.ts';
+import { runCli } from '../support/run-cli.ts';
+import { archiveAt } from '../tier/helpers.ts';
+
+const dir = tempDir('strata-fallback-');
+afterAll(() => dir.cleanup());
+let n = 0;
+const base = { verify: false, prune: false, dryRun: false };
+
+async function replicated(): Promise<{ repo: Repository; root: string; replicaRoot: string; ids: string[] }> {
+  const root = join(dir.path, `primary-${n++}`);
+  const repo = await initRepository(new FileSystemStore(root), SMALL);
+  const shared = randomBytes(20_000);
+  const ids = [
+    await archiveAt(repo, 'one', new Date(), [shared, randomBytes(8_000)]),
+    await archiveAt(repo, 'two', new Date(), [shared]),
+  ];
+  const replicaRoot = join(dir.path, `replica-${n++}`);
+  expect((await replicate(repo.store, new FileSystemStore(replicaRoot), base)).drift).toEqual([]);
+  return { repo, root, replicaRoot, ids };
+}
+
+function flipByte(root: string, key: string): void {
+  const file = join(root, ...key.split('/'));
+  const bytes = readFileSync(file);
+  bytes[60] = bytes[60]! ^ 0xff;
+  writeFileSync(file, bytes);
+}
+
+test('restore reads a corrupt pack and a lost manifest from the replica, verified, and heals when asked', async () => {
+  const p = await replicated();
+  const packs = (await readManifest(p.repo, p.ids[0]!)).packs.map((x) => packKey('g', x));
+  flipByte(p.root, packs[0]!);
+  // Lost, not deleted: its refs are still on the primary.
+  await p.repo.store.delete([manifestKey(p.ids[0]!)]);
+  await expect(restoreWorkflow(p.repo, p.ids[0]!, join(dir.path, `plain-${n++}`))).rejects.toThrow();
+
+  const seen: Fallback[] = [];
+  const through = new ReplicaFallbackStore(p.repo.store, new FileSystemStore(p.replicaRoot), {
+    heal: false,
+    onFallback: (f) => seen.push(f),
+  });
+  const restored = await restoreWorkflow(await openRepository(through), p.ids[0]!, join(dir.path, `r-${n++}`));
+  expect(restored.files).toBeGreaterThan(0);
+  expect(seen.map((f) => [f.key, f.why.split(' (')[0], f.healed])).toEqual(
+    expect.arrayContaining([
+      [manifestKey(p.ids[0]!), 'missing on the primary', false],
+      [packs[0], 'bad on the primary', false],
+    ]),
+  );
+  // Not healed: the primary is as bad as before.
+  expect((await verifyRepository(p.repo, { readData: true })).problems.length).toBeGreaterThan(0);
+
+  const healing = new ReplicaFallbackStore(p.repo.store, new FileSystemStore(p.replicaRoot), { heal: true });
+  await restoreWorkflow(await openRepository(healing), p.ids[0]!, join(dir.path, `r-${n++}`));
+  expect(healing.fallbacks.every((f) => f.healed)).toBe(true);
+  expect((await verifyRepository(p.repo, { readData: true })).problems).toEqual([]);
+});
+
+test('a replica copy that is bad too is refused, naming both sides', async () => {
+  const p = await replicated();
+  const [pack] = (await readManifest(p.repo, p.ids[1]!)).packs.map((x) => packKey('g', x));
+  flipByte(p.root, pack!);
+  flipByte(p.replicaRoot, pack!);
+  const through = new ReplicaFallbackStore(p.repo.store, new FileSystemStore(p.replicaRoot), { heal: true });
+  const err = await restoreWorkflow(await openRepository(through), p.ids[1]!, join(dir.path, `r-${n++}`)).catch(
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(IntegrityError);
+  expect(String(err)).toMatch(/bad on the primary .*and the replica's copy is bad too/);
+});
+
+test('a workflow deleted on purpose is not brought back from a stale replica', async () => {
+  const p = await replicated();
+  const result = await emergencyDelete(
+    { uid: 'one', reason: 'breach', approver: 'ciso', actor: 'oncall', breakGlass: false, dryRun: false },
+    {
+      repo: p.repo,
+      holds: { holds: [], extensions: [] },
+      audit: { record: async () => {} },
+      now: new Date(),
+      settleMs: 0,
+    },
+  );
+  expect(result.deletion?.outcome).toBe('done');
+  const through = new ReplicaFallbackStore(p.repo.store, new FileSystemStore(p.replicaRoot), { heal: true });
+  await expect(restoreWorkflow(await openRepository(through), p.ids[0]!, join(dir.path, `r-${n++}`))).rejects.toThrow();
+  expect(through.fallbacks).toEqual([]);
+  expect(await p.repo.store.head(manifestKey(p.ids[0]!))).toBeUndefined();
+});
+
+test('verify names what the replica can answer; --heal copies it back and verifies clean', async () => {
+  const p = await replicated();
+  const packs = (await readManifest(p.repo, p.ids[1]!)).packs.map((x) => packKey('g', x));
+  await p.repo.store.delete([packs[0]!]);
+  const before = await verifyRepository(p.repo, { readData: true });
+  expect(recoverableKeys(before.problems)).toContain(packs[0]);
+  const dry = await recoverAll(p.repo.store, new FileSystemStore(p.replicaRoot), [packs[0]!], false);
+  expect(dry.recovered).toEqual([{ key: packs[0], why: 'missing on the primary', healed: false }]);
+  expect(await p.repo.store.head(packs[0]!)).toBeUndefined();
+
+  const cli = await runCli([
+    '--store',
+    `file:${p.root}`,
+    'verify',
+    '--read-data',
+    '--replica',
+    `file:${p.replicaRoot}`,
+    '--heal',
+    '-o',
+    'json',
+  ]);
+  expect(cli.err).toContain(`replica: ${packs[0]}: missing on the primary: healed from file:${p.replicaRoot}`);
+  expect(JSON.parse(cli.out)).toMatchObject({ ok: true, problems: 0 });
+  expect(cli.code).toBe(0);
+});

@@ -13,7 +13,8 @@ import {
   readObject,
   HEX_ID,
 } from '../archive/repository.ts';
-import { NAME_REFS_PREFIX, UID_REFS_PREFIX } from '../archive/workflow-refs.ts';
+import { NAME_REFS_PREFIX, refKeys, UID_REFS_PREFIX } from '../archive/workflow-refs.ts';
+import type { Manifest } from '../archive/manifest.ts';
 import { describeError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { ObjectInfo, ObjectStore } from '../store/store.ts';
@@ -26,6 +27,12 @@ export interface ReplicateOptions {
   dryRun: boolean;
   progress?: Progress;
   audit?: AuditLog;
+  /**
+   * Residency: why a workflow (its manifest) may not be kept on this replica, or undefined when it may. Given, only
+   * packs and indexes some allowed manifest references are copied, and what may not be there is reported (and
+   * removed with prune).
+   */
+  refusal?: (manifest: Manifest) => string | undefined;
 }
 
 export interface ReplicateReport {
@@ -36,6 +43,8 @@ export interface ReplicateReport {
   /** Objects on the replica only, kept (no --prune, or still referenced). */
   extra: string[];
   drift: Array<{ key: string; problem: string }>;
+  /** Not copied because of residency, with why. */
+  refused: Array<{ key: string; why: string }>;
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -81,13 +90,22 @@ export async function replicate(
   replica: ObjectStore,
   opts: ReplicateOptions,
 ): Promise<ReplicateReport> {
-  const report: ReplicateReport = { checked: 0, copied: [], healed: [], pruned: [], extra: [], drift: [] };
+  const report: ReplicateReport = {
+    checked: 0,
+    copied: [],
+    healed: [],
+    pruned: [],
+    extra: [],
+    drift: [],
+    refused: [],
+  };
   const a = await listAll(primary);
   const b = await listAll(replica);
   const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
   opts.progress?.start(keys.length, 'replicate');
   // Still referenced on the primary: a pack or manifest it lists, named by its manifests or refs.
   const referenced = new Set<string>();
+  const manifests = new Map<string, Manifest>();
   for (const [key] of a) {
     if (!key.startsWith(MANIFESTS_PREFIX)) {
       for (const p of [UID_REFS_PREFIX, NAME_REFS_PREFIX])
@@ -97,16 +115,29 @@ export async function replicate(
     try {
       const m = decodeManifest(key.slice(MANIFESTS_PREFIX.length), await readObject(primary, key), key);
       for (const p of m.packs) referenced.add(`${PACKS_PREFIX}${m.group}/${p}`).add(`${INDEX_PREFIX}${m.group}/${p}`);
+      manifests.set(key, m);
     } catch {
       // an unreadable manifest on the primary is found below, when its two sides are compared
     }
   }
+  const notHere = opts.refusal ? residencyOf(manifests, opts.refusal) : undefined;
 
   for (const key of keys) {
     opts.progress?.advance();
     report.checked++;
     const onA = a.get(key);
     const onB = b.get(key);
+    const why = notHere?.(key, Boolean(onA));
+    if (why) {
+      if (!onB) report.refused.push({ key, why });
+      else if (!onA && referenced.has(key))
+        report.drift.push({ key, problem: `lost on the primary; the replica's copy may not live there (${why})` });
+      else if (opts.prune) {
+        if (!opts.dryRun) await replica.delete([key]);
+        report.pruned.push(key);
+      } else report.drift.push({ key, problem: `on a replica where it may not be (${why}); --prune removes it` });
+      continue;
+    }
     try {
       if (onA && !onB) {
         const bytes = await readObject(primary, key);
@@ -167,7 +198,47 @@ export async function replicate(
       healed: report.healed,
       pruned: report.pruned,
       drift: report.drift,
+      refused: report.refused.length,
     },
   });
   return report;
+}
+
+/**
+ * Which keys may not be on the replica, and why: a refused workflow's manifest, refs, packs and indexes; a manifest
+ * sharing a pack with one (its refs too); any pack or index no allowed manifest references (its residency is
+ * unknown: an unreadable manifest's, or an archive in progress), and a manifest that cannot be read.
+ */
+function residencyOf(
+  manifests: ReadonlyMap<string, Manifest>,
+  refusal: (m: Manifest) => string | undefined,
+): (key: string, onPrimary: boolean) => string | undefined {
+  const barred = new Map<string, string>();
+  const packsOf = (m: Manifest) =>
+    m.packs.flatMap((p) => [`${PACKS_PREFIX}${m.group}/${p}`, `${INDEX_PREFIX}${m.group}/${p}`]);
+  const idOf = (key: string) => key.slice(MANIFESTS_PREFIX.length);
+  const bar = (key: string, m: Manifest, why: string) => {
+    for (const k of [key, ...refKeys(m.workflow, idOf(key))]) barred.set(k, why);
+  };
+  for (const [key, m] of manifests) {
+    const why = refusal(m);
+    if (!why) continue;
+    bar(key, m, `workflow ${m.workflow.namespace}/${m.workflow.name}: ${why}`);
+    for (const k of packsOf(m)) barred.set(k, `holds data of ${m.workflow.namespace}/${m.workflow.name}: ${why}`);
+  }
+  const allowed = new Set<string>();
+  for (const [key, m] of manifests) {
+    if (barred.has(key)) continue;
+    const shared = packsOf(m).find((k) => barred.has(k));
+    if (shared) bar(key, m, `shares ${shared} with a workflow that may not live there`);
+    else for (const k of packsOf(m)) allowed.add(k);
+  }
+  return (key, onPrimary) => {
+    const why = barred.get(key);
+    if (why || !onPrimary) return why; // what only the replica has (deleted here) is the usual extra or prune
+    if (key.startsWith(MANIFESTS_PREFIX) && !manifests.has(key)) return 'unreadable manifest: its residency is unknown';
+    if ((key.startsWith(PACKS_PREFIX) || key.startsWith(INDEX_PREFIX)) && !allowed.has(key))
+      return 'no manifest that may live there references it';
+    return undefined;
+  };
 }

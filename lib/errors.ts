@@ -59,6 +59,9 @@ export class AuditError extends StrataError {
   override readonly exitCode: ExitCode = ExitCode.Unaudited;
 }
 
+/** An operation refused, with nothing changed, because its audit record could not be written first (exit 1). */
+export class AuditRefusal extends StrataError {}
+
 /** Policy files that do not validate or CEL that does not compile. */
 export class PolicyError extends ConfigError {}
 

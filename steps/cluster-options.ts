@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { formatProblem, type PolicySet } from '../lib/policy/index.ts';
 import type { ClusterApi } from '../lib/kube/cluster-api.ts';
+import type { PolicyDigest } from '../lib/audit/policy-in-force.ts';
 import { openCluster } from '../lib/kube/open.ts';
 import { loadStepPolicy, namespaceList } from '../lib/kube/policy-sources.ts';
 
@@ -32,13 +33,13 @@ export function withClusterPolicyOptions<T>(y: Argv<T>): Argv<T & ClusterPolicyA
 export async function openClusterAndPolicy(
   args: ClusterPolicyArgs,
   log: (line: string) => void,
-): Promise<{ cluster: ClusterApi; policySet: PolicySet }> {
+): Promise<{ cluster: ClusterApi; policySet: PolicySet; digest: PolicyDigest }> {
   const cluster = await openCluster(args['kube-server']);
-  const { policySet, problems } = await loadStepPolicy(
+  const { policySet, problems, digest } = await loadStepPolicy(
     cluster,
     args.policy,
     namespaceList(args['policy-from-cluster']),
   );
   for (const p of problems) log(formatProblem(p));
-  return { cluster, policySet };
+  return { cluster, policySet, digest };
 }

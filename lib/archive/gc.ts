@@ -1,4 +1,6 @@
 // Mark-and-sweep garbage collection of unreferenced packs, in two phases so it is safe beside running archivers.
+import type { AuditLog } from '../audit/audit.ts';
+import { recordIntent } from '../audit/write-ahead.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { describeError, IntegrityError, StoreError } from '../errors.ts';
 import { unfinishedWritesOf, type ObjectInfo, type UnfinishedWrite } from '../store/store.ts';
@@ -24,6 +26,9 @@ export interface GcOptions {
   dryRun?: boolean;
   now?: Date;
   progress?: Progress;
+  /** Where gc records what it is about to condemn and delete, before it does (refused: nothing changes). */
+  audit?: AuditLog;
+  actor?: string;
 }
 
 export interface GcReport {
@@ -105,6 +110,9 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
   for (const j of journals.journals) for (const p of j.packs) referenced.add(p);
   report.referencedPacks = referenced.size;
 
+  // Decide everything first, then record it, then act: a gc whose record cannot be written changes nothing.
+  const changes: Array<() => Promise<void>> = [];
+  const remove = (...keys: string[]) => changes.push(() => repo.store.delete(keys));
   progress.start(packs.size + condemned.size, 'gc');
   for (const [name, pack] of packs) {
     progress.advance();
@@ -114,16 +122,16 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
     if (referenced.has(name)) {
       if (doomed && !index) {
         report.revived.push(name);
-        if (!dryRun) await moveObject(repo, condemnedKey(group, packId), indexKey(group, packId));
-      } else if (doomed && !dryRun) {
-        await repo.store.delete([condemnedKey(group, packId)]);
+        changes.push(() => moveObject(repo, condemnedKey(group, packId), indexKey(group, packId)));
+      } else if (doomed) {
+        remove(condemnedKey(group, packId));
       }
       continue;
     }
     if (index) {
       if (doomed) {
         // Re-archived content re-created the index: the pack is live again.
-        if (!dryRun) await repo.store.delete([condemnedKey(group, packId)]);
+        remove(condemnedKey(group, packId));
         continue;
       }
       if (!old(pack) || !old(index)) {
@@ -131,7 +139,7 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
         continue;
       }
       report.condemned.push(name);
-      if (!dryRun) await moveObject(repo, indexKey(group, packId), condemnedKey(group, packId));
+      changes.push(() => moveObject(repo, indexKey(group, packId), condemnedKey(group, packId)));
       continue;
     }
     // No index: condemned by an earlier run, or a crash between writing the pack and its index.
@@ -144,31 +152,44 @@ export async function collectGarbage(repo: Repository, opts: GcOptions): Promise
       report.locked.push(name);
       continue;
     }
-    if (!dryRun) {
+    report.deleted.push(name);
+    report.deletedBytes += pack.size;
+    changes.push(async () => {
       try {
         await repo.store.delete([packKey(group, packId)]);
       } catch (err) {
         // The store's clock says the lock has not ended yet (ours is ahead): kept, as above.
         if (!(err instanceof StoreError) || !(await isLocked(repo, packKey(group, packId)))) throw err;
+        report.deleted.splice(report.deleted.indexOf(name), 1);
+        report.deletedBytes -= pack.size;
         report.locked.push(name);
-        continue;
+        return;
       }
       if (doomed) await repo.store.delete([condemnedKey(group, packId)]);
-    }
-    report.deleted.push(name);
-    report.deletedBytes += pack.size;
+    });
   }
   // Leftovers whose pack is gone: an index here would make archivers dedup against nothing.
   for (const [name, info] of indexes) {
     if (packs.has(name) || referenced.has(name) || !old(info)) continue;
     const [group, packId] = name.split('/') as [string, string];
-    if (!dryRun) await repo.store.delete([indexKey(group, packId)]);
+    remove(indexKey(group, packId));
   }
   for (const [name] of condemned) {
     progress.advance();
     if (packs.has(name)) continue;
     const [group, packId] = name.split('/') as [string, string];
-    if (!dryRun) await repo.store.delete([condemnedKey(group, packId)]);
+    remove(condemnedKey(group, packId));
+  }
+  if (!dryRun && changes.length) {
+    if (opts.audit) {
+      await recordIntent(opts.audit, {
+        action: 'gc',
+        actor: opts.actor ?? 'strata/gc',
+        subject: repo.store.url,
+        details: { condemn: report.condemned, delete: report.deleted, revive: report.revived },
+      });
+    }
+    for (const change of changes) await change();
   }
   // A crash mid-write leaves no object but a temp file or an open multipart upload: the same grace rule, by the
   // time it was last written to, so a writer still at work is never cut off.

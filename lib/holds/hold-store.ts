@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { discardAudit, type AuditLog } from '../audit/audit.ts';
+import { auditedOperation } from '../audit/write-ahead.ts';
 import { AlreadyExistsError, describeError, InputError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from '../policy/holds.ts';
@@ -117,7 +118,10 @@ export interface RecordProblem {
   message: string;
 }
 
-/** Every change (hold set, release, extension) is audited here, so each caller — CLI, Argo step, server — does it alike. */
+/**
+ * Every change (hold set, release, extension) is audited here, so each caller — CLI, Argo step, server — does it
+ * alike; its record is written before the change, and a change that cannot be recorded is not made.
+ */
 export class HoldRepository {
   constructor(
     private readonly store: ObjectStore,
@@ -143,22 +147,24 @@ export class HoldRepository {
       reason: input.reason,
       created: input.created.toISOString(),
     };
-    const written = await writeOnce(
-      this.store,
-      `${HOLDS}${uid}/${id}.json`,
-      record,
-      (a, b) => a.actor === b.actor && a.reason === b.reason,
+    return auditedOperation(
+      this.audit,
+      {
+        action: 'hold-set',
+        actor: input.actor,
+        verified: Boolean(input.actorVerified),
+        subject: uid,
+        reason: input.reason,
+        details: { hold: id },
+      },
+      () =>
+        writeOnce(
+          this.store,
+          `${HOLDS}${uid}/${id}.json`,
+          record,
+          (a, b) => a.actor === b.actor && a.reason === b.reason,
+        ),
     );
-    await this.audit.record({
-      action: 'hold-set',
-      actor: input.actor,
-      verified: Boolean(input.actorVerified),
-      subject: uid,
-      outcome: 'ok',
-      reason: input.reason,
-      details: { hold: id },
-    });
-    return written;
   }
 
   /** Writes a release record beside the hold; the hold record itself stays as history. */
@@ -186,21 +192,24 @@ export class HoldRepository {
       reason: input.reason,
       at: input.at.toISOString(),
     };
-    const written = await writeOnce(
-      this.store,
-      `${HOLDS}${uid}/${id}.release.json`,
-      release,
-      (a, b) => a.actor === b.actor && a.reason === b.reason,
+    const written = await auditedOperation(
+      this.audit,
+      {
+        action: 'hold-release',
+        actor: input.actor,
+        verified: Boolean(input.actorVerified),
+        subject: uid,
+        reason: input.reason,
+        details: { hold: id },
+      },
+      () =>
+        writeOnce(
+          this.store,
+          `${HOLDS}${uid}/${id}.release.json`,
+          release,
+          (a, b) => a.actor === b.actor && a.reason === b.reason,
+        ),
     );
-    await this.audit.record({
-      action: 'hold-release',
-      actor: input.actor,
-      verified: Boolean(input.actorVerified),
-      subject: uid,
-      outcome: 'ok',
-      reason: input.reason,
-      details: { hold: id },
-    });
     return { ...hold, released: written };
   }
 
@@ -266,22 +275,24 @@ export class HoldRepository {
       created: input.created.toISOString(),
       until: input.until.toISOString(),
     };
-    const written = await writeOnce(
-      this.store,
-      `${EXTENSIONS}${uid}/${id}.json`,
-      record,
-      (a, b) => a.until === b.until && a.actor === b.actor,
+    return auditedOperation(
+      this.audit,
+      {
+        action: 'extend',
+        actor: input.actor,
+        verified: Boolean(input.actorVerified),
+        subject: uid,
+        reason: input.reason,
+        details: { extension: id, until: record.until },
+      },
+      () =>
+        writeOnce(
+          this.store,
+          `${EXTENSIONS}${uid}/${id}.json`,
+          record,
+          (a, b) => a.until === b.until && a.actor === b.actor,
+        ),
     );
-    await this.audit.record({
-      action: 'extend',
-      actor: input.actor,
-      verified: Boolean(input.actorVerified),
-      subject: uid,
-      outcome: 'ok',
-      reason: input.reason,
-      details: { extension: written.id, until: written.until },
-    });
-    return written;
   }
 
   /** Every extension; one that does not verify keeps the workflow its key names indefinitely (`unverified`). */

@@ -3,6 +3,7 @@
 import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
 import { manifestKey, type Repository } from '../archive/repository.ts';
 import type { AuditLog } from '../audit/audit.ts';
+import { recordIntent } from '../audit/write-ahead.ts';
 import { describeError } from '../errors.ts';
 import { describeCheck, type AccessCheck, type AccessDecision } from '../identity/identity.ts';
 import { activeHolds, type HoldsAndExtensions } from '../policy/holds.ts';
@@ -127,6 +128,18 @@ export async function emergencyDelete(
     }
   }
   if (!req.dryRun) {
+    // Recorded before anything changes (locks lifted, manifests deleted): unrecorded, it does not happen.
+    await recordIntent(deps.audit, {
+      action: 'emergency-delete',
+      actor: req.actor,
+      verified: Boolean(req.actorVerified),
+      subject: req.uid,
+      reason: req.reason,
+      approver: req.approver,
+      details: { ...details, manifests: result.manifests, holdsOverridden: held.map((h) => h.id) },
+    });
+  }
+  if (!req.dryRun) {
     // The store's legal holds follow the records first (a release whose unlock was lost to a crash); break-glass over
     // a hold lifts them on this workflow's objects too (not on those another hold needs).
     const locks = await enforceLocks(deps.repo, targets, deps.holds, deps.now, held.length ? [req.uid] : []);
@@ -146,6 +159,7 @@ export async function emergencyDelete(
           actor: req.actor,
           approver: req.approver,
           breakGlass: req.breakGlass,
+          intentRecorded: true,
         },
       ],
       { audit: deps.audit, now: deps.now, holds: deps.holds, settleMs: deps.settleMs, catalog: deps.catalog },
@@ -177,6 +191,7 @@ export async function emergencyDelete(
     actor: req.actor,
     verified: Boolean(req.actorVerified),
     subject: req.uid,
+    approver: req.approver,
     outcome: result.cluster === 'failed' || (result.deletion && result.deletion.outcome !== 'done') ? 'failed' : 'ok',
     reason: req.reason,
     details: {

@@ -1,5 +1,6 @@
 // Runs finalize for manifests: verify, re-read the workflow, plan (finalize.ts), then label and maybe delete — audited.
 import type { AuditLog } from '../audit/audit.ts';
+import { recordIntent } from '../audit/write-ahead.ts';
 import { describeError } from '../errors.ts';
 import type { MetadataPatch } from '../kube/cluster-api.ts';
 import type { ManifestVerification } from '../archive/checker.ts';
@@ -101,6 +102,13 @@ export async function finalizeManifest(id: string, deps: FinalizeDeps): Promise<
     details: { manifest: id, workflow: ref },
   });
   if (plan.delete) {
+    // Deleting the source is recorded first: unrecorded, the workflow stays (the error stops the run).
+    await recordIntent(deps.audit, {
+      action: 'delete-source',
+      actor: deps.actor,
+      subject: uid,
+      details: { manifest: id, workflow: ref },
+    });
     try {
       const result = await deps.cluster.deleteWorkflow(namespace, name, uid);
       outcome.source = result === 'absent' ? 'absent' : result;

@@ -1,6 +1,7 @@
 // Deletes workflows' archives with proof: journal, manifests and refs and catalog rows, then the sweep of their packs
 // (delete or repack), then a check that every deleted key is gone and an audit record listing what went.
 import type { AuditLog } from '../audit/audit.ts';
+import { recordIntent } from '../audit/write-ahead.ts';
 import { decodeManifest } from '../archive/manifest.ts';
 import { manifestKey, packKey, readObject, type Repository } from '../archive/repository.ts';
 import { refKeys, writeRefs } from '../archive/workflow-refs.ts';
@@ -26,6 +27,8 @@ export interface DeletionRequest {
   approver?: string;
   /** Emergency deletion over a legal hold (audited as such). */
   breakGlass?: boolean;
+  /** The caller already wrote this deletion's `started` record (emergency delete does, before lifting locks). */
+  intentRecorded?: boolean;
 }
 
 export interface DeletionOptions {
@@ -151,10 +154,24 @@ export async function deleteArchives(
 ): Promise<{ outcomes: DeletionOutcome[]; unreadableJournals: string[] }> {
   const pending = await readJournals(repo);
   const journals = [...pending.journals];
-  for (const req of requests) {
-    if (protectionOfRequest(req, opts)) continue;
-    journals.push(await begin(repo, req, opts));
+  const admitted = requests.filter((req) => !protectionOfRequest(req, opts));
+  // Every new deletion is recorded before any begins: one that cannot be recorded stops them all, nothing changed.
+  for (const req of admitted) {
+    if (req.intentRecorded) continue;
+    await recordIntent(opts.audit, {
+      action: req.kind === 'expiry' ? 'expire' : 'emergency-delete',
+      actor: req.actor,
+      subject: req.uid,
+      reason: req.reason,
+      ...(req.approver ? { approver: req.approver } : {}),
+      details: {
+        workflow: `${req.namespace}/${req.name}`,
+        manifests: req.manifests,
+        ...(req.breakGlass ? { breakGlass: true } : {}),
+      },
+    });
   }
+  for (const req of admitted) journals.push(await begin(repo, req, opts));
   const outcomes: DeletionOutcome[] = [];
   const active: Array<{ j: DeletionJournal; keys: string[] }> = [];
   /** Packs of deletions that wait under a hold: no sweep touches them, whoever else used them. */

@@ -2,6 +2,7 @@
 // tier and audits it. Re-running after a crash converges: a pack already in its class is not copied again, and
 // the plan of the next run no longer lists what is done.
 import type { AuditLog } from '../audit/audit.ts';
+import { recordIntent } from '../audit/write-ahead.ts';
 import type { Progress } from '../progress.ts';
 import { mapLimit } from '../concurrency.ts';
 import { describeError } from '../errors.ts';
@@ -44,6 +45,16 @@ export interface TierRunReport {
 
 export async function applyTierPlan(repo: Repository, plan: TierPlan, opts: TierRunOptions): Promise<TierRunReport> {
   const actor = opts.actor ?? 'strata/tier';
+  // The whole plan is recorded before the first move: a run that cannot record it moves nothing.
+  if (plan.moves.length) {
+    await recordIntent(opts.audit, {
+      action: 'tier-move',
+      actor,
+      subject: repo.store.url,
+      reason: `${plan.moves.length} pack(s) along their timelines`,
+      details: { moves: plan.moves.map((m) => ({ pack: packKey(m.group, m.packId), from: m.from, to: m.to })) },
+    });
+  }
   opts.progress?.start(plan.moves.length, 'tier');
   const moves = await mapLimit(plan.moves, opts.concurrency ?? 4, async (m) => {
     const outcome = await applyMove(repo, m, opts);

@@ -1,5 +1,6 @@
 // `strata finalize`: after a verified archive, label the workflow archived and delete it if policy says so — never on doubt.
 import { openRepository } from '../../lib/archive/index.ts';
+import { recordPolicyInForce } from '../../lib/audit/policy-in-force.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { openClusterAndPolicy, withClusterPolicyOptions } from '../cluster-options.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
@@ -31,10 +32,11 @@ export const finalizeCommand = stepCommand({
       .option('dry-run', { type: 'boolean', describe: 'verify and plan, change nothing in the cluster' }),
   handler: async (args, ctx) => {
     const ids = manifestIds(args.manifest);
-    const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
+    const { cluster, policySet, digest } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) ctx.log('policy set does not validate: workflows are labelled, none is deleted');
     if (ids.length === 0) throw new ConfigError('--manifest names no manifest id');
     const repo = await openRepository(ctx.store());
+    if (!args['dry-run']) await recordPolicyInForce(ctx.store(), ctx.audit, digest, 'strata/finalize');
     const now = new Date();
     const holds = new HoldRepository(ctx.store());
     const results: FinalizeOutcome[] = [];

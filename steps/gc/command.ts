@@ -20,7 +20,12 @@ export const gcCommand = stepCommand({
   handler: async (args, ctx) => {
     const graceMs = fixedDurationFlagMs('grace', args.grace);
     const repo = await openRepository(ctx.store());
-    const report = await collectGarbage(repo, { graceMs, dryRun: args.dryRun, progress: ctx.progress });
+    const report = await collectGarbage(repo, {
+      graceMs,
+      dryRun: args.dryRun,
+      progress: ctx.progress,
+      audit: ctx.audit,
+    });
     const verb = report.dryRun ? 'would remove' : 'removed';
     for (const w of report.unfinished) ctx.log(`${verb} unfinished write: ${describeUnfinishedWrite(w)}`);
     ctx.output({

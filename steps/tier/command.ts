@@ -1,6 +1,7 @@
 // `strata tier [--dry-run]`: moves packs along their workflows' timelines and reports the plan with bytes and cost.
 import type { Argv, CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
+import { policyDigest, recordPolicyInForce } from '../../lib/audit/policy-in-force.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
 import { openCluster } from '../../lib/kube/open.ts';
@@ -98,9 +99,9 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     const pricingFile = args.pricing ?? process.env.STRATA_PRICING;
     const pricing = pricingFile ? loadPricing(pricingFile) : DEFAULT_PRICING;
     const namespaces = namespaceList(args['policy-from-cluster']);
-    const { policySet, problems } = namespaces.length
+    const { policySet, problems, digest } = namespaces.length
       ? await loadStepPolicy(await openCluster(args['kube-server']), args.policy, namespaces)
-      : loadPolicySet(readPolicySources(args.policy ?? []));
+      : fromFiles(args.policy ?? []);
     for (const p of problems) ctx.log(formatProblem(p));
     if (!policySet.valid) ctx.log('policy does not validate: every workflow fails closed (nothing moves or expires)');
 
@@ -115,6 +116,8 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     const tierClassMap = tierClasses(pricing, pricingFile);
     const classes = storageClassesOf(store) ? tierClassMap : undefined;
     if (!classes) ctx.log(`${store.url} has no storage classes: tiers are recorded and reported only`);
+    // Moves and expiries act under the policy: it is on the record first.
+    if (!dryRun) await recordPolicyInForce(store, ctx.audit, digest, 'strata/tier');
     const holdRepo = new HoldRepository(store);
     const holds = { holds: await holdRepo.listHolds(), extensions: await holdRepo.listExtensions() };
     const facts = await gatherTierFacts(repo, { policySet, holds, pricing, now, classes });
@@ -216,6 +219,11 @@ async function expire(
   } finally {
     catalog?.close();
   }
+}
+
+function fromFiles(paths: readonly string[]) {
+  const sources = readPolicySources(paths);
+  return { ...loadPolicySet(sources), digest: policyDigest(sources) };
 }
 
 function s3Location(url: string): { bucket: string; prefix: string } {

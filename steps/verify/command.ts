@@ -4,6 +4,7 @@ import { describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ExitCode } from '../../lib/errors.ts';
+import { recordIntent } from '../../lib/audit/write-ahead.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { recoverableKeys, recoverAll } from '../../lib/replica/fallback.ts';
 import { openStore } from '../../lib/store/open.ts';
@@ -32,6 +33,17 @@ export const verifyCommand = stepCommand({
     const repo = await openRepository(ctx.store());
     const readData = Boolean(args.readData) || args.sample !== undefined;
     if (args.heal && !args.replica) throw new ConfigError('--heal goes with --replica <url>');
+    // A verification run (and a heal) is evidence: one that cannot be recorded is not run.
+    await recordIntent(ctx.audit, {
+      action: 'verify',
+      actor: 'strata/verify',
+      subject: repo.store.url,
+      details: {
+        readData,
+        samplePercent: args.sample ?? (readData ? 100 : 0),
+        ...(args.replica && { replica: args.replica, heal: Boolean(args.heal) }),
+      },
+    });
     let report = await verifyRepository(repo, { readData, samplePercent: args.sample, progress: ctx.progress });
     // The replica: which of the problems its copies can answer, healed when asked (then everything is checked again).
     const fromReplica = args.replica

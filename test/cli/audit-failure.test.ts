@@ -62,8 +62,17 @@ afterEach(() => {
 const lastLine = (s: string) => s.trimEnd().split('\n').at(-1)!;
 
 describe('an audit record that cannot be written', () => {
-  test('verify prints its result, then names the failed audit write, exit 3', async () => {
+  test('a verify run that cannot be recorded is not run: nothing checked, exit 1', async () => {
     disk.full = auditFull;
+    const run = await strata(['verify', '-o', 'json']);
+    expect(run.out).toBe('');
+    expect(lastLine(run.err)).toMatch(/^strata: verify of \S+ refused: its audit record could not be written/);
+    expect(run.code).toBe(1);
+  });
+
+  test('verify recorded as started prints its result, then names the failed closing audit write, exit 3', async () => {
+    // The writer's first record ("started") goes through, its second (the result) does not.
+    disk.full = (p) => auditFull(p) && p.includes('0000000001');
     const run = await strata(['verify', '-o', 'json']);
     expect(JSON.parse(run.out)).toMatchObject({ ok: true, manifests: 1, problems: 0 });
     expect(lastLine(run.err)).toMatch(
@@ -79,7 +88,7 @@ describe('an audit record that cannot be written', () => {
     const { renameSync } = await import('node:fs');
     renameSync(path.join(packs, pack), moved);
     try {
-      disk.full = auditFull;
+      disk.full = (p) => auditFull(p) && p.includes('0000000001');
       const run = await strata(['verify', '-o', 'json']);
       expect(JSON.parse(run.out)).toMatchObject({ ok: false });
       expect(run.err).toMatch(/strata: audit record of verify .* not written/);

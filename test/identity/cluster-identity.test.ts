@@ -103,7 +103,10 @@ describe('identity from the cluster', () => {
     expect(envForged.err).toMatch(/ignoring STRATA_ACTOR="legal@corp"/);
     expect(JSON.parse(envForged.out)).toMatchObject({ actor: 'alice@corp', actorVerified: true });
     const audited = (await auditRecords(repo.root)).filter((r) => r.action === 'hold-set');
-    expect(audited).toEqual([expect.objectContaining({ actor: 'alice@corp', verified: true })]);
+    expect(audited).toEqual([
+      expect.objectContaining({ actor: 'alice@corp', verified: true, outcome: 'started' }),
+      expect.objectContaining({ actor: 'alice@corp', verified: true, outcome: 'ok' }),
+    ]);
   });
 
   test('hold set outside the caller’s namespace and hold release without the permission are refused (and audited)', async () => {

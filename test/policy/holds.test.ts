@@ -21,7 +21,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const T0 = new Date('2026-03-01T00:00:00Z');
 
 describe('HoldRepository', () => {
-  test('every hold, release and extension is audited with actor, reason and subject; refusals are not', async () => {
+  test('every hold, release and extension is audited with actor, reason and subject, before and after', async () => {
     const audited: AuditRecord[] = [];
     const repo = new HoldRepository(store, { record: async (r) => void audited.push(r) });
     await repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal@x', reason: 'litigation', created: T0 });
@@ -37,7 +37,19 @@ describe('HoldRepository', () => {
     await expect(
       repo.setHold({ workflowUid: 'wf-1', id: 'case-1', actor: 'legal@x', reason: 'changed', created: T0 }),
     ).rejects.toBeInstanceOf(InputError);
-    expect(audited).toEqual([
+    // Each change is recorded as started before it is made; the refused one (a different record under the same id)
+    // ends as failed.
+    expect(audited.map((r) => `${r.action} ${r.outcome}`)).toEqual([
+      'hold-set started',
+      'hold-set ok',
+      'extend started',
+      'extend ok',
+      'hold-release started',
+      'hold-release ok',
+      'hold-set started',
+      'hold-set failed',
+    ]);
+    expect(audited.filter((r) => r.outcome === 'ok')).toEqual([
       {
         action: 'hold-set',
         actor: 'legal@x',

@@ -137,8 +137,13 @@ describe('expiry', () => {
     expect([...catalog.ids]).toEqual([]); // young's old id left with its rewrite; the next index adds the new one
     await expectEndState(s.repo, s, onlyExpired);
 
-    const records = audit.records.filter((r) => r.action === 'expire');
-    expect(records.map((r) => r.outcome)).toEqual(['ok', 'ok']);
+    expect(audit.records.filter((r) => r.action === 'expire').map((r) => r.outcome)).toEqual([
+      'started',
+      'started',
+      'ok',
+      'ok',
+    ]);
+    const records = audit.records.filter((r) => r.action === 'expire' && r.outcome !== 'started');
     const all = records.flatMap((r) => (r.details as { chunksDeleted: string[] }).chunksDeleted);
     expect(new Set(all)).toEqual(onlyExpired);
     expect(records[0]!.details).toMatchObject({

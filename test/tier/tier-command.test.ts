@@ -114,9 +114,13 @@ describe('strata tier', () => {
     const records: string[] = [];
     for await (const o of repo.store.list(TIERS_PREFIX)) records.push(o.key);
     expect(records.sort()).toEqual(packsOf.c!.map((p) => `${TIERS_PREFIX}g/${p}/warm`).sort());
-    const audited: Array<{ action: string; subject: string; details?: Record<string, unknown> }> = [];
+    const audited: Array<{ action: string; outcome: string; subject: string; details?: Record<string, unknown> }> = [];
     for await (const r of auditRecords(repo.store)) audited.push(r);
-    const moves = audited.filter((a) => a.action === 'tier-move');
+    // The plan is recorded before the first move, then each move.
+    const planned = audited.filter((a) => a.action === 'tier-move' && a.outcome === 'started');
+    expect(planned).toHaveLength(1);
+    expect((planned[0]!.details as { moves: unknown[] }).moves).toHaveLength(packsOf.c!.length);
+    const moves = audited.filter((a) => a.action === 'tier-move' && a.outcome !== 'started');
     expect(moves.map((a) => a.subject).sort()).toEqual(packsOf.c!.map((p) => packKey('g', p)).sort());
     expect(moves[0]!.details).toMatchObject({ from: 'hot', to: 'warm' });
 

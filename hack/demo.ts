@@ -147,7 +147,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const queries = await stage('query', async () => runQueries(catalog, bundles, opts.text, log));
 
     // 5. Restore one whole workflow and one node's log, checking every SHA-256.
-    const failed = catalog.search({ phase: 'Failed', limit: 1 })[0] ?? catalog.search({ limit: 1 })[0]!;
+    const failed = (await catalog.search({ phase: 'Failed', limit: 1 }))[0] ?? (await catalog.search({ limit: 1 }))[0]!;
     const restore = await stage(`restore workflow ${failed.namespace}/${failed.name}`, async () =>
       restoreWhole(
         repo,
@@ -195,7 +195,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     );
     return { ok, workflows: bundles.length, archive, index, queries, restore, nodeLog, verify };
   } finally {
-    catalog.close();
+    await catalog.close();
     // Closing checkpoints the WAL, so the file size is now the catalog's real size.
     const db = join(root, 'catalog.db');
     const size = await stat(db).then(
@@ -237,7 +237,7 @@ async function runQueries(
   const [key, value] = [selector.slice(0, eq), selector.slice(eq + 1)];
   const label: QueryCheck = {
     query: `--label ${selector}`,
-    found: names(catalog.search({ labels: { [key]: value }, limit: 10_000 })),
+    found: names(await catalog.search({ labels: { [key]: value }, limit: 10_000 })),
     expected: bundles
       .filter((b) => labelsOf(b)[key] === value)
       .map((b) => `${b.namespace}/${b.name}`)
@@ -255,7 +255,7 @@ async function runQueries(
   const since = times[Math.floor(times.length / 2)] ?? new Date(0).toISOString();
   const timeRange: QueryCheck = {
     query: `--since ${since}`,
-    found: names(catalog.search({ since: new Date(since), limit: 10_000 })),
+    found: names(await catalog.search({ since: new Date(since), limit: 10_000 })),
     expected: bundles
       .filter((b) => (finishedOf(b) ?? '') >= since)
       .map((b) => `${b.namespace}/${b.name}`)
@@ -277,10 +277,10 @@ async function runQueries(
       }
     }
   }
-  const hits = catalog.searchText(word, { limit: 20 });
+  const hits = await catalog.searchText(word, { limit: 20 });
   const fullText = {
     query: `--text ${word}`,
-    found: names(catalog.search({ text: word, limit: 10_000 })),
+    found: names(await catalog.search({ text: word, limit: 10_000 })),
     expected: expected.sort(),
     ok: false,
     hits: hits.map((h) => ({
@@ -343,8 +343,10 @@ async function restoreNodeLog(
   log: (l: string) => void,
 ): Promise<DemoResult['nodeLog']> {
   const [ns, name] = hit ? hit.workflow.split('/') : [fallback.namespace, fallback.name];
-  const w = catalog.get(`${ns}/${name}`)[0]!;
-  const entry = catalog.entries(w.manifestId).find((e) => (hit ? e.path === hit.path : e.kind === 'log' && e.nodeId))!;
+  const w = (await catalog.get(`${ns}/${name}`))[0]!;
+  const entry = (await catalog.entries(w.manifestId)).find((e) =>
+    hit ? e.path === hit.path : e.kind === 'log' && e.nodeId,
+  )!;
   const file = join(restoreRoot, `${w.name}.${entry.nodeId ?? 'node'}.${entry.container ?? 'main'}.log`);
   await mkdir(restoreRoot, { recursive: true });
   await pipeline(await openEntry(repo, w.manifestId, entry.path), createWriteStream(file));

@@ -58,7 +58,7 @@ export interface WorkflowQuery {
   until?: Date;
   /** Only workflows archived with (true) or without (false) missing logs/artifacts. */
   incomplete?: boolean;
-  /** Full-text query over log text (SQLite FTS5 syntax); keeps only workflows with a hit. */
+  /** Full-text query over log text (the catalog's text query language, text-query.ts); keeps only workflows with a hit. */
   text?: string;
   limit?: number;
 }
@@ -133,31 +133,41 @@ export interface CatalogStats {
   byPhase: Record<string, number>;
 }
 
+/**
+ * The catalog port. Every backend (embedded SQLite, PostgreSQL, a search engine) implements the same query model
+ * and passes the same behaviour suite (test/catalog/contract.ts); callers never know which one they talk to.
+ */
 export interface Catalog {
   /** Manifest ids already indexed (complete: their transaction committed). */
-  manifestIds(): Set<string>;
+  manifestIds(): Promise<Set<string>>;
   /**
-   * Indexes one manifest in one transaction: its row, labels, entries and the log segments as they stream in.
-   * Replaces an earlier row for the same manifest id; a crash before the end leaves no trace of it.
+   * Indexes one manifest atomically: its row, labels, entries and the log segments as they stream in.
+   * Replaces an earlier row for the same manifest id (idempotent); a crash before the end leaves no trace of it.
+   * Resolves once the rows are visible to every reader of the catalog.
    */
   upsertManifest(
     workflow: CatalogWorkflow,
     entries: CatalogEntry[],
     segments: AsyncIterable<LogSegment>,
   ): Promise<void>;
-  remove(manifestId: string): void;
-  search(query: WorkflowQuery): CatalogWorkflow[];
+  /** Removes every row of a manifest (expiry, erasure); removing an absent one is not an error. */
+  remove(manifestId: string): Promise<void>;
+  search(query: WorkflowQuery): Promise<CatalogWorkflow[]>;
   /** One page of the listing, ordered by `query.sort` then manifest id. */
-  page(query: WorkflowPageQuery): WorkflowPage;
+  page(query: WorkflowPageQuery): Promise<WorkflowPage>;
   /** Every namespace that has an archived workflow. */
-  namespaces(): string[];
-  /** Full-text hits with node ids and snippets, filtered by the other fields of the query. */
-  searchText(text: string, query?: Omit<WorkflowQuery, 'text'>): TextHit[];
+  namespaces(): Promise<string[]>;
+  /**
+   * Full-text hits (one per matching log segment, best first) with node ids and snippets, filtered by the other
+   * fields of the query. `text` is parsed by parseTextQuery (text-query.ts); line, snippet and highlights come from
+   * matchSegment (text-hit.ts) over the segment's text, so every backend reports the same for the same hit.
+   */
+  searchText(text: string, query?: Omit<WorkflowQuery, 'text'>): Promise<TextHit[]>;
   /** Manifests matching a manifest id, a workflow uid, or a workflow name (optionally namespace/name), newest first. */
-  get(ref: string): CatalogWorkflow[];
-  entries(manifestId: string): CatalogEntry[];
-  stats(): CatalogStats;
-  close(): void;
+  get(ref: string): Promise<CatalogWorkflow[]>;
+  entries(manifestId: string): Promise<CatalogEntry[]>;
+  stats(): Promise<CatalogStats>;
+  close(): Promise<void>;
 }
 
 /** The time a workflow counts as "at" for --since/--until. */

@@ -12,7 +12,7 @@ export interface QueryFlags {
   since?: string;
   until?: string;
   text?: string;
-  /** Take `text` as one literal phrase rather than FTS5 query syntax. */
+  /** Take `text` as one literal phrase rather than query syntax. */
   literal?: boolean;
   limit?: number;
 }
@@ -36,7 +36,7 @@ export function queryFromFlags(flags: QueryFlags, now = new Date()): WorkflowQue
   return query;
 }
 
-/** An FTS5 phrase matching `text` as written (quotes doubled), so `exit-code: 137` needs no FTS5 syntax. */
+/** A phrase matching `text` as written (quotes doubled), so `exit-code: 137 (` needs no query syntax. */
 export function literalPhrase(text: string): string {
   return `"${text.replaceAll('"', '""')}"`;
 }

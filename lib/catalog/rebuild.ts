@@ -71,13 +71,13 @@ export async function indexCatalog(
     logBytes: 0,
     problems: [],
   };
-  const known = catalog.manifestIds();
+  const known = await catalog.manifestIds();
   const listed = new Set<string>(opts.only ?? []);
   if (!opts.only) {
     for await (const id of source.listManifestIds()) listed.add(id);
     for (const id of known) {
       if (listed.has(id)) continue;
-      catalog.remove(id);
+      await catalog.remove(id);
       report.removed++;
     }
   }

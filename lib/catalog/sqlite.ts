@@ -20,15 +20,13 @@ import {
   type WorkflowQuery,
 } from './catalog.ts';
 import { searchableText, visibleText } from './log-text.ts';
+import { matchSegment } from './text-hit.ts';
+import { parseTextQuery, toFts5 } from './text-query.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
 export const CATALOG_SCHEMA_VERSION = 5;
 
 const DEFAULT_LIMIT = 100;
-const SNIPPET_WIDTH = 160;
-// Match markers for highlight(): control characters that visibleText keeps out of the stored text.
-const MARK_OPEN = '\u0001';
-const MARK_CLOSE = '\u0002';
 
 // SQL function that decompresses a segment body (registered on every connection; FTS5 reads text through it).
 const INFLATE = 'strata_inflate';
@@ -88,6 +86,18 @@ CREATE INDEX segments_manifest ON segments(manifest_id);
 CREATE VIEW segment_text AS SELECT id, ${INFLATE}(body) AS text FROM segments;
 CREATE VIRTUAL TABLE log_fts USING fts5(text, content = 'segment_text', content_rowid = 'id');
 `;
+
+interface SegmentRow {
+  manifest_id: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  path: string;
+  node_id: string | null;
+  container: string | null;
+  first_line: number;
+  body: Buffer;
+}
 
 interface ManifestRow {
   id: string;
@@ -169,7 +179,7 @@ class SqliteCatalog implements Catalog {
 
   constructor(private readonly db: Database.Database) {}
 
-  manifestIds(): Set<string> {
+  async manifestIds(): Promise<Set<string>> {
     const rows = this.db.prepare('SELECT id FROM manifests').pluck().all() as string[];
     return new Set(rows);
   }
@@ -260,11 +270,11 @@ class SqliteCatalog implements Catalog {
     db.prepare('DELETE FROM manifests WHERE id = ?').run(manifestId);
   }
 
-  remove(manifestId: string): void {
+  async remove(manifestId: string): Promise<void> {
     this.db.transaction(() => this.deleteRows(manifestId))();
   }
 
-  search(query: WorkflowQuery): CatalogWorkflow[] {
+  async search(query: WorkflowQuery): Promise<CatalogWorkflow[]> {
     const where = filters(query);
     if (query.text !== undefined) {
       where.clauses.push(
@@ -273,14 +283,11 @@ class SqliteCatalog implements Catalog {
       where.params.push(matchQuery(query.text));
     }
     const sql = `SELECT m.* FROM manifests m ${whereSql(where.clauses)} ORDER BY m.at_ms DESC, m.id LIMIT ?`;
-    const rows = this.runMatch(
-      query.text,
-      () => this.db.prepare(sql).all(...where.params, limitOf(query)) as ManifestRow[],
-    );
+    const rows = this.db.prepare(sql).all(...where.params, limitOf(query)) as ManifestRow[];
     return rows.map((r) => this.toWorkflow(r));
   }
 
-  page(query: WorkflowPageQuery): WorkflowPage {
+  async page(query: WorkflowPageQuery): Promise<WorkflowPage> {
     const where = pageFilters(query);
     const order = SORTS[query.sort];
     if (query.after !== undefined) {
@@ -308,54 +315,48 @@ class SqliteCatalog implements Catalog {
     };
   }
 
-  namespaces(): string[] {
+  async namespaces(): Promise<string[]> {
     return this.db.prepare('SELECT DISTINCT namespace FROM manifests ORDER BY 1').pluck().all() as string[];
   }
 
-  searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): TextHit[] {
+  async searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): Promise<TextHit[]> {
+    const parsed = parseTextQuery(text);
+    const limit = limitOf(query);
     const where = filters(query);
     where.clauses.unshift('log_fts MATCH ?');
-    where.params.unshift(matchQuery(text));
+    where.params.unshift(toFts5(parsed));
     const sql = `
-      SELECT m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line,
-             highlight(log_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}') AS marked
+      SELECT m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line, s.body
       FROM log_fts JOIN segments s ON s.id = log_fts.rowid JOIN manifests m ON m.id = s.manifest_id
-      ${whereSql(where.clauses)} ORDER BY rank, s.id LIMIT ?`;
-    const rows = this.runMatch(
-      text,
-      () =>
-        this.db.prepare(sql).all(...where.params, limitOf(query)) as {
-          manifest_id: string;
-          uid: string;
-          namespace: string;
-          name: string;
-          path: string;
-          node_id: string | null;
-          container: string | null;
-          first_line: number;
-          marked: string;
-        }[],
-    );
-    return rows.map((r) => {
-      const { lineOffset, snippet: marked } = firstMatch(r.marked);
-      const { text: snippetText, highlights } = unmark(marked);
-      return {
-        manifestId: r.manifest_id,
-        uid: r.uid,
-        namespace: r.namespace,
-        name: r.name,
-        ...(r.node_id !== null && { nodeId: r.node_id }),
-        ...(r.container !== null && { container: r.container }),
-        path: r.path,
-        line: r.first_line + lineOffset,
-        snippet: clean(marked),
-        snippetText,
-        highlights,
-      };
-    });
+      ${whereSql(where.clauses)} ORDER BY rank, s.id LIMIT ? OFFSET ?`;
+    const statement = this.db.prepare(sql);
+    const hits: TextHit[] = [];
+    // The index names candidate segments; the matcher confirms each and finds its line, snippet and highlights.
+    for (let offset = 0; hits.length < limit; offset += limit) {
+      const rows = statement.all(...where.params, limit, offset) as SegmentRow[];
+      for (const r of rows) {
+        const match = matchSegment(parsed, decompress(r.body).toString('utf8'));
+        if (!match || hits.length >= limit) continue;
+        hits.push({
+          manifestId: r.manifest_id,
+          uid: r.uid,
+          namespace: r.namespace,
+          name: r.name,
+          ...(r.node_id !== null && { nodeId: r.node_id }),
+          ...(r.container !== null && { container: r.container }),
+          path: r.path,
+          line: r.first_line + match.lineOffset,
+          snippet: match.snippet,
+          snippetText: match.snippetText,
+          highlights: match.highlights,
+        });
+      }
+      if (rows.length < limit) break;
+    }
+    return hits;
   }
 
-  get(ref: string): CatalogWorkflow[] {
+  async get(ref: string): Promise<CatalogWorkflow[]> {
     const slash = ref.indexOf('/');
     const params: string[] = [ref, ref, ref];
     let sql = 'SELECT * FROM manifests WHERE id = ? OR uid = ? OR name = ?';
@@ -372,7 +373,7 @@ class SqliteCatalog implements Catalog {
     return rows.map((r) => this.toWorkflow(r));
   }
 
-  entries(manifestId: string): CatalogEntry[] {
+  async entries(manifestId: string): Promise<CatalogEntry[]> {
     const rows = this.db.prepare('SELECT * FROM entries WHERE manifest_id = ? ORDER BY path').all(manifestId) as {
       path: string;
       kind: string;
@@ -393,7 +394,7 @@ class SqliteCatalog implements Catalog {
     }));
   }
 
-  stats(): CatalogStats {
+  async stats(): Promise<CatalogStats> {
     const db = this.db;
     const totals = db
       .prepare(
@@ -414,7 +415,8 @@ class SqliteCatalog implements Catalog {
     return { ...totals, logSegments, labels, byPhase };
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.queue;
     this.db.close();
   }
 
@@ -440,21 +442,6 @@ class SqliteCatalog implements Catalog {
       entries: r.entries,
       bytes: r.bytes,
     };
-  }
-
-  /** Runs a statement with a user's FTS5 query; a syntax error becomes a usage error, not a crash. */
-  private runMatch<T>(text: string | undefined, run: () => T): T {
-    try {
-      return run();
-    } catch (err) {
-      if (text !== undefined && err instanceof Database.SqliteError && err.code === 'SQLITE_ERROR') {
-        throw new ConfigError(
-          `full-text query ${JSON.stringify(text)} is not valid FTS5 syntax (${err.message}); put words in double quotes to search for them literally`,
-          { key: 'text' },
-        );
-      }
-      throw err;
-    }
   }
 }
 
@@ -576,50 +563,12 @@ function limitOf(q: { limit?: number }): number {
   return limit;
 }
 
-/** A user's full-text query, rewritten as the indexed text was. */
+/** A user's full-text query in FTS5 syntax (parsed by the one query language; syntax errors are ConfigErrors). */
 function matchQuery(text: string): string {
-  if (!text.trim()) throw new ConfigError('full-text query is empty', { key: 'text' });
-  return searchableText(text);
+  return toFts5(parseTextQuery(text));
 }
 
 function toMs(iso: string): number | null {
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? null : ms;
-}
-
-/** From a highlighted segment: how many lines precede the first match, and that line trimmed around the match. */
-function firstMatch(marked: string): { lineOffset: number; snippet: string } {
-  const at = marked.indexOf(MARK_OPEN);
-  if (at < 0) return { lineOffset: 0, snippet: marked.slice(0, SNIPPET_WIDTH).trimEnd() };
-  let lineOffset = 0;
-  for (let i = marked.indexOf('\n'); i >= 0 && i < at; i = marked.indexOf('\n', i + 1)) lineOffset++;
-  const lineStart = marked.lastIndexOf('\n', at) + 1;
-  const nl = marked.indexOf('\n', at);
-  const line = marked.slice(lineStart, nl < 0 ? marked.length : nl);
-  const rel = at - lineStart;
-  const from = Math.max(0, rel - SNIPPET_WIDTH / 2);
-  let snippet = line.slice(from, from + SNIPPET_WIDTH);
-  if (from > 0) snippet = '…' + snippet;
-  if (from + SNIPPET_WIDTH < line.length) snippet += '…';
-  return { lineOffset, snippet: snippet.trimEnd() };
-}
-
-function clean(s: string): string {
-  return s.replaceAll(MARK_OPEN, '«').replaceAll(MARK_CLOSE, '»');
-}
-
-/** The snippet without match markers, and where they were; `«»` mark the matches in the text humans read. */
-function unmark(marked: string): { text: string; highlights: Array<[number, number]> } {
-  let text = '';
-  let open = -1;
-  const highlights: Array<[number, number]> = [];
-  for (const ch of marked) {
-    if (ch === MARK_OPEN) open = text.length;
-    else if (ch === MARK_CLOSE) {
-      if (open >= 0) highlights.push([open, text.length]);
-      open = -1;
-    } else text += ch;
-  }
-  if (open >= 0) highlights.push([open, text.length]);
-  return { text, highlights };
 }

@@ -114,7 +114,7 @@ async function dropManifests(
   const identity = { uid: j.uid, namespace: j.namespace, name: j.name };
   const keys = j.manifests.flatMap((m) => [manifestKey(m.id), ...refKeys(identity, m.id)]);
   await repo.store.delete(keys);
-  for (const m of j.manifests) catalog?.remove(m.id);
+  for (const m of j.manifests) await catalog?.remove(m.id);
   return keys;
 }
 
@@ -223,7 +223,8 @@ export async function deleteArchives(
       ...(await stillPresent(repo.store, keys)),
       ...sweep.stillPresent.filter((k) => [...mine].some((p) => k.includes(p.slice(p.indexOf('/') + 1)))),
     ];
-    const catalogLeft = opts.catalog ? j.manifests.filter((m) => opts.catalog!.manifestIds().has(m.id)) : [];
+    const indexed = opts.catalog ? await opts.catalog.manifestIds() : new Set<string>();
+    const catalogLeft = j.manifests.filter((m) => indexed.has(m.id));
     const outcome: DeletionOutcome = {
       uid: j.uid,
       kind: j.kind,

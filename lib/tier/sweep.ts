@@ -16,8 +16,8 @@ import { RESTORE_CLASSES } from './storage-class.ts';
 
 /** The catalog as the lifecycle needs it: remove a manifest's rows, and say which manifests it still has. */
 export interface CatalogRows {
-  remove(manifestId: string): void;
-  manifestIds(): Set<string>;
+  remove(manifestId: string): Promise<void>;
+  manifestIds(): Promise<Set<string>>;
 }
 
 export interface SweepOptions {
@@ -237,7 +237,7 @@ export async function sweepPacks(
     const oldKeys = [manifestKey(oldId), ...refKeys(m.workflow, oldId)];
     await repo.store.delete(oldKeys);
     report.deletedKeys.push(...oldKeys);
-    opts.catalog?.remove(oldId);
+    await opts.catalog?.remove(oldId);
     report.superseded.push({ uid: m.workflow.uid, from: oldId, to: newId });
   }
 

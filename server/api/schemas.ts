@@ -145,7 +145,7 @@ export const logQuery = z
 
 export const searchQuery = z
   .object({
-    q: z.string().min(1).max(1024).describe('full-text query (SQLite FTS5: words, "phrase", a OR b, prefix*)'),
+    q: z.string().min(1).max(1024).describe('full-text query: words, "phrase", prefix*, a OR b, a NOT b, (groups)'),
     namespace: repeatable(namespaceSchema).optional(),
     limit: z
       .string()

@@ -201,7 +201,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
     if (route.name === 'openapi') return sendJson(res, 200, document);
     if (route.name === 'ready') {
       try {
-        deps.catalog.namespaces();
+        await deps.catalog.namespaces();
         await deps.repository();
         return sendJson(res, 200, { status: 'ok' });
       } catch (err) {

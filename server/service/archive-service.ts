@@ -96,7 +96,7 @@ export class ArchiveService {
       if (denied.length) throw new HttpError(403, `${caller.username} may not list archives in namespace ${denied[0]}`);
       return allowed;
     }
-    return visibleNamespaces(this.deps.authorizer, caller, 'list', this.deps.catalog.namespaces());
+    return visibleNamespaces(this.deps.authorizer, caller, 'list', await this.deps.catalog.namespaces());
   }
 
   async listWorkflows(
@@ -122,13 +122,13 @@ export class ArchiveService {
     const after = page.cursor !== undefined ? decodeCursor(page.cursor, fingerprint) : undefined;
     const namespaces = await this.readableNamespaces(caller, filters.namespaces);
     const query: WorkflowPageQuery = { ...normalized, namespaces, ...(after && { after }), limit: page.limit };
-    const result = this.deps.catalog.page(query);
+    const result = await this.deps.catalog.page(query);
     return { items: result.items, ...(result.last && { nextCursor: encodeCursor(fingerprint, result.last) }) };
   }
 
   /** The catalog row of a manifest the caller may `get`; the same 404 whether absent or in a namespace they cannot see. */
   async readableWorkflow(caller: Caller, manifestId: string): Promise<CatalogWorkflow> {
-    const row = this.deps.catalog.get(manifestId).find((w) => w.manifestId === manifestId);
+    const row = (await this.deps.catalog.get(manifestId)).find((w) => w.manifestId === manifestId);
     const notFound = new HttpError(404, `no archived workflow with manifest id ${manifestId}`);
     if (!row) throw notFound;
     if (await this.deps.authorizer.allows(caller, 'get', row.namespace)) return row;
@@ -140,7 +140,7 @@ export class ArchiveService {
 
   /** The catalog row of a manifest in a namespace the caller may `list` (a search hit's workflow), else 404. */
   async listedWorkflow(caller: Caller, manifestId: string): Promise<CatalogWorkflow> {
-    const row = this.deps.catalog.get(manifestId).find((w) => w.manifestId === manifestId);
+    const row = (await this.deps.catalog.get(manifestId)).find((w) => w.manifestId === manifestId);
     if (!row || !(await this.deps.authorizer.allows(caller, 'list', row.namespace)))
       throw new HttpError(404, `no archived workflow with manifest id ${manifestId}`);
     return row;
@@ -181,7 +181,7 @@ export class ArchiveService {
           : doc;
       }
     }
-    const entries = this.deps.catalog.entries(manifestId);
+    const entries = await this.deps.catalog.entries(manifestId);
     const { holds, extensions } = await this.deps.holds(row.uid);
     return {
       workflow: row,
@@ -196,7 +196,7 @@ export class ArchiveService {
   /** A workflow's artifacts (catalog metadata: listing them is not a read of archived content). */
   async artifacts(caller: Caller, manifestId: string): Promise<CatalogEntry[]> {
     await this.readableWorkflow(caller, manifestId);
-    return this.deps.catalog.entries(manifestId).filter((e) => e.kind === 'artifact');
+    return (await this.deps.catalog.entries(manifestId)).filter((e) => e.kind === 'artifact');
   }
 
   /** A log or artifact the caller may read, found in the manifest (404 naming what is missing). */
@@ -239,7 +239,7 @@ export class ArchiveService {
     const namespaces = await this.readableNamespaces(caller, opts.namespaces);
     let hits: TextHit[];
     try {
-      hits = this.deps.catalog.searchText(q, { namespaces, limit: opts.limit });
+      hits = await this.deps.catalog.searchText(q, { namespaces, limit: opts.limit });
     } catch (err) {
       if (err instanceof ConfigError) throw new BadRequest(`q: ${err.message}`, 'q');
       throw err;

@@ -34,7 +34,7 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
         ...(args.manifest?.length && { only: args.manifest }),
       });
       for (const p of report.problems) ctx.log(`strata: manifest ${p.manifestId}: ${p.message}`);
-      const { manifests, workflows, byPhase } = catalog.stats();
+      const { manifests, workflows, byPhase } = await catalog.stats();
       ctx.output({
         catalog: ctx.config.catalog,
         listed: report.listed,
@@ -54,7 +54,7 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
         `index could not read ${report.problems.length} manifests; first: ${first.manifestId}: ${first.message}`,
       );
     } finally {
-      catalog.close();
+      await catalog.close();
     }
   }),
 };

@@ -1,6 +1,6 @@
 // `strata query` (archived workflows by label, namespace, phase, time, log text) and `strata search` (log hits with node ids).
 import type { Argv, CommandModule } from 'yargs';
-import type { CatalogWorkflow, TextHit } from '../../lib/catalog/catalog.ts';
+import type { Catalog, CatalogWorkflow, TextHit } from '../../lib/catalog/catalog.ts';
 import { queryFromFlags, type QueryFlags } from '../../lib/catalog/query-flags.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
@@ -26,17 +26,18 @@ function filterOptions<T>(y: Argv<T>) {
       describe: 'finished at or after: ISO date/time or duration ago (30m, 12h, 7d, 2w, 1mo)',
     })
     .option('until', { type: 'string', describe: 'finished before: ISO date/time or duration ago' })
-    .option('literal', { type: 'boolean', describe: 'take the text as one literal phrase, not FTS5 syntax' })
+    .option('literal', { type: 'boolean', describe: 'take the text as one literal phrase, not query syntax' })
     .option('limit', { type: 'number', default: 100, describe: 'at most this many results' });
 }
 
-function withCatalog<T>(ctx: StepContext, use: (catalog: ReturnType<typeof openSqliteCatalog>['catalog']) => T): T {
+async function withCatalog<T>(ctx: StepContext, use: (catalog: Catalog) => Promise<T>): Promise<T> {
   const { catalog } = openSqliteCatalog(ctx.config.catalog);
   try {
-    if (catalog.stats().manifests === 0) ctx.log(`catalog ${ctx.config.catalog} is empty; run \`strata index\` first`);
-    return use(catalog);
+    if ((await catalog.stats()).manifests === 0)
+      ctx.log(`catalog ${ctx.config.catalog} is empty; run \`strata index\` first`);
+    return await use(catalog);
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 }
 
@@ -70,11 +71,11 @@ export const queryCommand: CommandModule<GlobalArgs, QueryArgs> = {
     filterOptions(y).option('text', {
       alias: 't',
       type: 'string',
-      describe: 'only workflows whose logs match this full-text query (FTS5 syntax)',
+      describe: 'only workflows whose logs match this full-text query (see `strata search`)',
     }),
   handler: runStep<QueryArgs>(async (args, ctx) => {
     const query = queryFromFlags(args);
-    const found = withCatalog(ctx, (c) => c.search(query));
+    const found = await withCatalog(ctx, (c) => c.search(query));
     ctx.output(ctx.config.output === 'table' ? found.map(workflowRow) : found);
     return ExitCode.Ok;
   }),
@@ -90,12 +91,12 @@ export const searchCommand: CommandModule<GlobalArgs, SearchArgs> = {
       .positional('text', {
         type: 'string',
         demandOption: true,
-        describe: 'FTS5 query: words, "exact phrase", a OR b, prefix*, NEAR(a b)',
+        describe: 'words (all must occur), "exact phrase", prefix*, a OR b, a AND b, a NOT b, (groups)',
       })
       .option('limit', { type: 'number', default: 20, describe: 'at most this many hits' }),
   handler: runStep<SearchArgs>(async (args, ctx) => {
     const { text, ...filters } = queryFromFlags(args);
-    const hits = withCatalog(ctx, (c) => c.searchText(text ?? '', filters));
+    const hits = await withCatalog(ctx, (c) => c.searchText(text ?? '', filters));
     ctx.output(ctx.config.output === 'table' ? hits.map(hitRow) : hits);
     return ExitCode.Ok;
   }),

@@ -79,7 +79,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
-    catalog.close();
+    await catalog.close();
     return ExitCode.Ok;
   }),
 };

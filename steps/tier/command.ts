@@ -217,7 +217,7 @@ async function expire(
     }
     return result;
   } finally {
-    catalog?.close();
+    await catalog?.close();
   }
 }
 

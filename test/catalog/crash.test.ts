@@ -39,17 +39,21 @@ function indexUntilKilled(db: string, chunks: number): Promise<'killed' | 'finis
 }
 
 test('killed at several points, a re-run converges on the clean catalog', async () => {
-  const needles = (c: Catalog) => {
+  const needles = async (c: Catalog) => {
     const perManifest = new Map<string, number>();
-    for (const h of c.searchText('needle', { limit: 1000 }))
+    for (const h of await c.searchText('needle', { limit: 1000 }))
       perManifest.set(h.manifestId, (perManifest.get(h.manifestId) ?? 0) + 1);
     return perManifest;
   };
   const clean = openSqliteCatalog(':memory:').catalog;
   await indexCatalog(clean, crashCorpus());
-  const expected = { stats: clean.stats(), all: clean.search({}), hits: clean.searchText('needle', { limit: 1000 }) };
-  const cleanNeedles = needles(clean);
-  clean.close();
+  const expected = {
+    stats: await clean.stats(),
+    all: await clean.search({}),
+    hits: await clean.searchText('needle', { limit: 1000 }),
+  };
+  const cleanNeedles = await needles(clean);
+  await clean.close();
 
   const db = join(dir, 'catalog.db');
   // Each chunk is 4 KiB; the corpus has 6 manifests × 2 logs × ~30 chunks; a re-run skips what was committed.
@@ -57,12 +61,13 @@ test('killed at several points, a re-run converges on the clean catalog', async 
   for (const chunks of [5, 100, 100]) {
     expect(await indexUntilKilled(db, chunks)).toBe('killed');
     const { catalog } = openSqliteCatalog(db);
-    partial.push(catalog.stats().manifests);
+    partial.push((await catalog.stats()).manifests);
     // Whatever was committed is whole: every indexed manifest has all of its hits.
-    const found = needles(catalog);
-    for (const id of catalog.manifestIds()) expect(found.get(id), id).toBe(cleanNeedles.get(id));
-    expect([...found.keys()].every((id) => catalog.manifestIds().has(id))).toBe(true);
-    catalog.close();
+    const found = await needles(catalog);
+    const ids = await catalog.manifestIds();
+    for (const id of ids) expect(found.get(id), id).toBe(cleanNeedles.get(id));
+    expect([...found.keys()].every((id) => ids.has(id))).toBe(true);
+    await catalog.close();
   }
   // Lock-step makes the cut points exact: nothing, then one, then two whole manifests committed.
   expect(partial).toEqual([0, 1, 2]);
@@ -74,9 +79,9 @@ test('killed at several points, a re-run converges on the clean catalog', async 
   const { catalog } = openSqliteCatalog(db);
   await indexCatalog(catalog, crashCorpus());
   expect({
-    stats: catalog.stats(),
-    all: catalog.search({}),
-    hits: catalog.searchText('needle', { limit: 1000 }),
+    stats: await catalog.stats(),
+    all: await catalog.search({}),
+    hits: await catalog.searchText('needle', { limit: 1000 }),
   }).toEqual(expected);
-  catalog.close();
+  await catalog.close();
 });

@@ -10,7 +10,13 @@ export interface FakeWorkflow {
   name: string;
   namespace?: string;
   phase?: string;
+  /** Defaults to finishedAt. */
+  startedAt?: string;
   finishedAt?: string;
+  /** When the manifest was written (the catalog's archivedAt). */
+  createdAt?: string;
+  group?: string;
+  incomplete?: boolean;
   labels?: Record<string, string>;
   /** Log text (or raw bytes) per node id (path logs/<node>/main.log). */
   logs?: Record<string, string | Uint8Array>;
@@ -28,7 +34,7 @@ export class FakeSource implements ManifestSource {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Workflow',
       metadata: { name: w.name, namespace, uid: w.uid, labels: w.labels ?? {} },
-      status: { phase: w.phase ?? 'Succeeded', startedAt: w.finishedAt, finishedAt: w.finishedAt },
+      status: { phase: w.phase ?? 'Succeeded', startedAt: w.startedAt ?? w.finishedAt, finishedAt: w.finishedAt },
     };
     const entries: IndexableManifest['entries'] = [{ path: 'workflow.yaml', kind: 'workflow' }];
     this.files.set(`${w.id}/workflow.yaml`, stringify(workflow));
@@ -37,7 +43,16 @@ export class FakeSource implements ManifestSource {
       entries.push({ path, kind: 'log', nodeId: node, container: 'main', size: Buffer.from(text).length });
       this.files.set(`${w.id}/${path}`, text);
     }
-    this.manifests.set(w.id, { id: w.id, uid: w.uid, namespace, name: w.name, incomplete: false, entries });
+    this.manifests.set(w.id, {
+      id: w.id,
+      uid: w.uid,
+      namespace,
+      name: w.name,
+      ...(w.createdAt !== undefined && { createdAt: w.createdAt }),
+      ...(w.group !== undefined && { group: w.group }),
+      incomplete: w.incomplete ?? false,
+      entries,
+    });
     return this;
   }
 

@@ -63,7 +63,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   const { catalog } = openSqliteCatalog(process.argv[2]);
   await indexCatalog(catalog, source);
-  catalog.close();
+  await catalog.close();
   process.stdout.write('done\n');
   process.exit(0);
 }

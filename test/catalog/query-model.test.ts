@@ -74,16 +74,10 @@ test.prop([fc.array(arbWorkflow, { maxLength: 12 }), fc.array(arbQuery, { minLen
         .filter(({ w }) => q.text === undefined || w.logs.some((l) => l.split(/\s+/).includes(q.text!)))
         .map(({ name }) => name)
         .sort();
-      expect(
-        catalog
-          .search(query)
-          .map((w) => w.name)
-          .sort(),
-        JSON.stringify(q),
-      ).toEqual(expected);
+      expect((await catalog.search(query)).map((w) => w.name).sort(), JSON.stringify(q)).toEqual(expected);
       if (q.text !== undefined) {
         // Every hit is in a log that has the word on the line the hit names.
-        for (const h of catalog.searchText(q.text, { limit: 1000 })) {
+        for (const h of await catalog.searchText(q.text, { limit: 1000 })) {
           const i = Number(h.name.slice(3));
           const log = workflows[i]!.logs[Number(h.nodeId!.split('-').at(-1))]!;
           expect(log.split('\n')[h.line - 1]!.split(' ')).toContain(q.text);
@@ -91,6 +85,6 @@ test.prop([fc.array(arbWorkflow, { maxLength: 12 }), fc.array(arbQuery, { minLen
       }
     }
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 });

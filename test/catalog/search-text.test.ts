@@ -13,9 +13,9 @@ async function hitsIn(log: string | Uint8Array, query: string) {
       new FakeSource().add({ id: 'f'.repeat(64), uid: 'u', name: 'wf', logs: { n1: log } }),
     );
     expect(report.problems).toEqual([]);
-    return catalog.searchText(query).map((h) => ({ line: h.line, snippet: h.snippet }));
+    return (await catalog.searchText(query)).map((h) => ({ line: h.line, snippet: h.snippet }));
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 }
 
@@ -91,11 +91,11 @@ describe('searching a timestamp as it appears in the log', () => {
     const log = 'boot\n2024-10-16T04:21:03.509232Z step started\n';
     await indexCatalog(catalog, new FakeSource().add({ id: 'f'.repeat(64), uid: 'u', name: 'wf', logs: { n1: log } }));
     const query = queryFromFlags({ text: '2024-10-16T04:21:03.509232Z', literal: true });
-    expect(catalog.searchText(query.text!)).toMatchObject([{ line: 2 }]);
-    expect(catalog.search(query).map((w) => w.name)).toEqual(['wf']);
+    expect(await catalog.searchText(query.text!)).toMatchObject([{ line: 2 }]);
+    expect((await catalog.search(query)).map((w) => w.name)).toEqual(['wf']);
     // A query may start anywhere in the timestamp (a token boundary: `16T04` is one token).
-    expect(catalog.searchText('"21:03.509232Z step"')).toMatchObject([{ line: 2 }]);
-    catalog.close();
+    expect(await catalog.searchText('"21:03.509232Z step"')).toMatchObject([{ line: 2 }]);
+    await catalog.close();
   });
 
   test('sub-second digits are not indexed: a timestamp matches every line of its second', async () => {
@@ -103,8 +103,10 @@ describe('searching a timestamp as it appears in the log', () => {
     expect(await hitsIn(log, literalPhrase('04:21:03.509Z'))).toHaveLength(1);
     const { catalog } = openSqliteCatalog(':memory:');
     await indexCatalog(catalog, new FakeSource().add({ id: 'f'.repeat(64), uid: 'u', name: 'wf', logs: { n1: log } }));
-    expect(catalog.searchText(literalPhrase('04:21:03.509Z'), { limit: 10 })).toMatchObject([{ line: 1 }]);
-    expect(catalog.searchText(literalPhrase('04:21:04.1Z'))).toMatchObject([{ line: 2, snippet: '«04:21:04.509Z» b' }]);
-    catalog.close();
+    expect(await catalog.searchText(literalPhrase('04:21:03.509Z'), { limit: 10 })).toMatchObject([{ line: 1 }]);
+    expect(await catalog.searchText(literalPhrase('04:21:04.1Z'))).toMatchObject([
+      { line: 2, snippet: '«04:21:04.509Z» b' },
+    ]);
+    await catalog.close();
   });
 });

@@ -35,11 +35,11 @@ describe('npm run demo', () => {
     expect(timeRange.found.length).toBeLessThanOrEqual(4);
   });
 
-  test('full-text hits point at a node log line that really contains the word', () => {
+  test('full-text hits point at a node log line that really contains the word', async () => {
     const word = result.queries.fullText.query.replace('--text ', '').toLowerCase();
     const { catalog } = openSqliteCatalog(join(root, 'catalog.db'));
     try {
-      const hits = catalog.searchText(word, { limit: 50 });
+      const hits = await catalog.searchText(word, { limit: 50 });
       expect(hits.length).toBeGreaterThan(0);
       for (const h of hits) {
         const original = readFileSync(join(root, 'export', h.namespace, h.name, h.path), 'utf8');
@@ -49,7 +49,7 @@ describe('npm run demo', () => {
         else expect(h.path).toMatch(/^resources\//);
       }
     } finally {
-      catalog.close();
+      await catalog.close();
     }
   });
 

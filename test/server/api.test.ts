@@ -118,7 +118,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((r) => server.close(r));
-  catalog.close();
+  await catalog.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -119,7 +119,7 @@ export async function startFixture(overrides: Partial<ServerDeps> = {}, access =
     server,
     close: async () => {
       await new Promise((r) => server.close(r));
-      catalog.close();
+      await catalog.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

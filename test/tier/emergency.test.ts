@@ -56,7 +56,7 @@ test('emergency deletion removes every byte of the workflow from packs, metadata
   const catalogPath = join(dir, 'catalog.db');
   const { catalog } = openSqliteCatalog(catalogPath);
   await indexCatalog(catalog, await archiveManifestSource(repo.store));
-  expect(catalog.searchText(`"${marker.toString()}"`).length).toBeGreaterThan(0);
+  expect((await catalog.searchText(`"${marker.toString()}"`)).length).toBeGreaterThan(0);
 
   const records: AuditRecord[] = [];
   const result = await emergencyDelete(
@@ -73,9 +73,9 @@ test('emergency deletion removes every byte of the workflow from packs, metadata
   expect(result).toMatchObject({ refused: false, manifests: [victim], deletedManifests: 1 });
   expect(result.deletion).toMatchObject({ outcome: 'done', stillPresent: [] });
   expect(result.deletion!.repacked).toHaveLength(1);
-  expect(catalog.searchText(`"${marker.toString()}"`)).toEqual([]);
-  expect(catalog.manifestIds().has(victim)).toBe(false);
-  catalog.close();
+  expect(await catalog.searchText(`"${marker.toString()}"`)).toEqual([]);
+  expect((await catalog.manifestIds()).has(victim)).toBe(false);
+  await catalog.close();
 
   expect(await findMarker(repo, marker)).toEqual([]);
   const left = await manifestsByUid(repo);

@@ -59,9 +59,9 @@ test('a run expires the workflow with proof and leaves the catalog and the archi
 
   const { catalog } = openSqliteCatalog(catalogPath);
   try {
-    expect([...catalog.manifestIds()]).toEqual(youngNow);
+    expect([...(await catalog.manifestIds())]).toEqual(youngNow);
   } finally {
-    catalog.close();
+    await catalog.close();
   }
   expect((await verifyRepository(repo, { readData: true })).problems).toEqual([]);
 

@@ -74,10 +74,10 @@ async function expireRun(repo: Repository, audit: AuditLog = memoryAudit(), cata
 
 class FakeCatalog {
   readonly ids = new Set<string>();
-  remove(id: string) {
+  async remove(id: string) {
     this.ids.delete(id);
   }
-  manifestIds() {
+  async manifestIds() {
     return new Set(this.ids);
   }
 }

@@ -1,0 +1,50 @@
+// A full-text hit's place and snippet, computed from the segment's text by the one query matcher: every backend
+// reports the same line, snippet and highlights, and an index that only narrows (no positions, blooms) is confirmed.
+import { logTokens, matchText, type TextQuery } from './text-query.ts';
+
+const SNIPPET_WIDTH = 160;
+
+export interface SegmentMatch {
+  /** Lines before the one holding the first match (add to the segment's first line). */
+  lineOffset: number;
+  /** The line around the first match, matches between « and ». */
+  snippet: string;
+  snippetText: string;
+  highlights: Array<[number, number]>;
+}
+
+/** Where `query` matches in a segment's stored text, or undefined when it does not match there. */
+export function matchSegment(query: TextQuery, text: string): SegmentMatch | undefined {
+  const spans = matchText(query, logTokens(text));
+  if (!spans) return undefined;
+  spans.sort((a, b) => a[0] - b[0]);
+  const first = spans[0];
+  if (!first) return undefined;
+  let lineOffset = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < first[0]; i = text.indexOf('\n', i + 1)) lineOffset++;
+  const lineStart = text.lastIndexOf('\n', first[0]) + 1;
+  const nl = text.indexOf('\n', first[0]);
+  const lineEnd = nl < 0 ? text.length : nl;
+  const from = lineStart + Math.max(0, first[0] - lineStart - SNIPPET_WIDTH / 2);
+  const to = Math.min(lineEnd, from + SNIPPET_WIDTH);
+  const lead = from > lineStart ? '…' : '';
+  let snippetText = lead + text.slice(from, to);
+  if (to < lineEnd) snippetText += '…';
+  const trimmed = snippetText.trimEnd();
+  const highlights: Array<[number, number]> = [];
+  let last = -1;
+  for (const [s, e] of spans) {
+    if (s < from || e > to || s < last) continue;
+    highlights.push([s - from + lead.length, e - from + lead.length]);
+    last = e;
+  }
+  snippetText = trimmed;
+  let snippet = '';
+  let at = 0;
+  for (const [s, e] of highlights) {
+    snippet += snippetText.slice(at, s) + '«' + snippetText.slice(s, e) + '»';
+    at = e;
+  }
+  snippet += snippetText.slice(at);
+  return { lineOffset, snippet, snippetText, highlights };
+}

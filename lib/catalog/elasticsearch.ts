@@ -1,0 +1,454 @@
+// The catalog on Elasticsearch's API (tested: Elasticsearch 7.17.29 with @elastic/elasticsearch 8.19; OpenSearch only
+// through a client that speaks to it, docs/catalog-elasticsearch.md). Workflows and log segments live in one index per
+// month behind read aliases; tokens are made by Strata (the same as every backend), the node only indexes them.
+//
+// There are no transactions: an upsert writes its segments under a new generation, then the workflow document naming
+// that generation (the commit), then removes older generations. Readers only believe segments of the generation the
+// workflow document names, so a crash mid-way leaves nothing visible, and the next upsert or removal sweeps it.
+import { randomBytes } from 'node:crypto';
+import { Client, type estypes } from '@elastic/elasticsearch';
+import { StrataError } from '../errors.ts';
+import { BulkWriter, type BulkOptions } from './es-bulk.ts';
+import { dropIfEmpty, layout, periodOf, putTemplates, type IndexLayout } from './es-indices.ts';
+import { labelPair, limitOf, pageQuery, queryFilters, textQuery } from './es-query.ts';
+import {
+  workflowTime,
+  type Catalog,
+  type CatalogEntry,
+  type CatalogStats,
+  type CatalogWorkflow,
+  type LogSegment,
+  type TextHit,
+  type WorkflowPage,
+  type WorkflowPageQuery,
+  type WorkflowQuery,
+} from './catalog.ts';
+import { searchableText, visibleText } from './log-text.ts';
+import { matchSegment } from './text-hit.ts';
+import { parseTextQuery, tokenize } from './text-query.ts';
+
+export interface ElasticsearchCatalogOptions {
+  /** e.g. http://127.0.0.1:9200 */
+  node: string;
+  /** Index and alias names start with it (default "strata"). */
+  prefix?: string;
+  shards?: number;
+  /** Replicas per index (the engine's default, 1, unless set). */
+  replicas?: number;
+  /** Make each write visible to searches before it returns (default true; a bulk rebuild may turn it off). */
+  refresh?: boolean;
+  bulk?: BulkOptions;
+}
+
+type Query = estypes.QueryDslQueryContainer;
+
+interface WorkflowDoc {
+  manifestId: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  phase?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  archivedAt?: string;
+  labels: Record<string, string>;
+  group?: string;
+  incomplete: boolean;
+  entries: number;
+  bytes: number;
+  entryList: CatalogEntry[];
+  generation: string;
+  mgen: string;
+  segments: number;
+}
+
+interface SegmentDoc {
+  manifestId: string;
+  mgen: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  path: string;
+  nodeId?: string;
+  container?: string;
+  firstLine: number;
+  text: string;
+}
+
+const PAGE = 1000;
+const ALL = { ignore_unavailable: true, allow_no_indices: true } as const;
+
+function ms(iso: string | undefined): number | undefined {
+  if (iso === undefined) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Opens the catalog: installs the index templates; indices appear as documents of each month arrive. */
+export async function openElasticsearchCatalog(opts: ElasticsearchCatalogOptions): Promise<ElasticsearchCatalog> {
+  const prefix = opts.prefix ?? 'strata';
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(prefix))
+    throw new StrataError(
+      `Elasticsearch index prefix ${JSON.stringify(prefix)} must be lower case letters, digits, . _ -`,
+    );
+  const client = new Client({ node: opts.node });
+  try {
+    await putTemplates(client, prefix, { shards: opts.shards ?? 1, replicas: opts.replicas ?? 1 });
+  } catch (err) {
+    await client.close();
+    throw new StrataError(
+      `cannot set up the catalog on Elasticsearch at ${opts.node}: ${(err as Error).message}`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
+  }
+  return new ElasticsearchCatalog(client, prefix, opts);
+}
+
+export class ElasticsearchCatalog implements Catalog {
+  private readonly names: IndexLayout;
+
+  constructor(
+    readonly client: Client,
+    readonly prefix: string,
+    private readonly opts: ElasticsearchCatalogOptions,
+  ) {
+    this.names = layout(prefix);
+  }
+
+  async manifestIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const hit of this.scan(this.names.workflows, { match_all: {} }, ['manifestId'])) {
+      ids.add((hit._source as { manifestId: string }).manifestId);
+    }
+    return ids;
+  }
+
+  async upsertManifest(
+    w: CatalogWorkflow,
+    entries: CatalogEntry[],
+    segments: AsyncIterable<LogSegment>,
+  ): Promise<void> {
+    const generation = randomBytes(6).toString('hex');
+    const mgen = `${w.manifestId}/${generation}`;
+    const period = periodOf(w);
+    const at = ms(workflowTime(w)) ?? -1;
+    const common = {
+      manifestId: w.manifestId,
+      generation,
+      mgen,
+      uid: w.uid,
+      namespace: w.namespace,
+      name: w.name,
+      ...(w.phase !== undefined && { phaseKey: w.phase.toLowerCase() }),
+      labelPairs: Object.entries(w.labels).map(([k, v]) => labelPair(k, v)),
+      labelKeys: Object.keys(w.labels),
+      incomplete: w.incomplete,
+      atMs: at,
+    };
+    const writer = new BulkWriter(this.client, this.opts.bulk);
+    let n = 0;
+    for await (const s of segments) {
+      const text = visibleText(s.text);
+      await writer.add({
+        index: this.names.logsIndex(period),
+        id: `${mgen}/${n}`,
+        what: `manifest ${w.manifestId}, ${s.path} from line ${s.firstLine}`,
+        doc: {
+          ...common,
+          path: s.path,
+          ...(s.nodeId !== undefined && { nodeId: s.nodeId }),
+          ...(s.container !== undefined && { container: s.container }),
+          firstLine: s.firstLine,
+          text,
+          tokens: tokenize(searchableText(text))
+            .map((t) => t.token)
+            .join(' '),
+        },
+      });
+      n++;
+    }
+    await writer.flush();
+    // The commit: from here on readers see this generation and only it.
+    await this.client.index({
+      index: this.names.workflowsIndex(period),
+      id: w.manifestId,
+      document: {
+        ...common,
+        nameKey: `${w.namespace}\u0000${w.name}`,
+        ...(w.phase !== undefined && { phase: w.phase }),
+        ...(w.startedAt !== undefined && { startedAt: w.startedAt, startedMs: ms(w.startedAt) }),
+        ...(w.finishedAt !== undefined && { finishedAt: w.finishedAt, finishedMs: ms(w.finishedAt) }),
+        ...(w.archivedAt !== undefined && { archivedAt: w.archivedAt, archivedMs: ms(w.archivedAt) }),
+        labels: w.labels,
+        ...(w.group !== undefined && { group: w.group }),
+        entries: w.entries,
+        bytes: w.bytes,
+        entryList: entries,
+        segments: n,
+      },
+    });
+    await this.sweep(w.manifestId, mgen);
+  }
+
+  /** Removes a manifest's documents other than the generation `keep` (all of them without it). */
+  private async sweep(manifestId: string, keep?: string): Promise<void> {
+    // delete_by_query sees only refreshed documents.
+    await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
+    const query: Query = {
+      bool: { filter: [{ term: { manifestId } }], ...(keep !== undefined && { must_not: [{ term: { mgen: keep } }] }) },
+    };
+    await this.client.deleteByQuery({
+      index: [this.names.workflows, this.names.logs],
+      query,
+      conflicts: 'proceed',
+      refresh: this.opts.refresh !== false,
+      ...ALL,
+    });
+  }
+
+  async remove(manifestId: string): Promise<void> {
+    const found = await this.client.search<WorkflowDoc>({
+      index: this.names.workflows,
+      query: { term: { manifestId } },
+      _source: false,
+      size: PAGE,
+      ...ALL,
+    });
+    await this.sweep(manifestId);
+    // A period whose last workflow went (retention) is dropped whole: that is what frees its space at once.
+    const periods = new Set(found.hits.hits.map((h) => h._index.slice(this.names.workflows.length + 1)));
+    for (const p of periods) await dropIfEmpty(this.client, this.prefix, p);
+  }
+
+  async search(query: WorkflowQuery): Promise<CatalogWorkflow[]> {
+    const filter = queryFilters(query);
+    if (query.text !== undefined) {
+      const mgens = await this.matchingGenerations(query.text, filter);
+      filter.push({ terms: { mgen: mgens } });
+    }
+    const res = await this.client.search<WorkflowDoc>({
+      index: this.names.workflows,
+      query: { bool: { filter } },
+      sort: [{ atMs: 'desc' }, { manifestId: 'asc' }],
+      size: limitOf(query),
+      ...ALL,
+    });
+    return res.hits.hits.map((h) => toWorkflow(h._source!));
+  }
+
+  /** The manifest generations with a segment matching the text (committed or not: the caller joins). */
+  private async matchingGenerations(text: string, filter: Query[]): Promise<string[]> {
+    const res = await this.client.search({
+      index: this.names.logs,
+      query: { bool: { must: [textQuery(parseTextQuery(text))], filter } },
+      size: 0,
+      aggs: { mgen: { terms: { field: 'mgen', size: 65_000 } } },
+      ...ALL,
+    });
+    const buckets = (res.aggregations?.mgen as estypes.AggregationsStringTermsAggregate | undefined)?.buckets;
+    return Array.isArray(buckets) ? buckets.map((b) => String(b.key)) : [];
+  }
+
+  async page(query: WorkflowPageQuery): Promise<WorkflowPage> {
+    const limit = limitOf(query);
+    const key = query.sort === 'name' ? 'nameKey' : 'atMs';
+    const res = await this.client.search<WorkflowDoc>({
+      index: this.names.workflows,
+      query: pageQuery(query),
+      sort: [{ [key]: query.sort === 'newest' ? 'desc' : 'asc' }, { manifestId: 'asc' }],
+      ...(query.after !== undefined && { search_after: [query.after.value, query.after.id] }),
+      // One more than asked says whether another page exists, without counting.
+      size: limit + 1,
+      ...ALL,
+    });
+    const hits = res.hits.hits;
+    const shown = hits.slice(0, limit);
+    const tail = shown.at(-1);
+    return {
+      items: shown.map((h) => toWorkflow(h._source!)),
+      ...(hits.length > limit &&
+        tail && { last: { value: tail.sort![0] as number | string, id: tail._source!.manifestId } }),
+    };
+  }
+
+  async namespaces(): Promise<string[]> {
+    const res = await this.client.search({
+      index: this.names.workflows,
+      size: 0,
+      aggs: { ns: { terms: { field: 'namespace', size: 65_000, order: { _key: 'asc' } } } },
+      ...ALL,
+    });
+    const buckets = (res.aggregations?.ns as estypes.AggregationsStringTermsAggregate | undefined)?.buckets;
+    return Array.isArray(buckets) ? buckets.map((b) => String(b.key)) : [];
+  }
+
+  async searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): Promise<TextHit[]> {
+    const parsed = parseTextQuery(text);
+    const limit = limitOf(query);
+    const hits: TextHit[] = [];
+    const committed = new Map<string, string | undefined>();
+    let after: estypes.SortResults | undefined;
+    while (hits.length < limit) {
+      const res = await this.client.search<SegmentDoc>({
+        index: this.names.logs,
+        query: { bool: { must: [textQuery(parsed)], filter: queryFilters(query) } },
+        sort: [{ _score: { order: 'desc' } }, { mgen: 'asc' }, { path: 'asc' }, { firstLine: 'asc' }],
+        ...(after && { search_after: after }),
+        size: Math.min(PAGE, limit * 2),
+        ...ALL,
+      });
+      const page = res.hits.hits;
+      if (page.length === 0) break;
+      after = page.at(-1)!.sort;
+      const unknown = [...new Set(page.map((h) => h._source!.manifestId))].filter((id) => !committed.has(id));
+      for (const [id, mgen] of await this.committedGenerations(unknown)) committed.set(id, mgen);
+      for (const h of page) {
+        const s = h._source!;
+        if (committed.get(s.manifestId) !== s.mgen) continue;
+        const m = matchSegment(parsed, s.text);
+        if (!m) continue;
+        hits.push({
+          manifestId: s.manifestId,
+          uid: s.uid,
+          namespace: s.namespace,
+          name: s.name,
+          ...(s.nodeId !== undefined && { nodeId: s.nodeId }),
+          ...(s.container !== undefined && { container: s.container }),
+          path: s.path,
+          line: s.firstLine + m.lineOffset,
+          snippet: m.snippet,
+          snippetText: m.snippetText,
+          highlights: m.highlights,
+        });
+        if (hits.length === limit) break;
+      }
+      if (page.length < Math.min(PAGE, limit * 2)) break;
+    }
+    return hits;
+  }
+
+  private async committedGenerations(ids: string[]): Promise<Map<string, string | undefined>> {
+    const out = new Map<string, string | undefined>(ids.map((id) => [id, undefined]));
+    if (ids.length === 0) return out;
+    const res = await this.client.search<{ manifestId: string; mgen: string }>({
+      index: this.names.workflows,
+      query: { terms: { manifestId: ids } },
+      _source: ['manifestId', 'mgen'],
+      size: ids.length * 2,
+      ...ALL,
+    });
+    for (const h of res.hits.hits) out.set(h._source!.manifestId, h._source!.mgen);
+    return out;
+  }
+
+  async get(ref: string): Promise<CatalogWorkflow[]> {
+    const should: Query[] = [{ term: { manifestId: ref } }, { term: { uid: ref } }, { term: { name: ref } }];
+    const slash = ref.indexOf('/');
+    if (slash > 0) {
+      should.push({
+        bool: { filter: [{ term: { namespace: ref.slice(0, slash) } }, { term: { name: ref.slice(slash + 1) } }] },
+      });
+    }
+    // Short manifest ids, as printed by `strata query`, are accepted as hex prefixes.
+    if (/^[0-9a-f]{8,63}$/.test(ref)) should.push({ prefix: { manifestId: ref } });
+    const res = await this.client.search<WorkflowDoc>({
+      index: this.names.workflows,
+      query: { bool: { should, minimum_should_match: 1 } },
+      sort: [{ atMs: 'desc' }, { manifestId: 'asc' }],
+      size: PAGE,
+      ...ALL,
+    });
+    return res.hits.hits.map((h) => toWorkflow(h._source!));
+  }
+
+  async entries(manifestId: string): Promise<CatalogEntry[]> {
+    const res = await this.client.search<WorkflowDoc>({
+      index: this.names.workflows,
+      query: { term: { manifestId } },
+      _source: ['entryList'],
+      size: 1,
+      ...ALL,
+    });
+    const list = res.hits.hits[0]?._source?.entryList ?? [];
+    return [...list].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async stats(): Promise<CatalogStats> {
+    const res = await this.client.search({
+      index: this.names.workflows,
+      size: 0,
+      track_total_hits: true,
+      aggs: {
+        workflows: { cardinality: { field: 'uid', precision_threshold: 40_000 } },
+        entries: { sum: { field: 'entries' } },
+        bytes: { sum: { field: 'bytes' } },
+        segments: { sum: { field: 'segments' } },
+        incomplete: { filter: { term: { incomplete: true } } },
+        labels: { cardinality: { field: 'labelKeys', precision_threshold: 40_000 } },
+        phases: { terms: { field: 'phase', missing: '(none)', size: 1000, order: { _key: 'asc' } } },
+      },
+      ...ALL,
+    });
+    const a = (res.aggregations ?? {}) as Record<string, { value?: number; doc_count?: number; buckets?: unknown }>;
+    const total = res.hits.total;
+    const byPhase: Record<string, number> = {};
+    for (const b of (a.phases?.buckets ?? []) as Array<{ key: string; doc_count: number }>)
+      byPhase[b.key] = b.doc_count;
+    return {
+      manifests: typeof total === 'number' ? total : (total?.value ?? 0),
+      workflows: a.workflows?.value ?? 0,
+      entries: a.entries?.value ?? 0,
+      bytes: a.bytes?.value ?? 0,
+      logSegments: a.segments?.value ?? 0,
+      labels: a.labels?.value ?? 0,
+      incomplete: a.incomplete?.doc_count ?? 0,
+      byPhase,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  /** Every hit of a query, in manifest id order, a page at a time. */
+  private async *scan(index: string, query: Query, source: string[]): AsyncGenerator<estypes.SearchHit> {
+    let after: estypes.SortResults | undefined;
+    for (;;) {
+      const res = await this.client.search({
+        index,
+        query,
+        _source: source,
+        sort: [{ manifestId: 'asc' }],
+        ...(after && { search_after: after }),
+        size: PAGE,
+        ...ALL,
+      });
+      yield* res.hits.hits;
+      if (res.hits.hits.length < PAGE) return;
+      after = res.hits.hits.at(-1)!.sort;
+    }
+  }
+}
+
+function toWorkflow(d: WorkflowDoc): CatalogWorkflow {
+  const labels: Record<string, string> = {};
+  for (const k of Object.keys(d.labels).sort()) labels[k] = d.labels[k]!;
+  return {
+    manifestId: d.manifestId,
+    uid: d.uid,
+    namespace: d.namespace,
+    name: d.name,
+    ...(d.phase !== undefined && { phase: d.phase }),
+    ...(d.startedAt !== undefined && { startedAt: d.startedAt }),
+    ...(d.finishedAt !== undefined && { finishedAt: d.finishedAt }),
+    ...(d.archivedAt !== undefined && { archivedAt: d.archivedAt }),
+    labels,
+    ...(d.group !== undefined && { group: d.group }),
+    incomplete: d.incomplete,
+    entries: d.entries,
+    bytes: d.bytes,
+  };
+}

@@ -131,7 +131,9 @@ export class ElasticsearchCatalog implements Catalog {
     entries: CatalogEntry[],
     segments: AsyncIterable<LogSegment>,
   ): Promise<void> {
-    const generation = randomBytes(6).toString('hex');
+    // Sortable by start time: a sweep removes only generations older than the one it committed, never a newer one
+    // that a concurrent upsert of the same manifest is still writing.
+    const generation = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
     const mgen = `${w.manifestId}/${generation}`;
     const period = periodOf(w);
     const at = ms(workflowTime(w)) ?? -1;
@@ -190,16 +192,16 @@ export class ElasticsearchCatalog implements Catalog {
         segments: n,
       },
     });
-    await this.sweep(w.manifestId, mgen);
+    await this.sweep(w.manifestId, generation);
   }
 
-  /** Removes a manifest's documents other than the generation `keep` (all of them without it). */
-  private async sweep(manifestId: string, keep?: string): Promise<void> {
+  /** Removes a manifest's documents of generations older than `before` (all of them without it). */
+  private async sweep(manifestId: string, before?: string): Promise<void> {
     // delete_by_query sees only refreshed documents.
     await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
-    const query: Query = {
-      bool: { filter: [{ term: { manifestId } }], ...(keep !== undefined && { must_not: [{ term: { mgen: keep } }] }) },
-    };
+    const filter: Query[] = [{ term: { manifestId } }];
+    if (before !== undefined) filter.push({ range: { generation: { lt: before } } });
+    const query: Query = { bool: { filter } };
     await this.client.deleteByQuery({
       index: [this.names.workflows, this.names.logs],
       query,
@@ -295,7 +297,15 @@ export class ElasticsearchCatalog implements Catalog {
       const res = await this.client.search<SegmentDoc>({
         index: this.names.logs,
         query: { bool: { must: [textQuery(parsed)], filter: queryFilters(query) } },
-        sort: [{ _score: { order: 'desc' } }, { mgen: 'asc' }, { path: 'asc' }, { firstLine: 'asc' }],
+        // Ties in a stable order whatever the generations (a rebuild answers the same), unique for search_after.
+        sort: [
+          { _score: { order: 'desc' } },
+          { atMs: 'desc' },
+          { manifestId: 'asc' },
+          { path: 'asc' },
+          { firstLine: 'asc' },
+          { mgen: 'asc' },
+        ],
         ...(after && { search_after: after }),
         size: Math.min(PAGE, limit * 2),
         ...ALL,

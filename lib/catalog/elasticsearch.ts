@@ -173,35 +173,67 @@ export class ElasticsearchCatalog implements Catalog {
       n++;
     }
     await writer.flush();
-    // The commit: from here on readers see this generation and only it.
-    await this.client.index({
-      index: this.names.workflowsIndex(period),
-      id: w.manifestId,
-      document: {
-        ...common,
-        nameKey: `${w.namespace}\u0000${w.name}`,
-        ...(w.phase !== undefined && { phase: w.phase }),
-        ...(w.startedAt !== undefined && { startedAt: w.startedAt, startedMs: ms(w.startedAt) }),
-        ...(w.finishedAt !== undefined && { finishedAt: w.finishedAt, finishedMs: ms(w.finishedAt) }),
-        ...(w.archivedAt !== undefined && { archivedAt: w.archivedAt, archivedMs: ms(w.archivedAt) }),
-        labels: w.labels,
-        ...(w.group !== undefined && { group: w.group }),
-        entries: w.entries,
-        bytes: w.bytes,
-        entryList: entries,
-        segments: n,
-      },
+    const committed = await this.commit(this.names.workflowsIndex(period), w.manifestId, generation, {
+      ...common,
+      nameKey: `${w.namespace}\u0000${w.name}`,
+      ...(w.phase !== undefined && { phase: w.phase }),
+      ...(w.startedAt !== undefined && { startedAt: w.startedAt, startedMs: ms(w.startedAt) }),
+      ...(w.finishedAt !== undefined && { finishedAt: w.finishedAt, finishedMs: ms(w.finishedAt) }),
+      ...(w.archivedAt !== undefined && { archivedAt: w.archivedAt, archivedMs: ms(w.archivedAt) }),
+      labels: w.labels,
+      ...(w.group !== undefined && { group: w.group }),
+      entries: w.entries,
+      bytes: w.bytes,
+      entryList: entries,
+      segments: n,
     });
+    // A newer upsert of the same manifest committed first: ours is stale, only its own segments go.
+    if (!committed) {
+      await this.deleteWhere({ term: { mgen } });
+      return;
+    }
     await this.sweep(w.manifestId, generation);
+  }
+
+  /**
+   * The commit: the workflow document naming this generation, written only over an older generation (optimistic
+   * concurrency on the document's sequence number), so the committed generation only ever moves forward. False when
+   * a newer generation is already committed.
+   */
+  private async commit(index: string, id: string, generation: string, doc: Record<string, unknown>): Promise<boolean> {
+    for (;;) {
+      const current = await this.client.get<{ generation: string }>(
+        { index, id, _source: ['generation'] },
+        { ignore: [404] },
+      );
+      if (current.found && current._source!.generation > generation) return false;
+      try {
+        await this.client.index({
+          index,
+          id,
+          document: doc,
+          ...(current.found
+            ? { if_seq_no: current._seq_no!, if_primary_term: current._primary_term! }
+            : { op_type: 'create' as const }),
+        });
+        return true;
+      } catch (err) {
+        // Another upsert of the same manifest wrote in between: look again.
+        if ((err as { meta?: { statusCode?: number } }).meta?.statusCode !== 409) throw err;
+      }
+    }
   }
 
   /** Removes a manifest's documents of generations older than `before` (all of them without it). */
   private async sweep(manifestId: string, before?: string): Promise<void> {
-    // delete_by_query sees only refreshed documents.
-    await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
     const filter: Query[] = [{ term: { manifestId } }];
     if (before !== undefined) filter.push({ range: { generation: { lt: before } } });
-    const query: Query = { bool: { filter } };
+    await this.deleteWhere({ bool: { filter } });
+  }
+
+  private async deleteWhere(query: Query): Promise<void> {
+    // delete_by_query sees only refreshed documents.
+    await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
     await this.client.deleteByQuery({
       index: [this.names.workflows, this.names.logs],
       query,

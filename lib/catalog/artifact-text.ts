@@ -98,7 +98,10 @@ export async function* artifactText(
   const name = path.toLowerCase();
   try {
     if (name.endsWith('.tgz') || name.endsWith('.tar.gz')) {
-      yield* tarMembers(path, stream.pipe(createGunzip()), limits);
+      const gunzip = createGunzip();
+      // pipe() does not pass errors on: a failing read of the artifact must fail the gunzipped stream too.
+      stream.once('error', (err) => gunzip.destroy(err));
+      yield* tarMembers(path, stream.pipe(gunzip), limits);
     } else if (name.endsWith('.tar')) {
       yield* tarMembers(path, stream, limits);
     } else if (name.endsWith('.zip')) {
@@ -106,9 +109,18 @@ export async function* artifactText(
     } else {
       yield* textFile(path, stream, limits.maxFileBytes);
     }
+  } catch (err) {
+    // A damaged archive is the producer's problem, not the archive's: its text is skipped, the rest is indexed.
+    // Failing to read the artifact itself (store, integrity) is not skipped.
+    if (!isZlibError(err)) throw err;
   } finally {
     stream.destroy();
   }
+}
+
+function isZlibError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('Z_');
 }
 
 /** Reads exact byte counts from a stream of chunks. */

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { describeError, IntegrityError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { Catalog, CatalogEntry, CatalogWorkflow, LogSegment } from './catalog.ts';
+import { artifactText } from './artifact-text.ts';
 import { segmentLines } from './log-segments.ts';
 import { readWhole } from '../store/read-whole.ts';
 
@@ -141,11 +142,13 @@ export function summarizeWorkflow(workflow: Record<string, unknown> | undefined)
   };
 }
 
+/** The text the full-text index holds: every log, and the text in artifacts (files inside archives named by path). */
 async function* logSegments(source: ManifestSource, m: IndexableManifest): AsyncGenerator<LogSegment> {
   for (const e of m.entries) {
-    if (e.kind !== 'log') continue;
+    if (e.kind !== 'log' && e.kind !== 'artifact') continue;
     const stream = await source.openEntry(m.id, e.path);
-    for await (const s of segmentLines(stream)) {
+    const texts = e.kind === 'log' ? segmentLines(stream) : artifactText(e.path, stream);
+    for await (const s of texts) {
       yield {
         path: e.path,
         ...(e.nodeId !== undefined && { nodeId: e.nodeId }),

@@ -1,6 +1,6 @@
 // Text inside artifacts, from real archives made by tar and Python's zipfile: members named, binary skipped, capped.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -10,6 +10,9 @@ import {
   splitMemberPath,
   type ArtifactTextLimits,
 } from '../../lib/catalog/artifact-text.ts';
+import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { FakeSource } from './fake-source.ts';
 
 let dir: string;
 const longDir = 'very-long-directory-name-'.repeat(5);
@@ -100,5 +103,64 @@ describe('artifact text', () => {
     expect(looksLikeText(Buffer.from('héllo wörld ✓\n'.repeat(100)))).toBe(true);
     expect(looksLikeText(Buffer.from([0x68, 0x69, 0x00]))).toBe(false);
     expect(looksLikeText(Buffer.from(Array.from({ length: 400 }, (_, i) => 0x80 + (i % 64))))).toBe(false);
+  });
+});
+
+describe('artifact text in the catalog', () => {
+  test('hits inside an archived artifact name the artifact, the file in it and the line; a damaged one is skipped', async () => {
+    const id = 'e'.repeat(64);
+    const source = new FakeSource().add({ id, uid: 'u', name: 'wf', logs: { n1: 'nothing here\n' } });
+    const m = source.manifests.get(id)!;
+    const artifacts: Array<[string, Buffer]> = [
+      ['artifacts/n1/reports.tgz', readFileSync(join(dir, 'out.tgz'))],
+      ['artifacts/n1/reports.zip', readFileSync(join(dir, 'out.zip'))],
+      ['artifacts/n1/result.json', readFileSync(join(dir, 'plain.json'))],
+      // gzip magic, then garbage: the archive's own producer broke it.
+      ['artifacts/n1/broken.tgz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8])],
+    ];
+    for (const [path, bytes] of artifacts) {
+      m.entries.push({ path, kind: 'artifact', nodeId: 'n1', size: bytes.length });
+      source.files.set(`${id}/${path}`, bytes);
+    }
+    const { catalog } = openSqliteCatalog(':memory:');
+    try {
+      const report = await indexCatalog(catalog, source);
+      expect(report.problems).toEqual([]);
+      const hits = await catalog.searchText('"expected 200 got 503"');
+      expect(hits.map((h) => [h.path, h.line, h.nodeId])).toEqual(
+        expect.arrayContaining([
+          ['artifacts/n1/reports.tgz!/reports/junit.xml', 4, 'n1'],
+          ['artifacts/n1/reports.zip!/reports/junit.xml', 4, 'n1'],
+        ]),
+      );
+      expect(hits).toHaveLength(2);
+      expect((await catalog.searchText('OOMKilled')).map((h) => h.line)).toEqual([2, 2]);
+      expect((await catalog.searchText('"connection refused"')).map((h) => [h.path, h.line])).toEqual([
+        ['artifacts/n1/result.json', 2],
+      ]);
+      // The binary member is not in the index, though its bytes hold the word.
+      expect((await catalog.searchText('kraken')).map((h) => h.path).sort()).toEqual([
+        'artifacts/n1/reports.tgz!/README.md',
+        'artifacts/n1/reports.zip!/README.md',
+      ]);
+    } finally {
+      await catalog.close();
+    }
+  });
+
+  test('an artifact the store cannot read fails the manifest (kept out, reported), not skipped', async () => {
+    const id = 'd'.repeat(64);
+    const source = new FakeSource().add({ id, uid: 'u', name: 'wf' });
+    source.manifests.get(id)!.entries.push({ path: 'artifacts/a.tgz', kind: 'artifact' });
+    source.files.set(`${id}/artifacts/a.tgz`, readFileSync(join(dir, 'out.tgz')));
+    source.failAfter = { path: 'artifacts/a.tgz', bytes: 4096 };
+    const { catalog } = openSqliteCatalog(':memory:');
+    try {
+      const report = await indexCatalog(catalog, source);
+      expect(report.problems).toEqual([{ manifestId: id, message: 'simulated crash while reading' }]);
+      expect((await catalog.manifestIds()).size).toBe(0);
+    } finally {
+      await catalog.close();
+    }
   });
 });

@@ -19,6 +19,7 @@ import { emergencyDeleteCommand } from './emergency-delete/command.ts';
 import { policyCommand } from './policy/command.ts';
 import { holdCommand } from './hold/command.ts';
 import { extendCommand } from './extend/command.ts';
+import { approveCommand } from './approve/command.ts';
 import { tierCommand } from './tier/command.ts';
 import { thawCommand } from './thaw/command.ts';
 import { reportCommand } from './report/command.ts';
@@ -43,6 +44,7 @@ export const commands = [
   policyCommand,
   holdCommand,
   extendCommand,
+  approveCommand,
   tierCommand,
   thawCommand,
   reportCommand,

@@ -51,6 +51,16 @@ export const configSchema = z
      * the verified actor: an admission policy pins that parameter to the submitter (docs/security.md).
      */
     trustRequesterFrom: z.array(z.string().min(1)).default([]),
+    /** Strata's own namespace on a cluster: where approvals live (and the admission policies are bound). */
+    namespace: z.string().min(1).default('argo'),
+    /**
+     * On a cluster, an extension keeping a workflow longer than this from now needs another person's approval
+     * (the policy grammar, e.g. 1y; docs/security.md).
+     */
+    extendApprovalBeyond: z
+      .string()
+      .regex(/^(?:0|(?:\d+(?:y|mo|w|d|h|m|s))+)$/, 'a duration such as 1y, 180d')
+      .default('1y'),
   })
   .strict();
 
@@ -65,6 +75,8 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_DEBUG: ['debug'],
   STRATA_IDENTITY: ['identity'],
   STRATA_TRUST_REQUESTER_FROM: ['trustRequesterFrom'],
+  STRATA_NAMESPACE: ['namespace'],
+  STRATA_EXTEND_APPROVAL_BEYOND: ['extendApprovalBeyond'],
   STRATA_S3_ENDPOINT: ['s3', 'endpoint'],
   STRATA_S3_REGION: ['s3', 'region'],
   STRATA_S3_FORCE_PATH_STYLE: ['s3', 'forcePathStyle'],

@@ -69,7 +69,10 @@ const releaseSchema = z.object({
   reason: z.string(),
   at: isoDate,
 });
-const extensionSchema = holdSchema.extend({ until: isoDate });
+const extensionSchema = holdSchema.extend({
+  until: isoDate,
+  approval: z.object({ name: z.string(), approver: z.string() }).optional(),
+});
 
 /** Far enough to keep anything: what an extension that does not verify is taken to extend to. */
 const FOREVER = '9999-12-31T23:59:59.999Z';
@@ -263,6 +266,8 @@ export class HoldRepository {
     reason: string;
     until: Date;
     created: Date;
+    /** The second person's approval (cluster mode, extensions beyond the configured limit). */
+    approval?: { name: string; approver: string };
   }): Promise<ExtensionRecord> {
     const uid = checkId('workflow uid', input.workflowUid);
     const id = checkId('extension id', input.id);
@@ -274,6 +279,7 @@ export class HoldRepository {
       reason: input.reason,
       created: input.created.toISOString(),
       until: input.until.toISOString(),
+      ...(input.approval && { approval: input.approval }),
     };
     return auditedOperation(
       this.audit,
@@ -283,7 +289,8 @@ export class HoldRepository {
         verified: Boolean(input.actorVerified),
         subject: uid,
         reason: input.reason,
-        details: { extension: id, until: record.until },
+        ...(input.approval && { approver: input.approval.approver }),
+        details: { extension: id, until: record.until, ...(input.approval && { approval: input.approval.name }) },
       },
       () =>
         writeOnce(

@@ -1,6 +1,7 @@
 // The caller of a command: who they are (verified on a cluster, claimed locally) and the checks that guard each act.
 import type { AuditAction, AuditLog } from '../audit/audit.ts';
 import { AccessDeniedError, ConfigError } from '../errors.ts';
+import type { ApprovalStore } from './approval.ts';
 import { describeCheck, type AccessCheck, type AccessDecision, type Authority, type Identity } from './identity.ts';
 
 export type IdentityMode = 'auto' | 'cluster' | 'local';
@@ -130,4 +131,17 @@ export async function openCaller(
     authority = new LocalAuthority(opts.actorFlag, env);
   }
   return identifyCaller(authority, { ...opts, env }, opts.warn);
+}
+
+/** The approvals a cluster keeps in Strata's namespace (adapter loaded on first use, like the authority's). */
+export async function openApprovals(
+  namespace: string,
+  kubeServer: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<ApprovalStore> {
+  const [{ KubeApprovals }, { kubeConfigFor }] = await Promise.all([
+    import('./kube-approvals.ts'),
+    import('../kube/open.ts'),
+  ]);
+  return new KubeApprovals(await kubeConfigFor(kubeServer ?? env.STRATA_KUBE_SERVER, env), namespace);
 }

@@ -5,6 +5,7 @@ import { manifestKey, type Repository } from '../archive/repository.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import { recordIntent } from '../audit/write-ahead.ts';
 import { describeError } from '../errors.ts';
+import { findApproval, samePerson, type ApprovalStore } from '../identity/approval.ts';
 import { describeCheck, type AccessCheck, type AccessDecision } from '../identity/identity.ts';
 import { activeHolds, type HoldsAndExtensions } from '../policy/holds.ts';
 import {
@@ -19,7 +20,11 @@ import type { FinalizeCluster } from './finalize-run.ts';
 export interface EmergencyDeleteRequest {
   uid: string;
   reason: string;
-  approver: string;
+  /**
+   * Local mode only: the approver's name, taken on the caller's word (recorded unverified). On a cluster the approval
+   * is a separate act by the approver (deps.approvals) and this must be absent.
+   */
+  approver?: string;
   actor: string;
   /** True when the actor is the identity the Kubernetes API server verified (cluster mode). */
   actorVerified?: boolean;
@@ -52,6 +57,8 @@ export interface EmergencyDeleteDeps {
   catalog?: CatalogRows;
   /** Asks whether the actor may (RBAC on strata.dev); absent in local mode, where nobody can be asked. */
   authorize?: (check: AccessCheck) => Promise<AccessDecision>;
+  /** Where approvers' approvals are (cluster mode): one by another verified person must approve this exact request. */
+  approvals?: ApprovalStore;
 }
 
 export async function emergencyDelete(
@@ -66,7 +73,8 @@ export async function emergencyDelete(
     deletedManifests: 0,
     cluster: 'skipped',
   };
-  const details = { approver: req.approver, breakGlass: req.breakGlass, dryRun: req.dryRun };
+  const details: Record<string, unknown> = { breakGlass: req.breakGlass, dryRun: req.dryRun };
+  if (req.approver !== undefined) Object.assign(details, { approver: req.approver, approverVerified: false });
   const refuse = async (reason: string) => {
     result.refused = true;
     result.reasons.push(reason);
@@ -81,8 +89,16 @@ export async function emergencyDelete(
     });
     return result;
   };
-  if (!req.reason.trim() || !req.approver.trim()) return refuse('a reason and an approver are required');
-  if (req.approver === req.actor) return refuse(`the approver must be someone else than the requester (${req.actor})`);
+  if (!req.reason.trim()) return refuse('a reason is required');
+  if (deps.approvals && req.approver !== undefined) {
+    return refuse('an approver is not named on a cluster: the approver approves as themselves (strata approve)');
+  }
+  if (!deps.approvals) {
+    if (!req.approver?.trim()) return refuse('an approver is required (local mode: --approver, recorded unverified)');
+    if (samePerson(req.approver, req.actor)) {
+      return refuse(`the approver must be someone else than the requester (${req.actor})`);
+    }
+  }
   const targets: LockTarget[] = [];
   for await (const info of listManifests(deps.repo)) {
     const m = await readManifest(deps.repo, info.id);
@@ -116,6 +132,35 @@ export async function emergencyDelete(
       ...scope,
     });
     if (mayBreakGlass) return refuse(mayBreakGlass);
+  }
+  let approver = req.approver;
+  if (deps.approvals) {
+    const found = await findApproval(
+      deps.approvals,
+      {
+        action: 'emergency-delete',
+        workflow: req.uid,
+        reason: req.reason,
+        requester: req.actor,
+        breakGlass: req.breakGlass,
+        namespace: req.workflow?.namespace,
+      },
+      deps.now,
+    );
+    if ('problems' in found) {
+      // A dry run is how a requester learns what to have approved; it deletes nothing, so it needs no approval.
+      if (!req.dryRun) return refuse(`not approved: ${found.problems.join('; ')}`);
+      result.reasons.push(`needs an approval: ${found.problems.join('; ')}`);
+    } else {
+      approver = found.approval.approver;
+      Object.assign(details, {
+        approver,
+        approverVerified: true,
+        approval: found.approval.name,
+        approvalExpires: found.approval.expires.toISOString(),
+      });
+      result.reasons.push(`approved by ${approver} (${found.approval.name})`);
+    }
   }
   if (held.length) result.reasons.push(`BREAK-GLASS over legal hold ${held.map((h) => h.id).join(', ')}`);
   // COMPLIANCE retention binds everyone, break-glass included: the store would refuse, so do not start.
@@ -157,7 +202,7 @@ export async function emergencyDelete(
           manifests: result.manifests,
           reason: req.reason,
           actor: req.actor,
-          approver: req.approver,
+          approver,
           breakGlass: req.breakGlass,
           intentRecorded: true,
         },
@@ -194,6 +239,7 @@ export async function emergencyDelete(
     approver: req.approver,
     outcome: result.cluster === 'failed' || (result.deletion && result.deletion.outcome !== 'done') ? 'failed' : 'ok',
     reason: req.reason,
+    ...(approver && { approver }),
     details: {
       ...details,
       manifests: result.manifests,

@@ -27,6 +27,8 @@ export interface ExtensionRecord {
   created: string;
   /** The archive is kept at least until this time. */
   until: string;
+  /** Another person's approval, when the extension went beyond the limit that needs one (cluster mode). */
+  approval?: { name: string; approver: string };
   /** Why the stored record does not verify; it then keeps the workflow indefinitely (until far in the future). */
   unverified?: string;
 }

@@ -1,10 +1,12 @@
-// `strata emergency-delete`: removes one workflow's archive and cluster object now, with a reason and an approver.
+// `strata emergency-delete`: removes one workflow's archive and cluster object now, with a reason and another
+// person's approval (on a cluster: their own act, `strata approve`; locally: --approver, unverified).
 import { openRepository } from '../../lib/archive/index.ts';
 import { identityClaim, withIdentityOptions } from '../../lib/cli/identity-options.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { existsSync } from 'node:fs';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
-import { ExitCode } from '../../lib/errors.ts';
+import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { openApprovals } from '../../lib/identity/caller.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
@@ -18,7 +20,10 @@ export const emergencyDeleteCommand = stepCommand({
     withIdentityOptions(y)
       .positional('uid', { type: 'string', demandOption: true, describe: 'workflow uid' })
       .option('reason', { type: 'string', demandOption: true, describe: 'why (incident, ticket, order)' })
-      .option('approver', { type: 'string', demandOption: true, describe: 'who approved (not the requester)' })
+      .option('approver', {
+        type: 'string',
+        describe: 'local mode only: who approved (recorded unverified); on a cluster the approver runs strata approve',
+      })
       .option('break-glass', { type: 'boolean', describe: 'override a legal hold (audited as such)' })
       .option('dry-run', { type: 'boolean', describe: 'report what would be deleted' })
       .option('cluster', {
@@ -36,8 +41,16 @@ export const emergencyDeleteCommand = stepCommand({
     const repo = await openRepository(store);
     const holdRepo = new HoldRepository(store);
     const settleMs = fixedDurationFlagMs('settle', args.settle);
-    const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
     const caller = await ctx.caller(identityClaim(args));
+    if (caller.identity.verified && args.approver !== undefined) {
+      throw new ConfigError(
+        `--approver "${args.approver}": under a cluster identity an approval is the approver's own act (they run strata approve); drop --approver`,
+      );
+    }
+    const approvals = caller.identity.verified
+      ? await openApprovals(ctx.config.namespace, args['kube-server'], process.env)
+      : undefined;
+    const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
     const result = await emergencyDelete(
       {
         uid: args.uid,
@@ -57,6 +70,7 @@ export const emergencyDeleteCommand = stepCommand({
         settleMs,
         catalog,
         authorize: caller.identity.verified ? (check) => caller.can(check) : undefined,
+        approvals,
       },
     ).finally(() => catalog?.close());
     for (const r of result.reasons) ctx.log(`${result.refused ? 'refused' : 'note'}: ${r}`);

@@ -145,7 +145,7 @@ describe('identity from the cluster', () => {
   });
 
   test('emergency-delete needs its permission, and break-glass its own', async () => {
-    const base = ['emergency-delete', UID_A, '--reason', 'leaked token', '--approver', 'ciso@corp', '--no-cluster'];
+    const base = ['emergency-delete', UID_A, '--reason', 'leaked token', '--no-cluster'];
     const stranger = await as('t-alice', [...base, '--dry-run']);
     expect(stranger.code).toBe(1);
     expect(stranger.err).toMatch(/alice@corp may not create emergencydeletions\.strata\.dev in namespace team-a/);
@@ -159,7 +159,9 @@ describe('identity from the cluster', () => {
 
     const dry = await as('t-oncall', [...base, '--dry-run']);
     expect(dry.code).toBe(0);
+    // A dry run deletes nothing, so it needs no approval: it says what to have approved (test/identity/approval.test.ts).
     expect(JSON.parse(dry.out)).toMatchObject({ refused: false, manifests: [expect.any(String)] });
+    expect(dry.err).toMatch(/needs an approval: no approval of emergency-delete/);
   });
 
   test('--requester is the actor only from a trusted ServiceAccount, and permissions are asked for the requester', async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { approvalConfigMap } from '../../lib/identity/kube-approvals.ts';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { runCli } from '../support/run-cli.ts';
 import { FakeKubeApi, loadSharedWorkflows, sharedWorkflowsDir } from '../support/fake-kube-api.ts';
@@ -281,14 +282,34 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
       uid,
       '--reason',
       'leaked token',
-      '--approver',
-      'ciso',
       '--settle',
       '0s',
       ...common.slice(0, 4),
       '-o',
       'json',
     ];
+    // Another person approved the break-glass deletion (as themselves: an approval ConfigMap in Strata's namespace).
+    const approval = approvalConfigMap(
+      {
+        action: 'emergency-delete',
+        workflow: uid,
+        namespace: 'agents',
+        reason: 'leaked token',
+        requester: 'system:admin',
+        approver: 'ciso@corp',
+        breakGlass: true,
+        expires: new Date(Date.now() + 3_600_000),
+      },
+      'argo',
+    );
+    fake.put({
+      ...(approval as KubeObject),
+      metadata: {
+        ...(approval.metadata as KubeObject['metadata']),
+        name: 'strata-approval-ciso',
+        creationTimestamp: new Date().toISOString(),
+      },
+    });
     const refused = await strata(base);
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/legal hold/);

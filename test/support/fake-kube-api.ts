@@ -34,6 +34,20 @@ export interface FakeRequest {
   user?: string;
 }
 
+/** A create or update as admission sees it (the object after the change, the one before on update). */
+export interface FakeAdmissionRequest {
+  operation: 'CREATE' | 'UPDATE';
+  namespace: string;
+  /** Resource plural, e.g. `configmaps`, `workflows`. */
+  resource: string;
+  object: KubeObject;
+  oldObject: KubeObject | null;
+  user: FakeUser;
+}
+
+/** An admission check: a message denies the request (403, as a ValidatingAdmissionPolicy with reason Forbidden). */
+export type FakeAdmission = (req: FakeAdmissionRequest) => string | undefined;
+
 /** A user as the API server's authenticator gives it. */
 export interface FakeUser {
   username: string;
@@ -190,6 +204,10 @@ export class FakeKubeApi {
   /** Bearer token → user. */
   private readonly tokens = new Map<string, FakeUser>();
   readonly rules: FakeRule[] = [];
+  /** Admission checks run on every create, update and patch (none by default). */
+  readonly admission: FakeAdmission[] = [];
+  /** When set, objects created through the API get this creationTimestamp (the real server's clock), else the epoch. */
+  clock: (() => Date) | undefined;
   /** Who a request without a token is: an admin by default (as `kubectl proxy` with an admin kubeconfig). */
   defaultUser: FakeUser | undefined = { username: 'system:admin', groups: ['system:masters'] };
   url = '';
@@ -381,7 +399,7 @@ export class FakeKubeApi {
     }
     if (sub === 'log') return this.podLog(res, namespace!, name!, query.container);
     if (!name) {
-      if (method === 'POST') return this.create(req, res, key, namespace!);
+      if (method === 'POST') return this.create(req, res, key, namespace!, user);
       if (query.watch === '1' || query.watch === 'true') return this.watch(req, res, key, namespace, query);
       return this.list(res, key, namespace, query);
     }
@@ -389,7 +407,7 @@ export class FakeKubeApi {
     const obj = this.bucket(key).get(id);
     if (!obj) return this.status(res, 404, `${plural} "${name}" not found`);
     if (method === 'GET') return this.json(res, 200, obj);
-    if (method === 'PATCH') return this.patch(req, res, key, obj);
+    if (method === 'PATCH') return this.patch(req, res, key, obj, user);
     if (method === 'PUT') {
       const body = (await this.body(req)) as KubeObject;
       if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== obj.metadata.resourceVersion) {
@@ -401,6 +419,7 @@ export class FakeKubeApi {
       }
       const next = { ...body, metadata: { ...body.metadata, uid: obj.metadata.uid, namespace } } as KubeObject;
       if (this.invalid(res, key, next)) return;
+      if (this.refused(res, key, 'UPDATE', next, obj, user)) return;
       this.store(key, next, 'MODIFIED');
       return this.json(res, 200, next);
     }
@@ -518,7 +537,48 @@ export class FakeKubeApi {
     res.end(text);
   }
 
-  private async create(req: IncomingMessage, res: ServerResponse, key: string, namespace: string): Promise<void> {
+  /**
+   * Immutable ConfigMaps keep their data, then the admission checks: true when the request was answered with a
+   * refusal.
+   */
+  private refused(
+    res: ServerResponse,
+    key: string,
+    operation: 'CREATE' | 'UPDATE',
+    object: KubeObject,
+    oldObject: KubeObject | null,
+    user: FakeUser,
+  ): boolean {
+    const [, , plural] = key.split('/');
+    const name = object.metadata.name ?? '';
+    const old = oldObject as (KubeObject & { immutable?: boolean; data?: unknown }) | null;
+    const next = object as KubeObject & { immutable?: boolean; data?: unknown };
+    if (old?.immutable && (JSON.stringify(old.data) !== JSON.stringify(next.data) || next.immutable !== true)) {
+      this.status(
+        res,
+        422,
+        `${kindOf(key).kind} "${name}" is invalid: data: Forbidden: field is immutable when \`immutable\` is set`,
+      );
+      return true;
+    }
+    const namespace = object.metadata.namespace ?? '';
+    for (const admit of this.admission) {
+      const denied = admit({ operation, namespace, resource: plural!, object, oldObject, user });
+      if (denied) {
+        this.status(res, 403, `${plural} "${name}" is forbidden: ${denied}`);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private async create(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    namespace: string,
+    user: FakeUser,
+  ): Promise<void> {
     const body = (await this.body(req)) as KubeObject;
     body.metadata ??= {} as KubeObject['metadata'];
     if (body.metadata.resourceVersion) {
@@ -534,6 +594,8 @@ export class FakeKubeApi {
       return this.status(res, 409, `${group ? `${plural}.${group}` : plural} "${body.metadata.name}" already exists`);
     }
     body.metadata.namespace = namespace;
+    if (this.clock) body.metadata.creationTimestamp = this.clock().toISOString();
+    if (this.refused(res, key, 'CREATE', body, null, user)) return;
     body.metadata.uid = fakeUid(`${key}/${id}/${this.rv}`);
     this.store(key, body, 'ADDED');
     this.json(res, 201, body);
@@ -548,7 +610,13 @@ export class FakeKubeApi {
     }
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, key: string, obj: KubeObject): Promise<void> {
+  private async patch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    obj: KubeObject,
+    user: FakeUser,
+  ): Promise<void> {
     if (req.headers['content-type'] !== 'application/merge-patch+json') {
       return this.status(res, 415, `fake supports merge-patch only, got ${req.headers['content-type']}`);
     }
@@ -563,6 +631,7 @@ export class FakeKubeApi {
     }
     const next = mergePatch(obj, patch) as KubeObject;
     if (this.invalid(res, key, next)) return;
+    if (this.refused(res, key, 'UPDATE', next, obj, user)) return;
     this.store(key, next, 'MODIFIED');
     this.json(res, 200, next);
   }

@@ -1,12 +1,14 @@
 // Two-person approval under the real API server: the shipped admission policy (strata-approvals) pins an approval to
 // whoever creates it, refuses self-approval (any case), approvals without the permission, edits, and other ConfigMaps
 // from approvers; `strata approve` as bob is found by alice's emergency-delete. People are the static-token users.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tempRepository } from '../../archive/fixtures.ts';
 import { e2eCluster, run, strata, token, type E2eCluster } from '../support/cluster.ts';
 
 const cluster = e2eCluster();
-const UID = '7e57a990-0000-4000-8000-00000000e2e1';
+// A fresh uid each run: a reused cluster keeps the approvals of earlier runs.
+const UID = randomUUID();
 const REASON = 'E2E-1 leaked token';
 
 function approvalManifest(over: Record<string, string>): string {

@@ -69,6 +69,18 @@ kind: RoleBinding
 metadata: {name: e2e-bob-admin}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: strata-admin}
 subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: e2e-alice-approver}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: strata-approver}
+subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: e2e-alice-approvals}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: strata-approver}
+subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
 `;
 
 describe.skipIf(!cluster)('legal hold and emergency deletion, as people', () => {
@@ -127,7 +139,6 @@ describe.skipIf(!cluster)('legal hold and emergency deletion, as people', () => 
     const r = await submitAs('mallory', 'strata-emergency-delete', {
       uid: archived.metadata.uid,
       reason: 'no grant',
-      approver: 'alice',
       requester: 'mallory',
       'dry-run': 'false',
     });
@@ -152,7 +163,6 @@ describe.skipIf(!cluster)('legal hold and emergency deletion, as people', () => 
     const r = await submitAs('bob', 'strata-emergency-delete', {
       uid: archived.metadata.uid,
       reason: 'INC-1 leaked token',
-      approver: 'alice',
       requester: 'bob',
       'dry-run': 'false',
     });
@@ -174,10 +184,36 @@ describe.skipIf(!cluster)('legal hold and emergency deletion, as people', () => 
     const rel = released.workflow;
     expect(rel?.status?.phase, messages(rel)).toBe('Succeeded');
 
+    const unapproved = await submitAs('bob', 'strata-emergency-delete', {
+      uid: archived.metadata.uid,
+      reason: 'INC-1 leaked token',
+      requester: 'bob',
+      'dry-run': 'false',
+    });
+    expect(unapproved.workflow?.status?.phase).toBe('Failed');
+    expect(messages(unapproved.workflow)).toMatch(/not approved/);
+
+    // The second person approves as herself (docs/security.md): an approval admission pins to alice.
+    const approved = await strata(
+      c,
+      [
+        'approve',
+        'emergency-delete',
+        archived.metadata.uid,
+        '-n',
+        c.namespace,
+        '--requested-by',
+        'bob',
+        '--reason',
+        'INC-1 leaked token',
+      ],
+      { STRATA_KUBE_SERVER: c.apiServer, STRATA_KUBE_TOKEN: token(c, 'alice'), STRATA_IDENTITY: 'cluster' },
+    );
+    expect(approved.code, approved.stderr).toBe(0);
+
     const r = await submitAs('bob', 'strata-emergency-delete', {
       uid: archived.metadata.uid,
       reason: 'INC-1 leaked token',
-      approver: 'alice',
       requester: 'bob',
       'dry-run': 'false',
     });

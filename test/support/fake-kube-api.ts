@@ -1,5 +1,5 @@
 // A FAKE Kubernetes API server for tests (node:http on 127.0.0.1): the paths Strata uses, bearer-token users and a
-// small RBAC model for SelfSubjectReview / (Self)SubjectAccessReview, no real cluster.
+// small RBAC model for SelfSubjectReview / TokenReview / (Self)SubjectAccessReview, no real cluster.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -427,12 +427,32 @@ export class FakeKubeApi {
     return this.status(res, 405, `method ${method} not allowed`);
   }
 
-  /** SelfSubjectReview, SelfSubjectAccessReview and SubjectAccessReview, answered from the tokens and rules. */
+  /** SelfSubjectReview, TokenReview, SelfSubjectAccessReview and SubjectAccessReview, from the tokens and rules. */
   private async review(req: IncomingMessage, res: ServerResponse, plural: string, user: FakeUser): Promise<void> {
     const body = await this.body(req);
     const answer = (status: Json) => this.json(res, 201, { ...body, status });
     if (plural === 'selfsubjectreviews') {
       return answer({ userInfo: { username: user.username, groups: user.groups ?? [] } });
+    }
+    if (plural === 'tokenreviews') {
+      // Asking who a token is (a service authenticating its callers) is itself a permission (create tokenreviews).
+      const may = rbacAllows(this.rules, user, {
+        verb: 'create',
+        group: 'authentication.k8s.io',
+        resource: 'tokenreviews',
+      });
+      if (!may) return this.status(res, 403, `${user.username} cannot create tokenreviews`);
+      const spec = (body.spec ?? {}) as { token?: string; audiences?: string[] };
+      const who = spec.token ? this.tokens.get(spec.token) : undefined;
+      return answer(
+        who
+          ? {
+              authenticated: true,
+              user: { username: who.username, groups: who.groups ?? [] },
+              audiences: spec.audiences,
+            }
+          : { authenticated: false, error: 'invalid bearer token' },
+      );
     }
     const spec = (body.spec ?? {}) as { resourceAttributes?: ResourceAttributes; user?: string; groups?: string[] };
     let subject = user;

@@ -180,7 +180,7 @@ export async function emergencyDelete(
       verified: Boolean(req.actorVerified),
       subject: req.uid,
       reason: req.reason,
-      approver: req.approver,
+      ...(approver && { approver }),
       details: { ...details, manifests: result.manifests, holdsOverridden: held.map((h) => h.id) },
     });
   }
@@ -236,7 +236,6 @@ export async function emergencyDelete(
     actor: req.actor,
     verified: Boolean(req.actorVerified),
     subject: req.uid,
-    approver: req.approver,
     outcome: result.cluster === 'failed' || (result.deletion && result.deletion.outcome !== 'done') ? 'failed' : 'ok',
     reason: req.reason,
     ...(approver && { approver }),

@@ -101,3 +101,48 @@ export function checkWorkflowSpec(spec: Obj, where: string, referenced?: Obj): s
   }
   return problems;
 }
+
+/** What an event binding's expressions see: https://argo-workflows.readthedocs.io/en/latest/events/. */
+const EVENT_ROOTS = new Set(['payload', 'namespace', 'discriminator', 'metadata']);
+const EXPR_WORDS = new Set(['true', 'false', 'nil', 'and', 'or', 'not', 'in', 'matches', 'contains']);
+
+/**
+ * Names an event expression uses that Argo's event environment does not define. Argo evaluates a binding's selector,
+ * `valueFrom.event` and every `submit.metadata` name, label and annotation as an expression: a plain word there is
+ * a variable, and an undefined one fails every event (`unknown name`).
+ */
+export function unknownEventNames(expression: string): string[] {
+  const code = expression.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+  const unknown = new Set<string>();
+  for (const m of code.matchAll(/(?<![.\w])([A-Za-z_]\w*)(?!\s*\()/g)) {
+    const name = m[1]!;
+    if (!EVENT_ROOTS.has(name) && !EXPR_WORDS.has(name)) unknown.add(name);
+  }
+  return [...unknown];
+}
+
+/** Problems in a WorkflowEventBinding's expressions (selector, parameters, submitted metadata). */
+export function checkEventBinding(spec: Obj, where: string): string[] {
+  const problems: string[] = [];
+  const check = (text: unknown, at: string) => {
+    if (typeof text !== 'string') return;
+    for (const name of unknownEventNames(text))
+      problems.push(`${where}: ${at} is an expression and "${name}" is undefined there (quote a literal: '"${name}"')`);
+  };
+  const event = isObj(spec.event) ? spec.event : {};
+  check(event.selector, 'event.selector');
+  const submit = isObj(spec.submit) ? spec.submit : {};
+  const metadata = isObj(submit.metadata) ? submit.metadata : {};
+  check(metadata.name, 'submit.metadata.name');
+  check(metadata.generateName, 'submit.metadata.generateName');
+  for (const kind of ['labels', 'annotations'] as const) {
+    const values = isObj(metadata[kind]) ? metadata[kind] : {};
+    for (const [k, v] of Object.entries(values)) check(v, `submit.metadata.${kind}.${k}`);
+  }
+  const args = isObj(submit.arguments) ? submit.arguments : {};
+  for (const p of Array.isArray(args.parameters) ? args.parameters.filter(isObj) : []) {
+    const from = isObj(p.valueFrom) ? p.valueFrom : {};
+    check(from.event, `parameter ${String(p.name)}`);
+  }
+  return problems;
+}

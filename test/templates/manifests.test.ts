@@ -7,7 +7,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { checkWorkflowSpec } from './argo-refs.ts';
+import { checkEventBinding, checkWorkflowSpec, unknownEventNames } from './argo-refs.ts';
 import { allManifests, buildKustomization, repoRoot, type Manifest } from './manifests.ts';
 import { strataInvocations, parseWithCli } from './cli-drift.ts';
 
@@ -321,10 +321,22 @@ describe('Argo references', () => {
         );
         for (const p of submit.arguments?.parameters ?? [])
           if (!declared.has(p.name)) problems.push(`${ref(m)}: argument "${p.name}" is not declared`);
+        problems.push(...checkEventBinding(m.spec as Record<string, unknown>, ref(m)));
       }
       expect(problems).toEqual([]);
     },
   );
+
+  test('the event expression check finds a bare word (it can fail)', () => {
+    // argo-server failed every event of the shipped binding on its label value `event` (unknown name).
+    expect(unknownEventNames('event')).toEqual(['event']);
+    expect(unknownEventNames('"event"')).toEqual([]);
+    expect(unknownEventNames('payload.selector ?? "!strata.dev/skip"')).toEqual([]);
+    expect(unknownEventNames('discriminator == "x" && payload.namespace != nil && metadata["x-a"] == ["b"]')).toEqual(
+      [],
+    );
+    expect(unknownEventNames('payload.name + suffix')).toEqual(['suffix']);
+  });
 
   test('the reference check finds an undeclared parameter (it can fail)', () => {
     const spec = {

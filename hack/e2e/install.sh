@@ -17,6 +17,12 @@ kubectl apply -k templates/overlays/dev >/dev/null
 # The strata-watch Deployment (the dev overlay's watch component) would archive every workflow the moment it
 # finishes, racing the scenarios' sweeps: it starts at zero replicas; the watch scenario scales it up.
 kubectl -n "$ARGO_NAMESPACE" scale deployment strata-watch --replicas=0 >/dev/null
+# Its pods run on the host here: metrics on loopback, on a port the kernel picks (the pod logs it), not :9090.
+kubectl -n "$ARGO_NAMESPACE" get deployment strata-watch -o json |
+  sed 's#"--metrics-address=:9090"#"--metrics-address=127.0.0.1:0"#' | kubectl replace -f - >/dev/null
+kubectl -n "$ARGO_NAMESPACE" get deployment strata-watch -o jsonpath='{.spec.template.spec.containers[0].args}' |
+  grep -q -- '--metrics-address=127.0.0.1:0' ||
+  { echo "e2e install: strata-watch's --metrics-address=:9090 was not found to move to loopback" >&2; exit 1; }
 kubectl apply -f policies/strata-policy-defaults.yaml -f policies/strata-policy-compliance.yaml \
   -f policies/strata-policy-platform.yaml >/dev/null
 

@@ -44,6 +44,19 @@ export interface WatchLoopOptions {
   /** At most this many workflows wait in memory (default 10000); beyond it the sweep archives them. */
   maxPending?: number;
   log(message: string): void;
+  /** Hands over, once, a reader of the loop's state as it is at the moment of reading (metrics read it per scrape). */
+  expose?(read: () => WatchLoopGauges): void;
+}
+
+/** What `strata watch` exposes as metrics. */
+export interface WatchLoopGauges {
+  /** Workflows waiting for their due time or a retry. */
+  pending: number;
+  /** The earliest of their due times (epoch ms); undefined while nothing is pending. */
+  oldestDueMs?: number;
+  handled: number;
+  failed: number;
+  notQueued: number;
 }
 
 export interface WatchLoopStats {
@@ -87,6 +100,13 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
   let fatal: unknown;
   let wake = new AbortController();
   let full = false;
+  opts.expose?.(() => ({
+    pending: queue.size,
+    oldestDueMs: queue.nextDue(),
+    handled: stats.handled,
+    failed: stats.failed,
+    notQueued: stats.notQueued,
+  }));
 
   const iso = (ms: number) => new Date(ms).toISOString();
   const statusLine = () => {

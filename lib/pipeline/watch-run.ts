@@ -29,7 +29,15 @@ export interface WatchDeps {
 
 export type WatchOptions = Pick<
   WatchLoopOptions,
-  'namespace' | 'labelSelector' | 'once' | 'maxEvents' | 'signal' | 'policyRefreshMs' | 'statusEveryMs' | 'maxPending'
+  | 'namespace'
+  | 'labelSelector'
+  | 'once'
+  | 'maxEvents'
+  | 'signal'
+  | 'policyRefreshMs'
+  | 'statusEveryMs'
+  | 'maxPending'
+  | 'expose'
 > & {
   /** After archiving: verify, label, delete if policy says so (default true). */
   finalize?: boolean;

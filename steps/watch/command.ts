@@ -7,7 +7,10 @@ import { openCluster } from '../../lib/kube/open.ts';
 import { withClusterPolicyOptions } from '../cluster-options.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
-import { DEFAULT_MAX_PENDING } from '../../lib/pipeline/watch-loop.ts';
+import { DEFAULT_MAX_PENDING, type WatchLoopGauges } from '../../lib/pipeline/watch-loop.ts';
+import { serveMetrics, type MetricsEndpoint } from '../../lib/metrics/http.ts';
+import { renderMetrics } from '../../lib/metrics/prometheus.ts';
+import { watchMetrics } from '../../lib/metrics/watch.ts';
 import { runWatch } from '../../lib/pipeline/watch-run.ts';
 import { formatProblem } from '../../lib/policy/index.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
@@ -42,6 +45,11 @@ export const watchCommand = stepCommand({
           "Argo's artifact repository (s3://bucket[/prefix] or file:/path) for logs of deleted pods and artifacts " +
           "(default: each workflow's own; --no-artifacts: none)",
       })
+      .option('metrics-address', {
+        type: 'string',
+        describe:
+          'serve Prometheus metrics (pending workflows, oldest due time, archived, failures) at GET /metrics on host:port or :port',
+      })
       .option('finalize', {
         type: 'boolean',
         default: true,
@@ -63,6 +71,14 @@ export const watchCommand = stepCommand({
       throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
     const repo = await initRepository(ctx.store());
     const holds = new HoldRepository(ctx.store());
+
+    let readLoop: (() => WatchLoopGauges) | undefined;
+    const metrics = watchMetrics(() => readLoop?.());
+    let endpoint: MetricsEndpoint | undefined;
+    if (args['metrics-address'] !== undefined) {
+      endpoint = await serveMetrics(args['metrics-address'], () => renderMetrics(metrics));
+      ctx.log(`metrics: GET /metrics on ${args['metrics-address'].replace(/:\d+$/, '')}:${endpoint.port}`);
+    }
 
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -88,6 +104,9 @@ export const watchCommand = stepCommand({
           policyRefreshMs: args['policy-refresh'] * 1000,
           signal: controller.signal,
           finalize: args.finalize,
+          expose: (read) => {
+            readLoop = read;
+          },
         },
       );
       ctx.output(stats);
@@ -95,6 +114,7 @@ export const watchCommand = stepCommand({
     } finally {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      await endpoint?.close();
     }
   },
 });

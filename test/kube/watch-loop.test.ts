@@ -11,7 +11,9 @@ import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { KubeClusterApi, plainKubeConfig } from '../../lib/kube/client.ts';
 import { loadStepPolicy } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
-import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
+import { runWatchLoop, type WatchLoopGauges } from '../../lib/pipeline/watch-loop.ts';
+import { renderMetrics } from '../../lib/metrics/prometheus.ts';
+import { watchMetrics } from '../../lib/metrics/watch.ts';
 import { runWatch, type WatchOptions, type WatchStats } from '../../lib/pipeline/watch-run.ts';
 import type { WorkflowObject } from '../../lib/pipeline/workflow-state.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
@@ -194,6 +196,31 @@ async function startWatch(clock: FakeClock, policyNamespace: string, opts: Watch
 }
 
 describe('workflows not due yet are archived when they are due', () => {
+  test('the metrics say how many are pending and when the oldest is due, as the queue changes', async () => {
+    putPolicy('pol-m', 'archiveAfter: 10m');
+    putFinished('wm', 'metered');
+    const clock = new FakeClock(T0);
+    let read: (() => WatchLoopGauges) | undefined;
+    const scrape = () => renderMetrics(watchMetrics(() => read?.()));
+    // Before the loop runs there is nothing to report: metadata only, no samples.
+    expect(scrape()).not.toMatch(/^strata_watch_pending_workflows /m);
+    const watch = await startWatch(clock, 'pol-m', { namespace: 'wm', expose: (r) => (read = r) });
+    await watch.logged(/not now: wm\/metered/);
+    await watch.idle();
+    expect(scrape()).toMatch(/^strata_watch_pending_workflows 1$/m);
+    expect(scrape()).toMatch(
+      new RegExp(`^strata_watch_oldest_due_timestamp_seconds ${(T0.getTime() + 10 * MINUTE) / 1000}$`, 'm'),
+    );
+    expect(scrape()).toMatch(/^strata_watch_archived_total 0$/m);
+    clock.advance(10 * MINUTE);
+    await vi.waitFor(() => expect(archivedLabel('wm', 'metered')).toBeDefined(), { timeout: 20_000 });
+    await watch.idle();
+    expect(scrape()).toMatch(/^strata_watch_pending_workflows 0$/m);
+    expect(scrape()).not.toMatch(/^strata_watch_oldest_due_timestamp_seconds /m);
+    expect(scrape()).toMatch(/^strata_watch_archived_total 1$/m);
+    await watch.stop();
+  });
+
   test('due in 10 minutes: archived at 10 minutes, not a second before', async () => {
     putPolicy('pol-1', 'archiveAfter: 10m');
     putFinished('w1', 'soon');

@@ -15,7 +15,10 @@ have() {
   local b
   for b in "$@"; do [ -x "$bin/$b" ] || return 1; done
 }
-complete() { have "${binaries[@]}" && [ -f "$E2E_CRDS/kustomization.yaml" ]; }
+# What build_argo changes in Argo's source; a cached argo built with other patches is rebuilt.
+argo_patches="controller-health-on-loopback server-on-loopback"
+argo_current() { have argo workflow-controller && [ "$(cat "$bin/.argo-patches" 2>/dev/null)" = "$argo_patches" ]; }
+complete() { have "${binaries[@]}" && argo_current && [ -f "$E2E_CRDS/kustomization.yaml" ]; }
 
 if complete; then
   echo "$bin"
@@ -91,7 +94,7 @@ build_argo() {
   cp "$src"/manifests/base/crds/full/*.yaml "$E2E_CRDS.partial/"
   rm -rf "$E2E_CRDS"
   mv "$E2E_CRDS.partial" "$E2E_CRDS"
-  have argo workflow-controller && return 0
+  argo_current && return 0
   (
     cd "$src"
     # The CLI embeds the UI, which the module zip does not ship; any page will do.
@@ -100,11 +103,20 @@ build_argo() {
     main=cmd/workflow-controller/main.go
     grep -q '":6060"' "$main" || { log "$main no longer listens on \":6060\": update the patch"; exit 1; }
     sed -i 's/":6060"/"127.0.0.1:6060"/' "$main"
+    # So does `argo server` (the event endpoint's scenario runs it): listen on, and dial itself at, loopback.
+    server=server/apiserver/argoserver.go
+    if ! { grep -q 'address := fmt.Sprintf(":%d", port)' "$server" && grep -q '"localhost:%d", port' "$server"; }; then
+      log "$server no longer listens on \":<port>\": update the patch"
+      exit 1
+    fi
+    sed -i -e 's/address := fmt.Sprintf(":%d", port)/address := fmt.Sprintf("127.0.0.1:%d", port)/' \
+      -e 's/fmt.Sprintf("localhost:%d", port)/fmt.Sprintf("127.0.0.1:%d", port)/' "$server"
     ldflags="-s -w -X github.com/argoproj/argo-workflows/v4.version=$ARGO_VERSION"
     go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out/argo" ./cmd/argo
     go build -mod=mod -trimpath -ldflags "$ldflags" -o "$out/workflow-controller" ./cmd/workflow-controller
   )
   keep argo workflow-controller
+  echo "$argo_patches" >"$bin/.argo-patches"
 }
 
 build_kube() {
@@ -132,7 +144,7 @@ build_kube() {
 }
 
 have etcd || build_etcd
-{ have argo workflow-controller && [ -f "$E2E_CRDS/kustomization.yaml" ]; } || build_argo
+{ argo_current && [ -f "$E2E_CRDS/kustomization.yaml" ]; } || build_argo
 have kube-apiserver kubectl kube-controller-manager || build_kube
 
 complete || { log "the cache at $bin is still incomplete"; exit 1; }

@@ -31,6 +31,7 @@ e2e_ours() {
     standin) [[ "${argv[*]}" == *hack/e2e/standin/main.ts* ]] ;;
     s3-gate) [[ "${argv[*]}" == *hack/e2e/s3-gate.ts* ]] ;;
     moto) [[ "${argv[*]}" == *moto_server* ]] ;;
+    argo-server) [ "$(basename "${argv[0]}")" = argo ] && [ "${argv[1]:-}" = server ] ;;
     *) [ "$(basename "${argv[0]}")" = "$name" ] ;;
   esac
 }

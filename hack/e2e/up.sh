@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the end-to-end cluster on loopback, without containers: etcd, kube-apiserver, kube-controller-manager
 # (garbage collection, service accounts, Deployments and Jobs), Argo's workflow-controller, a moto S3 server (archive store and Argo's
-# artifact repository) and the kubelet/executor stand-in (hack/e2e/standin). Every process listens on 127.0.0.1 only,
+# artifact repository), `argo server` (the events endpoint) and the kubelet/executor stand-in (hack/e2e/standin). Every process listens on 127.0.0.1 only,
 # on free ports, and is recorded by PID under the state directory; hack/e2e/down.sh stops them.
 # Writes <state>/env (source it: KUBECONFIG, PATH with kubectl/argo, the S3 endpoint) and <state>/cluster.json.
 # Env: STRATA_E2E_STATE (state directory, default .cache/e2e/cluster; for a repository under /tmp, see e2e_runs_dir), STRATA_E2E_NAMESPACE (argo).
@@ -42,9 +42,9 @@ on_exit() {
 trap on_exit EXIT
 
 # Distinct free loopback ports, all held open until every one is chosen.
-read -r etcd_port etcd_peer_port api_port kcm_port moto_port kubelet_port s3_port < <(node -e '
+read -r etcd_port etcd_peer_port api_port kcm_port moto_port kubelet_port s3_port argo_server_port < <(node -e '
   const net = require("node:net");
-  const servers = Array.from({ length: 7 }, () => net.createServer());
+  const servers = Array.from({ length: 8 }, () => net.createServer());
   Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", () => ok(s.address().port)))))
     .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });
 ')
@@ -189,6 +189,15 @@ start workflow-controller env LEADER_ELECTION_DISABLE=true DEFAULT_REQUEUE_TIME=
   "$bin/workflow-controller" --kubeconfig "$kubeconfig" --namespace "$ns" --namespaced --managed-namespace "$ns" \
   --configmap workflow-controller-configmap --executor-image "quay.io/argoproj/argoexec:$ARGO_VERSION"
 
+# The Argo Server, for its events endpoint (WorkflowEventBindings): plain HTTP on loopback (build.sh patches its
+# listener from ":<port>" to 127.0.0.1), client auth mode (each call acts with the caller's bearer token, which
+# argo-server builds a client for from $KUBECONFIG without the admin's key).
+log "argo server $ARGO_VERSION on 127.0.0.1:$argo_server_port"
+start argo-server env KUBECONFIG="$kubeconfig" "$bin/argo" server --namespace "$ns" --namespaced \
+  --managed-namespace "$ns" --configmap workflow-controller-configmap --auth-mode client --secure=false \
+  --port "$argo_server_port"
+wait_for "argo server" argo-server 240 curl -sf "http://127.0.0.1:$argo_server_port/"
+
 log "stand-in for the kubelet and Argo's executor"
 node --import tsx images/bundle.ts "$state/image" >/dev/null
 start standin node --import tsx "$repo/hack/e2e/standin/main.ts" --kubeconfig "$kubeconfig" --namespace "$ns" \
@@ -203,6 +212,7 @@ export PATH='$bin':"\$PATH"
 export ARGO_NAMESPACE='$ns'
 export STRATA_E2E_STATE='$state'
 export STRATA_E2E_S3_ENDPOINT='$s3'
+export ARGO_SERVER_URL='http://127.0.0.1:$argo_server_port'
 ENV
 cat >"$state/cluster.json" <<JSON
 {
@@ -212,6 +222,7 @@ cat >"$state/cluster.json" <<JSON
   "namespace": "$ns",
   "apiServer": "https://127.0.0.1:$api_port",
   "s3Endpoint": "$s3",
+  "argoServer": "http://127.0.0.1:$argo_server_port",
   "caFile": "$pki/ca.crt",
   "tokens": {
     "alice": "$pki/token-alice",

@@ -12,6 +12,8 @@ export interface E2eCluster {
   namespace: string;
   apiServer: string;
   s3Endpoint: string;
+  /** argo-server (events endpoint), plain HTTP on loopback. */
+  argoServer: string;
   caFile: string;
   tokens: Record<'alice' | 'bob' | 'carol' | 'mallory', string>;
 }

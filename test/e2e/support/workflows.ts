@@ -48,7 +48,10 @@ data:
           deleteSource: false
 `;
 
-const header = (name: string, run: string, disposition: 'delete' | 'keep') => `
+/** How the e2e policies treat a workflow: by its `strata-e2e` label. */
+export type Disposition = 'delete' | 'keep' | 'later-5s' | 'later-40s';
+
+const header = (name: string, run: string, disposition: Disposition) => `
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
 metadata:
@@ -70,6 +73,53 @@ const say = `
 /** A run label of its own, so a cluster reused across runs (STRATA_E2E_REUSE) never mixes runs up. */
 export function runTag(scenario: string): string {
   return `${scenario}-${Date.now().toString(36)}`;
+}
+
+/**
+ * Workflows that strata watch must hold back: due 5 s or 40 s after they finish (issue 19's delay queue), kept in the
+ * cluster once archived. Apply with E2E_POLICY before starting the watch (it reads policies at start, then every 30 s).
+ */
+export const E2E_LATER_POLICY = `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: strata-policy-e2e-later
+  labels: {strata.dev/policy: "true"}
+data:
+  e2e-later.yaml: |
+    apiVersion: strata.dev/v1alpha1
+    kind: RetentionPolicy
+    metadata: {name: e2e-later}
+    spec:
+      rules:
+        - name: e2e-later-5s
+          description: e2e workflows due five seconds after they finish.
+          priority: 1000
+          match: labels[?"strata-e2e"].orValue("") == "later-5s"
+          archiveAfter: 5s
+          deleteSource: false
+        - name: e2e-later-40s
+          description: e2e workflows due forty seconds after they finish (a watch restart fits before).
+          priority: 1000
+          match: labels[?"strata-e2e"].orValue("") == "later-40s"
+          archiveAfter: 40s
+          deleteSource: false
+`;
+
+/** A workflow that prints a line and succeeds at once, with the given disposition. */
+export function quickWorkflow(run: string, disposition: Disposition): string {
+  return (
+    header('quick', run, disposition) +
+    `spec:
+  entrypoint: main
+  templates:
+    - name: main
+      container:
+        image: busybox:1.36
+        command: [sh, -c]
+        args: ["echo done"]
+`
+  );
 }
 
 /** The scenario workflows by key, each labelled with the run so the scenario can find its own. */

@@ -230,7 +230,7 @@ describe('core Kubernetes kinds', () => {
     expect(coreProblems(m)).toEqual([]);
   });
 
-  test('bindings point at roles and accounts that exist; the archiver may only label and delete Workflows', () => {
+  test('bindings point at roles and accounts that exist; the archiver writes nothing, only finalizer, watcher and emergency delete Workflows', () => {
     const named = (kind: string, name: string) => manifests.some((m) => m.kind === kind && m.metadata.name === name);
     for (const b of core.filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding')) {
       const roleRef = b.roleRef as { kind: string; name: string };
@@ -239,10 +239,17 @@ describe('core Kubernetes kinds', () => {
         expect(named(s.kind, s.name), `${ref(b)} → ${s.name}`).toBe(true);
     }
     const archiver = core.find((m) => m.kind === 'ClusterRole' && m.metadata.name === 'strata-archiver')!;
-    const writes = (archiver.rules as { resources: string[]; verbs: string[] }[]).filter((r) =>
-      r.verbs.some((v) => ['create', 'update', 'patch', 'delete'].includes(v)),
-    );
-    expect(writes.flatMap((r) => r.resources)).toEqual(['workflows']);
+    const writes = (role: Manifest) =>
+      (role.rules as { resources: string[]; verbs: string[] }[]).filter((r) =>
+        r.verbs.some((v) => ['create', 'update', 'patch', 'delete'].includes(v)),
+      );
+    expect(writes(archiver)).toEqual([]);
+    const deleters = core
+      .filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role')
+      .filter((m) => writes(m).some((r) => r.verbs.includes('delete') && r.resources.includes('workflows')))
+      .map((m) => m.metadata.name)
+      .sort();
+    expect(deleters).toEqual(['strata-emergency', 'strata-finalizer', 'strata-watcher']);
     expect(
       coreProblems({ ...archiver, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } as Manifest),
     ).not.toEqual([]);

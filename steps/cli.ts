@@ -62,7 +62,10 @@ export function buildCli(argv: string[]): Argv {
       type: 'string',
       describe: 'archive repository URL: file:/path or s3://bucket/prefix (env STRATA_STORE)',
     })
-    .option('catalog', { type: 'string', describe: 'SQLite catalog path (env STRATA_CATALOG)' })
+    .option('catalog', {
+      type: 'string',
+      describe: 'catalog: SQLite file, or elasticsearch+http(s)://host:port/prefix (env STRATA_CATALOG)',
+    })
     .option('output', { alias: 'o', choices: OUTPUT_FORMATS, describe: 'output format (env STRATA_OUTPUT)' })
     .option('debug', { type: 'boolean', describe: 'print stack traces on errors (env STRATA_DEBUG)' })
     .option('s3-endpoint', {

@@ -118,6 +118,24 @@ export class ElasticsearchCatalog implements Catalog {
     this.names = layout(prefix);
   }
 
+  /** No index holds a workflow yet (a new catalog: everything must be indexed). */
+  async isEmpty(): Promise<boolean> {
+    const { count } = await this.client.count({ index: this.names.workflows, ...ALL });
+    return count === 0;
+  }
+
+  /** Deletes every index of this catalog (`strata index --rebuild`); the templates stay. */
+  async reset(): Promise<void> {
+    // By name: clusters refuse wildcard deletes (action.destructive_requires_name, the default from 8.0).
+    const found = await this.client.indices.get({
+      index: [`${this.names.workflows}-*`, `${this.names.logs}-*`],
+      allow_no_indices: true,
+      ignore_unavailable: true,
+    });
+    const names = Object.keys(found);
+    if (names.length) await this.client.indices.delete({ index: names });
+  }
+
   async manifestIds(): Promise<Set<string>> {
     const ids = new Set<string>();
     for await (const hit of this.scan(this.names.workflows, { match_all: {} }, ['manifestId'])) {

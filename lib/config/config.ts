@@ -37,7 +37,10 @@ export const configSchema = z
     /** Where the archive repository lives: file:///path, file:relative, or s3://bucket/prefix. */
     store: z.string().min(1).default('file:.strata/repo'),
     s3: s3Schema.default(s3Schema.parse({})),
-    /** SQLite catalog file (derived from the store; safe to delete). */
+    /**
+     * The catalog (derived from the store; safe to delete and rebuild): a SQLite file, or a search engine as
+     * elasticsearch+http(s)://host:port[/index-prefix][?replicas=N&shards=N] (docs/catalog-elasticsearch.md).
+     */
     catalog: z.string().min(1).default('.strata/catalog.db'),
     output: z.enum(OUTPUT_FORMATS).default('table'),
     debug: z.boolean().default(false),

@@ -3,8 +3,7 @@
 import { openRepository } from '../../lib/archive/index.ts';
 import { identityClaim, withIdentityOptions } from '../../lib/cli/identity-options.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
-import { existsSync } from 'node:fs';
-import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { existingCatalog } from '../../lib/catalog/open.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
@@ -50,7 +49,7 @@ export const emergencyDeleteCommand = stepCommand({
     const approvals = caller.identity.verified
       ? await openApprovals(ctx.config.namespace, args['kube-server'], process.env)
       : undefined;
-    const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
+    const catalog = await existingCatalog(ctx.config.catalog);
     const result = await emergencyDelete(
       {
         uid: args.uid,

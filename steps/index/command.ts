@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
-import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { openCatalog } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
 
@@ -25,7 +25,7 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
       .conflicts('manifest', 'rebuild'),
   handler: runStep<IndexArgs>(async (args, ctx) => {
     const source = await archiveManifestSource(ctx.store());
-    const { catalog, fresh } = openSqliteCatalog(ctx.config.catalog, { reset: Boolean(args.rebuild) });
+    const { catalog, fresh } = await openCatalog(ctx.config.catalog, { reset: Boolean(args.rebuild) });
     try {
       if (fresh && !args.rebuild)
         ctx.log(`catalog ${ctx.config.catalog} is new or had an older schema: indexing everything`);

@@ -14,7 +14,7 @@ import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
 import { storageClassesOf } from '../../lib/store/store.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
-import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { existingCatalog } from '../../lib/catalog/open.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import type { Repository } from '../../lib/archive/index.ts';
@@ -27,7 +27,6 @@ import {
   tierClasses,
   type TierPlan,
 } from '../../lib/tier/index.ts';
-import { existsSync } from 'node:fs';
 import { ConfigError } from '../../lib/errors.ts';
 import { parseStoreUrl } from '../../lib/store/open.ts';
 import { bucketPolicy, lifecycleRules } from '../../lib/tier/lifecycle-config.ts';
@@ -195,7 +194,7 @@ async function expire(
   settleMs: number,
   ctx: StepContext,
 ): ReturnType<typeof deleteArchives> {
-  const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
+  const catalog = await existingCatalog(ctx.config.catalog);
   try {
     const result = await deleteArchives(
       repo,

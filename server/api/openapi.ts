@@ -46,8 +46,23 @@ export function openApiDocument(version: string): JsonSchema {
     const ok =
       route.response === 'text'
         ? { 'text/plain; charset=utf-8': { schema: { type: 'string' } } }
-        : { 'application/json': { schema: jsonSchema(route.response, 'output') } };
+        : route.response === 'binary'
+          ? { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+          : { 'application/json': { schema: jsonSchema(route.response, 'output') } };
     const responses: Record<string, unknown> = { '200': { description: 'OK', content: ok } };
+    if (route.created) {
+      responses['200'] = { description: 'The job this caller already started with this requestId', content: ok };
+      responses[String(route.created)] = { description: 'Accepted: a new job', content: ok };
+      responses['409'] = errorResponse('The requestId was used for another request');
+      responses['503'] = errorResponse('The audit record could not be written: nothing was started');
+    }
+    if (route.body) {
+      responses['400'] = errorResponse('Malformed or unknown field');
+      responses['413'] = errorResponse('Body too large');
+      responses['415'] = errorResponse('Not application/json');
+    }
+    if (route.name === 'cancelRestore' || route.name === 'getRestoreFile')
+      responses['409'] = errorResponse('The job already ended, or has no result yet');
     if (route.ranges) {
       responses['206'] = { description: 'Partial content (one byte range)', content: ok };
       responses['416'] = errorResponse('Range not satisfiable');
@@ -57,13 +72,20 @@ export function openApiDocument(version: string): JsonSchema {
       responses['401'] = errorResponse('No valid bearer token');
       responses['403'] = errorResponse('The caller may not read this namespace');
     }
-    if (route.params) responses['404'] = errorResponse('No such workflow, node or log');
+    if (route.params || route.body) responses['404'] = errorResponse('No such workflow, node, log, artifact or job');
     if (route.name === 'ready') responses['503'] = errorResponse('Not ready');
     paths[route.path] = {
-      get: {
+      ...paths[route.path],
+      [(route.method ?? 'GET').toLowerCase()]: {
         operationId: route.name,
         summary: route.summary,
         parameters: parameters(route),
+        ...(route.body && {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+          },
+        }),
         ...(route.authenticated && { security: [{ bearer: [] }] }),
         responses,
       },
@@ -74,7 +96,7 @@ export function openApiDocument(version: string): JsonSchema {
     info: {
       title: 'Strata query service',
       version,
-      description: 'Archived Argo workflows: list, read, logs and search. See docs/api.md.',
+      description: 'Archived Argo workflows: list, read, logs, artifacts, search and restore jobs. See docs/api.md.',
     },
     paths,
     components: {

@@ -1,22 +1,44 @@
 // The REST routes as data: the server dispatches on them and the OpenAPI document describes them, one list.
 import { z } from 'zod';
 import {
+  artifactList,
+  entryPathSchema,
   health,
   listWorkflowsQuery,
   logQuery,
   manifestIdSchema,
   nodeIdSchema,
   problem,
+  restoreIdSchema,
+  restoreJob,
+  restoreList,
+  restoreRequest,
   searchQuery,
   searchResult,
   workflowDetail,
   workflowPage,
 } from './schemas.ts';
 
-export type RouteName = 'health' | 'ready' | 'openapi' | 'listWorkflows' | 'getWorkflow' | 'nodeLog' | 'search';
+export type RouteName =
+  | 'health'
+  | 'ready'
+  | 'openapi'
+  | 'listWorkflows'
+  | 'getWorkflow'
+  | 'nodeLog'
+  | 'listArtifacts'
+  | 'getArtifact'
+  | 'search'
+  | 'createRestore'
+  | 'listRestores'
+  | 'getRestore'
+  | 'cancelRestore'
+  | 'getRestoreFile';
 
 export interface RouteSpec {
   name: RouteName;
+  /** Default GET. */
+  method?: 'GET' | 'POST';
   /** OpenAPI path template; `{x}` segments are path parameters. */
   path: string;
   summary: string;
@@ -24,8 +46,12 @@ export interface RouteSpec {
   authenticated: boolean;
   params?: z.ZodObject;
   query?: z.ZodObject;
-  /** The 200 body: a JSON schema, or a text stream. */
-  response: z.ZodType | 'text';
+  /** A JSON request body (POST). */
+  body?: z.ZodType;
+  /** Success status when not 200 (a created job: 202; the same request again answers 200). */
+  created?: 202;
+  /** The 200 body: a JSON schema, a text stream or a byte stream. */
+  response: z.ZodType | 'text' | 'binary';
   /** Answers byte ranges (206 / 416). */
   ranges?: boolean;
 }
@@ -79,6 +105,66 @@ export const ROUTES: readonly RouteSpec[] = [
     ranges: true,
   },
   {
+    name: 'listArtifacts',
+    path: '/api/v1/workflows/{manifestId}/artifacts',
+    summary: "A workflow's archived artifacts (catalog metadata, not audited)",
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema }).strict(),
+    response: artifactList,
+  },
+  {
+    name: 'getArtifact',
+    path: '/api/v1/workflows/{manifestId}/artifacts/{path}',
+    summary: 'One artifact file, streamed from the archive and verified; Range requests',
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema, path: entryPathSchema }).strict(),
+    response: 'binary',
+    ranges: true,
+  },
+  {
+    name: 'createRestore',
+    method: 'POST',
+    path: '/api/v1/restores',
+    summary: 'Start a restore job (whole workflow, one log, one artifact); idempotent by requestId',
+    authenticated: true,
+    body: restoreRequest,
+    created: 202,
+    response: restoreJob,
+  },
+  {
+    name: 'listRestores',
+    path: '/api/v1/restores',
+    summary: "The caller's restore jobs, newest first",
+    authenticated: true,
+    response: restoreList,
+  },
+  {
+    name: 'getRestore',
+    path: '/api/v1/restores/{restoreId}',
+    summary: 'A restore job: phase, progress, and once Succeeded the verified files',
+    authenticated: true,
+    params: z.object({ restoreId: restoreIdSchema }).strict(),
+    response: restoreJob,
+  },
+  {
+    name: 'cancelRestore',
+    method: 'POST',
+    path: '/api/v1/restores/{restoreId}/cancel',
+    summary: 'Cancel a pending or running restore job (its partial files are removed)',
+    authenticated: true,
+    params: z.object({ restoreId: restoreIdSchema }).strict(),
+    response: restoreJob,
+  },
+  {
+    name: 'getRestoreFile',
+    path: '/api/v1/restores/{restoreId}/files/{path}',
+    summary: "One file of a finished restore job's result",
+    authenticated: true,
+    params: z.object({ restoreId: restoreIdSchema, path: entryPathSchema }).strict(),
+    response: 'binary',
+    ranges: true,
+  },
+  {
     name: 'search',
     path: '/api/v1/search',
     summary: 'Full-text search over archived logs the caller may see: hits with node, line and highlighted snippet',
@@ -90,12 +176,29 @@ export const ROUTES: readonly RouteSpec[] = [
 
 export const problemSchema = problem;
 
-/** Matches a request path to a route and its raw path parameters (decoded). */
-export function matchRoute(pathname: string): { route: RouteSpec; params: Record<string, string> } | undefined {
-  const parts = pathname.split('/');
+/**
+ * Matches a request to a route and its raw path parameters (decoded). A path that exists for other methods only
+ * answers `{ allow }` (for a 405).
+ */
+export function matchRoute(
+  pathname: string,
+  method = 'GET',
+): { route: RouteSpec; params: Record<string, string> } | { allow: string[] } | undefined {
+  const allow = new Set<string>();
   for (const route of ROUTES) {
+    const params = matchPath(route, pathname);
+    if (!params) continue;
+    if ((route.method ?? 'GET') === method) return { route, params };
+    allow.add(route.method ?? 'GET');
+  }
+  return allow.size ? { allow: [...allow] } : undefined;
+}
+
+function matchPath(route: RouteSpec, pathname: string): Record<string, string> | undefined {
+  const parts = pathname.split('/');
+  {
     const pattern = route.path.split('/');
-    if (pattern.length !== parts.length) continue;
+    if (pattern.length !== parts.length) return undefined;
     const params: Record<string, string> = {};
     let ok = true;
     for (let i = 0; i < pattern.length && ok; i++) {
@@ -110,7 +213,7 @@ export function matchRoute(pathname: string): { route: RouteSpec; params: Record
         params[p.slice(1, -1)] = value;
       } else ok = p === parts[i];
     }
-    if (ok) return { route, params };
+    if (ok) return params;
   }
   return undefined;
 }

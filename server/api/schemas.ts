@@ -190,3 +190,89 @@ export const problem = z
   .strict();
 
 export const health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() }).strict();
+
+/** An archive entry path as a single URL segment (slashes percent-encoded), never climbing out. */
+export const entryPathSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine(
+    (p) =>
+      !p.startsWith('/') &&
+      !p.includes('\\') &&
+      !p.includes('\0') &&
+      p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
+    'must be a relative entry path without "", "." or ".." segments',
+  )
+  .describe('entry path, URL-encoded as one segment (e.g. artifacts%2Fnode%2Fout.tgz)');
+
+export const restoreIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be a restore job id: 32 lowercase hex digits');
+
+export const artifactList = z.object({ items: z.array(entry) }).strict();
+
+const restoreScope = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('workflow') }).strict(),
+  z
+    .object({
+      kind: z.literal('log'),
+      nodeId: nodeIdSchema,
+      container: z
+        .string()
+        .max(63)
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+        .default('main'),
+    })
+    .strict(),
+  z.object({ kind: z.literal('artifact'), path: entryPathSchema }).strict(),
+]);
+
+export const restoreRequest = z
+  .object({
+    requestId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'must be letters, digits, ".", "_", ":" or "-"')
+      .describe('idempotency key chosen by the client: the same caller and id always get the same job'),
+    manifestId: manifestIdSchema,
+    scope: restoreScope.describe('the whole workflow, one log of a node, or one artifact (or a directory of one)'),
+  })
+  .strict();
+
+export const restoreJob = z
+  .object({
+    id: z.string(),
+    requestId: z.string(),
+    manifestId: z.string(),
+    namespace: z.string(),
+    workflow: z.string(),
+    scope: restoreScope,
+    requestedBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    phase: z.enum(['Pending', 'Running', 'Verifying', 'Succeeded', 'Failed', 'Cancelled']),
+    progress: z
+      .object({
+        bytesDone: z.number().int(),
+        bytesTotal: z.number().int(),
+        entriesVerified: z.number().int(),
+        entriesTotal: z.number().int(),
+      })
+      .strict(),
+    result: z
+      .object({
+        files: z.array(
+          z.object({ path: z.string(), entry: z.string(), size: z.number().int(), sha256: z.string() }).strict(),
+        ),
+        bytes: z.number().int(),
+        verified: z.literal(true),
+      })
+      .strict()
+      .optional()
+      .describe('once Succeeded: each file hashed again on disk and equal to the manifest'),
+    error: z.string().optional(),
+    cancelledBy: z.string().optional(),
+  })
+  .strict();
+
+export const restoreList = z.object({ items: z.array(restoreJob) }).strict();

@@ -8,11 +8,19 @@ export interface Caller {
   via: 'token-file' | 'token-review';
 }
 
-/** Strata's verbs on archived workflows (resource `archives` in API group `strata.dev`), per namespace. */
-export type ArchiveVerb = 'get' | 'list';
+/**
+ * What a caller asks to do with archived workflows of a namespace: `get`/`list` (resource `archives` in API group
+ * `strata.dev`) and `restore` (verb `create` on resource `restores`, as the strata-restorer ClusterRole grants).
+ */
+export type ArchiveVerb = 'get' | 'list' | 'restore';
 
 export const STRATA_GROUP = 'strata.dev';
 export const ARCHIVES_RESOURCE = 'archives';
+
+/** The Kubernetes resource and verb a SubjectAccessReview asks about for an ArchiveVerb. */
+export function resourceVerb(verb: ArchiveVerb): { resource: string; verb: string } {
+  return verb === 'restore' ? { resource: 'restores', verb: 'create' } : { resource: ARCHIVES_RESOURCE, verb };
+}
 
 export interface Authenticator {
   /** The caller a token belongs to, or undefined when the token is not valid. */

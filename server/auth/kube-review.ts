@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ClusterError } from '../../lib/errors.ts';
 import {
-  ARCHIVES_RESOURCE,
+  resourceVerb,
   STRATA_GROUP,
   type ArchiveVerb,
   type Authenticator,
@@ -92,7 +92,7 @@ export class KubeReviewAccess implements Authenticator, Authorizer {
       spec: {
         user: caller.username,
         groups: caller.groups,
-        resourceAttributes: { group: STRATA_GROUP, resource: ARCHIVES_RESOURCE, verb, namespace },
+        resourceAttributes: { group: STRATA_GROUP, ...resourceVerb(verb), namespace },
       },
     })) as { status?: { allowed?: boolean; denied?: boolean } };
     const allowed = review.status?.allowed === true && review.status.denied !== true;

@@ -26,7 +26,7 @@ const accessFileSchema = z
           .object({
             user: z.string().min(1).optional(),
             group: z.string().min(1).optional(),
-            verbs: z.array(z.enum(['get', 'list', '*'])).min(1),
+            verbs: z.array(z.enum(['get', 'list', 'restore', '*'])).min(1),
             /** Namespaces, or ["*"] for all. */
             namespaces: z.array(z.string().min(1)).min(1),
           })

@@ -1,5 +1,6 @@
 // The REST server: routes from server/api, bearer-token callers, 4xx for bad input; data through the ArchiveService.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuditLog } from '../../lib/audit/audit.ts';
@@ -10,7 +11,7 @@ import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
 import { asList, pageSize, validate, workflowFilters } from '../api/list-params.ts';
 import { openApiDocument } from '../api/openapi.ts';
-import { matchRoute, type RouteName, type RouteSpec } from '../api/routes.ts';
+import { matchRoute, type RouteName } from '../api/routes.ts';
 import {
   DEFAULT_PAGE_SIZE,
   listWorkflowsQuery,
@@ -20,9 +21,12 @@ import {
   searchQuery,
 } from '../api/schemas.ts';
 import type { Authenticator, Authorizer, Caller } from '../auth/access.ts';
+import type { RestoreJobs } from '../restores/jobs.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
+import { cancelRestore, createRestore, getRestore, getRestoreFile, listRestores } from './restore-handlers.ts';
+import { sendError, sendJson, type Context, type Handler, type Request } from './respond.ts';
 
 const MAX_URL_LENGTH = 8192;
 
@@ -34,40 +38,10 @@ export interface ServerDeps {
   authorizer: Authorizer;
   audit: AuditLog;
   version: string;
+  /** Restore jobs; without them the restore routes answer 503. */
+  restores?: RestoreJobs;
   /** Errors that became a 500 (logged by the command; the client gets no detail). */
   onInternalError?(err: unknown): void;
-}
-
-interface Request {
-  route: RouteSpec;
-  params: Record<string, string>;
-  query: Record<string, string | string[]>;
-  caller: Caller;
-  headers: IncomingMessage['headers'];
-}
-
-interface Context {
-  deps: ServerDeps;
-  service: ArchiveService;
-}
-
-type Handler = (ctx: Context, req: Request, res: ServerResponse) => Promise<void>;
-
-function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...extra,
-  });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, status: number, message: string, field?: string): void {
-  const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="strata"' } : {};
-  sendJson(res, status, { error: { status, message, ...(field !== undefined && { field }) } }, extra);
 }
 
 function queryObject(url: URL): Record<string, string | string[]> {
@@ -148,11 +122,29 @@ const search: Handler = async (ctx, req, res) => {
   sendJson(res, 200, { hits });
 };
 
+const listArtifacts: Handler = async (ctx, req, res) => {
+  sendJson(res, 200, { items: await ctx.service.artifacts(req.caller, req.params.manifestId!) });
+};
+
+const getArtifact: Handler = async (ctx, req, res) => {
+  const { manifestId, path } = req.params as { manifestId: string; path: string };
+  const handle = await ctx.service.entry(req.caller, manifestId, { kind: 'artifact', path });
+  res.setHeader('content-disposition', `attachment; filename="${basename(path).replace(/[^\w.-]/g, '_')}"`);
+  await sendEntry(handle, req, res, 'application/octet-stream');
+};
+
 const HANDLERS: Record<Exclude<RouteName, 'health' | 'ready' | 'openapi'>, Handler> = {
   listWorkflows,
   getWorkflow,
   nodeLog,
+  listArtifacts,
+  getArtifact,
   search,
+  createRestore,
+  listRestores,
+  getRestore,
+  cancelRestore,
+  getRestoreFile,
 };
 
 function bearer(header: string | undefined): string | undefined {
@@ -163,7 +155,7 @@ function bearer(header: string | undefined): string | undefined {
 /** The request handler for node:http's createServer. */
 export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const document = openApiDocument(deps.version);
-  const ctx: Context = { deps, service: new ArchiveService(deps) };
+  const ctx: Context = { service: new ArchiveService(deps), restores: deps.restores };
   /** The verified caller, or undefined after answering 401. */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> => {
     const token = bearer(req.headers.authorization);
@@ -190,11 +182,11 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       const answer = await answerGraphQL(req, url, caller, ctx.service, deps.onInternalError);
       return sendJson(res, answer.status, answer.body);
     }
-    const matched = matchRoute(url.pathname);
+    const matched = matchRoute(url.pathname, req.method);
     if (!matched) return sendError(res, 404, `no route ${url.pathname}`);
-    if (req.method !== 'GET') {
-      res.setHeader('allow', 'GET');
-      return sendError(res, 405, `${req.method} is not allowed on ${matched.route.path}`);
+    if ('allow' in matched) {
+      res.setHeader('allow', matched.allow.join(', '));
+      return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
     }
     const { route } = matched;
     if (route.name === 'health') return sendJson(res, 200, { status: 'ok' });
@@ -213,7 +205,11 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
     const params = route.params
       ? (validate(route.params, matched.params, 'path') as Record<string, string>)
       : matched.params;
-    await HANDLERS[route.name](ctx, { route, params, query: queryObject(url), caller, headers: req.headers }, res);
+    await HANDLERS[route.name](
+      ctx,
+      { route, params, query: queryObject(url), caller, headers: req.headers, raw: req },
+      res,
+    );
   };
   return (req, res) => {
     serve(req, res).catch((err: unknown) => {

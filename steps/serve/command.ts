@@ -10,11 +10,13 @@ import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 import { inClusterReviewOptions, KubeReviewAccess } from '../../server/auth/kube-review.ts';
 import { readAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
 import { createApp } from '../../server/http/app.ts';
+import { RestoreJobs } from '../../server/restores/jobs.ts';
 
 interface ServeArgs {
   listen: string;
   'access-file'?: string;
   'kube-auth'?: boolean;
+  'restore-dir'?: string;
 }
 
 function listenAddress(listen: string): { host: string; port: number } {
@@ -34,6 +36,10 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         type: 'string',
         describe: 'embedded mode: YAML of token hashes and per-namespace rules (docs/api.md)',
       })
+      .option('restore-dir', {
+        type: 'string',
+        describe: 'enables restore jobs: their state and verified results live here (survives restarts)',
+      })
       .option('kube-auth', {
         type: 'boolean',
         describe: 'in a cluster: TokenReview for tokens, SubjectAccessReview on strata.dev archives per namespace',
@@ -49,13 +55,25 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     const store = ctx.store();
     let repository: ReturnType<typeof openRepository> | undefined;
     const holds = new HoldRepository(store);
+    const openRepo = () =>
+      (repository ??= openRepository(store).catch((err: unknown) => {
+        repository = undefined; // try again on the next request (the store may come up later)
+        throw err;
+      }));
+    const restores = args['restore-dir']
+      ? await RestoreJobs.open({
+          catalog,
+          repository: openRepo,
+          authorizer: access,
+          audit: ctx.audit,
+          dir: args['restore-dir'],
+          onError: (err) => ctx.log(`strata serve: restore job: ${describeError(err)}`),
+        })
+      : undefined;
     const app = createApp({
       catalog,
-      repository: () =>
-        (repository ??= openRepository(store).catch((err: unknown) => {
-          repository = undefined; // try again on the next request (the store may come up later)
-          throw err;
-        })),
+      repository: openRepo,
+      ...(restores && { restores }),
       holds: (uid) => holds.forWorkflow(uid),
       authenticator: access,
       authorizer: access,

@@ -17,6 +17,7 @@ import { NO_HOLDS } from '../../lib/policy/holds.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { parseAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
 import { createApp, type ServerDeps } from '../../server/http/app.ts';
+import { RestoreJobs, type RestoreJobsDeps } from '../../server/restores/jobs.ts';
 
 export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 export const LOG =
@@ -63,7 +64,7 @@ users:
   - { username: bob, groups: [finance-auditors], tokenSha256: ${sha('bob-token')} }
   - { username: carol, tokenSha256: ${sha('carol-token')} }
 rules:
-  - { user: alice, verbs: [get, list], namespaces: [agents] }
+  - { user: alice, verbs: [get, list, restore], namespaces: [agents] }
   - { group: finance-auditors, verbs: [list], namespaces: [finance] }
 `;
 
@@ -75,11 +76,22 @@ export interface Fixture {
   catalog: Catalog;
   store: FileSystemStore;
   server: Server;
+  restores?: RestoreJobs;
+  access: TokenFileAccess;
   close(): Promise<void>;
 }
 
+export interface FixtureOptions {
+  /** Serve restore jobs (in <dir>/restores), with these job options. */
+  restores?: Partial<Pick<RestoreJobsDeps, 'concurrency' | 'beforeRead'>>;
+}
+
 /** Four archived workflows (three in agents, one in finance), served with the access file above. */
-export async function startFixture(overrides: Partial<ServerDeps> = {}, access = ACCESS): Promise<Fixture> {
+export async function startFixture(
+  overrides: Partial<ServerDeps> = {},
+  access = ACCESS,
+  options: FixtureOptions = {},
+): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'strata-server-'));
   const store = new FileSystemStore(join(dir, 'repo'));
   const repo = await initRepository(store);
@@ -95,6 +107,17 @@ export async function startFixture(overrides: Partial<ServerDeps> = {}, access =
   await indexCatalog(catalog, await archiveManifestSource(store));
   const tokens = new TokenFileAccess(parseAccessFile(access, 'access.yaml'));
   const audit: AuditRecord[] = [];
+  const auditLog = { record: async (r: AuditRecord) => void audit.push(r) };
+  const restores = options.restores
+    ? await RestoreJobs.open({
+        catalog,
+        repository: () => openRepository(store),
+        authorizer: tokens,
+        audit: auditLog,
+        dir: join(dir, 'restores'),
+        ...options.restores,
+      })
+    : undefined;
   const server = createServer(
     createApp({
       catalog,
@@ -102,8 +125,9 @@ export async function startFixture(overrides: Partial<ServerDeps> = {}, access =
       holds: async () => NO_HOLDS,
       authenticator: tokens,
       authorizer: tokens,
-      audit: { record: async (r) => void audit.push(r) },
+      audit: auditLog,
       version: 'test',
+      ...(restores && { restores }),
       ...overrides,
     }),
   );
@@ -117,6 +141,8 @@ export async function startFixture(overrides: Partial<ServerDeps> = {}, access =
     catalog,
     store,
     server,
+    access: tokens,
+    ...(restores && { restores }),
     close: async () => {
       await new Promise((r) => server.close(r));
       await catalog.close();

@@ -14,8 +14,11 @@ import { unfinishedWritesOf, type UnfinishedWrite } from '../store/store.ts';
 import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
 import { checkContentId } from '../store/sha256.ts';
 
-/** `record`: a hold or extension record that does not verify (added by the verify step, from lib/policy). */
-export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference' | 'record';
+/**
+ * `record`: a hold or extension record that does not verify (added by the verify step, from lib/policy); `audit`:
+ * the store and the audit log disagree (added by the verify step, from lib/audit/cross-check.ts).
+ */
+export type ProblemKind = 'config' | 'manifest' | 'pack' | 'index' | 'reference' | 'record' | 'audit';
 
 export interface Problem {
   kind: ProblemKind;

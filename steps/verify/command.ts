@@ -5,6 +5,7 @@ import { openRepository } from '../../lib/archive/index.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ExitCode } from '../../lib/errors.ts';
 import { recordIntent } from '../../lib/audit/write-ahead.ts';
+import { crossCheckStore } from '../../lib/pipeline/log-store-check.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { recoverableKeys, recoverAll } from '../../lib/replica/fallback.ts';
 import { openStore } from '../../lib/store/open.ts';
@@ -19,6 +20,11 @@ export const verifyCommand = stepCommand({
       .option('sample', {
         type: 'number',
         describe: 'with --read-data: percent of packs to read (default 100)',
+      })
+      .option('audit-log', {
+        type: 'boolean',
+        default: true,
+        describe: 'check the store against the audit log (--no-audit-log: skip, for a repository older than its log)',
       })
       .option('replica', {
         type: 'string',
@@ -63,6 +69,11 @@ export const verifyCommand = stepCommand({
     const records = await new HoldRepository(repo.store).recordProblems();
     for (const r of records) report.problems.push({ kind: 'record', key: r.key, message: r.message });
     report.ok &&= records.length === 0;
+    // The store against the audit log: nothing in it that the log does not know, nothing gone that the log does not
+    // say was deleted.
+    const logCheck = args.auditLog ? await crossCheckStore(repo) : undefined;
+    for (const p of logCheck?.problems ?? []) report.problems.push({ kind: 'audit', key: p.key, message: p.message });
+    report.ok &&= !logCheck?.problems.length;
     for (const p of report.problems) ctx.log(`problem: ${p.kind}: ${p.key}: ${p.message}`);
     for (const w of report.unfinished) ctx.log(`unfinished write (gc reclaims it): ${describeUnfinishedWrite(w)}`);
     ctx.output({
@@ -70,6 +81,7 @@ export const verifyCommand = stepCommand({
       unfinished: report.unfinished.length,
       unfinishedBytes: report.unfinished.reduce((n, w) => n + w.size, 0),
       problems: report.problems.length,
+      auditLog: logCheck ? { ...logCheck.checked, problems: logCheck.problems.length } : 'not checked',
       ...(fromReplica && {
         replica: { recovered: fromReplica.recovered, unrecoverable: fromReplica.unrecoverable.length },
       }),

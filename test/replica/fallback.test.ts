@@ -1,5 +1,6 @@
 // Restore and verify fall back to the replica: a pack or manifest missing or corrupt on the primary is read from the
 // replica once its copy proves good, reported, and healed when asked; a manifest deleted on purpose is not revived.
+import { createStoreAuditLog } from '../../lib/audit/store-audit.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,17 @@ async function replicated(): Promise<{ repo: Repository; root: string; replicaRo
     await archiveAt(repo, 'one', new Date(), [shared, randomBytes(8_000)]),
     await archiveAt(repo, 'two', new Date(), [shared]),
   ];
+  // As the archive step records them (strata verify checks the store against the audit log).
+  const audit = createStoreAuditLog(repo.store);
+  for (const [i, id] of ids.entries()) {
+    await audit.record({
+      action: 'archive',
+      actor: 'test',
+      subject: ['one', 'two'][i]!,
+      outcome: 'ok',
+      details: { manifestId: id },
+    });
+  }
   const replicaRoot = join(dir.path, `replica-${n++}`);
   expect((await replicate(repo.store, new FileSystemStore(replicaRoot), base)).drift).toEqual([]);
   return { repo, root, replicaRoot, ids };

@@ -64,7 +64,7 @@ export function buildCli(argv: string[]): Argv {
     })
     .option('catalog', {
       type: 'string',
-      describe: 'catalog: SQLite file, or elasticsearch+http(s)://host:port/prefix (env STRATA_CATALOG)',
+      describe: 'catalog: SQLite file, postgres://…, or elasticsearch+http(s)://host:port/prefix (env STRATA_CATALOG)',
     })
     .option('output', { alias: 'o', choices: OUTPUT_FORMATS, describe: 'output format (env STRATA_OUTPUT)' })
     .option('debug', { type: 'boolean', describe: 'print stack traces on errors (env STRATA_DEBUG)' })

@@ -1,31 +1,45 @@
-// Opens the configured catalog backend from one setting (`catalog` / --catalog / STRATA_CATALOG): a SQLite file (the
-// embedded default), or a search engine by URL: elasticsearch+http(s)://host:port[/index-prefix][?replicas=N&shards=N].
+// Opens a configured catalog backend from its location (`catalog`, `catalogAlso`): a SQLite file (the embedded
+// default), PostgreSQL by URL: postgres(ql)://user:pw@host:port/db[?schema=name], or a search engine by URL:
+// elasticsearch+http(s)://host:port[/index-prefix][?replicas=N&shards=N].
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import type { Catalog } from './catalog.ts';
 import { openElasticsearchCatalog } from './elasticsearch.ts';
+import { openPostgresCatalog } from './postgres.ts';
 import { openSqliteCatalog, type OpenCatalogOptions, type OpenCatalogResult } from './sqlite.ts';
 
 export type CatalogLocation =
   | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string; schema?: string }
   | { kind: 'elasticsearch'; node: string; prefix: string; replicas?: number; shards?: number };
 
 const ES_SCHEME = /^elasticsearch\+(https?):\/\//;
+const PG_SCHEME = /^postgres(ql)?:\/\//;
 
-export function catalogLocation(spec: string): CatalogLocation {
+export function catalogLocation(spec: string, key = 'catalog'): CatalogLocation {
+  if (PG_SCHEME.test(spec)) {
+    let url: URL;
+    try {
+      url = new URL(spec);
+    } catch {
+      throw new ConfigError(`${key} ${JSON.stringify(redactLocation(spec))} is not a valid URL`, { key });
+    }
+    const schema = url.searchParams.get('schema') ?? undefined;
+    url.searchParams.delete('schema');
+    return { kind: 'postgres', url: url.toString(), ...(schema !== undefined && { schema }) };
+  }
   const es = ES_SCHEME.exec(spec);
   if (!es) return { kind: 'sqlite', path: spec };
   let url: URL;
   try {
     url = new URL(spec.replace(ES_SCHEME, `${es[1]}://`));
   } catch {
-    throw new ConfigError(`catalog ${JSON.stringify(spec)} is not a valid URL`, { key: 'catalog' });
+    throw new ConfigError(`${key} ${JSON.stringify(redactLocation(spec))} is not a valid URL`, { key });
   }
   const count = (name: string): number | undefined => {
     const v = url.searchParams.get(name);
     if (v === null) return undefined;
-    if (!/^\d+$/.test(v))
-      throw new ConfigError(`catalog URL: ${name} must be a whole number, got ${v}`, { key: 'catalog' });
+    if (!/^\d+$/.test(v)) throw new ConfigError(`${key} URL: ${name} must be a whole number, got ${v}`, { key });
     return Number(v);
   };
   const prefix = url.pathname.replace(/^\/+|\/+$/g, '') || 'strata';
@@ -41,9 +55,17 @@ export function catalogLocation(spec: string): CatalogLocation {
 }
 
 /** Opens the catalog `spec` names; `reset` empties it first (`strata index --rebuild`). */
-export async function openCatalog(spec: string, opts: OpenCatalogOptions = {}): Promise<OpenCatalogResult> {
-  const at = catalogLocation(spec);
+export async function openCatalog(
+  spec: string,
+  opts: OpenCatalogOptions & { key?: string } = {},
+): Promise<OpenCatalogResult> {
+  const at = catalogLocation(spec, opts.key);
   if (at.kind === 'sqlite') return openSqliteCatalog(at.path, opts);
+  if (at.kind === 'postgres')
+    return openPostgresCatalog(at.url, {
+      reset: Boolean(opts.reset),
+      ...(at.schema !== undefined && { schema: at.schema }),
+    });
   const catalog = await openElasticsearchCatalog({
     node: at.node,
     prefix: at.prefix,
@@ -55,8 +77,60 @@ export async function openCatalog(spec: string, opts: OpenCatalogOptions = {}): 
 }
 
 /** The catalog to keep in step when archives are deleted: a server always, a SQLite file only if it exists. */
-export async function existingCatalog(spec: string): Promise<Catalog | undefined> {
-  const at = catalogLocation(spec);
+export async function existingCatalog(spec: string, key = 'catalog'): Promise<Catalog | undefined> {
+  const at = catalogLocation(spec, key);
   if (at.kind === 'sqlite' && !existsSync(at.path)) return undefined;
-  return (await openCatalog(spec)).catalog;
+  return (await openCatalog(spec, { key })).catalog;
+}
+
+/** Every configured catalog location: the one queries read, then the ones `strata index` also writes. */
+export function catalogLocations(config: { catalog: string; catalogAlso?: readonly string[] }): string[] {
+  return [config.catalog, ...(config.catalogAlso ?? [])];
+}
+
+/**
+ * Every configured catalog that exists, as one for removals (expiry, erasure): a manifest's rows go from each, and it
+ * counts as still present while any catalog has it. Undefined when there is no catalog at all.
+ */
+export async function existingCatalogs(config: {
+  catalog: string;
+  catalogAlso?: readonly string[];
+}): Promise<(Pick<Catalog, 'remove' | 'manifestIds' | 'close'> & { each: Catalog[] }) | undefined> {
+  const each: Catalog[] = [];
+  try {
+    for (const [n, location] of catalogLocations(config).entries()) {
+      const c = await existingCatalog(location, n === 0 ? 'catalog' : 'catalogAlso');
+      if (c) each.push(c);
+    }
+  } catch (err) {
+    for (const c of each) await c.close().catch(() => {});
+    throw err;
+  }
+  if (!each.length) return undefined;
+  return {
+    each,
+    async remove(id) {
+      for (const c of each) await c.remove(id);
+    },
+    async manifestIds() {
+      const ids = new Set<string>();
+      for (const c of each) for (const id of await c.manifestIds()) ids.add(id);
+      return ids;
+    },
+    async close() {
+      for (const c of each) await c.close();
+    },
+  };
+}
+
+/** The location as it may be printed: a URL's password replaced. */
+export function redactLocation(location: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return location;
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return location.replace(/\/\/[^@/]*@/, '//***@');
+  }
 }

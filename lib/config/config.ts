@@ -39,9 +39,12 @@ export const configSchema = z
     s3: s3Schema.default(s3Schema.parse({})),
     /**
      * The catalog (derived from the store; safe to delete and rebuild): a SQLite file, or a search engine as
-     * elasticsearch+http(s)://host:port[/index-prefix][?replicas=N&shards=N] (docs/catalog-elasticsearch.md).
+     * elasticsearch+http(s)://host:port[/index-prefix][?replicas=N&shards=N] (docs/catalog-elasticsearch.md), or
+     * PostgreSQL shared by several replicas and indexers: postgres://user@host/db[?schema=name] (docs/catalog.md).
      */
     catalog: z.string().min(1).default('.strata/catalog.db'),
+    /** Further catalogs `strata index` keeps in step and expiry/erasure clean (e.g. a search engine beside PostgreSQL). */
+    catalogAlso: z.array(z.string().min(1)).default([]),
     output: z.enum(OUTPUT_FORMATS).default('table'),
     debug: z.boolean().default(false),
     audit: auditSchema.default({}),
@@ -74,6 +77,7 @@ export type S3Config = z.infer<typeof s3Schema>;
 const ENV_KEYS: Record<string, string[]> = {
   STRATA_STORE: ['store'],
   STRATA_CATALOG: ['catalog'],
+  STRATA_CATALOG_ALSO: ['catalogAlso'],
   STRATA_OUTPUT: ['output'],
   STRATA_DEBUG: ['debug'],
   STRATA_IDENTITY: ['identity'],
@@ -98,7 +102,7 @@ const ENV_KEYS: Record<string, string[]> = {
 const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle']);
 const NUMBER_PATHS = new Set(['s3.maxAttempts', 'encoderThreads']);
 /** Comma-separated lists. */
-const LIST_PATHS = new Set(['trustRequesterFrom']);
+const LIST_PATHS = new Set(['trustRequesterFrom', 'catalogAlso']);
 
 type Tree = Record<string, unknown>;
 

@@ -1,8 +1,8 @@
-// `strata index`: brings the SQLite catalog in line with the archive's manifests (incremental; --rebuild wipes first).
+// `strata index`: brings every configured catalog in line with the archive's manifests (incremental; --rebuild wipes first).
 import type { CommandModule } from 'yargs';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
-import { indexCatalog } from '../../lib/catalog/rebuild.ts';
-import { openCatalog } from '../../lib/catalog/open.ts';
+import { catalogLocations, openCatalog, redactLocation } from '../../lib/catalog/open.ts';
+import { indexCatalog, type IndexReport } from '../../lib/catalog/rebuild.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
 
@@ -25,36 +25,45 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
       .conflicts('manifest', 'rebuild'),
   handler: runStep<IndexArgs>(async (args, ctx) => {
     const source = await archiveManifestSource(ctx.store());
-    const { catalog, fresh } = await openCatalog(ctx.config.catalog, { reset: Boolean(args.rebuild) });
-    try {
-      if (fresh && !args.rebuild)
-        ctx.log(`catalog ${ctx.config.catalog} is new or had an older schema: indexing everything`);
-      const report = await indexCatalog(catalog, source, {
-        progress: ctx.progress,
-        ...(args.manifest?.length && { only: args.manifest }),
+    const results: Record<string, unknown>[] = [];
+    let problems: IndexReport['problems'] = [];
+    // Each configured catalog is brought in line on its own pass: one may be fresh while another is current.
+    for (const [n, location] of catalogLocations(ctx.config).entries()) {
+      const shown = redactLocation(location);
+      const { catalog, fresh } = await openCatalog(location, {
+        reset: Boolean(args.rebuild),
+        key: n === 0 ? 'catalog' : 'catalogAlso',
       });
-      for (const p of report.problems) ctx.log(`strata: manifest ${p.manifestId}: ${p.message}`);
-      const { manifests, workflows, byPhase } = await catalog.stats();
-      ctx.output({
-        catalog: ctx.config.catalog,
-        listed: report.listed,
-        indexed: report.indexed,
-        removed: report.removed,
-        unchanged: report.unchanged,
-        problems: report.problems.length,
-        logSegmentsIndexed: report.logSegments,
-        logBytesIndexed: report.logBytes,
-        manifests,
-        workflows,
-        byPhase,
-      });
-      const first = report.problems[0];
-      if (!first) return ExitCode.Ok;
-      return ctx.fail(
-        `index could not read ${report.problems.length} manifests; first: ${first.manifestId}: ${first.message}`,
-      );
-    } finally {
-      await catalog.close();
+      try {
+        if (fresh && !args.rebuild) ctx.log(`catalog ${shown} is new or had an older schema: indexing everything`);
+        const report = await indexCatalog(catalog, source, {
+          progress: ctx.progress,
+          ...(args.manifest?.length && { only: args.manifest }),
+        });
+        for (const p of report.problems) ctx.log(`strata: ${shown}: manifest ${p.manifestId}: ${p.message}`);
+        if (!problems.length) problems = report.problems;
+        const { manifests, workflows, byPhase } = await catalog.stats();
+        results.push({
+          catalog: shown,
+          listed: report.listed,
+          indexed: report.indexed,
+          removed: report.removed,
+          unchanged: report.unchanged,
+          problems: report.problems.length,
+          logSegmentsIndexed: report.logSegments,
+          logBytesIndexed: report.logBytes,
+          manifests,
+          workflows,
+          byPhase,
+        });
+      } finally {
+        await catalog.close();
+      }
     }
+    const [primary, ...also] = results;
+    ctx.output({ ...primary, ...(also.length && { also }) });
+    const first = problems[0];
+    if (!first) return ExitCode.Ok;
+    return ctx.fail(`index could not read ${problems.length} manifests; first: ${first.manifestId}: ${first.message}`);
   }),
 };

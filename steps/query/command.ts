@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { Catalog, CatalogWorkflow, TextHit } from '../../lib/catalog/catalog.ts';
 import { queryFromFlags, type QueryFlags } from '../../lib/catalog/query-flags.ts';
-import { openCatalog } from '../../lib/catalog/open.ts';
+import { openCatalog, redactLocation } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
 
@@ -34,7 +34,7 @@ async function withCatalog<T>(ctx: StepContext, use: (catalog: Catalog) => Promi
   const { catalog } = await openCatalog(ctx.config.catalog);
   try {
     if ((await catalog.stats()).manifests === 0)
-      ctx.log(`catalog ${ctx.config.catalog} is empty; run \`strata index\` first`);
+      ctx.log(`catalog ${redactLocation(ctx.config.catalog)} is empty; run \`strata index\` first`);
     return await use(catalog);
   } finally {
     await catalog.close();

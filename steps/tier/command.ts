@@ -14,7 +14,7 @@ import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
 import { storageClassesOf } from '../../lib/store/store.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
-import { existingCatalog } from '../../lib/catalog/open.ts';
+import { existingCatalogs } from '../../lib/catalog/open.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import type { Repository } from '../../lib/archive/index.ts';
@@ -194,7 +194,8 @@ async function expire(
   settleMs: number,
   ctx: StepContext,
 ): ReturnType<typeof deleteArchives> {
-  const catalog = await existingCatalog(ctx.config.catalog);
+  // Expired rows leave every configured catalog that holds them (a search engine's too), not only the one queries read.
+  const catalog = await existingCatalogs(ctx.config);
   try {
     const result = await deleteArchives(
       repo,
@@ -212,7 +213,8 @@ async function expire(
     // Workflows whose manifests a repack rewrote are in the catalog again under their new ids.
     const rewritten = [...new Set(result.outcomes.flatMap((o) => o.superseded.map((s) => s.to)))];
     if (catalog && rewritten.length) {
-      await indexCatalog(catalog, await archiveManifestSource(repo.store), { only: rewritten });
+      const source = await archiveManifestSource(repo.store);
+      for (const c of catalog.each) await indexCatalog(c, source, { only: rewritten });
     }
     return result;
   } finally {

@@ -102,13 +102,23 @@ async function expectConverged(
 describe.skipIf(!cluster)('faults during a sweep', () => {
   const c = cluster!;
 
+  /** Each fault's two workflows, all run at once up front (the archives, one sweep at a time, come after). */
+  const FAULTS = ['fault-kill', 'fault-controller', 'fault-apiserver', 'fault-s3'] as const;
+  const pairs = new Map<string, Promise<{ tag: string; pair: { deleted: Workflow; kept: Workflow } }>>();
+  const pairFor = (fault: (typeof FAULTS)[number]) => pairs.get(fault)!;
+
   beforeAll(async () => {
     await kubectl(c, ['apply', '-n', c.namespace, '-f', '-'], { input: EXECUTOR_RBAC + '\n---\n' + E2E_POLICY });
+    for (const fault of FAULTS) {
+      const tag = runTag(fault);
+      const ready = finishedPair(c, tag).then((pair) => ({ tag, pair }));
+      ready.catch(() => {}); // awaited by its own test, which reports the failure
+      pairs.set(fault, ready);
+    }
   });
 
   test('an archive pod killed by the node (OOMKilled) is retried by Argo', async () => {
-    const tag = runTag('fault-kill');
-    const pair = await finishedPair(c, tag);
+    const { tag, pair } = await pairFor('fault-kill');
     // Killed as it starts: an archive of two small workflows can finish within any later deadline.
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, killAfterSeconds: 0 });
     const archive = await finishedWorkflow(c, await startArchive(c, tag));
@@ -121,8 +131,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
   });
 
   test('the workflow controller restarted mid-sweep', async () => {
-    const tag = runTag('fault-controller');
-    const pair = await finishedPair(c, tag);
+    const { tag, pair } = await pairFor('fault-controller');
     // The archive pod stays Running 10 s before its container starts: the controller goes away in that window.
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, holdSeconds: 10 });
     const name = await startArchive(c, tag);
@@ -132,8 +141,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
   });
 
   test('the API server restarted mid-sweep', async () => {
-    const tag = runTag('fault-apiserver');
-    const pair = await finishedPair(c, tag);
+    const { tag, pair } = await pairFor('fault-apiserver');
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, holdSeconds: 10 });
     const name = await startArchive(c, tag);
     await runningArchivePod(c, name);
@@ -142,8 +150,7 @@ describe.skipIf(!cluster)('faults during a sweep', () => {
   });
 
   test('S3 refusing connections for a while, mid-archive', async () => {
-    const tag = runTag('fault-s3');
-    const pair = await finishedPair(c, tag);
+    const { tag, pair } = await pairFor('fault-s3');
     injectContainerFault(c, { pod: ARCHIVE_POD_OF_ANY, times: 1, holdSeconds: 5 });
     const name = await startArchive(c, tag);
     await runningArchivePod(c, name);

@@ -25,6 +25,7 @@ import type { RestoreJobs } from '../restores/jobs.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
+import { loadUi, UI_HEADERS } from './static-ui.ts';
 import { cancelRestore, createRestore, getRestore, getRestoreFile, listRestores } from './restore-handlers.ts';
 import { sendError, sendJson, type Context, type Handler, type Request } from './respond.ts';
 
@@ -38,6 +39,8 @@ export interface ServerDeps {
   authorizer: Authorizer;
   audit: AuditLog;
   version: string;
+  /** The dashboard's directory (default: server/ui beside this module), or false to serve none. */
+  ui?: string | false;
   /** Restore jobs; without them the restore routes answer 503. */
   restores?: RestoreJobs;
   /** Errors that became a 500 (logged by the command; the client gets no detail). */
@@ -156,6 +159,7 @@ function bearer(header: string | undefined): string | undefined {
 export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const document = openApiDocument(deps.version);
   const ctx: Context = { service: new ArchiveService(deps), restores: deps.restores };
+  const ui = deps.ui === false ? undefined : loadUi(deps.ui);
   /** The verified caller, or undefined after answering 401. */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> => {
     const token = bearer(req.headers.authorization);
@@ -171,6 +175,20 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       url = new URL(req.url ?? '/', 'http://strata.invalid');
     } catch {
       return sendError(res, 400, 'malformed request URL');
+    }
+    if (ui && (url.pathname === '/' || url.pathname.startsWith('/ui/'))) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
+      }
+      if (url.pathname === '/') {
+        res.writeHead(302, { location: '/ui/' });
+        return void res.end();
+      }
+      const file = ui.get(url.pathname);
+      if (!file) return sendError(res, 404, `no dashboard file ${url.pathname}`);
+      res.writeHead(200, { ...UI_HEADERS, 'content-type': file.type, 'content-length': file.body.length });
+      return void res.end(req.method === 'HEAD' ? undefined : file.body);
     }
     if (url.pathname === '/graphql') {
       if (req.method !== 'GET' && req.method !== 'POST') {

@@ -17,6 +17,8 @@ interface ServeArgs {
   'access-file'?: string;
   'kube-auth'?: boolean;
   'restore-dir'?: string;
+  'ui-dir'?: string;
+  ui?: boolean;
 }
 
 function listenAddress(listen: string): { host: string; port: number } {
@@ -40,6 +42,8 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         type: 'string',
         describe: 'enables restore jobs: their state and verified results live here (survives restarts)',
       })
+      .option('ui', { type: 'boolean', default: true, describe: 'serve the dashboard at /ui/ (--no-ui: API only)' })
+      .option('ui-dir', { type: 'string', describe: "the dashboard's files (default: server/ui of this checkout)" })
       .option('kube-auth', {
         type: 'boolean',
         describe: 'in a cluster: TokenReview for tokens, SubjectAccessReview on strata.dev archives per namespace',
@@ -74,6 +78,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       catalog,
       repository: openRepo,
       ...(restores && { restores }),
+      ui: args.ui === false ? false : args['ui-dir'],
       holds: (uid) => holds.forWorkflow(uid),
       authenticator: access,
       authorizer: access,

@@ -1,0 +1,148 @@
+// The dashboard end to end: a real `strata serve` process over a real repository and catalog file; headless
+// Chromium (Debian's /usr/bin/chromium through playwright-core, never a downloaded browser) logs in, filters, opens a
+// workflow, reads and greps a log, starts a restore and watches it finish. Screenshots go to coverage/dashboard/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
+import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
+import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+import { ACCESS, bundle, LOG } from './fixture.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const screens = join(root, 'coverage', 'dashboard');
+
+let dir: string;
+let serve: ChildProcess;
+let base: string;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'strata-dashboard-'));
+  const store = new FileSystemStore(join(dir, 'repo'));
+  const repo = await initRepository(store);
+  for (const b of [
+    bundle(1, 'agents', 'Succeeded', { team: 'a' }, LOG),
+    bundle(2, 'agents', 'Failed', { team: 'b' }, 'setup\nsegfault in worker 3\n'),
+    bundle(4, 'finance', 'Succeeded', { team: 'a' }, 'ledger closed\n'),
+  ])
+    ids[b.name] = (await archiveBundle(repo, b)).manifestId;
+  const { catalog } = openSqliteCatalog(join(dir, 'catalog.db'));
+  await indexCatalog(catalog, await archiveManifestSource(store));
+  await catalog.close();
+  writeFileSync(join(dir, 'access.yaml'), ACCESS);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
+  serve = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=4',
+      join(root, 'bin/strata.js'),
+      'serve',
+      '--store',
+      `file:${join(dir, 'repo')}`,
+      '--catalog',
+      join(dir, 'catalog.db'),
+      '--listen',
+      '127.0.0.1:0',
+      '--access-file',
+      join(dir, 'access.yaml'),
+      '--restore-dir',
+      join(dir, 'restores'),
+    ],
+    { cwd: dir, env: { ...env, STRATA_ACTOR: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  base = await new Promise<string>((done, fail) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on ([\d.]+:\d+)/.exec(out);
+      if (m) done(`http://${m[1]}`);
+    };
+    serve.stdout!.on('data', onData);
+    serve.stderr!.on('data', onData);
+    serve.once('exit', (code) => fail(new Error(`strata serve exited ${code}: ${out}`)));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (serve && serve.exitCode === null) {
+    const exited = new Promise((r) => serve.once('exit', r));
+    serve.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the dashboard as served by strata serve', () => {
+  test('/ redirects to /ui/, files carry a strict CSP, the API behind it answers', async () => {
+    const root = await fetch(`${base}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/ui/');
+    const index = await fetch(`${base}/ui/`);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await index.text()).toContain('/ui/app.js');
+    expect((await fetch(`${base}/ui/app.js`)).headers.get('content-type')).toContain('javascript');
+    expect((await fetch(`${base}/ui/../package.json`)).status).toBe(404);
+    expect((await fetch(`${base}/ui/nope.js`)).status).toBe(404);
+    const list = await fetch(`${base}/api/v1/workflows`, { headers: { authorization: 'Bearer alice-token' } });
+    expect(((await list.json()) as { items: Array<{ name: string }> }).items.map((w) => w.name)).toEqual([
+      'wf-2',
+      'wf-1',
+    ]);
+  });
+});
+
+describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
+  test('log in, filter, open a workflow, read and grep a log, restore and watch it finish', async () => {
+    const { chromium } = await import('playwright-core');
+    mkdirSync(screens, { recursive: true });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/ui/`);
+      await page.fill('input[name=token]', 'alice-token');
+      await page.click('form.login button');
+      await page.waitForSelector('#workflows tbody tr');
+      expect(await page.locator('#workflows tbody tr').count()).toBe(2); // finance is not alice's
+      await page.screenshot({ path: join(screens, '1-list.png') });
+
+      await page.fill('input[name=phase]', 'Failed');
+      await page.click('form.filters button');
+      await page.waitForFunction("document.querySelectorAll('#workflows tbody tr').length === 1");
+      expect(await page.locator('#workflows tbody tr td a').textContent()).toBe('wf-2');
+
+      await page.goto(`${base}/ui/#/workflow/${ids['wf-1']}`);
+      await page.waitForSelector('#title');
+      expect(await page.textContent('#title')).toBe('agents/wf-1');
+      await page.click('li[data-node="wf-1-node"] button');
+      await page.waitForSelector('#L42');
+      expect(await page.textContent('#L42')).toContain('segfault in worker');
+      await page.fill('#log-viewer input[name=grep]', 'segfault');
+      await page.click('#log-viewer form button');
+      await page.waitForFunction("document.querySelector('#log')?.textContent?.startsWith('42:')");
+      expect(await page.textContent('#log')).toBe('42:line 42 segfault in worker\n');
+      await page.screenshot({ path: join(screens, '2-workflow-log.png') });
+
+      await page.click('#restore');
+      await page.waitForSelector('#restore-done');
+      expect(await page.textContent('#restore-done')).toMatch(/Restored and verified: \d+ files/);
+      await page.screenshot({ path: join(screens, '3-restored.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
+
+if (!hasChromium)
+  console.warn(`dashboard browser test skipped: ${CHROMIUM} is absent (apt-get install chromium to run it)`);

@@ -16,6 +16,13 @@ import {
   type LockTarget,
 } from '../tier/index.ts';
 import type { FinalizeCluster } from './finalize-run.ts';
+import {
+  dueDeletions,
+  listScheduled,
+  markDone,
+  scheduleDeletion,
+  type ScheduledDeletion,
+} from '../tier/emergency-schedule.ts';
 
 export interface EmergencyDeleteRequest {
   uid: string;
@@ -32,6 +39,11 @@ export interface EmergencyDeleteRequest {
   dryRun: boolean;
   /** namespace/name to delete from the cluster as well (uid-guarded), when known. */
   workflow?: { namespace: string; name: string };
+  /**
+   * Cancellation window: when above 0 the approved deletion is only scheduled (cancellable until the window ends),
+   * and the first tier run after it carries it out, checking holds and retention again.
+   */
+  windowMs?: number;
 }
 
 export interface EmergencyDeleteResult {
@@ -43,6 +55,8 @@ export interface EmergencyDeleteResult {
   /** What the deletion did and proved (absent on a dry run or a refusal). */
   deletion?: Pick<DeletionOutcome, 'outcome' | 'packsDeleted' | 'repacked' | 'chunksDeleted' | 'stillPresent'>;
   cluster: 'deleted' | 'pending' | 'absent' | 'skipped' | 'failed';
+  /** Set when the deletion was scheduled (a cancellation window) rather than carried out now. */
+  scheduled?: { id: string; runAfter: string };
 }
 
 export interface EmergencyDeleteDeps {
@@ -172,6 +186,36 @@ export async function emergencyDelete(
       );
     }
   }
+  if (req.windowMs && req.windowMs > 0 && !req.dryRun) {
+    const record = await scheduleDeletion(
+      deps.repo,
+      {
+        uid: req.uid,
+        reason: req.reason,
+        actor: req.actor,
+        actorVerified: Boolean(req.actorVerified),
+        // The approval found now (verified on a cluster) is what the tier run carries out later.
+        approver: approver!,
+        breakGlass: req.breakGlass,
+      },
+      deps.now,
+      req.windowMs,
+    );
+    result.scheduled = { id: record.id, runAfter: record.runAfter };
+    result.reasons.push(
+      `scheduled ${record.id}: cancellable until ${record.runAfter} (strata emergency-delete ${req.uid} --cancel), then the next strata tier run deletes`,
+    );
+    await deps.audit.record({
+      action: 'emergency-delete',
+      actor: req.actor,
+      verified: Boolean(req.actorVerified),
+      subject: req.uid,
+      outcome: 'ok',
+      reason: req.reason,
+      details: { ...details, scheduled: record.id, runAfter: record.runAfter, manifests: result.manifests },
+    });
+    return result;
+  }
   if (!req.dryRun) {
     // Recorded before anything changes (locks lifted, manifests deleted): unrecorded, it does not happen.
     await recordIntent(deps.audit, {
@@ -264,4 +308,44 @@ function describeOutcome(o: DeletionOutcome): string {
     default:
       return o.reason;
   }
+}
+
+export interface ScheduledRun {
+  ran: Array<{ schedule: ScheduledDeletion; result: EmergencyDeleteResult }>;
+  waiting: ScheduledDeletion[];
+  unreadable: string[];
+}
+
+/**
+ * Carries out the scheduled emergency deletions whose window has ended (the tier run calls it): each is checked
+ * again as if asked now (holds, retention), then marked done with its outcome so it never runs twice. A crash
+ * between the two runs it again, which finds nothing left to delete.
+ */
+export async function runScheduledDeletions(
+  deps: Omit<EmergencyDeleteDeps, 'authorize' | 'approvals'>,
+): Promise<ScheduledRun> {
+  const { schedules, unreadable } = await listScheduled(deps.repo);
+  const { due, waiting } = dueDeletions(schedules, deps.now);
+  const ran: ScheduledRun['ran'] = [];
+  for (const s of due) {
+    const result = await emergencyDelete(
+      {
+        uid: s.uid,
+        reason: s.reason,
+        approver: s.approver,
+        actor: s.actor,
+        actorVerified: s.actorVerified,
+        breakGlass: s.breakGlass,
+        dryRun: false,
+      },
+      // Permission and approval were checked when it was scheduled; the record names the approver.
+      { ...deps, authorize: undefined, approvals: undefined },
+    );
+    const outcome = result.refused
+      ? `refused: ${result.reasons.join('; ')}`
+      : (result.deletion?.outcome ?? 'nothing left to delete');
+    await markDone(deps.repo, s.id, outcome, deps.now);
+    ran.push({ schedule: s, result });
+  }
+  return { ran, waiting, unreadable };
 }

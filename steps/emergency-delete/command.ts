@@ -9,6 +9,7 @@ import { openApprovals } from '../../lib/identity/caller.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
+import { cancelScheduled } from '../../lib/tier/emergency-schedule.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
 export const emergencyDeleteCommand = stepCommand({
@@ -25,6 +26,15 @@ export const emergencyDeleteCommand = stepCommand({
       })
       .option('break-glass', { type: 'boolean', describe: 'override a legal hold (audited as such)' })
       .option('dry-run', { type: 'boolean', describe: 'report what would be deleted' })
+      .option('window', {
+        type: 'string',
+        default: '0s',
+        describe: 'cancellation window (e.g. 24h): schedule the deletion, cancellable until then; strata tier runs it',
+      })
+      .option('cancel', {
+        type: 'boolean',
+        describe: "cancel the workflow's scheduled deletions still in their window (--reason says why)",
+      })
       .option('cluster', {
         type: 'boolean',
         default: true,
@@ -41,6 +51,30 @@ export const emergencyDeleteCommand = stepCommand({
     const holdRepo = new HoldRepository(store);
     const settleMs = fixedDurationFlagMs('settle', args.settle);
     const caller = await ctx.caller(identityClaim(args));
+    const windowMs = fixedDurationFlagMs('window', args.window);
+    if (args.cancel) {
+      // Whoever may ask for an emergency deletion may call it off.
+      if (caller.identity.verified) {
+        const decision = await caller.can({ verb: 'create', resource: 'emergencydeletions', name: args.uid });
+        if (!decision.allowed) return ctx.fail(`${caller.identity.username} may not cancel emergency deletions`);
+      }
+      const cancelled = await cancelScheduled(repo, args.uid, {
+        actor: caller.identity.username,
+        reason: args.reason,
+        at: new Date(),
+      });
+      await ctx.audit.record({
+        action: 'emergency-delete',
+        actor: caller.identity.username,
+        verified: caller.identity.verified,
+        subject: args.uid,
+        outcome: 'ok',
+        reason: args.reason,
+        details: { cancelled: cancelled.map((c) => c.id) },
+      });
+      ctx.output({ uid: args.uid, cancelled: cancelled.map((c) => ({ id: c.id, runAfter: c.runAfter })) });
+      return ExitCode.Ok;
+    }
     if (caller.identity.verified && args.approver !== undefined) {
       throw new ConfigError(
         `--approver "${args.approver}": under a cluster identity an approval is the approver's own act (they run strata approve); drop --approver`,
@@ -55,11 +89,12 @@ export const emergencyDeleteCommand = stepCommand({
       {
         uid: args.uid,
         reason: args.reason,
-        approver: args.approver,
+        approver: args.approver ?? '',
         actor: caller.identity.username,
         actorVerified: caller.identity.verified,
         breakGlass: Boolean(args['break-glass']),
         dryRun: Boolean(args['dry-run']),
+        windowMs,
       },
       {
         repo,

@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/index.ts';
 import { policyDigest, recordPolicyInForce } from '../../lib/audit/policy-in-force.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
-import { ExitCode, InputError } from '../../lib/errors.ts';
+import { describeError, ExitCode, InputError } from '../../lib/errors.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
@@ -32,6 +32,8 @@ import { parseStoreUrl } from '../../lib/store/open.ts';
 import { bucketPolicy, lifecycleRules } from '../../lib/tier/lifecycle-config.ts';
 import type { StepContext } from '../../lib/cli/run-step.ts';
 import { bytes, money, renderDeletions, renderPlan } from './render.ts';
+import { runScheduledDeletions } from '../../lib/pipeline/emergency-delete.ts';
+import { dueDeletions, listScheduled } from '../../lib/tier/emergency-schedule.ts';
 
 interface TierArgs {
   'dry-run'?: boolean;
@@ -142,6 +144,11 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
           orphanRecords: facts.orphanRecords,
         });
     for (const m of run?.moves ?? []) if (m.error) ctx.log(`move of ${m.pack} failed: ${m.error}`);
+    // Emergency deletions whose cancellation window has ended, checked again now (holds, retention).
+    const scheduled = dryRun
+      ? await listScheduled(repo).then(({ schedules, unreadable }) => ({ ...dueDeletions(schedules, now), unreadable }))
+      : await runScheduledEmergencies(repo, holds, now, settleMs, args['kube-server'], ctx);
+    for (const u of scheduled.unreadable) ctx.log(`unreadable scheduled emergency deletion (not run): ${u}`);
     const expired = dryRun ? undefined : await expire(repo, plan, holds, now, settleMs, ctx);
     for (const e of expired?.outcomes ?? []) {
       if (e.outcome !== 'done') ctx.log(`expiry of ${e.uid}: ${e.outcome}: ${e.reason}`);
@@ -160,6 +167,10 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       monthlySaving: plan.totals.monthlySaving,
       oneTimeCharges: plan.totals.oneTimeCharges,
       unreadableManifests: facts.unreadable.length,
+      emergencyDeletions:
+        'ran' in scheduled
+          ? `${scheduled.ran.length} scheduled ran, ${scheduled.waiting.length} in their window`
+          : `${scheduled.due.length} due, ${scheduled.waiting.length} in their window`,
       storageClasses: Boolean(classes),
       objectLock: locks
         ? locks.enforced
@@ -179,7 +190,9 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
     } else {
       ctx.output({ ...summary, plan, run, expiries: expired?.outcomes ?? [] });
     }
-    return !policySet.valid || facts.unreadable.length || run?.failed || locks?.problems.length
+    const emergencyFailed =
+      'ran' in scheduled && scheduled.ran.some((r) => r.result.deletion && r.result.deletion.outcome !== 'done');
+    return !policySet.valid || facts.unreadable.length || run?.failed || locks?.problems.length || emergencyFailed
       ? ExitCode.Failed
       : ExitCode.Ok;
   }),
@@ -232,4 +245,33 @@ function s3Location(url: string): { bucket: string; prefix: string } {
   if (loc.kind !== 's3')
     throw new ConfigError(`--emit-lifecycle and --emit-bucket-policy need an s3:// store, not ${url}`);
   return loc;
+}
+
+/** Runs the due scheduled emergency deletions; the cluster object goes too where the run can reach the API server. */
+async function runScheduledEmergencies(
+  repo: Repository,
+  holds: HoldsAndExtensions,
+  now: Date,
+  settleMs: number,
+  kubeServer: string | undefined,
+  ctx: StepContext,
+): ReturnType<typeof runScheduledDeletions> {
+  const { schedules } = await listScheduled(repo);
+  if (!dueDeletions(schedules, now).due.length)
+    return runScheduledDeletions({ repo, holds, audit: ctx.audit, now, settleMs });
+  let cluster;
+  try {
+    cluster = await openCluster(kubeServer);
+  } catch (err) {
+    ctx.log(`scheduled emergency deletions: no cluster (${describeError(err)}): Workflow objects are left to delete`);
+  }
+  const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
+  try {
+    const result = await runScheduledDeletions({ repo, holds, audit: ctx.audit, now, settleMs, cluster, catalog });
+    for (const r of result.ran)
+      ctx.log(`scheduled emergency deletion ${r.schedule.id} of ${r.schedule.uid}: ${r.result.reasons.join('; ')}`);
+    return result;
+  } finally {
+    catalog?.close();
+  }
 }

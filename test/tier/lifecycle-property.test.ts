@@ -1,5 +1,6 @@
 // Property: across random histories of archive (some in a compliance class, locked as they are written), clock, hold,
-// release, extend, tier (moves and expiry), gc and emergency deletion, with crashes at random writes, no workflow
+// release, extend, tier (moves, expiry, scheduled emergency deletions), gc, emergency deletion now or scheduled with
+// a cancellation window, and cancellation, with crashes at random writes, no workflow
 // loses data before its retention ends, before its compliance floor (emergency deletion included) or while it is
 // held: every workflow that was never deletable at the moment a deletion ran restores byte for byte, at every step.
 import { fc, test } from '@fast-check/vitest';
@@ -18,7 +19,9 @@ import {
 } from '../../lib/archive/index.ts';
 import { discardAudit } from '../../lib/audit/audit.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
-import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
+import { emergencyDelete, runScheduledDeletions } from '../../lib/pipeline/emergency-delete.ts';
+import { cancelScheduled, dueDeletions, listScheduled } from '../../lib/tier/emergency-schedule.ts';
+import { InputError } from '../../lib/errors.ts';
 import { complianceRetention } from '../../lib/pipeline/policy-verdict.ts';
 import { activeHolds, extendedUntil, type HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
@@ -77,6 +80,15 @@ const arbOp = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('gc' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('emergency' as const), who: fc.nat(5) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('schedule' as const),
+      who: fc.nat(5),
+      windowDays: fc.integer({ min: 1, max: 10 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), who: fc.nat(5) }) },
 );
 
 interface Wf {
@@ -116,6 +128,7 @@ async function tierRun(repo: Repository, now: Date): Promise<void> {
   // As strata tier does: the store's locks first (the local directory enforces legal holds and retention too).
   await enforceLocks(repo, facts.workflows, holds, now);
   await applyTierPlan(repo, plan, { classes: undefined, audit: discardAudit, now });
+  await runScheduledDeletions({ repo, holds, audit: discardAudit, now, settleMs: 0 });
   const requests = plan.expiries.map((e) => ({
     kind: 'expiry' as const,
     uid: e.uid,
@@ -126,6 +139,15 @@ async function tierRun(repo: Repository, now: Date): Promise<void> {
     actor: 'strata/tier',
   }));
   await deleteArchives(repo, requests, { audit: discardAudit, now, holds, settleMs: 0 });
+}
+
+/** Scheduled emergency deletions the coming tier run carries out: each may take its workflow if it is deletable now. */
+async function dueNow(repo: Repository, wfs: Wf[], holds: HoldsAndExtensions, now: Date): Promise<void> {
+  const { due } = dueDeletions((await listScheduled(repo)).schedules, now);
+  for (const s of due) {
+    const w = wfs.find((x) => x.uid === s.uid);
+    if (w && deletable(w, holds, now, true)) w.mayBeGone = true;
+  }
 }
 
 async function check(root: string, wfs: Wf[]): Promise<void> {
@@ -221,6 +243,7 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
         case 'tier': {
           const holds = await holdsOf(store);
           for (const w of wfs) if (deletable(w, holds, now)) w.mayBeGone = true;
+          await dueNow(repo, wfs, holds, now);
           const target = op.crashAt ? await openRepository(new CrashingStore(store, op.crashAt)) : repo;
           await tierRun(target, now).catch((err: unknown) => {
             if (!(err instanceof Crash)) throw err;
@@ -242,6 +265,32 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
           );
           break;
         }
+        case 'schedule': {
+          const w = pick(op.who);
+          if (!w) break;
+          // Only scheduled: nothing may go before the window ends (checked by every step's restore).
+          await emergencyDelete(
+            {
+              uid: w.uid,
+              reason: 'breach',
+              actor: 'alice',
+              approver: 'bob',
+              breakGlass: false,
+              dryRun: false,
+              windowMs: op.windowDays * DAY,
+            },
+            { repo, holds: await holdsOf(store), audit: discardAudit, now, settleMs: 0 },
+          );
+          break;
+        }
+        case 'cancel': {
+          const w = pick(op.who);
+          if (!w) break;
+          await cancelScheduled(repo, w.uid, { actor: 'bob', reason: 'false alarm', at: now }).catch((err: unknown) => {
+            if (!(err instanceof InputError)) throw err; // nothing to cancel, or the window is over
+          });
+          break;
+        }
       }
       await check(root, wfs);
       repo = await openRepository(store);
@@ -249,6 +298,7 @@ test.prop([fc.array(arbOp, { minLength: 4, maxLength: 14 })], { numRuns: 25 })(
     // A final undisturbed run must leave nothing half done.
     const holds = await holdsOf(store);
     for (const w of wfs) if (deletable(w, holds, now)) w.mayBeGone = true;
+    await dueNow(repo, wfs, holds, now);
     await tierRun(repo, now);
     await check(root, wfs);
   },

@@ -89,7 +89,7 @@ export const emergencyDeleteCommand = stepCommand({
       {
         uid: args.uid,
         reason: args.reason,
-        approver: args.approver ?? '',
+        approver: args.approver,
         actor: caller.identity.username,
         actorVerified: caller.identity.verified,
         breakGlass: Boolean(args['break-glass']),

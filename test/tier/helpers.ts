@@ -10,7 +10,16 @@ import {
 import { decodeIndex, decodePack } from '../../lib/archive/pack-format.ts';
 import { INDEX_PREFIX, PACKS_PREFIX, readObject } from '../../lib/archive/repository.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
-import type { ByteRange, ObjectInfo, ObjectStore, PutOptions, PutResult } from '../../lib/store/store.ts';
+import {
+  objectLockOf,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectLock,
+  type ObjectStore,
+  type PutOptions,
+  type PutResult,
+  type RetentionMode,
+} from '../../lib/store/store.ts';
 import { bundleOf } from '../archive/fixtures.ts';
 
 export const DAY = 86_400_000;
@@ -42,8 +51,11 @@ export async function archiveAt(
 
 export class Crash extends Error {}
 
-/** Forwards to a store and throws Crash instead of the Nth mutating request (put or delete). */
-export class CrashingStore implements ObjectStore {
+/**
+ * Forwards to a store and throws Crash instead of the Nth mutating request (put, delete, lock). It offers Object
+ * Lock as the store it wraps does (a directory store does): hiding it would make the code under test skip locking.
+ */
+export class CrashingStore implements ObjectStore, ObjectLock {
   private writes = 0;
   constructor(
     private readonly inner: ObjectStore,
@@ -71,6 +83,19 @@ export class CrashingStore implements ObjectStore {
   async delete(keys: string[]): Promise<void> {
     this.tick();
     return this.inner.delete(keys);
+  }
+  async setLegalHold(key: string, on: boolean): Promise<void> {
+    this.tick();
+    return this.lock().setLegalHold(key, on);
+  }
+  async setRetention(key: string, mode: RetentionMode, until: Date): Promise<void> {
+    this.tick();
+    return this.lock().setRetention(key, mode, until);
+  }
+  private lock(): ObjectLock {
+    const lock = objectLockOf(this.inner);
+    if (!lock) throw new Error(`${this.inner.url} has no Object Lock`);
+    return lock;
   }
   get crashed(): boolean {
     return this.writes >= this.crashAt;

@@ -265,13 +265,13 @@ async function runScheduledEmergencies(
   } catch (err) {
     ctx.log(`scheduled emergency deletions: no cluster (${describeError(err)}): Workflow objects are left to delete`);
   }
-  const catalog = existsSync(ctx.config.catalog) ? openSqliteCatalog(ctx.config.catalog).catalog : undefined;
+  const catalog = await existingCatalog(ctx.config.catalog);
   try {
     const result = await runScheduledDeletions({ repo, holds, audit: ctx.audit, now, settleMs, cluster, catalog });
     for (const r of result.ran)
       ctx.log(`scheduled emergency deletion ${r.schedule.id} of ${r.schedule.uid}: ${r.result.reasons.join('; ')}`);
     return result;
   } finally {
-    catalog?.close();
+    await catalog?.close();
   }
 }

@@ -265,7 +265,7 @@ async function runScheduledEmergencies(
   } catch (err) {
     ctx.log(`scheduled emergency deletions: no cluster (${describeError(err)}): Workflow objects are left to delete`);
   }
-  const catalog = await existingCatalog(ctx.config.catalog);
+  const catalog = await existingCatalogs(ctx.config);
   try {
     const result = await runScheduledDeletions({ repo, holds, audit: ctx.audit, now, settleMs, cluster, catalog });
     for (const r of result.ran)

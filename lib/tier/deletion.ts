@@ -250,6 +250,7 @@ export async function deleteArchives(
       subject: j.uid,
       outcome: outcome.outcome === 'done' ? 'ok' : 'failed',
       reason: j.reason,
+      ...(j.approver ? { approver: j.approver } : {}),
       details: {
         workflow: `${j.namespace}/${j.name}`,
         journal: j.id,

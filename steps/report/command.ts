@@ -1,9 +1,17 @@
 // `strata report cost`: what a fleet's archive costs a month at steady state under the policies, tiered by Strata
 // versus kept hot and uncompressed, from the archived corpus's mix, sizes and measured compression.
+// `strata report retention|deletions|custody`: compliance reports from the verified audit log alone (JSON, --html).
+import { createPublicKey } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
+import { renderReportHtml, type AuditReport } from '../../lib/audit/report-html.ts';
+import { buildCustodyReport, buildDeletionsReport, buildRetentionReport } from '../../lib/audit/reports.ts';
+import { loadPublicKey, loadSigningKey } from '../../lib/audit/signing-key.ts';
+import { sealLog } from '../../lib/audit/store-log.ts';
+import { readVerifiedLog, type VerifiedLog } from '../../lib/audit/verified-log.ts';
 import { openRepository } from '../../lib/archive/index.ts';
 import { formatTable } from '../../lib/cli/output.ts';
-import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
 import { formatProblem, loadPolicySet } from '../../lib/policy/index.ts';
 import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
@@ -82,9 +90,104 @@ const costCommand: CommandModule<GlobalArgs, CostArgs> = {
   }),
 };
 
+interface LogReportArgs {
+  html?: string;
+  seal: boolean;
+  'public-key'?: string;
+}
+
+/** The flags every report built from the audit log takes. */
+function withLogReportOptions<T>(y: Argv<T>): Argv<T & LogReportArgs> {
+  return y
+    .option('html', { type: 'string', describe: 'also write the report as a self-contained HTML document here' })
+    .option('seal', { type: 'boolean', default: true, describe: 'seal pending records first (--no-seal: read only)' })
+    .option('public-key', {
+      type: 'string',
+      describe: 'check every tree head against this Ed25519 public key (PEM; default: audit.publicKey)',
+    }) as Argv<T & LogReportArgs>;
+}
+
+/** Reads the verified log (sealed first, unless --no-seal), builds the report, prints it and writes its HTML. */
+async function logReport(
+  args: LogReportArgs,
+  ctx: StepContext,
+  build: (log: VerifiedLog) => AuditReport,
+): Promise<ExitCode> {
+  const store = ctx.store();
+  const signingKey = ctx.config.audit.signingKey ? loadSigningKey(ctx.config.audit.signingKey) : undefined;
+  if (args.seal) await sealLog(store, { signingKey });
+  const keyFile = args['public-key'] ?? ctx.config.audit.publicKey;
+  const publicKey = keyFile ? loadPublicKey(keyFile) : signingKey && createPublicKey(signingKey);
+  const report = build(await readVerifiedLog(store, publicKey));
+  if (args.html) writeFileSync(args.html, renderReportHtml(report));
+  ctx.output(report);
+  return ExitCode.Ok;
+}
+
+function dateFlag(name: string, value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new InputError(`--${name}: "${value}" is not an ISO date`);
+  return d;
+}
+
+interface DeletionsArgs extends LogReportArgs {
+  from: string;
+  to: string;
+}
+
+const deletionsCommand: CommandModule<GlobalArgs, DeletionsArgs> = {
+  command: 'deletions',
+  describe: 'What was deleted when, under which rule, with inclusion proofs: from the audit log alone',
+  builder: (y) =>
+    withLogReportOptions(y)
+      .option('from', { type: 'string', demandOption: true, describe: 'start of the period (ISO date, inclusive)' })
+      .option('to', {
+        type: 'string',
+        demandOption: true,
+        describe: 'end of the period (ISO date, exclusive)',
+      }) as Argv<DeletionsArgs>,
+  handler: runStep<DeletionsArgs>(async (args, ctx) => {
+    const from = dateFlag('from', args.from);
+    const to = dateFlag('to', args.to);
+    if (from >= to) throw new InputError(`--from ${args.from} must be before --to ${args.to}`);
+    return logReport(args, ctx, (log) => buildDeletionsReport(log, from, to));
+  }),
+};
+
+interface CustodyArgs extends LogReportArgs {
+  workflow: string;
+}
+
+const custodyCommand: CommandModule<GlobalArgs, CustodyArgs> = {
+  command: 'custody <workflow>',
+  describe: 'Every event of one workflow (uid or namespace/name), collection to deletion, with hashes and proofs',
+  builder: (y) =>
+    withLogReportOptions(y).positional('workflow', {
+      type: 'string',
+      demandOption: true,
+      describe: 'workflow uid, or namespace/name',
+    }) as Argv<CustodyArgs>,
+  handler: runStep<CustodyArgs>(async (args, ctx) =>
+    logReport(args, ctx, (log) => buildCustodyReport(log, args.workflow)),
+  ),
+};
+
+const retentionCommand: CommandModule<GlobalArgs, LogReportArgs> = {
+  command: 'retention',
+  describe: 'Per retention class: workflows, bytes, oldest, deleted, held; holds in force; violations (none expected)',
+  builder: (y) => withLogReportOptions(y),
+  handler: runStep<LogReportArgs>(async (args, ctx) => logReport(args, ctx, buildRetentionReport)),
+};
+
 export const reportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'report <command>',
-  describe: 'Reports: cost',
-  builder: (y) => y.command(costCommand).demandCommand(1, 'name a report: cost'),
+  describe: 'Reports: cost, retention, deletions, custody',
+  builder: (y) =>
+    y
+      .command(costCommand)
+      .command(retentionCommand)
+      .command(deletionsCommand)
+      .command(custodyCommand)
+      .demandCommand(1, 'name a report: cost, retention, deletions, custody'),
   handler: () => {},
 };

@@ -549,11 +549,24 @@ async function main(): Promise<void> {
     }
   }
 
+  // Catalog backends: index size against the raw log text and the archive, indexing speed, query latencies.
+  let catalog: Record<string, unknown> | undefined;
+  if (process.env.BENCH_CATALOG !== '0') {
+    process.stderr.write('bench: catalog benchmark …\n');
+    try {
+      const { runCatalogBench } = await import('./catalog-bench.ts');
+      catalog = { ...(await runCatalogBench({ work: join(work, 'catalog') })) };
+    } catch (err) {
+      catalog = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
     profiles: runs,
     ...(policy ? { policy } : {}),
+    ...(catalog ? { catalog } : {}),
   };
   writeFileSync(values.report!, JSON.stringify(report, null, 2) + '\n');
   for (const run of runs) {
@@ -574,6 +587,7 @@ async function main(): Promise<void> {
       `\nreport: ${values.report}\n`,
   );
   if (policy) process.stdout.write(`policy: ${JSON.stringify(policy)}\n`);
+  if (catalog) process.stdout.write(`catalog: ${JSON.stringify(catalog)}\n`);
   if (!values.keep) rmSync(work, { recursive: true, force: true });
 }
 

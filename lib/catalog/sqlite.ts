@@ -21,7 +21,7 @@ import {
 } from './catalog.ts';
 import { searchableText, visibleText } from './log-text.ts';
 import { matchSegment } from './text-hit.ts';
-import { parseTextQuery, toFts5 } from './text-query.ts';
+import { isSingleTokens, parseTextQuery, toFts5, toFts5Candidates, type TextQuery } from './text-query.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
 export const CATALOG_SCHEMA_VERSION = 5;
@@ -79,13 +79,23 @@ CREATE TABLE segments (
   node_id TEXT,
   container TEXT,
   first_line INTEGER NOT NULL,
-  -- zstd-compressed segment text: the full-text index keeps no second plain copy of every log.
-  body BLOB NOT NULL
+  -- zstd-compressed segment text: the full-text index keeps no second plain copy of every log. NULL in a compact
+  -- catalog, which reads the text from the archive instead.
+  body BLOB
 );
 CREATE INDEX segments_manifest ON segments(manifest_id);
 CREATE VIEW segment_text AS SELECT id, ${INFLATE}(body) AS text FROM segments;
-CREATE VIRTUAL TABLE log_fts USING fts5(text, content = 'segment_text', content_rowid = 'id');
 `;
+
+/** The full-text table: over the stored segment text (positions: exact phrases), or compact (rowids only). */
+const FTS = {
+  stored: `CREATE VIRTUAL TABLE log_fts USING fts5(text, content = 'segment_text', content_rowid = 'id');`,
+  // Which segments hold each token, nothing more: phrases and snippets come from the archive's text.
+  archive: `CREATE VIRTUAL TABLE log_fts USING fts5(text, content = '', detail = none, contentless_delete = 1);`,
+} as const;
+
+/** Reads one segment's text back from the archive (what a compact catalog keeps no copy of). */
+export type SegmentReader = (segment: { manifestId: string; path: string; firstLine: number }) => Promise<string>;
 
 interface SegmentRow {
   manifest_id: string;
@@ -96,7 +106,7 @@ interface SegmentRow {
   node_id: string | null;
   container: string | null;
   first_line: number;
-  body: Buffer;
+  body: Buffer | null;
 }
 
 interface ManifestRow {
@@ -123,6 +133,12 @@ export interface OpenCatalogResult {
 export interface OpenCatalogOptions {
   /** Wipe the catalog first (`strata index --rebuild`). */
   reset?: boolean;
+  /**
+   * A compact catalog: no copy of the log text, an index of which segments hold each token (FTS5 detail=none), and
+   * phrases, lines and snippets confirmed from the archive through this reader. A catalog built the other way is
+   * wiped and rebuilt.
+   */
+  textFrom?: SegmentReader;
 }
 
 /** Opens (creating or migrating-by-wiping) the catalog at `path`; `:memory:` works for tests. */
@@ -148,15 +164,19 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     );
   }
   if (opts.reset) db.pragma('user_version = 0');
-  const fresh = ensureSchema(db);
+  const fresh = ensureSchema(db, opts.textFrom ? 'archive' : 'stored');
   // FTS5 keeps deleted tokens in its index until merged unless told to remove them at once (SQLite 3.42+).
   db.prepare("INSERT INTO log_fts (log_fts, rank) VALUES ('secure-delete', 1)").run();
-  return { catalog: new SqliteCatalog(db), fresh };
+  return { catalog: new SqliteCatalog(db, opts.textFrom), fresh };
 }
 
-function ensureSchema(db: Database.Database): boolean {
+// application_id says which kind of full-text table the file holds.
+const TEXT_MODES = { stored: 0, archive: 1 } as const;
+
+function ensureSchema(db: Database.Database, mode: keyof typeof FTS): boolean {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === CATALOG_SCHEMA_VERSION) return false;
+  const kind = db.pragma('application_id', { simple: true }) as number;
+  if (version === CATALOG_SCHEMA_VERSION && kind === TEXT_MODES[mode]) return false;
   const objects = db
     .prepare(`SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'`)
     .all() as { type: 'table' | 'view'; name: string }[];
@@ -168,7 +188,9 @@ function ensureSchema(db: Database.Database): boolean {
     for (const o of objects.filter((o) => o.type === 'table'))
       db.exec(`DROP TABLE IF EXISTS "${o.name.replaceAll('"', '""')}"`);
     db.exec(SCHEMA);
+    db.exec(FTS[mode]);
     db.pragma(`user_version = ${CATALOG_SCHEMA_VERSION}`);
+    db.pragma(`application_id = ${TEXT_MODES[mode]}`);
   })();
   return true;
 }
@@ -177,7 +199,11 @@ class SqliteCatalog implements Catalog {
   // better-sqlite3 is synchronous but segments stream in asynchronously: one manifest transaction at a time.
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    /** Set for a compact catalog (see OpenCatalogOptions.textFrom). */
+    private readonly textFrom?: SegmentReader,
+  ) {}
 
   async manifestIds(): Promise<Set<string>> {
     const rows = this.db.prepare('SELECT id FROM manifests').pluck().all() as string[];
@@ -248,7 +274,7 @@ class SqliteCatalog implements Catalog {
           s.nodeId ?? null,
           s.container ?? null,
           s.firstLine,
-          compress(Buffer.from(text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
+          this.textFrom ? null : compress(Buffer.from(text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
         );
         insertText.run(lastInsertRowid, searchableText(text));
       }
@@ -261,10 +287,13 @@ class SqliteCatalog implements Catalog {
 
   private deleteRows(manifestId: string): void {
     const db = this.db;
+    if (this.textFrom)
+      db.prepare('DELETE FROM log_fts WHERE rowid IN (SELECT id FROM segments WHERE manifest_id = ?)').run(manifestId);
     // An external-content FTS5 index forgets a row only when told its old text.
-    db.prepare(
-      `INSERT INTO log_fts (log_fts, rowid, text) SELECT 'delete', id, ${INDEXED_TEXT}(body) FROM segments WHERE manifest_id = ?`,
-    ).run(manifestId);
+    else
+      db.prepare(
+        `INSERT INTO log_fts (log_fts, rowid, text) SELECT 'delete', id, ${INDEXED_TEXT}(body) FROM segments WHERE manifest_id = ?`,
+      ).run(manifestId);
     for (const table of ['segments', 'entries', 'labels'])
       db.prepare(`DELETE FROM ${table} WHERE manifest_id = ?`).run(manifestId);
     db.prepare('DELETE FROM manifests WHERE id = ?').run(manifestId);
@@ -276,15 +305,48 @@ class SqliteCatalog implements Catalog {
 
   async search(query: WorkflowQuery): Promise<CatalogWorkflow[]> {
     const where = filters(query);
-    if (query.text !== undefined) {
+    const parsed = query.text !== undefined ? parseTextQuery(query.text) : undefined;
+    if (parsed) {
       where.clauses.push(
         'm.id IN (SELECT s.manifest_id FROM log_fts JOIN segments s ON s.id = log_fts.rowid WHERE log_fts MATCH ?)',
       );
-      where.params.push(matchQuery(query.text));
+      where.params.push(this.matchString(parsed));
     }
-    const sql = `SELECT m.* FROM manifests m ${whereSql(where.clauses)} ORDER BY m.at_ms DESC, m.id LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...where.params, limitOf(query)) as ManifestRow[];
-    return rows.map((r) => this.toWorkflow(r));
+    const limit = limitOf(query);
+    const sql = `SELECT m.* FROM manifests m ${whereSql(where.clauses)} ORDER BY m.at_ms DESC, m.id LIMIT ? OFFSET ?`;
+    const statement = this.db.prepare(sql);
+    if (!parsed || !this.textFrom || isSingleTokens(parsed))
+      return (statement.all(...where.params, limit, 0) as ManifestRow[]).map((r) => this.toWorkflow(r));
+    // A compact index only narrows phrases: a workflow stays when one of its candidate segments really matches.
+    const found: CatalogWorkflow[] = [];
+    const candidates = this.db.prepare(
+      'SELECT s.id, s.manifest_id, s.path, s.first_line FROM log_fts JOIN segments s ON s.id = log_fts.rowid WHERE log_fts MATCH ? AND s.manifest_id = ? ORDER BY s.id',
+    );
+    for (let offset = 0; found.length < limit; offset += limit) {
+      const rows = statement.all(...where.params, limit, offset) as ManifestRow[];
+      for (const r of rows) {
+        if (found.length >= limit) break;
+        for (const s of candidates.all(this.matchString(parsed), r.id) as SegmentRow[]) {
+          if (matchSegment(parsed, await this.segmentText(s))) {
+            found.push(this.toWorkflow(r));
+            break;
+          }
+        }
+      }
+      if (rows.length < limit) break;
+    }
+    return found;
+  }
+
+  /** The query as this catalog's FTS5 table takes it: exact with positions, a superset without. */
+  private matchString(q: TextQuery): string {
+    return this.textFrom ? toFts5Candidates(q) : toFts5(q);
+  }
+
+  private async segmentText(s: { manifest_id: string; path: string; first_line: number; body?: Buffer | null }) {
+    if (s.body) return decompress(s.body).toString('utf8');
+    if (!this.textFrom) throw new StrataError('catalog segment has no stored text and no archive to read it from');
+    return visibleText(await this.textFrom({ manifestId: s.manifest_id, path: s.path, firstLine: s.first_line }));
   }
 
   async page(query: WorkflowPageQuery): Promise<WorkflowPage> {
@@ -324,7 +386,7 @@ class SqliteCatalog implements Catalog {
     const limit = limitOf(query);
     const where = filters(query);
     where.clauses.unshift('log_fts MATCH ?');
-    where.params.unshift(toFts5(parsed));
+    where.params.unshift(this.matchString(parsed));
     const sql = `
       SELECT m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line, s.body
       FROM log_fts JOIN segments s ON s.id = log_fts.rowid JOIN manifests m ON m.id = s.manifest_id
@@ -335,7 +397,7 @@ class SqliteCatalog implements Catalog {
     for (let offset = 0; hits.length < limit; offset += limit) {
       const rows = statement.all(...where.params, limit, offset) as SegmentRow[];
       for (const r of rows) {
-        const match = matchSegment(parsed, decompress(r.body).toString('utf8'));
+        const match = matchSegment(parsed, await this.segmentText(r));
         if (!match || hits.length >= limit) continue;
         hits.push({
           manifestId: r.manifest_id,
@@ -561,11 +623,6 @@ function limitOf(q: { limit?: number }): number {
   if (!Number.isInteger(limit) || limit < 1)
     throw new ConfigError(`limit must be a positive integer, got ${limit}`, { key: 'limit' });
   return limit;
-}
-
-/** A user's full-text query in FTS5 syntax (parsed by the one query language; syntax errors are ConfigErrors). */
-function matchQuery(text: string): string {
-  return toFts5(parseTextQuery(text));
 }
 
 function toMs(iso: string): number | null {

@@ -211,3 +211,28 @@ export function toFts5(q: TextQuery): string {
       return `(${toFts5(q.include)} NOT ${toFts5(q.exclude)})`;
   }
 }
+
+/** True when every phrase is one token: an index without positions answers the query exactly. */
+export function isSingleTokens(q: TextQuery): boolean {
+  if (q.kind === 'phrase') return q.tokens.length === 1;
+  if (q.kind === 'not') return isSingleTokens(q.include) && isSingleTokens(q.exclude);
+  return q.of.every(isSingleTokens);
+}
+
+/**
+ * The query in FTS5 syntax for an index without positions (detail=none): never misses a segment the query matches.
+ * A phrase becomes all of its tokens; an excluded phrase of several tokens excludes nothing (the matcher decides).
+ */
+export function toFts5Candidates(q: TextQuery): string {
+  switch (q.kind) {
+    case 'phrase':
+      return `(${q.tokens.map((t, i) => `"${t}"${q.prefix && i === q.tokens.length - 1 ? ' *' : ''}`).join(' AND ')})`;
+    case 'and':
+    case 'or':
+      return `(${q.of.map(toFts5Candidates).join(q.kind === 'and' ? ' AND ' : ' OR ')})`;
+    case 'not':
+      return isSingleTokens(q.exclude)
+        ? `(${toFts5Candidates(q.include)} NOT ${toFts5Candidates(q.exclude)})`
+        : toFts5Candidates(q.include);
+  }
+}

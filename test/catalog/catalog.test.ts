@@ -8,7 +8,8 @@ import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { CATALOG_SCHEMA_VERSION, openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { StrataError } from '../../lib/errors.ts';
-import { contractCorpus as corpus, describeCatalogContract } from './contract.ts';
+import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
+import { contractCorpus, contractCorpus as corpus, describeCatalogContract } from './contract.ts';
 
 let dir: string;
 let catalog: Catalog;
@@ -129,4 +130,16 @@ describe('indexing', () => {
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     raw.close();
   });
+});
+
+// The compact catalog: no copy of the text, an index without positions, phrases and snippets read from the archive.
+const compactDirs: string[] = [];
+describeCatalogContract('SQLite compact (text from the archive)', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'strata-catalog-compact-'));
+  compactDirs.push(d);
+  // The contract indexes contractCorpus() (and variants with the same logs): read the text back from it.
+  return openSqliteCatalog(join(d, 'catalog.db'), { textFrom: archiveSegmentReader(contractCorpus()) }).catalog;
+});
+afterAll(() => {
+  for (const d of compactDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });

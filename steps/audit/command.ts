@@ -8,6 +8,9 @@ import { parseTreeHead, type LogEntry, type TreeHead } from '../../lib/audit/log
 import type { Hash } from '../../lib/audit/merkle.ts';
 import { proofProblem, proveConsistency, proveInclusion } from '../../lib/audit/proof.ts';
 import { generateSigningKey, loadPublicKey, loadSigningKey } from '../../lib/audit/signing-key.ts';
+import { formatRecord, type ExportedRecord, type ExportFormat } from '../../lib/audit/export-format.ts';
+import { readVerifiedLog } from '../../lib/audit/verified-log.ts';
+import { deliverToWebhook } from '../../lib/audit/webhook-sink.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { AuditError, ConfigError, ExitCode } from '../../lib/errors.ts';
 
@@ -199,9 +202,55 @@ const keygenCommand: CommandModule<GlobalArgs, KeygenArgs> = {
   }),
 };
 
+interface ExportArgs {
+  format: ExportFormat;
+  after?: number;
+  webhook?: string;
+  seal: boolean;
+}
+
+const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
+  command: 'export',
+  describe:
+    'Sealed records, verified first, as JSON Lines, RFC 5424 syslog or CEF on stdout, or to a CloudEvents webhook',
+  builder: (y) =>
+    y
+      .option('format', {
+        choices: ['jsonl', 'syslog', 'cef'] as const,
+        default: 'jsonl' as ExportFormat,
+        describe: 'line format on stdout',
+      })
+      .option('after', { type: 'number', describe: 'only records with a larger index (stdout)' })
+      .option('webhook', {
+        type: 'string',
+        describe: 'POST each record as a CloudEvent here instead, retried with backoff, resuming where it stopped',
+      })
+      .option('seal', {
+        type: 'boolean',
+        default: true,
+        describe: 'seal pending records first (--no-seal: read only)',
+      }) as Argv<ExportArgs>,
+  handler: runStep<ExportArgs>(async (args, ctx) => {
+    const store = ctx.store();
+    if (args.seal) await sealLog(store, { signingKey: signingKeyOf(ctx) });
+    const log = await readVerifiedLog(store, publicKeyOf(ctx));
+    const records: ExportedRecord[] = log.entries.flatMap((e) =>
+      'unreadable' in e.record ? [] : [{ id: log.leaves[e.index]!.toString('hex'), index: e.index, record: e.record }],
+    );
+    if (args.webhook) {
+      ctx.output(await deliverToWebhook(store, records, { url: args.webhook, source: `strata/audit${store.url}` }));
+      return;
+    }
+    for (const r of records) {
+      if (args.after !== undefined && r.index <= args.after) continue;
+      process.stdout.write(formatRecord(r, args.format) + '\n');
+    }
+  }),
+};
+
 export const auditCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'audit <command>',
-  describe: 'The audit log: seal, verify, prove, consistency, check-proof, keygen',
+  describe: 'The audit log: seal, verify, prove, consistency, check-proof, keygen, export',
   builder: (y) =>
     y
       .command(sealCommand)
@@ -210,6 +259,7 @@ export const auditCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(consistencyCommand)
       .command(checkProofCommand)
       .command(keygenCommand)
-      .demandCommand(1, 'name an audit command: seal, verify, prove, consistency, check-proof, keygen'),
+      .command(exportCommand)
+      .demandCommand(1, 'name an audit command: seal, verify, prove, consistency, check-proof, keygen, export'),
   handler: () => {},
 };

@@ -26,6 +26,8 @@ import { ArchiveService, type EntryHandle } from '../service/archive-service.ts'
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
 import { loadUi, UI_HEADERS } from './static-ui.ts';
+import { ServerMetrics } from './metrics.ts';
+import { RateLimiter, type RateLimit } from './rate-limit.ts';
 import { cancelRestore, createRestore, getRestore, getRestoreFile, listRestores } from './restore-handlers.ts';
 import { sendError, sendJson, type Context, type Handler, type Request } from './respond.ts';
 
@@ -41,6 +43,10 @@ export interface ServerDeps {
   version: string;
   /** The dashboard's directory (default: server/ui beside this module), or false to serve none. */
   ui?: string | false;
+  /** Requests per verified caller (429 with Retry-After past it); none when absent. */
+  rateLimit?: RateLimit;
+  /** Seconds, monotonic (tests step it). */
+  clock?: () => number;
   /** Restore jobs; without them the restore routes answer 503. */
   restores?: RestoreJobs;
   /** Errors that became a 500 (logged by the command; the client gets no detail). */
@@ -160,15 +166,23 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
   const document = openApiDocument(deps.version);
   const ctx: Context = { service: new ArchiveService(deps), restores: deps.restores };
   const ui = deps.ui === false ? undefined : loadUi(deps.ui);
+  const metrics = new ServerMetrics();
+  const limiter = deps.rateLimit ? new RateLimiter(deps.rateLimit, deps.clock) : undefined;
   /** The verified caller, or undefined after answering 401. */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> => {
     const token = bearer(req.headers.authorization);
     if (!token) return void sendError(res, 401, 'a bearer token is required (Authorization: Bearer <token>)');
     const caller = await deps.authenticator.authenticate(token);
     if (!caller) return void sendError(res, 401, 'the bearer token is not valid');
+    const wait = limiter?.take(`${caller.via}:${caller.username}`);
+    if (wait !== undefined) {
+      metrics.limited();
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil(wait))));
+      return void sendError(res, 429, `${caller.username} is over the rate limit of ${deps.rateLimit!.perSecond}/s`);
+    }
     return caller;
   };
-  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, tag: { route: string }) => {
     if ((req.url ?? '').length > MAX_URL_LENGTH) return sendError(res, 414, `URL longer than ${MAX_URL_LENGTH} bytes`);
     let url: URL;
     try {
@@ -176,7 +190,18 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
     } catch {
       return sendError(res, 400, 'malformed request URL');
     }
+    if (url.pathname === '/metrics') {
+      tag.route = 'metrics';
+      if (req.method !== 'GET') {
+        res.setHeader('allow', 'GET');
+        return sendError(res, 405, `${req.method} is not allowed on /metrics`);
+      }
+      const body = metrics.render({ activeRestores: deps.restores?.active() ?? 0 });
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+      return void res.end(body);
+    }
     if (ui && (url.pathname === '/' || url.pathname.startsWith('/ui/'))) {
+      tag.route = 'ui';
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
@@ -191,6 +216,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       return void res.end(req.method === 'HEAD' ? undefined : file.body);
     }
     if (url.pathname === '/graphql') {
+      tag.route = 'graphql';
       if (req.method !== 'GET' && req.method !== 'POST') {
         res.setHeader('allow', 'GET, POST');
         return sendError(res, 405, `${req.method} is not allowed on /graphql`);
@@ -207,6 +233,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
     }
     const { route } = matched;
+    tag.route = route.name;
     if (route.name === 'health') return sendJson(res, 200, { status: 'ok' });
     if (route.name === 'openapi') return sendJson(res, 200, document);
     if (route.name === 'ready') {
@@ -230,7 +257,12 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
     );
   };
   return (req, res) => {
-    serve(req, res).catch((err: unknown) => {
+    const started = performance.now();
+    const tag = { route: 'unmatched' };
+    res.once('close', () =>
+      metrics.observe(tag.route, req.method ?? '?', res.statusCode, (performance.now() - started) / 1000),
+    );
+    serve(req, res, tag).catch((err: unknown) => {
       if (res.headersSent) {
         // Mid-stream (e.g. a chunk that does not verify): cut the connection so the client sees a broken body.
         deps.onInternalError?.(err);

@@ -210,6 +210,13 @@ export class RestoreJobs {
     return job;
   }
 
+  /** Jobs pending or running (for /metrics). */
+  active(): number {
+    let n = 0;
+    for (const j of this.jobs.values()) if (!TERMINAL.includes(j.phase)) n++;
+    return n;
+  }
+
   /** The caller's own jobs, newest first. */
   list(caller: Caller): RestoreJob[] {
     return [...this.jobs.values()]

@@ -1,5 +1,7 @@
 // `strata serve`: the query service (REST + OpenAPI) over the catalog and the archive, behind bearer tokens.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/repository.ts';
 import { openCatalog } from '../../lib/catalog/open.ts';
@@ -19,6 +21,9 @@ interface ServeArgs {
   'restore-dir'?: string;
   'ui-dir'?: string;
   ui?: boolean;
+  'rate-limit'?: number;
+  'tls-cert'?: string;
+  'tls-key'?: string;
 }
 
 function listenAddress(listen: string): { host: string; port: number } {
@@ -44,6 +49,13 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       })
       .option('ui', { type: 'boolean', default: true, describe: 'serve the dashboard at /ui/ (--no-ui: API only)' })
       .option('ui-dir', { type: 'string', describe: "the dashboard's files (default: server/ui of this checkout)" })
+      .option('rate-limit', {
+        type: 'number',
+        describe: 'requests per second per caller (bursts of twice that); 429 past it. 0: no limit',
+        default: 20,
+      })
+      .option('tls-cert', { type: 'string', describe: 'serve HTTPS with this PEM certificate (chain) ...' })
+      .option('tls-key', { type: 'string', describe: '... and this PEM private key' })
       .option('kube-auth', {
         type: 'boolean',
         describe: 'in a cluster: TokenReview for tokens, SubjectAccessReview on strata.dev archives per namespace',
@@ -74,11 +86,14 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
           onError: (err) => ctx.log(`strata serve: restore job: ${describeError(err)}`),
         })
       : undefined;
+    const rate = args['rate-limit'] ?? 0;
+    if (!(rate >= 0)) throw new ConfigError(`--rate-limit must be 0 or more, got ${args['rate-limit']}`);
     const app = createApp({
       catalog,
       repository: openRepo,
       ...(restores && { restores }),
       ui: args.ui === false ? false : args['ui-dir'],
+      ...(rate > 0 && { rateLimit: { perSecond: rate, burst: 2 * rate } }),
       holds: (uid) => holds.forWorkflow(uid),
       authenticator: access,
       authorizer: access,
@@ -86,7 +101,11 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       version: process.env.npm_package_version ?? 'dev',
       onInternalError: (err) => ctx.log(`strata serve: ${describeError(err)}`),
     });
-    const server = createServer(app);
+    if (Boolean(args['tls-cert']) !== Boolean(args['tls-key']))
+      throw new ConfigError('give both --tls-cert and --tls-key, or neither');
+    const server = args['tls-cert']
+      ? createHttpsServer({ cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']!) }, app)
+      : createServer(app);
     server.headersTimeout = 30_000;
     server.requestTimeout = 0; // logs stream for as long as the client reads
     await new Promise<void>((resolve, reject) => {

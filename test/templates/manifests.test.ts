@@ -193,6 +193,34 @@ function coreProblems(m: Manifest): string[] {
       );
       break;
     }
+    case 'Service':
+    case 'NetworkPolicy': {
+      need(
+        m.apiVersion === (m.kind === 'Service' ? 'v1' : 'networking.k8s.io/v1'),
+        m.kind === 'Service' ? 'apiVersion v1' : 'apiVersion networking.k8s.io/v1',
+      );
+      const spec = m.spec as {
+        selector?: Record<string, string>;
+        podSelector?: { matchLabels?: Record<string, string> };
+        ports?: { port?: number; targetPort?: string | number }[];
+      };
+      const selector = (m.kind === 'Service' ? spec?.selector : spec?.podSelector?.matchLabels) ?? {};
+      // A selector that matches no pod of a Deployment here is a Service (or policy) for nothing.
+      const podLabels = manifests
+        .filter((d) => d.kind === 'Deployment')
+        .map(
+          (d) =>
+            (d.spec as { template?: { metadata?: { labels?: Record<string, string> } } })?.template?.metadata?.labels ??
+            {},
+        );
+      need(
+        Object.keys(selector).length > 0 &&
+          podLabels.some((l) => Object.entries(selector).every(([k, v]) => l[k] === v)),
+        "selector matches a Deployment's pods",
+      );
+      if (m.kind === 'Service') need(Array.isArray(spec?.ports) && spec.ports.length > 0, 'ports');
+      break;
+    }
     case 'ValidatingAdmissionPolicy': {
       need(m.apiVersion === 'admissionregistration.k8s.io/v1', 'apiVersion admissionregistration.k8s.io/v1');
       const spec = m.spec as {

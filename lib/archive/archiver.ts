@@ -13,7 +13,15 @@ import { readAhead } from './read-ahead.ts';
 import { similarityOrder } from './entry-order.ts';
 import { writeRefs } from './workflow-refs.ts';
 import { lockUntil, packKeysOf } from './retention-lock.ts';
-import { checkGroup, DEFAULT_GROUP, indexKey, manifestKey, packKey, type Repository } from './repository.ts';
+import {
+  checkGroup,
+  chunkIdsOf,
+  DEFAULT_GROUP,
+  indexKey,
+  manifestKey,
+  packKey,
+  type Repository,
+} from './repository.ts';
 
 export interface ArchiveOptions {
   /** Timeline group (retention class + period) from the policy decision. */
@@ -183,6 +191,7 @@ export class ArchiveSession {
     const order = similarityOrder(queued.map((q) => ({ workflow: q.bundle.workflow, entries: q.entries })));
     for (const q of queued) q.progress.start(q.entries.length, `archive ${q.bundle.namespace}/${q.bundle.name}`);
     const chunker = this.chunker;
+    const chunkId = chunkIdsOf(this.repo).of;
     let k = 0;
     for await (const opened of readAhead(order.map(([b, e]) => queued[b]!.entries[e]!))) {
       const [b, e] = order[k++]!;
@@ -201,7 +210,7 @@ export class ArchiveSession {
       const fileHash = createHash('sha256');
       const pending: PendingEntry = { entry, size: 0, sha256: '', chunks: [] };
       const take = async (chunk: Buffer) => {
-        const raw = createHash('sha256').update(chunk).digest();
+        const raw = chunkId(chunk);
         const id = raw.toString('hex');
         stats.chunks++;
         let ref = writer.find(raw, id);

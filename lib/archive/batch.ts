@@ -5,7 +5,8 @@ import { mapLimit } from '../concurrency.ts';
 import { describeError } from '../errors.ts';
 import { archiveBundle, ArchiveSession, StalePackError, type ArchiveResult, type RetainUntil } from './archiver.ts';
 import { forgetGroupIndex } from './chunk-index.ts';
-import { checkGroup, DEFAULT_GROUP, type Repository } from './repository.ts';
+import { EncryptedStore } from '../crypto/encrypted-store.ts';
+import { checkGroup, DEFAULT_GROUP, tenantRepository, type Repository } from './repository.ts';
 
 export interface SourceArchiveOptions {
   group?: string;
@@ -117,102 +118,125 @@ export async function archiveSource(
   /** A workflow of the batch: with its error when its bundle could not be added, else waiting for the commit. */
   type Queued = { id: WorkflowIdentity; error?: string };
 
-  /** Commits a batch's session, then reports every workflow of it in order (callbacks 8 at a time). */
-  const commitBatch = async (session: ArchiveSession, items: Queued[]): Promise<void> => {
-    const added = items.filter((q) => q.error === undefined);
-    const outcomes = new Map<WorkflowIdentity, Outcome>();
-    try {
-      const committed = added.length > 0 ? await session.commit() : [];
-      added.forEach((q, i) => outcomes.set(q.id, committed[i]!));
-    } catch (err) {
-      // Nothing of this batch was committed. A pack gc condemned meanwhile: reload the index, redo one by one.
-      if (err instanceof StalePackError) {
-        forgetGroupIndex(repo, group);
-        for (const q of added) {
-          try {
-            const bundle = await source.load(q.id);
-            outcomes.set(
-              q.id,
-              await archiveBundle(repo, bundle, {
-                group,
-                compressionLevel: opts.compressionLevel,
-                retainUntil: opts.retainUntil,
-              }),
-            );
-          } catch (e) {
-            outcomes.set(q.id, { error: describeError(e) });
-          }
-        }
-      } else for (const q of added) outcomes.set(q.id, { error: describeError(err) });
-    }
-    const ordered = items.map((q): [WorkflowIdentity, Outcome] => [
-      q.id,
-      q.error !== undefined ? { error: q.error } : outcomes.get(q.id)!,
-    ]);
-    const tallied = ordered.map(([id, outcome]) => tally(id, outcome));
-    await mapLimit(tallied, 8, async ({ ident, row }, i) => {
+  /** Archives `ids` into `repo` (one tenant's view of it when the repository is encrypted). */
+  const run = async (repo: Repository, ids: WorkflowIdentity[]): Promise<void> => {
+    /** Commits a batch's session, then reports every workflow of it in order (callbacks 8 at a time). */
+    const commitBatch = async (session: ArchiveSession, items: Queued[]): Promise<void> => {
+      const added = items.filter((q) => q.error === undefined);
+      const outcomes = new Map<WorkflowIdentity, Outcome>();
       try {
-        await opts.onResult?.(ident, ordered[i]![1]);
-      } catch (error) {
-        row.unrecorded = describeError(error);
-        stop ??= { error };
+        const committed = added.length > 0 ? await session.commit() : [];
+        added.forEach((q, i) => outcomes.set(q.id, committed[i]!));
+      } catch (err) {
+        // Nothing of this batch was committed. A pack gc condemned meanwhile: reload the index, redo one by one.
+        if (err instanceof StalePackError) {
+          forgetGroupIndex(repo, group);
+          for (const q of added) {
+            try {
+              const bundle = await source.load(q.id);
+              outcomes.set(
+                q.id,
+                await archiveBundle(repo, bundle, {
+                  group,
+                  compressionLevel: opts.compressionLevel,
+                  retainUntil: opts.retainUntil,
+                }),
+              );
+            } catch (e) {
+              outcomes.set(q.id, { error: describeError(e) });
+            }
+          }
+        } else for (const q of added) outcomes.set(q.id, { error: describeError(err) });
       }
-    });
-  };
+      const ordered = items.map((q): [WorkflowIdentity, Outcome] => [
+        q.id,
+        q.error !== undefined ? { error: q.error } : outcomes.get(q.id)!,
+      ]);
+      const tallied = ordered.map(([id, outcome]) => tally(id, outcome));
+      await mapLimit(tallied, 8, async ({ ident, row }, i) => {
+        try {
+          await opts.onResult?.(ident, ordered[i]![1]);
+        } catch (error) {
+          row.unrecorded = describeError(error);
+          stop ??= { error };
+        }
+      });
+    };
 
-  const open = () =>
-    ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel, retainUntil: opts.retainUntil });
-  let session = await open();
-  let batch: Queued[] = [];
-  let committing: Promise<void> = Promise.resolve();
-  /**
-   * Hands the batch to a commit that runs while the next batch is chunked (its packs' uploads, the manifests and
-   * audit records are mostly waiting on the store). One commit at a time, in order: a batch's manifests are
-   * written only after every earlier batch's, and memory holds at most two batches' open packs.
-   */
-  const flushBatch = async () => {
-    if (batch.length === 0) return;
-    const items = batch;
-    const full = session;
-    batch = [];
-    session = await open();
-    const added = items.filter((q) => q.error === undefined).length;
-    try {
-      await full.pack();
-    } catch (err) {
-      // Nothing of this batch can be committed: every workflow in it failed (each could be archived alone).
-      for (const q of items) q.error ??= describeError(err);
+    const open = () =>
+      ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel, retainUntil: opts.retainUntil });
+    let session = await open();
+    let batch: Queued[] = [];
+    let committing: Promise<void> = Promise.resolve();
+    /**
+     * Hands the batch to a commit that runs while the next batch is chunked (its packs' uploads, the manifests and
+     * audit records are mostly waiting on the store). One commit at a time, in order: a batch's manifests are
+     * written only after every earlier batch's, and memory holds at most two batches' open packs.
+     */
+    const flushBatch = async () => {
+      if (batch.length === 0) return;
+      const items = batch;
+      const full = session;
+      batch = [];
+      session = await open();
+      const added = items.filter((q) => q.error === undefined).length;
+      try {
+        await full.pack();
+      } catch (err) {
+        // Nothing of this batch can be committed: every workflow in it failed (each could be archived alone).
+        for (const q of items) q.error ??= describeError(err);
+      }
+      for (let i = 0; i < added; i++) progress.advance();
+      await committing;
+      // Its packs stay unreferenced (garbage for gc); its workflows count as not started.
+      if (stop) return;
+      committing = commitBatch(full, items);
+      committing.catch(() => {}); // awaited at the next flush or at the end
+    };
+    // Loading the next bundle (parsing its workflow, listing its files) overlaps queueing the current one.
+    const load = (i: number) => {
+      const p = i < ids.length ? source.load(ids[i]!) : undefined;
+      p?.catch(() => {}); // awaited in turn below
+      return p;
+    };
+    let next = load(0);
+    for (const [i, id] of ids.entries()) {
+      if (stop) break;
+      const loading = next!;
+      next = load(i + 1);
+      try {
+        session.add(await loading);
+        batch.push({ id });
+      } catch (err) {
+        batch.push({ id, error: describeError(err) });
+        progress.advance();
+      }
+      if (batch.length >= BATCH_WORKFLOWS) await flushBatch();
     }
-    for (let i = 0; i < added; i++) progress.advance();
+    await flushBatch();
     await committing;
-    // Its packs stay unreferenced (garbage for gc); its workflows count as not started.
-    if (stop) return;
-    committing = commitBatch(full, items);
-    committing.catch(() => {}); // awaited at the next flush or at the end
   };
-  // Loading the next bundle (parsing its workflow, listing its files) overlaps queueing the current one.
-  const load = (i: number) => {
-    const p = i < ids.length ? source.load(ids[i]!) : undefined;
-    p?.catch(() => {}); // awaited in turn below
-    return p;
-  };
-  let next = load(0);
-  for (const [i, id] of ids.entries()) {
+  for (const [tenant, tenantIds] of byTenant(repo, ids)) {
     if (stop) break;
-    const loading = next!;
-    next = load(i + 1);
-    try {
-      session.add(await loading);
-      batch.push({ id });
-    } catch (err) {
-      batch.push({ id, error: describeError(err) });
-      progress.advance();
-    }
-    if (batch.length >= BATCH_WORKFLOWS) await flushBatch();
+    await run(tenant === undefined ? repo : await tenantRepository(repo, tenant), tenantIds);
   }
-  await flushBatch();
-  await committing;
   progress.done();
   if (stop) report.stopped = { reason: describeError(stop.error), notStarted: ids.length - report.workflows };
   return report;
+}
+
+/**
+ * Workflows by the tenant whose key seals their packs (encrypted repositories: packs never mix tenants, so erasing
+ * one leaves the others readable); one group of all of them, tenant undefined, otherwise. Order is kept within each.
+ */
+function byTenant(repo: Repository, ids: WorkflowIdentity[]): Map<string | undefined, WorkflowIdentity[]> {
+  const out = new Map<string | undefined, WorkflowIdentity[]>();
+  const store = repo.store;
+  for (const id of ids) {
+    const tenant = store instanceof EncryptedStore ? store.tenantOfNamespace(id.namespace) : undefined;
+    const list = out.get(tenant) ?? [];
+    list.push(id);
+    out.set(tenant, list);
+  }
+  return out;
 }

@@ -11,7 +11,17 @@ import { listManifests, readManifest } from './manifest-lookup.ts';
 import { PackReader } from './pack-reader.ts';
 import { streamEntry } from './restorer.ts';
 import { unfinishedWritesOf, type UnfinishedWrite } from '../store/store.ts';
-import { indexKey, INDEX_PREFIX, manifestKey, packKey, PACKS_PREFIX, parseGroupKey, readObject } from './repository.ts';
+import {
+  chunkIdsOf,
+  indexKey,
+  INDEX_PREFIX,
+  manifestKey,
+  packKey,
+  PACKS_PREFIX,
+  parseGroupKey,
+  readObject,
+} from './repository.ts';
+import { checkChunkId } from './chunk-ids.ts';
 import { checkContentId } from '../store/sha256.ts';
 
 /**
@@ -253,8 +263,9 @@ async function checkPackData(repo: Repository, group: string, packId: string, ha
       throw new IntegrityError(`frame ${i}: ${(err as Error).message}`, { key });
     }
   });
+  const idOf = await chunkIdsOf(repo).forPack(key);
   for (const c of table.chunks) {
     const data = frames[c.frame]!.subarray(c.offset, c.offset + c.length);
-    checkContentId(data, c.id, 'chunk', { key });
+    checkChunkId(data, c.id, idOf, { key });
   }
 }

@@ -1,5 +1,6 @@
 // The chunk index of one timeline group: which pack holds a chunk, in a compact table of 29-57 bytes per chunk.
 import { IntegrityError } from '../errors.ts';
+import { KeyUnavailableError } from '../crypto/errors.ts';
 import { decodeIndex } from './pack-format.ts';
 import type { Repository } from './repository.ts';
 import { INDEX_PREFIX, parseGroupKey, readObject } from './repository.ts';
@@ -107,7 +108,8 @@ export async function loadGroupIndex(repo: Repository, group: string): Promise<C
       file = decodeIndex(await readObject(repo.store, info.key), info.key);
     } catch (err) {
       // An index that does not verify must not stop archiving: its chunks are stored again (verify reports it).
-      if (err instanceof IntegrityError) continue;
+      // So must one sealed by an erased tenant's key (its chunks' ids are keyed: no other tenant could match them).
+      if (err instanceof IntegrityError || err instanceof KeyUnavailableError) continue;
       throw err;
     }
     if (file.packId !== parsed.packId) continue;

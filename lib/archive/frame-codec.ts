@@ -102,8 +102,8 @@ function plain(raw: Buffer, level: number): Buffer {
   return Buffer.concat([Buffer.from([FrameEncoding.Plain]), compress(raw, { compressionLevel: level })]);
 }
 
-/** The frame encoder of a repository format: 1 writes encoding 2 (older Strata reads it), 2 writes encoding 3. */
-export function encodeFrameFor(version: 1 | 2): (raw: Buffer, level: number) => Buffer {
+/** The frame encoder of a repository format: 1 writes encoding 2 (older Strata reads it), 2 and 3 encoding 3. */
+export function encodeFrameFor(version: 1 | 2 | 3): (raw: Buffer, level: number) => Buffer {
   return version === 1 ? encodeFrame : encodeFrameStyles;
 }
 

@@ -7,8 +7,13 @@ export const PACK_END_MAGIC = Buffer.from('STRATAPE');
 export const INDEX_MAGIC = Buffer.from('STRATAIX');
 /** The format new repositories are created with; packs and index files carry their repository's. */
 export const FORMAT_VERSION = 2;
-/** Formats this code reads: 1 (frame encodings 0-2) and 2 (also encoding 3, timestamps of many styles). */
-export const FORMAT_VERSIONS = [1, 2] as const;
+/** Repositories whose objects are all sealed (docs/format.md, "Format 3"): packs as in 2, keyed chunk ids. */
+export const ENCRYPTED_FORMAT_VERSION = 3;
+/**
+ * Formats this code reads: 1 (frame encodings 0-2), 2 (also encoding 3, timestamps of many styles) and 3 (the
+ * layout of 2 inside sealed objects, chunk ids keyed per tenant).
+ */
+export const FORMAT_VERSIONS = [1, 2, 3] as const;
 export type FormatVersion = (typeof FORMAT_VERSIONS)[number];
 const supported = (v: number): v is FormatVersion => (FORMAT_VERSIONS as readonly number[]).includes(v);
 export const PACK_HEADER_SIZE = 16;

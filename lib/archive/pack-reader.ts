@@ -10,8 +10,8 @@ import {
   type ChunkEntry,
   type PackTable,
 } from './pack-format.ts';
-import { indexKey, packKey, readObject, type Repository } from './repository.ts';
-import { checkContentId } from '../store/sha256.ts';
+import { chunkIdsOf, indexKey, packKey, readObject, type Repository } from './repository.ts';
+import { checkChunkId } from './chunk-ids.ts';
 
 interface LoadedPack {
   table: PackTable;
@@ -106,7 +106,7 @@ export class PackReader {
       this.frames.set(frameKey, frame);
     }
     const data = frame.subarray(c.offset, c.offset + c.length);
-    checkContentId(data, id, 'chunk', { key: where });
+    checkChunkId(data, id, await chunkIdsOf(this.repo).forPack(where), { key: where });
     return data;
   }
 }

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { AlreadyExistsError, ConfigError, IntegrityError, NotFoundError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { checkChunkerParams, DEFAULT_CHUNKER } from './chunker.ts';
-import { FORMAT_VERSION, FORMAT_VERSIONS } from './pack-format.ts';
+import { EncryptedStore } from '../crypto/encrypted-store.ts';
+import { isEncrypted } from '../crypto/segments.ts';
+import { CONTENT_HASH_IDS, type ChunkIds } from './chunk-ids.ts';
+import { ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION, FORMAT_VERSIONS } from './pack-format.ts';
 import { readObject } from '../store/read-whole.ts';
 
 export const ARCHIVE_PREFIX = 'archive/';
@@ -44,7 +47,7 @@ export function parseGroupKey(prefix: string, key: string): { group: string; pac
 const configSchema = z
   .object({
     format: z.literal('strata-archive'),
-    version: z.union(FORMAT_VERSIONS.map((v) => z.literal(v)) as [z.ZodLiteral<1>, z.ZodLiteral<2>]),
+    version: z.union(FORMAT_VERSIONS.map((v) => z.literal(v)) as [z.ZodLiteral<1>, z.ZodLiteral<2>, z.ZodLiteral<3>]),
     id: z.string().regex(/^[0-9a-f]{32}$/),
     createdAt: z.string(),
     chunker: z.object({
@@ -60,6 +63,15 @@ const configSchema = z
       frameSize: z.number().int().positive(),
       compressionLevel: z.number().int().min(1).max(22),
     }),
+    /** Format 3 only: how objects are sealed and chunk ids keyed (docs/format.md). */
+    encryption: z
+      .object({
+        objects: z.literal('aes-256-gcm-64k-segments'),
+        chunkIds: z.literal('hmac-sha256-per-tenant'),
+        chunkerSeed: z.literal('per-tenant'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -68,7 +80,11 @@ export type RepositoryConfig = z.infer<typeof configSchema>;
 export interface Repository {
   readonly store: ObjectStore;
   readonly config: RepositoryConfig;
+  /** How chunk ids are made and checked: SHA-256 when absent (formats 1 and 2). */
+  readonly chunkIds?: ChunkIds;
 }
+
+export const chunkIdsOf = (repo: Repository): ChunkIds => repo.chunkIds ?? CONTENT_HASH_IDS;
 
 export type RepositoryOptions = Partial<Pick<RepositoryConfig, 'chunker' | 'pack'>>;
 
@@ -87,6 +103,11 @@ export function defaultConfig(opts: RepositoryOptions = {}): RepositoryConfig {
 export { readObject };
 
 function parseConfig(bytes: Buffer, store: ObjectStore): RepositoryConfig {
+  if (isEncrypted(bytes))
+    throw new ConfigError(
+      'the repository is encrypted: configure its keys (encryption in the Strata config, docs/encryption.md)',
+      { key: CONFIG_KEY, file: store.url },
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(bytes.toString('utf8'));
@@ -118,12 +139,45 @@ export async function openRepository(store: ObjectStore): Promise<Repository> {
     }
     throw err;
   }
-  return { store, config: parseConfig(bytes, store) };
+  return withKeys(store, parseConfig(bytes, store));
+}
+
+/** Format 3 through an encrypting store: chunk ids and the gear seed come from the writing tenant's data key. */
+async function withKeys(store: ObjectStore, config: RepositoryConfig): Promise<Repository> {
+  if (config.version !== ENCRYPTED_FORMAT_VERSION) return { store, config };
+  if (!(store instanceof EncryptedStore))
+    throw new ConfigError('the repository is encrypted (format 3): configure its keys (docs/encryption.md)', {
+      key: CONFIG_KEY,
+      file: store.url,
+    });
+  const writer = await store.writerKey();
+  const chunkIds: ChunkIds = {
+    of: (data) => writer.chunkId(data),
+    forPack: async (key) => {
+      const sealer = await store.sealerOf(key);
+      return (data) => sealer.chunkId(data);
+    },
+  };
+  return { store, config: { ...config, chunker: { ...config.chunker, seed: writer.chunkerSeed } }, chunkIds };
+}
+
+/** The repository as `tenant` writes it: its packs, indexes and manifests sealed with that tenant's data key. */
+export async function tenantRepository(repo: Repository, tenant: string): Promise<Repository> {
+  if (!(repo.store instanceof EncryptedStore) || repo.store.tenant === tenant) return repo;
+  return withKeys(repo.store.forTenant(tenant), repo.config);
 }
 
 /** Creates the repository config, or opens the existing one (two concurrent inits agree on whichever landed first). */
 export async function initRepository(store: ObjectStore, opts: RepositoryOptions = {}): Promise<Repository> {
   const config = defaultConfig(opts);
+  if (store instanceof EncryptedStore) {
+    config.version = ENCRYPTED_FORMAT_VERSION;
+    config.encryption = {
+      objects: 'aes-256-gcm-64k-segments',
+      chunkIds: 'hmac-sha256-per-tenant',
+      chunkerSeed: 'per-tenant',
+    };
+  }
   const bad = checkChunkerParams(config.chunker);
   if (bad) throw new ConfigError(`chunker: ${bad}`);
   try {
@@ -131,7 +185,7 @@ export async function initRepository(store: ObjectStore, opts: RepositoryOptions
       ifNoneMatch: true,
       contentType: 'application/json',
     });
-    return { store, config };
+    return await withKeys(store, config);
   } catch (err) {
     if (err instanceof AlreadyExistsError) return openRepository(store);
     throw err;

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { BundleEntry, EntryKind, WorkflowBundle } from '../../lib/bundle/bundle.ts';
 import { initRepository, type Repository, type RepositoryOptions } from '../../lib/archive/index.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
+import { encryptedOver } from '../support/encrypted-store.ts';
 
 export function tempDir(prefix = 'strata-archive-'): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -18,12 +19,20 @@ export const SMALL: RepositoryOptions = {
   pack: { targetSize: 64 * 1024, frameSize: 16 * 1024, compressionLevel: 3 },
 };
 
+/** Repositories the engine's suites run against: as before, and sealed (format 3, keys in a local directory). */
+export const REPOSITORY_MODES = ['plain', 'encrypted'] as const;
+export type RepositoryMode = (typeof REPOSITORY_MODES)[number];
+
 export async function tempRepository(
   opts: RepositoryOptions = SMALL,
-): Promise<{ repo: Repository; root: string; cleanup(): void }> {
+  mode: RepositoryMode = 'plain',
+): Promise<{ repo: Repository; root: string; keyDir?: string; cleanup(): void }> {
   const dir = tempDir();
-  const repo = await initRepository(new FileSystemStore(join(dir.path, 'repo')), opts);
-  return { repo, root: join(dir.path, 'repo'), cleanup: dir.cleanup };
+  const plain = new FileSystemStore(join(dir.path, 'repo'));
+  const keyDir = join(dir.path, 'keys');
+  const store = mode === 'encrypted' ? encryptedOver(plain, keyDir) : plain;
+  const repo = await initRepository(store, opts);
+  return { repo, root: join(dir.path, 'repo'), ...(mode === 'encrypted' && { keyDir }), cleanup: dir.cleanup };
 }
 
 export interface FileSpec {

@@ -24,6 +24,7 @@ import { tierCommand } from './tier/command.ts';
 import { thawCommand } from './thaw/command.ts';
 import { reportCommand } from './report/command.ts';
 import { replicateCommand } from './replicate/command.ts';
+import { keysCommand } from './keys/command.ts';
 import { auditCommand } from './audit/command.ts';
 import { serveCommand } from './serve/command.ts';
 
@@ -49,6 +50,7 @@ export const commands = [
   thawCommand,
   reportCommand,
   replicateCommand,
+  keysCommand,
   auditCommand,
   serveCommand,
 ];

@@ -17,6 +17,10 @@ export const AUDIT_ACTIONS = [
   'emergency-delete',
   'replicate',
   'policy-change',
+  /** A tenant's key-encryption key rotated (docs/encryption.md). */
+  'key-rotate',
+  /** A tenant crypto-shredded: its KEK destroyed, with the key check values as proof. */
+  'erase',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -7,6 +7,7 @@ import { loadConfig, type OutputFormat, type StrataConfig } from '../config/conf
 import { describeError, ExitCode, exitCodeOf } from '../errors.ts';
 import { openCaller, type Caller } from '../identity/caller.ts';
 import { openStore } from '../store/open.ts';
+import { withEncryption } from '../crypto/open.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { formatOutput, writeOutputParameters } from './output.ts';
 import type { Progress } from '../progress.ts';
@@ -83,7 +84,7 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
   const config = configFromArgs(args, env);
   configureEncoderThreads(config.encoderThreads);
   let store: ObjectStore | undefined;
-  const getStore = () => (store ??= openStore(config.store, config.s3));
+  const getStore = () => (store ??= withEncryption(openStore(config.store, config.s3), config.encryption, config.s3));
   const outputsDir = args['outputs-dir'] ?? env.STRATA_OUTPUTS_DIR;
   let audit: AuditLog | undefined;
   let caller: Promise<Caller> | undefined;

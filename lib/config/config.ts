@@ -32,6 +32,36 @@ const auditSchema = z
   })
   .strict();
 
+const encryptionSchema = z
+  .object({
+    /** Seal every object client-side (format 3, docs/encryption.md). Off by default. */
+    enabled: z.boolean().default(false),
+    /** Where tenants' key-encryption keys live: a local key directory (embedded mode) or AWS KMS. */
+    keys: z.enum(['local', 'kms']).default('local'),
+    /** The local key directory (one subdirectory of KEK files per tenant). Keep it off the bucket and its backups. */
+    keyDir: z.string().min(1).default('.strata/keys'),
+    kms: z
+      .object({
+        endpoint: z.url().optional(),
+        /** Default: s3.region. */
+        region: z.string().min(1).optional(),
+        /** Tenant T's KEK is the KMS key behind alias/<aliasPrefix>T. */
+        aliasPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9/_-]*$/)
+          .default('strata/'),
+        /** Days before KMS deletes an erased tenant's key (it refuses to decrypt from the start). */
+        deletionWindowDays: z.number().int().min(7).max(30).default(7),
+      })
+      .strict()
+      .default({ aliasPrefix: 'strata/', deletionWindowDays: 7 }),
+    /** Namespace → tenant, where a tenant spans namespaces; unlisted namespaces are their own tenant. */
+    tenants: z.record(z.string(), z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/)).default({}),
+    /** Read objects written before encryption was turned on (plaintext); off, they are refused. */
+    acceptPlaintext: z.boolean().default(false),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Where the archive repository lives: file:///path, file:relative, or s3://bucket/prefix. */
@@ -48,6 +78,7 @@ export const configSchema = z
     output: z.enum(OUTPUT_FORMATS).default('table'),
     debug: z.boolean().default(false),
     audit: auditSchema.default({}),
+    encryption: encryptionSchema.default(encryptionSchema.parse({})),
     /** Frame encoder threads (0 = encode on the main thread); default one per usable CPU but one, at most 4. */
     encoderThreads: z.number().int().min(0).max(16).optional(),
     /** Who the caller is: `cluster` asks the API server, `local` takes --actor unverified, `auto` picks (docs/security). */
@@ -72,6 +103,7 @@ export const configSchema = z
 
 export type StrataConfig = z.infer<typeof configSchema>;
 export type S3Config = z.infer<typeof s3Schema>;
+export type EncryptionConfig = z.infer<typeof encryptionSchema>;
 
 /** Env var → config path. Values are strings; booleans and numbers are coerced. */
 const ENV_KEYS: Record<string, string[]> = {
@@ -97,9 +129,15 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_AUDIT_SIGNING_KEY: ['audit', 'signingKey'],
   STRATA_AUDIT_PUBLIC_KEY: ['audit', 'publicKey'],
   STRATA_ENCODER_THREADS: ['encoderThreads'],
+  STRATA_ENCRYPTION: ['encryption', 'enabled'],
+  STRATA_ENCRYPTION_KEYS: ['encryption', 'keys'],
+  STRATA_ENCRYPTION_KEY_DIR: ['encryption', 'keyDir'],
+  STRATA_ENCRYPTION_ACCEPT_PLAINTEXT: ['encryption', 'acceptPlaintext'],
+  STRATA_KMS_ENDPOINT: ['encryption', 'kms', 'endpoint'],
+  STRATA_KMS_REGION: ['encryption', 'kms', 'region'],
 };
 
-const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle']);
+const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle', 'encryption.enabled', 'encryption.acceptPlaintext']);
 const NUMBER_PATHS = new Set(['s3.maxAttempts', 'encoderThreads']);
 /** Comma-separated lists. */
 const LIST_PATHS = new Set(['trustRequesterFrom', 'catalogAlso']);

@@ -14,6 +14,9 @@ export interface KmsKeyOptions {
   description?: string;
 }
 
+/** The key id of a key ARN (`arn:aws:kms:…:key/<id>`); some KMS peers take only ids in key management calls. */
+const keyIdOf = (kek: string) => (kek.startsWith('arn:') ? kek.slice(kek.lastIndexOf('/') + 1) : kek);
+
 const errName = (err: unknown) => (err as { name?: string }).name ?? '';
 
 export class KmsKeys implements KeyWrapper {
@@ -99,12 +102,20 @@ export class KmsKeys implements KeyWrapper {
 
   async unwrap(tenant: string, keyId: Buffer, kek: string, wrapped: Buffer): Promise<Buffer> {
     try {
+      // KMS refuses Decrypt under a disabled or doomed key; asking first holds on peers that do not (moto 5).
+      const described = await this.send<import('@aws-sdk/client-kms').DescribeKeyCommandOutput>(
+        (k) => new k.DescribeKeyCommand({ KeyId: keyIdOf(kek) }),
+      );
+      const state = described.KeyMetadata?.KeyState;
+      if (state !== undefined && state !== 'Enabled')
+        throw new KeyUnavailableError(`the KEK ${kek} of tenant "${tenant}" is ${state}`);
       const out = await this.send<import('@aws-sdk/client-kms').DecryptCommandOutput>(
         (k) =>
           new k.DecryptCommand({ KeyId: kek, CiphertextBlob: wrapped, EncryptionContext: wrapContext(tenant, keyId) }),
       );
       return Buffer.from(out.Plaintext!);
     } catch (err) {
+      if (err instanceof KeyUnavailableError) throw err;
       const name = errName(err);
       if (
         ['KMSInvalidStateException', 'NotFoundException', 'DisabledException', 'InvalidCiphertextException'].includes(
@@ -133,7 +144,7 @@ export class KmsKeys implements KeyWrapper {
   async retire(tenant: string, kek: string): Promise<void> {
     if (kek !== (await this.keyOfAlias(tenant)))
       await this.send<import('@aws-sdk/client-kms').DisableKeyCommandOutput>(
-        (k) => new k.DisableKeyCommand({ KeyId: kek }),
+        (k) => new k.DisableKeyCommand({ KeyId: keyIdOf(kek) }),
       );
   }
 
@@ -143,9 +154,16 @@ export class KmsKeys implements KeyWrapper {
     const state: string[] = [];
     for (const kek of keks) {
       try {
+        // Disabled first: refuses Decrypt at once on every KMS (some peers still decrypt with a key pending deletion).
+        await this.send<import('@aws-sdk/client-kms').DisableKeyCommandOutput>(
+          (k) => new k.DisableKeyCommand({ KeyId: keyIdOf(kek) }),
+        );
         const out = await this.send<import('@aws-sdk/client-kms').ScheduleKeyDeletionCommandOutput>(
           (k) =>
-            new k.ScheduleKeyDeletionCommand({ KeyId: kek, PendingWindowInDays: this.opts.deletionWindowDays ?? 7 }),
+            new k.ScheduleKeyDeletionCommand({
+              KeyId: keyIdOf(kek),
+              PendingWindowInDays: this.opts.deletionWindowDays ?? 7,
+            }),
         );
         state.push(`${kek}: ${out.KeyState ?? 'PendingDeletion'} until ${out.DeletionDate?.toISOString() ?? '?'}`);
       } catch (err) {

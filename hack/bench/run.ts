@@ -151,26 +151,37 @@ function result(
 }
 
 /** Runs the bundled CLI as the step image's wrapper does (its V8 flags, no TypeScript compilation at start-up). */
-function strataCli(cli: string, args: string[]): Timed & { json: Record<string, unknown> } {
-  const t = timed(process.execPath, [...NODE_FLAGS, cli, ...args, '-o', 'json'], { cwd: repoRoot });
+function strataCli(cli: string, args: string[], env?: NodeJS.ProcessEnv): Timed & { json: Record<string, unknown> } {
+  const t = timed(process.execPath, [...NODE_FLAGS, cli, ...args, '-o', 'json'], {
+    cwd: repoRoot,
+    ...(env && { env }),
+  });
   return { ...t, json: JSON.parse(t.stdout) as Record<string, unknown> };
 }
 
-function benchStrata(w: Workload, cli: string): ToolResult {
+/** `encrypted`: the same runs with client-side encryption on (docs/encryption.md), keys in a local directory. */
+function benchStrata(w: Workload, cli: string, encrypted = false): ToolResult {
+  const tag = encrypted ? 'strata-enc' : 'strata';
   const store = (dir: string) => ['--store', `file:${join(w.work, dir)}`];
-  const out = join(w.work, 'strata-restore');
+  const out = join(w.work, `${tag}-restore`);
+  const keys = join(w.work, `${tag}-keys`);
+  const env = encrypted ? { ...process.env, STRATA_ENCRYPTION: 'true', STRATA_ENCRYPTION_KEY_DIR: keys } : undefined;
   const ingest = medianRun(
-    () => rmSync(join(w.work, 'strata-repo'), { recursive: true, force: true }),
-    () => strataCli(cli, ['archive', '--from', w.corpusDir, ...store('strata-repo')]),
+    () => {
+      rmSync(join(w.work, `${tag}-repo`), { recursive: true, force: true });
+      rmSync(keys, { recursive: true, force: true });
+    },
+    () => strataCli(cli, ['archive', '--from', w.corpusDir, ...store(`${tag}-repo`)], env),
   );
-  const big = strataCli(cli, ['archive', '--from', w.bigDir, ...store('strata-big')]);
+  rmSync(join(w.work, `${tag}-big`), { recursive: true, force: true });
+  const big = strataCli(cli, ['archive', '--from', w.bigDir, ...store(`${tag}-big`)], env);
   const manifestId = (big.json.results as { manifestId: string }[])[0]!.manifestId;
-  const restore = strataCli(cli, ['restore', manifestId, '--to', out, ...store('strata-big')]);
+  const restore = strataCli(cli, ['restore', manifestId, '--to', out, ...store(`${tag}-big`)], env);
   const r = result(
-    'strata',
+    encrypted ? 'strata-encrypted' : 'strata',
     w,
     ingest,
-    dirBytes(join(w.work, 'strata-repo')),
+    dirBytes(join(w.work, `${tag}-repo`)),
     restore,
     sameFiles(w.bigWorkflowDir, out),
     big.maxRssKiB,
@@ -338,7 +349,7 @@ function table(results: ToolResult[]): string {
 }
 
 /** Rows measured for comparison that are not peers (not judged against the ratio target). */
-export const REFERENCE_TOOLS: ReadonlySet<string> = new Set(['native-floor', 'strata-cluster']);
+export const REFERENCE_TOOLS: ReadonlySet<string> = new Set(['native-floor', 'strata-cluster', 'strata-encrypted']);
 
 export interface TargetCheck {
   target: string;
@@ -462,6 +473,8 @@ async function benchProfile(
   };
   attempt('strata', [], () => benchStrata(w, cli));
   attempt('strata-cluster', [], () => benchStrataCluster(w, cli));
+  // Encryption's cost, measured in the same run (the shared box's load varies too much to compare runs).
+  attempt('strata-encrypted', [], () => benchStrata(w, cli, true));
   const peers = new Set(values.peers.split(',').map((p) => p.trim()));
   if (peers.has('restic')) attempt('restic', ['restic'], () => benchRestic(w));
   if (peers.has('borg')) attempt('borg', ['borg'], () => benchBorg(w));

@@ -6,6 +6,7 @@ import { describeError } from '../errors.ts';
 import { archiveBundle, ArchiveSession, StalePackError, type ArchiveResult, type RetainUntil } from './archiver.ts';
 import { forgetGroupIndex } from './chunk-index.ts';
 import { EncryptedStore } from '../crypto/encrypted-store.ts';
+import { ENCRYPTED_FORMAT_VERSION } from './pack-format.ts';
 import { checkGroup, DEFAULT_GROUP, tenantRepository, type Repository } from './repository.ts';
 
 export interface SourceArchiveOptions {
@@ -232,8 +233,10 @@ export async function archiveSource(
 function byTenant(repo: Repository, ids: WorkflowIdentity[]): Map<string | undefined, WorkflowIdentity[]> {
   const out = new Map<string | undefined, WorkflowIdentity[]>();
   const store = repo.store;
+  // Format 2 under encryption keeps SHA-256 chunk ids: tenants' packs would dedup into each other, so one key seals all.
+  const perTenant = store instanceof EncryptedStore && repo.config.version === ENCRYPTED_FORMAT_VERSION;
   for (const id of ids) {
-    const tenant = store instanceof EncryptedStore ? store.tenantOfNamespace(id.namespace) : undefined;
+    const tenant = perTenant ? store.tenantOfNamespace(id.namespace) : undefined;
     const list = out.get(tenant) ?? [];
     list.push(id);
     out.set(tenant, list);

@@ -8,6 +8,11 @@ export interface ChunkIds {
   of(data: Uint8Array): Buffer;
   /** The id function for chunks read from the pack at `key` (the tenant that wrote it may be another). */
   forPack(key: string): Promise<(data: Uint8Array) => Buffer>;
+  /**
+   * False for an object another tenant wrote (its chunk ids can never match this view's): dedup skips its index
+   * without reading it. Absent: every object may match.
+   */
+  mayMatch?(key: string): Promise<boolean>;
 }
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest();

@@ -103,6 +103,7 @@ export async function loadGroupIndex(repo: Repository, group: string): Promise<C
   for await (const info of repo.store.list(`${INDEX_PREFIX}${group}/`)) {
     const parsed = parseGroupKey(INDEX_PREFIX, info.key);
     if (!parsed || parsed.group !== group) continue;
+    if (repo.chunkIds?.mayMatch && !(await repo.chunkIds.mayMatch(info.key))) continue;
     let file;
     try {
       file = decodeIndex(await readObject(repo.store, info.key), info.key);

@@ -157,6 +157,8 @@ async function withKeys(store: ObjectStore, config: RepositoryConfig): Promise<R
       const sealer = await store.sealerOf(key);
       return (data) => sealer.chunkId(data);
     },
+    // An object whose header cannot be read is left to the normal read (and its error).
+    mayMatch: async (key) => (await store.sealedWith(key).catch(() => undefined))?.equals(writer.id) ?? true,
   };
   return { store, config: { ...config, chunker: { ...config.chunker, seed: writer.chunkerSeed } }, chunkIds };
 }

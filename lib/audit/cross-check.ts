@@ -52,7 +52,8 @@ class LogIndex {
         break;
       }
       case 'expire':
-      case 'emergency-delete': {
+      case 'emergency-delete':
+      case 'erase': {
         if (r.outcome !== 'refused') {
           for (const id of Array.isArray(d.manifests) ? d.manifests : [])
             if (typeof id === 'string') this.deleted.add(id);

@@ -156,6 +156,11 @@ export class EncryptedStore implements ObjectStore {
     return { ...result, sha256: digest.sha256, size: digest.size };
   }
 
+  /** The id of the data key that sealed the object at `key` (from its header), undefined for a plaintext one. */
+  async sealedWith(key: string): Promise<Buffer | undefined> {
+    return (await this.header(key))?.keyId;
+  }
+
   /** The data key that sealed the object at `key` (its header, cached after a read). */
   async sealerOf(key: string): Promise<DataKey> {
     const h = await this.header(key);

@@ -6,9 +6,13 @@ import type { EncryptedStore } from './encrypted-store.ts';
 import type { ErasureProof } from './keyring.ts';
 import { HEADER_SIZE, isEncrypted } from './segments.ts';
 
+const MANIFESTS_PREFIX = 'archive/manifests/';
+
 export interface ErasureReport extends ErasureProof {
   /** Sealed objects of the tenant deleted from the store. */
   deleted: number;
+  /** Ids of the manifests among them (the audit record lists them: verify knows their deletion is on record). */
+  manifests: string[];
   /** Ones the store would not delete (Object Lock, legal hold): unreadable all the same. */
   kept: Array<{ key: string; why: string }>;
 }
@@ -18,7 +22,7 @@ const DELETE_BATCH = 500;
 export async function eraseTenant(store: EncryptedStore, tenant: string, prefix = 'archive/'): Promise<ErasureReport> {
   const proof = await store.keyring.erase(tenant);
   const ids = new Set(proof.dataKeys.map((k) => k.id));
-  const report: ErasureReport = { ...proof, deleted: 0, kept: [] };
+  const report: ErasureReport = { ...proof, deleted: 0, manifests: [], kept: [] };
   if (ids.size === 0) return report;
   const doomed: string[] = [];
   for await (const o of store.inner.list(prefix)) {
@@ -26,6 +30,7 @@ export async function eraseTenant(store: EncryptedStore, tenant: string, prefix 
     const head = await readHeader(store, o.key);
     if (head && isEncrypted(head) && ids.has(head.subarray(16, 32).toString('hex'))) doomed.push(o.key);
   }
+  report.manifests = doomed.filter((k) => k.startsWith(MANIFESTS_PREFIX)).map((k) => k.slice(MANIFESTS_PREFIX.length));
   for (let i = 0; i < doomed.length; i += DELETE_BATCH) {
     const batch = doomed.slice(i, i + DELETE_BATCH);
     try {

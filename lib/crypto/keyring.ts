@@ -40,9 +40,16 @@ export interface ErasureProof {
 
 const erasedSchema = z.object({ tenant: z.string(), id: z.string(), erasedAt: z.string() }).passthrough();
 
+/**
+ * How long an unwrapped key is used before its wrapped key is read (and unwrapped) again: a long-running process
+ * (watch, serve) stops using a tenant's key within this time of its erasure by another process.
+ */
+export const KEY_CACHE_MS = 5 * 60_000;
+
 export class Keyring {
   private readonly byTenant = new Map<string, Promise<DataKey>>();
   private readonly byId = new Map<string, Promise<DataKey>>();
+  private loadedAt = Date.now();
   /** Data key ids of erased tenants → tenant and when, for a clear error. */
   private erased = new Map<string, { tenant: string; erasedAt: string }>();
   private scanned: Promise<void> | undefined;
@@ -51,7 +58,16 @@ export class Keyring {
     /** The raw store (keys/ objects are not sealed). */
     private readonly store: ObjectStore,
     readonly wrapper: KeyWrapper,
+    private readonly maxAgeMs = KEY_CACHE_MS,
   ) {}
+
+  /** Forgets every unwrapped key once they are older than maxAgeMs (they are loaded again on next use). */
+  private expire(): void {
+    if (Date.now() - this.loadedAt < this.maxAgeMs) return;
+    this.byTenant.clear();
+    this.byId.clear();
+    this.loadedAt = Date.now();
+  }
 
   private async readKeyObject(tenant: string): Promise<KeyObject | undefined> {
     let bytes: Buffer;
@@ -93,6 +109,7 @@ export class Keyring {
   /** The tenant's data key, created (and wrapped) on first use. */
   forTenant(tenant: string): Promise<DataKey> {
     checkTenant(tenant);
+    this.expire();
     let p = this.byTenant.get(tenant);
     if (!p) {
       p = this.loadOrCreate(tenant);
@@ -138,6 +155,7 @@ export class Keyring {
   /** The data key that sealed an object (its header's key id); `key` names the object in errors. */
   async byKeyId(keyId: Buffer, key: string): Promise<DataKey> {
     const id = keyId.toString('hex');
+    this.expire();
     const known = this.byId.get(id);
     if (known) return known;
     await (this.scanned ??= this.scan().finally(() => (this.scanned = undefined)));

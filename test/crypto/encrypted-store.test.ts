@@ -13,7 +13,10 @@ const failure = (p: Promise<unknown>) =>
     () => 'no error',
     (e: unknown) => describeError(e),
   );
+import { EncryptedStore } from '../../lib/crypto/encrypted-store.ts';
 import { KeyUnavailableError } from '../../lib/crypto/errors.ts';
+import { Keyring } from '../../lib/crypto/keyring.ts';
+import { LocalKeyDirectory } from '../../lib/crypto/local-keys.ts';
 import { HEADER_SIZE, SEGMENT_SIZE } from '../../lib/crypto/segments.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { describeStoreContract } from '../store/contract.ts';
@@ -116,5 +119,21 @@ describe('EncryptedStore', () => {
     const reader = encryptedOver(new FileSystemStore(root), keyDir);
     expect((await buffer(await reader.get('x'))).toString()).toBe('a');
     expect((await buffer(await reader.get('y'))).toString()).toBe('b');
+  });
+
+  it("a long-running process stops using an erased tenant's key once its cache expires", async () => {
+    const inner = new FileSystemStore(freshRoot());
+    const dir = tempKeyDir();
+    try {
+      const longRunning = new EncryptedStore(inner, new Keyring(inner, new LocalKeyDirectory(dir), 0), {
+        tenant: 't1',
+      });
+      await longRunning.put('x', Buffer.from('data'));
+      expect((await buffer(await longRunning.get('x'))).toString()).toBe('data');
+      await new Keyring(inner, new LocalKeyDirectory(dir)).erase('t1');
+      expect(await failure(longRunning.get('x'))).toMatch(/key x: .*tenant "t1", erased at/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

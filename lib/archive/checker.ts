@@ -24,6 +24,9 @@ import {
 import { checkChunkId } from './chunk-ids.ts';
 import { checkContentId } from '../store/sha256.ts';
 
+/** Where lib/tier/vault.ts records packs moved into a Glacier vault (the archive engine does not depend on tier). */
+const VAULT_RECORDS_PREFIX = 'archive/vault/';
+
 /**
  * `record`: a hold or extension record that does not verify (added by the verify step, from lib/policy); `audit`:
  * the store and the audit log disagree (added by the verify step, from lib/audit/cross-check.ts).
@@ -86,6 +89,13 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
   const indexKeys = new Set<string>();
   for await (const o of repo.store.list(INDEX_PREFIX)) if (parseGroupKey(INDEX_PREFIX, o.key)) indexKeys.add(o.key);
   report.packs = packSizes.size;
+  // Packs the tier moved into a Glacier vault (`archive/vault/<group>/<packId>` records, lib/tier/vault.ts): absent
+  // here by design; their indexes stay, and restore brings them back with strata thaw --vault.
+  const vaulted = new Set<string>();
+  for await (const o of repo.store.list(VAULT_RECORDS_PREFIX)) {
+    const parsed = parseGroupKey(VAULT_RECORDS_PREFIX, o.key);
+    if (parsed) vaulted.add(packKey(parsed.group, parsed.packId));
+  }
 
   // Index files, one at a time: each must parse, name its own pack, and match that pack's size.
   const indexOk = new Set<string>();
@@ -146,7 +156,7 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
         referenced.add(pk);
         if (!packSizes.has(pk)) {
           missingPacks.add(i);
-          problems.push({ kind: 'reference', key, message: `pack ${pk} is missing` });
+          if (!vaulted.has(pk)) problems.push({ kind: 'reference', key, message: `pack ${pk} is missing` });
         } else if (!indexKeys.has(indexKey(m.group, p))) {
           problems.push({
             kind: 'reference',

@@ -13,6 +13,7 @@ import { AlreadyExistsError, describeError, IntegrityError } from '../errors.ts'
 import { storageClassesOf, versionsOf, type ObjectStore } from '../store/store.ts';
 import { listTierRecords } from './placement.ts';
 import { RESTORE_CLASSES } from './storage-class.ts';
+import { vaultRecord } from './vault.ts';
 
 /** The catalog as the lifecycle needs it: remove a manifest's rows, and say which manifests it still has. */
 export interface CatalogRows {
@@ -118,7 +119,9 @@ export async function sweepPacks(
     const { group, packId } = split(name);
     const info = await repo.store.head(packKey(group, packId));
     if (!info) {
-      gone.add(name);
+      // Moved into the Glacier vault (vault.ts): its chunks must come back before any repack or deletion of them.
+      if (await vaultRecord(repo, group, packId)) report.waitingForRestore.push(name);
+      else gone.add(name);
       continue;
     }
     tables.set(name, { table: (await reader.table(group, packId)).table, size: info.size });

@@ -7,12 +7,16 @@ import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import { planThaw, requestThaw, thawStates } from '../../lib/tier/thaw.ts';
+import { openVault } from '../../lib/store/vault.ts';
+import { thawFromVault, vaultRecord } from '../../lib/tier/vault.ts';
+import type { RestoreTier } from '../../lib/store/store.ts';
 
 interface ThawArgs {
   workflow: string;
   deadline?: string;
   days: number;
   'dry-run'?: boolean;
+  vault?: string;
 }
 
 export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
@@ -31,7 +35,11 @@ export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
         describe: 'readable within this long (e.g. 1h, 12h, 2d): picks the cheapest tier that makes it',
       })
       .option('days', { type: 'number', default: 7, describe: 'days the thawed copies stay readable' })
-      .option('dry-run', { type: 'boolean', describe: 'print the plan, request nothing' }) as Argv<ThawArgs>,
+      .option('dry-run', { type: 'boolean', describe: 'print the plan, request nothing' })
+      .option('vault', {
+        type: 'string',
+        describe: 'the Glacier vault (glacier://name) packs of the deep tier were moved to: retrieve them from it',
+      }) as Argv<ThawArgs>,
   handler: runStep<ThawArgs>(async (args, ctx) => {
     if (!Number.isInteger(args.days) || args.days < 1)
       throw new InputError(`--days ${args.days} must be a whole number of days, at least 1`);
@@ -44,6 +52,23 @@ export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
     const states =
       args['dry-run'] || !plan.packs.length ? undefined : await requestThaw(repo, manifest, plan, args.days);
     const after = states ? planThaw(states, deadlineHours) : plan;
+    // Packs moved into the vault are not in the store at all: a retrieval job each, then put back verified.
+    if (args.vault) {
+      const vault = await openVault(args.vault, ctx.config.s3);
+      const vaulted = [];
+      for (const packId of manifest.packs)
+        if (await vaultRecord(repo, manifest.group, packId)) vaulted.push({ group: manifest.group, packId });
+      const tier: RestoreTier =
+        deadlineHours === undefined || deadlineHours >= 12 ? 'Bulk' : deadlineHours >= 5 ? 'Standard' : 'Expedited';
+      const pending = args['dry-run'] ? vaulted : [];
+      const results = args['dry-run'] ? [] : await thawFromVault(repo, vault, vaulted, tier, new Date(), args.days);
+      for (const r of results) if (r.error) ctx.log(`vault: ${r.pack}: ${r.error}`);
+      const notBack = results.filter((r) => r.state !== 'restored').length + pending.length;
+      // thawStates counted a pack missing from the store as readable: it is not until it is back.
+      after.ready -= notBack;
+      if (vaulted.length)
+        ctx.log(`vault: ${vaulted.length} pack(s) in ${vault.url}, ${vaulted.length - notBack} back (${tier})`);
+    }
     ctx.progress.start(after.total, 'thaw');
     ctx.progress.advance(after.ready);
     ctx.progress.done();

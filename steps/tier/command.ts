@@ -34,6 +34,9 @@ import type { StepContext } from '../../lib/cli/run-step.ts';
 import { bytes, money, renderDeletions, renderPlan } from './render.ts';
 import { runScheduledDeletions } from '../../lib/pipeline/emergency-delete.ts';
 import { dueDeletions, listScheduled } from '../../lib/tier/emergency-schedule.ts';
+import { openVault } from '../../lib/store/vault.ts';
+import { moveToVault, sweepVault, thawFromVault, vaultRecord } from '../../lib/tier/vault.ts';
+import { readJournals } from '../../lib/archive/deletion-journal.ts';
 
 interface TierArgs {
   'dry-run'?: boolean;
@@ -45,6 +48,7 @@ interface TierArgs {
   settle: string;
   'emit-lifecycle'?: boolean;
   'emit-bucket-policy'?: string;
+  vault?: string;
 }
 
 export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
@@ -81,6 +85,10 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       .option('emit-bucket-policy', {
         type: 'string',
         describe: 'print a bucket policy (TLS only, SSE required, deletes only by this role ARN) instead of running',
+      })
+      .option('vault', {
+        type: 'string',
+        describe: 'Glacier vault (glacier://name) for the deep tier: deep packs move into it, expired ones leave it',
       })
       .conflicts('emit-lifecycle', 'emit-bucket-policy')
       .option('settle', {
@@ -154,6 +162,7 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       if (e.outcome !== 'done') ctx.log(`expiry of ${e.uid}: ${e.outcome}: ${e.reason}`);
     }
     for (const u of expired?.unreadableJournals ?? []) ctx.log(`unreadable deletion journal: ${u}`);
+    const vaulted = dryRun || !args.vault ? undefined : await runVault(repo, args.vault, facts, plan, now, ctx);
     const summary = {
       dryRun,
       now: plan.now,
@@ -167,6 +176,7 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       monthlySaving: plan.totals.monthlySaving,
       oneTimeCharges: plan.totals.oneTimeCharges,
       unreadableManifests: facts.unreadable.length,
+      ...(vaulted && { vault: vaulted }),
       emergencyDeletions:
         'ran' in scheduled
           ? `${scheduled.ran.length} scheduled ran, ${scheduled.waiting.length} in their window`
@@ -274,4 +284,41 @@ async function runScheduledEmergencies(
   } finally {
     await catalog?.close();
   }
+}
+
+/**
+ * The Glacier vault deep tier: packs in the deep tier move into the vault; vaulted packs a pending deletion needs
+ * (to repack or delete) are retrieved (Bulk) and put back; archives no manifest or deletion references leave it.
+ */
+async function runVault(
+  repo: Repository,
+  url: string,
+  facts: { packs: ReadonlyArray<{ group: string; packId: string; tier: string }> },
+  plan: TierPlan,
+  now: Date,
+  ctx: StepContext,
+): Promise<string> {
+  const vault = await openVault(url, ctx.config.s3);
+  const deep = new Map<string, { group: string; packId: string }>();
+  for (const p of facts.packs) if (p.tier === 'deepArchive') deep.set(`${p.group}/${p.packId}`, p);
+  for (const m of plan.moves) if (m.to === 'deepArchive') deep.set(`${m.group}/${m.packId}`, m);
+  const moved = await moveToVault(repo, vault, [...deep.values()], now);
+  for (const m of moved) if (m.error) ctx.log(`vault: move of ${m.pack} failed: ${m.error}`);
+  const needed = new Map<string, { group: string; packId: string }>();
+  for (const j of (await readJournals(repo)).journals) {
+    for (const name of j.packs) {
+      const slash = name.indexOf('/');
+      const p = { group: name.slice(0, slash), packId: name.slice(slash + 1) };
+      if (await vaultRecord(repo, p.group, p.packId)) needed.set(name, p);
+    }
+  }
+  const thawed = await thawFromVault(repo, vault, [...needed.values()], 'Bulk', now, 7);
+  for (const t of thawed) if (t.error) ctx.log(`vault: retrieval of ${t.pack} failed: ${t.error}`);
+  const swept = await sweepVault(repo, vault);
+  for (const p of swept.problems) ctx.log(`vault: ${p}`);
+  const count = (o: string) => moved.filter((m) => m.outcome === o).length;
+  return (
+    `${count('moved')} moved into ${vault.url}, ${count('locked')} locked, ${count('failed')} failed; ` +
+    `${thawed.filter((t) => t.state !== 'restored').length} retrieving for deletions; ${swept.deleted.length} deleted`
+  );
 }

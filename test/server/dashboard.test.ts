@@ -1,8 +1,9 @@
 // The dashboard end to end: a real `strata serve` process over a real repository and catalog file; headless
 // Chromium (Debian's /usr/bin/chromium through playwright-core, never a downloaded browser) logs in, filters, opens a
 // workflow, reads and greps a log, starts a restore and watches it finish. Screenshots go to coverage/dashboard/.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +99,95 @@ describe('the dashboard as served by strata serve', () => {
       'wf-1',
     ]);
   });
+});
+
+/** `strata serve` with the given extra flags; resolves with its base URL once it listens. */
+function startServe(extra: string[], scheme = 'http'): Promise<{ base: string; proc: ChildProcess }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
+  const proc = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=4',
+      join(root, 'bin/strata.js'),
+      'serve',
+      '--store',
+      `file:${join(dir, 'repo')}`,
+      '--catalog',
+      join(dir, 'catalog.db'),
+      '--listen',
+      '127.0.0.1:0',
+      '--access-file',
+      join(dir, 'access.yaml'),
+      ...extra,
+    ],
+    { cwd: dir, env: { ...env, STRATA_ACTOR: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((done, fail) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on ([\d.]+:\d+)/.exec(out);
+      if (m) done({ base: `${scheme}://${m[1]}`, proc });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => fail(new Error(`strata serve exited ${code}: ${out}`)));
+  });
+}
+
+let hasOpenssl = true;
+try {
+  execFileSync('openssl', ['version'], { stdio: 'ignore' });
+} catch {
+  hasOpenssl = false;
+}
+
+describe.skipIf(!hasOpenssl)('strata serve --tls-cert/--tls-key', () => {
+  test('answers over HTTPS with the given certificate', async () => {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        join(dir, 'tls.key'),
+        '-out',
+        join(dir, 'tls.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const { base: tlsBase, proc } = await startServe(
+      ['--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--no-ui'],
+      'https',
+    );
+    try {
+      const ca = readFileSync(join(dir, 'tls.crt'));
+      const body = await new Promise<string>((done, fail) => {
+        const req = httpsRequest(`${tlsBase}/healthz`, { ca, checkServerIdentity: () => undefined }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => done(text));
+        });
+        req.on('error', fail);
+        req.end();
+      });
+      expect(JSON.parse(body)).toEqual({ status: 'ok' });
+      await expect(fetch(`${tlsBase.replace('https', 'http')}/healthz`)).rejects.toThrow();
+    } finally {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {

@@ -4,8 +4,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { EncryptedStore } from '../../lib/crypto/encrypted-store.ts';
+import { openRepository } from '../../lib/archive/index.ts';
 import { eraseTenant } from '../../lib/crypto/erase.ts';
-import { ConfigError, ExitCode } from '../../lib/errors.ts';
+import { ConfigError, ExitCode, InputError } from '../../lib/errors.ts';
+import { holdsBlockingErasure } from '../../lib/holds/erasure-holds.ts';
+import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
 interface TenantArgs extends IdentityArgs {
   tenant: string;
@@ -67,6 +70,17 @@ const eraseCommand: CommandModule<GlobalArgs, EraseArgs> = {
         { audit: ctx.audit, action: 'erase', subject },
       );
     const store = encryptedStore(ctx);
+    const blocking = await holdsBlockingErasure(
+      await openRepository(store),
+      await new HoldRepository(store).listHolds(),
+      (ns) => store.tenantOfNamespace(ns),
+      args.tenant,
+    );
+    if (blocking.length > 0)
+      throw new InputError(
+        `tenant "${args.tenant}" is under legal hold, nothing erased (release the holds first): ` +
+          blocking.map((b) => `${b.hold.workflowUid}/${b.hold.id}: ${b.why}`).join('; '),
+      );
     // Write-before-act: an erasure that could not be recorded does not happen.
     await ctx.audit.record({
       action: 'erase',

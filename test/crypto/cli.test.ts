@@ -58,6 +58,15 @@ test('archive, restore, verify, rotate and erase an encrypted repository through
 
   const unconfirmed = await sealed(['keys', 'erase', '--tenant', 'team-a', '--reason', 'GDPR-123']);
   expect(unconfirmed.code).toBe(2);
+  // A legal hold on one of the tenant's workflows stops the erasure, until it is released; another tenant's does not.
+  const hold = await sealed(['hold', 'set', 'u-team-a', '--reason', 'case 7', '--id', 'h-1']);
+  expect(hold.code, hold.err).toBe(0);
+  expect((await sealed(['hold', 'set', 'u-team-b', '--reason', 'case 8', '--id', 'h-2'])).code).toBe(0);
+  const held = await sealed(['keys', 'erase', '--tenant', 'team-a', '--reason', 'GDPR-123', '--yes']);
+  expect(held.code, held.err).toBe(1);
+  expect(held.err).toMatch(/under legal hold, nothing erased.*u-team-a\/h-1/);
+  expect((await sealed(['restore', 'u-team-a', '--to', path.join(root, 'out-a1')])).code).toBe(0);
+  expect((await sealed(['hold', 'release', 'u-team-a', 'h-1', '--reason', 'closed'])).code).toBe(0);
   const erased = await sealed(['keys', 'erase', '--tenant', 'team-a', '--reason', 'GDPR-123', '--yes', '-o', 'json']);
   expect(erased.code, erased.err).toBe(0);
   expect(JSON.parse(erased.out)).toMatchObject({ tenant: 'team-a', unwrapRefused: true, kept: [] });

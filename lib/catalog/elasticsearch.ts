@@ -210,7 +210,12 @@ export class ElasticsearchCatalog implements Catalog {
       await this.deleteWhere({ term: { mgen } });
       return;
     }
-    await this.sweep(w.manifestId, generation);
+    // Replaced: the older generation was visible until now, refresh and delete it. Created: only leftovers of a run
+    // that crashed before its commit (long refreshed) can exist; that check needs no refresh.
+    await this.sweep(w.manifestId, generation, committed === 'replaced');
+    if (this.opts.refresh !== false) {
+      await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
+    }
   }
 
   /**
@@ -218,7 +223,12 @@ export class ElasticsearchCatalog implements Catalog {
    * concurrency on the document's sequence number), so the committed generation only ever moves forward. False when
    * a newer generation is already committed.
    */
-  private async commit(index: string, id: string, generation: string, doc: Record<string, unknown>): Promise<boolean> {
+  private async commit(
+    index: string,
+    id: string,
+    generation: string,
+    doc: Record<string, unknown>,
+  ): Promise<'created' | 'replaced' | false> {
     for (;;) {
       const current = await this.client.get<{ generation: string }>(
         { index, id, _source: ['generation'] },
@@ -234,7 +244,7 @@ export class ElasticsearchCatalog implements Catalog {
             ? { if_seq_no: current._seq_no!, if_primary_term: current._primary_term! }
             : { op_type: 'create' as const }),
         });
-        return true;
+        return current.found ? 'replaced' : 'created';
       } catch (err) {
         // Another upsert of the same manifest wrote in between: look again.
         if ((err as { meta?: { statusCode?: number } }).meta?.statusCode !== 409) throw err;
@@ -243,22 +253,21 @@ export class ElasticsearchCatalog implements Catalog {
   }
 
   /** Removes a manifest's documents of generations older than `before` (all of them without it). */
-  private async sweep(manifestId: string, before?: string): Promise<void> {
+  private async sweep(manifestId: string, before?: string, recent = true): Promise<void> {
     const filter: Query[] = [{ term: { manifestId } }];
     if (before !== undefined) filter.push({ range: { generation: { lt: before } } });
-    await this.deleteWhere({ bool: { filter } });
+    await this.deleteWhere({ bool: { filter } }, recent);
   }
 
-  private async deleteWhere(query: Query): Promise<void> {
-    // delete_by_query sees only refreshed documents.
-    await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
-    await this.client.deleteByQuery({
-      index: [this.names.workflows, this.names.logs],
-      query,
-      conflicts: 'proceed',
-      refresh: this.opts.refresh !== false,
-      ...ALL,
-    });
+  /**
+   * Deletes what matches. `recent`: the documents may have been written within the last refresh interval, so refresh
+   * first (delete_by_query sees only refreshed documents); without it, only leftovers of earlier runs are looked for.
+   */
+  private async deleteWhere(query: Query, recent = true): Promise<void> {
+    const index = [this.names.workflows, this.names.logs];
+    if (recent) await this.client.indices.refresh({ index, ...ALL });
+    const res = await this.client.deleteByQuery({ index, query, conflicts: 'proceed', ...ALL });
+    if ((res.deleted ?? 0) > 0 && this.opts.refresh !== false) await this.client.indices.refresh({ index, ...ALL });
   }
 
   async remove(manifestId: string): Promise<void> {
@@ -270,6 +279,8 @@ export class ElasticsearchCatalog implements Catalog {
       ...ALL,
     });
     await this.sweep(manifestId);
+    // Expiry and erasure are visible at once, whatever the write refresh setting.
+    await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
     // A period whose last workflow went (retention) is dropped whole: that is what frees its space at once.
     const periods = new Set(found.hits.hits.map((h) => h._index.slice(this.names.workflows.length + 1)));
     for (const p of periods) await dropIfEmpty(this.client, this.prefix, p);
@@ -357,7 +368,7 @@ export class ElasticsearchCatalog implements Catalog {
           { mgen: 'asc' },
         ],
         ...(after && { search_after: after }),
-        size: Math.min(PAGE, limit * 2),
+        size: Math.min(PAGE, limit + 10),
         ...ALL,
       });
       const page = res.hits.hits;
@@ -385,7 +396,7 @@ export class ElasticsearchCatalog implements Catalog {
         });
         if (hits.length === limit) break;
       }
-      if (page.length < Math.min(PAGE, limit * 2)) break;
+      if (page.length < Math.min(PAGE, limit + 10)) break;
     }
     return hits;
   }

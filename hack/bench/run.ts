@@ -574,12 +574,27 @@ async function main(): Promise<void> {
     }
   }
 
+  let search: Record<string, unknown> | undefined;
+  const searchBench = join(repoRoot, 'hack/bench/search-bench.ts');
+  if (existsSync(searchBench) && process.env.BENCH_SEARCH !== '0') {
+    process.stderr.write('bench: search benchmark (SQLite and Elasticsearch) …\n');
+    try {
+      const mod = (await import(pathToFileURL(searchBench).href)) as {
+        runSearchBench: () => Promise<Record<string, unknown>>;
+      };
+      search = await mod.runSearchBench();
+    } catch (err) {
+      search = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
     profiles: runs,
     ...(policy ? { policy } : {}),
     ...(catalog ? { catalog } : {}),
+    ...(search ? { search } : {}),
   };
   writeFileSync(values.report!, JSON.stringify(report, null, 2) + '\n');
   for (const run of runs) {
@@ -601,6 +616,7 @@ async function main(): Promise<void> {
   );
   if (policy) process.stdout.write(`policy: ${JSON.stringify(policy)}\n`);
   if (catalog) process.stdout.write(`catalog: ${JSON.stringify(catalog)}\n`);
+  if (search) process.stdout.write(`search: ${JSON.stringify(search)}\n`);
   if (!values.keep) rmSync(work, { recursive: true, force: true });
 }
 

@@ -18,6 +18,8 @@ command -v shellcheck >/dev/null || want+=(shellcheck)
 command -v zstd >/dev/null || want+=(zstd)
 command -v java >/dev/null || want+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || want+=(maven)
+# The dashboard's browser test drives Debian's Chromium (playwright-core never downloads a browser).
+[ -x /usr/bin/chromium ] || want+=(chromium)
 if [ ${#want[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing Debian packages: ${want[*]}"

@@ -208,7 +208,8 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
 
       await page.fill('input[name=phase]', 'Failed');
       await page.click('form.filters button');
-      await page.waitForFunction("document.querySelectorAll('#workflows tbody tr').length === 1");
+      // Locator waits run in Playwright's own world: the page's CSP (no eval) forbids waitForFunction's strings.
+      await expect.poll(() => page.locator('#workflows tbody tr').count()).toBe(1);
       expect(await page.locator('#workflows tbody tr td a').textContent()).toBe('wf-2');
 
       await page.goto(`${base}/ui/#/workflow/${ids['wf-1']}`);
@@ -219,7 +220,7 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       expect(await page.textContent('#L42')).toContain('segfault in worker');
       await page.fill('#log-viewer input[name=grep]', 'segfault');
       await page.click('#log-viewer form button');
-      await page.waitForFunction("document.querySelector('#log')?.textContent?.startsWith('42:')");
+      await page.locator('#log', { hasText: /^42:/ }).waitFor();
       expect(await page.textContent('#log')).toBe('42:line 42 segfault in worker\n');
       await page.screenshot({ path: join(screens, '2-workflow-log.png') });
 

@@ -62,6 +62,27 @@ const encryptionSchema = z
   })
   .strict();
 
+/**
+ * An artifact repository Strata may read workflows' logs and artifacts from, with its own S3 credentials. Only these
+ * are read: a workflow's status or its namespace's ConfigMap (both tenant-editable) may select one, never add one.
+ */
+const trustedArtifactRepositorySchema = z
+  .object({
+    /** Workflow namespaces allowed to use it; `*` for every namespace. */
+    namespaces: z.array(z.string().min(1)).min(1).default(['*']),
+    bucket: z.string().min(1),
+    /** As Argo writes it (`minio.argo.svc:9000`) or a URL; absent for AWS S3. */
+    endpoint: z.string().min(1).optional(),
+    region: z.string().min(1).optional(),
+    /** Plain HTTP to this endpoint (loopback endpoints are always allowed it). */
+    insecure: z.boolean().default(false),
+    /** Keys Strata may read must start with this; `{namespace}` is the workflow's namespace. */
+    keyPrefix: z.string().optional(),
+  })
+  .strict();
+
+export type TrustedArtifactRepository = z.infer<typeof trustedArtifactRepositorySchema>;
+
 export const configSchema = z
   .object({
     /** Where the archive repository lives: file:///path, file:relative, or s3://bucket/prefix. */
@@ -94,6 +115,11 @@ export const configSchema = z
      * On a cluster, an extension keeping a workflow longer than this from now needs another person's approval
      * (the policy grammar, e.g. 1y; docs/security.md).
      */
+    /**
+     * The artifact repositories workflows may have Strata read (docs/security.md); none when unset: logs of
+     * deleted pods and output artifacts are then recorded missing rather than read from an untrusted place.
+     */
+    artifactRepositories: z.array(trustedArtifactRepositorySchema).optional(),
     extendApprovalBeyond: z
       .string()
       .regex(/^(?:0|(?:\d+(?:y|mo|w|d|h|m|s))+)$/, 'a duration such as 1y, 180d')
@@ -116,6 +142,7 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_TRUST_REQUESTER_FROM: ['trustRequesterFrom'],
   STRATA_NAMESPACE: ['namespace'],
   STRATA_EXTEND_APPROVAL_BEYOND: ['extendApprovalBeyond'],
+  STRATA_ARTIFACT_REPOSITORIES: ['artifactRepositories'],
   STRATA_S3_ENDPOINT: ['s3', 'endpoint'],
   STRATA_S3_REGION: ['s3', 'region'],
   STRATA_S3_FORCE_PATH_STYLE: ['s3', 'forcePathStyle'],
@@ -141,6 +168,8 @@ const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle', 'encryption.enabled
 const NUMBER_PATHS = new Set(['s3.maxAttempts', 'encoderThreads']);
 /** Comma-separated lists. */
 const LIST_PATHS = new Set(['trustRequesterFrom', 'catalogAlso']);
+/** Structured values, given in YAML or JSON (flow style fits an env var: `[{bucket: a, namespaces: [x]}]`). */
+const STRUCTURED_PATHS = new Set(['artifactRepositories']);
 
 type Tree = Record<string, unknown>;
 
@@ -273,6 +302,7 @@ function envToTree(env: NodeJS.ProcessEnv): Tree {
     let value: unknown = raw;
     if (BOOLEAN_PATHS.has(dotted)) value = parseBoolean(name, raw);
     else if (NUMBER_PATHS.has(dotted)) value = parseNumber(name, raw);
+    else if (STRUCTURED_PATHS.has(dotted)) value = parseStructured(name, raw);
     else if (LIST_PATHS.has(dotted))
       value = raw
         .split(',')
@@ -281,6 +311,14 @@ function envToTree(env: NodeJS.ProcessEnv): Tree {
     setPath(tree, path, value);
   }
   return tree;
+}
+
+function parseStructured(name: string, raw: string): unknown {
+  const doc = parseDocument(raw);
+  if (doc.errors.length) {
+    throw new ConfigError(`environment variable ${name} is not YAML or JSON: ${doc.errors[0]!.message}`);
+  }
+  return doc.toJS() as unknown;
 }
 
 function parseBoolean(name: string, raw: string): boolean {

@@ -7,6 +7,7 @@ import { openStore, parseStoreUrl } from '../store/open.ts';
 import type { ObjectStore } from '../store/store.ts';
 import type { ArtifactReader } from './artifact-reader.ts';
 import type { ClusterApi } from '../kube/cluster-api.ts';
+import { objectRefused, trustRepository, type TrustedArtifactRepository } from './trusted-artifact-repositories.ts';
 
 export interface ArtifactRepositoryConfig {
   /** Where the settings came from, e.g. `argo/artifact-repositories#default-v1`. */
@@ -100,29 +101,50 @@ export function recordedArtifactRepository(workflow: {
 
 /**
  * Picks each workflow's artifact repository: what Argo recorded in its status, else the `artifact-repositories`
- * ConfigMap of its namespace (read once per namespace). `openBucket` builds the object store for a bucket.
+ * ConfigMap of its namespace (read once per namespace) — both only select among the `trusted` repositories (Strata's
+ * configuration), whose own endpoint, scheme and region are used; anything else throws (its logs and artifacts are
+ * then recorded missing, with the reason). `openBucket` builds the object store for a bucket.
  */
 export function artifactReaderFor(
   cluster: ClusterApi,
   openBucket: (bucket: string, repo: ArtifactRepositoryConfig) => ObjectStore,
+  trusted: readonly TrustedArtifactRepository[] | undefined,
 ): (workflow: {
   metadata: { namespace?: string };
   status?: Record<string, unknown>;
 }) => Promise<ArtifactReader | undefined> {
   const byNamespace = new Map<string, Promise<ArtifactRepositoryConfig | undefined>>();
-  const readers = new Map<string, ArtifactReader>();
+  const stores = new Map<string, ObjectStore>();
   return async (workflow) => {
     const ns = workflow.metadata.namespace ?? 'default';
-    let repo = recordedArtifactRepository(workflow);
-    if (!repo) {
+    let candidate = recordedArtifactRepository(workflow);
+    if (!candidate) {
       if (!byNamespace.has(ns)) byNamespace.set(ns, readArtifactRepository(cluster, ns));
-      repo = await byNamespace.get(ns)!;
+      candidate = await byNamespace.get(ns)!;
     }
-    if (!repo) return undefined;
+    if (!candidate) return undefined;
+    const decision = trustRepository(candidate, ns, trusted);
+    if ('refused' in decision) throw new InputError(decision.refused);
+    const { repo, entry } = decision;
     const id = `${repo.endpoint ?? ''}|${repo.bucket}`;
-    let reader = readers.get(id);
-    if (!reader) readers.set(id, (reader = objectStoreArtifactReader(repo.bucket, (b) => openBucket(b, repo))));
-    return reader;
+    let store = stores.get(id);
+    if (!store) stores.set(id, (store = openBucket(repo.bucket, repo)));
+    const inner = objectStoreArtifactReader(repo.bucket, () => store);
+    const check = (bucket: string | undefined, key: string) => {
+      const refused = objectRefused(entry, ns, bucket, key);
+      if (refused) throw new InputError(refused);
+    };
+    return {
+      description: inner.description,
+      async size(bucket, key) {
+        check(bucket, key);
+        return inner.size(bucket, key);
+      },
+      async open(bucket, key) {
+        check(bucket, key);
+        return inner.open(bucket, key);
+      },
+    };
   };
 }
 
@@ -147,25 +169,29 @@ export function storeArtifactReader(store: ObjectStore, bucket?: string): Artifa
 
 /**
  * Where a cluster archive reads the logs of deleted pods and the output artifacts: `undefined` → each workflow's
- * own repository (its status, else its namespace's ConfigMap), read with Strata's S3 credentials; a URL
- * (`s3://bucket[/prefix]`, `file:/path`) → that one for every workflow; `false` → none (recorded missing).
+ * own repository (its status, else its namespace's ConfigMap) when it is one of the `trusted`, read with Strata's S3
+ * credentials; a URL given by the operator (`s3://bucket[/prefix]`, `file:/path`) → that one for every workflow; `false` → none (recorded missing).
  */
 export function clusterArtifactReaders(
   cluster: ClusterApi,
   spec: string | false | undefined,
   s3: S3Config,
+  trusted: readonly TrustedArtifactRepository[] | undefined,
 ): ArtifactReader | ReturnType<typeof artifactReaderFor> | undefined {
   if (spec === false) return undefined;
   if (spec !== undefined) {
     const location = parseStoreUrl(spec);
     return storeArtifactReader(openStore(spec, s3), location.kind === 's3' ? location.bucket : undefined);
   }
-  return artifactReaderFor(cluster, (bucket, repo) =>
-    openStore(`s3://${bucket}`, {
-      ...s3,
-      endpoint: endpointUrl(repo) ?? s3.endpoint,
-      region: repo.region ?? s3.region,
-      forcePathStyle: repo.endpoint ? true : s3.forcePathStyle,
-    }),
+  return artifactReaderFor(
+    cluster,
+    (bucket, repo) =>
+      openStore(`s3://${bucket}`, {
+        ...s3,
+        endpoint: endpointUrl(repo) ?? s3.endpoint,
+        region: repo.region ?? s3.region,
+        forcePathStyle: repo.endpoint ? true : s3.forcePathStyle,
+      }),
+    trusted,
   );
 }

@@ -155,7 +155,7 @@ async function archiveCluster(args: ArchiveArgs, ctx: StepContext) {
     selection: { namespaces: namespaceList(args.namespace), labelSelector: args.selector?.trim() || undefined },
     group,
     retainUntil: policySet.valid ? complianceRetention(policySet) : undefined,
-    artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3),
+    artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3, ctx.config.artifactRepositories),
     audit: ctx.audit,
     actor: ACTOR,
     workflow: args.workflow,

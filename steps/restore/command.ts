@@ -17,8 +17,9 @@ import {
 } from '../../lib/archive/index.ts';
 import { identityClaim, withIdentityOptions } from '../../lib/cli/identity-options.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
-import { ConfigError, describeError, ExitCode, InputError, StrataError } from '../../lib/errors.ts';
-import { openStore } from '../../lib/store/open.ts';
+import { AccessDeniedError, ConfigError, describeError, ExitCode, InputError, StrataError } from '../../lib/errors.ts';
+import { restoreTargetRefused } from '../../lib/sources/trusted-artifact-repositories.ts';
+import { openStore, parseStoreUrl } from '../../lib/store/open.ts';
 import { ReplicaFallbackStore } from '../../lib/replica/fallback.ts';
 
 export const restoreCommand = stepCommand({
@@ -136,6 +137,21 @@ export const restoreCommand = stepCommand({
     const warn = (warnings: string[] | undefined) => warnings?.forEach((w) => ctx.log(`warning: ${w}`));
     const toBucket = args['to-bucket'];
     if (toBucket !== undefined) {
+      const target = parseStoreUrl(toBucket);
+      if (caller.identity.verified && target.kind === 's3') {
+        // With Strata's S3 credentials, a person may write only into their workflow's own trusted repository.
+        const refused = restoreTargetRefused(
+          target,
+          manifest.workflow.namespace,
+          ctx.config.artifactRepositories,
+          ctx.config.s3.endpoint,
+        );
+        if (refused) {
+          const reason = `restore --to-bucket: ${refused}`;
+          await ctx.audit.record({ action: 'restore', ...caller.auditActor, subject: id, outcome: 'refused', reason });
+          throw new AccessDeniedError(reason);
+        }
+      }
       const bucket = openStore(toBucket, ctx.config.s3);
       await started({ toBucket: bucket.url });
       try {

@@ -90,7 +90,7 @@ export const watchCommand = stepCommand({
           cluster,
           repo,
           policy: new PolicyRefresher(load, initial, (line) => ctx.log(line)),
-          artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3),
+          artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3, ctx.config.artifactRepositories),
           audit: ctx.audit,
           holdsFor: (uid) => holds.forWorkflow(uid),
           log: (line) => ctx.log(line),

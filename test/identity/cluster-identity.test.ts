@@ -138,6 +138,17 @@ describe('identity from the cluster', () => {
       expect.objectContaining({ action: 'restore', actor: 'alice@corp', verified: true, outcome: 'ok' }),
     );
 
+    // With Strata's S3 credentials, only into her workflow's own trusted repository and prefix (nothing opened here).
+    const trusted = {
+      STRATA_ARTIFACT_REPOSITORIES: '[{bucket: art-a, namespaces: [team-a], keyPrefix: "{namespace}/"}]',
+    };
+    const foreign = await as('t-alice', ['restore', UID_A, '--to-bucket', 's3://art-b/'], trusted);
+    expect(foreign.code).toBe(1);
+    expect(foreign.err).toMatch(/s3:\/\/art-b\/ is not a trusted artifact repository/);
+    const otherPrefix = await as('t-alice', ['restore', UID_A, '--to-bucket', 's3://art-a/team-b'], trusted);
+    expect(otherPrefix.code).toBe(1);
+    expect(otherPrefix.err).toMatch(/outside namespace team-a's prefix team-a\//);
+
     const theirs = await as('t-alice', ['restore', UID_B, '--path', 'logs/main.log']);
     expect(theirs.code).toBe(1);
     expect(theirs.out).toBe('');

@@ -66,6 +66,8 @@ describe.skipIf(!dir || !peer)('pod logs, else archived logs, against the fake A
     vi.stubEnv('STRATA_S3_ACCESS_KEY_ID', peer!.accessKeyId);
     vi.stubEnv('STRATA_S3_SECRET_ACCESS_KEY', peer!.secretAccessKey);
     vi.stubEnv('STRATA_S3_REGION', peer!.region);
+    // Strata reads only the artifact repositories its configuration trusts (a loopback endpoint may be plain HTTP).
+    vi.stubEnv('STRATA_ARTIFACT_REPOSITORIES', JSON.stringify([{ bucket, endpoint: peer!.endpoint }]));
     const shared = loadSharedWorkflows(dir!).find((s) => s.workflow.metadata.name === 'dag-diamond-82q7s')!.workflow;
     const status = shared.status as { artifactRepositoryRef: { artifactRepository: { s3: Record<string, unknown> } } };
     status.artifactRepositoryRef.artifactRepository.s3 = {

@@ -178,10 +178,17 @@ test('artifact repository per workflow: recorded in status first, else the names
       },
     });
     const opened: string[] = [];
-    const readerFor = artifactReaderFor(api, (bucket, repo) => {
-      opened.push(`${bucket}@${repo.endpoint}`);
-      return new FileSystemStore(join(root, bucket));
-    });
+    const readerFor = artifactReaderFor(
+      api,
+      (bucket, repo) => {
+        opened.push(`${bucket}@${repo.endpoint}`);
+        return new FileSystemStore(join(root, bucket));
+      },
+      [
+        { namespaces: ['agents'], bucket: 'rec-bucket', endpoint: 'minio:9000', insecure: true },
+        { namespaces: ['*'], bucket: 'ns-bucket', endpoint: 'minio.argo:9000', insecure: true },
+      ],
+    );
     const recorded = {
       metadata: { namespace: 'agents' },
       status: {

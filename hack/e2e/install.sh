@@ -13,13 +13,25 @@ state="${STRATA_E2E_STATE:-$(e2e_runs_dir "$repo")/cluster}"
 source "$state/env"
 cd "$repo"
 
+# replace_edited <resource> <sed expression>: reads the object, edits it, replaces it; a Conflict (a controller wrote
+# the object in between, e.g. the Deployment's status after scaling) reads it again, a few times.
+replace_edited() {
+  local resource="$1" expr="$2" i err
+  for i in 1 2 3 4 5; do
+    err="$(kubectl -n "$ARGO_NAMESPACE" get "$resource" -o json | sed "$expr" | kubectl replace -f - 2>&1 >/dev/null)" &&
+      return 0
+    [[ "$err" == *Conflict* || "$err" == *"has been modified"* ]] || break
+  done
+  echo "e2e install: replacing $resource failed (try $i): $err" >&2
+  return 1
+}
+
 kubectl apply -k templates/overlays/dev >/dev/null
 # The strata-watch Deployment (the dev overlay's watch component) would archive every workflow the moment it
 # finishes, racing the scenarios' sweeps: it starts at zero replicas; the watch scenario scales it up.
 kubectl -n "$ARGO_NAMESPACE" scale deployment strata-watch --replicas=0 >/dev/null
 # Its pods run on the host here: metrics on loopback, on a port the kernel picks (the pod logs it), not :9090.
-kubectl -n "$ARGO_NAMESPACE" get deployment strata-watch -o json |
-  sed 's#"--metrics-address=:9090"#"--metrics-address=127.0.0.1:0"#' | kubectl replace -f - >/dev/null
+replace_edited deployment/strata-watch 's#"--metrics-address=:9090"#"--metrics-address=127.0.0.1:0"#'
 kubectl -n "$ARGO_NAMESPACE" get deployment strata-watch -o jsonpath='{.spec.template.spec.containers[0].args}' |
   grep -q -- '--metrics-address=127.0.0.1:0' ||
   { echo "e2e install: strata-watch's --metrics-address=:9090 was not found to move to loopback" >&2; exit 1; }
@@ -28,8 +40,7 @@ kubectl apply -f policies/strata-policy-defaults.yaml -f policies/strata-policy-
 
 s3_host="${STRATA_E2E_S3_ENDPOINT#http://}"
 for cm in strata-config artifact-repositories; do
-  kubectl -n "$ARGO_NAMESPACE" get configmap "$cm" -o json | sed "s#minio\.argo\.svc:9000#$s3_host#g" |
-    kubectl replace -f - >/dev/null
+  replace_edited "configmap/$cm" "s#minio\.argo\.svc:9000#$s3_host#g"
 done
 # Scheduled sweeps would race the scenarios; they trigger the CronWorkflows themselves (argo submit --from cronwf/…).
 for cron in $(kubectl -n "$ARGO_NAMESPACE" get cronworkflows -o name); do

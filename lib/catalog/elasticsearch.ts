@@ -42,20 +42,8 @@ export interface ElasticsearchCatalogOptions {
 
 type Query = estypes.QueryDslQueryContainer;
 
-interface WorkflowDoc {
-  manifestId: string;
-  uid: string;
-  namespace: string;
-  name: string;
-  phase?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  archivedAt?: string;
-  labels: Record<string, string>;
-  group?: string;
-  incomplete: boolean;
-  entries: number;
-  bytes: number;
+/** A workflow's document: the catalog row, its entries, and the generation that commits its segments. */
+interface WorkflowDoc extends CatalogWorkflow {
   entryList: CatalogEntry[];
   generation: string;
   mgen: string;

@@ -3,9 +3,12 @@
 // elasticsearch+http(s)://host:port[/index-prefix][?replicas=N&shards=N].
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
+import type { ObjectStore } from '../store/store.ts';
+import { archiveManifestSource } from './archive-source.ts';
 import type { Catalog } from './catalog.ts';
 import { openElasticsearchCatalog } from './elasticsearch.ts';
 import { openPostgresCatalog } from './postgres.ts';
+import { archiveSegmentReader } from './segment-reader.ts';
 import { openSqliteCatalog, type OpenCatalogOptions, type OpenCatalogResult } from './sqlite.ts';
 
 export type CatalogLocation =
@@ -54,6 +57,18 @@ export function catalogLocation(spec: string, key = 'catalog'): CatalogLocation 
   };
 }
 
+/**
+ * How a SQLite catalog is opened under the `catalogText` setting: `archive` (compact) reads segment text back from the
+ * store. Every opener of the catalog must pass the same options: a SQLite catalog opened in the other layout is wiped.
+ */
+export async function catalogTextOptions(
+  config: { catalogText?: 'stored' | 'archive' },
+  store: () => ObjectStore,
+): Promise<Pick<OpenCatalogOptions, 'textFrom'>> {
+  if (config.catalogText !== 'archive') return {};
+  return { textFrom: archiveSegmentReader(await archiveManifestSource(store())) };
+}
+
 /** Opens the catalog `spec` names; `reset` empties it first (`strata index --rebuild`). */
 export async function openCatalog(
   spec: string,
@@ -77,10 +92,14 @@ export async function openCatalog(
 }
 
 /** The catalog to keep in step when archives are deleted: a server always, a SQLite file only if it exists. */
-export async function existingCatalog(spec: string, key = 'catalog'): Promise<Catalog | undefined> {
+export async function existingCatalog(
+  spec: string,
+  key = 'catalog',
+  opts: Pick<OpenCatalogOptions, 'textFrom'> = {},
+): Promise<Catalog | undefined> {
   const at = catalogLocation(spec, key);
   if (at.kind === 'sqlite' && !existsSync(at.path)) return undefined;
-  return (await openCatalog(spec, { key })).catalog;
+  return (await openCatalog(spec, { key, ...opts })).catalog;
 }
 
 /** Every configured catalog location: the one queries read, then the ones `strata index` also writes. */
@@ -92,14 +111,17 @@ export function catalogLocations(config: { catalog: string; catalogAlso?: readon
  * Every configured catalog that exists, as one for removals (expiry, erasure): a manifest's rows go from each, and it
  * counts as still present while any catalog has it. Undefined when there is no catalog at all.
  */
-export async function existingCatalogs(config: {
-  catalog: string;
-  catalogAlso?: readonly string[];
-}): Promise<(Pick<Catalog, 'remove' | 'manifestIds' | 'close'> & { each: Catalog[] }) | undefined> {
+export async function existingCatalogs(
+  config: {
+    catalog: string;
+    catalogAlso?: readonly string[];
+  },
+  opts: Pick<OpenCatalogOptions, 'textFrom'> = {},
+): Promise<(Pick<Catalog, 'remove' | 'manifestIds' | 'close'> & { each: Catalog[] }) | undefined> {
   const each: Catalog[] = [];
   try {
     for (const [n, location] of catalogLocations(config).entries()) {
-      const c = await existingCatalog(location, n === 0 ? 'catalog' : 'catalogAlso');
+      const c = await existingCatalog(location, n === 0 ? 'catalog' : 'catalogAlso', opts);
       if (c) each.push(c);
     }
   } catch (err) {

@@ -96,6 +96,12 @@ export const configSchema = z
     catalog: z.string().min(1).default('.strata/catalog.db'),
     /** Further catalogs `strata index` keeps in step and expiry/erasure clean (e.g. a search engine beside PostgreSQL). */
     catalogAlso: z.array(z.string().min(1)).default([]),
+    /**
+     * Where a SQLite catalog's full text comes from: `stored` keeps a compressed copy of every log segment in the
+     * catalog; `archive` keeps only which segments hold each token and reads phrases and snippets back from the
+     * archive (an index ~0.07x the log text instead of ~0.5x; docs/catalog.md). Other backends keep their text.
+     */
+    catalogText: z.enum(['stored', 'archive']).default('stored'),
     output: z.enum(OUTPUT_FORMATS).default('table'),
     debug: z.boolean().default(false),
     audit: auditSchema.default({}),
@@ -136,6 +142,7 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_STORE: ['store'],
   STRATA_CATALOG: ['catalog'],
   STRATA_CATALOG_ALSO: ['catalogAlso'],
+  STRATA_CATALOG_TEXT: ['catalogText'],
   STRATA_OUTPUT: ['output'],
   STRATA_DEBUG: ['debug'],
   STRATA_IDENTITY: ['identity'],

@@ -3,7 +3,7 @@
 import { openRepository } from '../../lib/archive/index.ts';
 import { identityClaim, withIdentityOptions } from '../../lib/cli/identity-options.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
-import { existingCatalogs } from '../../lib/catalog/open.ts';
+import { catalogTextOptions, existingCatalogs } from '../../lib/catalog/open.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
@@ -84,7 +84,7 @@ export const emergencyDeleteCommand = stepCommand({
       ? await openApprovals(ctx.config.namespace, args['kube-server'], process.env)
       : undefined;
     // Erasure reaches every configured catalog holding the workflow's rows and text.
-    const catalog = await existingCatalogs(ctx.config);
+    const catalog = await existingCatalogs(ctx.config, await catalogTextOptions(ctx.config, () => ctx.store()));
     const result = await emergencyDelete(
       {
         uid: args.uid,

@@ -1,7 +1,7 @@
 // `strata index`: brings every configured catalog in line with the archive's manifests (incremental; --rebuild wipes first).
 import type { CommandModule } from 'yargs';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
-import { catalogLocations, openCatalog, redactLocation } from '../../lib/catalog/open.ts';
+import { catalogLocations, catalogTextOptions, openCatalog, redactLocation } from '../../lib/catalog/open.ts';
 import { indexCatalog, type IndexReport } from '../../lib/catalog/rebuild.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
@@ -31,6 +31,7 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
     for (const [n, location] of catalogLocations(ctx.config).entries()) {
       const shown = redactLocation(location);
       const { catalog, fresh } = await openCatalog(location, {
+        ...(await catalogTextOptions(ctx.config, () => ctx.store())),
         reset: Boolean(args.rebuild),
         key: n === 0 ? 'catalog' : 'catalogAlso',
       });

@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { Catalog, CatalogWorkflow, TextHit } from '../../lib/catalog/catalog.ts';
 import { queryFromFlags, type QueryFlags } from '../../lib/catalog/query-flags.ts';
-import { openCatalog, redactLocation } from '../../lib/catalog/open.ts';
+import { catalogTextOptions, openCatalog, redactLocation } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
 import { ExitCode } from '../../lib/errors.ts';
 
@@ -31,7 +31,7 @@ function filterOptions<T>(y: Argv<T>) {
 }
 
 async function withCatalog<T>(ctx: StepContext, use: (catalog: Catalog) => Promise<T>): Promise<T> {
-  const { catalog } = await openCatalog(ctx.config.catalog);
+  const { catalog } = await openCatalog(ctx.config.catalog, await catalogTextOptions(ctx.config, () => ctx.store()));
   try {
     if ((await catalog.stats()).manifests === 0)
       ctx.log(`catalog ${redactLocation(ctx.config.catalog)} is empty; run \`strata index\` first`);

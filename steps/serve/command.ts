@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/repository.ts';
-import { openCatalog } from '../../lib/catalog/open.ts';
+import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
@@ -67,7 +67,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     if (args['access-file']) access = new TokenFileAccess(readAccessFile(args['access-file']));
     else access = new KubeReviewAccess(inClusterReviewOptions());
     const { host, port } = listenAddress(args.listen);
-    const { catalog } = await openCatalog(ctx.config.catalog);
+    const { catalog } = await openCatalog(ctx.config.catalog, await catalogTextOptions(ctx.config, () => ctx.store()));
     const store = ctx.store();
     let repository: ReturnType<typeof openRepository> | undefined;
     const holds = new HoldRepository(store);

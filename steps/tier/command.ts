@@ -14,7 +14,7 @@ import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
 import { storageClassesOf } from '../../lib/store/store.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
-import { existingCatalogs } from '../../lib/catalog/open.ts';
+import { catalogTextOptions, existingCatalogs } from '../../lib/catalog/open.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import type { Repository } from '../../lib/archive/index.ts';
@@ -218,7 +218,7 @@ async function expire(
   ctx: StepContext,
 ): ReturnType<typeof deleteArchives> {
   // Expired rows leave every configured catalog that holds them (a search engine's too), not only the one queries read.
-  const catalog = await existingCatalogs(ctx.config);
+  const catalog = await existingCatalogs(ctx.config, await catalogTextOptions(ctx.config, () => ctx.store()));
   try {
     const result = await deleteArchives(
       repo,
@@ -275,7 +275,7 @@ async function runScheduledEmergencies(
   } catch (err) {
     ctx.log(`scheduled emergency deletions: no cluster (${describeError(err)}): Workflow objects are left to delete`);
   }
-  const catalog = await existingCatalogs(ctx.config);
+  const catalog = await existingCatalogs(ctx.config, await catalogTextOptions(ctx.config, () => ctx.store()));
   try {
     const result = await runScheduledDeletions({ repo, holds, audit: ctx.audit, now, settleMs, cluster, catalog });
     for (const r of result.ran)

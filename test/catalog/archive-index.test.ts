@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
 import type { BundleEntry, WorkflowBundle } from '../../lib/bundle/bundle.ts';
@@ -116,5 +117,41 @@ describe('catalog over the archive engine', () => {
     expect((bad as { stderr: string }).stderr).toMatch(
       /^strata: key text: full-text query "segfault AND" is not valid: it ends where a word or phrase was expected/,
     );
+  });
+
+  test('catalogText: archive keeps no log text in the catalog and reads phrases back from the archive', async () => {
+    const file = join(dir, 'compact.db');
+    const env = {
+      ...process.env,
+      STRATA_STORE: `file:${join(dir, 'repo')}`,
+      STRATA_CATALOG: file,
+      STRATA_CATALOG_TEXT: 'archive',
+      STRATA_OUTPUT: 'json',
+    };
+    const strata = (...args: string[]) => run(process.execPath, ['bin/strata.js', ...args], { cwd: repoRoot, env });
+
+    expect(JSON.parse((await strata('index')).stdout)).toMatchObject({ indexed: 2, manifests: 2 });
+    // Opened again in the same layout: nothing wiped, nothing indexed twice.
+    expect(JSON.parse((await strata('index')).stdout)).toMatchObject({ indexed: 0, unchanged: 2 });
+    const hits = JSON.parse((await strata('search', '"segfault in worker"')).stdout) as Array<{
+      nodeId: string;
+      line: number;
+      snippetText: string;
+    }>;
+    expect(hits).toEqual([expect.objectContaining({ nodeId: 'play-2-b', line: 2 })]);
+    expect(hits[0]!.snippetText).toContain('segfault in worker 3');
+
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.pragma('application_id', { simple: true })).toBe(1); // the compact layout
+      const segments = db.prepare('SELECT count(*) AS n, count(body) AS kept FROM segments').get() as {
+        n: number;
+        kept: number;
+      };
+      expect(segments.n).toBeGreaterThan(0);
+      expect(segments.kept).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -24,7 +24,7 @@ import {
   type WorkflowQuery,
 } from './catalog.ts';
 import { searchableText, visibleText } from './log-text.ts';
-import { matchSegment } from './text-hit.ts';
+import { matchSegment, textHit } from './text-hit.ts';
 import { parseTextQuery, tokenize } from './text-query.ts';
 
 export interface ElasticsearchCatalogOptions {
@@ -369,19 +369,7 @@ export class ElasticsearchCatalog implements Catalog {
         if (committed.get(s.manifestId) !== s.mgen) continue;
         const m = matchSegment(parsed, s.text);
         if (!m) continue;
-        hits.push({
-          manifestId: s.manifestId,
-          uid: s.uid,
-          namespace: s.namespace,
-          name: s.name,
-          ...(s.nodeId !== undefined && { nodeId: s.nodeId }),
-          ...(s.container !== undefined && { container: s.container }),
-          path: s.path,
-          line: s.firstLine + m.lineOffset,
-          snippet: m.snippet,
-          snippetText: m.snippetText,
-          highlights: m.highlights,
-        });
+        hits.push(textHit(s, m));
         if (hits.length === limit) break;
       }
       if (page.length < Math.min(PAGE, limit + 10)) break;

@@ -20,7 +20,7 @@ import {
   type WorkflowQuery,
 } from './catalog.ts';
 import { searchableText, visibleText } from './log-text.ts';
-import { matchSegment } from './text-hit.ts';
+import { matchSegment, placeOfRow, textHit } from './text-hit.ts';
 import { isSingleTokens, parseTextQuery, toFts5, toFts5Candidates, type TextQuery } from './text-query.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
@@ -399,19 +399,7 @@ class SqliteCatalog implements Catalog {
       for (const r of rows) {
         const match = matchSegment(parsed, await this.segmentText(r));
         if (!match || hits.length >= limit) continue;
-        hits.push({
-          manifestId: r.manifest_id,
-          uid: r.uid,
-          namespace: r.namespace,
-          name: r.name,
-          ...(r.node_id !== null && { nodeId: r.node_id }),
-          ...(r.container !== null && { container: r.container }),
-          path: r.path,
-          line: r.first_line + match.lineOffset,
-          snippet: match.snippet,
-          snippetText: match.snippetText,
-          highlights: match.highlights,
-        });
+        hits.push(textHit(placeOfRow(r), match));
       }
       if (rows.length < limit) break;
     }

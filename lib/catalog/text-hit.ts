@@ -1,5 +1,6 @@
 // A full-text hit's place and snippet, computed from the segment's text by the one query matcher: every backend
 // reports the same line, snippet and highlights, and an index that only narrows (no positions, blooms) is confirmed.
+import type { TextHit } from './catalog.ts';
 import { logTokens, matchText, type TextQuery } from './text-query.ts';
 
 const SNIPPET_WIDTH = 160;
@@ -47,4 +48,58 @@ export function matchSegment(query: TextQuery, text: string): SegmentMatch | und
   }
   snippet += snippetText.slice(at);
   return { lineOffset, snippet, snippetText, highlights };
+}
+
+/** Where a matched segment lies, as a backend reads it from its row (absent node or container: null or undefined). */
+export interface SegmentPlace {
+  manifestId: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  nodeId?: string | null | undefined;
+  container?: string | null | undefined;
+  path: string;
+  firstLine: number;
+}
+
+/** The hit every backend reports for a segment the matcher confirmed. */
+export function textHit(at: SegmentPlace, match: SegmentMatch): TextHit {
+  return {
+    manifestId: at.manifestId,
+    uid: at.uid,
+    namespace: at.namespace,
+    name: at.name,
+    ...(at.nodeId != null && { nodeId: at.nodeId }),
+    ...(at.container != null && { container: at.container }),
+    path: at.path,
+    line: at.firstLine + match.lineOffset,
+    snippet: match.snippet,
+    snippetText: match.snippetText,
+    highlights: match.highlights,
+  };
+}
+
+/** A segment row as the SQL backends (SQLite, PostgreSQL) select it. */
+export interface SegmentRowPlace {
+  manifest_id: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  node_id: string | null;
+  container: string | null;
+  path: string;
+  first_line: number;
+}
+
+export function placeOfRow(r: SegmentRowPlace): SegmentPlace {
+  return {
+    manifestId: r.manifest_id,
+    uid: r.uid,
+    namespace: r.namespace,
+    name: r.name,
+    nodeId: r.node_id,
+    container: r.container,
+    path: r.path,
+    firstLine: r.first_line,
+  };
 }

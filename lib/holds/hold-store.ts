@@ -150,24 +150,7 @@ export class HoldRepository {
       reason: input.reason,
       created: input.created.toISOString(),
     };
-    return auditedOperation(
-      this.audit,
-      {
-        action: 'hold-set',
-        actor: input.actor,
-        verified: Boolean(input.actorVerified),
-        subject: uid,
-        reason: input.reason,
-        details: { hold: id },
-      },
-      () =>
-        writeOnce(
-          this.store,
-          `${HOLDS}${uid}/${id}.json`,
-          record,
-          (a, b) => a.actor === b.actor && a.reason === b.reason,
-        ),
-    );
+    return this.writeHoldAct('hold-set', input, `${HOLDS}${uid}/${id}.json`, record);
   }
 
   /** Writes a release record beside the hold; the hold record itself stays as history. */
@@ -195,25 +178,32 @@ export class HoldRepository {
       reason: input.reason,
       at: input.at.toISOString(),
     };
-    const written = await auditedOperation(
+    const written = await this.writeHoldAct('hold-release', input, `${HOLDS}${uid}/${id}.release.json`, release);
+    return { ...hold, released: written };
+  }
+
+  /**
+   * Writes a hold's or release's record once, after its audit record (write before act). A retry by the same actor
+   * for the same reason finds its record and succeeds.
+   */
+  private writeHoldAct<T extends { actor: string; reason: string }>(
+    action: 'hold-set' | 'hold-release',
+    input: { workflowUid: string; id: string; actor: string; actorVerified?: boolean; reason: string },
+    key: string,
+    record: T,
+  ): Promise<T> {
+    return auditedOperation(
       this.audit,
       {
-        action: 'hold-release',
+        action,
         actor: input.actor,
         verified: Boolean(input.actorVerified),
-        subject: uid,
+        subject: input.workflowUid,
         reason: input.reason,
-        details: { hold: id },
+        details: { hold: input.id },
       },
-      () =>
-        writeOnce(
-          this.store,
-          `${HOLDS}${uid}/${id}.release.json`,
-          release,
-          (a, b) => a.actor === b.actor && a.reason === b.reason,
-        ),
+      () => writeOnce(this.store, key, record, (a, b) => a.actor === b.actor && a.reason === b.reason),
     );
-    return { ...hold, released: written };
   }
 
   /**

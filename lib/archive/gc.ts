@@ -17,6 +17,7 @@ import {
   PACKS_PREFIX,
   parseGroupKey,
   readObject,
+  sealerRepository,
   type Repository,
 } from './repository.ts';
 
@@ -222,10 +223,13 @@ async function collect(repo: Repository, prefix: string): Promise<Map<string, Ob
   return out;
 }
 
-/** Copy then delete: a crash in between leaves both, which the next run resolves (index present wins). */
+/**
+ * Copy then delete: a crash in between leaves both, which the next run resolves (index present wins). The copy is
+ * sealed as the original was (an encrypted repository's index stays its tenant's).
+ */
 async function moveObject(repo: Repository, from: string, to: string): Promise<void> {
   const body = await readObject(repo.store, from);
-  await repo.store.put(to, body, { contentType: 'application/octet-stream' });
+  await (await sealerRepository(repo, from)).store.put(to, body, { contentType: 'application/octet-stream' });
   await repo.store.delete([from]);
 }
 

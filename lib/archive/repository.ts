@@ -169,6 +169,21 @@ export async function tenantRepository(repo: Repository, tenant: string): Promis
   return withKeys(repo.store.forTenant(tenant), repo.config);
 }
 
+/**
+ * The repository as the tenant whose key sealed the object at `key` writes it: what is rewritten from an object
+ * (a repacked pack, a rewritten manifest, a moved index) stays that tenant's, so erasing the tenant still reaches it.
+ */
+export async function sealerRepository(repo: Repository, key: string): Promise<Repository> {
+  const tenant = await sealingTenant(repo, key);
+  return tenant === undefined ? repo : tenantRepository(repo, tenant);
+}
+
+/** The tenant whose key sealed the object at `key`; undefined outside format 3 (one key, or none, seals all). */
+export async function sealingTenant(repo: Repository, key: string): Promise<string | undefined> {
+  if (!(repo.store instanceof EncryptedStore) || repo.config.version !== ENCRYPTED_FORMAT_VERSION) return undefined;
+  return (await repo.store.sealerOf(key)).tenant;
+}
+
 /** Creates the repository config, or opens the existing one (two concurrent inits agree on whichever landed first). */
 export async function initRepository(store: ObjectStore, opts: RepositoryOptions = {}): Promise<Repository> {
   const config = defaultConfig(opts);

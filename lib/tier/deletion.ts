@@ -3,11 +3,12 @@
 import type { AuditLog } from '../audit/audit.ts';
 import { recordIntent } from '../audit/write-ahead.ts';
 import { decodeManifest } from '../archive/manifest.ts';
-import { manifestKey, packKey, readObject, type Repository } from '../archive/repository.ts';
+import { manifestKey, packKey, readObject, sealerRepository, type Repository } from '../archive/repository.ts';
 import { refKeys, writeRefs } from '../archive/workflow-refs.ts';
 import { AlreadyExistsError, describeError, NotFoundError } from '../errors.ts';
 import { activeHolds, extendedUntil, type HoldsAndExtensions } from '../policy/holds.ts';
 import {
+  journalKey,
   newJournalId,
   readJournals,
   removeJournal,
@@ -73,6 +74,8 @@ function protection(j: DeletionJournal, holds: HoldsAndExtensions, now: Date): s
 async function begin(repo: Repository, req: DeletionRequest, opts: DeletionOptions): Promise<DeletionJournal> {
   const manifests: DeletionJournal['manifests'] = [];
   const packs = new Set<string>();
+  // The journal holds the manifests' bytes: sealed as they were (encrypted repositories: erasing the tenant reaches it).
+  let owner = repo;
   for (const id of req.manifests) {
     let bytes: Buffer;
     try {
@@ -83,6 +86,7 @@ async function begin(repo: Repository, req: DeletionRequest, opts: DeletionOptio
     }
     const m = decodeManifest(id, bytes, manifestKey(id));
     if (m.workflow.uid !== req.uid) continue; // never delete another workflow's manifest, whatever was asked
+    if (!manifests.length) owner = await sealerRepository(repo, manifestKey(id));
     manifests.push({ id, bytes: bytes.toString('base64') });
     for (const p of m.packs) packs.add(`${m.group}/${p}`);
   }
@@ -101,7 +105,7 @@ async function begin(repo: Repository, req: DeletionRequest, opts: DeletionOptio
     manifests,
     packs: [...packs].sort(),
   };
-  await writeJournal(repo, journal);
+  await writeJournal(owner, journal);
   return journal;
 }
 
@@ -128,16 +132,18 @@ async function undo(repo: Repository, j: DeletionJournal): Promise<boolean> {
     const manifest = decodeManifest(m.id, Buffer.from(m.bytes, 'base64'), manifestKey(m.id));
     for (const p of manifest.packs) if (!(await repo.store.head(packKey(manifest.group, p)))) return false;
   }
+  // Put back as the tenant that sealed the journal (the one whose manifests they were).
+  const owner = await sealerRepository(repo, journalKey(j.uid, j.id));
   for (const m of j.manifests) {
     try {
-      await repo.store.put(manifestKey(m.id), Buffer.from(m.bytes, 'base64'), {
+      await owner.store.put(manifestKey(m.id), Buffer.from(m.bytes, 'base64'), {
         ifNoneMatch: true,
         contentType: 'application/json',
       });
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
     }
-    await writeRefs(repo, identity, m.id);
+    await writeRefs(owner, identity, m.id);
   }
   await removeJournal(repo, j);
   return true;

@@ -7,7 +7,15 @@ import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
 import { encodeIndex, encodeTable, type PackTable } from '../archive/pack-format.ts';
 import { PackReader } from '../archive/pack-reader.ts';
 import { PackWriter } from '../archive/pack-writer.ts';
-import { indexKey, manifestKey, packKey, type Repository } from '../archive/repository.ts';
+import {
+  indexKey,
+  manifestKey,
+  packKey,
+  sealerRepository,
+  sealingTenant,
+  tenantRepository,
+  type Repository,
+} from '../archive/repository.ts';
 import { refKeys, writeRefs } from '../archive/workflow-refs.ts';
 import { AlreadyExistsError, describeError, IntegrityError } from '../errors.ts';
 import { storageClassesOf, versionsOf, type ObjectStore } from '../store/store.ts';
@@ -176,15 +184,20 @@ export async function sweepPacks(
   for (const name of final.keep) await restoreIndex(repo, name, tables.get(name)!);
   report.kept.push(...final.keep);
 
-  // Repack: the live chunks of each pack into new packs of its group (no dedup against old packs, which may go).
+  // Repack: the live chunks of each pack into new packs of its group (no dedup against old packs, which may go),
+  // written as the tenant that sealed the old pack (encrypted repositories: packs never mix tenants).
   const chunkHome = new Map<string, string>();
-  const byGroup = new Map<string, string[]>();
+  const byWriter = new Map<string, { group: string; writerRepo: Repository; names: string[] }>();
   for (const name of final.repack) {
-    const { group } = split(name);
-    byGroup.set(group, [...(byGroup.get(group) ?? []), name]);
+    const { group, packId } = split(name);
+    const tenant = await sealingTenant(repo, packKey(group, packId));
+    const at = `${group}/${tenant ?? ''}`;
+    const writerRepo = tenant === undefined ? repo : await tenantRepository(repo, tenant);
+    const batch = byWriter.get(at) ?? byWriter.set(at, { group, writerRepo, names: [] }).get(at)!;
+    batch.names.push(name);
   }
-  for (const [group, names] of byGroup) {
-    const writer = new PackWriter(repo, group, new ChunkIndex());
+  for (const { group, writerRepo, names } of byWriter.values()) {
+    const writer = new PackWriter(writerRepo, group, new ChunkIndex());
     const refs = new Map<string, { id?: string }>();
     for (const name of names) {
       const { packId } = split(name);
@@ -231,12 +244,13 @@ export async function sweepPacks(
       }),
     }));
     const { id: newId, bytes } = encodeManifest({ ...m, packs, entries });
+    const owner = await sealerRepository(repo, manifestKey(oldId));
     try {
-      await repo.store.put(manifestKey(newId), bytes, { ifNoneMatch: true, contentType: 'application/json' });
+      await owner.store.put(manifestKey(newId), bytes, { ifNoneMatch: true, contentType: 'application/json' });
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
     }
-    await writeRefs(repo, m.workflow, newId);
+    await writeRefs(owner, m.workflow, newId);
     const oldKeys = [manifestKey(oldId), ...refKeys(m.workflow, oldId)];
     await repo.store.delete(oldKeys);
     report.deletedKeys.push(...oldKeys);
@@ -273,8 +287,9 @@ export async function sweepPacks(
 /** Puts a pack's index back (it was taken away while the pack was doomed, and the pack stays after all). */
 async function restoreIndex(repo: Repository, name: string, t: { table: PackTable; size: number }): Promise<void> {
   const { group, packId } = split(name);
+  const owner = await sealerRepository(repo, packKey(group, packId));
   try {
-    await repo.store.put(
+    await owner.store.put(
       indexKey(group, packId),
       encodeIndex(packId, t.size, encodeTable(t.table), repo.config.version),
       {

@@ -1,7 +1,7 @@
 // The event loop behind `strata watch`: list, then watch from that version; a finished workflow is archived as soon as
 // policy allows — at once, or when its due time comes (a bounded delay queue), with retries for errors.
 import { systemClock, type Clock } from '../clock.ts';
-import { AuditError, describeError } from '../errors.ts';
+import { AuditError, AuditRefusal, describeError } from '../errors.ts';
 import type { ArchiveVerdict } from './assess.ts';
 import { DelayQueue } from './delay-queue.ts';
 import { planWatch, retryAfter, type WatchPlan } from './watch-plan.ts';
@@ -35,7 +35,10 @@ export interface WatchLoopOptions {
   decide(wf: WorkflowObject, now: Date): ArchiveVerdict | Promise<ArchiveVerdict>;
   /** Archives (and finalizes) a workflow policy allows now; a throw retries it later with backoff. */
   archive(wf: WorkflowObject, verdict: ArchiveVerdict): Promise<void>;
-  /** Re-reads the policy; true when it changed, and every pending workflow is then decided again at once. */
+  /**
+   * Re-reads the policy; true when it changed, and every pending workflow is then decided again at once. An
+   * AuditRefusal (the new policy could not be put on the record) stops the loop.
+   */
   refreshPolicy?(): Promise<boolean>;
   /** How often refreshPolicy runs (default 30 s). */
   policyRefreshMs?: number;
@@ -227,7 +230,8 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
           }
         });
       } catch (err) {
-        if (err instanceof AuditError) {
+        // Without an audit log nothing more may happen: an archive off the record, or a policy it does not name.
+        if (err instanceof AuditError || err instanceof AuditRefusal) {
           fatal = err;
           halt.abort();
           return;

@@ -54,6 +54,8 @@ export async function runWatch(deps: WatchDeps, opts: WatchOptions): Promise<Wat
   const clock = deps.clock ?? systemClock;
   let archived = 0;
   let deleted = 0;
+  // The policy the loop starts with is on the record before its first decision (a refused record stops the watch).
+  await deps.policy.recordInForce();
   const stats = await runWatchLoop(deps.cluster, {
     ...opts,
     clock,

@@ -7,6 +7,7 @@ import { openCluster } from '../../lib/kube/open.ts';
 import { withClusterPolicyOptions } from '../cluster-options.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
+import { recordPolicyInForce } from '../../lib/audit/policy-in-force.ts';
 import { DEFAULT_MAX_PENDING, type WatchLoopGauges } from '../../lib/pipeline/watch-loop.ts';
 import { serveMetrics, type MetricsEndpoint } from '../../lib/metrics/http.ts';
 import { renderMetrics } from '../../lib/metrics/prometheus.ts';
@@ -89,7 +90,12 @@ export const watchCommand = stepCommand({
         {
           cluster,
           repo,
-          policy: new PolicyRefresher(load, initial, (line) => ctx.log(line)),
+          policy: new PolicyRefresher(
+            load,
+            initial,
+            (line) => ctx.log(line),
+            (digest) => recordPolicyInForce(ctx.store(), ctx.audit, digest, 'strata/watch'),
+          ),
           artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3, ctx.config.artifactRepositories),
           audit: ctx.audit,
           holdsFor: (uid) => holds.forWorkflow(uid),

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { initRepository, type Repository } from '../../lib/archive/index.ts';
 import { createStoreAuditLog } from '../../lib/audit/store-audit.ts';
-import { AuditError } from '../../lib/errors.ts';
+import type { AuditLog, AuditRecord } from '../../lib/audit/audit.ts';
+import { recordPolicyInForce } from '../../lib/audit/policy-in-force.ts';
+import { AuditError, AuditRefusal } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { KubeClusterApi, plainKubeConfig } from '../../lib/kube/client.ts';
 import { loadStepPolicy } from '../../lib/kube/policy-sources.ts';
-import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
+import { PolicyRefresher, type RecordPolicy } from '../../lib/pipeline/policy-refresh.ts';
 import { runWatchLoop, type WatchLoopGauges } from '../../lib/pipeline/watch-loop.ts';
 import { renderMetrics } from '../../lib/metrics/prometheus.ts';
 import { watchMetrics } from '../../lib/metrics/watch.ts';
@@ -169,7 +171,12 @@ const archivedLabel = (namespace: string, name: string) =>
   fake.get('Workflow', namespace, name)?.metadata.labels?.['strata.dev/archived'];
 
 /** Runs `strata watch`'s loop (archive + finalize) on the fake API server with the test's clock. */
-async function startWatch(clock: FakeClock, policyNamespace: string, opts: WatchOptions) {
+async function startWatch(
+  clock: FakeClock,
+  policyNamespace: string,
+  opts: WatchOptions,
+  audited: { record?: RecordPolicy; audit?: AuditLog } = {},
+) {
   const load = () => loadStepPolicy(api, [], [policyNamespace]);
   const logs: string[] = [];
   const controller = new AbortController();
@@ -177,8 +184,8 @@ async function startWatch(clock: FakeClock, policyNamespace: string, opts: Watch
     {
       cluster: api,
       repo,
-      policy: new PolicyRefresher(load, await load(), (l) => logs.push(l)),
-      audit: createStoreAuditLog(store),
+      policy: new PolicyRefresher(load, await load(), (l) => logs.push(l), audited.record),
+      audit: audited.audit ?? createStoreAuditLog(store),
       holdsFor: (uid) => new HoldRepository(store).forWorkflow(uid),
       clock,
       log: (l) => logs.push(l),
@@ -192,7 +199,8 @@ async function startWatch(clock: FakeClock, policyNamespace: string, opts: Watch
   /** Waits until the loop went back to sleep on the clock (it has handled everything due so far). */
   const idle = () => vi.waitFor(() => expect(clock.waiting).toBe(1), { timeout: 20_000 });
   const logged = (re: RegExp) => vi.waitFor(() => expect(logs.join('\n')).toMatch(re), { timeout: 20_000 });
-  return { logs, stop, idle, logged };
+  running.catch(() => {}); // awaited by the test through stop() or ended
+  return { logs, stop, idle, logged, ended: running };
 }
 
 describe('workflows not due yet are archived when they are due', () => {
@@ -321,5 +329,96 @@ describe('workflows not due yet are archived when they are due', () => {
     const stats = await watch.stop();
     expect(stats).toMatchObject({ pending: 1, notQueued: 1 });
     expect(watch.logs.join('\n')).toMatch(/pending limit 1 reached: w6\/b .* the sweep \(strata-sweep\) archives it/);
+  });
+});
+
+describe('the policy in force is on the audit record before the watch decides under it', () => {
+  /** An audit log that keeps its records in order (and refuses once `failFrom` records were written). */
+  function auditLog(failFrom = Infinity) {
+    const records: AuditRecord[] = [];
+    const audit: AuditLog = {
+      record: async (r) => {
+        if (records.length >= failFrom) throw new Error('audit store unreachable');
+        records.push(r);
+      },
+    };
+    return { records, audit };
+  }
+  /** recordPolicyInForce as `strata watch` calls it, its state in a store of the test's own. */
+  const recorder = (audit: AuditLog, name: string): RecordPolicy => {
+    const own = new FileSystemStore(join(tmp, `policy-state-${name}`));
+    return (digest) => recordPolicyInForce(own, audit, digest, 'strata/watch');
+  };
+
+  test('recorded at start, again when a ConfigMap changes (before anything is decided under it), not when unchanged', async () => {
+    putPolicy('pol-r', 'archiveAfter: 100d');
+    putFinished('wr', 'recorded');
+    const clock = new FakeClock(T0);
+    const { records, audit } = auditLog();
+    const watch = await startWatch(
+      clock,
+      'pol-r',
+      { namespace: 'wr', policyRefreshMs: 30_000 },
+      {
+        record: recorder(audit, 'r'),
+        audit,
+      },
+    );
+    await watch.logged(/not now: wr\/recorded/);
+    await watch.idle();
+    expect(records.map((r) => r.action)).toEqual(['policy-change']);
+    expect(records[0]).toMatchObject({ actor: 'strata/watch', reason: 'policy in force first recorded' });
+    const first = records[0]!.hashes![0]!;
+    expect(first).toMatch(/^sha256:[0-9a-f]{64}$/);
+    clock.advance(30_000); // re-read, unchanged: no record
+    await watch.idle();
+    expect(records).toHaveLength(1);
+    putPolicy('pol-r', 'archiveAfter: 10s');
+    clock.advance(30_000);
+    await vi.waitFor(() => expect(archivedLabel('wr', 'recorded')).toBeDefined(), { timeout: 20_000 });
+    await watch.stop();
+    const changes = records.filter((r) => r.action === 'policy-change');
+    expect(changes).toHaveLength(2);
+    expect(changes[1]).toMatchObject({ details: { previous: first } });
+    expect(changes[1]!.hashes![0]).not.toBe(first);
+    // The change is on the record before the archive it allowed.
+    expect(records.indexOf(changes[1]!)).toBeLessThan(records.findIndex((r) => r.action === 'archive'));
+    expect(watch.logs.join('\n')).toContain(
+      `policy changed: pending workflows are decided again (policy ${changes[1]!.hashes![0]})`,
+    );
+  });
+
+  test('a policy change that cannot be recorded stops the watch: nothing is archived under it', async () => {
+    putPolicy('pol-rf', 'archiveAfter: 100d');
+    putFinished('wrf', 'kept');
+    const clock = new FakeClock(T0);
+    const { records, audit } = auditLog(1); // the first policy record is written, nothing after it
+    const watch = await startWatch(
+      clock,
+      'pol-rf',
+      { namespace: 'wrf', policyRefreshMs: 30_000 },
+      {
+        record: recorder(audit, 'rf'),
+        audit,
+      },
+    );
+    await watch.logged(/not now: wrf\/kept/);
+    await watch.idle();
+    putPolicy('pol-rf', 'archiveAfter: 10s');
+    clock.advance(30_000);
+    await expect(watch.ended).rejects.toBeInstanceOf(AuditRefusal);
+    expect(records.map((r) => r.action)).toEqual(['policy-change']);
+    expect(archivedLabel('wrf', 'kept')).toBeUndefined();
+    expect(watch.logs.join('\n')).not.toMatch(/policy changed/);
+  });
+
+  test('a policy that cannot be recorded at start: the watch does not start, nothing is archived', async () => {
+    putPolicy('pol-rs', 'archiveAfter: 0s');
+    putFinished('wrs', 'due-now');
+    const clock = new FakeClock(T0);
+    const { audit } = auditLog(0);
+    const watch = await startWatch(clock, 'pol-rs', { namespace: 'wrs' }, { record: recorder(audit, 'rs'), audit });
+    await expect(watch.ended).rejects.toThrow(/policy in force .* is not recorded in the audit log/);
+    expect(archivedLabel('wrs', 'due-now')).toBeUndefined();
   });
 });

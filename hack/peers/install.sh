@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the test peers into ignored folders: a Python venv with moto[server] (the loopback S3 server), an
-# Elasticsearch node assembled from Maven Central (hack/peers/elasticsearch.sh, cached outside the repo), and Debian
-# packages the suites use when we can install them (root) — idempotent and quick when present.
+# Installs the test peers into ignored folders: a Python venv with moto[server] (the loopback S3 server) and
+# schemathesis (the API fuzzer), an Elasticsearch node assembled from Maven Central (hack/peers/elasticsearch.sh,
+# cached outside the repo), and Debian packages the suites use when we can install them (root) — idempotent and quick when present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -11,6 +11,13 @@ if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c "import moto,sys;
   echo "== installing moto[server]==$moto_version into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+fi
+# schemathesis fuzzes the query service's REST API (from its served OpenAPI document) and GraphQL schema
+# (test/server/fuzz.test.ts); same venv, pinned.
+schemathesis_version=4.32.5
+if [ ! -x "$venv/bin/schemathesis" ] || [ "$("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" != "$schemathesis_version" ]; then
+  echo "== installing schemathesis==$schemathesis_version into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 
 want=()

@@ -32,13 +32,6 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown, where: 
 
 export const asList = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
-export function pageSize(raw: string | undefined, dflt: number, max: number): number {
-  if (raw === undefined) return dflt;
-  const n = Number(raw);
-  if (n < 1 || n > max) throw new BadRequest(`limit must be between 1 and ${max}, got ${raw}`, 'limit');
-  return n;
-}
-
 function range(from: string | undefined, to: string | undefined): TimeRange | undefined {
   if (from === undefined && to === undefined) return undefined;
   return { ...(from !== undefined && { from: new Date(from) }), ...(to !== undefined && { to: new Date(to) }) };

@@ -1,8 +1,11 @@
 // The OpenAPI 3.1 document, generated from the route table and the same zod schemas the handlers validate with.
 import { z } from 'zod';
-import { problemSchema, ROUTES, type RouteSpec } from './routes.ts';
+import { problemSchema, ROUTES, type RouteName, type RouteSpec } from './routes.ts';
 
 type JsonSchema = Record<string, unknown>;
+
+/** Routes that write an audit record before answering (503 when it cannot be written). */
+const AUDITED: ReadonlySet<RouteName> = new Set(['getWorkflow', 'nodeLog', 'getArtifact', 'search', 'getRestoreFile']);
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   // OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what zod emits; the $schema key is not allowed inside.
@@ -73,7 +76,15 @@ export function openApiDocument(version: string): JsonSchema {
       responses['403'] = errorResponse('The caller may not read this namespace');
     }
     if (route.params || route.body) responses['404'] = errorResponse('No such workflow, node, log, artifact or job');
+    if (route.authenticated) responses['429'] = errorResponse('Over the per-caller rate limit (see Retry-After)');
     if (route.name === 'ready') responses['503'] = errorResponse('Not ready');
+    if (AUDITED.has(route.name))
+      responses['503'] = errorResponse('The audit record could not be written: nothing was read');
+    if (route.name.endsWith('Restore') || route.name.endsWith('Restores') || route.name === 'getRestoreFile')
+      responses['503'] ??= errorResponse('Restores are not enabled on this server');
+    // Any route: the server refuses a request line or headers too large before it routes them.
+    responses['414'] = errorResponse('URL longer than 8 KiB');
+    responses['431'] = errorResponse('Request headers (with the URL) over 16 KiB');
     paths[route.path] = {
       ...paths[route.path],
       [(route.method ?? 'GET').toLowerCase()]: {

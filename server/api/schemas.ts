@@ -4,6 +4,7 @@ import { z } from 'zod';
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_SEARCH_HITS = 100;
+export const DEFAULT_SEARCH_HITS = 20;
 
 const dateTime = z.iso.datetime({ offset: true }).describe('RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z');
 /** Query parameters that may be given more than once arrive as an array. */
@@ -17,6 +18,18 @@ export const nodeIdSchema = z
   .string()
   .max(253)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an Argo node id (letters, digits, ".", "_", "-")');
+
+/**
+ * A page size: the query string carries text, the document says integer 1..max (so a client generating from it
+ * never sends a size the server refuses).
+ */
+const pageLimit = (max: number) =>
+  z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, `must be between 1 and ${max}`)
+    .max(max, `must be between 1 and ${max}`)
+    .optional();
 
 const namespaceSchema = z
   .string()
@@ -44,11 +57,7 @@ export const listWorkflowsQuery = z
       .enum(['newest', 'oldest', 'name'])
       .optional()
       .describe('newest/oldest by finish (else start, else archive) time; name by namespace/name'),
-    limit: z
-      .string()
-      .regex(/^\d{1,6}$/, 'must be a whole number')
-      .optional()
-      .describe(`page size, 1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`),
+    limit: pageLimit(MAX_PAGE_SIZE).describe(`page size, 1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`),
     cursor: z.string().max(1024).optional().describe('opaque: nextCursor of the previous page, with the same filters'),
   })
   .strict();
@@ -147,11 +156,7 @@ export const searchQuery = z
   .object({
     q: z.string().min(1).max(1024).describe('full-text query: words, "phrase", prefix*, a OR b, a NOT b, (groups)'),
     namespace: repeatable(namespaceSchema).optional(),
-    limit: z
-      .string()
-      .regex(/^\d{1,6}$/, 'must be a whole number')
-      .optional()
-      .describe(`hits, 1..${MAX_SEARCH_HITS} (default 20)`),
+    limit: pageLimit(MAX_SEARCH_HITS).describe(`hits, 1..${MAX_SEARCH_HITS} (default ${DEFAULT_SEARCH_HITS})`),
   })
   .strict();
 
@@ -170,7 +175,8 @@ export const searchResult = z
           line: z.number().int(),
           snippet: z.string().describe('the line around the first match; matches between « and »'),
           snippetText: z.string().describe('the same without markers'),
-          highlights: z.array(z.tuple([z.number().int(), z.number().int()])).describe('[start, end) in snippetText'),
+          // Pairs as 2-item arrays rather than a tuple: a tuple's prefixItems trips OpenAPI 3.1 tools (schemathesis).
+          highlights: z.array(z.array(z.number().int()).length(2)).describe('[start, end) in snippetText'),
         })
         .strict(),
     ),
@@ -191,19 +197,17 @@ export const problem = z
 
 export const health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() }).strict();
 
+/** A segment other than "", "." and "..", without "/", "\" or NUL. */
+const SEGMENT = String.raw`(?:[^/\\\x00.][^/\\\x00]*|\.[^/\\\x00.][^/\\\x00]*|\.\.[^/\\\x00]+)`;
+/** A regular expression (not a refinement) so the OpenAPI document states it and clients can generate valid paths. */
+const ENTRY_PATH = new RegExp(`^${SEGMENT}(?:/${SEGMENT})*$`);
+
 /** An archive entry path as a single URL segment (slashes percent-encoded), never climbing out. */
 export const entryPathSchema = z
   .string()
   .min(1)
   .max(1024)
-  .refine(
-    (p) =>
-      !p.startsWith('/') &&
-      !p.includes('\\') &&
-      !p.includes('\0') &&
-      p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
-    'must be a relative entry path without "", "." or ".." segments',
-  )
+  .regex(ENTRY_PATH, 'must be a relative entry path without "", "." or ".." segments, "\\" or NUL')
   .describe('entry path, URL-encoded as one segment (e.g. artifacts%2Fnode%2Fout.tgz)');
 
 export const restoreIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be a restore job id: 32 lowercase hex digits');

@@ -16,9 +16,10 @@ import {
 } from 'graphql';
 import type { CatalogEntry, CatalogWorkflow, TextHit } from '../../lib/catalog/catalog.ts';
 import { BadRequest } from '../api/errors.ts';
-import { pageSize, validate, workflowFilters } from '../api/list-params.ts';
+import { validate, workflowFilters } from '../api/list-params.ts';
 import {
   DEFAULT_PAGE_SIZE,
+  DEFAULT_SEARCH_HITS,
   listWorkflowsQuery,
   logQuery,
   manifestIdSchema,
@@ -329,7 +330,7 @@ function listArgs(filter: FilterInput | null | undefined, sort: string, first: n
   raw.limit = String(first);
   if (after !== null && after !== undefined) raw.cursor = after;
   const q = validate(listWorkflowsQuery, raw, 'argument');
-  return { filters: workflowFilters(q), limit: pageSize(q.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), cursor: q.cursor };
+  return { filters: workflowFilters(q), limit: q.limit ?? DEFAULT_PAGE_SIZE, cursor: q.cursor };
 }
 
 const workflowsField: GraphQLFieldConfig<unknown, GraphQLContext> = {
@@ -371,7 +372,7 @@ const Query = new GraphQLObjectType<unknown, GraphQLContext>({
       args: {
         q: { type: nn(GraphQLString) },
         namespaces: { type: new GraphQLList(nn(GraphQLString)) },
-        first: { type: GraphQLInt, defaultValue: 20, description: `1..${MAX_SEARCH_HITS}` },
+        first: { type: GraphQLInt, defaultValue: DEFAULT_SEARCH_HITS, description: `1..${MAX_SEARCH_HITS}` },
       },
       resolve: async (_root, args: { q: string; namespaces?: string[] | null; first: number }, ctx) => {
         const q = validate(
@@ -381,7 +382,7 @@ const Query = new GraphQLObjectType<unknown, GraphQLContext>({
         );
         return ctx.service.search(ctx.caller, q.q, {
           ...(args.namespaces && { namespaces: args.namespaces }),
-          limit: pageSize(q.limit, 20, MAX_SEARCH_HITS),
+          limit: q.limit ?? DEFAULT_SEARCH_HITS,
         });
       },
     },

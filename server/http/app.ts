@@ -9,17 +9,10 @@ import type { Repository } from '../../lib/archive/repository.ts';
 import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
-import { asList, pageSize, validate, workflowFilters } from '../api/list-params.ts';
+import { asList, validate, workflowFilters } from '../api/list-params.ts';
 import { openApiDocument } from '../api/openapi.ts';
 import { matchRoute, type RouteName } from '../api/routes.ts';
-import {
-  DEFAULT_PAGE_SIZE,
-  listWorkflowsQuery,
-  logQuery,
-  MAX_PAGE_SIZE,
-  MAX_SEARCH_HITS,
-  searchQuery,
-} from '../api/schemas.ts';
+import { DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_HITS, listWorkflowsQuery, logQuery, searchQuery } from '../api/schemas.ts';
 import type { Authenticator, Authorizer, Caller } from '../auth/access.ts';
 import type { RestoreJobs } from '../restores/jobs.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
@@ -65,7 +58,7 @@ function queryObject(url: URL): Record<string, string | string[]> {
 const listWorkflows: Handler = async (ctx, req, res) => {
   const q = validate(listWorkflowsQuery, req.query, 'query');
   const page = await ctx.service.listWorkflows(req.caller, workflowFilters(q), {
-    limit: pageSize(q.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    limit: q.limit ?? DEFAULT_PAGE_SIZE,
     ...(q.cursor !== undefined && { cursor: q.cursor }),
   });
   sendJson(res, 200, page);
@@ -126,7 +119,7 @@ const search: Handler = async (ctx, req, res) => {
   const q = validate(searchQuery, req.query, 'query');
   const hits = await ctx.service.search(req.caller, q.q, {
     ...(q.namespace !== undefined && { namespaces: asList(q.namespace) }),
-    limit: pageSize(q.limit, 20, MAX_SEARCH_HITS),
+    limit: q.limit ?? DEFAULT_SEARCH_HITS,
   });
   sendJson(res, 200, { hits });
 };

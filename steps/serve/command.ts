@@ -12,6 +12,7 @@ import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 import { inClusterReviewOptions, KubeReviewAccess } from '../../server/auth/kube-review.ts';
 import { readAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
 import { createApp } from '../../server/http/app.ts';
+import { answerClientErrors } from '../../server/http/client-errors.ts';
 import { RestoreJobs } from '../../server/restores/jobs.ts';
 
 interface ServeArgs {
@@ -106,6 +107,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     const server = args['tls-cert']
       ? createHttpsServer({ cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']!) }, app)
       : createServer(app);
+    answerClientErrors(server);
     server.headersTimeout = 30_000;
     server.requestTimeout = 0; // logs stream for as long as the client reads
     await new Promise<void>((resolve, reject) => {

@@ -17,6 +17,7 @@ import { NO_HOLDS } from '../../lib/policy/holds.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { parseAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
 import { createApp, type ServerDeps } from '../../server/http/app.ts';
+import { answerClientErrors } from '../../server/http/client-errors.ts';
 import { RestoreJobs, type RestoreJobsDeps } from '../../server/restores/jobs.ts';
 
 export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -131,6 +132,7 @@ export async function startFixture(
       ...overrides,
     }),
   );
+  answerClientErrors(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address() as { port: number };
   return {

@@ -10,7 +10,7 @@ import { readTableFromPack } from './pack-reader.ts';
 import { listManifests, readManifest } from './manifest-lookup.ts';
 import { PackReader } from './pack-reader.ts';
 import { streamEntry } from './restorer.ts';
-import { unfinishedWritesOf, type UnfinishedWrite } from '../store/store.ts';
+import { unfinishedWritesOf, type ObjectInfo, type UnfinishedWrite } from '../store/store.ts';
 import {
   chunkIdsOf,
   indexKey,
@@ -44,6 +44,13 @@ export interface VerifyOptions {
   readData?: boolean;
   /** With readData: percent of packs to read (default 100), chosen at random. */
   samplePercent?: number;
+  /** With readData: which packs to read, given every pack listed (replaces samplePercent; the scrub's rotation). */
+  choosePacks?: (packs: readonly ObjectInfo[]) => Promise<readonly string[]> | readonly string[];
+  /**
+   * With readData: told of each pack read whole, `ok` false when a hash or the format did not check. Not called
+   * when the pack could not be read at all (gone, store unreachable): that is not a read.
+   */
+  onPackRead?: (key: string, ok: boolean) => Promise<void> | void;
   progress?: Progress;
 }
 
@@ -84,8 +91,12 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
   }
 
   const packSizes = new Map<string, number>();
+  const packInfos: ObjectInfo[] = [];
   for await (const o of repo.store.list(PACKS_PREFIX))
-    if (parseGroupKey(PACKS_PREFIX, o.key)) packSizes.set(o.key, o.size);
+    if (parseGroupKey(PACKS_PREFIX, o.key)) {
+      packSizes.set(o.key, o.size);
+      packInfos.push(o);
+    }
   const indexKeys = new Set<string>();
   for await (const o of repo.store.list(INDEX_PREFIX)) if (parseGroupKey(INDEX_PREFIX, o.key)) indexKeys.add(o.key);
   report.packs = packSizes.size;
@@ -189,15 +200,21 @@ export async function verifyRepository(repoOrStore: Repository, opts: VerifyOpti
 
   if (opts.readData) {
     const percent = Math.min(100, Math.max(0, opts.samplePercent ?? 100));
-    const chosen = [...packSizes.keys()].filter(() => percent >= 100 || Math.random() * 100 < percent);
+    const chosen = opts.choosePacks
+      ? (await opts.choosePacks(packInfos)).filter((key) => packSizes.has(key))
+      : [...packSizes.keys()].filter(() => percent >= 100 || Math.random() * 100 < percent);
     progress.start(chosen.length, 'verify data');
     for (const key of chosen) {
       const { group, packId } = parseGroupKey(PACKS_PREFIX, key)!;
+      let read: boolean | undefined;
       try {
         await checkPackData(repo, group, packId, indexOk.has(indexKey(group, packId)));
+        read = true;
       } catch (err) {
         problems.push({ kind: 'pack', key, message: describeError(err) });
+        if (err instanceof IntegrityError) read = false;
       }
+      if (read !== undefined) await opts.onPackRead?.(key, read);
       report.packsRead++;
       progress.advance();
     }

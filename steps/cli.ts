@@ -8,6 +8,7 @@ import { selfcheckCommand } from './selfcheck/command.ts';
 import { archiveCommand } from './archive/command.ts';
 import { restoreCommand } from './restore/command.ts';
 import { verifyCommand } from './verify/command.ts';
+import { drillCommand } from './drill/command.ts';
 import { gcCommand } from './gc/command.ts';
 import { collectCommand } from './collect/command.ts';
 import { indexCommand } from './index/command.ts';
@@ -37,6 +38,7 @@ export const commands = [
   archiveCommand,
   restoreCommand,
   verifyCommand,
+  drillCommand,
   gcCommand,
   assessCommand,
   finalizeCommand,

@@ -156,6 +156,27 @@ export class EncryptedStore implements ObjectStore {
     return { ...result, sha256: digest.sha256, size: digest.size };
   }
 
+  /**
+   * The content of an object of this repository from its stored bytes, read raw (from `inner`, or from a copy of it
+   * elsewhere: a replica), opened and authenticated with the key its header names; wrapped keys pass as they are.
+   */
+  async unseal(key: string, stored: Buffer): Promise<Buffer> {
+    if (this.passThrough(key)) return stored;
+    if (!isEncrypted(stored)) {
+      this.refusePlaintext(key);
+      return stored;
+    }
+    const okey = await this.keyFor(parseHeader(stored, key), key);
+    const parts: Buffer[] = [];
+    for await (const p of openStream(once(stored.subarray(HEADER_SIZE)), okey, {
+      firstSegment: 0,
+      toEnd: true,
+      key,
+    }))
+      parts.push(p);
+    return Buffer.concat(parts);
+  }
+
   /** The id of the data key that sealed the object at `key` (from its header), undefined for a plaintext one. */
   async sealedWith(key: string): Promise<Buffer | undefined> {
     return (await this.header(key))?.keyId;
@@ -283,6 +304,10 @@ async function* nonEmptyRange(opened: AsyncGenerator<Buffer>, key: string, range
   }
   if (!any && (range.end === undefined || range.end >= range.start))
     throw new StoreError(`range ${range.start}-${range.end ?? ''} is past the end of the object`, { key });
+}
+
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
 }
 
 async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {

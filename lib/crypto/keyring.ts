@@ -2,7 +2,7 @@
 // KEK), unwrapped on first use and cached for the process. `keys/<tenant>/data-key` is created once, create-only,
 // so concurrent first writers of a tenant agree on one key; rotation rewrites it with the same key under a new KEK.
 import { z } from 'zod';
-import { AlreadyExistsError, IntegrityError, NotFoundError } from '../errors.ts';
+import { AlreadyExistsError, describeError, IntegrityError, NotFoundError } from '../errors.ts';
 import { readObject } from '../store/read-whole.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { checkTenant, DataKey } from './data-key.ts';
@@ -190,6 +190,31 @@ export class Keyring {
         const t = erasedSchema.safeParse(JSON.parse((await readObject(this.store, o.key)).toString('utf8')));
         if (t.success) this.erased.set(t.data.id, { tenant: t.data.tenant, erasedAt: t.data.erasedAt });
       }
+    }
+  }
+
+  /**
+   * Why a keys/ object's bytes (a copy: a replica's) are not good, or undefined: a wrapped data key must unwrap
+   * under its KEK to a key with its check value, an erasure tombstone must parse. Other keys/ objects say nothing.
+   */
+  async keyObjectProblem(key: string, bytes: Buffer): Promise<string | undefined> {
+    const [tenant, name, extra] = key.slice(KEYS_PREFIX.length).split('/');
+    if (!tenant || !name || extra !== undefined) return undefined;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return 'not JSON';
+    }
+    if (name.startsWith('erased-')) return erasedSchema.safeParse(raw).success ? undefined : 'not an erasure record';
+    if (name !== 'data-key') return undefined;
+    const parsed = keyObjectSchema.safeParse(raw);
+    if (!parsed.success || parsed.data.tenant !== tenant) return 'not a wrapped data key of this tenant';
+    try {
+      await this.unwrapObject(parsed.data);
+      return undefined;
+    } catch (err) {
+      return describeError(err);
     }
   }
 

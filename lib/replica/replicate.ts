@@ -1,6 +1,8 @@
 // Keeps a replica store in step with the primary: copies what is missing (each copy read back and its SHA-256
 // checked), heals a corrupted or lost object from whichever side is good (packs, manifests and indexes prove
 // themselves by their content), reports drift, and with prune removes from the replica what the primary deleted.
+// An encrypted repository is copied as it is stored (sealed bytes, wrapped keys): the replica is the same
+// repository, readable with the same KEKs, and erasing a tenant's KEK reaches it too.
 import { createHash } from 'node:crypto';
 import type { AuditLog } from '../audit/audit.ts';
 import { decodeManifest } from '../archive/manifest.ts';
@@ -15,6 +17,8 @@ import {
 } from '../archive/repository.ts';
 import { NAME_REFS_PREFIX, refKeys, UID_REFS_PREFIX } from '../archive/workflow-refs.ts';
 import type { Manifest } from '../archive/manifest.ts';
+import { EncryptedStore } from '../crypto/encrypted-store.ts';
+import { KEYS_PREFIX } from '../crypto/keyring.ts';
 import { describeError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import type { ObjectInfo, ObjectStore } from '../store/store.ts';
@@ -70,6 +74,42 @@ export function contentProblem(key: string, bytes: Buffer): string | undefined {
 const selfProving = (key: string) =>
   Boolean(parseGroupKey(PACKS_PREFIX, key) || parseGroupKey(INDEX_PREFIX, key) || key.startsWith(MANIFESTS_PREFIX));
 
+/**
+ * How stored bytes are judged: as they are, or (an encrypted repository) opened with its keys first — a sealed
+ * object is authenticated, so any of them proves itself, and a wrapped key must unwrap.
+ */
+interface Judge {
+  content(key: string, stored: Buffer): Promise<Buffer>;
+  problem(key: string, stored: Buffer): Promise<string | undefined>;
+  provesItself(key: string): boolean;
+}
+
+function judgeOf(primary: ObjectStore): Judge {
+  if (!(primary instanceof EncryptedStore))
+    return {
+      content: async (_key, stored) => stored,
+      problem: async (key, stored) => contentProblem(key, stored),
+      provesItself: selfProving,
+    };
+  return {
+    content: (key, stored) => primary.unseal(key, stored),
+    problem: async (key, stored) => {
+      if (key.startsWith(KEYS_PREFIX)) return primary.keyring.keyObjectProblem(key, stored);
+      let plain: Buffer;
+      try {
+        plain = await primary.unseal(key, stored);
+      } catch (err) {
+        return describeError(err);
+      }
+      return contentProblem(key, plain);
+    },
+    provesItself: () => true,
+  };
+}
+
+/** The store as it holds the bytes (sealed, for an encrypting store). */
+const rawOf = (store: ObjectStore) => (store instanceof EncryptedStore ? store.inner : store);
+
 async function listAll(store: ObjectStore): Promise<Map<string, ObjectInfo>> {
   const out = new Map<string, ObjectInfo>();
   for await (const o of store.list('')) out.set(o.key, o);
@@ -86,10 +126,13 @@ async function copy(from: ObjectStore, to: ObjectStore, key: string, bytes?: Buf
 }
 
 export async function replicate(
-  primary: ObjectStore,
-  replica: ObjectStore,
+  primaryStore: ObjectStore,
+  replicaStore: ObjectStore,
   opts: ReplicateOptions,
 ): Promise<ReplicateReport> {
+  const judge = judgeOf(primaryStore);
+  const primary = rawOf(primaryStore);
+  const replica = rawOf(replicaStore);
   const report: ReplicateReport = {
     checked: 0,
     copied: [],
@@ -113,7 +156,8 @@ export async function replicate(
       continue;
     }
     try {
-      const m = decodeManifest(key.slice(MANIFESTS_PREFIX.length), await readObject(primary, key), key);
+      const stored = await readObject(primary, key);
+      const m = decodeManifest(key.slice(MANIFESTS_PREFIX.length), await judge.content(key, stored), key);
       for (const p of m.packs) referenced.add(`${PACKS_PREFIX}${m.group}/${p}`).add(`${INDEX_PREFIX}${m.group}/${p}`);
       manifests.set(key, m);
     } catch {
@@ -141,7 +185,7 @@ export async function replicate(
     try {
       if (onA && !onB) {
         const bytes = await readObject(primary, key);
-        const bad = contentProblem(key, bytes);
+        const bad = await judge.problem(key, bytes);
         if (bad) {
           report.drift.push({ key, problem: `primary copy is bad (${bad}) and the replica has none` });
           continue;
@@ -152,7 +196,7 @@ export async function replicate(
         if (referenced.has(key)) {
           // Lost on the primary, which still needs it: heal from the replica if its copy proves good.
           const bytes = await readObject(replica, key);
-          const bad = contentProblem(key, bytes);
+          const bad = await judge.problem(key, bytes);
           if (bad) report.drift.push({ key, problem: `lost on the primary; the replica's copy is bad too (${bad})` });
           else {
             if (!opts.dryRun) await copy(replica, primary, key, bytes);
@@ -166,14 +210,19 @@ export async function replicate(
         if (!opts.verify && onA.size === onB.size) continue;
         const [x, y] = [await readObject(primary, key), await readObject(replica, key)];
         if (sha(x) === sha(y)) continue;
-        if (!selfProving(key)) {
+        if (!judge.provesItself(key)) {
           report.drift.push({ key, problem: 'the two copies differ and neither proves itself: nothing overwritten' });
           continue;
         }
-        const badA = contentProblem(key, x);
-        const badB = contentProblem(key, y);
+        const badA = await judge.problem(key, x);
+        const badB = await judge.problem(key, y);
+        if (!badA && !badB && (await sameContent(judge, key, x, y))) continue;
         if (badA && badB) report.drift.push({ key, problem: `both copies are bad (${badA}; ${badB})` });
-        else if (badB) {
+        else if (!badA && !badB && key.startsWith(KEYS_PREFIX)) {
+          // Both unwrap (a rotation whose old KEK is not retired yet): the primary's is the current wrap.
+          if (!opts.dryRun) await copy(primary, replica, key, x);
+          report.healed.push({ key, side: 'replica', why: "the primary's wrapped key is the current one" });
+        } else if (badB) {
           if (!opts.dryRun) await copy(primary, replica, key, x);
           report.healed.push({ key, side: 'replica', why: badB });
         } else if (badA) {
@@ -202,6 +251,11 @@ export async function replicate(
     },
   });
   return report;
+}
+
+/** Two good copies sealed apart (a nonce differs) hold the same content. */
+async function sameContent(judge: Judge, key: string, x: Buffer, y: Buffer): Promise<boolean> {
+  return sha(await judge.content(key, x)) === sha(await judge.content(key, y));
 }
 
 /**

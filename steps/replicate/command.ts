@@ -95,12 +95,7 @@ export const replicateCommand: CommandModule<GlobalArgs, ReplicateArgs> = {
       return ExitCode.Ok;
     }
 
-    // Copying through the decrypting store would re-seal tenants' packs under another key (or none): erasing a
-    // tenant must reach the replica too. Bucket replication (--emit-replication) copies sealed objects as they are.
-    if (ctx.config.encryption.enabled)
-      throw new ConfigError(
-        "strata replicate does not copy encrypted repositories yet: use the bucket's own replication (--emit-replication), which copies sealed objects as they are",
-      );
+    // An encrypted repository is copied sealed, as stored (the primary's keys check each copy, not re-seal it).
     const report = await replicate(primary, openStore(args.to, { ...ctx.config.s3, region }), {
       verify: Boolean(args.verify),
       prune: Boolean(args.prune),

@@ -52,6 +52,28 @@ test('archive, restore, verify, rotate and erase an encrypted repository through
   expect(plain.code).toBe(2);
   expect(plain.err).toMatch(/the repository is encrypted: configure its keys/);
 
+  // A replica gets the sealed bytes as they are, checked with the keys; it is the same repository.
+  const replica = path.join(root, 'replica');
+  const replicated = await sealed(['replicate', '--to', `file:${replica}`, '--verify', '-o', 'json']);
+  expect(replicated.code, replicated.err).toBe(0);
+  expect(JSON.parse(replicated.out)).toMatchObject({ copied: expect.any(Number), healed: 0, drift: 0 });
+  expect(
+    readFileSync(path.join(replica, 'archive/config')).equals(readFileSync(path.join(root, 'repo/archive/config'))),
+  ).toBe(true);
+  vi.stubEnv('STRATA_ENCRYPTION', 'true');
+  vi.stubEnv('STRATA_ENCRYPTION_KEY_DIR', path.join(root, 'keys'));
+  const fromReplica = await runCli([
+    '--store',
+    `file:${replica}`,
+    'restore',
+    'u-team-a',
+    '--to',
+    path.join(root, 'out-r'),
+  ]);
+  vi.unstubAllEnvs();
+  expect(fromReplica.code, fromReplica.err).toBe(0);
+  expect(readFileSync(path.join(root, 'out-r/logs/w-1/main.log')).equals(log)).toBe(true);
+
   const rotated = await sealed(['keys', 'rotate', '--tenant', 'team-b', '-o', 'json']);
   expect(rotated.code, rotated.err).toBe(0);
   expect((await sealed(['restore', 'u-team-b', '--to', path.join(root, 'out-b')])).code).toBe(0);

@@ -1,4 +1,5 @@
 // Restores a workflow's logs and artifacts back into an Argo artifact repository, each at the key Argo recorded.
+import { artifactKeyOf } from './artifact-location.ts';
 import { Readable } from 'node:stream';
 import { silentProgress, type Progress } from '../progress.ts';
 import { AlreadyExistsError } from '../errors.ts';
@@ -29,22 +30,6 @@ export interface BucketRestoreResult {
   bytes: number;
   /** What was read around (a pack index that did not verify); the data itself verified. */
   warnings?: string[];
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-
-/**
- * The key Argo recorded for an entry: `s3Key` (artifact repository source), or the `s3.key` of the Argo artifact
- * object kept as the entry's meta (directory export: outputs.artifacts[*], and a main log's archived-log artifact).
- */
-export function artifactKeyOf(entry: Pick<ManifestEntry, 'meta'>): string | undefined {
-  const meta = entry.meta;
-  if (!isRecord(meta)) return undefined;
-  if (typeof meta.s3Key === 'string') return meta.s3Key;
-  for (const artifact of [meta, meta.artifact]) {
-    if (isRecord(artifact) && isRecord(artifact.s3) && typeof artifact.s3.key === 'string') return artifact.s3.key;
-  }
-  return undefined;
 }
 
 /**

@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = [
   'extend',
   'finalize',
   'delete-source',
+  /** Originals removed from Argo's artifact repository once the archive holding their copies verified. */
+  'delete-originals',
   'emergency-delete',
   'replicate',
   'policy-change',

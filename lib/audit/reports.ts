@@ -81,7 +81,7 @@ export interface DeletionsReport {
   totals: Record<string, number>;
 }
 
-const DELETING = new Set(['expire', 'emergency-delete', 'gc', 'delete-source']);
+const DELETING = new Set(['expire', 'emergency-delete', 'gc', 'delete-source', 'delete-originals']);
 
 export function buildDeletionsReport(log: ReportLog, from: Date, to: Date): DeletionsReport {
   const inPeriod = (at: string) => {

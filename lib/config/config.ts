@@ -78,6 +78,11 @@ const trustedArtifactRepositorySchema = z
     insecure: z.boolean().default(false),
     /** Keys Strata may read must start with this; `{namespace}` is the workflow's namespace. */
     keyPrefix: z.string().optional(),
+    /**
+     * Finalize deletes the originals (output artifacts, archived logs) a verified archive holds copies of, when policy
+     * deletes the workflow (default true; needs s3:DeleteObject there). false: they are left to Argo or to you.
+     */
+    deleteOriginals: z.boolean().optional(),
   })
   .strict();
 

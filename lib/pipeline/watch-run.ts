@@ -8,6 +8,7 @@ import type { ClusterApi } from '../kube/cluster-api.ts';
 import type { HoldsAndExtensions } from '../policy/index.ts';
 import type { ClusterSourceOptions } from '../sources/cluster.ts';
 import { archiveFromCluster } from './cluster-archive.ts';
+import { artifactOriginals, type RepositoryResolver } from './artifact-originals.ts';
 import { finalizeManifest } from './finalize-run.ts';
 import { verifyManifest } from '../archive/checker.ts';
 import type { PolicyRefresher } from './policy-refresh.ts';
@@ -20,6 +21,8 @@ export interface WatchDeps {
   repo: Repository;
   policy: PolicyRefresher;
   artifacts?: ClusterSourceOptions['artifacts'];
+  /** Each workflow's trusted artifact repository, where finalize deletes the originals (absent: it leaves them). */
+  originals?: RepositoryResolver;
   audit: AuditLog;
   /** Legal holds and extensions of a workflow (finalize never deletes a held one). */
   holdsFor(uid: string): Promise<HoldsAndExtensions>;
@@ -88,6 +91,7 @@ export async function runWatch(deps: WatchDeps, opts: WatchOptions): Promise<Wat
         verifyManifest: (id) => verifyManifest(deps.repo, id),
         deletion: async (w) =>
           deletionVerdict(deps.policy.current, w, clock.now(), await deps.holdsFor(w.metadata.uid ?? '')),
+        ...(deps.originals && { originals: artifactOriginals(deps.repo, deps.originals) }),
         audit: deps.audit,
         actor: ACTOR,
       });

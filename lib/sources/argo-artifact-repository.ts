@@ -25,7 +25,7 @@ const DEFAULT_KEY_ANNOTATION = 'workflows.argoproj.io/default-artifact-repositor
 
 /** Reads `<namespace>/artifact-repositories`; undefined when absent; ConfigError when present but unusable. */
 export async function readArtifactRepository(
-  cluster: ClusterApi,
+  cluster: Pick<ClusterApi, 'readConfigMap'>,
   namespace: string,
   name = 'artifact-repositories',
 ): Promise<ArtifactRepositoryConfig | undefined> {
@@ -99,20 +99,32 @@ export function recordedArtifactRepository(workflow: {
   );
 }
 
+/** A workflow's trusted artifact repository: its store, and the rule for which of its objects Strata may touch. */
+export interface TrustedRepositoryAccess {
+  /** `s3://bucket` (at endpoint). */
+  description: string;
+  bucket: string;
+  store: ObjectStore;
+  /** Why an object (Argo's recorded bucket, key) may not be read or deleted for this workflow, if it may not. */
+  refused(bucket: string | undefined, key: string): string | undefined;
+  /** Why finalize may not delete originals here at all (the trusted entry says deleteOriginals: false). */
+  keepsOriginals?: string;
+}
+
 /**
  * Picks each workflow's artifact repository: what Argo recorded in its status, else the `artifact-repositories`
  * ConfigMap of its namespace (read once per namespace) — both only select among the `trusted` repositories (Strata's
- * configuration), whose own endpoint, scheme and region are used; anything else throws (its logs and artifacts are
- * then recorded missing, with the reason). `openBucket` builds the object store for a bucket.
+ * configuration), whose own endpoint, scheme and region are used; anything else throws InputError. Undefined when
+ * the workflow names no repository. `openBucket` builds the object store for a bucket.
  */
-export function artifactReaderFor(
-  cluster: ClusterApi,
+export function trustedRepositoryFor(
+  cluster: Pick<ClusterApi, 'readConfigMap'>,
   openBucket: (bucket: string, repo: ArtifactRepositoryConfig) => ObjectStore,
   trusted: readonly TrustedArtifactRepository[] | undefined,
 ): (workflow: {
   metadata: { namespace?: string };
   status?: Record<string, unknown>;
-}) => Promise<ArtifactReader | undefined> {
+}) => Promise<TrustedRepositoryAccess | undefined> {
   const byNamespace = new Map<string, Promise<ArtifactRepositoryConfig | undefined>>();
   const stores = new Map<string, ObjectStore>();
   return async (workflow) => {
@@ -129,9 +141,37 @@ export function artifactReaderFor(
     const id = `${repo.endpoint ?? ''}|${repo.bucket}`;
     let store = stores.get(id);
     if (!store) stores.set(id, (store = openBucket(repo.bucket, repo)));
-    const inner = objectStoreArtifactReader(repo.bucket, () => store);
+    return {
+      description: `s3://${repo.bucket}${repo.endpoint ? ` at ${repo.endpoint}` : ''}`,
+      bucket: repo.bucket,
+      store,
+      refused: (bucket, key) => objectRefused(entry, ns, bucket, key),
+      ...(entry.deleteOriginals === false && {
+        keepsOriginals: `the trusted entry for s3://${entry.bucket} says deleteOriginals: false`,
+      }),
+    };
+  };
+}
+
+/**
+ * Reads each workflow's logs and artifacts from its trusted repository (trustedRepositoryFor); anything else
+ * throws (its logs and artifacts are then recorded missing, with the reason).
+ */
+export function artifactReaderFor(
+  cluster: ClusterApi,
+  openBucket: (bucket: string, repo: ArtifactRepositoryConfig) => ObjectStore,
+  trusted: readonly TrustedArtifactRepository[] | undefined,
+): (workflow: {
+  metadata: { namespace?: string };
+  status?: Record<string, unknown>;
+}) => Promise<ArtifactReader | undefined> {
+  const resolve = trustedRepositoryFor(cluster, openBucket, trusted);
+  return async (workflow) => {
+    const access = await resolve(workflow);
+    if (!access) return undefined;
+    const inner = objectStoreArtifactReader(access.bucket, () => access.store);
     const check = (bucket: string | undefined, key: string) => {
-      const refused = objectRefused(entry, ns, bucket, key);
+      const refused = access.refused(bucket, key);
       if (refused) throw new InputError(refused);
     };
     return {
@@ -183,15 +223,16 @@ export function clusterArtifactReaders(
     const location = parseStoreUrl(spec);
     return storeArtifactReader(openStore(spec, s3), location.kind === 's3' ? location.bucket : undefined);
   }
-  return artifactReaderFor(
-    cluster,
-    (bucket, repo) =>
-      openStore(`s3://${bucket}`, {
-        ...s3,
-        endpoint: endpointUrl(repo) ?? s3.endpoint,
-        region: repo.region ?? s3.region,
-        forcePathStyle: repo.endpoint ? true : s3.forcePathStyle,
-      }),
-    trusted,
-  );
+  return artifactReaderFor(cluster, artifactBucketOpener(s3), trusted);
+}
+
+/** Opens an artifact repository's bucket with Strata's S3 credentials at the trusted entry's endpoint and region. */
+export function artifactBucketOpener(s3: S3Config): (bucket: string, repo: ArtifactRepositoryConfig) => ObjectStore {
+  return (bucket, repo) =>
+    openStore(`s3://${bucket}`, {
+      ...s3,
+      endpoint: endpointUrl(repo) ?? s3.endpoint,
+      region: repo.region ?? s3.region,
+      forcePathStyle: repo.endpoint ? true : s3.forcePathStyle,
+    });
 }

@@ -8,6 +8,8 @@ import { finalizeManifest, type FinalizeOutcome } from '../../lib/pipeline/final
 import { verifyManifest } from '../../lib/archive/checker.ts';
 import { deletionVerdict } from '../../lib/pipeline/policy-verdict.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
+import { artifactOriginals } from '../../lib/pipeline/artifact-originals.ts';
+import { artifactBucketOpener, trustedRepositoryFor } from '../../lib/sources/argo-artifact-repository.ts';
 
 /** Ids as given: repeated flags, comma lists, or the JSON list Argo aggregates from a withParam fan-out. */
 function manifestIds(values: string[]): string[] {
@@ -39,6 +41,12 @@ export const finalizeCommand = stepCommand({
     if (!args['dry-run']) await recordPolicyInForce(ctx.store(), ctx.audit, digest, 'strata/finalize');
     const now = new Date();
     const holds = new HoldRepository(ctx.store());
+    // Originals are deleted only inside the repositories the configuration trusts (artifactRepositories).
+    const originalsRepository = trustedRepositoryFor(
+      cluster,
+      artifactBucketOpener(ctx.config.s3),
+      ctx.config.artifactRepositories,
+    );
     const results: FinalizeOutcome[] = [];
     ctx.progress.start(ids.length, 'finalize');
     for (const id of ids) {
@@ -49,6 +57,7 @@ export const finalizeCommand = stepCommand({
           verifyManifest: (m) => verifyManifest(repo, m),
           // Holds come from the archive repository; unreadable holds fail the call, and finalize then keeps the workflow.
           deletion: async (wf) => deletionVerdict(policySet, wf, now, await holds.forWorkflow(wf.metadata.uid ?? '')),
+          originals: artifactOriginals(repo, originalsRepository),
           audit: ctx.audit,
           actor: 'strata/finalize',
           dryRun: args['dry-run'],
@@ -62,12 +71,15 @@ export const finalizeCommand = stepCommand({
           source: 'kept',
           refused: true,
           reasons: [describeError(err)],
+          originals: { deleted: 0, kept: [] },
         };
       }
       results.push(r);
       ctx.log(
         `${r.refused ? 'refused' : r.source}: ${r.workflow} (manifest ${id.slice(0, 12)}…): ${r.reasons.join('; ')}`,
       );
+      if (r.originals.deleted) ctx.log(`  ${r.originals.deleted} original(s) deleted from the artifact repository`);
+      if (r.source !== 'kept') for (const k of r.originals.kept) ctx.log(`  original kept: ${k.key}: ${k.reason}`);
       ctx.progress.advance();
     }
     ctx.progress.done();
@@ -77,6 +89,7 @@ export const finalizeCommand = stepCommand({
       labelled: count((r) => r.labelled),
       deleted: count((r) => r.source === 'deleted'),
       pending: count((r) => r.source === 'pending'),
+      originalsDeleted: results.reduce((n, r) => n + r.originals.deleted, 0),
       kept: count((r) => r.source === 'kept' && !r.refused),
       refused: count((r) => r.refused),
       ...(ctx.config.output === 'table' ? {} : { results }),

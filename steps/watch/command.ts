@@ -2,7 +2,11 @@
 import { initRepository } from '../../lib/archive/index.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
-import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
+import {
+  artifactBucketOpener,
+  clusterArtifactReaders,
+  trustedRepositoryFor,
+} from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
 import { withClusterPolicyOptions } from '../cluster-options.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
@@ -97,6 +101,12 @@ export const watchCommand = stepCommand({
             (digest) => recordPolicyInForce(ctx.store(), ctx.audit, digest, 'strata/watch'),
           ),
           artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3, ctx.config.artifactRepositories),
+          // Originals are deleted only inside the repositories the configuration trusts (artifactRepositories).
+          originals: trustedRepositoryFor(
+            cluster,
+            artifactBucketOpener(ctx.config.s3),
+            ctx.config.artifactRepositories,
+          ),
           audit: ctx.audit,
           holdsFor: (uid) => holds.forWorkflow(uid),
           log: (line) => ctx.log(line),

@@ -6,8 +6,6 @@ import { ConfigError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { archiveManifestSource } from './archive-source.ts';
 import type { Catalog } from './catalog.ts';
-import { openElasticsearchCatalog } from './elasticsearch.ts';
-import { openPostgresCatalog } from './postgres.ts';
 import { archiveSegmentReader } from './segment-reader.ts';
 import { openSqliteCatalog, type OpenCatalogOptions, type OpenCatalogResult } from './sqlite.ts';
 
@@ -76,11 +74,16 @@ export async function openCatalog(
 ): Promise<OpenCatalogResult> {
   const at = catalogLocation(spec, opts.key);
   if (at.kind === 'sqlite') return openSqliteCatalog(at.path, opts);
-  if (at.kind === 'postgres')
+  // The server backends load their clients (pg; @elastic/elasticsearch with undici and arrow) only when configured:
+  // every step pod starts the CLI, and most never open either.
+  if (at.kind === 'postgres') {
+    const { openPostgresCatalog } = await import('./postgres.ts');
     return openPostgresCatalog(at.url, {
       reset: Boolean(opts.reset),
       ...(at.schema !== undefined && { schema: at.schema }),
     });
+  }
+  const { openElasticsearchCatalog } = await import('./elasticsearch.ts');
   const catalog = await openElasticsearchCatalog({
     node: at.node,
     prefix: at.prefix,

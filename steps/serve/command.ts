@@ -9,11 +9,6 @@ import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
-import { inClusterReviewOptions, KubeReviewAccess } from '../../server/auth/kube-review.ts';
-import { readAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
-import { createApp } from '../../server/http/app.ts';
-import { answerClientErrors } from '../../server/http/client-errors.ts';
-import { RestoreJobs } from '../../server/restores/jobs.ts';
 
 interface ServeArgs {
   listen: string;
@@ -62,6 +57,20 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         describe: 'in a cluster: TokenReview for tokens, SubjectAccessReview on strata.dev archives per namespace',
       }),
   handler: runStep<ServeArgs>(async (args, ctx) => {
+    // The server (graphql, zod's API schemas, the dashboard) loads only here: every other command starts without it.
+    const [
+      { inClusterReviewOptions, KubeReviewAccess },
+      { readAccessFile, TokenFileAccess },
+      { createApp },
+      { answerClientErrors },
+      { RestoreJobs },
+    ] = await Promise.all([
+      import('../../server/auth/kube-review.ts'),
+      import('../../server/auth/token-file.ts'),
+      import('../../server/http/app.ts'),
+      import('../../server/http/client-errors.ts'),
+      import('../../server/restores/jobs.ts'),
+    ]);
     if (Boolean(args['access-file']) === Boolean(args['kube-auth']))
       throw new ConfigError('give exactly one of --access-file (embedded mode) or --kube-auth (in a cluster)');
     let access: Authenticator & Authorizer;

@@ -1,5 +1,6 @@
 // Adapts the policy engine's retention decision to what assess and finalize need (fail closed on anything unclear).
 import {
+  complianceLock,
   decideRetention,
   workflowFacts,
   NO_HOLDS,
@@ -72,15 +73,16 @@ export function policyGroup(policySet: PolicySet, now: Date): (wf: WorkflowObjec
 }
 
 /**
- * A compliance class's floor for an archive, decided as the tier run decides it (on what the manifest recorded),
- * so the archive is written under COMPLIANCE retention to it. No floor when policy cannot decide (the tier run
- * fails closed on that workflow too), when the floor is indefinite (legal holds, not dates, keep those), or past.
+ * A compliance class's lock for an archive, decided as the tier run decides it (on what the manifest recorded), so
+ * the archive is written under COMPLIANCE retention: to the class's floor, or for a class kept indefinitely to the
+ * rolling window the tier run then extends (complianceLock). No lock when policy cannot decide (the tier run fails
+ * closed on that workflow too) or the floor is past.
  */
 export function complianceRetention(policySet: PolicySet, now: () => Date = () => new Date()): RetainUntil {
   return (manifest: Manifest) => {
     const at = now();
     const { facts } = manifestInput(manifest, `manifest of ${manifest.workflow.namespace}/${manifest.workflow.name}`);
-    const floor = decideRetention(policySet, facts, at, NO_HOLDS).complianceFloor;
-    return floor instanceof Date && floor > at ? floor : undefined;
+    const d = decideRetention(policySet, facts, at, NO_HOLDS);
+    return d.failedClosed ? undefined : complianceLock(d.complianceFloor, at)?.until;
   };
 }

@@ -6,6 +6,7 @@ export { workflowFacts, TIERS, COMPLETED_PHASES } from './facts.ts';
 export type { WorkflowFacts, ArchiveFacts, Tier } from './facts.ts';
 export { decideRetention } from './decide.ts';
 export type { RetentionDecision, RetentionActionKind } from './decide.ts';
+export { complianceLock, INDEFINITE_LOCK_WINDOW_DAYS, type ComplianceLock } from './compliance-lock.ts';
 export { activeHolds, extendedUntil, NO_HOLDS } from './holds.ts';
 export type { HoldRecord, ExtensionRecord, HoldsAndExtensions } from './holds.ts';
 export { tierAt, type Timeline, type TierStay } from './timeline.ts';

@@ -3,7 +3,13 @@
 import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
 import type { Repository } from '../archive/repository.ts';
 import { describeError } from '../errors.ts';
-import { decideRetention, type HoldsAndExtensions, type PolicySet } from '../policy/index.ts';
+import {
+  complianceLock,
+  decideRetention,
+  type ComplianceLock,
+  type HoldsAndExtensions,
+  type PolicySet,
+} from '../policy/index.ts';
 import { manifestInput } from '../policy/inputs.ts';
 import type { Pricing } from '../policy/pricing.ts';
 import type { Tier } from '../policy/facts.ts';
@@ -24,6 +30,9 @@ export interface GatheredFacts extends TierFacts {
   /** Tier records whose pack is gone (gc deleted it): removed by the runner. */
   orphanRecords: string[];
 }
+
+const lockOf = (lock: ComplianceLock | undefined) =>
+  lock ? { retainUntil: lock.until, renewBefore: lock.renewBefore } : {};
 
 /**
  * Decisions are taken on what the manifest recorded of the workflow (uid, names, phase, times, labels,
@@ -58,7 +67,7 @@ export async function gatherTierFacts(repo: Repository, opts: GatherOptions): Pr
       group: manifest.group,
       packs: manifest.packs,
       ...(undecided ? { undecided } : { timeline: d.timeline }),
-      ...(d.complianceFloor instanceof Date ? { retainUntil: d.complianceFloor } : {}),
+      ...lockOf(complianceLock(d.complianceFloor, opts.now)),
     });
   }
   return {

@@ -1,6 +1,7 @@
 // Holds the store enforces: S3 Object Lock legal holds on the manifests and packs of every held workflow (cleared
-// when no hold needs them any more), and COMPLIANCE retention up to a compliance class's floor, so not even an
-// administrator can delete them early. Stores without Object Lock rely on Strata's own checks.
+// when no hold needs them any more), and COMPLIANCE retention up to a compliance class's floor (or, kept
+// indefinitely, a rolling window extended here), so not even an administrator can delete them early. Stores
+// without Object Lock rely on Strata's own checks.
 import { listManifests, readManifest } from '../archive/manifest-lookup.ts';
 import { manifestKey, packKey, type Repository } from '../archive/repository.ts';
 import { describeError } from '../errors.ts';
@@ -13,8 +14,10 @@ export interface LockTarget {
   uid: string;
   group: string;
   packs: readonly string[];
-  /** Compliance floor: the store must keep the objects at least until then (COMPLIANCE retention). */
+  /** Compliance lock: the store must keep the objects at least until then (COMPLIANCE retention). */
   retainUntil?: Date;
+  /** A lock already ending at or after this is left alone (default `retainUntil`): an indefinite class's window. */
+  renewBefore?: Date;
 }
 
 export interface LockReport {
@@ -85,18 +88,23 @@ export async function enforceLocks(
     }
   }
 
-  const floors = new Map<string, Date>();
+  // A pack shared by several targets gets the latest lock any of them asks for.
+  const floors = new Map<string, { until: Date; renewBefore: Date }>();
   for (const t of targets) {
     if (!t.retainUntil || t.retainUntil <= now) continue;
+    const renewBefore = t.renewBefore ?? t.retainUntil;
     for (const key of keysOf(t)) {
       const was = floors.get(key);
-      if (!was || t.retainUntil > was) floors.set(key, t.retainUntil);
+      floors.set(key, {
+        until: !was || t.retainUntil > was.until ? t.retainUntil : was.until,
+        renewBefore: !was || renewBefore > was.renewBefore ? renewBefore : was.renewBefore,
+      });
     }
   }
-  for (const [key, until] of [...floors].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [key, { until, renewBefore }] of [...floors].sort(([a], [b]) => (a < b ? -1 : 1))) {
     try {
       const info = await repo.store.head(key);
-      if (!info || (info.retainUntil && info.retainUntil >= until)) continue;
+      if (!info || (info.retainUntil && info.retainUntil >= renewBefore)) continue;
       await lock.setRetention(key, 'COMPLIANCE', until);
       report.retentionSet.push(key);
     } catch (err) {

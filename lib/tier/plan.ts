@@ -20,8 +20,13 @@ export interface ArchivedWorkflow {
   timeline?: Timeline;
   /** Why policy could not decide, when it could not. */
   undecided?: string;
-  /** A compliance class's floor: no deletion before it, enforced by the store where it has Object Lock. */
+  /**
+   * The COMPLIANCE lock its compliance class asks for (complianceLock): the floor, or for a class kept indefinitely
+   * a rolling window; enforced by the store where it has Object Lock.
+   */
   retainUntil?: Date;
+  /** A lock ending at or after this is left as it is; one ending before is extended to `retainUntil`. */
+  renewBefore?: Date;
 }
 
 /** Where a pack is now. */

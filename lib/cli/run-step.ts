@@ -4,7 +4,7 @@ import { configureEncoderThreads } from '../archive/encoder-threads.ts';
 import { createStoreAuditLog } from '../audit/store-audit.ts';
 import type { AuditLog, AuditRecord } from '../audit/audit.ts';
 import { loadConfig, type OutputFormat, type StrataConfig } from '../config/config.ts';
-import { describeError, ExitCode, exitCodeOf } from '../errors.ts';
+import { AuditError, AuditRefusal, describeError, ExitCode, exitCodeOf } from '../errors.ts';
 import { openCaller, type Caller } from '../identity/caller.ts';
 import { openStore } from '../store/open.ts';
 import { withEncryption } from '../crypto/open.ts';
@@ -61,7 +61,19 @@ export interface StepContext {
 interface StepOutcome {
   failure(): string | undefined;
   recentLog(): string[];
+  /** Audit records the step could not write (reported through failedAfter/auditAfter). */
+  auditWriteFailures(): number;
+  /** Where Argo output parameters go (--outputs-dir, STRATA_OUTPUTS_DIR), if anywhere. */
+  outputsDir: string | undefined;
 }
+
+/**
+ * The output parameter every step writes when it has an outputs directory, success or not: how many audit records
+ * it could not write (an operation refused for it, or a closing record lost). The templates' metrics count it.
+ */
+export const AUDIT_WRITE_FAILURES_OUTPUT = 'auditWriteFailures';
+
+const isAuditWriteFailure = (err: unknown) => err instanceof AuditError || err instanceof AuditRefusal;
 
 /** Lines of stderr kept to explain a failure the step did not summarise itself. */
 const RECENT_LOG_LINES = 5;
@@ -89,6 +101,7 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
   let audit: AuditLog | undefined;
   let caller: Promise<Caller> | undefined;
   let failure: string | undefined;
+  let auditWriteFailures = 0;
   const recent: string[] = [];
   const log = (message: string) => {
     process.stderr.write(message + '\n');
@@ -97,6 +110,7 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
   };
   const failedAfter = (err: unknown, code: ExitCode): ExitCode => {
     log(`strata: ${describeError(err)}`);
+    if (isAuditWriteFailure(err)) auditWriteFailures++;
     if (code !== ExitCode.Ok) return code; // the command's own failure comes first
     failure ??= describeError(err);
     return exitCodeOf(err);
@@ -140,6 +154,8 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
     },
     failure: () => failure,
     recentLog: () => [...recent],
+    auditWriteFailures: () => auditWriteFailures,
+    outputsDir,
   };
 }
 
@@ -162,6 +178,7 @@ export function runStep<A>(handler: StepHandler<A>): (args: ArgumentsCamelCase<A
     let debug = Boolean(args.debug);
     const command = String(args._?.[0] ?? 'step');
     let ctx: (StepContext & StepOutcome) | undefined;
+    let thrownAuditFailure = 0;
     try {
       ctx = createContext(args);
       debug = ctx.config.debug;
@@ -174,6 +191,19 @@ export function runStep<A>(handler: StepHandler<A>): (args: ArgumentsCamelCase<A
       if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
       process.exitCode = exitCodeOf(err);
       writeTerminationMessage(line);
+      if (isAuditWriteFailure(err)) thrownAuditFailure = 1;
+    }
+    const outputsDir = ctx ? ctx.outputsDir : (args['outputs-dir'] ?? process.env.STRATA_OUTPUTS_DIR);
+    if (outputsDir) {
+      const failures = (ctx?.auditWriteFailures() ?? 0) + thrownAuditFailure;
+      try {
+        writeOutputParameters(outputsDir, { [AUDIT_WRITE_FAILURES_OUTPUT]: failures });
+      } catch (err) {
+        // The step's result and exit code stand; said here because Argo then reads the template's default (0).
+        process.stderr.write(
+          `strata: output parameter ${AUDIT_WRITE_FAILURES_OUTPUT} not written: ${describeError(err)}\n`,
+        );
+      }
     }
   };
 }

@@ -19,7 +19,10 @@ export interface ArchiveVerdict {
   deleteSourceAfterArchive: boolean;
   /** When archive is false: true if this will not change (e.g. policy says keep in cluster only). */
   final?: boolean;
-  /** When archive is false and not final: when policy allows archiving (absent when the policy failed closed). */
+  /**
+   * When policy allows archiving: in the future when archive is false (absent when the policy failed closed or
+   * never archives); when archive is true, the time it became due (how long it has waited).
+   */
   dueAt?: Date;
   /** The policy could not decide (invalid set, CEL error): nothing is archived now; ask again later. */
   policyError?: boolean;
@@ -54,6 +57,10 @@ export interface AssessResult {
     skipped: number;
     deferred: number;
     batches: number;
+    /** Finished workflows policy wants archived now (selected, or deferred by the sweep limit or a policy error). */
+    dueUnarchived: number;
+    /** How long the one of them due the longest has waited (whole seconds; 0 when none): the sweep's lag. */
+    oldestUnarchivedAgeSeconds: number;
   };
   watermark: Watermark | undefined;
 }
@@ -68,6 +75,14 @@ export async function assessWorkflows(
   const sweep: SweepItem[] = [];
   let listed = 0;
   let behind = 0;
+  let dueUnarchived = 0;
+  let oldestDue: number | undefined;
+  /** A workflow due for archiving and not archived yet, due since `at` (ms). */
+  const due = (at: number) => {
+    dueUnarchived++;
+    oldestDue = Math.min(oldestDue ?? at, at);
+  };
+  const finishedMs = (finishedAt: string) => new Date(finishedAt).getTime();
   for await (const wf of workflows) {
     listed++;
     const ref = workflowRef(wf);
@@ -88,17 +103,19 @@ export async function assessWorkflows(
       behind++;
       continue;
     }
-    if (opts.maxWorkflows !== undefined && selected.length >= opts.maxWorkflows) {
-      deferred.push({ workflow: ref, uid, reason: 'sweep limit reached' });
-      sweep.push({ uid, finishedAt: state.finishedAt, handled: false });
-      continue;
-    }
     let verdict: ArchiveVerdict;
     try {
       verdict = opts.decide(wf, opts.now);
     } catch (err) {
       // Fail closed: a policy that cannot decide keeps the workflow where it is and holds the watermark.
       deferred.push({ workflow: ref, uid, reason: `policy error: ${(err as Error).message}` });
+      sweep.push({ uid, finishedAt: state.finishedAt, handled: false });
+      due(finishedMs(state.finishedAt)); // stuck until the policy is fixed: counted as waiting since it finished
+      continue;
+    }
+    if (verdict.archive) due(verdict.dueAt?.getTime() ?? finishedMs(state.finishedAt));
+    if (verdict.archive && opts.maxWorkflows !== undefined && selected.length >= opts.maxWorkflows) {
+      deferred.push({ workflow: ref, uid, reason: 'sweep limit reached' });
       sweep.push({ uid, finishedAt: state.finishedAt, handled: false });
       continue;
     }
@@ -131,6 +148,9 @@ export async function assessWorkflows(
       skipped: skipped.length,
       deferred: deferred.length,
       batches: batches.length,
+      dueUnarchived,
+      oldestUnarchivedAgeSeconds:
+        oldestDue === undefined ? 0 : Math.max(0, Math.floor((opts.now.getTime() - oldestDue) / 1000)),
     },
     watermark: advanceWatermark(opts.watermark, sweep),
   };

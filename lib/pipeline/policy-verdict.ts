@@ -31,6 +31,7 @@ export function verdictOf(d: RetentionDecision): ArchiveVerdict {
       reason,
       group: archiveGroup(d.group),
       deleteSourceAfterArchive: d.deleteSourceAfterArchive && d.holds.length === 0,
+      ...(d.timeline.archiveAt && { dueAt: d.timeline.archiveAt }),
     };
   }
   // Without an archive date the policy will never archive this workflow (until the policy changes).

@@ -45,7 +45,15 @@ export const NO_HOLDS: HoldsAndExtensions = { holds: [], extensions: [] };
  * exists must stop deletion even when a decision is computed for an earlier date (fail safe).
  */
 export function activeHolds(holds: readonly HoldRecord[], uid: string, now: Date): HoldRecord[] {
-  return holds.filter((h) => h.workflowUid === uid && (!h.released || !(new Date(h.released.at) <= now)));
+  return holds.filter((h) => h.workflowUid === uid && inForce(h, now));
+}
+
+const inForce = (h: HoldRecord, now: Date) => !h.released || !(new Date(h.released.at) <= now);
+
+/** The holds in force across all workflows, and how many workflows they keep (what the metrics report). */
+export function holdCounts(holds: readonly HoldRecord[], now: Date): { activeHolds: number; heldWorkflows: number } {
+  const active = holds.filter((h) => inForce(h, now));
+  return { activeHolds: active.length, heldWorkflows: new Set(active.map((h) => h.workflowUid)).size };
 }
 
 /** The latest `until` among a workflow's extensions, or undefined. */

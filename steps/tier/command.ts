@@ -16,7 +16,7 @@ import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { catalogTextOptions, existingCatalogs } from '../../lib/catalog/open.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
-import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
+import { holdCounts, type HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import type { Repository } from '../../lib/archive/index.ts';
 import {
   applyTierPlan,
@@ -176,6 +176,7 @@ export const tierCommand: CommandModule<GlobalArgs, TierArgs> = {
       monthlySaving: plan.totals.monthlySaving,
       oneTimeCharges: plan.totals.oneTimeCharges,
       unreadableManifests: facts.unreadable.length,
+      ...holdCounts(holds.holds, now),
       ...(vaulted && { vault: vaulted }),
       emergencyDeletions:
         'ran' in scheduled

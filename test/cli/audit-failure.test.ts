@@ -1,5 +1,5 @@
 // A store that cannot take the audit record (disk full): results are still printed, the failure is named, exit 3.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,20 +61,33 @@ afterEach(() => {
 
 const lastLine = (s: string) => s.trimEnd().split('\n').at(-1)!;
 
+/** A fresh --outputs-dir, and the auditWriteFailures parameter the step wrote there (what the templates count). */
+function outputs(): { args: string[]; auditWriteFailures: () => string } {
+  const dir = mkdtempSync(path.join(root, 'outputs-'));
+  return {
+    args: ['--outputs-dir', dir],
+    auditWriteFailures: () => readFileSync(path.join(dir, 'auditWriteFailures'), 'utf8'),
+  };
+}
+
 describe('an audit record that cannot be written', () => {
   test('a verify run that cannot be recorded is not run: nothing checked, exit 1', async () => {
     disk.full = auditFull;
-    const run = await strata(['verify', '-o', 'json']);
+    const out = outputs();
+    const run = await strata(['verify', '-o', 'json', ...out.args]);
     expect(run.out).toBe('');
     expect(lastLine(run.err)).toMatch(/^strata: verify of \S+ refused: its audit record could not be written/);
     expect(run.code).toBe(1);
+    expect(out.auditWriteFailures()).toBe('1');
   });
 
   test('verify recorded as started prints its result, then names the failed closing audit write, exit 3', async () => {
     // The writer's first record ("started") goes through, its second (the result) does not.
     disk.full = (p) => auditFull(p) && p.includes('0000000001');
-    const run = await strata(['verify', '-o', 'json']);
+    const out = outputs();
+    const run = await strata(['verify', '-o', 'json', ...out.args]);
     expect(JSON.parse(run.out)).toMatchObject({ ok: true, manifests: 1, problems: 0 });
+    expect(out.auditWriteFailures()).toBe('1');
     expect(lastLine(run.err)).toMatch(
       /^strata: audit record of verify .* not written: .*audit\/pending\/.*: cannot write: no space left on device/,
     );
@@ -99,8 +112,13 @@ describe('an audit record that cannot be written', () => {
   });
 
   test('gc --dry-run prints what it did, then the audit failure', async () => {
+    const fine = outputs();
+    expect((await strata(['gc', '--dry-run', '--grace', '0', '-o', 'json', ...fine.args])).code).toBe(0);
+    expect(fine.auditWriteFailures()).toBe('0');
     disk.full = auditFull;
-    const gc = await strata(['gc', '--dry-run', '--grace', '0', '-o', 'json']);
+    const out = outputs();
+    const gc = await strata(['gc', '--dry-run', '--grace', '0', '-o', 'json', ...out.args]);
+    expect(out.auditWriteFailures()).toBe('1');
     expect(JSON.parse(gc.out)).toMatchObject({ dryRun: true, referencedPacks: 1 });
     expect(lastLine(gc.err)).toMatch(/^strata: audit record of gc .* not written: .*no space left on device/);
     expect(gc.code).toBe(3);

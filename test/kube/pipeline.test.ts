@@ -156,6 +156,45 @@ describe('assess', () => {
     });
     expect(r.counts).toMatchObject({ selected: 1, deferred: 1 });
   });
+
+  test("the sweep's lag: due workflows not archived yet, and how long the one due the longest has waited", async () => {
+    const now = new Date('2026-01-10T00:00:00Z');
+    const dueAfterADay = (w: WorkflowObject, at: Date): ArchiveVerdict => {
+      const dueAt = new Date(new Date(String(w.status?.finishedAt)).getTime() + 86_400_000);
+      return { ...archiveAll(), archive: dueAt <= at, ...(dueAt <= at ? {} : { reason: 'not yet' }), dueAt };
+    };
+    const r = await assessWorkflows(
+      iter([
+        done('b', '2026-01-05T00:00:00Z'), // due since the 6th
+        done('a', '2026-01-03T12:00:00Z'), // due since the 4th 12:00, beyond the sweep limit: still waiting
+        done('c', '2026-01-09T12:00:00Z'), // due on the 10th 12:00: not yet
+        done('d', '2026-01-01T00:00:00Z', { 'strata.dev/archived': 'm' }), // archived: not waiting
+      ]),
+      { decide: dueAfterADay, now, batchSize: 10, maxWorkflows: 1 },
+    );
+    expect(r.selected.map((s) => s.name)).toEqual(['b']);
+    expect(r.deferred.map((d) => [d.workflow.split('/')[1], d.reason])).toEqual([
+      ['a', 'sweep limit reached'],
+      ['c', 'not yet'],
+    ]);
+    expect(r.counts).toMatchObject({ dueUnarchived: 2, oldestUnarchivedAgeSeconds: 5.5 * 86_400 });
+
+    // A policy that cannot decide: waiting since the workflow finished. Nothing due: 0.
+    const stuck = await assessWorkflows(iter([done('e', '2026-01-09T00:00:00Z')]), {
+      decide: () => {
+        throw new Error('no rule');
+      },
+      now,
+      batchSize: 10,
+    });
+    expect(stuck.counts).toMatchObject({ dueUnarchived: 1, oldestUnarchivedAgeSeconds: 86_400 });
+    const none = await assessWorkflows(iter([done('f', '2026-01-09T12:00:00Z')]), {
+      decide: dueAfterADay,
+      now,
+      batchSize: 10,
+    });
+    expect(none.counts).toMatchObject({ dueUnarchived: 0, oldestUnarchivedAgeSeconds: 0 });
+  });
 });
 
 const arbItems = fc.array(

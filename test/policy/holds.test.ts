@@ -7,6 +7,7 @@ import type { AuditRecord } from '../../lib/audit/audit.ts';
 import { InputError } from '../../lib/errors.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { activeHolds, decideRetention, workflowFacts } from '../../lib/policy/index.ts';
+import { holdCounts, type HoldRecord } from '../../lib/policy/holds.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { policySet, workflow } from './helpers.ts';
 
@@ -180,4 +181,19 @@ describe('records that do not verify keep the data', () => {
       'extensions/wf-1/e.json',
     ]);
   });
+});
+
+test('hold counts (the metrics): holds in force now and the workflows they keep; a release counts from its time', () => {
+  const hold = (id: string, uid: string, releasedAt?: string): HoldRecord => ({
+    id,
+    workflowUid: uid,
+    actor: 'legal',
+    reason: 'case',
+    created: T0.toISOString(),
+    ...(releasedAt && { released: { actor: 'legal', reason: 'closed', at: releasedAt } }),
+  });
+  const holds = [hold('h1', 'wf-1'), hold('h2', 'wf-1'), hold('h3', 'wf-2', '2026-03-05T00:00:00Z')];
+  expect(holdCounts(holds, new Date('2026-03-04T00:00:00Z'))).toEqual({ activeHolds: 3, heldWorkflows: 2 });
+  expect(holdCounts(holds, new Date('2026-03-05T00:00:00Z'))).toEqual({ activeHolds: 2, heldWorkflows: 1 });
+  expect(holdCounts([], T0)).toEqual({ activeHolds: 0, heldWorkflows: 0 });
 });

@@ -106,6 +106,7 @@ describe('strata tier', () => {
     expect(run.err).toMatch(/has no storage classes: tiers are recorded and reported only/);
     const out = JSON.parse(run.out) as Plan & { storageClasses: boolean };
     expect(out.storageClasses).toBe(false);
+    expect(out).toMatchObject({ activeHolds: 0, heldWorkflows: 0 }); // output parameters the tiering metrics read
     expect(out.run!.moves.map((m) => m.outcome)).toEqual(packsOf.c!.map(() => 'moved'));
     for (const p of packsOf.c!) {
       expect((await repo.store.head(packKey('g', p)))?.storageClass).toBeUndefined();

@@ -1,11 +1,11 @@
 // The metrics of `strata watch` (issue 19): how many workflows wait for their due time, the oldest due time, and
-// what the loop archived, failed or could not queue. Read at scrape time from the running loop.
-import type { WatchLoopGauges } from '../pipeline/watch-loop.ts';
+// what the loop archived (workflows and bytes), failed or could not queue. Read at scrape time from the running loop.
+import type { WatchGauges } from '../pipeline/watch-run.ts';
 import type { Metric } from './prometheus.ts';
 
 /** The metrics, given a reader of the loop's state (undefined until the loop runs: no samples then). */
-export function watchMetrics(read: () => WatchLoopGauges | undefined): Metric[] {
-  const field = (f: (g: WatchLoopGauges) => number | undefined) => () => {
+export function watchMetrics(read: () => WatchGauges | undefined): Metric[] {
+  const field = (f: (g: WatchGauges) => number | undefined) => () => {
     const g = read();
     return g ? f(g) : undefined;
   };
@@ -27,6 +27,18 @@ export function watchMetrics(read: () => WatchLoopGauges | undefined): Metric[] 
       help: 'Workflows this watch archived.',
       type: 'counter',
       value: field((g) => g.handled),
+    },
+    {
+      name: 'strata_watch_archived_bytes_total',
+      help: 'Bytes of the workflows this watch archived (objects, logs, artifacts), before dedup and compression.',
+      type: 'counter',
+      value: field((g) => g.archivedBytes),
+    },
+    {
+      name: 'strata_watch_archived_stored_bytes_total',
+      help: 'Bytes this watch wrote to the store for them (new packs), after dedup and compression.',
+      type: 'counter',
+      value: field((g) => g.storedBytes),
     },
     {
       name: 'strata_watch_archive_failures_total',

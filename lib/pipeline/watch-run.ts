@@ -13,7 +13,7 @@ import { finalizeManifest } from './finalize-run.ts';
 import { verifyManifest } from '../archive/checker.ts';
 import type { PolicyRefresher } from './policy-refresh.ts';
 import { complianceRetention, deletionVerdict, policyDecider } from './policy-verdict.ts';
-import { runWatchLoop, type WatchLoopOptions, type WatchLoopStats } from './watch-loop.ts';
+import { runWatchLoop, type WatchLoopGauges, type WatchLoopOptions, type WatchLoopStats } from './watch-loop.ts';
 import { workflowRef } from './workflow-state.ts';
 
 export interface WatchDeps {
@@ -30,20 +30,22 @@ export interface WatchDeps {
   log(line: string): void;
 }
 
+/** What `strata watch` serves as metrics: the loop's state and what its archives wrote. */
+export interface WatchGauges extends WatchLoopGauges {
+  /** Bytes of the workflows archived (before dedup and compression). */
+  archivedBytes: number;
+  /** Bytes written to the store for them (new packs). */
+  storedBytes: number;
+}
+
 export type WatchOptions = Pick<
   WatchLoopOptions,
-  | 'namespace'
-  | 'labelSelector'
-  | 'once'
-  | 'maxEvents'
-  | 'signal'
-  | 'policyRefreshMs'
-  | 'statusEveryMs'
-  | 'maxPending'
-  | 'expose'
+  'namespace' | 'labelSelector' | 'once' | 'maxEvents' | 'signal' | 'policyRefreshMs' | 'statusEveryMs' | 'maxPending'
 > & {
   /** After archiving: verify, label, delete if policy says so (default true). */
   finalize?: boolean;
+  /** Hands over, once, a reader of the watch's state at the moment of reading (metrics read it per scrape). */
+  expose?(read: () => WatchGauges): void;
 };
 
 export interface WatchStats extends WatchLoopStats {
@@ -57,10 +59,13 @@ export async function runWatch(deps: WatchDeps, opts: WatchOptions): Promise<Wat
   const clock = deps.clock ?? systemClock;
   let archived = 0;
   let deleted = 0;
+  let archivedBytes = 0;
+  let storedBytes = 0;
   // The policy the loop starts with is on the record before its first decision (a refused record stops the watch).
   await deps.policy.recordInForce();
   const stats = await runWatchLoop(deps.cluster, {
     ...opts,
+    expose: (read) => opts.expose?.(() => ({ ...read(), archivedBytes, storedBytes })),
     clock,
     log: deps.log,
     decide: (wf, now) => {
@@ -84,6 +89,8 @@ export async function runWatch(deps: WatchDeps, opts: WatchOptions): Promise<Wat
       const one = result.results[0];
       if (!one?.manifestId) throw new StrataError(one?.error ?? result.skippedWorkflows[0]?.reason ?? 'not archived');
       archived++;
+      archivedBytes += result.bytes;
+      storedBytes += result.storedBytes;
       deps.log(`archived: ${ref} → manifest ${one.manifestId}${one.incomplete ? ' (incomplete)' : ''}`);
       if (opts.finalize === false) return;
       const f = await finalizeManifest(one.manifestId, {

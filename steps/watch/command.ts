@@ -12,11 +12,11 @@ import { withClusterPolicyOptions } from '../cluster-options.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
 import { recordPolicyInForce } from '../../lib/audit/policy-in-force.ts';
-import { DEFAULT_MAX_PENDING, type WatchLoopGauges } from '../../lib/pipeline/watch-loop.ts';
+import { DEFAULT_MAX_PENDING } from '../../lib/pipeline/watch-loop.ts';
 import { serveMetrics, type MetricsEndpoint } from '../../lib/metrics/http.ts';
 import { renderMetrics } from '../../lib/metrics/prometheus.ts';
 import { watchMetrics } from '../../lib/metrics/watch.ts';
-import { runWatch } from '../../lib/pipeline/watch-run.ts';
+import { runWatch, type WatchGauges } from '../../lib/pipeline/watch-run.ts';
 import { formatProblem } from '../../lib/policy/index.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 
@@ -77,7 +77,7 @@ export const watchCommand = stepCommand({
     const repo = await initRepository(ctx.store());
     const holds = new HoldRepository(ctx.store());
 
-    let readLoop: (() => WatchLoopGauges) | undefined;
+    let readLoop: (() => WatchGauges) | undefined;
     const metrics = watchMetrics(() => readLoop?.());
     let endpoint: MetricsEndpoint | undefined;
     if (args['metrics-address'] !== undefined) {

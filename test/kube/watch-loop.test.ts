@@ -13,10 +13,10 @@ import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { KubeClusterApi, plainKubeConfig } from '../../lib/kube/client.ts';
 import { loadStepPolicy } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher, type RecordPolicy } from '../../lib/pipeline/policy-refresh.ts';
-import { runWatchLoop, type WatchLoopGauges } from '../../lib/pipeline/watch-loop.ts';
+import { runWatchLoop } from '../../lib/pipeline/watch-loop.ts';
 import { renderMetrics } from '../../lib/metrics/prometheus.ts';
 import { watchMetrics } from '../../lib/metrics/watch.ts';
-import { runWatch, type WatchOptions, type WatchStats } from '../../lib/pipeline/watch-run.ts';
+import { runWatch, type WatchGauges, type WatchOptions, type WatchStats } from '../../lib/pipeline/watch-run.ts';
 import type { WorkflowObject } from '../../lib/pipeline/workflow-state.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
@@ -208,7 +208,7 @@ describe('workflows not due yet are archived when they are due', () => {
     putPolicy('pol-m', 'archiveAfter: 10m');
     putFinished('wm', 'metered');
     const clock = new FakeClock(T0);
-    let read: (() => WatchLoopGauges) | undefined;
+    let read: (() => WatchGauges) | undefined;
     const scrape = () => renderMetrics(watchMetrics(() => read?.()));
     // Before the loop runs there is nothing to report: metadata only, no samples.
     expect(scrape()).not.toMatch(/^strata_watch_pending_workflows /m);
@@ -220,12 +220,17 @@ describe('workflows not due yet are archived when they are due', () => {
       new RegExp(`^strata_watch_oldest_due_timestamp_seconds ${(T0.getTime() + 10 * MINUTE) / 1000}$`, 'm'),
     );
     expect(scrape()).toMatch(/^strata_watch_archived_total 0$/m);
+    expect(scrape()).toMatch(/^strata_watch_archived_bytes_total 0$/m);
     clock.advance(10 * MINUTE);
     await vi.waitFor(() => expect(archivedLabel('wm', 'metered')).toBeDefined(), { timeout: 20_000 });
     await watch.idle();
     expect(scrape()).toMatch(/^strata_watch_pending_workflows 0$/m);
     expect(scrape()).not.toMatch(/^strata_watch_oldest_due_timestamp_seconds /m);
     expect(scrape()).toMatch(/^strata_watch_archived_total 1$/m);
+    // The archived workflow's bytes (its object and log at least) and what its new packs took in the store.
+    const bytes = Number(/^strata_watch_archived_bytes_total (\d+)$/m.exec(scrape())?.[1]);
+    expect(bytes).toBeGreaterThan('log of metered\n'.length);
+    expect(Number(/^strata_watch_archived_stored_bytes_total (\d+)$/m.exec(scrape())?.[1])).toBeGreaterThan(0);
     await watch.stop();
   });
 

@@ -12,7 +12,8 @@ import { mapLimit } from '../concurrency.ts';
 import { readAhead } from './read-ahead.ts';
 import { similarityOrder } from './entry-order.ts';
 import { writeRefs } from './workflow-refs.ts';
-import { lockUntil, packKeysOf } from './retention-lock.ts';
+import { lockUntil } from '../store/compliance-lock.ts';
+import { packKeysOf } from './retention-lock.ts';
 import {
   checkGroup,
   chunkIdsOf,
@@ -275,7 +276,9 @@ export class ArchiveSession {
     const results = await mapLimit(manifests, 8, async (manifest, i): Promise<ArchiveResult> => {
       const { id, bytes } = encodeManifest(manifest);
       const until = this.retainUntil?.(manifest);
-      const locked = until ? await lockUntil(this.repo, packKeysOf(manifest.group, manifest.packs), until) : false;
+      const locked = until
+        ? await lockUntil(this.repo.store, packKeysOf(manifest.group, manifest.packs), until)
+        : false;
       let created = true;
       try {
         await this.repo.store.put(manifestKey(id), bytes, {
@@ -287,7 +290,7 @@ export class ArchiveSession {
         if (!(err instanceof AlreadyExistsError)) throw err;
         created = false;
         // Archived before, perhaps by a run that crashed before locking it: lock it now.
-        if (locked && until) await lockUntil(this.repo, [manifestKey(id)], until);
+        if (locked && until) await lockUntil(this.repo.store, [manifestKey(id)], until);
       }
       // Also when the manifest was there already: a run killed between the two leaves refs to write.
       await writeRefs(this.repo, manifest.workflow, id);

@@ -1,8 +1,10 @@
 // The audit log in the object store: the sequencer that seals pending records into segments under a new tree head
 // (the head's create-only write is the one commit point, so concurrent sealers never fork the log), and reading it.
 import type { KeyObject } from 'node:crypto';
-import { AlreadyExistsError, AuditError, describeError, NotFoundError } from '../errors.ts';
-import type { ObjectStore } from '../store/store.ts';
+import { AlreadyExistsError, AuditError, ConfigError, describeError, NotFoundError } from '../errors.ts';
+import { lockUntil } from '../store/compliance-lock.ts';
+import { addDuration, type PolicyDuration } from '../policy/duration.ts';
+import { objectLockOf, type ObjectStore, type PutOptions } from '../store/store.ts';
 import { checkLog, type CheckOptions, type LogCheck, type LogReader } from './check-log.ts';
 import { signHead } from './head-signature.ts';
 import {
@@ -90,6 +92,11 @@ export interface SealOptions {
   signingKey?: KeyObject;
   now?: () => Date;
   segmentRecords?: number;
+  /**
+   * COMPLIANCE retention for each segment and head, from when it is sealed: written locked, so the store refuses
+   * their deletion (to anyone) from the moment they exist. Needs a store with Object Lock.
+   */
+  retainFor?: PolicyDuration;
 }
 
 export interface SealReport {
@@ -114,6 +121,8 @@ const MAX_LOST_RACES = 20;
 export async function sealLog(store: ObjectStore, opts: SealOptions = {}): Promise<SealReport> {
   const now = opts.now ?? (() => new Date());
   const report: SealReport = { sealed: 0, heads: [], retries: 0 };
+  if (opts.retainFor && !objectLockOf(store))
+    throw new ConfigError(`audit.retainFor: ${store.url} has no Object Lock to keep the audit log with`);
   for (;;) {
     const prev = await latestHead(store);
     if (prev) await store.delete((await segmentEntries(store, prev.segment.key)).map((e) => e.source));
@@ -122,23 +131,33 @@ export async function sealLog(store: ObjectStore, opts: SealOptions = {}): Promi
       report.head = prev && { seq: prev.seq, size: prev.size, root: prev.root, signed: Boolean(prev.signature) };
       return report;
     }
-    const sealed = sealSegment(prev, pending, now().toISOString());
+    const sealedAt = now();
+    const sealed = sealSegment(prev, pending, sealedAt.toISOString());
     const head = opts.signingKey ? signHead(sealed.head, opts.signingKey) : sealed.head;
+    const until = opts.retainFor && addDuration(sealedAt, opts.retainFor);
+    const locked: Pick<PutOptions, 'retention'> = until ? { retention: { mode: 'COMPLIANCE', until } } : {};
     try {
       await store.put(head.segment.key, Buffer.from(sealed.text), {
         ifNoneMatch: true,
         contentType: 'application/jsonl',
+        ...locked,
       });
     } catch (err) {
-      if (!(err instanceof AlreadyExistsError)) throw sealError(err, head.segment.key);
+      if (!(err instanceof AlreadyExistsError)) throw sealError(err, head.segment.key, until);
+      // Written by a sealer that crashed before its head (or without retainFor): locked now, before the head.
+      if (until)
+        await lockUntil(store, [head.segment.key], until).catch((e: unknown) => {
+          throw sealError(e, head.segment.key, until);
+        });
     }
     try {
       await store.put(headKey(head.seq), Buffer.from(JSON.stringify(head, null, 2) + '\n'), {
         ifNoneMatch: true,
         contentType: 'application/json',
+        ...locked,
       });
     } catch (err) {
-      if (!(err instanceof AlreadyExistsError)) throw sealError(err, headKey(head.seq));
+      if (!(err instanceof AlreadyExistsError)) throw sealError(err, headKey(head.seq), until);
       if (++report.retries > MAX_LOST_RACES) {
         throw new AuditError(`lost the race for the next tree head ${MAX_LOST_RACES} times; try again`, {
           key: headKey(head.seq),
@@ -152,8 +171,11 @@ export async function sealLog(store: ObjectStore, opts: SealOptions = {}): Promi
   }
 }
 
-function sealError(err: unknown, key: string): AuditError {
-  return new AuditError(`cannot seal the audit log: ${describeError(err)}`, { key }, { cause: err });
+function sealError(err: unknown, key: string, lockedUntil?: Date): AuditError {
+  const lock = lockedUntil
+    ? ` (written under COMPLIANCE retention, audit.retainFor: the bucket needs Object Lock)`
+    : '';
+  return new AuditError(`cannot seal the audit log: ${describeError(err)}${lock}`, { key }, { cause: err });
 }
 
 export const checkStoreLog = (store: ObjectStore, opts?: CheckOptions): Promise<LogCheck> =>

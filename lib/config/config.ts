@@ -29,6 +29,14 @@ const auditSchema = z
     signingKey: z.string().min(1).optional(),
     /** Ed25519 public key (PEM) that checks them; derived from signingKey when unset. */
     publicKey: z.string().min(1).optional(),
+    /**
+     * How long each sealed segment and tree head is kept under COMPLIANCE retention (Object Lock) from when it is
+     * sealed, e.g. 7y; unset, the log is not locked. Needs a store with Object Lock (docs/audit.md).
+     */
+    retainFor: z
+      .string()
+      .regex(/^(?:(?:\d+(?:y|mo|w|d|h|m|s))+)$/, 'a duration such as 7y, 400d')
+      .optional(),
   })
   .strict();
 
@@ -167,6 +175,7 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_S3_CONDITIONAL_WRITES: ['s3', 'conditionalWrites'],
   STRATA_AUDIT_SIGNING_KEY: ['audit', 'signingKey'],
   STRATA_AUDIT_PUBLIC_KEY: ['audit', 'publicKey'],
+  STRATA_AUDIT_RETAIN_FOR: ['audit', 'retainFor'],
   STRATA_ENCODER_THREADS: ['encoderThreads'],
   STRATA_ENCRYPTION: ['encryption', 'enabled'],
   STRATA_ENCRYPTION_KEYS: ['encryption', 'keys'],

@@ -3,6 +3,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { checkStoreLog, latestHead, readHeadBySeq, sealLog } from '../../lib/audit/store-log.ts';
+import { sealOptionsOf } from '../../lib/audit/seal-options.ts';
 import { keyIdOf } from '../../lib/audit/head-signature.ts';
 import { parseTreeHead, type LogEntry, type TreeHead } from '../../lib/audit/log-format.ts';
 import type { Hash } from '../../lib/audit/merkle.ts';
@@ -63,7 +64,7 @@ const sealCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'seal',
   describe: 'Seal pending audit records into the log under a new (signed) tree head',
   handler: runStep(async (_args, ctx) => {
-    ctx.output(await sealLog(ctx.store(), { signingKey: signingKeyOf(ctx) }));
+    ctx.output(await sealLog(ctx.store(), sealOptionsOf(ctx.config.audit)));
   }),
 };
 
@@ -89,7 +90,7 @@ const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
         describe: 'PEM public key (default: audit.publicKey)',
       }) as Argv<VerifyArgs>,
   handler: runStep<VerifyArgs>(async (args, ctx) => {
-    const sealed = args.seal ? await sealLog(ctx.store(), { signingKey: signingKeyOf(ctx) }) : undefined;
+    const sealed = args.seal ? await sealLog(ctx.store(), sealOptionsOf(ctx.config.audit)) : undefined;
     const publicKey = publicKeyOf(ctx, args.publicKey);
     const check = await checkStoreLog(ctx.store(), {
       publicKey,
@@ -232,7 +233,7 @@ const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       }) as Argv<ExportArgs>,
   handler: runStep<ExportArgs>(async (args, ctx) => {
     const store = ctx.store();
-    if (args.seal) await sealLog(store, { signingKey: signingKeyOf(ctx) });
+    if (args.seal) await sealLog(store, sealOptionsOf(ctx.config.audit));
     const log = await readVerifiedLog(store, publicKeyOf(ctx));
     const records: ExportedRecord[] = log.entries.flatMap((e) =>
       'unreadable' in e.record ? [] : [{ id: log.leaves[e.index]!.toString('hex'), index: e.index, record: e.record }],

@@ -8,6 +8,7 @@ import { renderReportHtml, type AuditReport } from '../../lib/audit/report-html.
 import { buildCustodyReport, buildDeletionsReport, buildRetentionReport } from '../../lib/audit/reports.ts';
 import { loadPublicKey, loadSigningKey } from '../../lib/audit/signing-key.ts';
 import { sealLog } from '../../lib/audit/store-log.ts';
+import { sealOptionsOf } from '../../lib/audit/seal-options.ts';
 import { readVerifiedLog, type VerifiedLog } from '../../lib/audit/verified-log.ts';
 import { openRepository } from '../../lib/archive/index.ts';
 import { formatTable } from '../../lib/cli/output.ts';
@@ -115,7 +116,7 @@ async function logReport(
 ): Promise<ExitCode> {
   const store = ctx.store();
   const signingKey = ctx.config.audit.signingKey ? loadSigningKey(ctx.config.audit.signingKey) : undefined;
-  if (args.seal) await sealLog(store, { signingKey });
+  if (args.seal) await sealLog(store, sealOptionsOf(ctx.config.audit));
   const keyFile = args['public-key'] ?? ctx.config.audit.publicKey;
   const publicKey = keyFile ? loadPublicKey(keyFile) : signingKey && createPublicKey(signingKey);
   const report = build(await readVerifiedLog(store, publicKey));

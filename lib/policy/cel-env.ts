@@ -1,5 +1,5 @@
 // The typed CEL environment policies are written against, and compilation of `match` expressions with RE2 `matches`.
-import { Environment } from '@marcbachmann/cel-js';
+import { Environment, type Limits } from '@marcbachmann/cel-js';
 import { compileRe2, re2Matches, re2SyntaxError } from './regex.ts';
 
 /** The variables a `match` expression can use (documented in docs/policies.md). */
@@ -25,17 +25,37 @@ export const CEL_VARIABLES = {
 
 export type CelVariable = keyof typeof CEL_VARIABLES;
 
+/** A variable an expression may use: its CEL type and what it holds. */
+export interface CelVariableSpec {
+  type: string;
+  description: string;
+}
+
+/** Parse-time bounds on an expression. */
+export type CelLimits = Partial<Limits>;
+
+/** An environment and the variables it declares (for "did you mean" hints). */
+export interface CelLanguage {
+  env: Environment;
+  variables: Readonly<Record<string, CelVariableSpec>>;
+}
+
 const RE2_FN = 're2Matches';
 
-function createEnvironment(): Environment {
+/**
+ * The policy engine's CEL dialect (same options, RE2 `matches`) over the given variables; other CEL uses (the query
+ * service's list filters) declare their own variables with it.
+ */
+export function celEnvironment(variables: Readonly<Record<string, CelVariableSpec>>, limits?: CelLimits): CelLanguage {
   let env = new Environment({
     unlistedVariablesAreDyn: false,
     homogeneousAggregateLiterals: false,
     enableOptionalTypes: true,
+    ...(limits && { limits }),
   });
-  for (const [name, v] of Object.entries(CEL_VARIABLES))
+  for (const [name, v] of Object.entries(variables))
     env = env.registerVariable(name, v.type, { description: v.description });
-  return env.registerFunction(`string.${RE2_FN}(string): bool`, (s: string, p: string) => {
+  env = env.registerFunction(`string.${RE2_FN}(string): bool`, (s: string, p: string) => {
     try {
       return re2Matches(s, p);
     } catch (err) {
@@ -44,12 +64,16 @@ function createEnvironment(): Environment {
       });
     }
   });
+  return { env, variables };
 }
 
-let shared: Environment | undefined;
+let shared: CelLanguage | undefined;
 /** One environment per process: building it is expensive, using it is not. */
+function policyLanguage(): CelLanguage {
+  return (shared ??= celEnvironment(CEL_VARIABLES));
+}
 export function policyEnvironment(): Environment {
-  return (shared ??= createEnvironment());
+  return policyLanguage().env;
 }
 
 /** Values for every CEL variable; the duration is built from milliseconds. */
@@ -70,7 +94,7 @@ export interface CelCompileError {
   offset: number;
 }
 
-export type CompiledMatch = (ctx: CelContext) => boolean;
+export type CompiledMatch = (ctx: Readonly<Record<string, unknown>>) => boolean;
 
 interface AstNode {
   op: string;
@@ -109,12 +133,18 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function errorSummary(err: unknown): string {
+function errorSummary(err: unknown, variables: Readonly<Record<string, CelVariableSpec>>): string {
   const e = err as { summary?: string; message?: string };
   const summary = (e.summary ?? e.message ?? String(err)).split('\n')[0]!;
-  const unknown = /Unknown variable: (\w+)/.exec(summary)?.[1];
+  const unknown = /(?:Unknown variable|Reserved identifier): (\w+)/.exec(summary)?.[1];
   if (unknown === 'namespace') return `${summary} (\`namespace\` is reserved in CEL: use ns)`;
-  const near = unknown && Object.keys(CEL_VARIABLES).find((v) => editDistance(v, unknown) <= 2);
+  // The closest declared name, if any is within two edits.
+  const near =
+    unknown &&
+    Object.keys(variables)
+      .map((v) => ({ v, d: editDistance(v, unknown) }))
+      .filter(({ d }) => d <= 2)
+      .sort((a, b) => a.d - b.d)[0]?.v;
   return near ? `${summary} (did you mean "${near}"?)` : summary;
 }
 
@@ -122,19 +152,24 @@ function errorSummary(err: unknown): string {
  * Compiles a `match` expression: parse, type check (must be bool), RE2-check literal patterns, and route every
  * `.matches()` call to the RE2 implementation (the built-in uses backtracking JavaScript regexes).
  */
-export function compileMatch(expression: string): { match: CompiledMatch } | { error: CelCompileError } {
-  const env = policyEnvironment();
+export function compileMatch(
+  expression: string,
+  language: CelLanguage = policyLanguage(),
+  what = 'match',
+): { match: CompiledMatch } | { error: CelCompileError } {
+  const { env, variables } = language;
   let ast: unknown;
   try {
     ast = env.parse(expression).ast;
   } catch (err) {
-    return { error: { message: errorSummary(err), offset: errorOffset(err) } };
+    return { error: { message: errorSummary(err, variables), offset: errorOffset(err) } };
   }
   const checked = env.check(expression);
-  if (!checked.valid) return { error: { message: errorSummary(checked.error), offset: errorOffset(checked.error) } };
+  if (!checked.valid)
+    return { error: { message: errorSummary(checked.error, variables), offset: errorOffset(checked.error) } };
   const type = String(checked.type);
   if (type !== 'bool' && type !== 'dyn')
-    return { error: { message: `match must return bool, not ${type}`, offset: 0 } };
+    return { error: { message: `${what} must return bool, not ${type}`, offset: 0 } };
 
   const edits: number[] = [];
   let patternError: CelCompileError | undefined;
@@ -157,7 +192,7 @@ export function compileMatch(expression: string): { match: CompiledMatch } | { e
   const program = env.parse(source);
   const match: CompiledMatch = (ctx) => {
     const v = program(ctx);
-    if (typeof v !== 'boolean') throw new Error(`match returned ${typeof v}, not bool`);
+    if (typeof v !== 'boolean') throw new Error(`${what} returned ${typeof v}, not bool`);
     return v;
   };
   return { match };

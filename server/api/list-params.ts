@@ -17,6 +17,8 @@ export interface WorkflowFilters {
   finished?: TimeRange;
   archived?: TimeRange;
   sort?: WorkflowSort;
+  /** CEL expression over the row (server/api/cel-filter.ts). */
+  filter?: string;
 }
 
 /** Parses with a schema; the first issue becomes a 400 naming the parameter. */
@@ -48,5 +50,6 @@ export function workflowFilters(q: z.infer<typeof listWorkflowsQuery>): Workflow
     finished: range(q.finishedAfter, q.finishedBefore),
     archived: range(q.archivedAfter, q.archivedBefore),
     sort: q.sort ?? 'newest',
+    filter: q.filter,
   };
 }

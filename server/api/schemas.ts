@@ -1,5 +1,6 @@
 // The REST API's shapes as zod schemas: handlers validate with them and the OpenAPI document is generated from them.
 import { z } from 'zod';
+import { MAX_FILTER_LENGTH } from './cel-filter.ts';
 
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
@@ -59,6 +60,16 @@ export const listWorkflowsQuery = z
       .describe('newest/oldest by finish (else start, else archive) time; name by namespace/name'),
     limit: pageLimit(MAX_PAGE_SIZE).describe(`page size, 1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`),
     cursor: z.string().max(1024).optional().describe('opaque: nextCursor of the previous page, with the same filters'),
+    filter: z
+      .string()
+      .min(1)
+      .max(MAX_FILTER_LENGTH)
+      .optional()
+      .describe(
+        'CEL expression over each row (and the other filters): ns, name, uid, manifestId, phase, labels, startedAt, ' +
+          'finishedAt, archivedAt, duration, incomplete, entries, sizeBytes, group, now; RE2 matches(). E.g. ' +
+          '`phase == "Failed" && labels["team"] == "a" && now - finishedAt < duration("24h")`. See docs/api.md',
+      ),
   })
   .strict();
 

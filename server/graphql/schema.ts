@@ -308,6 +308,10 @@ const WorkflowFilter = new GraphQLInputObjectType({
     finishedBefore: { type: GraphQLString },
     archivedAfter: { type: GraphQLString },
     archivedBefore: { type: GraphQLString },
+    cel: {
+      type: GraphQLString,
+      description: 'CEL expression over each row, as REST `filter=` (docs/api.md): e.g. `phase == "Failed"`',
+    },
   },
 });
 
@@ -323,7 +327,7 @@ function listArgs(filter: FilterInput | null | undefined, sort: string, first: n
   const raw: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(filter ?? {})) {
     if (v === null || v === undefined) continue;
-    const key = k === 'namespaces' ? 'namespace' : k === 'phases' ? 'phase' : k;
+    const key = k === 'namespaces' ? 'namespace' : k === 'phases' ? 'phase' : k === 'cel' ? 'filter' : k;
     raw[key] = typeof v === 'boolean' ? String(v) : v;
   }
   raw.sort = sort;

@@ -1,14 +1,7 @@
 // The one data path behind every API (REST, GraphQL, the dashboard): what a verified caller may list, open, read and
 // search, with namespace checks and an audit record before any archived byte leaves.
 import type { AuditLog } from '../../lib/audit/audit.ts';
-import type {
-  Catalog,
-  CatalogEntry,
-  CatalogWorkflow,
-  TextHit,
-  TimeRange,
-  WorkflowPageQuery,
-} from '../../lib/catalog/catalog.ts';
+import type { Catalog, CatalogEntry, CatalogWorkflow, TextHit, TimeRange } from '../../lib/catalog/catalog.ts';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import { streamEntry } from '../../lib/archive/restorer.ts';
@@ -16,12 +9,14 @@ import type { Repository } from '../../lib/archive/repository.ts';
 import { parseWorkflowDocument } from '../../lib/bundle/workflow-text.ts';
 import { ConfigError, describeError } from '../../lib/errors.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
+import { compileFilter } from '../api/cel-filter.ts';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../api/cursor.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
 import { parseLabelSelector } from '../api/label-selector.ts';
 import type { WorkflowFilters } from '../api/list-params.ts';
 import { nodeTree, type NodeView } from '../api/workflow-detail.ts';
 import { visibleNamespaces, type Authorizer, type Caller } from '../auth/access.ts';
+import { filteredPage } from './filtered-page.ts';
 import { grepLines, sliceBytes, type ByteSpan } from './log-stream.ts';
 
 /** A Workflow object larger than this is not inlined in the detail (its entry can be restored instead). */
@@ -118,11 +113,14 @@ export class ArchiveService {
       archived: filters.archived,
       sort: filters.sort ?? 'newest',
     };
-    const fingerprint = queryFingerprint(normalized);
+    // A cursor belongs to its filter too (JSON drops an undefined one: cursors of unfiltered lists are unchanged).
+    const fingerprint = queryFingerprint({ ...normalized, filter: filters.filter });
     const after = page.cursor !== undefined ? decodeCursor(page.cursor, fingerprint) : undefined;
+    const keep = filters.filter !== undefined ? compileFilter(filters.filter, new Date()) : undefined;
     const namespaces = await this.readableNamespaces(caller, filters.namespaces);
-    const query: WorkflowPageQuery = { ...normalized, namespaces, ...(after && { after }), limit: page.limit };
-    const result = await this.deps.catalog.page(query);
+    const result = keep
+      ? await filteredPage(this.deps.catalog, { ...normalized, namespaces }, after, page.limit, keep)
+      : await this.deps.catalog.page({ ...normalized, namespaces, ...(after && { after }), limit: page.limit });
     return { items: result.items, ...(result.last && { nextCursor: encodeCursor(fingerprint, result.last) }) };
   }
 

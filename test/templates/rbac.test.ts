@@ -73,6 +73,7 @@ const STEP_NEEDS: Record<string, Permission[]> = {
   ],
   // Restores, holds, the store's maintenance and the catalog touch no cluster object.
   restore: [],
+  drill: [],
   thaw: [],
   hold: [],
   tier: POLICY_FROM_CLUSTER,
@@ -145,7 +146,7 @@ function needsOf(step: Step): Permission[] {
   if (step.argo) needs.push(...EXECUTOR);
   if (step.args.some((a) => a.startsWith('--requester'))) needs.push(...ACT_FOR_REQUESTER);
   // A restore nobody asked for (the verify drill) is the account's own: it asks SelfSubjectAccessReview.
-  else if (step.command === 'restore') needs.push(any('create', 'strata.dev/restores'));
+  else if (step.command === 'restore' || step.command === 'drill') needs.push(any('create', 'strata.dev/restores'));
   return needs;
 }
 

@@ -27,12 +27,18 @@ describe.skipIf(!cluster)('maintenance CronWorkflows', () => {
     expect(tiering.status?.phase, messages(tiering)).toBe('Succeeded');
   });
 
-  test('strata-verify scrubs, picks an archived workflow and drills a restore of it', async () => {
+  test('strata-verify scrubs its share of packs and drills a restore of an archived workflow', async () => {
     const verify = await submitAndWait(c, { from: 'cronwf/strata-verify' });
     expect(verify.status?.phase, messages(verify)).toBe('Succeeded');
-    expect(nodeOutput(verify, 'pick', 'workflow')).toMatch(/^[0-9a-f]{64}$/);
+    // The output parameters metrics read: a first scrub reads its share (at least one pack), none overdue.
+    expect(Number(nodeOutput(verify, 'scrub', 'packs-read'))).toBeGreaterThan(0);
+    expect(Number(nodeOutput(verify, 'scrub', 'scrub-coverage'))).toBeGreaterThan(0);
+    expect(nodeOutput(verify, 'scrub', 'scrub-overdue')).toBe('0');
+    expect(nodeOutput(verify, 'scrub', 'corrupt-packs')).toBe('0');
     const drill = Object.values(verify.status?.nodes ?? {}).find((n) => n.displayName === 'drill');
     expect(drill?.phase).toBe('Succeeded');
+    expect(nodeOutput(verify, 'drill', 'drill-passed')).toBe('1');
+    expect(nodeOutput(verify, 'drill', 'drill-failed')).toBe('0');
   });
 });
 

@@ -11,7 +11,7 @@ import { PACKS_PREFIX } from '../../lib/archive/repository.ts';
 import { StoreError } from '../../lib/errors.ts';
 import type { Progress } from '../../lib/progress.ts';
 import type { ObjectStore } from '../../lib/store/store.ts';
-import { bundleOf, tempRepository } from './fixtures.ts';
+import { bundleOf, SMALL, tempRepository, type RepositoryMode } from './fixtures.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -25,8 +25,11 @@ afterEach(() => cleanups.splice(0).forEach((c) => c()));
  * A repository of several packs (random bytes do not dedup or compress), and a clock: `at(days)` is that many days
  * after the packs were written.
  */
-async function archived(workflows = 3): Promise<{ repo: Repository; root: string; at: (days: number) => () => Date }> {
-  const r = await tempRepository();
+async function archived(
+  workflows = 3,
+  mode: RepositoryMode = 'plain',
+): Promise<{ repo: Repository; root: string; at: (days: number) => () => Date }> {
+  const r = await tempRepository(SMALL, mode);
   cleanups.push(r.cleanup);
   for (let i = 0; i < workflows; i++)
     await archiveBundle(r.repo, bundleOf(`w${i}`, [{ path: 'a.bin', kind: 'artifact', data: randomBytes(150_000) }]));
@@ -107,6 +110,15 @@ describe('scrubRepository', () => {
     expect(again.scrub.plan!.read.filter((r) => kept.has(r.key))).toEqual([]);
     const done = await scrubRepository(repo, { select: 'rotation', ...SCHEDULE, now: at(1) });
     expect(done.scrub.coverage).toMatchObject({ packs: all.length, readWithinPeriod: all.length, overdue: 0 });
+  });
+
+  test('an encrypted repository: its packs are read, checked and recorded (the state sealed like everything else)', async () => {
+    const { repo, at } = await archived(1, 'encrypted');
+    const packs = await packKeys(repo.store);
+    const run = await scrubRepository(repo, { select: 100, ...SCHEDULE, now: at(0) });
+    expect(run.report.problems).toEqual([]);
+    expect(run.scrub).toMatchObject({ read: packs.length, failed: 0 });
+    expect([...(await loadScrubState(repo.store)).reads.keys()].sort()).toEqual(packs.sort());
   });
 
   test('a pack that cannot be read at all (the store failing) is not recorded as read', async () => {

@@ -68,10 +68,11 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
 
     const { tmp, handle } = await this.openTemp(key, path);
     let committed = false;
+    let stagedSidecar: string | undefined;
     try {
       const { size, sha256 } = await this.writeTemp(key, handle, body);
       checkDigest({ sha256: opts.sha256, size: opts.contentLength }, { size, sha256 }, 'put', { key });
-      const ino = (await stat(tmp)).ino;
+      const ino = (await handle.stat()).ino;
       const meta: Sidecar = {
         v: 1,
         ino,
@@ -83,6 +84,13 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
           retention: { mode: opts.retention.mode, until: opts.retention.until.toISOString() },
         }),
       };
+      // The data and its sidecar reach the disk at once (two fsyncs side by side, not one after the other: a put
+      // waits on two flushes instead of three); both are renamed into place only after both are durable.
+      const sidecar = this.stageSidecar(path, meta);
+      const [synced, staged] = await Promise.allSettled([this.syncAndClose(key, handle), sidecar]);
+      if (staged.status === 'fulfilled') stagedSidecar = staged.value;
+      if (synced.status === 'rejected') throw synced.reason;
+      if (staged.status === 'rejected') throw staged.reason;
       if (opts.ifNoneMatch) {
         // link() fails with EEXIST if anyone else created the key first: exactly one concurrent writer wins.
         try {
@@ -102,10 +110,12 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
         }
         committed = true;
         await unlink(tmp);
-        await this.writeSidecar(path, meta);
+        await this.commitSidecar(path, stagedSidecar!);
+        stagedSidecar = undefined;
       } else {
         // Sidecar first: a reader then never pairs the new data with the previous object's metadata.
-        await this.writeSidecar(path, meta);
+        await this.commitSidecar(path, stagedSidecar!);
+        stagedSidecar = undefined;
         try {
           await rename(tmp, path);
         } catch (err) {
@@ -116,6 +126,7 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
       await syncDir(dirname(path));
       return { key, etag: `"${sha256}"`, sha256, size };
     } finally {
+      if (stagedSidecar) await unlink(stagedSidecar).catch(() => {});
       if (!committed) {
         await handle.close().catch(() => {});
         await unlink(tmp).catch(() => {});
@@ -316,6 +327,17 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
   }
 
   private async writeSidecar(path: string, meta: Sidecar): Promise<void> {
+    const staged = await this.stageSidecar(path, meta);
+    try {
+      await this.commitSidecar(path, staged);
+    } catch (err) {
+      await unlink(staged).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Writes the sidecar to a synced temp file beside the object; `commitSidecar` renames it into place. */
+  private async stageSidecar(path: string, meta: Sidecar): Promise<string> {
     const dir = dirname(path);
     const name = metaName(path.slice(dir.length + 1));
     const tmp = join(dir, tempName(name, randomBytes(6).toString('hex')));
@@ -327,25 +349,39 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
       } finally {
         await handle.close();
       }
-      await rename(tmp, join(dir, name));
+      return tmp;
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw this.mapError(err, path, 'write metadata for');
     }
   }
 
-  /** Writes, syncs and closes the temp file; a write that fails (ENOSPC) names the key like any other failure. */
+  private async commitSidecar(path: string, staged: string): Promise<void> {
+    try {
+      await rename(staged, sidecarPath(path));
+    } catch (err) {
+      throw this.mapError(err, path, 'write metadata for');
+    }
+  }
+
+  /** Writes the temp file (not yet synced); a write that fails (ENOSPC) names the key like any other failure. */
   private async writeTemp(
     key: string,
     handle: FileHandle,
     body: Readable | Uint8Array,
   ): Promise<{ size: number; sha256: string }> {
     // Only the disk's failures are mapped: an error of the body stream (its source) goes to the caller as it is.
-    const disk = <T>(io: Promise<T>) => io.catch((err: unknown) => Promise.reject(this.mapError(err, key, 'write')));
-    const written = await writeAll(handle, body, disk);
+    return writeAll(handle, body, this.onDisk(key));
+  }
+
+  private async syncAndClose(key: string, handle: FileHandle): Promise<void> {
+    const disk = this.onDisk(key);
     await disk(handle.sync());
     await disk(handle.close());
-    return written;
+  }
+
+  private onDisk(key: string): <T>(io: Promise<T>) => Promise<T> {
+    return (io) => io.catch((err: unknown) => Promise.reject(this.mapError(err, key, 'write')));
   }
 
   /** Creates the parent directories and an exclusive temp file beside the target. */

@@ -5,6 +5,7 @@ import type { ClusterApi } from '../lib/kube/cluster-api.ts';
 import type { PolicyDigest } from '../lib/audit/policy-in-force.ts';
 import { openCluster } from '../lib/kube/open.ts';
 import { loadStepPolicy, namespaceList } from '../lib/kube/policy-sources.ts';
+import type { StrataConfig } from '../lib/config/config.ts';
 
 export interface ClusterPolicyArgs {
   policy?: string[];
@@ -42,4 +43,13 @@ export async function openClusterAndPolicy(
   );
   for (const p of problems) log(formatProblem(p));
   return { cluster, policySet, digest };
+}
+
+/**
+ * The namespaces a sweep or the watcher lists: --namespace when given, else the install's tenant namespaces (where
+ * its accounts are bound; templates/tenant), else every namespace (components/cluster-wide).
+ */
+export function workflowNamespaces(flag: readonly string[] | string | undefined, config: StrataConfig): string[] {
+  const given = namespaceList(flag);
+  return given.length ? given : [...config.tenantNamespaces];
 }

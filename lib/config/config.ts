@@ -131,6 +131,11 @@ export const configSchema = z
     /** Strata's own namespace on a cluster: where approvals live (and the admission policies are bound). */
     namespace: z.string().min(1).default('argo'),
     /**
+     * The namespaces whose workflows Strata archives, where the install binds its accounts (templates/tenant):
+     * sweeps and the watcher list and watch each of them. Empty: every namespace (components/cluster-wide).
+     */
+    tenantNamespaces: z.array(z.string().min(1)).default([]),
+    /**
      * On a cluster, an extension keeping a workflow longer than this from now needs another person's approval
      * (the policy grammar, e.g. 1y; docs/security.md).
      */
@@ -161,6 +166,7 @@ const ENV_KEYS: Record<string, string[]> = {
   STRATA_IDENTITY: ['identity'],
   STRATA_TRUST_REQUESTER_FROM: ['trustRequesterFrom'],
   STRATA_NAMESPACE: ['namespace'],
+  STRATA_TENANT_NAMESPACES: ['tenantNamespaces'],
   STRATA_EXTEND_APPROVAL_BEYOND: ['extendApprovalBeyond'],
   STRATA_ARTIFACT_REPOSITORIES: ['artifactRepositories'],
   STRATA_S3_ENDPOINT: ['s3', 'endpoint'],
@@ -188,7 +194,7 @@ const ENV_KEYS: Record<string, string[]> = {
 const BOOLEAN_PATHS = new Set(['debug', 's3.forcePathStyle', 'encryption.enabled', 'encryption.acceptPlaintext']);
 const NUMBER_PATHS = new Set(['s3.maxAttempts', 'encoderThreads']);
 /** Comma-separated lists. */
-const LIST_PATHS = new Set(['trustRequesterFrom', 'catalogAlso']);
+const LIST_PATHS = new Set(['trustRequesterFrom', 'catalogAlso', 'tenantNamespaces']);
 /** Structured values, given in YAML or JSON (flow style fits an env var: `[{bucket: a, namespaces: [x]}]`). */
 const STRUCTURED_PATHS = new Set(['artifactRepositories']);
 

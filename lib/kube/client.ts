@@ -79,6 +79,24 @@ function toPlain(obj: unknown): KubeObject {
   return JSON.parse(JSON.stringify(obj)) as KubeObject;
 }
 
+/**
+ * A 403 on workflows says which install is missing what: the default install binds Strata's accounts only in the
+ * tenant namespaces it lists (templates/tenant), so a cluster-wide call needs those namespaces named instead.
+ */
+async function withRbacHint<T>(namespace: string | undefined, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (!(err instanceof ClusterStatusError) || err.status !== 403) throw err;
+    const hint = namespace
+      ? `namespace ${namespace} is not a tenant namespace of this install: add a tenants/${namespace} directory ` +
+        '(templates/tenant) to the overlay, or use components/cluster-wide (docs/install.md)'
+      : 'this account may act only in the tenant namespaces the install binds it in: list them in ' +
+        'STRATA_TENANT_NAMESPACES (or --namespace), or use components/cluster-wide (docs/install.md)';
+    throw new ClusterStatusError(403, `${err.message}; ${hint}`, { cause: err });
+  }
+}
+
 interface ListPage {
   items?: unknown[];
   metadata?: { continue?: string; resourceVersion?: string };
@@ -113,10 +131,13 @@ export class KubeClusterApi implements ClusterApi {
           limit: pageSize,
           _continue: token,
         };
-        const page = (await call(`list workflows${namespace ? ` in ${namespace}` : ''}`, () =>
-          namespace
-            ? this.custom.listNamespacedCustomObject({ ...common, namespace })
-            : this.custom.listClusterCustomObject(common),
+        const page = (await withRbacHint(
+          namespace,
+          call(`list workflows${namespace ? ` in ${namespace}` : ''}`, () =>
+            namespace
+              ? this.custom.listNamespacedCustomObject({ ...common, namespace })
+              : this.custom.listClusterCustomObject(common),
+          ),
         )) as ListPage;
         for (const item of page.items ?? []) yield item as KubeObject;
         token = page.metadata?.continue || undefined;

@@ -23,7 +23,8 @@ export interface WatchSource {
 }
 
 export interface WatchLoopOptions {
-  namespace?: string;
+  /** Watch these namespaces, one list-and-watch each (the install's tenant namespaces); none: every namespace. */
+  namespaces?: readonly string[];
   labelSelector?: string;
   /** Handle the workflows the first list finds, then return (no watch; pending ones are only counted). */
   once?: boolean;
@@ -99,7 +100,9 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
   const stopTimer = new AbortController();
   /** Ends the watch from inside (an audit failure in a due-time archive); `fatal` is what the loop then throws. */
   const halt = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
+  /** Ends every namespace's watch once one of them is done (max events, an error). */
+  const finished = new AbortController();
+  const signal = AbortSignal.any([...(opts.signal ? [opts.signal] : []), halt.signal, finished.signal]);
   let fatal: unknown;
   let wake = new AbortController();
   let full = false;
@@ -244,22 +247,21 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
 
   // Workflows labelled archived are left out by the API server: a list costs O(unarchived) workflows.
   const labelSelector = [opts.labelSelector, `!${ARCHIVED_LABEL}`].filter(Boolean).join(',');
-  const selection = { namespaces: opts.namespace ? [opts.namespace] : undefined, labelSelector };
+  /** The client keeps one list version: a namespace's list and the version it ends on must not interleave. */
+  const listing = serializer();
   let timer: Promise<void> | undefined;
-  try {
+  const follow = async (namespace: string | undefined): Promise<void> => {
     for (;;) {
-      for await (const wf of source.listWorkflows(selection)) await serial(() => consider(wf));
+      const version = await listing(async () => {
+        for await (const wf of source.listWorkflows({ namespaces: namespace ? [namespace] : undefined, labelSelector }))
+          await serial(() => consider(wf));
+        return source.lastListVersion();
+      });
       if (queue.size) opts.log(statusLine());
-      if (opts.once) return stats;
+      if (opts.once) return;
       timer ??= runTimer();
-      const version = source.lastListVersion();
       try {
-        for await (const ev of source.watchWorkflows({
-          namespace: opts.namespace,
-          labelSelector,
-          resourceVersion: version,
-          signal,
-        })) {
+        for await (const ev of source.watchWorkflows({ namespace, labelSelector, resourceVersion: version, signal })) {
           stats.events++;
           const uid = ev.object.metadata.uid;
           if (ev.type === 'ADDED' || ev.type === 'MODIFIED') await serial(() => consider(ev.object));
@@ -268,16 +270,23 @@ export async function runWatchLoop(source: WatchSource, opts: WatchLoopOptions):
               queue.remove(uid);
               done.delete(uid);
             });
-          if (opts.maxEvents !== undefined && stats.events >= opts.maxEvents) return stats;
+          if (opts.maxEvents !== undefined && stats.events >= opts.maxEvents) return;
         }
       } catch (err) {
         if ((err as { status?: number }).status !== 410) throw err;
-        opts.log('watch expired (410 Gone): listing again');
+        opts.log(`watch expired (410 Gone): listing ${namespace ? `namespace ${namespace}` : 'every namespace'} again`);
       }
       if (fatal) throw fatal;
-      if (signal.aborted) return stats;
+      if (signal.aborted) return;
       stats.relists++;
     }
+  };
+  try {
+    const namespaces = opts.namespaces?.length ? [...opts.namespaces] : [undefined];
+    const outcomes = await Promise.allSettled(namespaces.map((ns) => follow(ns).finally(() => finished.abort())));
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
+    return stats;
   } finally {
     stopTimer.abort();
     await timer;

@@ -40,7 +40,7 @@ export interface WatchGauges extends WatchLoopGauges {
 
 export type WatchOptions = Pick<
   WatchLoopOptions,
-  'namespace' | 'labelSelector' | 'once' | 'maxEvents' | 'signal' | 'policyRefreshMs' | 'statusEveryMs' | 'maxPending'
+  'namespaces' | 'labelSelector' | 'once' | 'maxEvents' | 'signal' | 'policyRefreshMs' | 'statusEveryMs' | 'maxPending'
 > & {
   /** After archiving: verify, label, delete if policy says so (default true). */
   finalize?: boolean;

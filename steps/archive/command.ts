@@ -4,8 +4,12 @@ import type { StepContext } from '../../lib/cli/run-step.ts';
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import { AuditError, ConfigError, ExitCode } from '../../lib/errors.ts';
 import { clusterArtifactReaders } from '../../lib/sources/argo-artifact-repository.ts';
-import { openClusterAndPolicy, withClusterPolicyOptions, type ClusterPolicyArgs } from '../cluster-options.ts';
-import { namespaceList } from '../../lib/kube/policy-sources.ts';
+import {
+  openClusterAndPolicy,
+  withClusterPolicyOptions,
+  workflowNamespaces,
+  type ClusterPolicyArgs,
+} from '../cluster-options.ts';
 import { archiveAudited, manifestList } from '../../lib/pipeline/archive-run.ts';
 import { parseBatchRefs } from '../../lib/pipeline/batches.ts';
 import { archiveFromCluster } from '../../lib/pipeline/cluster-archive.ts';
@@ -52,7 +56,8 @@ export const archiveCommand = stepCommand({
         alias: 'n',
         type: 'string',
         array: true,
-        describe: 'cluster: every finished, unarchived workflow of these namespaces (comma-separated; "" = all)',
+        describe:
+          'cluster: every finished, unarchived workflow of these namespaces (comma-separated; "" = STRATA_TENANT_NAMESPACES, else all)',
       })
       .option('selector', { alias: 'l', type: 'string', describe: 'cluster: label selector for --namespace' })
       .option('artifacts', {
@@ -152,7 +157,10 @@ async function archiveCluster(args: ArchiveArgs, ctx: StepContext) {
   const repo = await initRepository(ctx.store());
   return archiveFromCluster(cluster, repo, {
     refs,
-    selection: { namespaces: namespaceList(args.namespace), labelSelector: args.selector?.trim() || undefined },
+    selection: {
+      namespaces: workflowNamespaces(args.namespace, ctx.config),
+      labelSelector: args.selector?.trim() || undefined,
+    },
     group,
     retainUntil: policySet.valid ? complianceRetention(policySet) : undefined,
     artifacts: clusterArtifactReaders(cluster, args.artifacts, ctx.config.s3, ctx.config.artifactRepositories),

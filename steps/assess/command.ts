@@ -1,10 +1,9 @@
 // `strata assess`: lists finished workflows, asks the retention policy, and prints withParam batches to archive.
 import { stepCommand } from '../../lib/cli/step-command.ts';
 import type { StepContext } from '../../lib/cli/run-step.ts';
-import { openClusterAndPolicy, withClusterPolicyOptions } from '../cluster-options.ts';
+import { openClusterAndPolicy, withClusterPolicyOptions, workflowNamespaces } from '../cluster-options.ts';
 import { ConfigError, ExitCode } from '../../lib/errors.ts';
 import type { ClusterApi } from '../../lib/kube/cluster-api.ts';
-import { namespaceList } from '../../lib/kube/policy-sources.ts';
 import { configMapWatermark } from '../../lib/pipeline/watermark-configmap.ts';
 import { ARCHIVED_LABEL, assessWorkflows, type WatermarkStore } from '../../lib/pipeline/index.ts';
 import { policyDecider } from '../../lib/pipeline/policy-verdict.ts';
@@ -32,7 +31,7 @@ export const assessCommand = stepCommand({
         alias: 'n',
         type: 'string',
         array: true,
-        describe: 'namespaces to sweep, repeated or comma-separated (default: all)',
+        describe: 'namespaces to sweep, repeated or comma-separated (default: STRATA_TENANT_NAMESPACES, else all)',
       })
       .option('include-archived', {
         type: 'boolean',
@@ -61,8 +60,8 @@ export const assessCommand = stepCommand({
   handler: async (args, ctx) => {
     const { cluster, policySet } = await openClusterAndPolicy(args, (line) => ctx.log(line));
     if (!policySet.valid) throw new ConfigError('policy set does not validate: nothing is archived, nothing deleted');
-    // Argo passes lists as one parameter: accept "a,b" and "" (all namespaces) as well as repeated flags.
-    const namespaces = namespaceList(args.namespace);
+    // Argo passes lists as one parameter: accept "a,b" and "" (the tenant namespaces) as well as repeated flags.
+    const namespaces = workflowNamespaces(args.namespace, ctx.config);
     const selector = args.selector?.trim() || undefined;
     // Archived workflows carry strata.dev/archived: excluding them on the API server keeps a sweep O(unarchived),
     // whatever the policy keeps in the cluster after archiving.

@@ -8,7 +8,7 @@ import {
   trustedRepositoryFor,
 } from '../../lib/sources/argo-artifact-repository.ts';
 import { openCluster } from '../../lib/kube/open.ts';
-import { withClusterPolicyOptions } from '../cluster-options.ts';
+import { withClusterPolicyOptions, workflowNamespaces } from '../cluster-options.ts';
 import { loadStepPolicy, namespaceList } from '../../lib/kube/policy-sources.ts';
 import { PolicyRefresher } from '../../lib/pipeline/policy-refresh.ts';
 import { recordPolicyInForce } from '../../lib/audit/policy-in-force.ts';
@@ -26,7 +26,12 @@ export const watchCommand = stepCommand({
     'Archive each workflow as soon as it finishes and policy allows (list + watch, due times queued), then finalize it',
   builder: (y) =>
     withClusterPolicyOptions(y)
-      .option('namespace', { alias: 'n', type: 'string', describe: 'watch one namespace (default: all)' })
+      .option('namespace', {
+        alias: 'n',
+        type: 'string',
+        array: true,
+        describe: 'namespaces to watch, repeated or comma-separated (default: STRATA_TENANT_NAMESPACES, else all)',
+      })
       .option('selector', { alias: 'l', type: 'string', describe: 'label selector' })
       .option('once', { type: 'boolean', describe: 'handle what the first list finds, then exit' })
       .option('max-events', { type: 'number', describe: 'exit after this many watch events' })
@@ -112,7 +117,7 @@ export const watchCommand = stepCommand({
           log: (line) => ctx.log(line),
         },
         {
-          namespace: args.namespace,
+          namespaces: workflowNamespaces(args.namespace, ctx.config),
           labelSelector: args.selector,
           once: args.once,
           maxEvents: args['max-events'],

@@ -66,7 +66,7 @@ test('a stale resourceVersion (410 Gone) makes the loop list again; each finishe
   const handled: string[] = [];
   const logs: string[] = [];
   const loop = runWatchLoop(source, {
-    namespace: 'w',
+    namespaces: ['w'],
     maxEvents: 1,
     log: (m) => logs.push(m),
     decide: () => ({ archive: true, reason: 'test', group: 'g', deleteSourceAfterArchive: false }),
@@ -105,7 +105,7 @@ test('an audit record that cannot be written when a due workflow is archived sto
   const clock = new FakeClock(T0);
   fake.put({ ...wf('due-later', 'Succeeded', T0.toISOString()), metadata: { name: 'due-later', namespace: 'aud' } });
   const loop = runWatchLoop(api, {
-    namespace: 'aud',
+    namespaces: ['aud'],
     clock,
     log: () => {},
     decide: (_w, now) =>
@@ -212,7 +212,7 @@ describe('workflows not due yet are archived when they are due', () => {
     const scrape = () => renderMetrics(watchMetrics(() => read?.()));
     // Before the loop runs there is nothing to report: metadata only, no samples.
     expect(scrape()).not.toMatch(/^strata_watch_pending_workflows /m);
-    const watch = await startWatch(clock, 'pol-m', { namespace: 'wm', expose: (r) => (read = r) });
+    const watch = await startWatch(clock, 'pol-m', { namespaces: ['wm'], expose: (r) => (read = r) });
     await watch.logged(/not now: wm\/metered/);
     await watch.idle();
     expect(scrape()).toMatch(/^strata_watch_pending_workflows 1$/m);
@@ -238,7 +238,7 @@ describe('workflows not due yet are archived when they are due', () => {
     putPolicy('pol-1', 'archiveAfter: 10m');
     putFinished('w1', 'soon');
     const clock = new FakeClock(T0);
-    const watch = await startWatch(clock, 'pol-1', { namespace: 'w1' });
+    const watch = await startWatch(clock, 'pol-1', { namespaces: ['w1'] });
     await watch.logged(/not now: w1\/soon: .*queued for 2026-03-02T12:10:00.000Z/);
     await watch.logged(/pending: 1 workflow, oldest due 2026-03-02T12:10:00.000Z/);
     await watch.idle();
@@ -255,13 +255,13 @@ describe('workflows not due yet are archived when they are due', () => {
     putPolicy('pol-2', 'archiveAfter: 10m');
     putFinished('w2', 'later');
     const clock = new FakeClock(T0);
-    const first = await startWatch(clock, 'pol-2', { namespace: 'w2' });
+    const first = await startWatch(clock, 'pol-2', { namespaces: ['w2'] });
     await first.logged(/not now: w2\/later/);
     const before = await first.stop();
     expect(before).toMatchObject({ archived: 0, pending: 1, oldestDue: '2026-03-02T12:10:00.000Z' });
 
     clock.advance(5 * MINUTE);
-    const second = await startWatch(clock, 'pol-2', { namespace: 'w2' });
+    const second = await startWatch(clock, 'pol-2', { namespaces: ['w2'] });
     await second.logged(/not now: w2\/later/);
     await second.idle();
     clock.advance(5 * MINUTE);
@@ -273,7 +273,7 @@ describe('workflows not due yet are archived when they are due', () => {
     putPolicy('pol-3', 'archiveAfter: 100d');
     putFinished('w3', 'slow');
     const clock = new FakeClock(T0);
-    const watch = await startWatch(clock, 'pol-3', { namespace: 'w3', policyRefreshMs: 30_000 });
+    const watch = await startWatch(clock, 'pol-3', { namespaces: ['w3'], policyRefreshMs: 30_000 });
     await watch.logged(/not now: w3\/slow: .*queued for 2026-06-10/);
     await watch.idle();
     putPolicy('pol-3', 'archiveAfter: 10s');
@@ -292,7 +292,7 @@ describe('workflows not due yet are archived when they are due', () => {
     );
     putFinished('w4', 'undecided');
     const clock = new FakeClock(T0);
-    const watch = await startWatch(clock, 'pol-4', { namespace: 'w4', policyRefreshMs: 60 * MINUTE });
+    const watch = await startWatch(clock, 'pol-4', { namespaces: ['w4'], policyRefreshMs: 60 * MINUTE });
     await watch.logged(/retry: w4\/undecided: policy cannot decide: .*attempt 1, next at 2026-03-02T12:00:30.000Z/);
     await watch.idle();
     clock.advance(30_000);
@@ -309,7 +309,7 @@ describe('workflows not due yet are archived when they are due', () => {
     const gone = putFinished('w5', 'gone');
     const old = putFinished('w5', 'reborn');
     const clock = new FakeClock(T0);
-    const watch = await startWatch(clock, 'pol-5', { namespace: 'w5' });
+    const watch = await startWatch(clock, 'pol-5', { namespaces: ['w5'] });
     await watch.logged(/pending: 2 workflows/);
     await api.deleteWorkflow('w5', 'gone', gone.metadata.uid!);
     // Deleted and submitted again under the same name: a new uid.
@@ -330,7 +330,7 @@ describe('workflows not due yet are archived when they are due', () => {
     putFinished('w6', 'a');
     putFinished('w6', 'b');
     const clock = new FakeClock(T0);
-    const watch = await startWatch(clock, 'pol-6', { namespace: 'w6', maxPending: 1, once: true });
+    const watch = await startWatch(clock, 'pol-6', { namespaces: ['w6'], maxPending: 1, once: true });
     const stats = await watch.stop();
     expect(stats).toMatchObject({ pending: 1, notQueued: 1 });
     expect(watch.logs.join('\n')).toMatch(/pending limit 1 reached: w6\/b .* the sweep \(strata-sweep\) archives it/);

@@ -208,6 +208,8 @@ export class FakeKubeApi {
   readonly admission: FakeAdmission[] = [];
   /** When set, objects created through the API get this creationTimestamp (the real server's clock), else the epoch. */
   clock: (() => Date) | undefined;
+  /** Check every request against `rules` (RBAC), not only the reviews: a step then runs with just what it is granted. */
+  enforceRbac = false;
   /** Who a request without a token is: an admin by default (as `kubectl proxy` with an admin kubeconfig). */
   defaultUser: FakeUser | undefined = { username: 'system:admin', groups: ['system:masters'] };
   url = '';
@@ -396,6 +398,25 @@ export class FakeKubeApi {
     const key = typeKey(group, version, plural);
     if (method === 'POST' && !name && (group === 'authentication.k8s.io' || group === 'authorization.k8s.io')) {
       return this.review(req, res, plural, user);
+    }
+    if (this.enforceRbac) {
+      const verb =
+        method === 'GET'
+          ? name
+            ? 'get'
+            : query.watch === '1' || query.watch === 'true'
+              ? 'watch'
+              : 'list'
+          : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method];
+      const attrs = { namespace, verb, group, resource: plural, subresource: sub, name };
+      if (!rbacAllows(this.rules, user, attrs)) {
+        const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
+        return this.status(
+          res,
+          403,
+          `${plural}${sub ? `/${sub}` : ''}${name ? ` "${name}"` : ''} is forbidden: User "${user.username}" cannot ${verb} resource "${plural}" in API group "${group}"${where}`,
+        );
+      }
     }
     if (sub === 'log') return this.podLog(res, namespace!, name!, query.container);
     if (!name) {

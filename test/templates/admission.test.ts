@@ -75,12 +75,15 @@ describe('the unattended restore (strata-verify drill) has its own permission', 
   const verify = docs('workflowtemplate-verify.yaml')[0]!;
   const account = (verify.spec as { serviceAccountName: string }).serviceAccountName;
 
-  test('its account is bound cluster-wide to a role that may create restores.strata.dev', () => {
-    const bindings = all.filter(
-      (d) =>
-        d.kind === 'ClusterRoleBinding' &&
+  // Bound in each tenant namespace (templates/tenant), or in every one (components/cluster-wide).
+  const bindingFiles = ['tenant/rolebindings.yaml', 'components/cluster-wide/clusterrolebindings.yaml'];
+  test.each(bindingFiles)('its account is bound (%s) to a role that may create restores.strata.dev', (file) => {
+    const bindings = parseAllDocuments(readFileSync(join(base, '..', file), 'utf8'))
+      .map((d) => d.toJS() as Record<string, unknown>)
+      .filter((d) =>
         (d.subjects as { kind: string; name: string }[]).some((s) => s.kind === 'ServiceAccount' && s.name === account),
-    );
+      );
+    expect(bindings.length).toBeGreaterThan(0);
     const roles = new Set(bindings.map((b) => (b.roleRef as { name: string }).name));
     const rules = all
       .filter((d) => d.kind === 'ClusterRole' && roles.has((d.metadata as { name: string }).name))

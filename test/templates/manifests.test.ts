@@ -300,7 +300,32 @@ describe('kustomize', () => {
     (dir) => {
       const out = buildKustomization(dir);
       expect(out.length).toBeGreaterThan(10);
-      if (dir.includes('overlays')) expect(out.every((m) => m.metadata.namespace === 'argo')).toBe(true);
+      if (!dir.includes('overlays')) return;
+      // Strata's objects in its namespace, the tenant RoleBindings in theirs, and every account a binding names is
+      // Strata's (the overlay's NamespaceTransformer sets subjects; `namespace:` would move the tenants' too).
+      const tenant = dir.endsWith('dev') ? 'argo' : 'agents';
+      for (const m of out) {
+        const expected = m.kind.startsWith('Cluster')
+          ? undefined
+          : m.file.startsWith('templates/tenant/')
+            ? tenant
+            : 'argo';
+        expect(m.metadata.namespace, `${m.kind}/${m.metadata.name}`).toBe(expected);
+        for (const sub of (m.subjects ?? []) as { kind: string; namespace?: string }[])
+          if (sub.kind === 'ServiceAccount') expect(sub.namespace, `${m.kind}/${m.metadata.name}`).toBe('argo');
+      }
+      expect(out.filter((m) => m.file.startsWith('templates/tenant/')).length).toBeGreaterThan(0);
+    },
+  );
+
+  test.skipIf(!hasKubectl()).each(['templates/overlays/dev', 'templates/overlays/prod'])(
+    'kubectl kustomize %s places every object and binding subject where buildKustomization says',
+    (dir) => {
+      const text = execFileSync('kubectl', ['kustomize', join(repoRoot, dir)], { encoding: 'utf8' });
+      const where = (m: { kind: string; metadata: { name: string; namespace?: string }; subjects?: unknown }) =>
+        `${m.kind}/${m.metadata.name} ns=${m.metadata.namespace ?? '-'} subjects=${JSON.stringify(m.subjects ?? [])}`;
+      const rendered = parseAllDocuments(text).map((d) => where(d.toJS() as Manifest));
+      expect(buildKustomization(dir).map(where).sort()).toEqual(rendered.sort());
     },
   );
 

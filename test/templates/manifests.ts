@@ -1,7 +1,7 @@
 // Loads the manifests of templates/ and policies/ and resolves kustomizations the way `kustomize build` does (resources, patches, namespace).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -52,10 +52,15 @@ const patchFiles = new Set<string>();
 function isPatchFile(file: string): boolean {
   if (patchFiles.size === 0) {
     for (const k of yamlFiles('templates').filter((f) => /kustomization\.ya?ml$/.test(f))) {
-      const kust = loadFile(k)[0] as unknown as { patches?: { path?: string }[]; configurations?: string[] };
+      const kust = loadFile(k)[0] as unknown as {
+        patches?: { path?: string }[];
+        configurations?: string[];
+        transformers?: string[];
+      };
       for (const p of kust.patches ?? [])
         if (p.path) patchFiles.add(relative(repoRoot, resolve(repoRoot, dirname(k), p.path)));
-      for (const c of kust.configurations ?? []) patchFiles.add(relative(repoRoot, resolve(repoRoot, dirname(k), c)));
+      for (const c of [...(kust.configurations ?? []), ...(kust.transformers ?? []).filter((t) => !t.includes('\n'))])
+        patchFiles.add(relative(repoRoot, resolve(repoRoot, dirname(k), c)));
     }
   }
   return patchFiles.has(file);
@@ -63,11 +68,49 @@ function isPatchFile(file: string): boolean {
 
 interface Kustomization {
   namespace?: string;
+  /** Transformer configs: files, or inline YAML (only NamespaceTransformer is understood). */
+  transformers?: string[];
   resources?: string[];
   components?: string[];
   patches?: { path?: string; patch?: string; target?: { kind?: string; name?: string } }[];
   configurations?: string[];
   images?: { name: string; newName?: string; newTag?: string }[];
+}
+
+interface NamespaceTransformer {
+  kind: 'NamespaceTransformer';
+  metadata: { namespace: string };
+  unsetOnly?: boolean;
+  setRoleBindingSubjects?: 'defaultOnly' | 'allServiceAccounts' | 'none';
+}
+
+/** Kinds kustomize knows are cluster-scoped (it namespaces kinds it does not know, e.g. admission policies). */
+const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition']);
+
+/** kustomize's namespace transformer: `namespace:` is `{namespace, defaultOnly}`; NamespaceTransformer says more. */
+function setNamespace(m: Manifest, t: Omit<NamespaceTransformer, 'kind'>): Manifest {
+  const ns = t.metadata.namespace;
+  const metadata =
+    CLUSTER_SCOPED.has(m.kind) || (t.unsetOnly && m.metadata.namespace) ? m.metadata : { ...m.metadata, namespace: ns };
+  const mode = t.setRoleBindingSubjects ?? 'defaultOnly';
+  const subjects = (m.subjects as { kind: string; namespace?: string }[] | undefined)?.map((sub) => {
+    if (sub.kind !== 'ServiceAccount' || mode === 'none') return sub;
+    if (mode === 'defaultOnly' ? sub.namespace === 'default' : !(t.unsetOnly && sub.namespace)) {
+      return { ...sub, namespace: ns };
+    }
+    return sub;
+  });
+  return { ...m, metadata, ...(subjects ? { subjects } : {}) };
+}
+
+function transformersOf(dir: string, file: string, k: Kustomization): NamespaceTransformer[] {
+  return (k.transformers ?? []).map((t) => {
+    const docs = t.includes('\n') ? [parse(t) as NamespaceTransformer] : (loadFile(join(dir, t)) as unknown[]);
+    const config = docs[0] as NamespaceTransformer | undefined;
+    if (config?.kind !== 'NamespaceTransformer')
+      throw new Error(`${file}: transformer ${t} is not a NamespaceTransformer`);
+    return config;
+  });
 }
 
 /** What `kustomize build <dir>` would put out, minus patch application: resources with the namespace applied; throws on anything unresolvable. */
@@ -115,5 +158,7 @@ export function buildKustomization(dir: string): Manifest[] {
       throw new Error(`${file}: patch target ${p.target.kind}/${p.target.name} matches no resource`);
     }
   }
-  return out.map((m) => (k.namespace ? { ...m, metadata: { ...m.metadata, namespace: k.namespace } } : m));
+  let built = k.namespace ? out.map((m) => setNamespace(m, { metadata: { namespace: k.namespace! } })) : out;
+  for (const t of transformersOf(dir, file, k)) built = built.map((m) => setNamespace(m, t));
+  return built;
 }

@@ -363,7 +363,7 @@ describe('the policy in force is on the audit record before the watch decides un
     const watch = await startWatch(
       clock,
       'pol-r',
-      { namespace: 'wr', policyRefreshMs: 30_000 },
+      { namespaces: ['wr'], policyRefreshMs: 30_000 },
       {
         record: recorder(audit, 'r'),
         audit,
@@ -401,7 +401,7 @@ describe('the policy in force is on the audit record before the watch decides un
     const watch = await startWatch(
       clock,
       'pol-rf',
-      { namespace: 'wrf', policyRefreshMs: 30_000 },
+      { namespaces: ['wrf'], policyRefreshMs: 30_000 },
       {
         record: recorder(audit, 'rf'),
         audit,
@@ -422,7 +422,7 @@ describe('the policy in force is on the audit record before the watch decides un
     putFinished('wrs', 'due-now');
     const clock = new FakeClock(T0);
     const { audit } = auditLog(0);
-    const watch = await startWatch(clock, 'pol-rs', { namespace: 'wrs' }, { record: recorder(audit, 'rs'), audit });
+    const watch = await startWatch(clock, 'pol-rs', { namespaces: ['wrs'] }, { record: recorder(audit, 'rs'), audit });
     await expect(watch.ended).rejects.toThrow(/policy in force .* is not recorded in the audit log/);
     expect(archivedLabel('wrs', 'due-now')).toBeUndefined();
   });

@@ -1,6 +1,7 @@
 // Data residency: where the workflows of each policy destination (a rule's `destination`, e.g. eu-archive) may be
 // kept. A replica that is not among a destination's stores (URL pattern) and regions never receives its
 // workflows; a workflow whose destination has no entry, or whose policy cannot decide, goes nowhere (fail closed).
+// Directories are matched by their real path, and are in a region only where the file's `places` say so.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -8,6 +9,8 @@ import { ConfigError } from '../errors.ts';
 import type { Manifest } from '../archive/manifest.ts';
 import { decideRetention, NO_HOLDS, type PolicySet } from '../policy/index.ts';
 import { manifestInput } from '../policy/inputs.ts';
+import { parseStoreUrl } from '../store/open.ts';
+import { canonicalFileUrl } from './place.ts';
 
 const destinationSchema = z
   .object({
@@ -18,20 +21,54 @@ const destinationSchema = z
   })
   .strict();
 
+const placeSchema = z
+  .object({
+    /** Directory store URL patterns (`file:///mnt/eu-nfs/*`): an S3 bucket's region is its own, never set here. */
+    stores: z.array(z.string().regex(/^file:/, 'places are for directory (file:) stores')).min(1),
+    /** The region those directories are in, matched against destinations' `regions` like an S3 bucket's. */
+    region: z.string().min(1),
+  })
+  .strict();
+
 const residencySchema = z
   .object({
     apiVersion: z.literal('strata.dev/v1alpha1'),
     kind: z.literal('Residency'),
     destinations: z.record(z.string().min(1), destinationSchema),
+    /** Where directory stores are (a directory has no region of its own); the first matching entry counts. */
+    places: z.array(placeSchema).default([]),
   })
   .strict();
 
 export type Residency = z.infer<typeof residencySchema>;
 
-/** Where a replica is: its URL and, for S3, its region. */
+/** Where a replica is: its URL (a directory's canonical, replicaPlace) and its region. */
 export interface ReplicaPlace {
   url: string;
   region?: string;
+}
+
+/**
+ * Where the replica `to` is, as residency sees it. An S3 bucket: its URL and its region (`toRegion`, else Strata's
+ * S3 region). A directory: its real path (symlinks and `..` resolved) as a `file:///` URL, and the region of the
+ * first residency `places` entry matching that; none → no region, so a destination limited to regions refuses it.
+ */
+export function replicaPlace(
+  to: string,
+  opts: { toRegion?: string; s3Region?: string; residency?: Residency },
+): ReplicaPlace {
+  if (parseStoreUrl(to).kind === 's3') {
+    const region = opts.toRegion ?? opts.s3Region;
+    return { url: to, ...(region && { region }) };
+  }
+  if (opts.toRegion) {
+    throw new ConfigError(
+      `--to-region is for s3:// replicas; the region of a directory (${to}) comes from the residency file's places`,
+    );
+  }
+  const url = canonicalFileUrl(to);
+  const place = opts.residency?.places.find((p) => p.stores.some((pattern) => matches(canonicalFileUrl(pattern), url)));
+  return { url, ...(place && { region: place.region }) };
 }
 
 export function parseResidency(text: string, file: string): Residency {
@@ -84,10 +121,15 @@ export function residencyRefusal(
   const rule = residency.destinations[destination];
   if (!rule) return `destination "${destination}" has no residency entry: kept where it is`;
   const url = place.url.replace(/\/+$/, '');
-  if (!rule.stores.some((p) => matches(p.replace(/\/+$/, ''), url) || matches(p, place.url)))
+  const patterns = rule.stores.map(canonicalFileUrl);
+  if (!patterns.some((p) => matches(p.replace(/\/+$/, ''), url) || matches(p, place.url)))
     return `destination "${destination}" may live only in ${rule.stores.join(', ')}, not ${place.url}`;
-  if (rule.regions && !(place.region && rule.regions.some((r) => matches(r, place.region!))))
-    return `destination "${destination}" may live only in regions ${rule.regions.join(', ')}, not ${place.region ?? '(unknown)'}`;
+  if (rule.regions && !(place.region && rule.regions.some((r) => matches(r, place.region!)))) {
+    const unknown = place.url.startsWith('file:')
+      ? `${place.url}, a directory no residency places entry puts in a region`
+      : '(unknown)';
+    return `destination "${destination}" may live only in regions ${rule.regions.join(', ')}, not ${place.region ?? unknown}`;
+  }
   return undefined;
 }
 

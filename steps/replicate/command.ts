@@ -11,7 +11,7 @@ import { formatProblem, loadPolicySet } from '../../lib/policy/index.ts';
 import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
 import { replicate } from '../../lib/replica/replicate.ts';
 import { replicationConfiguration } from '../../lib/replica/replication-config.ts';
-import { loadResidency, manifestRefusal, type ReplicaPlace } from '../../lib/replica/residency.ts';
+import { loadResidency, manifestRefusal, replicaPlace } from '../../lib/replica/residency.ts';
 import { openStore, parseStoreUrl } from '../../lib/store/open.ts';
 
 interface ReplicateArgs {
@@ -62,11 +62,11 @@ export const replicateCommand: CommandModule<GlobalArgs, ReplicateArgs> = {
     if (!args.residency && (args.policy || args['policy-from-cluster']))
       throw new ConfigError('--policy and --policy-from-cluster decide residency: they go with --residency <file>');
     const region = args['to-region'] ?? ctx.config.s3.region;
-    const place: ReplicaPlace = { url: args.to, ...(args.to.startsWith('s3://') && { region }) };
     const now = new Date();
     let refusal: ReturnType<typeof manifestRefusal> | undefined;
     if (args.residency) {
       const residency = loadResidency(args.residency);
+      const place = replicaPlace(args.to, { toRegion: args['to-region'], s3Region: ctx.config.s3.region, residency });
       const namespaces = namespaceList(args['policy-from-cluster']);
       const { policySet, problems } = namespaces.length
         ? await loadStepPolicy(await openCluster(args['kube-server']), args.policy, namespaces)

@@ -2,7 +2,7 @@
 // nor a workflow sharing a pack with it); one found there is drift, removed with --prune; an allowed replica gets
 // everything. --emit-replication refuses what server-side replication could not honour.
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
@@ -18,7 +18,8 @@ import { manifestKey, packKey, readObject } from '../../lib/archive/repository.t
 import { ConfigError } from '../../lib/errors.ts';
 import { replicate } from '../../lib/replica/replicate.ts';
 import { replicationConfiguration } from '../../lib/replica/replication-config.ts';
-import { manifestRefusal, parseResidency, residencyRefusal } from '../../lib/replica/residency.ts';
+import { manifestRefusal, parseResidency, replicaPlace, residencyRefusal } from '../../lib/replica/residency.ts';
+import { parseStoreUrl } from '../../lib/store/open.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { bundleOf, SMALL, tempDir } from '../archive/fixtures.ts';
 import { policySet } from '../policy/helpers.ts';
@@ -207,5 +208,116 @@ describe('--emit-replication', () => {
       Filter: { Prefix: 'arch/' },
       Destination: { Bucket: 'arn:aws:s3:::strata-dr' },
     });
+  });
+});
+
+describe('directory replicas: placed by their real path, in a region only where the residency file says', () => {
+  const sites = join(dir.path, 'sites');
+  const DIRS = `
+apiVersion: strata.dev/v1alpha1
+kind: Residency
+destinations:
+  eu-archive:
+    stores: ["file://${sites}/*"]
+    regions: ["eu-*"]
+  eu-sites:
+    stores: ["file://${sites}/eu-*"]
+places:
+  - stores: ["file://${sites}/eu-*"]
+    region: eu-central-1
+  - stores: ["file://${sites}/us-*"]
+    region: us-east-1
+`;
+  const dirsResidency = parseResidency(DIRS, 'residency.yaml');
+  const pinned = policySet(
+    [
+      { name: 'eu', match: 'labels[?"residency"].orValue("") == "eu"', destination: 'eu-archive', priority: 1000 },
+      { name: 'eu-sites', match: 'labels[?"residency"].orValue("") == "eu-sites"', destination: 'eu-sites' },
+    ],
+    { archiveAfter: '0s', retainFor: '1y' },
+  );
+  mkdirSync(join(sites, 'us-linked'), { recursive: true });
+  symlinkSync(join(sites, 'us-linked'), join(sites, 'eu-link'));
+
+  test('replicaPlace resolves symlinks and "..", takes the region from places, and refuses --to-region', () => {
+    const place = (to: string) => replicaPlace(to, { residency: dirsResidency });
+    expect(place(`file:${sites}/eu-1`)).toEqual({ url: `file://${sites}/eu-1`, region: 'eu-central-1' });
+    expect(place(`file://${sites}/eu-1/../us-2`)).toEqual({ url: `file://${sites}/us-2`, region: 'us-east-1' });
+    expect(place(`file://${sites}/eu-link/strata`)).toEqual({
+      url: `file://${sites}/us-linked/strata`,
+      region: 'us-east-1',
+    });
+    expect(place(`file:${sites}/apac-1`)).toEqual({ url: `file://${sites}/apac-1` });
+    expect(() => replicaPlace(`file:${sites}/eu-1`, { toRegion: 'eu-west-1' })).toThrow(/--to-region is for s3/);
+    expect(replicaPlace('s3://strata-eu-1/x', { s3Region: 'eu-west-1' })).toEqual({
+      url: 's3://strata-eu-1/x',
+      region: 'eu-west-1',
+    });
+  });
+
+  test('an EU-pinned workflow is never copied to a non-EU directory, however its path is spelled', async () => {
+    const root = join(dir.path, `primary-${n++}`);
+    const repo = await initRepository(new FileSystemStore(root), SMALL);
+    const eu = await archive(repo, 'eu-d', [randomBytes(8_000)], { residency: 'eu' });
+    const euSites = await archive(repo, 'eu-s', [randomBytes(8_000)], { residency: 'eu-sites' });
+    const plain = await archive(repo, 'plain-d', [randomBytes(8_000)]);
+    const copyTo = async (to: string) => {
+      const place = replicaPlace(to, { residency: dirsResidency });
+      const replica = new FileSystemStore((parseStoreUrl(to) as { root: string }).root);
+      const refusal = manifestRefusal(pinned, dirsResidency, place, new Date());
+      const report = await replicate(repo.store, replica, { verify: false, prune: false, dryRun: false, refusal });
+      const has = async (id: string) => (await replica.head(manifestKey(id))) !== undefined;
+      return { report, eu: await has(eu), euSites: await has(euSites), plain: await has(plain) };
+    };
+
+    // A US site, by its name, through "..", through a symlink named like an EU site; and a site in no region.
+    for (const to of [
+      `file:${sites}/us-a`,
+      `file://${sites}/eu-x/../us-b`,
+      `file://${sites}/eu-link/strata-${n++}`,
+      `file:${sites}/apac-${n++}`,
+    ]) {
+      const got = await copyTo(to);
+      expect(got, to).toMatchObject({ eu: false, euSites: false, plain: true });
+      expect(got.report.refused.find((r) => r.key === manifestKey(eu))?.why, to).toMatch(
+        /may live only in regions eu-\*, not (us-east-1|.*no residency places entry)/,
+      );
+    }
+    // An EU site gets everything.
+    expect(await copyTo(`file:${sites}/eu-${n++}`)).toMatchObject({ eu: true, euSites: true, plain: true });
+  });
+
+  test('strata replicate places a directory by the residency file, not by a flag', async () => {
+    const root = join(dir.path, `primary-${n++}`);
+    const repo = await initRepository(new FileSystemStore(root), SMALL);
+    await archive(repo, 'eu-c', [randomBytes(7_000)], { residency: 'eu' });
+    const residencyFile = join(dir.path, `residency-${n++}.yaml`);
+    writeFileSync(residencyFile, DIRS);
+    const policyFile = join(dir.path, `policy-${n++}.yaml`);
+    writeFileSync(
+      policyFile,
+      `apiVersion: strata.dev/v1alpha1
+kind: RetentionPolicy
+metadata: { name: eu }
+spec:
+  rules:
+    - name: eu
+      match: labels[?"residency"].orValue("") == "eu"
+      destination: eu-archive
+`,
+    );
+    const args = (to: string) => ['--store', `file:${root}`, 'replicate', '--to', to, '--residency', residencyFile];
+    const us = await runCli([...args(`file://${sites}/eu-z/../us-${n++}`), '--policy', policyFile, '-o', 'json']);
+    expect(us.code, us.err).toBe(0);
+    expect(us.err).toMatch(/residency: not copied: workflow agents\/wf-eu-c: .* not us-east-1/);
+    const claimed = await runCli([
+      ...args(`file:${sites}/us-${n++}`),
+      '--to-region',
+      'eu-west-1',
+      '--policy',
+      policyFile,
+    ]);
+    expect(claimed.code).toBe(2);
+    expect(claimed.err).toMatch(/--to-region is for s3:\/\/ replicas/);
   });
 });

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { InclusionProofDoc } from '../../lib/audit/proof.ts';
 import { createStoreAuditLog } from '../../lib/audit/store-audit.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { runCli } from '../support/run-cli.ts';
@@ -67,6 +68,72 @@ describe('strata audit', () => {
     writeFileSync(file, proof.out);
     const ok = await runCli(['audit', 'check-proof', file, '--public-key', pub, '-o', 'json']);
     expect(ok.code, ok.err).toBe(0);
+  });
+
+  test('report deletions: each deletion carries its proof against the report head, checked with the public key alone; tampered ones fail', async () => {
+    const log = createStoreAuditLog(new FileSystemStore(repo));
+    await log.record({
+      action: 'emergency-delete',
+      actor: 'oncall',
+      subject: 'uid-leak',
+      outcome: 'ok',
+      reason: 'leaked token',
+      approver: 'ciso',
+      details: { manifests: ['a'.repeat(64)] },
+    });
+    await log.record({
+      action: 'expire',
+      actor: 'strata/tier',
+      subject: 'uid-old',
+      outcome: 'ok',
+      reason: 'retainFor 30d',
+      details: { manifests: ['b'.repeat(64)] },
+    });
+    const run = await strata([
+      'report',
+      'deletions',
+      '--from',
+      '2000-01-01T00:00:00Z',
+      '--to',
+      '2100-01-01T00:00:00Z',
+      '-o',
+      'json',
+    ]);
+    expect(run.code, run.err).toBe(0);
+    const report = JSON.parse(run.out) as {
+      basis: { head: { seq: number; size: number; root: string; keyId: string }; signed: boolean };
+      deletions: Array<{ index: number; subject: string; proof: InclusionProofDoc }>;
+    };
+    expect(report.basis.signed).toBe(true);
+    expect(report.deletions.map((d) => d.subject)).toEqual(['uid-leak', 'uid-old']);
+    const check = async (doc: unknown) => {
+      const file = join(root, 'deletion-proof.json');
+      writeFileSync(file, JSON.stringify(doc));
+      return runCli(['audit', 'check-proof', file, '--public-key', pub, '-o', 'json']);
+    };
+    for (const d of report.deletions) {
+      // Against the very head the report names, signed by the log's key.
+      const { seq, size, root: headRoot, keyId } = report.basis.head;
+      expect(d.proof.head).toMatchObject({ seq, size, root: headRoot, signature: { keyId } });
+      expect(d.proof.entry).toMatchObject({ index: d.index, record: { subject: d.subject } });
+      const ok = await check(d.proof);
+      expect(ok.code, ok.err).toBe(0);
+    }
+    const proof = report.deletions[0]!.proof;
+    const altered = structuredClone(proof);
+    (altered.entry.record as { approver?: string }).approver = 'nobody';
+    const bad = await check(altered);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(new RegExp(`record ${proof.entry.index} is not in the log of head ${proof.head.seq}`));
+    const badPath = structuredClone(proof);
+    badPath.path[0] = 'f'.repeat(64);
+    expect((await check(badPath)).code).toBe(1);
+    // A head made up to fit an altered record does not carry the log key's signature.
+    const forged = structuredClone(altered);
+    forged.head.root = 'e'.repeat(64);
+    const unsigned = await check(forged);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.err).toMatch(/signature that does not verify/);
   });
 
   test('an edited record on disk is named by verify (exit 1)', async () => {

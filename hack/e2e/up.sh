@@ -42,9 +42,9 @@ on_exit() {
 trap on_exit EXIT
 
 # Distinct free loopback ports, all held open until every one is chosen.
-read -r etcd_port etcd_peer_port api_port kcm_port moto_port kubelet_port s3_port argo_server_port < <(node -e '
+read -r etcd_port etcd_peer_port api_port kcm_port moto_port kubelet_port s3_port argo_server_port metrics_port < <(node -e '
   const net = require("node:net");
-  const servers = Array.from({ length: 8 }, () => net.createServer());
+  const servers = Array.from({ length: 9 }, () => net.createServer());
   Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", () => ok(s.address().port)))))
     .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });
 ')
@@ -168,9 +168,12 @@ start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$kube
 "${kubectl[@]}" create namespace "$ns" >/dev/null
 # (kubectl wait fails outright on a CRD that has no conditions yet: retry it.)
 wait_for "Argo's CRDs" kube-apiserver 240 "${kubectl[@]}" wait --for condition=established --timeout 5s crd --all
-# Values are YAML flow values: a block value made the controller exit. Both switched off also keep it off :9090.
+# Values are YAML flow values: a block value made the controller exit. Metrics on a free port, plain HTTP (the
+# default :9090 is the strata-watch Deployment's here, every pod runs on the host): scenarios read the templates'
+# metrics there (docs/metrics.md). telemetryConfig stays off.
 "${kubectl[@]}" -n "$ns" create configmap workflow-controller-configmap \
-  --from-literal=metricsConfig='{enabled: false}' --from-literal=telemetryConfig='{enabled: false}' >/dev/null
+  --from-literal=metricsConfig="{enabled: true, port: $metrics_port, secure: false}" \
+  --from-literal=telemetryConfig='{enabled: false}' >/dev/null
 wait_for "the $ns/default service account" kube-controller-manager 120 "${kubectl[@]}" -n "$ns" get serviceaccount default
 
 log "moto S3 on 127.0.0.1:$moto_port, through a gate on 127.0.0.1:$s3_port (scenarios close it for S3 faults)"
@@ -223,6 +226,7 @@ cat >"$state/cluster.json" <<JSON
   "apiServer": "https://127.0.0.1:$api_port",
   "s3Endpoint": "$s3",
   "argoServer": "http://127.0.0.1:$argo_server_port",
+  "controllerMetrics": "http://127.0.0.1:$metrics_port/metrics",
   "caFile": "$pki/ca.crt",
   "tokens": {
     "alice": "$pki/token-alice",

@@ -36,7 +36,7 @@ export function checkWorkflowSpec(spec: Obj, where: string, referenced?: Obj): s
   const check = (
     text: string,
     at: string,
-    scope: { inputs: Set<string>; tasks?: Map<string, Obj>; item?: boolean },
+    scope: { inputs: Set<string>; tasks?: Map<string, Obj>; item?: boolean; outputs?: Set<string> },
   ) => {
     for (const m of text.matchAll(/\{\{\s*([^}]+?)\s*\}\}/g)) {
       const ref = m[1]!;
@@ -52,6 +52,10 @@ export function checkWorkflowSpec(spec: Obj, where: string, referenced?: Obj): s
         if (!task) problems.push(`${at}: {{${ref}}} but there is no ${r[1]} "${r[2]}" here`);
         else if (!outputsOf(String(task.template)).has(r[3]!))
           problems.push(`${at}: {{${ref}}} but template "${String(task.template)}" has no output parameter "${r[3]}"`);
+      } else if ((r = /^outputs\.parameters\.([\w-]+)$/.exec(ref)) && scope.outputs) {
+        // A template's own outputs (its metrics read them): the parameter must be declared there.
+        if (!scope.outputs.has(r[1]!))
+          problems.push(`${at}: {{${ref}}} but the template declares no output parameter "${r[1]}"`);
       } else if (/^item(\.[\w-]+)?$/.test(ref)) {
         if (!scope.item) problems.push(`${at}: {{${ref}}} outside a withParam/withItems task`);
       } else if (!BUILTIN.test(ref)) {
@@ -97,7 +101,8 @@ export function checkWorkflowSpec(spec: Obj, where: string, referenced?: Obj): s
     }
     const out: { path: string; text: string }[] = [];
     strings({ ...t, dag: undefined, steps: undefined }, at, out);
-    for (const s of out) check(s.text, s.path, { inputs, tasks });
+    const outputs = new Set(isObj(t.outputs) ? names(t.outputs.parameters) : []);
+    for (const s of out) check(s.text, s.path, { inputs, tasks, outputs });
   }
   return problems;
 }

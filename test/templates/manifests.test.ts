@@ -247,6 +247,31 @@ function coreProblems(m: Manifest): string[] {
       need(spec?.validationActions?.includes('Deny') === true, 'validationActions include Deny');
       break;
     }
+    case 'PrometheusRule': {
+      need(m.apiVersion === 'monitoring.coreos.com/v1', 'apiVersion monitoring.coreos.com/v1');
+      const groups = ((m.spec as { groups?: unknown[] })?.groups ?? []) as {
+        name?: string;
+        rules?: {
+          alert?: string;
+          expr?: unknown;
+          for?: string;
+          labels?: { severity?: string };
+          annotations?: Record<string, string>;
+        }[];
+      }[];
+      need(
+        groups.length > 0 && groups.every((g) => Boolean(g.name) && (g.rules?.length ?? 0) > 0),
+        'groups with rules',
+      );
+      for (const r of groups.flatMap((g) => g.rules ?? [])) {
+        need(/^[A-Z][A-Za-z0-9]+$/.test(r.alert ?? ''), `alert name ${JSON.stringify(r.alert)}`);
+        need(typeof r.expr === 'string' && r.expr.trim().length > 0, `${r.alert}: expr`);
+        need(r.for === undefined || /^([0-9]+[smhdwy])+$/.test(r.for), `${r.alert}: for is a duration`);
+        need(['critical', 'warning', 'info'].includes(r.labels?.severity ?? ''), `${r.alert}: labels.severity`);
+        need(Boolean(r.annotations?.summary && r.annotations.description), `${r.alert}: summary and description`);
+      }
+      break;
+    }
     default:
       p.push(`kind ${m.kind} has no structural check: add one`);
   }
@@ -404,6 +429,19 @@ describe('Argo references', () => {
       templates: [{ name: 'a', container: { args: ['{{inputs.parameters.nope}}', '{{workflow.parameters.gone}}'] } }],
     };
     expect(checkWorkflowSpec(spec, 'x')).toHaveLength(2);
+    // A metric reading an output parameter its template does not declare.
+    const metric = {
+      templates: [
+        {
+          name: 'a',
+          outputs: { parameters: [{ name: 'archived' }] },
+          metrics: { prometheus: [{ name: 'm', help: 'h', counter: { value: '{{outputs.parameters.archive}}' } }] },
+        },
+      ],
+    };
+    expect(checkWorkflowSpec(metric, 'x')).toEqual([
+      'x template "a".metrics.prometheus[0].counter.value: {{outputs.parameters.archive}} but the template declares no output parameter "archive"',
+    ]);
   });
 });
 

@@ -14,6 +14,8 @@ export interface E2eCluster {
   s3Endpoint: string;
   /** argo-server (events endpoint), plain HTTP on loopback. */
   argoServer: string;
+  /** The workflow-controller's Prometheus endpoint (plain HTTP): the templates' metrics, argo_workflows_strata_*. */
+  controllerMetrics: string;
   caFile: string;
   tokens: Record<'alice' | 'bob' | 'carol' | 'mallory', string>;
 }
@@ -93,7 +95,13 @@ export async function kubectlJson<T>(c: E2eCluster, args: string[]): Promise<T> 
 }
 
 export interface Workflow {
-  metadata: { name: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    uid: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   status?: {
     phase?: string;
     message?: string;

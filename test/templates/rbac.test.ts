@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildKustomization, loadFile, repoRoot, type Manifest } from './manifests.ts';
+import { steps, type Step } from './template-steps.ts';
+
+const base = (f: string) => loadFile(`templates/base/${f}`);
 
 /**
  * `<scope> <verb> <group>/<resource>[#name]`: scope `tenant` (in every namespace Strata archives: a RoleBinding there
@@ -90,62 +93,6 @@ const STEP_NEEDS: Record<string, Permission[]> = {
   verify: [],
   audit: [],
 };
-
-interface Step {
-  where: string;
-  account: string;
-  command: string;
-  args: string[];
-  argo: boolean;
-}
-
-const base = (f: string) => loadFile(`templates/base/${f}`);
-
-/** Every `strata` container a template or the watch Deployment runs, with the account it runs as. */
-function steps(): Step[] {
-  const out: Step[] = [];
-  const files = [
-    'workflowtemplate-archive.yaml',
-    'workflowtemplate-restore.yaml',
-    'workflowtemplate-emergency-delete.yaml',
-    'workflowtemplate-legal-hold.yaml',
-    'workflowtemplate-tiering.yaml',
-    'workflowtemplate-verify.yaml',
-  ];
-  for (const m of files.flatMap(base)) {
-    const spec = m.spec as {
-      serviceAccountName?: string;
-      templates: {
-        name: string;
-        serviceAccountName?: string;
-        container?: { command?: string[]; args?: string[] };
-        script?: unknown;
-      }[];
-    };
-    for (const t of spec.templates) {
-      if (t.container?.command?.[0] !== 'strata') continue;
-      const args = t.container.args ?? [];
-      out.push({
-        where: `${m.metadata.name}/${t.name}`,
-        account: t.serviceAccountName ?? spec.serviceAccountName!,
-        command: args[0]!,
-        args,
-        argo: true,
-      });
-    }
-  }
-  const watch = loadFile('templates/components/watch/deployment.yaml')[0]!;
-  const pod = (watch.spec as { template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } } })
-    .template.spec;
-  out.push({
-    where: 'Deployment/strata-watch',
-    account: pod.serviceAccountName,
-    command: pod.containers[0]!.args[0]!,
-    args: pod.containers[0]!.args,
-    argo: false,
-  });
-  return out;
-}
 
 /** What a step needs: its command's, the executor's, and a review for its requester when it acts for one. */
 function needsOf(step: Step): Permission[] {

@@ -28,6 +28,11 @@ const ARCHIVE_READS = new Set([
   'Workflow.extensions',
   'Log.text',
 ]);
+/**
+ * Mutations are expensive on purpose: each starts or stops work (a restore job), so one request cannot carry more
+ * than a handful of them under aliases.
+ */
+const MUTATION_COST = 2_000;
 /** A list field without a `first` argument is assumed to hold this many items (typical sizes, not maxima). */
 const ASSUMED_LIST = 20;
 const ASSUMED: Record<string, number> = {
@@ -79,7 +84,7 @@ function measure(
         if (name.startsWith('__')) continue;
         const field = fields[name] as GraphQLField<unknown, unknown> | undefined;
         if (!field) continue; // other rules report unknown fields
-        let own = ARCHIVE_READS.has(`${parentName}.${name}`) ? 10 : 1;
+        let own = parentName === 'Mutation' ? MUTATION_COST : ARCHIVE_READS.has(`${parentName}.${name}`) ? 10 : 1;
         let inner: Measure = { depth: depth + 1, cost: 0 };
         if (sel.selectionSet) {
           inner = walk(sel.selectionSet, getNamedType(field.type).name, depth + 1, seen);

@@ -2,6 +2,7 @@
 import {
   GraphQLBoolean,
   GraphQLEnumType,
+  GraphQLFloat,
   GraphQLID,
   GraphQLInputObjectType,
   GraphQLInt,
@@ -30,7 +31,9 @@ import {
 } from '../api/schemas.ts';
 import type { NodeView } from '../api/workflow-detail.ts';
 import type { Caller } from '../auth/access.ts';
+import type { RestoreJobs } from '../restores/jobs.ts';
 import type { ArchiveService, WorkflowDetail } from '../service/archive-service.ts';
+import { restoreFields } from './restores.ts';
 
 /** At most this much log text in one `Log.text` (larger logs: page with offset, or the REST endpoint's stream). */
 export const MAX_LOG_TEXT = 1024 * 1024;
@@ -38,6 +41,8 @@ export const MAX_LOG_TEXT = 1024 * 1024;
 export interface GraphQLContext {
   caller: Caller;
   service: ArchiveService;
+  /** Absent when the server runs without restore jobs (their fields answer 503). */
+  restores: RestoreJobs | undefined;
   /** One detail read (and one audit record) per workflow per request, however many fields ask. */
   details: Map<string, Promise<WorkflowDetail>>;
 }
@@ -80,7 +85,7 @@ const Log = new GraphQLObjectType<LogSource, GraphQLContext>({
     nodeId: { type: nn(GraphQLString) },
     container: { type: nn(GraphQLString) },
     path: { type: nn(GraphQLString) },
-    size: { type: GraphQLInt },
+    size: { type: GraphQLFloat },
     text: {
       type: nn(GraphQLString),
       description: `The log (audited read): bytes [offset, offset+length) (at most ${MAX_LOG_TEXT}), or with grep only the matching lines as "<line>:<text>"`,
@@ -166,7 +171,7 @@ const Artifact = new GraphQLObjectType<CatalogEntry & { manifestId: string }>({
     path: { type: nn(GraphQLString) },
     name: { type: GraphQLString, resolve: (a) => a.artifactName },
     nodeId: { type: GraphQLString },
-    size: { type: GraphQLInt },
+    size: { type: GraphQLFloat },
     sha256: { type: GraphQLString },
     downloadUrl: {
       type: nn(GraphQLString),
@@ -223,7 +228,7 @@ const Workflow = new GraphQLObjectType<CatalogWorkflow, GraphQLContext>({
     group: { type: GraphQLString },
     incomplete: { type: nn(GraphQLBoolean) },
     entryCount: { type: nn(GraphQLInt), resolve: (w) => w.entries },
-    bytes: { type: nn(GraphQLInt) },
+    bytes: { type: nn(GraphQLFloat), description: 'original size (Float: byte counts pass the 32 bits of Int)' },
     object: {
       type: JSONScalar,
       resolve: async (w, _a, ctx) => (await detailOf(ctx, w.manifestId)).object ?? null,
@@ -359,9 +364,17 @@ const workflowsField: GraphQLFieldConfig<unknown, GraphQLContext> = {
   },
 };
 
+const restores = restoreFields(Workflow);
+
+const Mutation = new GraphQLObjectType<unknown, GraphQLContext>({
+  name: 'Mutation',
+  fields: restores.mutation,
+});
+
 const Query = new GraphQLObjectType<unknown, GraphQLContext>({
   name: 'Query',
   fields: {
+    ...restores.query,
     workflows: workflowsField,
     workflow: {
       type: Workflow,
@@ -393,4 +406,4 @@ const Query = new GraphQLObjectType<unknown, GraphQLContext>({
   },
 });
 
-export const schema = new GraphQLSchema({ query: Query });
+export const schema = new GraphQLSchema({ query: Query, mutation: Mutation });

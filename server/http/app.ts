@@ -216,8 +216,8 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       }
       const caller = await authenticate(req, res);
       if (!caller) return;
-      const answer = await answerGraphQL(req, url, caller, ctx.service, deps.onInternalError);
-      return sendJson(res, answer.status, answer.body);
+      const answer = await answerGraphQL(req, url, caller, ctx, deps.onInternalError);
+      return sendJson(res, answer.status, answer.body, answer.headers);
     }
     const matched = matchRoute(url.pathname, req.method);
     if (!matched) return sendError(res, 404, `no route ${url.pathname}`);

@@ -16,7 +16,7 @@ import { BadRequest, HttpError } from '../api/errors.ts';
 import type { Caller } from '../auth/access.ts';
 import { queryLimits } from '../graphql/limits.ts';
 import { schema, type GraphQLContext } from '../graphql/schema.ts';
-import type { ArchiveService } from '../service/archive-service.ts';
+import type { Context } from './respond.ts';
 import { readBody } from './body.ts';
 
 export const MAX_GRAPHQL_BODY = 64 * 1024;
@@ -99,6 +99,7 @@ const CODES: Record<number, string> = {
 export interface GraphQLAnswer {
   status: number;
   body: FormattedExecutionResult;
+  headers?: Record<string, string>;
 }
 
 /** One GraphQL request of an authenticated caller, answered as HTTP status + JSON body. */
@@ -106,7 +107,7 @@ export async function answerGraphQL(
   req: IncomingMessage,
   url: URL,
   caller: Caller,
-  service: ArchiveService,
+  ctx: Context,
   onInternalError?: (err: unknown) => void,
 ): Promise<GraphQLAnswer> {
   const request = await graphqlRequest(req, url);
@@ -120,7 +121,12 @@ export async function answerGraphQL(
   if (errors.length) return { status: 400, body: { errors: errors.map((e) => e.toJSON()) } };
   const op = getOperationAST(document, request.operationName);
   if (!op) throw new BadRequest('operationName does not name one operation of the document', 'operationName');
-  const context: GraphQLContext = { caller, service, details: new Map() };
+  // GET is safe (graphql-over-http): a mutation over it could be triggered by a link or a prefetch.
+  if (op.operation !== 'query' && req.method !== 'POST') {
+    const message = `a ${op.operation} is only accepted over POST`;
+    return { status: 405, headers: { allow: 'POST' }, body: { errors: [new GraphQLError(message).toJSON()] } };
+  }
+  const context: GraphQLContext = { caller, service: ctx.service, restores: ctx.restores, details: new Map() };
   const result = await execute({
     schema,
     document,

@@ -189,7 +189,8 @@ class ClusterSource implements WorkflowSource {
       kind: 'log',
       nodeId: node.id,
       container,
-      meta: { podName },
+      // Where Argo archived this same log (main-logs), so finalize can delete that copy once it matches the archive.
+      meta: { podName, ...(container === 'main' && node.mainLogs?.s3Key ? { s3Key: node.mainLogs.s3Key } : {}) },
       open: async () => {
         try {
           return await this.cluster.podLogs(namespace, podName, container);

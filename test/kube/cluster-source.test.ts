@@ -95,6 +95,11 @@ describe.skipIf(!dir)('cluster source', () => {
     for (const c of ['init', 'wait', 'main']) expect(paths).toContain(`logs/${first.id}/${c}.log`);
     const main = bundle.entries.find((e) => e.path === `logs/${first.id}/main.log`)!;
     expect(await text(await main.open())).toBe(`main log of ${first.podName}\n`);
+    // The key of Argo's archived copy of the same log (main-logs): finalize deletes it only if the bytes match.
+    expect(first.mainLogs?.s3Key).toBeTruthy();
+    expect(main.meta).toEqual({ podName: first.podName, s3Key: first.mainLogs!.s3Key });
+    const wait = bundle.entries.find((e) => e.path === `logs/${first.id}/wait.log`)!;
+    expect(wait.meta).toEqual({ podName: first.podName });
     expect(paths).toContain('resources/CodeRun/coderun-7-svc-abcde.json');
     expect(paths).not.toContain('resources/CodeRun/other.json');
     const agentLog = bundle.entries.find(

@@ -1,5 +1,6 @@
 // Real workflows finish under the real Argo controller, then strata-sweep (the CronWorkflow users install) archives,
 // indexes, verifies and finalizes them: labelled, and deleted only where policy says so, only after verification.
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   argo,
@@ -124,6 +125,35 @@ describe.skipIf(!cluster)('archive under the real controller', () => {
       for (const key of ['retries', 'failed']) {
         const wf = await kubectlJson<Workflow>(c, ['-n', c.namespace, 'get', 'workflow', finished[key]!.metadata.name]);
         expect(wf.metadata.labels?.['strata.dev/archived'], key).toBeTruthy();
+      }
+    });
+
+    test("a deleted workflow's originals are gone from the artifact repository; a kept one's stay", async () => {
+      const s3 = new S3Client({
+        endpoint: c.s3Endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+      });
+      const exists = async (key: string) =>
+        s3.send(new HeadObjectCommand({ Bucket: 'argo-artifacts', Key: key })).then(
+          () => true,
+          (err: { name?: string }) => (err.name === 'NotFound' ? false : Promise.reject(err)),
+        );
+      const keysOf = (wf: Workflow) =>
+        Object.values(wf.status?.nodes ?? {}).flatMap((n) =>
+          (n.type === 'Pod' ? (n.outputs?.artifacts ?? []) : []).flatMap((a) => (a.s3?.key ? [a.s3.key] : [])),
+        );
+      try {
+        // Output artifact and archived logs, all read from the bucket (its pods were gone), so all listed.
+        const deleted = keysOf(finished.artifacts!);
+        expect(deleted.length).toBeGreaterThanOrEqual(3);
+        for (const key of deleted) expect(await exists(key), key).toBe(false);
+        const kept = keysOf(finished.failed!);
+        expect(kept.length).toBeGreaterThan(0);
+        for (const key of kept) expect(await exists(key), key).toBe(true);
+      } finally {
+        s3.destroy();
       }
     });
 

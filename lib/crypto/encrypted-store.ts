@@ -295,6 +295,19 @@ export class EncryptedStore implements ObjectStore {
   }
 }
 
+/**
+ * The store as it holds the bytes (an encrypting store's inner store, else the store itself): for moving objects
+ * elsewhere as they are (a replica, a vault), sealed, never opened and sealed again.
+ */
+export function storeAsStored(store: ObjectStore): ObjectStore {
+  return store instanceof EncryptedStore ? store.inner : store;
+}
+
+/** The content of an object's stored bytes: opened and authenticated for an encrypting store, else as they are. */
+export function contentOfStored(store: ObjectStore, key: string, stored: Buffer): Promise<Buffer> {
+  return store instanceof EncryptedStore ? store.unseal(key, stored) : Promise.resolve(stored);
+}
+
 /** Range reads that start at or past the end of the object fail as the inner store's would. */
 async function* nonEmptyRange(opened: AsyncGenerator<Buffer>, key: string, range: ByteRange): AsyncGenerator<Buffer> {
   let any = false;

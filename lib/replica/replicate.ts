@@ -17,7 +17,7 @@ import {
 } from '../archive/repository.ts';
 import { NAME_REFS_PREFIX, refKeys, UID_REFS_PREFIX } from '../archive/workflow-refs.ts';
 import type { Manifest } from '../archive/manifest.ts';
-import { EncryptedStore } from '../crypto/encrypted-store.ts';
+import { EncryptedStore, storeAsStored } from '../crypto/encrypted-store.ts';
 import { KEYS_PREFIX } from '../crypto/keyring.ts';
 import { describeError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
@@ -107,9 +107,6 @@ function judgeOf(primary: ObjectStore): Judge {
   };
 }
 
-/** The store as it holds the bytes (sealed, for an encrypting store). */
-const rawOf = (store: ObjectStore) => (store instanceof EncryptedStore ? store.inner : store);
-
 async function listAll(store: ObjectStore): Promise<Map<string, ObjectInfo>> {
   const out = new Map<string, ObjectInfo>();
   for await (const o of store.list('')) out.set(o.key, o);
@@ -131,8 +128,8 @@ export async function replicate(
   opts: ReplicateOptions,
 ): Promise<ReplicateReport> {
   const judge = judgeOf(primaryStore);
-  const primary = rawOf(primaryStore);
-  const replica = rawOf(replicaStore);
+  const primary = storeAsStored(primaryStore);
+  const replica = storeAsStored(replicaStore);
   const report: ReplicateReport = {
     checked: 0,
     copied: [],

@@ -15,6 +15,7 @@ import {
   readObject,
   type Repository,
 } from '../archive/repository.ts';
+import { contentOfStored, storeAsStored } from '../crypto/encrypted-store.ts';
 import { AlreadyExistsError, describeError, IntegrityError, NotFoundError } from '../errors.ts';
 import type { RestoreTier } from '../store/store.ts';
 import type { ArchiveVault } from '../store/vault-port.ts';
@@ -114,9 +115,12 @@ export async function moveToVault(
       }
       let archiveId = existing?.archiveId;
       if (!archiveId) {
-        const bytes = await readObject(repo.store, packKey(group, packId));
-        if (sha(bytes) !== packId) throw new IntegrityError(`pack ${pack} does not hash to its id: not moved`);
-        archiveId = await vault.upload(bytes, `strata ${packKey(group, packId)}`);
+        // As stored: an encrypted repository's pack goes into the vault sealed, and comes back sealed as it was.
+        const key = packKey(group, packId);
+        const bytes = await readObject(storeAsStored(repo.store), key);
+        if (sha(await contentOfStored(repo.store, key, bytes)) !== packId)
+          throw new IntegrityError(`pack ${pack} does not hash to its id: not moved`);
+        archiveId = await vault.upload(bytes, `strata ${key}`);
         await putJson(
           repo,
           recordKey(group, packId),
@@ -178,10 +182,14 @@ export async function thawFromVault(
         continue;
       }
       const bytes = await vault.retrievalOutput(job!.jobId);
-      if (sha(bytes) !== packId)
+      const key = packKey(group, packId);
+      const content = await contentOfStored(repo.store, key, bytes).catch((err: unknown) => {
+        throw new IntegrityError(`pack ${pack} retrieved from ${vault.url} does not open: ${describeError(err)}`);
+      });
+      if (sha(content) !== packId)
         throw new IntegrityError(`pack ${pack} retrieved from ${vault.url} does not hash to its id: not put back`);
       try {
-        await repo.store.put(packKey(group, packId), bytes, { sha256: packId, ifNoneMatch: true });
+        await storeAsStored(repo.store).put(key, bytes, { sha256: sha(bytes), ifNoneMatch: true });
       } catch (err) {
         if (!(err instanceof AlreadyExistsError)) throw err;
       }

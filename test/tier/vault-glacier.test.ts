@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { deleteArchives } from '../../lib/tier/index.ts';
 import { readManifest, restoreWorkflow, type Repository } from '../../lib/archive/index.ts';
-import { packKey } from '../../lib/archive/repository.ts';
+import { packKey, readObject, tenantRepository } from '../../lib/archive/repository.ts';
+import type { EncryptedStore } from '../../lib/crypto/encrypted-store.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
 import { GlacierVault, treeHash } from '../../lib/store/s3-glacier-vault.ts';
 import { listVaultRecords, moveToVault, sweepVault, thawFromVault, type VaultThaw } from '../../lib/tier/vault.ts';
@@ -98,6 +99,43 @@ describe.skipIf(!peer || !peer.server.startsWith('moto'))(
       expect((await moveToVault(r.repo, vault, packs, new Date())).map((m) => m.outcome)).toEqual(
         packs.map(() => 'thawed'),
       );
+    });
+
+    test("an encrypted repository's packs go into the vault sealed and come back sealed as they were", async () => {
+      const r = await tempRepository(undefined, 'encrypted');
+      const store = r.repo.store as EncryptedStore;
+      const vault = await vaultOn();
+      const uploaded: Buffer[] = [];
+      const watched = Object.assign(Object.create(vault) as GlacierVault, {
+        upload: (body: Buffer, description: string) => (uploaded.push(body), vault.upload(body, description)),
+      });
+      const marker = Buffer.from(`secret-${randomBytes(8).toString('hex')}`);
+      const writer = await tenantRepository(r.repo, 'agents');
+      const id = await archiveAt(writer, 'sealed', new Date(), [Buffer.concat([marker, randomBytes(30_000)])]);
+      const packs = (await readManifest(r.repo, id)).packs.map((packId) => ({ group: 'g', packId }));
+      const sealed = new Map<string, Buffer>();
+      for (const p of packs) sealed.set(p.packId, await readObject(store.inner, packKey(p.group, p.packId)));
+
+      expect((await moveToVault(r.repo, watched, packs, new Date())).map((m) => m.outcome)).toEqual(
+        packs.map(() => 'moved'),
+      );
+      expect(uploaded).toHaveLength(packs.length);
+      for (const body of uploaded) {
+        expect(body.subarray(0, 8).toString()).toBe('STRATAEN');
+        expect(body.includes(marker)).toBe(false);
+      }
+      expect(uploaded.map((b) => b.toString('hex')).sort()).toEqual(
+        [...sealed.values()].map((b) => b.toString('hex')).sort(),
+      );
+
+      await thawAll(r.repo, vault, packs);
+      for (const p of packs) {
+        const key = packKey(p.group, p.packId);
+        expect((await readObject(store.inner, key)).equals(sealed.get(p.packId)!)).toBe(true);
+        expect((await store.sealerOf(key)).tenant).toBe('agents');
+      }
+      await restoreWorkflow(r.repo, id, join(dir.path, 'sealed'));
+      r.cleanup();
     });
 
     test('an emergency deletion waits for its vaulted pack, then the vault keeps nothing of the workflow', async () => {

@@ -71,6 +71,7 @@ describe('template metrics (Argo emits them when a step or run completes)', () =
       'strata_sweep_oldest_unarchived_age_seconds',
       'strata_holds_active',
       'strata_verify_problems',
+      'strata_scrub_coverage_ratio',
     ])
       expect(names, want).toContain(want);
   });
@@ -123,7 +124,7 @@ describe('template metrics (Argo emits them when a step or run completes)', () =
 
   test('every step of the scheduled pipelines that writes audit records counts the ones it could not write', () => {
     const auditing = /^(archive|verify|finalize|audit|tier|gc|drill|restore)\b/;
-    const scheduled = ['strata-archive', 'strata-tiering'];
+    const scheduled = ['strata-archive', 'strata-verify', 'strata-tiering'];
     for (const wt of workflowTemplates.filter((m) => scheduled.includes(m.metadata.name))) {
       for (const t of (wt.spec as { templates: Template[] }).templates) {
         const args = t.container?.args ?? [];
@@ -140,7 +141,7 @@ describe('template metrics (Argo emits them when a step or run completes)', () =
   });
 
   test('each pipeline counts its failed runs and stamps its last success', () => {
-    for (const name of ['strata-archive', 'strata-tiering']) {
+    for (const name of ['strata-archive', 'strata-verify', 'strata-tiering']) {
       const wt = workflowTemplates.find((m) => m.metadata.name === name)!;
       const run = (wt.spec as { metrics?: { prometheus: ArgoMetric[] } }).metrics?.prometheus ?? [];
       expect(run.map((m) => m.name).sort(), name).toEqual([
@@ -180,7 +181,12 @@ const rules = manifests
 describe('alerts (templates/components/alerts)', () => {
   test("the issue's alerts are shipped: corruption, audit write failure, sweep falling behind, scrub coverage", () => {
     const alerts = rules.map((r) => r.alert);
-    for (const want of ['StrataCorruptionFound', 'StrataAuditWriteFailed', 'StrataSweepFallingBehind'])
+    for (const want of [
+      'StrataCorruptionFound',
+      'StrataAuditWriteFailed',
+      'StrataSweepFallingBehind',
+      'StrataScrubCoverageBelowTarget',
+    ])
       expect(alerts).toContain(want);
   });
 

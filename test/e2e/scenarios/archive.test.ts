@@ -8,6 +8,8 @@ import {
   eventually,
   kubectl,
   kubectlJson,
+  controllerMetrics,
+  metricSample,
   nodeOutput,
   run,
   strata,
@@ -84,30 +86,25 @@ describe.skipIf(!cluster)('archive under the real controller', () => {
       expect(nodeOutput(sweep, 'assess', 'oldest-unarchived-age-seconds')).toMatch(/^\d+$/);
       expect(nodeOutput(sweep, 'verify', 'problems')).toBe('0');
       const manifests = (JSON.parse(workflowOutput(sweep, 'manifests') ?? '[]') as unknown[]).length;
-      /** A sample's value from the controller's exposition: the series with these labels (others may be there). */
-      const sample = (text: string, name: string, labels: Record<string, string> = {}) =>
-        text
-          .split('\n')
-          .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-          .filter((l) => Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-          .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)))[0];
-      // Workflow-level metrics are emitted when the controller completes the run: wait for them.
-      const text = await eventually('the sweep metrics at the controller', async () => {
-        const body = await (await fetch(c.controllerMetrics)).text();
-        return body.includes('argo_workflows_strata_last_success_timestamp_seconds') ? body : undefined;
+      const text = await controllerMetrics(c, 'argo_workflows_strata_last_success_timestamp_seconds', {
+        workflowtemplate: 'strata-archive',
       });
-      expect(sample(text, 'argo_workflows_strata_archived_workflows_total'), text).toBeGreaterThanOrEqual(manifests);
-      expect(sample(text, 'argo_workflows_strata_archived_bytes_total')).toBeGreaterThan(0);
-      expect(sample(text, 'argo_workflows_strata_archive_failed_workflows_total')).toBe(0);
-      expect(sample(text, 'argo_workflows_strata_sweep_due_unarchived_workflows')).toBeGreaterThan(0);
-      expect(sample(text, 'argo_workflows_strata_sweep_oldest_unarchived_age_seconds')).toBeGreaterThanOrEqual(0);
-      expect(sample(text, 'argo_workflows_strata_verify_problems', { run: 'sweep' })).toBe(0);
+      expect(metricSample(text, 'argo_workflows_strata_archived_workflows_total'), text).toBeGreaterThanOrEqual(
+        manifests,
+      );
+      expect(metricSample(text, 'argo_workflows_strata_archived_bytes_total')).toBeGreaterThan(0);
+      expect(metricSample(text, 'argo_workflows_strata_archive_failed_workflows_total')).toBe(0);
+      expect(metricSample(text, 'argo_workflows_strata_sweep_due_unarchived_workflows')).toBeGreaterThan(0);
+      expect(metricSample(text, 'argo_workflows_strata_sweep_oldest_unarchived_age_seconds')).toBeGreaterThanOrEqual(0);
+      expect(metricSample(text, 'argo_workflows_strata_verify_problems', { run: 'sweep' })).toBe(0);
       expect(
-        sample(text, 'argo_workflows_strata_audit_write_failures_total', { workflowtemplate: 'strata-archive' }),
+        metricSample(text, 'argo_workflows_strata_audit_write_failures_total', { workflowtemplate: 'strata-archive' }),
       ).toBe(0);
       const created = new Date(sweep.metadata.creationTimestamp!).getTime() / 1000;
       expect(
-        sample(text, 'argo_workflows_strata_last_success_timestamp_seconds', { workflowtemplate: 'strata-archive' }),
+        metricSample(text, 'argo_workflows_strata_last_success_timestamp_seconds', {
+          workflowtemplate: 'strata-archive',
+        }),
       ).toBe(created);
     });
 

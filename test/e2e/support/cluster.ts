@@ -151,6 +151,30 @@ export function nodeOutput(wf: Workflow, displayName: string, parameter: string)
   return node?.outputs?.parameters?.find((p) => p.name === parameter)?.value;
 }
 
+/** A sample's value in a Prometheus exposition: the series of `name` with these labels (it may have others). */
+export function metricSample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .filter((l) => Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+    .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)))[0];
+}
+
+/**
+ * The workflow-controller's metrics once they hold `name{labels}` (the controller emits a run's metrics as it
+ * completes the run, which may be just after `argo wait` returned).
+ */
+export async function controllerMetrics(
+  c: E2eCluster,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
+  return eventually(`${name} at the controller`, async () => {
+    const text = await (await fetch(c.controllerMetrics)).text();
+    return metricSample(text, name, labels) === undefined ? undefined : text;
+  });
+}
+
 /** An output of the workflow's entrypoint (its root node). */
 export function workflowOutput(wf: Workflow, parameter: string): string | undefined {
   return wf.status?.nodes?.[wf.metadata.name]?.outputs?.parameters?.find((p) => p.name === parameter)?.value;

@@ -4,8 +4,8 @@
 export interface Caller {
   username: string;
   groups: readonly string[];
-  /** Which authenticator vouched: `token-file` (embedded mode) or `token-review` (Kubernetes). */
-  via: 'token-file' | 'token-review';
+  /** Which authenticator vouched: `token-file` (embedded mode), `token-review` (Kubernetes) or `oidc`. */
+  via: 'token-file' | 'token-review' | 'oidc';
 }
 
 /**

@@ -20,6 +20,12 @@ interface ServeArgs {
   'rate-limit'?: number;
   'tls-cert'?: string;
   'tls-key'?: string;
+  'oidc-issuer'?: string;
+  'oidc-audience'?: string;
+  'oidc-username-claim': string;
+  'oidc-groups-claim': string;
+  'oidc-username-prefix': string;
+  'oidc-groups-prefix': string;
 }
 
 function listenAddress(listen: string): { host: string; port: number } {
@@ -55,7 +61,20 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .option('kube-auth', {
         type: 'boolean',
         describe: 'in a cluster: TokenReview for tokens, SubjectAccessReview on strata.dev archives per namespace',
-      }),
+      })
+      .option('oidc-issuer', {
+        type: 'string',
+        describe: 'also accept OIDC JWTs from this issuer (https; its discovery document and keys are fetched)',
+      })
+      .option('oidc-audience', { type: 'string', describe: 'the client id OIDC tokens must name in aud' })
+      .option('oidc-username-claim', { type: 'string', default: 'sub', describe: 'claim with the username' })
+      .option('oidc-groups-claim', { type: 'string', default: 'groups', describe: 'claim with the groups' })
+      .option('oidc-username-prefix', {
+        type: 'string',
+        default: 'oidc:',
+        describe: "put before OIDC usernames (match kube-apiserver's --oidc-username-prefix to share RoleBindings)",
+      })
+      .option('oidc-groups-prefix', { type: 'string', default: 'oidc:', describe: 'put before OIDC groups' }),
   handler: runStep<ServeArgs>(async (args, ctx) => {
     // The server (graphql, zod's API schemas, the dashboard) loads only here: every other command starts without it.
     const [
@@ -64,18 +83,36 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       { createApp },
       { answerClientErrors },
       { RestoreJobs },
+      { OidcAuthenticator, withOidc },
     ] = await Promise.all([
       import('../../server/auth/kube-review.ts'),
       import('../../server/auth/token-file.ts'),
       import('../../server/http/app.ts'),
       import('../../server/http/client-errors.ts'),
       import('../../server/restores/jobs.ts'),
+      import('../../server/auth/oidc.ts'),
     ]);
     if (Boolean(args['access-file']) === Boolean(args['kube-auth']))
       throw new ConfigError('give exactly one of --access-file (embedded mode) or --kube-auth (in a cluster)');
     let access: Authenticator & Authorizer;
     if (args['access-file']) access = new TokenFileAccess(readAccessFile(args['access-file']));
     else access = new KubeReviewAccess(inClusterReviewOptions());
+    if (args['oidc-audience'] && !args['oidc-issuer'])
+      throw new ConfigError('--oidc-audience needs --oidc-issuer', { key: 'oidc-audience' });
+    // OIDC adds a way to prove who one is; what a caller may see is still decided by the access file or the cluster.
+    const authenticator: Authenticator = args['oidc-issuer']
+      ? withOidc(
+          new OidcAuthenticator({
+            issuer: args['oidc-issuer'],
+            audience: args['oidc-audience'] ?? '',
+            usernameClaim: args['oidc-username-claim'],
+            groupsClaim: args['oidc-groups-claim'],
+            usernamePrefix: args['oidc-username-prefix'],
+            groupsPrefix: args['oidc-groups-prefix'],
+          }),
+          access,
+        )
+      : access;
     const { host, port } = listenAddress(args.listen);
     const { catalog } = await openCatalog(ctx.config.catalog, await catalogTextOptions(ctx.config, () => ctx.store()));
     const store = ctx.store();
@@ -105,7 +142,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       ui: args.ui === false ? false : args['ui-dir'],
       ...(rate > 0 && { rateLimit: { perSecond: rate, burst: 2 * rate } }),
       holds: (uid) => holds.forWorkflow(uid),
-      authenticator: access,
+      authenticator,
       authorizer: access,
       audit: ctx.audit,
       version: process.env.npm_package_version ?? 'dev',

@@ -94,6 +94,11 @@ export class EncryptedStore implements ObjectStore {
     return new EncryptedStore(this.inner, this.keyring, { ...this.opts, tenant }, this.headers);
   }
 
+  /** The same keys over another store holding this repository's objects as stored (a replica read through). */
+  over(inner: ObjectStore): EncryptedStore {
+    return new EncryptedStore(inner, this.keyring, this.opts);
+  }
+
   /** The tenant a namespace's archived workflows belong to. */
   tenantOfNamespace(namespace: string): string {
     return this.opts.tenantOf ? this.opts.tenantOf(namespace) : namespace;

@@ -1,6 +1,7 @@
 // Reading through to the replica: when the primary's pack, pack index or manifest is missing or fails its own check
 // (a pack hashes to its id, an index carries its checksum, a manifest hashes to its id), the replica's copy is read
-// instead, once it proves good, and optionally copied back (heal). Every fallback is reported.
+// instead, once it proves good, and optionally copied back (heal). Every fallback is reported. An encrypted
+// repository's objects are checked opened with its keys and served (and healed) as stored, sealed.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { decodeManifest } from '../archive/manifest.ts';
@@ -9,6 +10,7 @@ import { refKeys } from '../archive/workflow-refs.ts';
 import { describeError, IntegrityError, NotFoundError } from '../errors.ts';
 import { readObject } from '../store/read-whole.ts';
 import type { ByteRange, ObjectInfo, ObjectStore, PutOptions, PutResult } from '../store/store.ts';
+import { contentOfStored, EncryptedStore, storeAsStored } from '../crypto/encrypted-store.ts';
 import { contentProblem } from './replicate.ts';
 
 export interface Fallback {
@@ -30,8 +32,23 @@ export function selfProving(key: string): boolean {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** The content of an object from its stored bytes: as they are, or (an encrypted repository) opened with the keys. */
+export type Opener = (key: string, stored: Buffer) => Promise<Buffer>;
+const asStored: Opener = async (_key, stored) => stored;
+
+/** The stored bytes' content and what is wrong with it (no content: it does not open). */
+async function judge(open: Opener, key: string, stored: Buffer): Promise<{ content?: Buffer; bad?: string }> {
+  let content: Buffer;
+  try {
+    content = await open(key, stored);
+  } catch (err) {
+    return { bad: describeError(err) };
+  }
+  return { content, bad: contentProblem(key, content) };
+}
+
 /** Why the primary's copy of `key` cannot be used (undefined: it is good), reading it whole. */
-async function primaryProblem(primary: ObjectStore, key: string): Promise<string | undefined> {
+async function primaryProblem(primary: ObjectStore, key: string, open: Opener): Promise<string | undefined> {
   let bytes: Buffer;
   try {
     bytes = await readObject(primary, key);
@@ -40,7 +57,7 @@ async function primaryProblem(primary: ObjectStore, key: string): Promise<string
     if (err instanceof IntegrityError) return `unreadable on the primary (${describeError(err)})`;
     throw err;
   }
-  const bad = contentProblem(key, bytes);
+  const { bad } = await judge(open, key, bytes);
   return bad && `bad on the primary (${bad})`;
 }
 
@@ -54,6 +71,7 @@ export async function replicaCopy(
   replica: ObjectStore,
   key: string,
   why: string,
+  open: Opener = asStored,
 ): Promise<Buffer> {
   let bytes: Buffer;
   try {
@@ -62,11 +80,11 @@ export async function replicaCopy(
     if (err instanceof NotFoundError) throw new IntegrityError(`${key}: ${why}, and the replica has no copy`);
     throw err;
   }
-  const bad = contentProblem(key, bytes);
-  if (bad) throw new IntegrityError(`${key}: ${why}, and the replica's copy is bad too (${bad})`);
+  const { content, bad } = await judge(open, key, bytes);
+  if (bad || !content) throw new IntegrityError(`${key}: ${why}, and the replica's copy is bad too (${bad})`);
   if (key.startsWith(MANIFESTS_PREFIX) && why === 'missing on the primary') {
     const id = key.slice(MANIFESTS_PREFIX.length);
-    const refs = refKeys(decodeManifest(id, bytes, key).workflow, id);
+    const refs = refKeys(decodeManifest(id, content, key).workflow, id);
     let named = false;
     for (const ref of refs) if (await primary.head(ref)) named = true;
     if (!named)
@@ -94,10 +112,11 @@ export async function recoverFromReplica(
   replica: ObjectStore,
   key: string,
   heal: boolean,
+  open: Opener = asStored,
 ): Promise<Fallback | undefined> {
-  const why = await primaryProblem(primary, key);
+  const why = await primaryProblem(primary, key, open);
   if (!why) return undefined;
-  const bytes = await replicaCopy(primary, replica, key, why);
+  const bytes = await replicaCopy(primary, replica, key, why, open);
   if (heal) await healPrimary(primary, key, bytes);
   return { key, why, healed: heal };
 }
@@ -105,6 +124,8 @@ export async function recoverFromReplica(
 export interface FallbackOptions {
   heal: boolean;
   onFallback?: (f: Fallback) => void;
+  /** How stored bytes are opened for their check (default: as they are). */
+  open?: Opener;
 }
 
 /**
@@ -131,9 +152,10 @@ export class ReplicaFallbackStore implements ObjectStore {
     let p = this.source.get(key);
     if (!p) {
       p = (async () => {
-        const why = await primaryProblem(this.primary, key);
+        const open = this.opts.open ?? asStored;
+        const why = await primaryProblem(this.primary, key, open);
         if (!why) return this.primary;
-        const bytes = await replicaCopy(this.primary, this.replica, key, why);
+        const bytes = await replicaCopy(this.primary, this.replica, key, why, open);
         if (this.opts.heal) await healPrimary(this.primary, key, bytes);
         const f = { key, why, healed: this.opts.heal };
         this.fallbacks.push(f);
@@ -176,6 +198,27 @@ export class ReplicaFallbackStore implements ObjectStore {
   }
 }
 
+/**
+ * The primary as a repository reads it, falling back to the replica. An encrypted repository: the fallback sits
+ * under the encryption, between the sealed copies, checking each opened with the keys, so what it serves or heals
+ * is the sealed object as stored (never opened and sealed again).
+ */
+export function withReplicaFallback(
+  primary: ObjectStore,
+  replica: ObjectStore,
+  opts: Omit<FallbackOptions, 'open'>,
+): { store: ObjectStore; fallbacks: Fallback[] } {
+  if (!(primary instanceof EncryptedStore)) {
+    const fallback = new ReplicaFallbackStore(primary, replica, opts);
+    return { store: fallback, fallbacks: fallback.fallbacks };
+  }
+  const fallback = new ReplicaFallbackStore(primary.inner, storeAsStored(replica), {
+    ...opts,
+    open: (key, stored) => primary.unseal(key, stored),
+  });
+  return { store: primary.over(fallback), fallbacks: fallback.fallbacks };
+}
+
 /** The self-proving objects a verify report's problems name (a missing pack or index is named in the message). */
 export function recoverableKeys(problems: ReadonlyArray<{ kind: string; key: string; message: string }>): string[] {
   const keys = new Set<string>();
@@ -196,9 +239,12 @@ export async function recoverAll(
 ): Promise<{ recovered: Fallback[]; unrecoverable: Array<{ key: string; why: string }> }> {
   const recovered: Fallback[] = [];
   const unrecoverable: Array<{ key: string; why: string }> = [];
+  // An encrypted repository: sealed copies compared and healed as stored, checked opened with the keys.
+  const open: Opener = (key, stored) => contentOfStored(primary, key, stored);
+  const [from, to] = [storeAsStored(primary), storeAsStored(replica)];
   for (const key of keys) {
     try {
-      const f = await recoverFromReplica(primary, replica, key, heal);
+      const f = await recoverFromReplica(from, to, key, heal, open);
       if (f) recovered.push(f);
     } catch (err) {
       unrecoverable.push({ key, why: describeError(err) });

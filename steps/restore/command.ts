@@ -20,7 +20,7 @@ import { stepCommand } from '../../lib/cli/step-command.ts';
 import { AccessDeniedError, ConfigError, describeError, ExitCode, InputError, StrataError } from '../../lib/errors.ts';
 import { restoreTargetRefused } from '../../lib/sources/trusted-artifact-repositories.ts';
 import { openStore, parseStoreUrl } from '../../lib/store/open.ts';
-import { ReplicaFallbackStore } from '../../lib/replica/fallback.ts';
+import { withReplicaFallback } from '../../lib/replica/fallback.ts';
 
 export const restoreCommand = stepCommand({
   command: 'restore [workflow]',
@@ -80,13 +80,13 @@ export const restoreCommand = stepCommand({
   handler: async (args, ctx) => {
     if (args.heal && !args.replica) throw new ConfigError('--heal goes with --replica <url>');
     const replica = args.replica
-      ? new ReplicaFallbackStore(ctx.store(), openStore(args.replica, ctx.config.s3), {
+      ? withReplicaFallback(ctx.store(), openStore(args.replica, ctx.config.s3), {
           heal: Boolean(args.heal),
           onFallback: (f) =>
             ctx.log(`replica: ${f.key}: ${f.why}: read from ${args.replica}${f.healed ? ', healed' : ''}`),
         })
       : undefined;
-    const repo = await openRepository(replica ?? ctx.store());
+    const repo = await openRepository(replica?.store ?? ctx.store());
     const resolved = await chooseManifest(repo, args.workflow, args.manifest);
     if (resolved.others.length > 0 || resolved.unreadable.length > 0 || resolved.id !== args.workflow) {
       ctx.log(`restoring ${describeResolution(resolved)}`);

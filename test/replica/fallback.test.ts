@@ -4,7 +4,7 @@ import { createStoreAuditLog } from '../../lib/audit/store-audit.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import {
   initRepository,
   openRepository,
@@ -13,13 +13,14 @@ import {
   verifyRepository,
   type Repository,
 } from '../../lib/archive/index.ts';
-import { manifestKey, packKey } from '../../lib/archive/repository.ts';
+import { manifestKey, packKey, tenantRepository } from '../../lib/archive/repository.ts';
 import { IntegrityError } from '../../lib/errors.ts';
 import { emergencyDelete } from '../../lib/pipeline/emergency-delete.ts';
 import { recoverableKeys, recoverAll, ReplicaFallbackStore, type Fallback } from '../../lib/replica/fallback.ts';
 import { replicate } from '../../lib/replica/replicate.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { SMALL, tempDir } from '../archive/fixtures.ts';
+import { encryptedOver } from '../support/encrypted-store.ts';
 import { runCli } from '../support/run-cli.ts';
 import { archiveAt } from '../tier/helpers.ts';
 
@@ -145,4 +146,68 @@ test('verify names what the replica can answer; --heal copies it back and verifi
   expect(cli.err).toContain(`replica: ${packs[0]}: missing on the primary: healed from file:${p.replicaRoot}`);
   expect(JSON.parse(cli.out)).toMatchObject({ ok: true, problems: 0 });
   expect(cli.code).toBe(0);
+});
+
+describe('an encrypted repository', () => {
+  /** Archived and replicated through the CLI, as an operator would, with keys in a local key directory. */
+  async function sealedReplicated() {
+    const root = join(dir.path, `sealed-${n++}`);
+    const replicaRoot = join(dir.path, `sealed-replica-${n++}`);
+    const keyDir = join(dir.path, `keys-${n++}`);
+    const store = encryptedOver(new FileSystemStore(root), keyDir);
+    const repo = await initRepository(store, SMALL);
+    const id = await archiveAt(await tenantRepository(repo, 'agents'), 'one', new Date(), [randomBytes(30_000)]);
+    await createStoreAuditLog(repo.store).record({
+      action: 'archive',
+      actor: 'test',
+      subject: 'one',
+      outcome: 'ok',
+      details: { manifestId: id },
+    });
+    expect((await replicate(store, new FileSystemStore(replicaRoot), base)).drift).toEqual([]);
+    const sealedCli = (args: string[]) => {
+      vi.stubEnv('STRATA_ENCRYPTION', 'true');
+      vi.stubEnv('STRATA_ENCRYPTION_KEY_DIR', keyDir);
+      return runCli(['--store', `file:${root}`, ...args]).finally(() => vi.unstubAllEnvs());
+    };
+    return { store, repo, root, replicaRoot, id, sealedCli };
+  }
+
+  test('restore --replica reads a corrupt sealed pack from the replica, checked with the keys, and heals it as stored', async () => {
+    const p = await sealedReplicated();
+    const [pack] = (await readManifest(p.repo, p.id)).packs.map((x) => packKey('g', x));
+    const sealed = readFileSync(join(p.replicaRoot, ...pack!.split('/')));
+    flipByte(p.root, pack!);
+    expect((await p.sealedCli(['restore', 'one', '--to', join(dir.path, `bad-${n++}`)])).code).not.toBe(0);
+
+    const out = join(dir.path, `r-${n++}`);
+    const run = await p.sealedCli(['restore', 'one', '--to', out, '--replica', `file:${p.replicaRoot}`, '--heal']);
+    expect(run.code, run.err).toBe(0);
+    expect(run.err).toMatch(new RegExp(`replica: ${pack}: bad on the primary .*altered.*, healed`));
+    // Healed with the sealed bytes as the replica holds them: nothing opened and sealed again.
+    expect(readFileSync(join(p.root, ...pack!.split('/'))).equals(sealed)).toBe(true);
+    expect((await p.store.sealerOf(pack!)).tenant).toBe('agents');
+    expect((await verifyRepository(await openRepository(p.store), { readData: true })).problems).toEqual([]);
+  });
+
+  test('verify --replica --heal brings back a lost sealed pack and verifies clean', async () => {
+    const p = await sealedReplicated();
+    const [pack] = (await readManifest(p.repo, p.id)).packs.map((x) => packKey('g', x));
+    await p.store.inner.delete([pack!]);
+    const run = await p.sealedCli([
+      'verify',
+      '--read-data',
+      '--replica',
+      `file:${p.replicaRoot}`,
+      '--heal',
+      '-o',
+      'json',
+    ]);
+    expect(run.err).toContain(`replica: ${pack}: missing on the primary: healed from file:${p.replicaRoot}`);
+    expect(JSON.parse(run.out)).toMatchObject({ ok: true, problems: 0 });
+    expect(run.code).toBe(0);
+    expect(
+      readFileSync(join(p.root, ...pack!.split('/'))).equals(readFileSync(join(p.replicaRoot, ...pack!.split('/')))),
+    ).toBe(true);
+  });
 });

@@ -18,6 +18,7 @@ import type { RestoreJobs } from '../restores/jobs.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
+import { requestTarget, type RequestTarget } from './request-target.ts';
 import { loadUi, UI_HEADERS } from './static-ui.ts';
 import { ServerMetrics } from './metrics.ts';
 import { RateLimiter, type RateLimit } from './rate-limit.ts';
@@ -46,7 +47,7 @@ export interface ServerDeps {
   onInternalError?(err: unknown): void;
 }
 
-function queryObject(url: URL): Record<string, string | string[]> {
+function queryObject(url: RequestTarget): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of url.searchParams) {
     const prev = out[k];
@@ -177,12 +178,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
   };
   const serve = async (req: IncomingMessage, res: ServerResponse, tag: { route: string }) => {
     if ((req.url ?? '').length > MAX_URL_LENGTH) return sendError(res, 414, `URL longer than ${MAX_URL_LENGTH} bytes`);
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://strata.invalid');
-    } catch {
-      return sendError(res, 400, 'malformed request URL');
-    }
+    const url = requestTarget(req.url ?? '/');
     if (url.pathname === '/metrics') {
       tag.route = 'metrics';
       if (req.method !== 'GET') {

@@ -51,7 +51,7 @@ function requestFrom(raw: unknown): GraphQLRequest {
   };
 }
 
-async function graphqlRequest(req: IncomingMessage, url: URL): Promise<GraphQLRequest> {
+async function graphqlRequest(req: IncomingMessage, url: { searchParams: URLSearchParams }): Promise<GraphQLRequest> {
   if (req.method === 'GET') {
     const variables = url.searchParams.get('variables');
     let parsed: unknown;
@@ -105,7 +105,7 @@ export interface GraphQLAnswer {
 /** One GraphQL request of an authenticated caller, answered as HTTP status + JSON body. */
 export async function answerGraphQL(
   req: IncomingMessage,
-  url: URL,
+  url: { searchParams: URLSearchParams },
   caller: Caller,
   ctx: Context,
   onInternalError?: (err: unknown) => void,

@@ -56,6 +56,51 @@ describe('the document states the rules the server applies', () => {
   });
 });
 
+/** A GET with the request target exactly as given (fetch would normalize it first). */
+function rawGet(target: string): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const { port } = new URL(f.base);
+    const req = request(
+      { host: '127.0.0.1', port, path: target, headers: { authorization: 'Bearer alice-token' } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => done({ status: res.statusCode!, body }));
+      },
+    );
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+describe('a request is answered for the path it names, never a normalized one', () => {
+  test('"//host/api/…" is not the API (it was read as host "host" and path "/api/…")', async () => {
+    const r = await rawGet('//x/api/v1/workflows');
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body).error.message).toBe('no route //x/api/v1/workflows');
+  });
+
+  test('dot segments do not climb to another resource (a/../b was served as b)', async () => {
+    const other = f.ids['wf-3']!;
+    for (const target of [
+      `/api/v1/workflows/${f.ids['wf-1']}/artifacts/../../${other}`,
+      `/api/v1/workflows/${f.ids['wf-1']}/artifacts/%2e%2e/%2E%2E/${other}`,
+      `/api/v1/workflows/x/../${other}`,
+    ]) {
+      const r = await rawGet(target);
+      expect([target, r.status === 400 || r.status === 404]).toEqual([target, true]);
+    }
+    expect((await rawGet(`/api/v1/workflows/${other}`)).status).toBe(200);
+  });
+
+  test('absolute-form targets keep their path; other forms are a 400', async () => {
+    expect((await rawGet(`http://strata.example/api/v1/workflows?limit=1`)).status).toBe(200);
+    const star = await rawGet('*');
+    expect(star.status).toBe(400);
+    expect(JSON.parse(star.body).error.message).toMatch(/must be a path/);
+  });
+});
+
 describe('limits below the router answer in the API error shape', () => {
   test('headers over the server limit: 431 with a JSON body naming the limit (was an empty body)', async () => {
     const answer = await new Promise<{ status: number; type: string; body: string }>((done, fail) => {

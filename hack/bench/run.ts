@@ -517,8 +517,16 @@ async function main(): Promise<void> {
       },
       report: { type: 'string', default: join(repoRoot, 'bench-report.json') },
       keep: { type: 'boolean', default: false },
+      // Sections to run (comma-separated): archive, policy, catalog, search, scale. Default: all of them.
+      only: { type: 'string', default: process.env.BENCH_ONLY },
     },
   });
+  const sections = new Set(['archive', 'policy', 'catalog', 'search', 'scale']);
+  const only = values.only?.split(',').map((s) => s.trim());
+  const unknownSection = only?.filter((s) => !sections.has(s)) ?? [];
+  if (unknownSection.length)
+    throw new Error(`unknown --only section ${unknownSection.join(', ')} (known: ${[...sections].join(', ')})`);
+  const want = (section: string) => !only || only.includes(section);
   const profiles = values.profiles!.split(',').map((p) => p.trim()) as CorpusProfile[];
   const unknown = profiles.filter((p) => !CORPUS_PROFILES.includes(p));
   if (unknown.length)
@@ -527,11 +535,10 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   process.env.BENCH_TMP = work;
-  spawnSync('bash', [join(repoRoot, 'hack/bench/install-peers.sh')], { stdio: 'inherit' });
-
-  const cli = (await bundleCli(join(work, 'strata-bundle'))).entry;
   const runs: ProfileRun[] = [];
-  for (const profile of profiles) {
+  if (want('archive')) spawnSync('bash', [join(repoRoot, 'hack/bench/install-peers.sh')], { stdio: 'inherit' });
+  const cli = want('archive') ? (await bundleCli(join(work, 'strata-bundle'))).entry : '';
+  for (const profile of want('archive') ? profiles : []) {
     runs.push(
       await benchProfile(
         profile,
@@ -550,7 +557,7 @@ async function main(): Promise<void> {
 
   let policy: Record<string, unknown> | undefined;
   const policyBench = join(repoRoot, 'hack/bench/policy-bench.ts');
-  if (existsSync(policyBench)) {
+  if (want('policy') && existsSync(policyBench)) {
     process.stderr.write('bench: policy benchmark …\n');
     try {
       const mod = (await import(pathToFileURL(policyBench).href)) as {
@@ -564,7 +571,7 @@ async function main(): Promise<void> {
 
   // Catalog backends: index size against the raw log text and the archive, indexing speed, query latencies.
   let catalog: Record<string, unknown> | undefined;
-  if (process.env.BENCH_CATALOG !== '0') {
+  if (want('catalog') && process.env.BENCH_CATALOG !== '0') {
     process.stderr.write('bench: catalog benchmark …\n');
     try {
       const { runCatalogBench } = await import('./catalog-bench.ts');
@@ -576,7 +583,7 @@ async function main(): Promise<void> {
 
   let search: Record<string, unknown> | undefined;
   const searchBench = join(repoRoot, 'hack/bench/search-bench.ts');
-  if (existsSync(searchBench) && process.env.BENCH_SEARCH !== '0') {
+  if (want('search') && existsSync(searchBench) && process.env.BENCH_SEARCH !== '0') {
     process.stderr.write('bench: search benchmark (SQLite and Elasticsearch) …\n');
     try {
       const mod = (await import(pathToFileURL(searchBench).href)) as {
@@ -588,6 +595,21 @@ async function main(): Promise<void> {
     }
   }
 
+  // Issues 16 and 17 at scale (default 1M rows, 2 GB of logs; BENCH_SCALE_* in hack/bench/scale-bench.ts).
+  let scale: Record<string, unknown> | undefined;
+  let scaleMarkdown: string | undefined;
+  if (want('scale') && process.env.BENCH_SCALE !== '0') {
+    process.stderr.write('bench: scale benchmark …\n');
+    try {
+      const mod = await import('./scale-bench.ts');
+      const r = await mod.runScaleBench(mod.scaleOptionsFromEnv({ BENCH_TMP: work, ...process.env }));
+      scale = { ...r };
+      scaleMarkdown = mod.scaleTable(r);
+    } catch (err) {
+      scale = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   const report = {
     generatedAt: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -595,6 +617,7 @@ async function main(): Promise<void> {
     ...(policy ? { policy } : {}),
     ...(catalog ? { catalog } : {}),
     ...(search ? { search } : {}),
+    ...(scale ? { scale } : {}),
   };
   writeFileSync(values.report!, JSON.stringify(report, null, 2) + '\n');
   for (const run of runs) {
@@ -617,6 +640,13 @@ async function main(): Promise<void> {
   if (policy) process.stdout.write(`policy: ${JSON.stringify(policy)}\n`);
   if (catalog) process.stdout.write(`catalog: ${JSON.stringify(catalog)}\n`);
   if (search) process.stdout.write(`search: ${JSON.stringify(search)}\n`);
+  if (scaleMarkdown) process.stdout.write(`\nscale:\n${scaleMarkdown}\n`);
+  for (const t of (scale?.targets as { target: string; value: number | null; met: boolean | null }[] | undefined) ??
+    []) {
+    const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met';
+    process.stdout.write(`target [scale] ${t.target}: ${t.value === null ? '-' : t.value} ${verdict}\n`);
+  }
+  if (scale?.error) process.stdout.write(`scale: ${JSON.stringify(scale)}\n`);
   if (!values.keep) rmSync(work, { recursive: true, force: true });
 }
 

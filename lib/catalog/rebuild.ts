@@ -143,7 +143,7 @@ export function summarizeWorkflow(workflow: Record<string, unknown> | undefined)
 }
 
 /** The text the full-text index holds: every log, and the text in artifacts (files inside archives named by path). */
-async function* logSegments(source: ManifestSource, m: IndexableManifest): AsyncGenerator<LogSegment> {
+export async function* logSegments(source: ManifestSource, m: IndexableManifest): AsyncGenerator<LogSegment> {
   for (const e of m.entries) {
     if (e.kind !== 'log' && e.kind !== 'artifact') continue;
     const stream = await source.openEntry(m.id, e.path);

@@ -63,7 +63,8 @@ function command(bin: string, args: string[], as: { uid: number; gid: number } |
   return as ? ['setpriv', [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups', bin, ...args]] : [bin, args];
 }
 
-export async function startPostgres(): Promise<PgPeer> {
+/** `settings`: extra server settings (`-c name=value`), e.g. a benchmark's larger shared_buffers. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PgPeer> {
   const bin = pgBinDir();
   if (!bin) throw new Error(pgSkipReason());
   const as = runAs();
@@ -90,6 +91,7 @@ export async function startPostgres(): Promise<PgPeer> {
       // Test data is disposable: no fsync; small shared memory so several suites fit on one machine.
       ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
       ...['-c', 'shared_buffers=32MB', '-c', 'max_connections=40', '-c', 'dynamic_shared_memory_type=mmap'],
+      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ],
     as,
   );

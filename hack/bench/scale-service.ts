@@ -1,0 +1,266 @@
+// The query service at scale (issue 16): a real `strata serve` process over the scale benchmark's SQLite catalog and a
+// repository holding one generated ~100 MB workflow. Sequential latencies of list-with-filters and full-text search,
+// time to the first byte of a log page of that workflow, and throughput under N concurrent clients measured by
+// autocannon in its own process.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
+import type { WorkflowBundle } from '../../lib/bundle/bundle.ts';
+import { repositoryManifestSource } from '../../lib/catalog/archive-source.ts';
+import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
+import { DAY_MS, generatedLog, namespaceName, type ScaleCorpus } from './scale-corpus.ts';
+import type { Latency, ScaleOptions } from './scale-bench.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TOKEN = 'scale-bench-token';
+
+export interface LoadResult {
+  path: string;
+  clients: number;
+  seconds: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p97_5: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+
+export interface ServiceResult {
+  workflowBytes: number;
+  logBytes: number;
+  list: Latency;
+  search: Latency;
+  /** Time to the first body byte of a 64 KiB page of the big workflow's largest log. */
+  logFirstPage: Latency;
+  logLastPage: Latency;
+  load: LoadResult[];
+}
+
+interface Args {
+  catalogFile: string;
+  work: string;
+  corpus: ScaleCorpus;
+  opts: ScaleOptions;
+}
+
+export async function benchService({ catalogFile, work, corpus, opts }: Args): Promise<ServiceResult> {
+  mkdirSync(work, { recursive: true });
+  const big = await archiveBigWorkflow(work, catalogFile, opts.serviceLogBytes);
+  writeFileSync(
+    join(work, 'access.yaml'),
+    `users:\n  - { username: bench, tokenSha256: ${createHash('sha256').update(TOKEN).digest('hex')} }\n` +
+      `rules:\n  - { user: bench, verbs: ['*'], namespaces: ['*'] }\n`,
+  );
+  const server = await startServer(work, catalogFile);
+  try {
+    const end = corpus.shape.end.getTime();
+    const listPath = (v: number) => {
+      const to = end - ((v * 37) % Math.max(1, corpus.shape.days - 7)) * DAY_MS;
+      return (
+        `/api/v1/workflows?namespace=${namespaceName(v % 12)}&phase=Failed&limit=50` +
+        `&finishedAfter=${new Date(to - 7 * DAY_MS).toISOString()}&finishedBefore=${new Date(to).toISOString()}`
+      );
+    };
+    const WORDS = ['kraken', '"connection refused"', 'OOMKilled AND handshake', 'compaction OR snapshot', 'registr*'];
+    const searchPath = (v: number) => `/api/v1/search?q=${encodeURIComponent(WORDS[v % WORDS.length]!)}&limit=20`;
+    const logPath = `/api/v1/workflows/${big.manifestId}/nodes/${encodeURIComponent(big.nodeId)}/log?container=${encodeURIComponent(big.container)}`;
+    const result: ServiceResult = {
+      workflowBytes: big.workflowBytes,
+      logBytes: big.logBytes,
+      list: await timed(opts.runs, (v) => get(server.base, listPath(v), {}, 'end')),
+      search: await timed(opts.runs, (v) => get(server.base, searchPath(v), {}, 'end')),
+      logFirstPage: await timed(opts.runs, () => get(server.base, logPath, { range: 'bytes=0-65535' }, 'first')),
+      logLastPage: await timed(opts.runs, () => get(server.base, logPath, { range: 'bytes=-65536' }, 'first')),
+      load: [],
+    };
+    for (const path of [listPath(3), searchPath(0)]) {
+      result.load.push(autocannon(server.base, path, opts.clients, opts.loadSeconds));
+    }
+    return result;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Archives one workflow whose single pod wrote a log of `bytes` and adds it to the catalog: the log that is paged. */
+async function archiveBigWorkflow(work: string, catalogFile: string, bytes: number) {
+  const repo = await initRepository(new FileSystemStore(join(work, 'repo')));
+  const name = 'scale-big';
+  const nodeId = `${name}-1234567890`;
+  const finishedAt = '2026-10-30T12:00:00Z';
+  const workflow = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: {
+      name,
+      namespace: namespaceName(0),
+      uid: '00000000-0000-4000-8000-00000000b16b',
+      labels: { team: 'big' },
+    },
+    status: {
+      phase: 'Succeeded',
+      startedAt: '2026-10-30T10:00:00Z',
+      finishedAt,
+      nodes: {
+        [name]: { id: name, name, type: 'DAG', phase: 'Succeeded', children: [nodeId] },
+        [nodeId]: {
+          id: nodeId,
+          name: `${name}.main`,
+          displayName: 'main',
+          type: 'Pod',
+          phase: 'Succeeded',
+          children: [],
+        },
+      },
+    },
+  };
+  const bundle: WorkflowBundle = {
+    uid: workflow.metadata.uid,
+    namespace: workflow.metadata.namespace,
+    name,
+    workflow,
+    entries: [
+      {
+        path: `logs/${nodeId}/main.log`,
+        kind: 'log',
+        nodeId,
+        container: 'main',
+        size: bytes,
+        open: async () => generatedLog(0xb16, bytes, 1, Date.parse(finishedAt)),
+      },
+    ],
+    missing: [],
+  };
+  const { manifestId } = await archiveBundle(repo, bundle);
+  const { catalog } = openSqliteCatalog(catalogFile);
+  try {
+    const report = await indexCatalog(catalog, repositoryManifestSource(repo), { only: [manifestId] });
+    if (report.problems.length) throw new Error(`indexing the big workflow: ${report.problems[0]!.message}`);
+    const log = (await catalog.entries(manifestId)).find((e) => e.kind === 'log');
+    return { manifestId, nodeId, container: 'main', workflowBytes: bytes, logBytes: log?.size ?? 0 };
+  } finally {
+    await catalog.close();
+  }
+}
+
+async function startServer(work: string, catalogFile: string): Promise<{ base: string; stop(): Promise<void> }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'bin/strata.js'),
+      'serve',
+      ...['--store', `file:${join(work, 'repo')}`, '--catalog', catalogFile],
+      ...['--listen', '127.0.0.1:0', '--access-file', join(work, 'access.yaml'), '--rate-limit', '0', '--no-ui'],
+    ],
+    { cwd: work, env: { ...env, STRATA_ACTOR: 'bench' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const base = await new Promise<string>((done, fail) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out = (out + b.toString()).slice(-8000);
+      const m = /listening on ([\d.]+:\d+)/.exec(out);
+      if (m) done(`http://${m[1]}`);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => fail(new Error(`strata serve exited ${code}: ${out}`)));
+  });
+  // Its output must keep draining, or a chatty server would block on a full pipe.
+  proc.stdout!.resume();
+  proc.stderr!.resume();
+  return {
+    base,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** One GET; resolves after the first body byte ('first') or the whole body ('end'), failing on a non-2xx answer. */
+function get(base: string, path: string, headers: Record<string, string>, until: 'first' | 'end'): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = request(
+      `${base}${path}`,
+      { headers: { authorization: `Bearer ${TOKEN}`, ...headers }, agent: false },
+      (res) => {
+        let body = '';
+        let n = 0;
+        res.on('data', (b: Buffer) => {
+          n += b.length;
+          if (res.statusCode! >= 300) body += b.toString();
+          else if (until === 'first') {
+            res.destroy();
+            done(n);
+          }
+        });
+        res.on('end', () => {
+          if (res.statusCode! >= 300) fail(new Error(`GET ${path}: ${res.statusCode} ${body.slice(0, 500)}`));
+          else done(until === 'end' ? resultCount(body) : n);
+        });
+        res.on('error', () => {});
+      },
+    );
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+function resultCount(body: string): number {
+  try {
+    const parsed = JSON.parse(body) as { items?: unknown[]; hits?: unknown[] };
+    return (parsed.items ?? parsed.hits ?? []).length;
+  } catch {
+    return 0;
+  }
+}
+
+async function timed(runs: number, q: (v: number) => Promise<number>): Promise<Latency> {
+  await q(0);
+  await q(1);
+  const times: number[] = [];
+  let results = 0;
+  for (let v = 0; v < runs; v++) {
+    const t0 = performance.now();
+    results += await q(v);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const at = (p: number) => Number(times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!.toFixed(2));
+  return { p50: at(50), p95: at(95), results: Number((results / runs).toFixed(1)) };
+}
+
+/** autocannon in its own process (the load generator must not share the server's or the bench's event loop). */
+function autocannon(base: string, path: string, clients: number, seconds: number): LoadResult {
+  const cli = join(repoRoot, 'node_modules/autocannon/autocannon.js');
+  const r = spawnSync(
+    process.execPath,
+    [cli, '-c', String(clients), '-d', String(seconds), '-j', '-H', `authorization=Bearer ${TOKEN}`, `${base}${path}`],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  if (r.status !== 0) throw new Error(`autocannon failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const j = JSON.parse(r.stdout) as {
+    duration: number;
+    requests: { average: number };
+    latency: { p50: number; p97_5: number; p99: number };
+    non2xx: number;
+    errors: number;
+  };
+  return {
+    path: path.split('?')[0]!,
+    clients,
+    seconds: j.duration,
+    requestsPerSecond: j.requests.average,
+    latencyMs: { p50: j.latency.p50, p97_5: j.latency.p97_5, p99: j.latency.p99 },
+    non2xx: j.non2xx,
+    errors: j.errors,
+  };
+}

@@ -24,7 +24,7 @@ import { matchSegment, placeOfRow, textHit } from './text-hit.ts';
 import { isSingleTokens, parseTextQuery, toFts5, toFts5Candidates, type TextQuery } from './text-query.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
-export const CATALOG_SCHEMA_VERSION = 5;
+export const CATALOG_SCHEMA_VERSION = 6;
 
 const DEFAULT_LIMIT = 100;
 
@@ -45,6 +45,10 @@ CREATE TABLE manifests (
   finished_at TEXT,
   archived_at TEXT,
   at_ms INTEGER,
+  -- The three times as epoch milliseconds, so that a time range is an index range (NULL when absent or unparsable).
+  started_ms INTEGER,
+  finished_ms INTEGER,
+  archived_ms INTEGER,
   grp TEXT,
   incomplete INTEGER NOT NULL,
   entries INTEGER NOT NULL,
@@ -53,6 +57,11 @@ CREATE TABLE manifests (
 CREATE INDEX manifests_uid ON manifests(uid);
 CREATE INDEX manifests_name ON manifests(name, namespace);
 CREATE INDEX manifests_at ON manifests(at_ms);
+-- The listing's default order (SORTS.newest), walked in order so that a page stops after its rows.
+CREATE INDEX manifests_newest ON manifests(coalesce(at_ms, -1) DESC, id);
+CREATE INDEX manifests_started ON manifests(started_ms);
+CREATE INDEX manifests_finished ON manifests(finished_ms);
+CREATE INDEX manifests_archived ON manifests(archived_ms);
 CREATE TABLE labels (
   manifest_id TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -198,6 +207,9 @@ function ensureSchema(db: Database.Database, mode: keyof typeof FTS): boolean {
 class SqliteCatalog implements Catalog {
   // better-sqlite3 is synchronous but segments stream in asynchronously: one manifest transaction at a time.
   private queue: Promise<void> = Promise.resolve();
+  // Compiled once per SQL text: indexing a manifest runs a dozen statements, and compiling them each time was most
+  // of the cost of a small manifest.
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
@@ -205,8 +217,18 @@ class SqliteCatalog implements Catalog {
     private readonly textFrom?: SegmentReader,
   ) {}
 
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      // Filters shape the text (one placeholder per listed value): keep the cache bounded all the same.
+      if (this.statements.size >= 500) this.statements.clear();
+      this.statements.set(text, (statement = this.db.prepare(text)));
+    }
+    return statement;
+  }
+
   async manifestIds(): Promise<Set<string>> {
-    const rows = this.db.prepare('SELECT id FROM manifests').pluck().all() as string[];
+    const rows = this.sql('SELECT id FROM manifests').pluck().all() as string[];
     return new Set(rows);
   }
 
@@ -222,17 +244,18 @@ class SqliteCatalog implements Catalog {
     segments: AsyncIterable<LogSegment>,
   ): Promise<void> {
     const db = this.db;
-    const insertSegment = db.prepare(
+    const insertSegment = this.sql(
       'INSERT INTO segments (manifest_id, path, node_id, container, first_line, body) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const insertText = db.prepare('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
+    const insertText = this.sql('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
     db.exec('BEGIN IMMEDIATE');
     try {
       this.deleteRows(w.manifestId);
       const at = workflowTime(w);
-      db.prepare(
-        `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at, archived_at, at_ms, grp, incomplete, entries, bytes)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      this.sql(
+        `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at, archived_at, at_ms,
+           started_ms, finished_ms, archived_ms, grp, incomplete, entries, bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         w.manifestId,
         w.uid,
@@ -243,14 +266,17 @@ class SqliteCatalog implements Catalog {
         w.finishedAt ?? null,
         w.archivedAt ?? null,
         at === undefined ? null : toMs(at),
+        w.startedAt === undefined ? null : toMs(w.startedAt),
+        w.finishedAt === undefined ? null : toMs(w.finishedAt),
+        w.archivedAt === undefined ? null : toMs(w.archivedAt),
         w.group ?? null,
         w.incomplete ? 1 : 0,
         w.entries,
         w.bytes,
       );
-      const insertLabel = db.prepare('INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)');
+      const insertLabel = this.sql('INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)');
       for (const [k, v] of Object.entries(w.labels)) insertLabel.run(w.manifestId, k, v);
-      const insertEntry = db.prepare(
+      const insertEntry = this.sql(
         `INSERT OR REPLACE INTO entries (manifest_id, path, kind, node_id, container, artifact_name, size, sha256)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       );
@@ -286,17 +312,16 @@ class SqliteCatalog implements Catalog {
   }
 
   private deleteRows(manifestId: string): void {
-    const db = this.db;
     if (this.textFrom)
-      db.prepare('DELETE FROM log_fts WHERE rowid IN (SELECT id FROM segments WHERE manifest_id = ?)').run(manifestId);
+      this.sql('DELETE FROM log_fts WHERE rowid IN (SELECT id FROM segments WHERE manifest_id = ?)').run(manifestId);
     // An external-content FTS5 index forgets a row only when told its old text.
     else
-      db.prepare(
+      this.sql(
         `INSERT INTO log_fts (log_fts, rowid, text) SELECT 'delete', id, ${INDEXED_TEXT}(body) FROM segments WHERE manifest_id = ?`,
       ).run(manifestId);
     for (const table of ['segments', 'entries', 'labels'])
-      db.prepare(`DELETE FROM ${table} WHERE manifest_id = ?`).run(manifestId);
-    db.prepare('DELETE FROM manifests WHERE id = ?').run(manifestId);
+      this.sql(`DELETE FROM ${table} WHERE manifest_id = ?`).run(manifestId);
+    this.sql('DELETE FROM manifests WHERE id = ?').run(manifestId);
   }
 
   async remove(manifestId: string): Promise<void> {
@@ -314,12 +339,12 @@ class SqliteCatalog implements Catalog {
     }
     const limit = limitOf(query);
     const sql = `SELECT m.* FROM manifests m ${whereSql(where.clauses)} ORDER BY m.at_ms DESC, m.id LIMIT ? OFFSET ?`;
-    const statement = this.db.prepare(sql);
+    const statement = this.sql(sql);
     if (!parsed || !this.textFrom || isSingleTokens(parsed))
       return (statement.all(...where.params, limit, 0) as ManifestRow[]).map((r) => this.toWorkflow(r));
     // A compact index only narrows phrases: a workflow stays when one of its candidate segments really matches.
     const found: CatalogWorkflow[] = [];
-    const candidates = this.db.prepare(
+    const candidates = this.sql(
       'SELECT s.id, s.manifest_id, s.path, s.first_line FROM log_fts JOIN segments s ON s.id = log_fts.rowid WHERE log_fts MATCH ? AND s.manifest_id = ? ORDER BY s.id',
     );
     for (let offset = 0; found.length < limit; offset += limit) {
@@ -365,7 +390,7 @@ class SqliteCatalog implements Catalog {
     const sql = `SELECT m.*, ${order.key} AS sort_key FROM manifests m ${whereSql(where.clauses)}
       ORDER BY ${order.key} ${order.descending ? 'DESC' : 'ASC'}, m.id LIMIT ?`;
     // One row more than asked says whether another page exists without counting (a count is what makes big lists slow).
-    const rows = this.db.prepare(sql).all(...where.params, limit + 1) as (ManifestRow & {
+    const rows = this.sql(sql).all(...where.params, limit + 1) as (ManifestRow & {
       sort_key: number | string;
     })[];
     const more = rows.length > limit;
@@ -378,7 +403,7 @@ class SqliteCatalog implements Catalog {
   }
 
   async namespaces(): Promise<string[]> {
-    return this.db.prepare('SELECT DISTINCT namespace FROM manifests ORDER BY 1').pluck().all() as string[];
+    return this.sql('SELECT DISTINCT namespace FROM manifests ORDER BY 1').pluck().all() as string[];
   }
 
   async searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): Promise<TextHit[]> {
@@ -391,7 +416,7 @@ class SqliteCatalog implements Catalog {
       SELECT m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line, s.body
       FROM log_fts JOIN segments s ON s.id = log_fts.rowid JOIN manifests m ON m.id = s.manifest_id
       ${whereSql(where.clauses)} ORDER BY rank, s.id LIMIT ? OFFSET ?`;
-    const statement = this.db.prepare(sql);
+    const statement = this.sql(sql);
     const hits: TextHit[] = [];
     // The index names candidate segments; the matcher confirms each and finds its line, snippet and highlights.
     for (let offset = 0; hits.length < limit; offset += limit) {
@@ -419,12 +444,12 @@ class SqliteCatalog implements Catalog {
       sql += ' OR substr(id, 1, ?) = ?';
       params.push(String(ref.length), ref);
     }
-    const rows = this.db.prepare(`${sql} ORDER BY at_ms DESC, id`).all(...params) as ManifestRow[];
+    const rows = this.sql(`${sql} ORDER BY at_ms DESC, id`).all(...params) as ManifestRow[];
     return rows.map((r) => this.toWorkflow(r));
   }
 
   async entries(manifestId: string): Promise<CatalogEntry[]> {
-    const rows = this.db.prepare('SELECT * FROM entries WHERE manifest_id = ? ORDER BY path').all(manifestId) as {
+    const rows = this.sql('SELECT * FROM entries WHERE manifest_id = ? ORDER BY path').all(manifestId) as {
       path: string;
       kind: string;
       node_id: string | null;
@@ -452,8 +477,8 @@ class SqliteCatalog implements Catalog {
                 coalesce(sum(bytes), 0) AS bytes, coalesce(sum(incomplete), 0) AS incomplete FROM manifests`,
       )
       .get() as { manifests: number; workflows: number; entries: number; bytes: number; incomplete: number };
-    const logSegments = db.prepare('SELECT count(*) FROM segments').pluck().get() as number;
-    const labels = db.prepare('SELECT count(DISTINCT key) FROM labels').pluck().get() as number;
+    const logSegments = this.sql('SELECT count(*) FROM segments').pluck().get() as number;
+    const labels = this.sql('SELECT count(DISTINCT key) FROM labels').pluck().get() as number;
     const byPhase: Record<string, number> = {};
     for (const r of db
       .prepare(`SELECT coalesce(phase, '(none)') AS phase, count(*) AS n FROM manifests GROUP BY 1 ORDER BY 1`)
@@ -472,7 +497,7 @@ class SqliteCatalog implements Catalog {
 
   private toWorkflow(r: ManifestRow): CatalogWorkflow {
     const labels: Record<string, string> = {};
-    for (const l of this.db.prepare('SELECT key, value FROM labels WHERE manifest_id = ? ORDER BY key').all(r.id) as {
+    for (const l of this.sql('SELECT key, value FROM labels WHERE manifest_id = ? ORDER BY key').all(r.id) as {
       key: string;
       value: string;
     }[])
@@ -551,9 +576,8 @@ function inList(clauses: string[], params: unknown[], column: string, values: re
   params.push(...values);
 }
 
-function timeRange(clauses: string[], params: unknown[], column: string, range: TimeRange | undefined): void {
-  // Argo writes second-precision RFC 3339; unixepoch compares instants whatever the spelling.
-  const ms = `(unixepoch(${column}, 'subsec') * 1000)`;
+function timeRange(clauses: string[], params: unknown[], ms: string, range: TimeRange | undefined): void {
+  // The instant, parsed once when indexed (Argo writes second-precision RFC 3339, other spellings compare as instants).
   if (range?.from !== undefined) {
     clauses.push(`${ms} >= ?`);
     params.push(range.from.getTime());
@@ -596,9 +620,9 @@ function pageFilters(q: WorkflowPageQuery): Where {
     clauses.push('m.incomplete = ?');
     params.push(q.incomplete ? 1 : 0);
   }
-  timeRange(clauses, params, 'm.started_at', q.started);
-  timeRange(clauses, params, 'm.finished_at', q.finished);
-  timeRange(clauses, params, 'm.archived_at', q.archived);
+  timeRange(clauses, params, 'm.started_ms', q.started);
+  timeRange(clauses, params, 'm.finished_ms', q.finished);
+  timeRange(clauses, params, 'm.archived_ms', q.archived);
   return { clauses, params };
 }
 

@@ -4,7 +4,7 @@
 // shapes, indexing speed, index size, and the query service over the SQLite catalog (scale-service.ts).
 // Sizes come from the environment (BENCH_SCALE_*, see scaleOptionsFromEnv); everything is generated from a seed.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -24,7 +24,7 @@ import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
 import { openSqliteCatalog, type SegmentReader } from '../../lib/catalog/sqlite.ts';
 import { parseSize } from '../corpus/generate.ts';
 import { DAY_MS, namespaceName, RETENTION, ScaleCorpus, teamName, TIERS, type ScaleShape } from './scale-corpus.ts';
-import { bulkElasticsearch, bulkPostgres, createPeriodIndices } from './scale-bulk.ts';
+import { bulkElasticsearch, bulkPostgres, bulkSqlite, createPeriodIndices } from './scale-bulk.ts';
 import { benchService, type ServiceResult } from './scale-service.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,6 +42,8 @@ export interface ScaleOptions extends ScaleShape {
   clients: number;
   loadSeconds: number;
   work: string;
+  /** Where to write the results so far after each backend (a long run keeps what it measured). */
+  partial?: string;
 }
 
 /** The defaults are the issues': 1M rows over a year, 2 GB of log text. */
@@ -65,6 +67,7 @@ export function scaleOptionsFromEnv(env = process.env): ScaleOptions {
     serviceLogBytes: parseSize(env.BENCH_SCALE_SERVICE_WORKFLOW ?? '100MB'),
     clients: Number(env.BENCH_SCALE_CLIENTS ?? 50),
     loadSeconds: Number(env.BENCH_SCALE_LOAD_SECONDS ?? 15),
+    ...(env.BENCH_SCALE_PARTIAL !== undefined && { partial: env.BENCH_SCALE_PARTIAL }),
     work: env.BENCH_SCALE_DIR ?? join(env.BENCH_TMP ?? join(repoRoot, '.cache'), 'scale'),
   };
 }
@@ -80,6 +83,9 @@ export interface BackendScaleResult {
   backend: string;
   rows: number;
   loadSeconds: { metadata: number; logs: number };
+  /** Metadata-only rows per second through the adapter's own upsert (one manifest per transaction). */
+  upsertRowsPerSecond: number;
+  /** Rows per second of the whole load (most metadata rows in bulk, see scale-bulk.ts). */
   rowsPerSecond: number;
   logBytes: number;
   /** Log text indexed per second while loading the rows that carry logs (their rows included). */
@@ -109,7 +115,7 @@ export interface TargetCheck {
 }
 
 export interface ScaleReport {
-  shape: Omit<ScaleOptions, 'work' | 'end'> & { end: string; loggedRows: number };
+  shape: Omit<ScaleOptions, 'work' | 'end' | 'partial'> & { end: string; loggedRows: number };
   generatorMBps: number;
   backends: BackendScaleResult[];
   service?: ServiceResult;
@@ -191,7 +197,7 @@ async function load(
   logDir: string,
   b: Backend,
   concurrency: number,
-): Promise<{ metadata: number; logs: number; logBytes: number; logCpu: number }> {
+): Promise<{ metadata: number; logs: number; logBytes: number; logCpu: number; upsertRowsPerSecond: number }> {
   const { rows, name: backend } = b;
   const source = manifestSource(corpus, logDir);
   let logBytes = 0;
@@ -206,9 +212,23 @@ async function load(
     await catalog.upsertManifest(catalogWorkflow(m, m.summary!), m.entries, counted());
   };
   const t0 = performance.now();
-  const withLogs = (i: number) => corpus.isLogged(i) && (i / corpus.logEvery) % b.logStride === 0;
-  const metadataRows = range(rows, (i) => !withLogs(i));
+  // Fewer rows than generated (Elasticsearch): every stride-th row, so they still span the whole time range.
+  const stride = rowStride(corpus, rows);
+  const kept = (i: number) => i % stride === 0;
+  const withLogs = (i: number) => kept(i) && corpus.isLogged(i) && (i / corpus.logEvery) % b.logStride === 0;
+  const metadataRows = range(corpus.shape.rows, (i) => kept(i) && !withLogs(i));
+  const upsertSample = b.upsertSample ?? 2000;
+  let sampled = 0;
+  let upsertSeconds = 0;
   if (b.bulk) {
+    // The adapter's own upsert on a sample first (its rows/s), then the rest many rows at a time.
+    const sample: number[] = [];
+    // next() by hand: a for-of that breaks would close the generator.
+    for (let n = metadataRows.next(); !n.done && sample.push(n.value) < upsertSample; n = metadataRows.next());
+    const s0 = performance.now();
+    await each(sample, concurrency, upsert, () => {});
+    upsertSeconds = (performance.now() - s0) / 1000;
+    sampled = sample.length;
     let batch: number[] = [];
     let done = 0;
     const flush = async () => {
@@ -223,10 +243,17 @@ async function load(
   } else await each(metadataRows, concurrency, upsert, (n) => log(`${backend}: ${n} metadata rows`));
   const t1 = performance.now();
   const cpu0 = process.cpuUsage();
-  await each(range(rows, withLogs), concurrency, upsert, (n) => log(`${backend}: ${n} logged rows`));
+  await each(range(corpus.shape.rows, withLogs), concurrency, upsert, (n) => log(`${backend}: ${n} logged rows`));
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
-  return { metadata: (t1 - t0) / 1000, logs: (t2 - t1) / 1000, logBytes, logCpu: (cpu.user + cpu.system) / 1e6 };
+  const metadata = (t1 - t0) / 1000;
+  return {
+    metadata,
+    logs: (t2 - t1) / 1000,
+    logBytes,
+    logCpu: (cpu.user + cpu.system) / 1e6,
+    upsertRowsPerSecond: sampled ? sampled / upsertSeconds : (rows - corpus.loggedRows) / metadata,
+  };
 }
 
 type Count = (from: number, to: number) => Promise<number>;
@@ -286,8 +313,11 @@ function queries(c: Catalog, corpus: ScaleCorpus, count: Count): Record<string, 
 }
 
 /** Rows written in bulk read back through the adapter as the upserted ones do (else the bulk writer drifted). */
+const rowStride = (corpus: ScaleCorpus, rows: number) => Math.max(1, Math.floor(corpus.shape.rows / rows));
+
 async function sameAsUpserted(catalog: Catalog, corpus: ScaleCorpus, rows: number): Promise<void> {
-  for (const i of [1, Math.floor(rows / 2) + 1, rows - 1]) {
+  const stride = rowStride(corpus, rows);
+  for (const i of [1, Math.floor(rows / 2) + 1, rows - 1].map((k) => k * stride)) {
     if (corpus.isLogged(i)) continue;
     const m = corpus.manifest(i);
     // Label order is not part of a row.
@@ -297,9 +327,9 @@ async function sameAsUpserted(catalog: Catalog, corpus: ScaleCorpus, rows: numbe
     const [got] = await catalog.get(m.id);
     if (canonical(got) !== want)
       throw new Error(`bulk-loaded row ${i} reads back as ${JSON.stringify(got)}, want ${want}`);
-    const entries = await catalog.entries(m.id);
-    if (JSON.stringify(entries) !== JSON.stringify(m.entries))
-      throw new Error(`bulk-loaded row ${i} has entries ${JSON.stringify(entries)}, want ${JSON.stringify(m.entries)}`);
+    const entries = (es: object[]) => JSON.stringify(es.map((e) => Object.fromEntries(Object.entries(e).sort())));
+    if (entries(await catalog.entries(m.id)) !== entries(m.entries))
+      throw new Error(`bulk-loaded row ${i} has other entries than ${entries(m.entries)}`);
   }
 }
 
@@ -336,6 +366,8 @@ async function latencies(
 interface Backend {
   name: string;
   rows: number;
+  /** Metadata rows loaded through the upsert before the bulk loader takes over (default 2000). */
+  upsertSample?: number;
   /** Only every n-th row with logs is indexed with its logs (the others as metadata rows): 1 = all of them. */
   logStride: number;
   open(): Promise<Catalog>;
@@ -368,6 +400,7 @@ async function measureBackend(
     backend: b.name,
     rows: b.rows,
     loadSeconds: { metadata: Number(loaded.metadata.toFixed(1)), logs: Number(loaded.logs.toFixed(1)) },
+    upsertRowsPerSecond: Math.round(loaded.upsertRowsPerSecond),
     rowsPerSecond: Math.round(b.rows / (loaded.metadata + loaded.logs)),
     logBytes: loaded.logBytes,
     indexMBps: Number((loaded.logBytes / 1e6 / loaded.logs).toFixed(2)),
@@ -396,6 +429,7 @@ async function measureBackend(
 /** `textFrom`: the compact catalog (FTS5 detail=none, no copy of the text; hits confirmed from the logs). */
 function sqliteBackend(file: string, rows: number, textFrom?: SegmentReader): Backend {
   let db: Database.Database | undefined;
+  let writer: Database.Database | undefined;
   return {
     name: textFrom ? 'sqlite-compact' : 'sqlite',
     rows,
@@ -406,6 +440,15 @@ function sqliteBackend(file: string, rows: number, textFrom?: SegmentReader): Ba
     async open() {
       rmSync(file, { force: true });
       return openSqliteCatalog(file, textFrom ? { textFrom } : {}).catalog;
+    },
+    async bulk(manifests) {
+      if (!writer) {
+        writer = new Database(file);
+        writer.pragma('busy_timeout = 30000');
+        // Random manifest ids land all over the label and entry B-trees: keep them in memory while loading.
+        writer.pragma('cache_size = -262144');
+      }
+      bulkSqlite(writer, manifests);
     },
     // The catalog port has no aggregation yet: the count is the backend's own query (a second, read-only connection).
     async count(from, to) {
@@ -419,6 +462,8 @@ function sqliteBackend(file: string, rows: number, textFrom?: SegmentReader): Ba
     },
     async size() {
       db?.close();
+      writer?.close();
+      writer = undefined;
       db = new Database(file, { readonly: true });
       const text = db
         .prepare(
@@ -434,6 +479,7 @@ function sqliteBackend(file: string, rows: number, textFrom?: SegmentReader): Ba
     },
     async stop() {
       db?.close();
+      writer?.close();
     },
   };
 }
@@ -517,6 +563,7 @@ async function elasticsearchBackend(
   return {
     name: 'elasticsearch-7.17.29',
     rows,
+    upsertSample: 200,
     logStride,
     note: '1 node, 1 GiB heap, replicas 0, refresh off while loading',
     async open() {
@@ -639,20 +686,21 @@ export async function runScaleBench(opts: ScaleOptions = scaleOptionsFromEnv()):
         await made.stop();
       }
       log(`${name}: done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    }
-    if (opts.service && backends.some((b) => b.backend === 'sqlite' && !b.error)) {
-      log('query service over the SQLite catalog …');
-      try {
-        service = await benchService({ catalogFile: sqliteFile, work: join(opts.work, 'service'), corpus, opts });
-      } catch (err) {
-        log(`service failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        service = undefined;
+      // The query service runs over the stored SQLite catalog as soon as that exists (and before the slow peers).
+      if (name === 'sqlite' && opts.service && !backends.at(-1)?.error) {
+        log('query service over the SQLite catalog …');
+        try {
+          service = await benchService({ catalogFile: sqliteFile, work: join(opts.work, 'service'), corpus, opts });
+        } catch (err) {
+          log(`service failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        }
       }
+      if (opts.partial) writeFileSync(opts.partial, JSON.stringify({ backends, service }, null, 2) + '\n');
     }
   } finally {
     rmSync(opts.work, { recursive: true, force: true });
   }
-  const { work: _work, end, ...shape } = opts;
+  const { work: _work, partial: _partial, end, ...shape } = opts;
   return {
     shape: { ...shape, end: end.toISOString(), loggedRows: corpus.loggedRows },
     generatorMBps,
@@ -667,6 +715,7 @@ function skippedBackend(backend: string, error: string): BackendScaleResult {
     backend,
     rows: 0,
     loadSeconds: { metadata: 0, logs: 0 },
+    upsertRowsPerSecond: 0,
     rowsPerSecond: 0,
     logBytes: 0,
     indexMBps: 0,
@@ -687,6 +736,7 @@ export function scaleTable(r: ScaleReport): string {
     `| measure | ${ok.map((b) => b.backend).join(' | ')} |`,
     `|---|${ok.map(() => '---').join('|')}|`,
     `| rows | ${ok.map((b) => b.rows.toLocaleString('en')).join(' | ')} |`,
+    `| rows/s through the adapter's upsert | ${ok.map((b) => b.upsertRowsPerSecond).join(' | ')} |`,
     `| load (metadata rows / rows with logs) s | ${ok.map((b) => `${b.loadSeconds.metadata} / ${b.loadSeconds.logs}`).join(' | ')} |`,
     `| indexing MB/s of log text (per CPU second) | ${ok.map((b) => `${b.indexMBps}${b.indexMBpsPerCpuSecond ? ` (${b.indexMBpsPerCpuSecond})` : ''}`).join(' | ')} |`,
     `| load average while querying (2 cores) | ${ok.map((b) => b.loadAverage).join(' | ')} |`,

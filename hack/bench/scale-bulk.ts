@@ -1,9 +1,10 @@
-// Bulk loading of the scale benchmark's metadata-only rows into the server backends. Their own upsert (one
-// transaction, or several requests, per manifest) loads ~100-1000 rows/s on this machine: a million would take hours.
-// These write the same rows and documents the adapters write (lib/catalog/postgres.ts, elasticsearch.ts), many per
+// Bulk loading of the scale benchmark's metadata-only rows. The adapters' own upsert (one transaction, or several
+// requests, per manifest) loads ~100-1000 rows/s on this machine: a million would take hours. These write the same
+// rows and documents the adapters write (lib/catalog/sqlite.ts, postgres.ts, elasticsearch.ts), many per
 // request; the rows with logs still go through the adapter's upsert, and scale-bench.ts checks that rows loaded here
 // read back through the adapter exactly as upserted ones do.
 import type { Client } from '@elastic/elasticsearch';
+import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import { workflowTime, type CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import { layout, periodOf } from '../../lib/catalog/es-indices.ts';
@@ -122,4 +123,53 @@ export async function bulkElasticsearch(client: Client, prefix: string, manifest
     const failed = r.items.find((i) => i.index?.error)?.index?.error;
     throw new Error(`bulk load into Elasticsearch failed: ${JSON.stringify(failed)}`);
   }
+}
+
+/** The SQLite catalog's rows (lib/catalog/sqlite.ts), many manifests per transaction, on a second connection. */
+export function bulkSqlite(db: Database.Database, manifests: IndexableManifest[]): void {
+  const manifest = db.prepare(
+    `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at, archived_at, at_ms,
+       started_ms, finished_ms, archived_ms, grp, incomplete, entries, bytes)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const label = db.prepare('INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)');
+  const entry = db.prepare(
+    `INSERT INTO entries (manifest_id, path, kind, node_id, container, artifact_name, size, sha256)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  db.transaction(() => {
+    for (const m of manifests) {
+      const w = rowOf(m);
+      manifest.run(
+        w.manifestId,
+        w.uid,
+        w.namespace,
+        w.name,
+        w.phase ?? null,
+        w.startedAt ?? null,
+        w.finishedAt ?? null,
+        w.archivedAt ?? null,
+        ms(workflowTime(w)),
+        ms(w.startedAt),
+        ms(w.finishedAt),
+        ms(w.archivedAt),
+        w.group ?? null,
+        w.incomplete ? 1 : 0,
+        w.entries,
+        w.bytes,
+      );
+      for (const [k, v] of Object.entries(w.labels)) label.run(w.manifestId, k, v);
+      for (const e of m.entries)
+        entry.run(
+          w.manifestId,
+          e.path,
+          e.kind,
+          e.nodeId ?? null,
+          e.container ?? null,
+          e.artifactName ?? null,
+          e.size ?? null,
+          e.sha256 ?? null,
+        );
+    }
+  })();
 }

@@ -196,7 +196,7 @@ function get(base: string, path: string, headers: Record<string, string>, until:
         let n = 0;
         res.on('data', (b: Buffer) => {
           n += b.length;
-          if (res.statusCode! >= 300) body += b.toString();
+          if (res.statusCode! >= 300 || until === 'end') body += b.toString();
           else if (until === 'first') {
             res.destroy();
             done(n);

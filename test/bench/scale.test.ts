@@ -55,6 +55,7 @@ describe('scale targets', () => {
   const backend = (over: Partial<BackendScaleResult>): BackendScaleResult => ({
     backend: 'sqlite',
     rows: 1,
+    loadSeconds: { metadata: 1, logs: 1 },
     upsertRowsPerSecond: 1,
     rowsPerSecond: 1,
     logBytes: 1,

@@ -3,7 +3,7 @@
 import type { Progress } from '../progress.ts';
 import type { ObjectInfo } from '../store/store.ts';
 import { verifyRepository, type VerifyReport } from './checker.ts';
-import type { Repository } from './repository.ts';
+import { PACKS_PREFIX, parseGroupKey, type Repository } from './repository.ts';
 import {
   DEFAULT_SCRUB_CADENCE_MS,
   DEFAULT_SCRUB_PERIOD_MS,
@@ -47,6 +47,35 @@ export interface ScrubSummary {
 
 const DEFAULT_RECORD_EVERY = 16;
 
+const scrubPackOf = (o: ObjectInfo): ScrubPack => ({
+  key: o.key,
+  size: o.size,
+  writtenAt: o.lastModified,
+  ...(o.storageClass && { storageClass: o.storageClass }),
+});
+
+/** What a `rotation` run would read now, and why, and the coverage before it: nothing is read or written. */
+export async function planRepositoryScrub(
+  repo: Repository,
+  opts: Omit<ScrubOptions, 'select' | 'recordEvery' | 'progress'>,
+): Promise<{ plan: ScrubPlan; coverage: ScrubCoverage; stateWarnings: string[] }> {
+  const now = (opts.now ?? (() => new Date()))();
+  const periodMs = opts.periodMs ?? DEFAULT_SCRUB_PERIOD_MS;
+  const state = await loadScrubState(repo.store);
+  const packs: ScrubPack[] = [];
+  for await (const o of repo.store.list(PACKS_PREFIX))
+    if (parseGroupKey(PACKS_PREFIX, o.key)) packs.push(scrubPackOf(o));
+  const plan = planScrub({
+    packs,
+    lastRead: state.reads,
+    now,
+    periodMs,
+    cadenceMs: opts.cadenceMs ?? DEFAULT_SCRUB_CADENCE_MS,
+    ...(opts.maxBytes !== undefined && { maxBytes: opts.maxBytes }),
+  });
+  return { plan, coverage: scrubCoverage(packs, state.reads, now, periodMs), stateWarnings: state.warnings };
+}
+
 export async function scrubRepository(
   repo: Repository,
   opts: ScrubOptions,
@@ -60,12 +89,7 @@ export async function scrubRepository(
   let live: Set<string> | undefined;
   let plan: ScrubPlan | undefined;
   const choosePacks = (infos: readonly ObjectInfo[]): readonly string[] => {
-    listed = infos.map((o) => ({
-      key: o.key,
-      size: o.size,
-      writtenAt: o.lastModified,
-      ...(o.storageClass && { storageClass: o.storageClass }),
-    }));
+    listed = infos.map(scrubPackOf);
     live = new Set(listed.map((p) => p.key));
     const select = opts.select;
     if (typeof select === 'number') {

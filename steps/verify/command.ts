@@ -1,7 +1,7 @@
 // `strata verify`: checks the archive's structure, and with --read-data the packs' bytes (all, a sample, or with
 // --scrub the rotation that reads every pack once per period).
 import { verifyRepository, type VerifyReport } from '../../lib/archive/checker.ts';
-import { scrubRepository, type ScrubOptions, type ScrubSummary } from '../../lib/archive/scrub.ts';
+import { planRepositoryScrub, scrubRepository, type ScrubOptions, type ScrubSummary } from '../../lib/archive/scrub.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
 import { describeUnfinishedWrite } from '../../lib/archive/gc.ts';
 import { openRepository } from '../../lib/archive/index.ts';
@@ -39,6 +39,10 @@ export const verifyCommand = stepCommand({
         default: '7d',
         describe: 'with --scrub: how often the scrub runs (a pack due before the next run is read now)',
       })
+      .option('dry-run', {
+        type: 'boolean',
+        describe: 'with --scrub: print the plan (each pack to read and why) and the coverage now; read nothing',
+      })
       .option('scrub-max-bytes', {
         type: 'number',
         describe: 'with --scrub: bytes one run may read; packs due beyond it wait for the next run',
@@ -71,6 +75,21 @@ export const verifyCommand = stepCommand({
     };
     if (!(scrubOpts.periodMs! > 0) || !(scrubOpts.cadenceMs! > 0))
       throw new ConfigError('--scrub-period and --scrub-cadence must be longer than 0');
+    if (args.dryRun) {
+      if (!args.scrub) throw new ConfigError('--dry-run goes with --scrub');
+      // Reads no archived data and changes nothing: not a verification run, so not recorded.
+      const { plan, coverage, stateWarnings } = await planRepositoryScrub(repo, scrubOpts);
+      for (const w of stateWarnings) ctx.log(`warning: scrub state ${w}`);
+      ctx.output({
+        ...coverage,
+        share: plan.share,
+        bytes: plan.bytes,
+        read: plan.read,
+        deferred: plan.deferred,
+        cold: plan.cold,
+      });
+      return ExitCode.Ok;
+    }
     // Reading packs records each read in the store (verify/scrub/), whatever chose them: coverage counts them all.
     const check = async (select = scrubOpts.select): Promise<{ report: VerifyReport; scrub?: ScrubSummary }> =>
       readData

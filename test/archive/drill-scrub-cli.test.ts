@@ -104,6 +104,15 @@ function drillAndScrub(name: string, target: () => Target) {
     test('verify --scrub reports coverage as output parameters and audits the corrupt packs it read', async () => {
       const outputs = mkdtempSync(path.join(tmpdir(), 'strata-outputs-'));
       try {
+        // The plan first: every pack, each with its reason; nothing read, nothing recorded.
+        const schedule = ['--scrub-period', '14d', '--scrub-cadence', '7d'];
+        const dry = await strata(['verify', '--scrub', '--dry-run', ...schedule, '-o', 'json']);
+        expect(dry.code, dry.err).toBe(0);
+        const plan = JSON.parse(dry.out) as { read: Array<{ key: string; reason: string }>; readWithinPeriod: number };
+        expect(plan.read.map((r) => r.key).sort()).toEqual((await packsOf(target().store())).sort());
+        expect(plan.read.every((r) => /^rotation: never read, written \d+\.\dd ago$/.test(r.reason))).toBe(true);
+        expect(plan.readWithinPeriod).toBe(0);
+        expect((await strata(['verify', '--dry-run'])).code).toBe(2);
         const run = await strata([
           'verify',
           '--scrub',

@@ -54,7 +54,12 @@ export interface StepContext {
    * Who runs the command: on a cluster the user the API server names (and RBAC on strata.dev decides what they
    * may do), locally the `--actor` claim, unverified. Asked once per command.
    */
-  caller(claim?: { actor?: string; requester?: string; kubeServer?: string }): Promise<Caller>;
+  caller(claim?: {
+    actor?: string;
+    requester?: string;
+    requesterGroups?: string[];
+    kubeServer?: string;
+  }): Promise<Caller>;
 }
 
 /** What runStep reads back from a context after the handler: the failure summary and the last lines logged. */
@@ -146,6 +151,7 @@ export function createContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process
         mode: config.identity,
         actorFlag: claim.actor,
         requester: claim.requester,
+        requesterGroups: claim.requesterGroups,
         trustRequesterFrom: config.trustRequesterFrom,
         kubeServer: claim.kubeServer,
         env,

@@ -60,6 +60,11 @@ export interface Claim {
   actorFlag?: string;
   /** `--requester`: the human an Argo step acts for, taken only from a ServiceAccount in `trustRequesterFrom`. */
   requester?: string;
+  /**
+   * `--requester-groups`: groups of the requester an admission policy checked are theirs (a submitter may name fewer
+   * than they have, never one they lack); asked along with the requester's name, so group RoleBindings apply.
+   */
+  requesterGroups?: readonly string[];
   trustRequesterFrom?: readonly string[];
   env?: NodeJS.ProcessEnv;
 }
@@ -78,8 +83,12 @@ export async function identifyCaller(
 ): Promise<Caller> {
   const own = await authority.whoAmI();
   const { actorFlag, requester } = claim;
+  const groups = [...(claim.requesterGroups ?? [])];
   if (requester !== undefined && !requester.trim()) {
     throw new ConfigError('--requester is empty: a step acts for a named submitter or not at all');
+  }
+  if (groups.length && requester === undefined) {
+    throw new ConfigError("--requester-groups without --requester: groups are the requester's, taken only with it");
   }
   if (!own.verified) {
     const identity = requester !== undefined ? { ...own, username: requester, source: 'flag' as const } : own;
@@ -100,9 +109,9 @@ export async function identifyCaller(
       `--requester "${requester}": "${own.username}" is not trusted to act for a submitter (configuration trustRequesterFrom lists the ServiceAccounts of Strata's templates)`,
     );
   }
-  authority.actFor(requester);
+  authority.actFor(requester, groups);
   return new Caller(
-    { username: requester, groups: [], verified: true, source: 'argo-submitter', via: own.username },
+    { username: requester, groups, verified: true, source: 'argo-submitter', via: own.username },
     authority,
   );
 }

@@ -18,7 +18,7 @@ import {
 import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
 
 const cluster = e2eCluster();
-type Person = 'alice' | 'bob' | 'mallory';
+type Person = 'alice' | 'bob' | 'carol' | 'mallory';
 
 /** A kubeconfig that is the person: their bearer token from the API server's static token file. */
 function kubeconfigOf(c: E2eCluster, who: Person): string {
@@ -56,7 +56,15 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: e2e-submitter}
 subjects:
   - {kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}
   - {kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}
+  - {kind: User, name: carol, apiGroup: rbac.authorization.k8s.io}
   - {kind: User, name: mallory, apiGroup: rbac.authorization.k8s.io}
+---
+# Restoring is granted to a group (every e2e person is in strata-e2e-users), never to carol by name.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: e2e-group-restorer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: strata-restorer}
+subjects: [{kind: Group, name: strata-e2e-users, apiGroup: rbac.authorization.k8s.io}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -144,6 +152,24 @@ describe.skipIf(!cluster)('legal hold and emergency deletion, as people', () => 
     });
     expect(r.workflow?.status?.phase).toBe('Failed');
     expect(messages(r.workflow)).toMatch(/mallory may not create emergencydeletions\.strata\.dev/);
+  });
+
+  test('admission refuses requester-groups naming a group that is not the submitter’s', async () => {
+    const r = await submitAs('carol', 'strata-restore', {
+      workflow: archived.metadata.uid,
+      requester: 'carol',
+      'requester-groups': 'system:masters',
+    });
+    expect(r.refused).toMatch(/requester-groups parameter of strata-restore may name only your own groups/);
+  });
+
+  test('carol restores through her group’s RoleBinding: the step asks with the groups admission checked', async () => {
+    const r = await submitAs('carol', 'strata-restore', {
+      workflow: archived.metadata.uid,
+      requester: 'carol',
+      'requester-groups': 'strata-e2e-users',
+    });
+    expect(r.workflow?.status?.phase, messages(r.workflow)).toBe('Succeeded');
   });
 
   test('alice (strata-legal) sets a legal hold', async () => {

@@ -67,13 +67,14 @@ export async function finalizeManifest(id: string, deps: FinalizeDeps): Promise<
     } catch (err) {
       facts.policyError = describeError(err);
     }
-    // Only a verified manifest's list is trusted (and worth hashing the originals against).
-    if (manifest.verified && deps.originals) {
-      originals = await deps.originals(id, workflow);
-      facts.originals = originals.facts;
-    }
   }
-  const plan = planFinalize(facts);
+  let plan = planFinalize(facts);
+  // Originals are looked at (read and hashed) only when the workflow is going: kept workflows keep theirs anyway.
+  if (workflow && plan.delete && deps.originals) {
+    originals = await deps.originals(id, workflow);
+    facts.originals = originals.facts;
+    plan = planFinalize(facts);
+  }
   outcome.refused = plan.refused;
   outcome.reasons = plan.reasons;
   outcome.originals.kept = plan.originals.keep;

@@ -308,6 +308,28 @@ describe('finalize and the originals: failures keep everything for a re-run', ()
     expect(second).toMatchObject({ refused: false, source: 'deleted', originals: { deleted: 1 } });
   });
 
+  test("a kept workflow's originals are not even read", async () => {
+    const bucket = fsBucket();
+    const reads: string[] = [];
+    const counting = new Proxy(bucket, {
+      get(target, prop, receiver) {
+        if (prop === 'get' || prop === 'head') {
+          return async (key: string) => {
+            reads.push(key);
+            return prop === 'get' ? target.get(key) : target.head(key);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const w = await world(counting);
+    reads.length = 0;
+    const out = await finalize(w, { policyDeletes: false });
+    expect(out.source).toBe('kept');
+    expect(reads).toEqual([]);
+  });
+
   test('an unrecorded deletion does not happen', async () => {
     const w = await world(fsBucket());
     const audit: AuditLog = {

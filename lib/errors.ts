@@ -1,7 +1,11 @@
 // Typed errors for every area, each carrying the exit code the CLI maps it to and where it happened.
 
-/** `Unaudited`: the command did its work (and printed its result) but its audit record could not be written. */
-export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Unaudited: 3 } as const;
+/**
+ * `Unaudited`: the command did its work (and printed its result) but its audit record could not be written.
+ * `Refused`: the caller may not do this (a permission or an approval is missing): trying again changes nothing, so the
+ * templates' retry expressions leave it alone, as they do `Usage`.
+ */
+export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Unaudited: 3, Refused: 4 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Where an error happened: a file (with line/column), an object key, a rule, a workflow. */
@@ -66,7 +70,9 @@ export class AuditRefusal extends StrataError {}
 export class PolicyError extends ConfigError {}
 
 /** The caller lacks a permission (Kubernetes RBAC on strata.dev resources), or an approval is missing or invalid. */
-export class AccessDeniedError extends StrataError {}
+export class AccessDeniedError extends StrataError {
+  override readonly exitCode: ExitCode = ExitCode.Refused;
+}
 
 /** Kubernetes / Argo API failures. */
 export class ClusterError extends StrataError {}

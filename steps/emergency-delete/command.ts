@@ -110,7 +110,10 @@ export const emergencyDeleteCommand = stepCommand({
     ).finally(() => catalog?.close());
     for (const r of result.reasons) ctx.log(`${result.refused ? 'refused' : 'note'}: ${r}`);
     ctx.output(result);
-    if (result.refused) return ctx.fail(`emergency-delete refused: ${result.reasons.join('; ')}`);
+    if (result.refused) {
+      ctx.fail(`emergency-delete refused: ${result.reasons.join('; ')}`);
+      return ExitCode.Refused; // no permission, approval or hold release yet: running it again changes nothing
+    }
     if (result.cluster === 'failed')
       return ctx.fail(`emergency-delete: cluster delete failed: ${result.reasons.join('; ')}`);
     if (result.deletion && result.deletion.outcome !== 'done')

@@ -248,7 +248,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
 
   test('without an approval the deletion is refused, and --approver is refused on a cluster', async () => {
     const none = await deleteAs('t-oncall', UID_A);
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(4);
     expect(none.err).toMatch(/not approved: no approval of emergency-delete/);
     expect(none.err).toMatch(/strata approve emergency-delete/);
 
@@ -265,11 +265,11 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
 
   test('the requester cannot approve, in any case, through the CLI or the API', async () => {
     const own = await approve('t-oncall', UID_A);
-    expect(own.code).toBe(1);
+    expect(own.code).toBe(4);
     expect(own.err).toMatch(/oncall@corp cannot approve their own request/);
 
     const upper = await approve('t-oncall-upper', UID_A);
-    expect(upper.code).toBe(1);
+    expect(upper.code).toBe(4);
     expect(upper.err).toMatch(/cannot approve their own request/);
 
     const direct = await createAs('t-oncall-upper', approvalFor('OnCall@corp'));
@@ -283,7 +283,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
     expect(forged.message).toMatch(/the approver of an approval must be you, "oncall@corp"/);
 
     const stranger = await approve('t-mallory', UID_A);
-    expect(stranger.code).toBe(1);
+    expect(stranger.code).toBe(4);
     expect(stranger.err).toMatch(/mallory@corp may not create approvals\.strata\.dev in namespace team-a/);
     const strangerDirect = await createAs('t-mallory', approvalFor('mallory@corp'));
     expect(strangerDirect.status).toBe(403);
@@ -297,7 +297,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
     });
     expect(notApproval.status).toBe(403);
     expect(notApproval.message).toMatch(/ConfigMaps other than approvals/);
-    expect((await deleteAs('t-oncall', UID_A)).code).toBe(1);
+    expect((await deleteAs('t-oncall', UID_A)).code).toBe(4);
   });
 
   test('an approval of another request, or an expired one, approves nothing; an approval cannot be edited', async () => {
@@ -316,7 +316,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
       },
     });
     const expired = await deleteAs('t-oncall', UID_A);
-    expect(expired.code).toBe(1);
+    expect(expired.code).toBe(4);
     expect(expired.err).toMatch(/expired at/);
 
     const name = old.metadata!.generateName! + 'old';
@@ -340,7 +340,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
     expect(JSON.parse(ok.out)).toMatchObject({ approver: 'ciso@corp', requester: 'oncall@corp', workflow: UID_A });
 
     const glass = await deleteAs('t-oncall', UID_A, ['--break-glass']);
-    expect(glass.code).toBe(1); // break-glass is a different request (and a permission oncall lacks)
+    expect(glass.code).toBe(4); // break-glass is a different request (and a permission oncall lacks)
 
     const done = await deleteAs('t-oncall', UID_A);
     expect(done.code).toBe(0);
@@ -371,7 +371,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
       ['emergency-delete', UID_B, '--reason', REASON, '--no-cluster', '--settle', '0s', '--requester', 'oncall@corp'],
       trust,
     );
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(4);
     expect(refused.err).toMatch(/not approved/);
     expect((await approve('t-ciso', UID_B)).code).toBe(0);
     const done = await as(
@@ -387,7 +387,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
       as('t-legal', ['extend', UID_C, '--for', dur, '--reason', 'litigation'], { STRATA_EXTEND_APPROVAL_BEYOND: '1y' });
     expect((await extend('6mo')).code).toBe(0);
     const long = await extend('3y');
-    expect(long.code).toBe(1);
+    expect(long.code).toBe(4);
     expect(long.err).toMatch(/beyond 1y from now needs another person's approval/);
 
     const approveExtend = (dur: string) =>
@@ -405,7 +405,7 @@ describe('approvals on the (fake) cluster, through the CLI', () => {
         dur,
       ]);
     expect((await approveExtend('2y')).code).toBe(0);
-    expect((await extend('3y')).code).toBe(1); // approved until 2y only
+    expect((await extend('3y')).code).toBe(4); // approved until 2y only
     expect((await approveExtend('4y')).code).toBe(0);
     const ok = await extend('3y');
     expect(ok.code).toBe(0);

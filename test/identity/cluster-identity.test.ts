@@ -111,11 +111,11 @@ describe('identity from the cluster', () => {
 
   test('hold set outside the caller’s namespace and hold release without the permission are refused (and audited)', async () => {
     const foreign = await as('t-alice', ['hold', 'set', UID_B, '--reason', 'not mine']);
-    expect(foreign.code).toBe(1);
+    expect(foreign.code).toBe(4);
     expect(foreign.err).toMatch(/alice@corp may not create holds\.strata\.dev in namespace team-b/);
 
     const release = await as('t-alice', ['hold', 'release', UID_A, 'h-alice', '--reason', 'done']);
-    expect(release.code).toBe(1);
+    expect(release.code).toBe(4);
     expect(release.err).toMatch(/alice@corp may not delete holds\.strata\.dev in namespace team-a/);
     expect((await holds()).find((h) => h.id === 'h-alice')?.released).toBeUndefined();
     expect(await auditRecords(repo.root)).toContainEqual(
@@ -143,14 +143,14 @@ describe('identity from the cluster', () => {
       STRATA_ARTIFACT_REPOSITORIES: '[{bucket: art-a, namespaces: [team-a], keyPrefix: "{namespace}/"}]',
     };
     const foreign = await as('t-alice', ['restore', UID_A, '--to-bucket', 's3://art-b/'], trusted);
-    expect(foreign.code).toBe(1);
+    expect(foreign.code).toBe(4);
     expect(foreign.err).toMatch(/s3:\/\/art-b\/ is not a trusted artifact repository/);
     const otherPrefix = await as('t-alice', ['restore', UID_A, '--to-bucket', 's3://art-a/team-b'], trusted);
-    expect(otherPrefix.code).toBe(1);
+    expect(otherPrefix.code).toBe(4);
     expect(otherPrefix.err).toMatch(/outside namespace team-a's prefix team-a\//);
 
     const theirs = await as('t-alice', ['restore', UID_B, '--path', 'logs/main.log']);
-    expect(theirs.code).toBe(1);
+    expect(theirs.code).toBe(4);
     expect(theirs.out).toBe('');
     expect(theirs.err).toMatch(/alice@corp may not create restores\.strata\.dev in namespace team-b/);
   });
@@ -158,11 +158,11 @@ describe('identity from the cluster', () => {
   test('emergency-delete needs its permission, and break-glass its own', async () => {
     const base = ['emergency-delete', UID_A, '--reason', 'leaked token', '--no-cluster'];
     const stranger = await as('t-alice', [...base, '--dry-run']);
-    expect(stranger.code).toBe(1);
+    expect(stranger.code).toBe(4);
     expect(stranger.err).toMatch(/alice@corp may not create emergencydeletions\.strata\.dev in namespace team-a/);
 
     const glass = await as('t-oncall', [...base, '--dry-run', '--break-glass']);
-    expect(glass.code).toBe(1);
+    expect(glass.code).toBe(4);
     expect(glass.err).toMatch(/may not create emergencydeletions\/breakglass\.strata\.dev in namespace team-a/);
     expect(await auditRecords(repo.root)).toContainEqual(
       expect.objectContaining({ action: 'emergency-delete', actor: 'oncall@corp', verified: true, outcome: 'refused' }),
@@ -204,7 +204,7 @@ describe('identity from the cluster', () => {
       ['restore', UID_B, '--path', 'logs/main.log', '--requester', 'alice@corp'],
       trust,
     );
-    expect(forAliceElsewhere.code).toBe(1);
+    expect(forAliceElsewhere.code).toBe(4);
     expect(forAliceElsewhere.err).toMatch(/alice@corp may not create restores\.strata\.dev in namespace team-b/);
 
     const empty = await as('t-operator', ['restore', UID_A, '--path', 'logs/main.log', '--requester', ''], trust);

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { checkEventBinding, checkWorkflowSpec, unknownEventNames } from './argo-refs.ts';
 import { allManifests, buildKustomization, repoRoot, type Manifest } from './manifests.ts';
 import { strataInvocations, parseWithCli } from './cli-drift.ts';
+import { ExitCode } from '../../lib/errors.ts';
 
 /** kubectl carries kustomize (`kubectl kustomize`); machines without it skip those builds. */
 function hasKubectl(): boolean {
@@ -559,5 +560,39 @@ describe('a failed step says why in Argo', () => {
       },
     } as Manifest;
     expect(failureReportingProblems(bad)).toHaveLength(2);
+  });
+});
+
+/** Retry strategies that would retry a refusal or a usage error: trying again changes neither. */
+function retryProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  const expected = `asInt(lastRetry.exitCode) != ${ExitCode.Usage} && asInt(lastRetry.exitCode) != ${ExitCode.Refused}`;
+  for (const t of argoTemplates(m)) {
+    const retry = t.retryStrategy as { retryPolicy?: string; expression?: string } | undefined;
+    // OnError retries only what Argo itself calls an error (pod gone, init or wait failed), never an exit code.
+    if (!retry || retry.retryPolicy === 'OnError') continue;
+    if (retry.expression !== expected)
+      problems.push(`${ref(m)} template ${t.name}: retryStrategy.expression is not ${JSON.stringify(expected)}`);
+    // With an expression and no policy, Argo ≥ 3.5 retries Always (errors too): say which one is meant.
+    if (!retry.retryPolicy) problems.push(`${ref(m)} template ${t.name}: retryStrategy without retryPolicy`);
+  }
+  return problems;
+}
+
+describe('a refusal is not retried', () => {
+  test.each(argo.map((m) => [ref(m), m] as const))('%s: retry expressions leave exit 2 and 4 alone', (_name, m) => {
+    expect(retryProblems(m)).toEqual([]);
+  });
+
+  test('there are retry strategies to check, and the check finds one that retries everything (it can fail)', () => {
+    expect(argo.flatMap(argoTemplates).filter((t) => t.retryStrategy).length).toBeGreaterThan(5);
+    const bad = {
+      file: 'x.yaml',
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'WorkflowTemplate',
+      metadata: { name: 'x' },
+      spec: { templates: [{ name: 'hold', retryStrategy: { limit: '3' } }] },
+    } as Manifest;
+    expect(retryProblems(bad)).toHaveLength(2);
   });
 });

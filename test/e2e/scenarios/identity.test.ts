@@ -142,7 +142,19 @@ describe.skipIf(!cluster)('legal hold and emergency deletion, as people', () => 
     expect(r.refused).toMatch(/requester parameter of strata-legal-hold must be your own username, "mallory"/);
   });
 
-  // (strata-emergency-delete has no retries; strata-legal-hold retries a refusal three times, ~80 s: docs/e2e.md.)
+  test('a refused hold is not retried: exit 4 ends the step at once (docs/e2e.md item 7)', async () => {
+    const r = await submitAs('mallory', 'strata-legal-hold', {
+      action: 'set',
+      uid: archived.metadata.uid,
+      reason: 'no grant',
+      requester: 'mallory',
+    });
+    expect(r.workflow?.status?.phase).toBe('Failed');
+    expect(messages(r.workflow)).toMatch(/mallory may not create holds\.strata\.dev/);
+    const pods = Object.values(r.workflow?.status?.nodes ?? {}).filter((n) => n.type === 'Pod');
+    expect(pods.map((n) => n.outputs?.exitCode)).toEqual(['4']);
+  });
+
   test('a person without strata.dev permission is refused by the step (SubjectAccessReview), and it says so', async () => {
     const r = await submitAs('mallory', 'strata-emergency-delete', {
       uid: archived.metadata.uid,

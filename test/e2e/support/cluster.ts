@@ -118,7 +118,11 @@ export interface WorkflowNode {
   phase: string;
   message?: string;
   templateName?: string;
-  outputs?: { parameters?: { name: string; value?: string }[]; artifacts?: { name: string; s3?: { key: string } }[] };
+  outputs?: {
+    exitCode?: string;
+    parameters?: { name: string; value?: string }[];
+    artifacts?: { name: string; s3?: { key: string } }[];
+  };
 }
 
 /** Submits a Workflow (YAML text or `--from kind/name`) and waits for it to finish; returns the finished object. */

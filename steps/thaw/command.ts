@@ -3,6 +3,7 @@
 // retries) to poll: the state is in the store.
 import type { Argv, CommandModule } from 'yargs';
 import { openRepository, resolveManifest } from '../../lib/archive/index.ts';
+import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
@@ -11,7 +12,7 @@ import { openVault } from '../../lib/store/vault.ts';
 import { thawFromVault, vaultRecord } from '../../lib/tier/vault.ts';
 import type { RestoreTier } from '../../lib/store/store.ts';
 
-interface ThawArgs {
+interface ThawArgs extends IdentityArgs {
   workflow: string;
   deadline?: string;
   days: number;
@@ -24,7 +25,7 @@ export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
   describe:
     "Restore a workflow's packs from GLACIER/DEEP_ARCHIVE so it can be read: plan (tier, hours, cost), request, poll",
   builder: (y) =>
-    y
+    withIdentityOptions(y)
       .positional('workflow', {
         type: 'string',
         demandOption: true,
@@ -47,6 +48,12 @@ export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
       args.deadline === undefined ? undefined : fixedDurationFlagMs('deadline', args.deadline) / 3_600_000;
     const repo = await openRepository(ctx.store());
     const { id, manifest } = await resolveManifest(repo, args.workflow);
+    // Thawing is the first step of reading a workflow back, and it costs money: the same permission as the restore.
+    const caller = await ctx.caller(identityClaim(args));
+    await caller.require(
+      { verb: 'create', resource: 'restores', namespace: manifest.workflow.namespace, name: manifest.workflow.uid },
+      { audit: ctx.audit, action: 'restore', subject: id },
+    );
     const plan = planThaw(await thawStates(repo, manifest), deadlineHours);
     if (plan.deadlineMissed) ctx.log(`deadline: ${plan.deadlineMissed}`);
     const states =

@@ -34,6 +34,14 @@ describe('the requester’s groups', () => {
       apiGroups: ['authorization.k8s.io'],
       resources: ['subjectaccessreviews'],
     });
+    // Alice may restore in team-b only through her group's binding.
+    fake.grant({
+      subject: { group: 'restorers-b' },
+      verbs: ['create'],
+      apiGroups: [STRATA],
+      resources: ['restores'],
+      namespace: 'team-b',
+    });
     repo = await tempRepository();
     store = ['--store', `file:${repo.root}`, '-o', 'json'];
     const b = bundleOf(UID_B, [{ path: 'logs/main.log', data: Buffer.from(`log of ${UID_B}\n`) }]);
@@ -59,14 +67,6 @@ describe('the requester’s groups', () => {
 
   test('the requester’s groups, as admission checked them, are asked along: a group RoleBinding applies', async () => {
     const trust = { STRATA_TRUST_REQUESTER_FROM: 'system:serviceaccount:argo:strata-operator' };
-    // Alice may restore in team-b only through her group's binding.
-    fake.grant({
-      subject: { group: 'restorers-b' },
-      verbs: ['create'],
-      apiGroups: [STRATA],
-      resources: ['restores'],
-      namespace: 'team-b',
-    });
     const restoreB = ['restore', UID_B, '--path', 'logs/main.log', '--requester', 'alice@corp'];
     const withoutGroups = await as('t-operator', [...restoreB, '--requester-groups='], trust);
     expect(withoutGroups.code).not.toBe(0);
@@ -91,6 +91,17 @@ describe('the requester’s groups', () => {
     ]);
     expect(alone.code).toBe(2);
     expect(alone.err).toMatch(/--requester-groups without --requester/);
+  });
+
+  test('thaw (the restore template’s first step, and a cost) needs the requester’s restore permission too', async () => {
+    const trust = { STRATA_TRUST_REQUESTER_FROM: 'system:serviceaccount:argo:strata-operator' };
+    const thaw = ['thaw', UID_B, '--requester', 'alice@corp'];
+    const refused = await as('t-operator', [...thaw, '--requester-groups='], trust);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/alice@corp may not create restores\.strata\.dev in namespace team-b/);
+    const allowed = await as('t-operator', [...thaw, '--requester-groups=restorers-b'], trust);
+    expect(allowed.err).not.toMatch(/may not/);
+    expect(allowed.code).toBe(0);
   });
 
   test('admission: requester-groups may name only the submitter’s own groups, and cannot change', () => {

@@ -97,6 +97,8 @@ export async function openElasticsearchCatalog(opts: ElasticsearchCatalogOptions
 
 export class ElasticsearchCatalog implements Catalog {
   private readonly names: IndexLayout;
+  /** Periods whose indices this catalog has seen ready (see readyPeriod). */
+  private readonly readyPeriods = new Map<string, Promise<void>>();
 
   constructor(
     readonly client: Client,
@@ -122,6 +124,7 @@ export class ElasticsearchCatalog implements Catalog {
     });
     const names = Object.keys(found);
     if (names.length) await this.client.indices.delete({ index: names });
+    this.readyPeriods.clear();
   }
 
   async manifestIds(): Promise<Set<string>> {
@@ -142,6 +145,7 @@ export class ElasticsearchCatalog implements Catalog {
     const generation = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
     const mgen = `${w.manifestId}/${generation}`;
     const period = periodOf(w);
+    await this.readyPeriod(period);
     const at = ms(workflowTime(w)) ?? -1;
     const common = {
       manifestId: w.manifestId,
@@ -204,6 +208,40 @@ export class ElasticsearchCatalog implements Catalog {
     if (this.opts.refresh !== false) {
       await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
     }
+  }
+
+  /**
+   * Creates the period's two indices (from the templates) and waits for their primary shards before an upsert reads
+   * or writes them. Left to auto-creation by the first write, a new month's index is still recovering when a
+   * concurrent upsert's get reaches it, which fails with no_shard_available_action_exception (seen loading the scale
+   * benchmark: 8 upserts at once into a new month).
+   */
+  private readyPeriod(period: string): Promise<void> {
+    let ready = this.readyPeriods.get(period);
+    if (!ready) {
+      const indices = [this.names.workflowsIndex(period), this.names.logsIndex(period)];
+      ready = (async () => {
+        let raced = false;
+        for (const index of indices) {
+          try {
+            await this.client.indices.create({ index, wait_for_active_shards: 1 });
+          } catch (err) {
+            if (errorType(err) !== 'resource_already_exists_exception') throw err;
+            raced = true;
+          }
+        }
+        // Created by someone else, perhaps a moment ago: wait for its primaries too. Without the cluster monitor
+        // privilege (403) there is nothing to wait with; the client's own retries of a 503 are what is left.
+        if (raced)
+          await this.client.cluster.health(
+            { index: indices, wait_for_status: 'yellow', timeout: '60s' },
+            { ignore: [403] },
+          );
+      })();
+      ready.catch(() => this.readyPeriods.delete(period));
+      this.readyPeriods.set(period, ready);
+    }
+    return ready;
   }
 
   /**
@@ -271,7 +309,7 @@ export class ElasticsearchCatalog implements Catalog {
     await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
     // A period whose last workflow went (retention) is dropped whole: that is what frees its space at once.
     const periods = new Set(found.hits.hits.map((h) => h._index.slice(this.names.workflows.length + 1)));
-    for (const p of periods) await dropIfEmpty(this.client, this.prefix, p);
+    for (const p of periods) if (await dropIfEmpty(this.client, this.prefix, p)) this.readyPeriods.delete(p);
   }
 
   async search(query: WorkflowQuery): Promise<CatalogWorkflow[]> {
@@ -498,4 +536,8 @@ function toWorkflow(d: WorkflowDoc): CatalogWorkflow {
     entries: d.entries,
     bytes: d.bytes,
   };
+}
+
+function errorType(err: unknown): string | undefined {
+  return (err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type;
 }

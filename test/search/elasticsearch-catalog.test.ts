@@ -100,6 +100,27 @@ describe.skipIf(peer.skip)(`Elasticsearch catalog${peer.skip ? ` (skipped: ${pee
     });
     expect(count).toBe(1);
   });
+
+  test('concurrent upserts into a month no index holds yet all land, by this catalog and by a second one', async () => {
+    // Two catalogs (two indexer pods) racing to create the same new month: the loser waits for the winner's shards.
+    const other = await openElasticsearchCatalog({ node: peer.endpoint!, prefix: catalog.prefix, replicas: 0 });
+    try {
+      const ws = Array.from({ length: 8 }, (_, i) => workflow(`m${i}`, `2027-0${(i % 2) + 1}-1${i}T10:00:00Z`));
+      await Promise.all(
+        ws.map((w, i) =>
+          (i % 2 ? other : catalog).upsertManifest(
+            w,
+            [],
+            segs({ path: 'logs/m.log', firstLine: 1, text: `zebra ${i}\n` }),
+          ),
+        ),
+      );
+      const found = await catalog.search({ text: 'zebra' });
+      expect(found.map((w) => w.name).sort()).toEqual(ws.map((w) => w.name).sort());
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 /** A proxy that forwards to the node but, for the first `times` bulk answers, marks every other item 429. */

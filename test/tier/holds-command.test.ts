@@ -57,7 +57,7 @@ test('hold set locks the objects; an edited hold record still holds and verify r
     '--settle',
     '0s',
   ]);
-  expect(del.code).toBe(1);
+  expect(del.code).toBe(4); // refused under the hold
   expect(del.err).toMatch(
     /under legal hold case-1 \(holds\/wf-1\/case-1\.json: workflowUid "wf-2" does not match its key/,
   );

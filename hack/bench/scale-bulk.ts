@@ -7,8 +7,9 @@ import type { Client } from '@elastic/elasticsearch';
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import { workflowTime, type CatalogWorkflow } from '../../lib/catalog/catalog.ts';
+import { workflowDocument } from '../../lib/catalog/elasticsearch.ts';
+import { ENTRY_INSERT, entryRow, LABEL_INSERT, MANIFEST_INSERT, manifestRow } from '../../lib/catalog/sqlite.ts';
 import { layout, periodOf } from '../../lib/catalog/es-indices.ts';
-import { labelPair } from '../../lib/catalog/es-query.ts';
 import { catalogWorkflow, type IndexableManifest } from '../../lib/catalog/rebuild.ts';
 
 const ms = (iso: string | undefined) => {
@@ -93,30 +94,7 @@ export async function bulkElasticsearch(client: Client, prefix: string, manifest
   for (const m of manifests) {
     const w = rowOf(m);
     operations.push({ index: { _index: l.workflowsIndex(periodOf(w)), _id: w.manifestId } });
-    operations.push({
-      manifestId: w.manifestId,
-      generation,
-      mgen: `${w.manifestId}/${generation}`,
-      uid: w.uid,
-      namespace: w.namespace,
-      name: w.name,
-      ...(w.phase !== undefined && { phaseKey: w.phase.toLowerCase() }),
-      labelPairs: Object.entries(w.labels).map(([k, v]) => labelPair(k, v)),
-      labelKeys: Object.keys(w.labels),
-      incomplete: w.incomplete,
-      atMs: ms(workflowTime(w)) ?? -1,
-      nameKey: `${w.namespace}\u0000${w.name}`,
-      ...(w.phase !== undefined && { phase: w.phase }),
-      ...(w.startedAt !== undefined && { startedAt: w.startedAt, startedMs: ms(w.startedAt) }),
-      ...(w.finishedAt !== undefined && { finishedAt: w.finishedAt, finishedMs: ms(w.finishedAt) }),
-      ...(w.archivedAt !== undefined && { archivedAt: w.archivedAt, archivedMs: ms(w.archivedAt) }),
-      labels: w.labels,
-      ...(w.group !== undefined && { group: w.group }),
-      entries: w.entries,
-      bytes: w.bytes,
-      entryList: m.entries,
-      segments: 0,
-    });
+    operations.push(workflowDocument(w, generation, m.entries, 0));
   }
   const r = await client.bulk({ operations, refresh: false });
   if (r.errors) {
@@ -127,49 +105,15 @@ export async function bulkElasticsearch(client: Client, prefix: string, manifest
 
 /** The SQLite catalog's rows (lib/catalog/sqlite.ts), many manifests per transaction, on a second connection. */
 export function bulkSqlite(db: Database.Database, manifests: IndexableManifest[]): void {
-  const manifest = db.prepare(
-    `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at, archived_at, at_ms,
-       started_ms, finished_ms, archived_ms, grp, incomplete, entries, bytes)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const label = db.prepare('INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)');
-  const entry = db.prepare(
-    `INSERT INTO entries (manifest_id, path, kind, node_id, container, artifact_name, size, sha256)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const manifest = db.prepare(MANIFEST_INSERT);
+  const label = db.prepare(LABEL_INSERT);
+  const entry = db.prepare(ENTRY_INSERT);
   db.transaction(() => {
     for (const m of manifests) {
       const w = rowOf(m);
-      manifest.run(
-        w.manifestId,
-        w.uid,
-        w.namespace,
-        w.name,
-        w.phase ?? null,
-        w.startedAt ?? null,
-        w.finishedAt ?? null,
-        w.archivedAt ?? null,
-        ms(workflowTime(w)),
-        ms(w.startedAt),
-        ms(w.finishedAt),
-        ms(w.archivedAt),
-        w.group ?? null,
-        w.incomplete ? 1 : 0,
-        w.entries,
-        w.bytes,
-      );
+      manifest.run(...manifestRow(w));
       for (const [k, v] of Object.entries(w.labels)) label.run(w.manifestId, k, v);
-      for (const e of m.entries)
-        entry.run(
-          w.manifestId,
-          e.path,
-          e.kind,
-          e.nodeId ?? null,
-          e.container ?? null,
-          e.artifactName ?? null,
-          e.size ?? null,
-          e.sha256 ?? null,
-        );
+      for (const e of m.entries) entry.run(...entryRow(w.manifestId, e));
     }
   })();
 }

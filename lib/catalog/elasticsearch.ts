@@ -143,23 +143,10 @@ export class ElasticsearchCatalog implements Catalog {
     // Sortable by start time: a sweep removes only generations older than the one it committed, never a newer one
     // that a concurrent upsert of the same manifest is still writing.
     const generation = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
-    const mgen = `${w.manifestId}/${generation}`;
     const period = periodOf(w);
     await this.readyPeriod(period);
-    const at = ms(workflowTime(w)) ?? -1;
-    const common = {
-      manifestId: w.manifestId,
-      generation,
-      mgen,
-      uid: w.uid,
-      namespace: w.namespace,
-      name: w.name,
-      ...(w.phase !== undefined && { phaseKey: w.phase.toLowerCase() }),
-      labelPairs: Object.entries(w.labels).map(([k, v]) => labelPair(k, v)),
-      labelKeys: Object.keys(w.labels),
-      incomplete: w.incomplete,
-      atMs: at,
-    };
+    const common = sharedFields(w, generation);
+    const { mgen } = common;
     const writer = new BulkWriter(this.client, this.opts.bulk);
     let n = 0;
     for await (const s of segments) {
@@ -183,20 +170,12 @@ export class ElasticsearchCatalog implements Catalog {
       n++;
     }
     await writer.flush();
-    const committed = await this.commit(this.names.workflowsIndex(period), w.manifestId, generation, {
-      ...common,
-      nameKey: `${w.namespace}\u0000${w.name}`,
-      ...(w.phase !== undefined && { phase: w.phase }),
-      ...(w.startedAt !== undefined && { startedAt: w.startedAt, startedMs: ms(w.startedAt) }),
-      ...(w.finishedAt !== undefined && { finishedAt: w.finishedAt, finishedMs: ms(w.finishedAt) }),
-      ...(w.archivedAt !== undefined && { archivedAt: w.archivedAt, archivedMs: ms(w.archivedAt) }),
-      labels: w.labels,
-      ...(w.group !== undefined && { group: w.group }),
-      entries: w.entries,
-      bytes: w.bytes,
-      entryList: entries,
-      segments: n,
-    });
+    const committed = await this.commit(
+      this.names.workflowsIndex(period),
+      w.manifestId,
+      generation,
+      workflowDocument(w, generation, entries, n),
+    );
     // A newer upsert of the same manifest committed first: ours is stale, only its own segments go.
     if (!committed) {
       await this.deleteWhere({ term: { mgen } });
@@ -535,6 +514,41 @@ function toWorkflow(d: WorkflowDoc): CatalogWorkflow {
     incomplete: d.incomplete,
     entries: d.entries,
     bytes: d.bytes,
+  };
+}
+
+/** The fields every document of one generation of a workflow carries (its log segments and its workflow document). */
+function sharedFields(w: CatalogWorkflow, generation: string) {
+  return {
+    manifestId: w.manifestId,
+    generation,
+    mgen: `${w.manifestId}/${generation}`,
+    uid: w.uid,
+    namespace: w.namespace,
+    name: w.name,
+    ...(w.phase !== undefined && { phaseKey: w.phase.toLowerCase() }),
+    labelPairs: Object.entries(w.labels).map(([k, v]) => labelPair(k, v)),
+    labelKeys: Object.keys(w.labels),
+    incomplete: w.incomplete,
+    atMs: ms(workflowTime(w)) ?? -1,
+  };
+}
+
+/** The workflow document that commits one generation (`segments`: how many log segments it wrote). */
+export function workflowDocument(w: CatalogWorkflow, generation: string, entries: CatalogEntry[], segments: number) {
+  return {
+    ...sharedFields(w, generation),
+    nameKey: `${w.namespace}\u0000${w.name}`,
+    ...(w.phase !== undefined && { phase: w.phase }),
+    ...(w.startedAt !== undefined && { startedAt: w.startedAt, startedMs: ms(w.startedAt) }),
+    ...(w.finishedAt !== undefined && { finishedAt: w.finishedAt, finishedMs: ms(w.finishedAt) }),
+    ...(w.archivedAt !== undefined && { archivedAt: w.archivedAt, archivedMs: ms(w.archivedAt) }),
+    labels: w.labels,
+    ...(w.group !== undefined && { group: w.group }),
+    entries: w.entries,
+    bytes: w.bytes,
+    entryList: entries,
+    segments,
   };
 }
 

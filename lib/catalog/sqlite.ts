@@ -251,47 +251,11 @@ class SqliteCatalog implements Catalog {
     db.exec('BEGIN IMMEDIATE');
     try {
       this.deleteRows(w.manifestId);
-      const at = workflowTime(w);
-      this.sql(
-        `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at, archived_at, at_ms,
-           started_ms, finished_ms, archived_ms, grp, incomplete, entries, bytes)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        w.manifestId,
-        w.uid,
-        w.namespace,
-        w.name,
-        w.phase ?? null,
-        w.startedAt ?? null,
-        w.finishedAt ?? null,
-        w.archivedAt ?? null,
-        at === undefined ? null : toMs(at),
-        w.startedAt === undefined ? null : toMs(w.startedAt),
-        w.finishedAt === undefined ? null : toMs(w.finishedAt),
-        w.archivedAt === undefined ? null : toMs(w.archivedAt),
-        w.group ?? null,
-        w.incomplete ? 1 : 0,
-        w.entries,
-        w.bytes,
-      );
-      const insertLabel = this.sql('INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)');
+      this.sql(MANIFEST_INSERT).run(...manifestRow(w));
+      const insertLabel = this.sql(LABEL_INSERT);
       for (const [k, v] of Object.entries(w.labels)) insertLabel.run(w.manifestId, k, v);
-      const insertEntry = this.sql(
-        `INSERT OR REPLACE INTO entries (manifest_id, path, kind, node_id, container, artifact_name, size, sha256)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const e of entries) {
-        insertEntry.run(
-          w.manifestId,
-          e.path,
-          e.kind,
-          e.nodeId ?? null,
-          e.container ?? null,
-          e.artifactName ?? null,
-          e.size ?? null,
-          e.sha256 ?? null,
-        );
-      }
+      const insertEntry = this.sql(ENTRY_INSERT);
+      for (const e of entries) insertEntry.run(...entryRow(w.manifestId, e));
       for await (const s of segments) {
         const text = visibleText(s.text);
         const { lastInsertRowid } = insertSegment.run(
@@ -640,4 +604,48 @@ function limitOf(q: { limit?: number }): number {
 function toMs(iso: string): number | null {
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? null : ms;
+}
+
+/** The statements and row values a manifest's metadata is written with (the scale benchmark bulk-loads with them). */
+export const MANIFEST_INSERT = `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at,
+  archived_at, at_ms, started_ms, finished_ms, archived_ms, grp, incomplete, entries, bytes)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const LABEL_INSERT = 'INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)';
+export const ENTRY_INSERT = `INSERT OR REPLACE INTO entries (manifest_id, path, kind, node_id, container, artifact_name,
+  size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export function manifestRow(w: CatalogWorkflow): (string | number | null)[] {
+  const at = workflowTime(w);
+  const msOf = (iso: string | undefined) => (iso === undefined ? null : toMs(iso));
+  return [
+    w.manifestId,
+    w.uid,
+    w.namespace,
+    w.name,
+    w.phase ?? null,
+    w.startedAt ?? null,
+    w.finishedAt ?? null,
+    w.archivedAt ?? null,
+    msOf(at),
+    msOf(w.startedAt),
+    msOf(w.finishedAt),
+    msOf(w.archivedAt),
+    w.group ?? null,
+    w.incomplete ? 1 : 0,
+    w.entries,
+    w.bytes,
+  ];
+}
+
+export function entryRow(manifestId: string, e: CatalogEntry): (string | number | null)[] {
+  return [
+    manifestId,
+    e.path,
+    e.kind,
+    e.nodeId ?? null,
+    e.container ?? null,
+    e.artifactName ?? null,
+    e.size ?? null,
+    e.sha256 ?? null,
+  ];
 }

@@ -311,7 +311,7 @@ describe.skipIf(!dir)('pipeline steps against the fake API server', () => {
       },
     });
     const refused = await strata(base);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(4); // refused under the hold
     expect(refused.err).toMatch(/legal hold/);
     expect(fake.get('Workflow', 'agents', 'agent-held')).toBeDefined();
     const forced = await strata([...base, '--break-glass']);

@@ -1,9 +1,11 @@
 // The one data path behind every API (REST, GraphQL, the dashboard): what a verified caller may list, open, read and
 // search, with namespace checks and an audit record before any archived byte leaves.
+import { Readable } from 'node:stream';
 import type { AuditLog } from '../../lib/audit/audit.ts';
 import type { Catalog, CatalogEntry, CatalogWorkflow, TextHit, TimeRange } from '../../lib/catalog/catalog.ts';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
+import { entryRange } from '../../lib/archive/entry-range.ts';
 import { streamEntry } from '../../lib/archive/restorer.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { parseWorkflowDocument } from '../../lib/bundle/workflow-text.ts';
@@ -17,7 +19,7 @@ import type { WorkflowFilters } from '../api/list-params.ts';
 import { nodeTree, type NodeView } from '../api/workflow-detail.ts';
 import { visibleNamespaces, type Authorizer, type Caller } from '../auth/access.ts';
 import { filteredPage } from './filtered-page.ts';
-import { grepLines, sliceBytes, type ByteSpan } from './log-stream.ts';
+import { grepLines, type ByteSpan } from './log-stream.ts';
 
 /** A Workflow object larger than this is not inlined in the detail (its entry can be restored instead). */
 export const MAX_OBJECT_BYTES = 32 * 1024 * 1024;
@@ -225,9 +227,11 @@ export class ArchiveService {
           ...(opts.grep !== undefined && { grep: opts.grep }),
           ...(opts.span && { range: `${opts.span.start}-${opts.span.end}` }),
         });
-        const source = streamEntry(repo, manifest, entry);
-        const body =
-          opts.grep !== undefined ? grepLines(source, opts.grep) : opts.span ? sliceBytes(source, opts.span) : source;
+        // A range starts at the chunk holding its first byte (entry-range.ts); grep and whole reads stream it all.
+        const source = opts.span
+          ? Readable.from(entryRange(repo, manifest, entry, opts.span), { objectMode: false })
+          : streamEntry(repo, manifest, entry);
+        const body = opts.grep !== undefined ? grepLines(source, opts.grep) : source;
         return { body, close: () => source.destroy() };
       },
     };

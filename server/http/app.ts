@@ -16,6 +16,7 @@ import { DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_HITS, listWorkflowsQuery, logQuery, s
 import type { Authenticator, Authorizer, Caller } from '../auth/access.ts';
 import type { RestoreJobs } from '../restores/jobs.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
+import { RetryLater, SearchQueue, type SearchLimits } from '../service/search-queue.ts';
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
 import { requestTarget, type RequestTarget } from './request-target.ts';
@@ -41,6 +42,8 @@ export interface ServerDeps {
   rateLimit?: RateLimit;
   /** Seconds, monotonic (tests step it). */
   clock?: () => number;
+  /** Full-text search admission (concurrency, queue, wait, per caller, cost); defaults when absent. */
+  search?: Partial<SearchLimits>;
   /** Restore jobs; without them the restore routes answer 503. */
   restores?: RestoreJobs;
   /** Errors that became a 500 (logged by the command; the client gets no detail). */
@@ -158,7 +161,8 @@ function bearer(header: string | undefined): string | undefined {
 /** The request handler for node:http's createServer. */
 export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const document = openApiDocument(deps.version);
-  const ctx: Context = { service: new ArchiveService(deps), restores: deps.restores };
+  const searchQueue = new SearchQueue(deps.search);
+  const ctx: Context = { service: new ArchiveService({ ...deps, searchQueue }), restores: deps.restores };
   const ui = deps.ui === false ? undefined : loadUi(deps.ui);
   const metrics = new ServerMetrics();
   const limiter = deps.rateLimit ? new RateLimiter(deps.rateLimit, deps.clock) : undefined;
@@ -185,7 +189,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
         res.setHeader('allow', 'GET');
         return sendError(res, 405, `${req.method} is not allowed on /metrics`);
       }
-      const body = metrics.render({ activeRestores: deps.restores?.active() ?? 0 });
+      const body = metrics.render({ activeRestores: deps.restores?.active() ?? 0, search: searchQueue });
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
       return void res.end(body);
     }
@@ -258,6 +262,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
         res.destroy();
         return;
       }
+      if (err instanceof RetryLater) res.setHeader('retry-after', String(err.retryAfterSeconds));
       if (err instanceof HttpError) return sendError(res, err.status, err.message, err.field);
       if (err instanceof NotFoundError) return sendError(res, 404, describeError(err));
       if (err instanceof InputError || err instanceof ConfigError) return sendError(res, 400, describeError(err));

@@ -13,6 +13,7 @@ import {
 } from 'graphql';
 import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
+import { RetryLater } from '../service/search-queue.ts';
 import type { Caller } from '../auth/access.ts';
 import { queryLimits } from '../graphql/limits.ts';
 import { schema, type GraphQLContext } from '../graphql/schema.ts';
@@ -79,9 +80,16 @@ async function graphqlRequest(req: IncomingMessage, url: { searchParams: URLSear
   return requestFrom(raw);
 }
 
-function serviceError(err: unknown): { status: number; message: string; field?: string } | undefined {
+function serviceError(
+  err: unknown,
+): { status: number; message: string; field?: string; retryAfter?: number } | undefined {
   if (err instanceof HttpError)
-    return { status: err.status, message: err.message, ...(err.field && { field: err.field }) };
+    return {
+      status: err.status,
+      message: err.message,
+      ...(err.field && { field: err.field }),
+      ...(err instanceof RetryLater && { retryAfter: err.retryAfterSeconds }),
+    };
   if (err instanceof NotFoundError) return { status: 404, message: describeError(err) };
   if (err instanceof InputError || err instanceof ConfigError) return { status: 400, message: describeError(err) };
   return undefined;
@@ -152,13 +160,16 @@ export async function answerGraphQL(
         code: CODES[known.status] ?? 'ERROR',
         status: known.status,
         ...(known.field && { field: known.field }),
+        ...(known.retryAfter !== undefined && { retryAfter: known.retryAfter }),
       },
     }).toJSON();
   });
   // A read whose audit record cannot be written does not happen; say so with the status, as REST does.
   const unavailable = formatted.some((e) => e.extensions?.status === 503);
+  const retryAfter = formatted.find((e) => e.extensions?.retryAfter !== undefined)?.extensions?.retryAfter;
   return {
     status: unavailable ? 503 : 200,
+    ...(retryAfter !== undefined && { headers: { 'retry-after': String(retryAfter as number) } }),
     body: { ...(result.data !== undefined && { data: result.data }), ...(formatted.length && { errors: formatted }) },
   };
 }

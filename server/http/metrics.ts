@@ -1,6 +1,8 @@
 // The server's Prometheus metrics: requests and latency by route (a bounded label: the route's name, never the
 // path), rate-limited requests, active restore jobs. Rendered in the text exposition format at scrape time.
 
+import type { SearchQueue } from '../service/search-queue.ts';
+
 /** Seconds; what a list page, a search and a log's first byte are expected to fall between. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -35,7 +37,7 @@ export class ServerMetrics {
     this.rateLimited++;
   }
 
-  render(gauges: { activeRestores: number }): string {
+  render(gauges: { activeRestores: number; search?: SearchQueue }): string {
     const out: string[] = [];
     out.push('# HELP strata_server_requests_total Answered HTTP requests by route, method and status code.');
     out.push('# TYPE strata_server_requests_total counter');
@@ -56,6 +58,19 @@ export class ServerMetrics {
     out.push('# HELP strata_server_restores_active Restore jobs pending or running.');
     out.push('# TYPE strata_server_restores_active gauge');
     out.push(`strata_server_restores_active ${gauges.activeRestores}`);
+    const search = gauges.search;
+    if (search) {
+      out.push('# HELP strata_server_search_queue_depth Full-text searches waiting for a turn.');
+      out.push('# TYPE strata_server_search_queue_depth gauge');
+      out.push(`strata_server_search_queue_depth ${search.depth()}`);
+      out.push('# HELP strata_server_search_running Full-text searches running.');
+      out.push('# TYPE strata_server_search_running gauge');
+      out.push(`strata_server_search_running ${search.active()}`);
+      out.push('# HELP strata_server_search_rejected_total Searches refused by admission, by reason.');
+      out.push('# TYPE strata_server_search_rejected_total counter');
+      for (const [reason, n] of Object.entries(search.rejected))
+        out.push(`strata_server_search_rejected_total{reason="${reason}"} ${n}`);
+    }
     return out.join('\n') + '\n';
   }
 }

@@ -18,7 +18,9 @@ import { parseLabelSelector } from '../api/label-selector.ts';
 import type { WorkflowFilters } from '../api/list-params.ts';
 import { nodeTree, type NodeView } from '../api/workflow-detail.ts';
 import { visibleNamespaces, type Authorizer, type Caller } from '../auth/access.ts';
+import { parseTextQuery } from '../../lib/catalog/text-query.ts';
 import { filteredPage } from './filtered-page.ts';
+import { SearchQueue } from './search-queue.ts';
 import { grepLines, type ByteSpan } from './log-stream.ts';
 
 /** A Workflow object larger than this is not inlined in the detail (its entry can be restored instead). */
@@ -30,6 +32,8 @@ export interface ArchiveServiceDeps {
   holds(workflowUid: string): Promise<HoldsAndExtensions>;
   authorizer: Authorizer;
   audit: AuditLog;
+  /** Admission for full-text searches (default limits when absent). */
+  searchQueue?: SearchQueue;
 }
 
 export interface WorkflowListPage {
@@ -83,7 +87,11 @@ async function readAll(stream: AsyncIterable<Uint8Array>, max: number): Promise<
 export type { WorkflowFilters };
 
 export class ArchiveService {
-  constructor(private readonly deps: ArchiveServiceDeps) {}
+  readonly searchQueue: SearchQueue;
+
+  constructor(private readonly deps: ArchiveServiceDeps) {
+    this.searchQueue = deps.searchQueue ?? new SearchQueue();
+  }
 
   /** The namespaces a list or search may read: those asked for (each must be allowed), else every allowed one. */
   async readableNamespaces(caller: Caller, asked: readonly string[] | undefined): Promise<string[]> {
@@ -241,7 +249,10 @@ export class ArchiveService {
     const namespaces = await this.readableNamespaces(caller, opts.namespaces);
     let hits: TextHit[];
     try {
-      hits = await this.deps.catalog.searchText(q, { namespaces, limit: opts.limit });
+      this.searchQueue.checkCost(parseTextQuery(q), q);
+      hits = await this.searchQueue.run(`${caller.via}:${caller.username}`, () =>
+        this.deps.catalog.searchText(q, { namespaces, limit: opts.limit }),
+      );
     } catch (err) {
       if (err instanceof ConfigError) throw new BadRequest(`q: ${err.message}`, 'q');
       throw err;

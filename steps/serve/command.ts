@@ -18,6 +18,11 @@ interface ServeArgs {
   'ui-dir'?: string;
   ui?: boolean;
   'rate-limit'?: number;
+  'search-concurrency'?: number;
+  'search-queue'?: number;
+  'search-wait-ms'?: number;
+  'search-per-caller'?: number;
+  'search-max-cost'?: number;
   'tls-cert'?: string;
   'tls-key'?: string;
   'oidc-issuer'?: string;
@@ -33,6 +38,25 @@ function listenAddress(listen: string): { host: string; port: number } {
   const port = Number(m?.[2]);
   if (!m || port > 65535) throw new ConfigError(`--listen must be host:port, got ${JSON.stringify(listen)}`);
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port };
+}
+
+/** The --search-* flags given, each a whole number ≥ 1. */
+function searchLimits(args: ServeArgs) {
+  const flags = {
+    concurrency: 'search-concurrency',
+    maxQueued: 'search-queue',
+    maxWaitMs: 'search-wait-ms',
+    perCaller: 'search-per-caller',
+    maxCost: 'search-max-cost',
+  } as const;
+  const out: Record<string, number> = {};
+  for (const [limit, flag] of Object.entries(flags)) {
+    const v = args[flag];
+    if (v === undefined) continue;
+    if (!(Number.isInteger(v) && v >= 1)) throw new ConfigError(`--${flag} must be a whole number ≥ 1, got ${v}`);
+    out[limit] = v;
+  }
+  return out;
 }
 
 export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
@@ -55,6 +79,20 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         type: 'number',
         describe: 'requests per second per caller (bursts of twice that); 429 past it. 0: no limit',
         default: 20,
+      })
+      .option('search-concurrency', { type: 'number', describe: 'full-text searches run at once (default 2)' })
+      .option('search-queue', {
+        type: 'number',
+        describe: 'searches that may wait for a turn; past it 503 (default 8)',
+      })
+      .option('search-wait-ms', { type: 'number', describe: 'longest wait for a turn before 503 (default 2000)' })
+      .option('search-per-caller', {
+        type: 'number',
+        describe: 'searches one caller may have running or waiting; past it 429 (default 4)',
+      })
+      .option('search-max-cost', {
+        type: 'number',
+        describe: 'largest search cost (1 per word, 32/8 for a one/two-letter prefix); past it 400 (default 64)',
       })
       .option('tls-cert', { type: 'string', describe: 'serve HTTPS with this PEM certificate (chain) ...' })
       .option('tls-key', { type: 'string', describe: '... and this PEM private key' })
@@ -141,6 +179,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       ...(restores && { restores }),
       ui: args.ui === false ? false : args['ui-dir'],
       ...(rate > 0 && { rateLimit: { perSecond: rate, burst: 2 * rate } }),
+      search: searchLimits(args),
       holds: (uid) => holds.forWorkflow(uid),
       authenticator,
       authorizer: access,

@@ -1,0 +1,143 @@
+// Search admission: a few searches run, a few wait, the rest are refused at once with Retry-After (503 for the
+// server, 429 for one caller's share), a wait has a deadline, and an expensive query is refused before it runs.
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { parseTextQuery } from '../../lib/catalog/text-query.ts';
+import { RetryLater, SearchQueue, searchCost } from '../../server/service/search-queue.ts';
+import { startFixture, type Fixture } from './fixture.ts';
+
+/** A piece of work that finishes when told to. */
+function gate<T>(value: T) {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { work: async () => (await opened, value), open };
+}
+
+const refusal = async (p: Promise<unknown>) => {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('SearchQueue', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  test('runs `concurrency` at once, queues `maxQueued`, refuses the next with 503 and a Retry-After', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 1, perCaller: 10 });
+    const a = gate('a');
+    const b = gate('b');
+    let bStarted = false;
+    const ra = q.run('x', a.work);
+    const rb = q.run('y', async () => ((bStarted = true), b.work()));
+    expect(q.active()).toBe(1);
+    expect(q.depth()).toBe(1);
+    const err = await refusal(q.run('z', async () => 'c'));
+    expect(err).toBeInstanceOf(RetryLater);
+    expect((err as RetryLater).status).toBe(503);
+    expect((err as RetryLater).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(q.rejected['queue-full']).toBe(1);
+    expect(bStarted).toBe(false);
+    a.open();
+    expect(await ra).toBe('a');
+    await vi.waitFor(() => expect(bStarted).toBe(true));
+    b.open();
+    expect(await rb).toBe('b');
+    expect(q.active()).toBe(0);
+    expect(q.depth()).toBe(0);
+  });
+
+  test('one caller holds at most perCaller places (429); others still get theirs', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 8, perCaller: 2 });
+    const a = gate(1);
+    const runs = [q.run('greedy', a.work), q.run('greedy', a.work)];
+    const err = await refusal(q.run('greedy', a.work));
+    expect((err as RetryLater).status).toBe(429);
+    expect(q.rejected['per-caller']).toBe(1);
+    const other = q.run('polite', a.work);
+    a.open();
+    expect(await Promise.all([...runs, other])).toEqual([1, 1, 1]);
+  });
+
+  test('a search that waits past maxWaitMs is refused with 503 and gives its place back', async () => {
+    vi.useFakeTimers();
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 4, maxWaitMs: 1000, perCaller: 1 });
+    const a = gate('a');
+    const ra = q.run('x', a.work);
+    const waiting = refusal(q.run('y', async () => 'never'));
+    await vi.advanceTimersByTimeAsync(1001);
+    const err = await waiting;
+    expect((err as RetryLater).status).toBe(503);
+    expect(q.rejected['wait-timeout']).toBe(1);
+    expect(q.depth()).toBe(0);
+    a.open();
+    await ra;
+    expect(await q.run('y', async () => 'again')).toBe('again'); // y's place was given back
+  });
+
+  test('a failing search frees its turn for the next', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 1 });
+    const failing = q.run('x', async () => {
+      throw new Error('boom');
+    });
+    const next = q.run('y', async () => 'ok');
+    await expect(failing).rejects.toThrow('boom');
+    expect(await next).toBe('ok');
+  });
+
+  test('cost: one per word, short prefixes count as the many tokens they stand for', () => {
+    expect(searchCost(parseTextQuery('kraken'))).toBe(1);
+    expect(searchCost(parseTextQuery('"connection refused" OR timeout'))).toBe(3);
+    expect(searchCost(parseTextQuery('registr*'))).toBe(2);
+    expect(searchCost(parseTextQuery('a*'))).toBe(33);
+    const q = new SearchQueue({ maxCost: 40 });
+    expect(() => q.checkCost(parseTextQuery('a* b*'), 'a* b*')).toThrow(/costs 66, over the limit of 40/);
+    expect(q.rejected.cost).toBe(1);
+  });
+});
+
+describe('searches over HTTP under load', () => {
+  let f: Fixture | undefined;
+  afterEach(async () => {
+    await f?.close();
+    f = undefined;
+  });
+
+  test('past the queue: 503 with Retry-After at once; the queue depth and rejections are metrics', async () => {
+    f = await startFixture({ search: { concurrency: 1, maxQueued: 1, perCaller: 10, maxWaitMs: 600_000 } });
+    const slow = gate(undefined);
+    const real = f.catalog.searchText.bind(f.catalog);
+    f.catalog.searchText = async (...args) => (await slow.work(), real(...args));
+    const search = () =>
+      fetch(`${f!.base}/api/v1/search?q=segfault`, { headers: { authorization: 'Bearer alice-token' } });
+    const first = search();
+    const second = search();
+    await vi.waitFor(async () => {
+      const m = await (await fetch(`${f!.base}/metrics`)).text();
+      expect(m).toContain('strata_server_search_queue_depth 1');
+    });
+    const third = await search();
+    expect(third.status).toBe(503);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await third.json()) as { error: { message: string } }).error.message).toMatch(/busy with searches/);
+    slow.open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    const metrics = await (await fetch(`${f.base}/metrics`)).text();
+    expect(metrics).toContain('strata_server_search_rejected_total{reason="queue-full"} 1');
+    expect(metrics).toContain('strata_server_search_queue_depth 0');
+  });
+
+  test('a query over the cost limit is a 400 naming the cost', async () => {
+    f = await startFixture({ search: { maxCost: 10 } });
+    const res = await fetch(`${f.base}/api/v1/search?q=${encodeURIComponent('a*')}`, {
+      headers: { authorization: 'Bearer alice-token' },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string; field: string } }).error).toMatchObject({
+      field: 'q',
+      message: expect.stringMatching(/costs 33, over the limit of 10/),
+    });
+  });
+});

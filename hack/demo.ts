@@ -21,6 +21,7 @@ import { isSourceProblem, type WorkflowBundle } from '../lib/bundle/bundle.ts';
 import { repositoryManifestSource } from '../lib/catalog/archive-source.ts';
 import type { Catalog, CatalogWorkflow } from '../lib/catalog/catalog.ts';
 import { indexCatalog } from '../lib/catalog/rebuild.ts';
+import { archiveSegmentReader } from '../lib/catalog/segment-reader.ts';
 import { openSqliteCatalog } from '../lib/catalog/sqlite.ts';
 import { describeError, exitCodeOf } from '../lib/errors.ts';
 import { openDirectorySource } from '../lib/sources/directory.ts';
@@ -132,8 +133,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     return { originalBytes, storedBytes, ratio, reArchiveNoOps };
   });
 
-  // 3. Index the manifests into the SQLite catalog.
-  const { catalog } = openSqliteCatalog(join(root, 'catalog.db'), { reset: true });
+  // 3. Index the manifests into the SQLite catalog, in the CLI's default (compact) layout, so the commands it suggests
+  // below open it as it is.
+  const { catalog } = openSqliteCatalog(join(root, 'catalog.db'), {
+    reset: true,
+    textFrom: archiveSegmentReader(repositoryManifestSource(repo)),
+  });
   try {
     const index = await stage('index the catalog (SQLite + FTS5 over log segments)', async () => {
       const r = await indexCatalog(catalog, repositoryManifestSource(repo));

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import type { ObjectStore } from '../store/store.ts';
 import { archiveManifestSource } from './archive-source.ts';
 import type { Catalog } from './catalog.ts';
+import { indexCatalog, type ManifestSource } from './rebuild.ts';
 import { archiveSegmentReader } from './segment-reader.ts';
 import { openSqliteCatalog, type OpenCatalogOptions, type OpenCatalogResult } from './sqlite.ts';
 
@@ -55,25 +56,60 @@ export function catalogLocation(spec: string, key = 'catalog'): CatalogLocation 
   };
 }
 
+export interface CatalogOpenOptions extends OpenCatalogOptions {
+  key?: string;
+  /**
+   * The archive, to rebuild a SQLite catalog from when opening it dropped rows of another layout or an older schema
+   * (the catalog is derived data): a command that only reads or removes rows then finds the catalog whole, not empty.
+   */
+  rebuildFrom?: () => Promise<ManifestSource>;
+  /** Told before such a rebuild starts (it reads every manifest and log of the archive). */
+  log?: (message: string) => void;
+}
+
 /**
- * How a SQLite catalog is opened under the `catalogText` setting: `archive` (compact) reads segment text back from the
- * store. Every opener of the catalog must pass the same options: a SQLite catalog opened in the other layout is wiped.
+ * How a SQLite catalog is opened under the `catalogText` setting: `archive` (compact, the default) reads segment text
+ * back from the store; `rebuildFrom` is that store, for a catalog found in the other layout (see CatalogOpenOptions).
+ * `strata index` takes only `textFrom`: it indexes a dropped catalog itself.
  */
-export async function catalogTextOptions(
+export function catalogTextOptions(
   config: { catalogText?: 'stored' | 'archive' },
   store: () => ObjectStore,
-): Promise<Pick<OpenCatalogOptions, 'textFrom'>> {
-  if (config.catalogText !== 'archive') return {};
-  return { textFrom: archiveSegmentReader(await archiveManifestSource(store())) };
+  log?: (message: string) => void,
+): Pick<CatalogOpenOptions, 'textFrom' | 'rebuildFrom' | 'log'> {
+  // Opened on first use and kept: most queries never read text back, and a store that is down fails only them.
+  let source: Promise<ManifestSource> | undefined;
+  const rebuildFrom = () =>
+    (source ??= archiveManifestSource(store()).catch((err: unknown) => {
+      source = undefined;
+      throw err;
+    }));
+  const common = { rebuildFrom, ...(log && { log }) };
+  if (config.catalogText === 'stored') return common;
+  return {
+    textFrom: archiveSegmentReader({ openEntry: async (id, path) => (await rebuildFrom()).openEntry(id, path) }),
+    ...common,
+  };
 }
 
 /** Opens the catalog `spec` names; `reset` empties it first (`strata index --rebuild`). */
-export async function openCatalog(
-  spec: string,
-  opts: OpenCatalogOptions & { key?: string } = {},
-): Promise<OpenCatalogResult> {
+export async function openCatalog(spec: string, opts: CatalogOpenOptions = {}): Promise<OpenCatalogResult> {
   const at = catalogLocation(spec, opts.key);
-  if (at.kind === 'sqlite') return openSqliteCatalog(at.path, opts);
+  if (at.kind === 'sqlite') {
+    const opened = openSqliteCatalog(at.path, opts);
+    if (!opened.dropped || !opts.rebuildFrom) return opened;
+    opts.log?.(
+      `catalog ${at.path} held another text layout or an older schema: rebuilding it from the archive (strata index)`,
+    );
+    try {
+      const report = await indexCatalog(opened.catalog, await opts.rebuildFrom());
+      for (const p of report.problems) opts.log?.(`strata: ${at.path}: manifest ${p.manifestId}: ${p.message}`);
+    } catch (err) {
+      await opened.catalog.close();
+      throw err;
+    }
+    return { catalog: opened.catalog, fresh: false };
+  }
   // The server backends load their clients (pg; @elastic/elasticsearch with undici and arrow) only when configured:
   // every step pod starts the CLI, and most never open either.
   if (at.kind === 'postgres') {
@@ -98,7 +134,7 @@ export async function openCatalog(
 export async function existingCatalog(
   spec: string,
   key = 'catalog',
-  opts: Pick<OpenCatalogOptions, 'textFrom'> = {},
+  opts: Pick<CatalogOpenOptions, 'textFrom' | 'rebuildFrom' | 'log'> = {},
 ): Promise<Catalog | undefined> {
   const at = catalogLocation(spec, key);
   if (at.kind === 'sqlite' && !existsSync(at.path)) return undefined;
@@ -119,7 +155,7 @@ export async function existingCatalogs(
     catalog: string;
     catalogAlso?: readonly string[];
   },
-  opts: Pick<OpenCatalogOptions, 'textFrom'> = {},
+  opts: Pick<CatalogOpenOptions, 'textFrom' | 'rebuildFrom' | 'log'> = {},
 ): Promise<(Pick<Catalog, 'remove' | 'manifestIds' | 'close'> & { each: Catalog[] }) | undefined> {
   const each: Catalog[] = [];
   try {

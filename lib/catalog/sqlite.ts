@@ -135,8 +135,10 @@ interface ManifestRow {
 
 export interface OpenCatalogResult {
   catalog: Catalog;
-  /** The file was new, or held an older schema and was wiped: everything must be (re)indexed. */
+  /** The file was new, or held an older schema or the other layout and was wiped: everything must be (re)indexed. */
   fresh: boolean;
+  /** The file held rows of an older schema or the other text layout, which were dropped (not on a `reset`). */
+  dropped?: boolean;
 }
 
 export interface OpenCatalogOptions {
@@ -145,7 +147,7 @@ export interface OpenCatalogOptions {
   /**
    * A compact catalog: no copy of the log text, an index of which segments hold each token (FTS5 detail=none), and
    * phrases, lines and snippets confirmed from the archive through this reader. A catalog built the other way is
-   * wiped and rebuilt.
+   * wiped (`dropped`), to be rebuilt from the store.
    */
   textFrom?: SegmentReader;
 }
@@ -173,19 +175,19 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     );
   }
   if (opts.reset) db.pragma('user_version = 0');
-  const fresh = ensureSchema(db, opts.textFrom ? 'archive' : 'stored');
+  const { fresh, dropped } = ensureSchema(db, opts.textFrom ? 'archive' : 'stored');
   // FTS5 keeps deleted tokens in its index until merged unless told to remove them at once (SQLite 3.42+).
   db.prepare("INSERT INTO log_fts (log_fts, rank) VALUES ('secure-delete', 1)").run();
-  return { catalog: new SqliteCatalog(db, opts.textFrom), fresh };
+  return { catalog: new SqliteCatalog(db, opts.textFrom), fresh, dropped: dropped && !opts.reset };
 }
 
 // application_id says which kind of full-text table the file holds.
 const TEXT_MODES = { stored: 0, archive: 1 } as const;
 
-function ensureSchema(db: Database.Database, mode: keyof typeof FTS): boolean {
+function ensureSchema(db: Database.Database, mode: keyof typeof FTS): { fresh: boolean; dropped: boolean } {
   const version = db.pragma('user_version', { simple: true }) as number;
   const kind = db.pragma('application_id', { simple: true }) as number;
-  if (version === CATALOG_SCHEMA_VERSION && kind === TEXT_MODES[mode]) return false;
+  if (version === CATALOG_SCHEMA_VERSION && kind === TEXT_MODES[mode]) return { fresh: false, dropped: false };
   const objects = db
     .prepare(`SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'`)
     .all() as { type: 'table' | 'view'; name: string }[];
@@ -201,7 +203,7 @@ function ensureSchema(db: Database.Database, mode: keyof typeof FTS): boolean {
     db.pragma(`user_version = ${CATALOG_SCHEMA_VERSION}`);
     db.pragma(`application_id = ${TEXT_MODES[mode]}`);
   })();
-  return true;
+  return { fresh: true, dropped: objects.some((o) => o.name === 'manifests') };
 }
 
 class SqliteCatalog implements Catalog {

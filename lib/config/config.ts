@@ -110,11 +110,12 @@ export const configSchema = z
     /** Further catalogs `strata index` keeps in step and expiry/erasure clean (e.g. a search engine beside PostgreSQL). */
     catalogAlso: z.array(z.string().min(1)).default([]),
     /**
-     * Where a SQLite catalog's full text comes from: `stored` keeps a compressed copy of every log segment in the
-     * catalog; `archive` keeps only which segments hold each token and reads phrases and snippets back from the
-     * archive (an index ~0.07x the log text instead of ~0.5x; docs/catalog.md). Other backends keep their text.
+     * Where a SQLite catalog's full text comes from: `archive` (compact, the default) keeps only which segments hold
+     * each token and reads phrases and snippets back from the archive (an index ~0.03-0.07x the log text); `stored`
+     * keeps a compressed copy of every log segment in the catalog (~0.5x; self-contained). A catalog found in the
+     * other layout is rebuilt from the store when opened (docs/catalog.md). Other backends keep their text.
      */
-    catalogText: z.enum(['stored', 'archive']).default('stored'),
+    catalogText: z.enum(['stored', 'archive']).default('archive'),
     output: z.enum(OUTPUT_FORMATS).default('table'),
     debug: z.boolean().default(false),
     audit: auditSchema.default({}),

@@ -84,7 +84,10 @@ export const emergencyDeleteCommand = stepCommand({
       ? await openApprovals(ctx.config.namespace, args['kube-server'], process.env)
       : undefined;
     // Erasure reaches every configured catalog holding the workflow's rows and text.
-    const catalog = await existingCatalogs(ctx.config, await catalogTextOptions(ctx.config, () => ctx.store()));
+    const catalog = await existingCatalogs(
+      ctx.config,
+      catalogTextOptions(ctx.config, () => ctx.store(), ctx.log),
+    );
     const result = await emergencyDelete(
       {
         uid: args.uid,

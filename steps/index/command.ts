@@ -30,13 +30,16 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
     // Each configured catalog is brought in line on its own pass: one may be fresh while another is current.
     for (const [n, location] of catalogLocations(ctx.config).entries()) {
       const shown = redactLocation(location);
+      // No rebuildFrom: a catalog found in another layout or schema is dropped and indexed whole right here.
+      const { textFrom } = catalogTextOptions(ctx.config, () => ctx.store());
       const { catalog, fresh } = await openCatalog(location, {
-        ...(await catalogTextOptions(ctx.config, () => ctx.store())),
+        ...(textFrom && { textFrom }),
         reset: Boolean(args.rebuild),
         key: n === 0 ? 'catalog' : 'catalogAlso',
       });
       try {
-        if (fresh && !args.rebuild) ctx.log(`catalog ${shown} is new or had an older schema: indexing everything`);
+        if (fresh && !args.rebuild)
+          ctx.log(`catalog ${shown} is new, or held another text layout or an older schema: indexing everything`);
         const report = await indexCatalog(catalog, source, {
           progress: ctx.progress,
           ...(args.manifest?.length && { only: args.manifest }),

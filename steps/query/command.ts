@@ -31,7 +31,10 @@ function filterOptions<T>(y: Argv<T>) {
 }
 
 async function withCatalog<T>(ctx: StepContext, use: (catalog: Catalog) => Promise<T>): Promise<T> {
-  const { catalog } = await openCatalog(ctx.config.catalog, await catalogTextOptions(ctx.config, () => ctx.store()));
+  const { catalog } = await openCatalog(
+    ctx.config.catalog,
+    catalogTextOptions(ctx.config, () => ctx.store(), ctx.log),
+  );
   try {
     if ((await catalog.stats()).manifests === 0)
       ctx.log(`catalog ${redactLocation(ctx.config.catalog)} is empty; run \`strata index\` first`);

@@ -152,7 +152,10 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         )
       : access;
     const { host, port } = listenAddress(args.listen);
-    const { catalog } = await openCatalog(ctx.config.catalog, await catalogTextOptions(ctx.config, () => ctx.store()));
+    const { catalog } = await openCatalog(
+      ctx.config.catalog,
+      catalogTextOptions(ctx.config, () => ctx.store(), ctx.log),
+    );
     const store = ctx.store();
     let repository: ReturnType<typeof openRepository> | undefined;
     const holds = new HoldRepository(store);

@@ -219,7 +219,10 @@ async function expire(
   ctx: StepContext,
 ): ReturnType<typeof deleteArchives> {
   // Expired rows leave every configured catalog that holds them (a search engine's too), not only the one queries read.
-  const catalog = await existingCatalogs(ctx.config, await catalogTextOptions(ctx.config, () => ctx.store()));
+  const catalog = await existingCatalogs(
+    ctx.config,
+    catalogTextOptions(ctx.config, () => ctx.store(), ctx.log),
+  );
   try {
     const result = await deleteArchives(
       repo,
@@ -276,7 +279,10 @@ async function runScheduledEmergencies(
   } catch (err) {
     ctx.log(`scheduled emergency deletions: no cluster (${describeError(err)}): Workflow objects are left to delete`);
   }
-  const catalog = await existingCatalogs(ctx.config, await catalogTextOptions(ctx.config, () => ctx.store()));
+  const catalog = await existingCatalogs(
+    ctx.config,
+    catalogTextOptions(ctx.config, () => ctx.store(), ctx.log),
+  );
   try {
     const result = await runScheduledDeletions({ repo, holds, audit: ctx.audit, now, settleMs, cluster, catalog });
     for (const r of result.ran)

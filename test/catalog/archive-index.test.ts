@@ -119,13 +119,12 @@ describe('catalog over the archive engine', () => {
     );
   });
 
-  test('catalogText: archive keeps no log text in the catalog and reads phrases back from the archive', async () => {
+  test('by default (catalogText: archive) the catalog keeps no log text and reads phrases back from the archive', async () => {
     const file = join(dir, 'compact.db');
     const env = {
-      ...process.env,
+      ...withoutStrataEnv(),
       STRATA_STORE: `file:${join(dir, 'repo')}`,
       STRATA_CATALOG: file,
-      STRATA_CATALOG_TEXT: 'archive',
       STRATA_OUTPUT: 'json',
     };
     const strata = (...args: string[]) => run(process.execPath, ['bin/strata.js', ...args], { cwd: repoRoot, env });
@@ -154,4 +153,58 @@ describe('catalog over the archive engine', () => {
       db.close();
     }
   });
+
+  test('a catalog built in the other layout is rebuilt from the archive by whichever command opens it', async () => {
+    const file = join(dir, 'switched.db');
+    const strata = (text: 'stored' | undefined, ...args: string[]) =>
+      run(process.execPath, ['bin/strata.js', ...args], {
+        cwd: repoRoot,
+        env: {
+          ...withoutStrataEnv(),
+          STRATA_STORE: `file:${join(dir, 'repo')}`,
+          STRATA_CATALOG: file,
+          STRATA_OUTPUT: 'json',
+          ...(text && { STRATA_CATALOG_TEXT: text }),
+        },
+      });
+    const layout = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        const kind = db.pragma('application_id', { simple: true }) === 1 ? 'compact' : 'stored';
+        const { n, kept } = db.prepare('SELECT count(*) AS n, count(body) AS kept FROM segments').get() as {
+          n: number;
+          kept: number;
+        };
+        return { kind, segments: n, withText: kept };
+      } finally {
+        db.close();
+      }
+    };
+    expect(JSON.parse((await strata('stored', 'index')).stdout)).toMatchObject({ indexed: 2, manifests: 2 });
+    const stored = layout();
+    expect(stored).toMatchObject({ kind: 'stored', withText: stored.segments });
+
+    // The new default opens it compact: `strata search` rebuilds it from the archive, then answers as before.
+    const search = await strata(undefined, 'search', '"segfault in worker"');
+    expect(search.stderr).toMatch(/held another text layout or an older schema: rebuilding it from the archive/);
+    expect(JSON.parse(search.stdout)).toEqual([
+      expect.objectContaining({ manifestId: ids[1], nodeId: 'play-2-b', line: 2 }),
+    ]);
+    expect(layout()).toEqual({ kind: 'compact', segments: stored.segments, withText: 0 });
+    expect(JSON.parse((await strata(undefined, 'index')).stdout)).toMatchObject({ indexed: 0, unchanged: 2 });
+
+    // And back: `strata query` opening it stored rebuilds it with the text kept.
+    const query = await strata('stored', 'query', '--label', 'workflow-type=play');
+    expect(
+      JSON.parse(query.stdout)
+        .map((w: { manifestId: string }) => w.manifestId)
+        .sort(),
+    ).toEqual([...ids].sort());
+    expect(layout()).toEqual(stored);
+  });
 });
+
+/** The test process's environment without STRATA_* settings, so that the defaults are what is tested. */
+function withoutStrataEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
+}

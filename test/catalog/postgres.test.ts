@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
 import { manifestKey } from '../../lib/archive/repository.ts';
-import { openCatalog } from '../../lib/catalog/open.ts';
+import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { openPostgresCatalog } from '../../lib/catalog/postgres.ts';
@@ -156,8 +156,11 @@ describe.skipIf(skip !== undefined)('strata index with PostgreSQL as the catalog
       await store.delete([manifestKey(ids[0]!)]);
       const after = await strata('index');
       expect(after).toMatchObject({ removed: 1, manifests: 1, also: [{ removed: 1, manifests: 1 }] });
+      // Opened as the CLI opens them (the SQLite file in its default, compact layout).
+      const { textFrom } = catalogTextOptions({}, () => store);
       for (const location of [pgLocation, sqliteFile]) {
-        const { catalog } = await openCatalog(location);
+        const { catalog, fresh } = await openCatalog(location, { ...(textFrom && { textFrom }) });
+        expect(fresh, location).toBe(false);
         expect([...(await catalog.manifestIds())], location).toEqual([ids[1]]);
         await catalog.close();
       }

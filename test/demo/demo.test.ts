@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDemo, type DemoResult } from '../../hack/demo.ts';
+import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
+import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
+import { FileSystemStore } from '../../lib/store/fs.ts';
 
 let root: string;
 let result: DemoResult;
@@ -37,7 +40,9 @@ describe('npm run demo', () => {
 
   test('full-text hits point at a node log line that really contains the word', async () => {
     const word = result.queries.fullText.query.replace('--text ', '').toLowerCase();
-    const { catalog } = openSqliteCatalog(join(root, 'catalog.db'));
+    const source = await archiveManifestSource(new FileSystemStore(join(root, 'repo')));
+    const { catalog, fresh } = openSqliteCatalog(join(root, 'catalog.db'), { textFrom: archiveSegmentReader(source) });
+    expect(fresh).toBe(false);
     try {
       const hits = await catalog.searchText(word, { limit: 50 });
       expect(hits.length).toBeGreaterThan(0);

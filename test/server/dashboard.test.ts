@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { ACCESS, bundle, LOG } from './fixture.ts';
@@ -35,7 +36,10 @@ beforeAll(async () => {
     bundle(4, 'finance', 'Succeeded', { team: 'a' }, 'ledger closed\n'),
   ])
     ids[b.name] = (await archiveBundle(repo, b)).manifestId;
-  const { catalog } = openSqliteCatalog(join(dir, 'catalog.db'));
+  // The layout strata serve opens by default (compact): it finds the catalog as built.
+  const { catalog } = openSqliteCatalog(join(dir, 'catalog.db'), {
+    textFrom: archiveSegmentReader(await archiveManifestSource(store)),
+  });
   await indexCatalog(catalog, await archiveManifestSource(store));
   await catalog.close();
   writeFileSync(join(dir, 'access.yaml'), ACCESS);

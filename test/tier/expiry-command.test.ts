@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { verifyRepository, type Repository } from '../../lib/archive/index.ts';
 import { auditRecords } from '../../lib/audit/store-log.ts';
+import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
+import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { tempRepository } from '../archive/fixtures.ts';
 import { policyYaml } from '../policy/helpers.ts';
@@ -57,8 +59,12 @@ test('a run expires the workflow with proof and leaves the catalog and the archi
   const youngNow = (await manifestsByUid(repo)).get('young')!;
   expect(youngNow).toEqual([out.expiries[0]!.superseded[0]!.to]);
 
-  const { catalog } = openSqliteCatalog(catalogPath);
+  // In the layout the CLI built it in (compact, the default); opened in the other one it would be dropped.
+  const { catalog, fresh } = openSqliteCatalog(catalogPath, {
+    textFrom: archiveSegmentReader(await archiveManifestSource(repo.store)),
+  });
   try {
+    expect(fresh).toBe(false);
     expect([...(await catalog.manifestIds())]).toEqual(youngNow);
   } finally {
     await catalog.close();

@@ -1,5 +1,6 @@
 // The PostgreSQL catalog adapter: a metadata catalog many query-service replicas and indexers share. Labels are
-// jsonb under a GIN index, times are indexed epoch milliseconds, log segments carry a tsvector (GIN) that narrows
+// jsonb under a GIN index, and also rows of a labels table in listing order (kept by triggers, read by label-walk.ts);
+// times are indexed epoch milliseconds, log segments carry a tsvector (GIN) that narrows
 // full-text candidates which the one matcher (text-hit.ts) confirms. Each manifest is written in one transaction
 // under a per-manifest advisory lock, so concurrent indexers of the same manifest leave exactly one copy.
 import pg from 'pg';
@@ -20,13 +21,19 @@ import {
   type WorkflowQuery,
 } from './catalog.ts';
 import { visibleText } from './log-text.ts';
+import { labelTableSql, labelWalkSql, type LabelStream } from './pg-label-walk.ts';
 import { matchSegment, placeOfRow, textHit } from './text-hit.ts';
 import { logTokens, parseTextQuery, type TextQuery } from './text-query.ts';
 
 /** Bump on any schema change: the catalog's tables are then dropped and rebuilt from the store. */
-export const PG_CATALOG_SCHEMA_VERSION = 1;
+export const PG_CATALOG_SCHEMA_VERSION = 2;
 
 const DEFAULT_LIMIT = 100;
+const MAX_BIGINT = '9223372036854775807';
+const MIN_BIGINT = '-9223372036854775808';
+// The label walk's budget: leapfrog steps per wanted row, plus a fixed allowance (a step is ~50 µs here).
+const WALK_STEPS_PER_ROW = 8;
+const WALK_STEPS = 200;
 // A tsvector lexeme holds at most 2047 bytes; longer tokens are indexed by their start and matched as a prefix.
 const MAX_LEXEME_CHARS = 200;
 // Any fixed number: the advisory lock that serializes schema creation across processes.
@@ -66,9 +73,13 @@ CREATE TABLE ${s}.manifests (
   incomplete boolean NOT NULL,
   entries integer NOT NULL,
   bytes bigint NOT NULL,
-  labels jsonb NOT NULL
+  labels jsonb NOT NULL,
+  -- A short row number for the labels table (the 64-hex id would double its size).
+  rid bigint GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX manifests_at ON ${s}.manifests (at_ms, id);
+-- The listing's newest-first order, and the lookup of one listing position.
+CREATE INDEX manifests_newest ON ${s}.manifests ((coalesce(at_ms, -1)) DESC, id);
 CREATE INDEX manifests_ns_at ON ${s}.manifests (namespace, at_ms);
 CREATE INDEX manifests_started ON ${s}.manifests (started_ms);
 CREATE INDEX manifests_finished ON ${s}.manifests (finished_ms);
@@ -78,6 +89,7 @@ CREATE INDEX manifests_name ON ${s}.manifests (name COLLATE "C", namespace);
 CREATE INDEX manifests_ns_name ON ${s}.manifests (namespace COLLATE "C", name COLLATE "C", id);
 CREATE INDEX manifests_grp ON ${s}.manifests (grp, at_ms);
 CREATE INDEX manifests_labels ON ${s}.manifests USING gin (labels);
+${labelTableSql(s)}
 CREATE TABLE ${s}.entries (
   manifest_id text NOT NULL REFERENCES ${s}.manifests (id) ON DELETE CASCADE,
   path text NOT NULL,
@@ -197,7 +209,7 @@ class PostgresCatalog implements Catalog {
 
   constructor(
     private readonly pool: pg.Pool,
-    schema: string,
+    private readonly schema: string,
   ) {
     this.t = { manifests: `${schema}.manifests`, entries: `${schema}.entries`, segments: `${schema}.segments` };
   }
@@ -342,10 +354,13 @@ class PostgresCatalog implements Catalog {
       }
     }
     const limit = limitOf(query);
-    const rows = await this.rows<ManifestRow>(
-      `SELECT m.* FROM ${this.t.manifests} m ${where.sql()} ORDER BY ${order.orderBy} LIMIT ${where.param(limit + 1)}`,
-      where.params,
-    );
+    const streams = query.sort === 'name' ? [] : labelStreams(query.labels);
+    const rows = streams.length
+      ? await this.walkLabels(where, streams, query, limit + 1)
+      : await this.rows<ManifestRow>(
+          `SELECT m.* FROM ${this.t.manifests} m ${where.sql()} ORDER BY ${order.orderBy} LIMIT ${where.param(limit + 1)}`,
+          where.params,
+        );
     const more = rows.length > limit;
     const shown = rows.slice(0, limit);
     const tail = shown.at(-1);
@@ -353,6 +368,50 @@ class PostgresCatalog implements Catalog {
       items: shown.map(toWorkflow),
       ...(more && tail && { last: { value: order.key(tail), id: tail.id } satisfies PageKey }),
     };
+  }
+
+  /**
+   * The first `wanted` rows of a page with label requirements, in the page's time order, by walking the labels
+   * table (pg-label-walk.ts); where the walk gives up, the rest comes from the GIN plan beyond the point it reached.
+   */
+  private async walkLabels(
+    where: Where,
+    streams: LabelStream[],
+    query: WorkflowPageQuery,
+    wanted: number,
+  ): Promise<ManifestRow[]> {
+    const order = SORTS[query.sort];
+    const descending = order.descending;
+    const start = query.after !== undefined ? Number(query.after.value) : descending ? MAX_BIGINT : MIN_BIGINT;
+    const walked = new Where(where);
+    const sql = labelWalkSql({
+      schema: this.schema,
+      streams,
+      descending,
+      start: walked.param(start),
+      wanted: walked.param(wanted),
+      budget: walked.param(WALK_STEPS_PER_ROW * wanted + WALK_STEPS),
+      where: where.clauses.join(' AND ') || 'true',
+      orderBy: `ORDER BY ${order.orderBy}`,
+      limit: walked.param(wanted),
+      param: (v) => walked.param(v),
+    });
+    const result = await this.rows<ManifestRow & { walk_at: number | null; walk_hit: boolean; walk_done: boolean }>(
+      sql,
+      walked.params,
+    );
+    const found = result.filter((r) => r.id !== null);
+    const end = result[0]!;
+    if (end.walk_done || found.length >= wanted) return found;
+    // Positions past walk_at (and walk_at itself unless it was a meeting point, whose rows are in `found`).
+    const rest = new Where(where);
+    const key = 'coalesce(m.at_ms, -1)';
+    rest.add(`${key} ${descending ? '<' : '>'}${end.walk_hit ? '' : '='} ${rest.param(end.walk_at)}`);
+    const more = await this.rows<ManifestRow>(
+      `SELECT m.* FROM ${this.t.manifests} m ${rest.sql()} ORDER BY ${order.orderBy} LIMIT ${rest.param(wanted - found.length)}`,
+      rest.params,
+    );
+    return [...found, ...more];
   }
 
   async namespaces(): Promise<string[]> {
@@ -468,8 +527,13 @@ class PostgresCatalog implements Catalog {
 
 /** Positional parameters collected while building a WHERE clause. */
 class Where {
-  readonly clauses: string[] = [];
-  readonly params: unknown[] = [];
+  readonly clauses: string[];
+  readonly params: unknown[];
+  /** A copy of `from`: more clauses and parameters can be added without changing it. */
+  constructor(from?: Where) {
+    this.clauses = [...(from?.clauses ?? [])];
+    this.params = [...(from?.params ?? [])];
+  }
   param(v: unknown): string {
     this.params.push(v);
     return `$${this.params.length}`;
@@ -515,6 +579,11 @@ function labelClause(w: Where, r: LabelRequirement): void {
     ? r.values.map((v) => `m.labels @> ${w.param(JSON.stringify({ [r.key]: v }))}::jsonb`).join(' OR ')
     : 'false';
   w.add(r.op === 'notin' ? `NOT (${any})` : `(${any})`);
+}
+
+/** The requirements that name their values (`in`): each can be walked in time order (pg-label-walk.ts). */
+function labelStreams(labels: readonly LabelRequirement[] | undefined): LabelStream[] {
+  return (labels ?? []).flatMap((r) => (r.op === 'in' && r.values.length ? [{ key: r.key, values: r.values }] : []));
 }
 
 function timeRange(w: Where, column: string, range: TimeRange | undefined): void {

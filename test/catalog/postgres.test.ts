@@ -11,7 +11,7 @@ import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
 import { manifestKey } from '../../lib/archive/repository.ts';
 import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
-import type { Catalog } from '../../lib/catalog/catalog.ts';
+import type { Catalog, CatalogWorkflow, LabelRequirement, WorkflowPageQuery } from '../../lib/catalog/catalog.ts';
 import { openPostgresCatalog } from '../../lib/catalog/postgres.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { pgSkipReason, startPostgres, type PgPeer } from '../support/pg-peer.ts';
@@ -96,6 +96,134 @@ describe.skipIf(skip !== undefined)('PostgreSQL catalog: shared by several proce
     expect(described).toMatch(/postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x.*cannot open PostgreSQL catalog: /);
     expect(described).not.toContain('secret');
   });
+});
+
+describe.skipIf(skip !== undefined)('PostgreSQL catalog: label selectors walked in time order', () => {
+  // 600 rows, the oldest 150 three per minute (ties), every 50th undated. `a` alternates x/y; `b` is p, q or absent;
+  // among the newest 450 rows `c=on` sits only on rows with a=y, so `a in (x), c in (on)` keeps passing without
+  // meeting for longer than the walk's step budget of a small page, and the page is finished by the other plan.
+  const base = Date.UTC(2026, 0, 1);
+  const row = (i: number, variant = 0): CatalogWorkflow => {
+    const labels: Record<string, string> = { a: (i + variant) % 2 ? 'y' : 'x' };
+    if (i % 3 < 2) labels.b = i % 3 ? 'q' : 'p';
+    if (i < 150 || (i + variant) % 2) labels.c = 'on';
+    const minute = i < 150 ? Math.floor(i / 3) : i;
+    const at = new Date(base + minute * 60_000 + variant * 3_600_000).toISOString();
+    return {
+      manifestId: i.toString(16).padStart(64, '0'),
+      uid: `uid-${i}`,
+      namespace: 'ns',
+      name: `wf-${i}`,
+      phase: i % 7 ? 'Succeeded' : 'Failed',
+      ...(i % 50 !== 7 && { finishedAt: at }),
+      labels,
+      incomplete: false,
+      entries: 0,
+      bytes: 0,
+    };
+  };
+  const matches = (w: CatalogWorkflow, r: LabelRequirement) => {
+    const v = w.labels[r.key];
+    if (!('values' in r)) return r.op === 'exists' ? v !== undefined : v === undefined;
+    return r.op === 'in' ? v !== undefined && r.values.includes(v) : v === undefined || !r.values.includes(v);
+  };
+  const atOf = (w: CatalogWorkflow) => (w.finishedAt ? Date.parse(w.finishedAt) : -1);
+  const expected = (rows: CatalogWorkflow[], q: Omit<WorkflowPageQuery, 'limit'>) =>
+    rows
+      .filter((w) => (q.labels ?? []).every((r) => matches(w, r)))
+      .filter((w) => !q.phases || q.phases.some((p) => p.toLowerCase() === w.phase!.toLowerCase()))
+      .sort(
+        (x, y) =>
+          (q.sort === 'newest' ? atOf(y) - atOf(x) : atOf(x) - atOf(y)) || (x.manifestId < y.manifestId ? -1 : 1),
+      )
+      .map((w) => w.manifestId);
+  const paged = async (c: Catalog, q: Omit<WorkflowPageQuery, 'limit'>, limit: number) => {
+    const seen: string[] = [];
+    let after: WorkflowPageQuery['after'];
+    for (let pages = 0; pages < 700; pages++) {
+      const page = await c.page({ ...q, limit, ...(after && { after }) });
+      seen.push(...page.items.map((w) => w.manifestId));
+      if (!page.last) return seen;
+      after = page.last;
+    }
+    throw new Error('no last page');
+  };
+
+  test('every page agrees with a plain filter and sort, after replacements and removals too', async () => {
+    const { catalog } = await openPostgresCatalog(peer!.url, { schema: nextSchema() });
+    try {
+      const none = async function* () {};
+      const rows = Array.from({ length: 600 }, (_, i) => row(i));
+      for (const w of rows) await catalog.upsertManifest(w, [], none());
+      // Replaced with other labels and another time, and removed: the walk sees only the current rows.
+      for (let i = 0; i < 600; i += 29) {
+        rows[i] = row(i, 1);
+        await catalog.upsertManifest(rows[i]!, [], none());
+      }
+      const removed = new Set<number>();
+      for (let i = 5; i < 600; i += 41) {
+        await catalog.remove(rows[i]!.manifestId);
+        removed.add(i);
+      }
+      const live = rows.filter((_, i) => !removed.has(i));
+      const selectors: { labels: LabelRequirement[]; phases?: string[] }[] = [
+        { labels: [{ key: 'a', op: 'in', values: ['x'] }] },
+        {
+          labels: [
+            { key: 'a', op: 'in', values: ['x'] },
+            { key: 'b', op: 'in', values: ['p'] },
+          ],
+        },
+        {
+          labels: [
+            { key: 'a', op: 'in', values: ['x', 'y'] },
+            { key: 'b', op: 'in', values: ['q', 'nope'] },
+          ],
+        },
+        {
+          labels: [
+            { key: 'a', op: 'in', values: ['x'] },
+            { key: 'c', op: 'in', values: ['on'] },
+          ],
+        },
+        {
+          labels: [
+            { key: 'a', op: 'in', values: ['x'] },
+            { key: 'a', op: 'in', values: ['y'] },
+          ],
+        },
+        {
+          labels: [
+            { key: 'a', op: 'in', values: ['y'] },
+            { key: 'b', op: 'notin', values: ['p'] },
+          ],
+        },
+        {
+          labels: [
+            { key: 'b', op: 'exists' },
+            { key: 'c', op: 'in', values: ['on'] },
+            { key: 'a', op: 'in', values: ['y'] },
+          ],
+        },
+        {
+          labels: [
+            { key: 'a', op: 'in', values: ['x'] },
+            { key: 'b', op: 'in', values: ['nope'] },
+          ],
+        },
+        { labels: [{ key: 'c', op: 'in', values: ['on'] }], phases: ['failed'] },
+      ];
+      for (const s of selectors)
+        for (const sort of ['newest', 'oldest'] as const) {
+          const q = { ...s, sort };
+          const want = expected(live, q);
+          for (const limit of [1, 7, 100])
+            expect(await paged(catalog, q, limit), `${JSON.stringify(q)} by ${limit}`).toEqual(want);
+        }
+    } finally {
+      await catalog.close();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(skip !== undefined)('strata index with PostgreSQL as the catalog and SQLite beside it', () => {

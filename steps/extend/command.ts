@@ -3,9 +3,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { archivedNamespace, openRepository } from '../../lib/archive/index.ts';
 import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
-import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
-import { AccessDeniedError, ExitCode, InputError } from '../../lib/errors.ts';
-import { findApproval } from '../../lib/identity/approval.ts';
+import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
+import { ExitCode, InputError } from '../../lib/errors.ts';
+import { extensionApproval } from '../../lib/holds/extension-approval.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
 import { addDuration, durationFlag } from '../../lib/policy/duration.ts';
 import { HoldRepository, newRecordId } from '../../lib/holds/hold-store.ts';
@@ -52,20 +52,12 @@ export const extendCommand: CommandModule<GlobalArgs, ExtendArgs> = {
       const namespace = await archivedNamespace(await openRepository(ctx.store()), args.workflow);
       const audited = { audit: ctx.audit, action: 'extend' as const, subject: args.workflow };
       await caller.require({ verb: 'create', resource: 'extensions', namespace, name: args.workflow }, audited);
-      const limit = durationFlag('extend-approval-beyond', ctx.config.extendApprovalBeyond);
-      if (until > addDuration(now, limit)) {
-        approval = await requireApproval(ctx, {
-          action: 'extend',
-          workflow: args.workflow,
-          reason: args.reason,
-          requester: caller.identity.username,
-          namespace,
-          until,
-          now,
-          limit: limit.text,
-          kubeServer: args['kube-server'],
-        });
-      }
+      approval = await extensionApproval(
+        () => openApprovals(ctx.config.namespace, args['kube-server'], process.env),
+        ctx.audit,
+        ctx.config.extendApprovalBeyond,
+        { workflow: args.workflow, reason: args.reason, requester: caller.identity.username, namespace, until, now },
+      );
     }
     const ext = await new HoldRepository(ctx.store(), ctx.audit).addExtension({
       workflowUid: args.workflow,
@@ -80,34 +72,3 @@ export const extendCommand: CommandModule<GlobalArgs, ExtendArgs> = {
     return ExitCode.Ok;
   }),
 };
-
-/** An extension past the limit is kept only with another person's approval of exactly it (refusal audited). */
-async function requireApproval(
-  ctx: StepContext,
-  req: {
-    action: 'extend';
-    workflow: string;
-    reason: string;
-    requester: string;
-    namespace?: string;
-    until: Date;
-    now: Date;
-    limit: string;
-    kubeServer?: string;
-  },
-): Promise<{ name: string; approver: string }> {
-  const store = await openApprovals(ctx.config.namespace, req.kubeServer, process.env);
-  const found = await findApproval(store, req, req.now);
-  if ('approval' in found) return { name: found.approval.name, approver: found.approval.approver };
-  const message = `an extension beyond ${req.limit} from now needs another person's approval: ${found.problems.join('; ')}`;
-  await ctx.audit.record({
-    action: 'extend',
-    actor: req.requester,
-    verified: true,
-    subject: req.workflow,
-    outcome: 'refused',
-    reason: message,
-    details: { until: req.until.toISOString() },
-  });
-  throw new AccessDeniedError(message);
-}

@@ -3,8 +3,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { archivedNamespace, openRepository } from '../../lib/archive/index.ts';
 import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib/cli/identity-options.ts';
 import { runStep, type GlobalArgs, type StepContext } from '../../lib/cli/run-step.ts';
-import { ConfigError, ExitCode } from '../../lib/errors.ts';
-import { enforceLocks, lockTargets, type LockReport } from '../../lib/tier/index.ts';
+import { ExitCode } from '../../lib/errors.ts';
+import { syncHoldLocks } from '../../lib/holds/store-locks.ts';
 import type { Caller } from '../../lib/identity/caller.ts';
 import type { AccessCheck } from '../../lib/identity/identity.ts';
 import { HoldRepository, newRecordId } from '../../lib/holds/hold-store.ts';
@@ -60,30 +60,12 @@ const setCommand: CommandModule<GlobalArgs, SetArgs> = {
   }),
 };
 
-/**
- * Brings the store's Object Lock legal holds in line with the records (all of them: a pack shared with another
- * held workflow stays locked on release), then prints the record with what the store did.
- */
+/** Brings the store's Object Lock legal holds in line with the records, then prints the record with what it did. */
 async function withStoreLocks(ctx: StepContext, record: object, now: Date): Promise<ExitCode> {
-  const store = ctx.store();
-  let report: LockReport | undefined;
-  try {
-    const repo = await openRepository(store);
-    const holds = await new HoldRepository(store).listHolds();
-    report = await enforceLocks(repo, await lockTargets(repo), { holds, extensions: [] }, now);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err; // no repository yet: nothing archived to lock
-  }
-  ctx.output({
-    ...record,
-    storeLocks: !report
-      ? 'no archive yet'
-      : report.enforced
-        ? `${report.legalHoldsSet.length} object(s) locked, ${report.legalHoldsCleared.length} released`
-        : 'not offered by this store (the record alone holds)',
-  });
-  if (report?.problems.length) {
-    return ctx.fail(`the hold record is written, but the store did not lock: ${report.problems.join('; ')}`);
+  const { storeLocks, problems } = await syncHoldLocks(ctx.store(), now);
+  ctx.output({ ...record, storeLocks });
+  if (problems.length) {
+    return ctx.fail(`the hold record is written, but the store did not lock: ${problems.join('; ')}`);
   }
   return ExitCode.Ok;
 }

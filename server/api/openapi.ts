@@ -7,6 +7,9 @@ type JsonSchema = Record<string, unknown>;
 /** Routes that write an audit record before answering (503 when it cannot be written). */
 const AUDITED: ReadonlySet<RouteName> = new Set(['getWorkflow', 'nodeLog', 'getArtifact', 'search', 'getRestoreFile']);
 
+/** Holds and extensions: idempotent by the client's id, written after their audit record. */
+const HOLD_WRITES: ReadonlySet<RouteName> = new Set(['setHold', 'releaseHold', 'addExtension']);
+
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   // OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what zod emits; the $schema key is not allowed inside.
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
@@ -53,11 +56,21 @@ export function openApiDocument(version: string): JsonSchema {
           ? { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
           : { 'application/json': { schema: jsonSchema(route.response, 'output') } };
     const responses: Record<string, unknown> = { '200': { description: 'OK', content: ok } };
-    if (route.created) {
+    if (route.created === 202) {
       responses['200'] = { description: 'The job this caller already started with this requestId', content: ok };
       responses[String(route.created)] = { description: 'Accepted: a new job', content: ok };
       responses['409'] = errorResponse('The requestId was used for another request');
       responses['503'] = errorResponse('The audit record could not be written: nothing was started');
+    }
+    if (HOLD_WRITES.has(route.name)) {
+      if (route.created) {
+        responses['200'] = { description: 'This caller already made this request (same id): nothing new', content: ok };
+        responses[String(route.created)] = { description: 'Created', content: ok };
+      } else responses['200'] = { description: 'Done, or already done by this caller with this reason', content: ok };
+      responses['409'] = errorResponse('The id is taken by another request (another caller, reason or date)');
+      responses['503'] = errorResponse('The audit record could not be written: nothing was changed');
+      if (route.name !== 'addExtension')
+        responses['502'] = errorResponse("The record is written, but the store's Object Lock failed (retry)");
     }
     if (route.body) {
       responses['400'] = errorResponse('Malformed or unknown field');
@@ -73,7 +86,11 @@ export function openApiDocument(version: string): JsonSchema {
     if (route.params || route.query) responses['400'] = errorResponse('Malformed or unknown parameter');
     if (route.authenticated) {
       responses['401'] = errorResponse('No valid bearer token');
-      responses['403'] = errorResponse('The caller may not read this namespace');
+      responses['403'] = errorResponse(
+        HOLD_WRITES.has(route.name)
+          ? "The caller may see the workflow but not do this (or an extension lacks another person's approval)"
+          : 'The caller may not read this namespace',
+      );
     }
     if (route.params || route.body) responses['404'] = errorResponse('No such workflow, node, log, artifact or job');
     if (route.authenticated) responses['429'] = errorResponse('Over the per-caller rate limit (see Retry-After)');

@@ -3,12 +3,19 @@ import { z } from 'zod';
 import {
   artifactList,
   entryPathSchema,
+  extensionRequest,
+  extensionWrite,
   health,
+  holdList,
+  holdRequest,
+  holdWrite,
   listWorkflowsQuery,
   logQuery,
   manifestIdSchema,
   nodeIdSchema,
   problem,
+  recordIdSchema,
+  releaseRequest,
   restoreIdSchema,
   restoreJob,
   restoreList,
@@ -33,7 +40,11 @@ export type RouteName =
   | 'listRestores'
   | 'getRestore'
   | 'cancelRestore'
-  | 'getRestoreFile';
+  | 'getRestoreFile'
+  | 'listHolds'
+  | 'setHold'
+  | 'releaseHold'
+  | 'addExtension';
 
 export interface RouteSpec {
   name: RouteName;
@@ -48,8 +59,8 @@ export interface RouteSpec {
   query?: z.ZodObject;
   /** A JSON request body (POST). */
   body?: z.ZodType;
-  /** Success status when not 200 (a created job: 202; the same request again answers 200). */
-  created?: 202;
+  /** Success status when not 200 (a new job: 202, a new hold: 201; the same request again answers 200). */
+  created?: 201 | 202;
   /** The 200 body: a JSON schema, a text stream or a byte stream. */
   response: z.ZodType | 'text' | 'binary';
   /** Answers byte ranges (206 / 416). */
@@ -120,6 +131,47 @@ export const ROUTES: readonly RouteSpec[] = [
     params: z.object({ manifestId: manifestIdSchema, path: entryPathSchema }).strict(),
     response: 'binary',
     ranges: true,
+  },
+  {
+    name: 'listHolds',
+    path: '/api/v1/workflows/{manifestId}/holds',
+    summary: "A workflow's legal holds (released ones too) and retention extensions",
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema }).strict(),
+    response: holdList,
+  },
+  {
+    name: 'setHold',
+    method: 'POST',
+    path: '/api/v1/workflows/{manifestId}/holds',
+    summary:
+      'Place a legal hold on the workflow (every archive of its uid): audited, locked in the store; idempotent by id',
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema }).strict(),
+    body: holdRequest,
+    created: 201,
+    response: holdWrite,
+  },
+  {
+    name: 'releaseHold',
+    method: 'POST',
+    path: '/api/v1/workflows/{manifestId}/holds/{holdId}/release',
+    summary: 'Release a hold: a release record beside it (the hold stays as history); audited; idempotent',
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema, holdId: recordIdSchema }).strict(),
+    body: releaseRequest,
+    response: holdWrite,
+  },
+  {
+    name: 'addExtension',
+    method: 'POST',
+    path: '/api/v1/workflows/{manifestId}/extensions',
+    summary: "Keep the workflow at least until a date (past the configured limit only with another person's approval)",
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema }).strict(),
+    body: extensionRequest,
+    created: 201,
+    response: extensionWrite,
   },
   {
     name: 'createRestore',

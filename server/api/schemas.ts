@@ -126,18 +126,46 @@ const node = z
   })
   .strict();
 
-const hold = z
+const actorVerified = z
+  .boolean()
+  .optional()
+  .describe(
+    'true when the actor was verified (a server caller, a cluster identity); absent/false: taken on their word',
+  );
+
+export const hold = z
   .object({
     id: z.string(),
     actor: z.string(),
+    actorVerified,
     reason: z.string(),
     created: z.string(),
-    released: z.object({ actor: z.string(), reason: z.string(), at: z.string() }).strict().optional(),
+    released: z.object({ actor: z.string(), actorVerified, reason: z.string(), at: z.string() }).strict().optional(),
+    unverified: z
+      .string()
+      .optional()
+      .describe('why the stored record does not verify: it is then kept as an active hold (fail closed)'),
   })
   .strict();
 
-const extension = z
-  .object({ id: z.string(), actor: z.string(), reason: z.string(), created: z.string(), until: z.string() })
+export const extension = z
+  .object({
+    id: z.string(),
+    actor: z.string(),
+    actorVerified,
+    reason: z.string(),
+    created: z.string(),
+    until: z.string(),
+    approval: z
+      .object({ name: z.string(), approver: z.string() })
+      .strict()
+      .optional()
+      .describe("another person's approval, for an extension beyond the configured limit"),
+    unverified: z
+      .string()
+      .optional()
+      .describe('why the stored record does not verify: it then keeps the workflow without end'),
+  })
   .strict();
 
 export const workflowDetail = z
@@ -291,3 +319,51 @@ export const restoreJob = z
   .strict();
 
 export const restoreList = z.object({ items: z.array(restoreJob) }).strict();
+
+/** The hold store's ids (lib/holds): 1-128 of A-Z a-z 0-9 . _ -, a letter or digit first, never "..". */
+export const recordIdSchema = z
+  .string()
+  .max(128)
+  .regex(
+    /^[A-Za-z0-9](?:\.?[A-Za-z0-9_-])*\.?$/,
+    'must be 1-128 of A-Z a-z 0-9 . _ - (a letter or digit first, no "..")',
+  );
+
+const reasonSchema = z.string().trim().min(1, 'must say why').max(1024).describe('why (case number, ticket)');
+
+export const holdRequest = z
+  .object({
+    id: recordIdSchema.describe(
+      "the hold's id, chosen by the client: the same caller sending the same id and reason again gets the same hold",
+    ),
+    reason: reasonSchema,
+  })
+  .strict();
+
+export const releaseRequest = z.object({ reason: reasonSchema.describe('why the hold ends') }).strict();
+
+export const extensionRequest = z
+  .object({
+    id: recordIdSchema.describe(
+      "the extension's id, chosen by the client: the same caller sending the same id and until again gets the same extension",
+    ),
+    reason: reasonSchema,
+    until: dateTime.describe('keep the workflow at least until then (in the future; RFC 3339)'),
+  })
+  .strict();
+
+export const holdList = z
+  .object({
+    holds: z.array(hold).describe('released ones too (with their release)'),
+    extensions: z.array(extension),
+  })
+  .strict();
+
+export const holdWrite = z
+  .object({
+    hold,
+    storeLocks: z.string().describe("what the store's Object Lock did for all holds (or that it has none)"),
+  })
+  .strict();
+
+export const extensionWrite = z.object({ extension }).strict();

@@ -9,17 +9,36 @@ export interface Caller {
 }
 
 /**
- * What a caller asks to do with archived workflows of a namespace: `get`/`list` (resource `archives` in API group
- * `strata.dev`) and `restore` (verb `create` on resource `restores`, as the strata-restorer ClusterRole grants).
+ * What a caller asks to do with archived workflows of a namespace, as the CLI asks it (lib/identity): `get`/`list`
+ * (resource `archives` in API group `strata.dev`), `restore` (`create restores`), `hold` (`create holds`),
+ * `release-hold` (`delete holds`) and `extend` (`create extensions`).
  */
-export type ArchiveVerb = 'get' | 'list' | 'restore';
+export type ArchiveVerb = 'get' | 'list' | 'restore' | 'hold' | 'release-hold' | 'extend';
+
+export const ARCHIVE_VERBS = [
+  'get',
+  'list',
+  'restore',
+  'hold',
+  'release-hold',
+  'extend',
+] as const satisfies readonly ArchiveVerb[];
 
 export const STRATA_GROUP = 'strata.dev';
 export const ARCHIVES_RESOURCE = 'archives';
 
+const RESOURCE_VERBS: Record<ArchiveVerb, { resource: string; verb: string }> = {
+  get: { resource: ARCHIVES_RESOURCE, verb: 'get' },
+  list: { resource: ARCHIVES_RESOURCE, verb: 'list' },
+  restore: { resource: 'restores', verb: 'create' },
+  hold: { resource: 'holds', verb: 'create' },
+  'release-hold': { resource: 'holds', verb: 'delete' },
+  extend: { resource: 'extensions', verb: 'create' },
+};
+
 /** The Kubernetes resource and verb a SubjectAccessReview asks about for an ArchiveVerb. */
 export function resourceVerb(verb: ArchiveVerb): { resource: string; verb: string } {
-  return verb === 'restore' ? { resource: 'restores', verb: 'create' } : { resource: ARCHIVES_RESOURCE, verb };
+  return RESOURCE_VERBS[verb];
 }
 
 export interface Authenticator {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/errors.ts';
-import type { ArchiveVerb, Authenticator, Authorizer, Caller } from './access.ts';
+import { ARCHIVE_VERBS, type ArchiveVerb, type Authenticator, type Authorizer, type Caller } from './access.ts';
 
 const accessFileSchema = z
   .object({
@@ -26,7 +26,7 @@ const accessFileSchema = z
           .object({
             user: z.string().min(1).optional(),
             group: z.string().min(1).optional(),
-            verbs: z.array(z.enum(['get', 'list', 'restore', '*'])).min(1),
+            verbs: z.array(z.enum([...ARCHIVE_VERBS, '*'])).min(1),
             /** Namespaces, or ["*"] for all. */
             namespaces: z.array(z.string().min(1)).min(1),
           })

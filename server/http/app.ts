@@ -7,7 +7,7 @@ import type { AuditLog } from '../../lib/audit/audit.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
-import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
+import type { ApprovalStore } from '../../lib/identity/approval.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
 import { asList, validate, workflowFilters } from '../api/list-params.ts';
 import { openApiDocument } from '../api/openapi.ts';
@@ -17,6 +17,8 @@ import type { Authenticator, Authorizer, Caller } from '../auth/access.ts';
 import type { RestoreJobs } from '../restores/jobs.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
 import { RetryLater, SearchQueue, type SearchLimits } from '../service/search-queue.ts';
+import { HoldService } from '../service/hold-service.ts';
+import { addExtension, listHolds, releaseHold, setHold } from './hold-handlers.ts';
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
 import { requestTarget, type RequestTarget } from './request-target.ts';
@@ -31,7 +33,6 @@ const MAX_URL_LENGTH = 8192;
 export interface ServerDeps {
   catalog: Catalog;
   repository(): Promise<Repository>;
-  holds(workflowUid: string): Promise<HoldsAndExtensions>;
   authenticator: Authenticator;
   authorizer: Authorizer;
   audit: AuditLog;
@@ -46,6 +47,10 @@ export interface ServerDeps {
   search?: Partial<SearchLimits>;
   /** Restore jobs; without them the restore routes answer 503. */
   restores?: RestoreJobs;
+  /** Where a second person's approvals are found (a cluster's); none: extensions past the limit are refused. */
+  approvals?: () => Promise<ApprovalStore | undefined>;
+  /** Configuration extendApprovalBeyond (default 1y). */
+  extendApprovalBeyond?: string;
   /** Errors that became a 500 (logged by the command; the client gets no detail). */
   onInternalError?(err: unknown): void;
 }
@@ -151,6 +156,10 @@ const HANDLERS: Record<Exclude<RouteName, 'health' | 'ready' | 'openapi'>, Handl
   getRestore,
   cancelRestore,
   getRestoreFile,
+  listHolds,
+  setHold,
+  releaseHold,
+  addExtension,
 };
 
 function bearer(header: string | undefined): string | undefined {
@@ -162,7 +171,13 @@ function bearer(header: string | undefined): string | undefined {
 export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const document = openApiDocument(deps.version);
   const searchQueue = new SearchQueue(deps.search);
-  const ctx: Context = { service: new ArchiveService({ ...deps, searchQueue }), restores: deps.restores };
+  const holds = new HoldService({
+    ...deps,
+    store: async () => (await deps.repository()).store,
+    extendApprovalBeyond: deps.extendApprovalBeyond ?? '1y',
+  });
+  const service = new ArchiveService({ ...deps, searchQueue, holds: (uid) => holds.recordsOf(uid) });
+  const ctx: Context = { service, holds, restores: deps.restores };
   const ui = deps.ui === false ? undefined : loadUi(deps.ui);
   const metrics = new ServerMetrics();
   const limiter = deps.rateLimit ? new RateLimiter(deps.rateLimit, deps.clock) : undefined;

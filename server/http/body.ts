@@ -1,6 +1,8 @@
 // Request bodies, read whole with a size limit (413 past it, before buffering more).
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from '../api/errors.ts';
+import type { z } from 'zod';
+import { BadRequest, HttpError } from '../api/errors.ts';
+import { validate } from '../api/list-params.ts';
 
 export async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -13,4 +15,22 @@ export async function readBody(req: IncomingMessage, max: number): Promise<Buffe
     parts.push(piece);
   }
   return Buffer.concat(parts);
+}
+
+/** A JSON body checked against its schema: 415 when not JSON, 413 past `max`, 400 naming the field at fault. */
+export async function readJsonBody<T extends z.ZodType>(
+  req: IncomingMessage,
+  schema: T,
+  max: number,
+): Promise<z.output<T>> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new HttpError(415, 'send the request body as application/json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse((await readBody(req, max)).toString('utf8'));
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new BadRequest('the body is not JSON', 'body');
+  }
+  return validate(schema, raw, 'body');
 }

@@ -4,6 +4,7 @@ import type { RouteSpec } from '../api/routes.ts';
 import type { Caller } from '../auth/access.ts';
 import type { RestoreJobs } from '../restores/jobs.ts';
 import type { ArchiveService } from '../service/archive-service.ts';
+import type { HoldService } from '../service/hold-service.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -24,6 +25,7 @@ export function sendError(res: ServerResponse, status: number, message: string, 
 
 export interface Context {
   service: ArchiveService;
+  holds: HoldService;
   /** Absent when the server was started without a restore directory. */
   restores: RestoreJobs | undefined;
 }

@@ -2,11 +2,10 @@
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
-import { BadRequest, HttpError } from '../api/errors.ts';
-import { validate } from '../api/list-params.ts';
+import { HttpError } from '../api/errors.ts';
 import { restoreRequest } from '../api/schemas.ts';
 import type { RestoreJobs } from '../restores/jobs.ts';
-import { readBody } from './body.ts';
+import { readJsonBody } from './body.ts';
 import { parseRange } from './range.ts';
 import { sendJson, type Context, type Handler } from './respond.ts';
 
@@ -18,16 +17,7 @@ function jobs(ctx: Context): RestoreJobs {
 }
 
 export const createRestore: Handler = async (ctx, req, res) => {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpError(415, `send the restore request as application/json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse((await readBody(req.raw, MAX_RESTORE_BODY)).toString('utf8'));
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new BadRequest('the body is not JSON', 'body');
-  }
-  const body = validate(restoreRequest, raw, 'body');
+  const body = await readJsonBody(req.raw, restoreRequest, MAX_RESTORE_BODY);
   const { job, created } = await jobs(ctx).create(req.caller, body);
   sendJson(res, created ? 202 : 200, job, { location: `/api/v1/restores/${job.id}` });
 };

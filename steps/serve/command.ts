@@ -7,7 +7,7 @@ import { openRepository } from '../../lib/archive/repository.ts';
 import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
-import { HoldRepository } from '../../lib/holds/hold-store.ts';
+import { openApprovals } from '../../lib/identity/caller.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 
 interface ServeArgs {
@@ -158,7 +158,6 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     );
     const store = ctx.store();
     let repository: ReturnType<typeof openRepository> | undefined;
-    const holds = new HoldRepository(store);
     const openRepo = () =>
       (repository ??= openRepository(store).catch((err: unknown) => {
         repository = undefined; // try again on the next request (the store may come up later)
@@ -183,7 +182,11 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       ui: args.ui === false ? false : args['ui-dir'],
       ...(rate > 0 && { rateLimit: { perSecond: rate, burst: 2 * rate } }),
       search: searchLimits(args),
-      holds: (uid) => holds.forWorkflow(uid),
+      // A second person's approval (a long extension) is found on the cluster; embedded mode has none to ask.
+      ...(args['kube-auth'] && {
+        approvals: () => openApprovals(ctx.config.namespace, undefined, process.env),
+      }),
+      extendApprovalBeyond: ctx.config.extendApprovalBeyond,
       authenticator,
       authorizer: access,
       audit: ctx.audit,

@@ -15,7 +15,6 @@ import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
-import { NO_HOLDS } from '../../lib/policy/holds.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { openRepository } from '../../lib/archive/repository.ts';
 import { parseAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
@@ -104,7 +103,6 @@ beforeAll(async () => {
     createApp({
       catalog,
       repository: () => openRepository(store),
-      holds: async () => NO_HOLDS,
       authenticator: access,
       authorizer: access,
       audit: { record: async (r) => void audit.push(r) },

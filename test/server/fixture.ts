@@ -13,7 +13,6 @@ import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
-import { NO_HOLDS } from '../../lib/policy/holds.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { parseAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
 import { createApp, type ServerDeps } from '../../server/http/app.ts';
@@ -123,7 +122,6 @@ export async function startFixture(
     createApp({
       catalog,
       repository: () => openRepository(store),
-      holds: async () => NO_HOLDS,
       authenticator: tokens,
       authorizer: tokens,
       audit: auditLog,

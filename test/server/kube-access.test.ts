@@ -24,6 +24,7 @@ describe('strata serve with TokenReview and SubjectAccessReview', () => {
     fake.addUser('t-alice', { username: 'alice@corp', groups: ['team-agents'] });
     fake.addUser('t-bob', { username: 'bob@corp', groups: ['finance-auditors'] });
     fake.addUser('t-carol', { username: 'carol@corp' });
+    fake.addUser('t-lena', { username: 'lena@corp', groups: ['legal'] });
     // The server's own account may ask who a token is and what its user may do; nothing else.
     fake.grant({
       subject: { user: SERVER_ACCOUNT },
@@ -40,6 +41,10 @@ describe('strata serve with TokenReview and SubjectAccessReview', () => {
     // alice through her group (strata-viewer bound to a group in agents), bob's group may only list finance.
     fake.grant(archives({ group: 'team-agents' }, ['get', 'list'], 'agents'));
     fake.grant(archives({ group: 'finance-auditors' }, ['list'], 'finance'));
+    // The strata-legal ClusterRole bound in agents: holds get/list/create/delete, extensions create.
+    fake.grant(archives({ group: 'legal' }, ['get', 'list'], 'agents'));
+    fake.grant({ ...archives({ group: 'legal' }, ['create', 'delete'], 'agents'), resources: ['holds'] });
+    fake.grant({ ...archives({ group: 'legal' }, ['create'], 'agents'), resources: ['extensions'] });
     const access = new KubeReviewAccess({ server: fake.url, token: 't-server' });
     fx = await startFixture({ authenticator: access, authorizer: access });
     const unprivileged = new KubeReviewAccess({ server: fake.url, token: 't-unprivileged' });
@@ -91,5 +96,30 @@ describe('strata serve with TokenReview and SubjectAccessReview', () => {
     const res = await get(denied, '/api/v1/workflows', 't-alice');
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(JSON.stringify(await res.json())).not.toContain('wf-');
+  });
+
+  test('holds are asked as the CLI asks: create/delete holds, create extensions, in the workflow namespace', async () => {
+    const post = (path: string, token: string, body: unknown) =>
+      fetch(`${fx.base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const wf = fx.ids['wf-3']!;
+    expect((await post(`/api/v1/workflows/${wf}/holds`, 't-alice', { id: 'k1', reason: 'r' })).status).toBe(403);
+    expect((await post(`/api/v1/workflows/${wf}/holds`, 't-lena', { id: 'k1', reason: 'r' })).status).toBe(201);
+    expect((await post(`/api/v1/workflows/${wf}/holds/k1/release`, 't-alice', { reason: 'done' })).status).toBe(403);
+    expect((await post(`/api/v1/workflows/${wf}/holds/k1/release`, 't-lena', { reason: 'done' })).status).toBe(200);
+    const until = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await post(`/api/v1/workflows/${wf}/extensions`, 't-alice', { id: 'e1', reason: 'r', until })).status).toBe(
+      403,
+    );
+    expect((await post(`/api/v1/workflows/${wf}/extensions`, 't-lena', { id: 'e1', reason: 'r', until })).status).toBe(
+      201,
+    );
+    // Nothing granted in finance: the same 404 as a workflow that is not there.
+    expect((await post(`/api/v1/workflows/${fx.ids['wf-4']}/holds`, 't-lena', { id: 'k2', reason: 'r' })).status).toBe(
+      404,
+    );
   });
 });

@@ -133,6 +133,15 @@ export interface CatalogStats {
   byPhase: Record<string, number>;
 }
 
+/** Archived workflows of one namespace in one timeline group: how many manifests, and their original bytes. */
+export interface UsageRow {
+  namespace: string;
+  /** Absent for manifests written without a group. */
+  group?: string;
+  manifests: number;
+  bytes: number;
+}
+
 /**
  * The catalog port. Every backend (embedded SQLite, PostgreSQL, a search engine) implements the same query model
  * and passes the same behaviour suite (test/catalog/contract.ts); callers never know which one they talk to.
@@ -167,6 +176,8 @@ export interface Catalog {
   get(ref: string): Promise<CatalogWorkflow[]>;
   entries(manifestId: string): Promise<CatalogEntry[]>;
   stats(): Promise<CatalogStats>;
+  /** Manifests and original bytes per namespace and group, only of `namespaces`; ordered by namespace then group. */
+  usage(namespaces: readonly string[]): Promise<UsageRow[]>;
   close(): Promise<void>;
 }
 

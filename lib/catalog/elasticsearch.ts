@@ -16,6 +16,7 @@ import {
   type Catalog,
   type CatalogEntry,
   type CatalogStats,
+  type UsageRow,
   type CatalogWorkflow,
   type LogSegment,
   type TextHit,
@@ -438,6 +439,54 @@ export class ElasticsearchCatalog implements Catalog {
     });
     const list = res.hits.hits[0]?._source?.entryList ?? [];
     return [...list].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async usage(namespaces: readonly string[]): Promise<UsageRow[]> {
+    if (namespaces.length === 0) return [];
+    const out: UsageRow[] = [];
+    let after: Record<string, string | number | null> | undefined;
+    // A composite aggregation pages through every (namespace, group) pair, however many there are.
+    for (;;) {
+      const res = await this.client.search({
+        index: this.names.workflows,
+        size: 0,
+        query: { terms: { namespace: [...namespaces] } },
+        aggs: {
+          usage: {
+            composite: {
+              size: 1000,
+              sources: [
+                { namespace: { terms: { field: 'namespace' } } },
+                { group: { terms: { field: 'group', missing_bucket: true } } },
+              ],
+              ...(after && { after }),
+            },
+            aggs: { bytes: { sum: { field: 'bytes' } } },
+          },
+        },
+        ...ALL,
+      });
+      const agg = res.aggregations?.usage as
+        | {
+            after_key?: Record<string, string | number | null>;
+            buckets: Array<{
+              key: { namespace: string; group: string | null };
+              doc_count: number;
+              bytes: { value: number };
+            }>;
+          }
+        | undefined;
+      for (const b of agg?.buckets ?? [])
+        out.push({
+          namespace: b.key.namespace,
+          ...(b.key.group !== null && { group: b.key.group }),
+          manifests: b.doc_count,
+          bytes: b.bytes.value,
+        });
+      if (!agg?.after_key || agg.buckets.length === 0) break;
+      after = agg.after_key;
+    }
+    return out;
   }
 
   async stats(): Promise<CatalogStats> {

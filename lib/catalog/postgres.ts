@@ -10,6 +10,7 @@ import {
   type Catalog,
   type CatalogEntry,
   type CatalogStats,
+  type UsageRow,
   type CatalogWorkflow,
   type LabelRequirement,
   type LogSegment,
@@ -492,6 +493,22 @@ class PostgresCatalog implements Catalog {
       ...(r.artifact_name !== null && { artifactName: r.artifact_name }),
       ...(r.size !== null && { size: r.size }),
       ...(r.sha256 !== null && { sha256: r.sha256 }),
+    }));
+  }
+
+  async usage(namespaces: readonly string[]): Promise<UsageRow[]> {
+    if (namespaces.length === 0) return [];
+    const rows = await this.rows<{ namespace: string; grp: string | null; manifests: string; bytes: string }>(
+      `SELECT namespace, grp, count(*) AS manifests, coalesce(sum(bytes), 0) AS bytes FROM ${this.t.manifests}
+       WHERE namespace = ANY($1::text[]) GROUP BY namespace, grp
+       ORDER BY namespace COLLATE "C", grp COLLATE "C" NULLS FIRST`,
+      [namespaces],
+    );
+    return rows.map((r) => ({
+      namespace: r.namespace,
+      ...(r.grp !== null && { group: r.grp }),
+      manifests: Number(r.manifests),
+      bytes: Number(r.bytes),
     }));
   }
 

@@ -9,6 +9,7 @@ import {
   type Catalog,
   type CatalogEntry,
   type CatalogStats,
+  type UsageRow,
   type CatalogWorkflow,
   type LabelRequirement,
   type LogSegment,
@@ -454,6 +455,27 @@ class SqliteCatalog implements Catalog {
     }[])
       byPhase[r.phase] = r.n;
     return { ...totals, logSegments, labels, byPhase };
+  }
+
+  async usage(namespaces: readonly string[]): Promise<UsageRow[]> {
+    if (namespaces.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT namespace, grp, count(*) AS manifests, coalesce(sum(bytes), 0) AS bytes FROM manifests
+         WHERE namespace IN (SELECT value FROM json_each(?)) GROUP BY namespace, grp ORDER BY namespace, grp`,
+      )
+      .all(JSON.stringify(namespaces)) as Array<{
+      namespace: string;
+      grp: string | null;
+      manifests: number;
+      bytes: number;
+    }>;
+    return rows.map((r) => ({
+      namespace: r.namespace,
+      ...(r.grp !== null && { group: r.grp }),
+      manifests: r.manifests,
+      bytes: r.bytes,
+    }));
   }
 
   async close(): Promise<void> {

@@ -404,6 +404,21 @@ export function describeCatalogContract(name: string, makeCatalog: MakeCatalog, 
           expect((await c.stats()).logSegments).toBeGreaterThan(3);
         });
 
+        test('usage: manifests and bytes per namespace and group, only of the namespaces asked for', async () => {
+          const c = await indexed();
+          const all = await c.usage(['agents', 'docs']);
+          expect(all.map(({ namespace, group, manifests }) => ({ namespace, group, manifests }))).toEqual([
+            { namespace: 'agents', group: 'debug-2026-11', manifests: 1 },
+            { namespace: 'agents', group: 'standard-2026-11', manifests: 1 },
+            { namespace: 'docs', group: 'standard-2026-11', manifests: 1 },
+          ]);
+          expect(all.reduce((n, r) => n + r.bytes, 0)).toBe((await c.stats()).bytes);
+          const docs = await c.usage(['docs', 'nope']);
+          expect(docs).toEqual([all[2]]);
+          expect(await c.usage([])).toEqual([]);
+          expect(await c.usage(["agents' OR 1=1 --"])).toEqual([]);
+        });
+
         test('user text is data, never a query of the engine', async () => {
           const c = await indexed();
           expect(await names(c, { labels: { "workflow-type' OR 1=1 --": 'x' } })).toEqual([]);

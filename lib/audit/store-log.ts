@@ -62,7 +62,7 @@ export async function readHead(store: ObjectStore, key: string): Promise<TreeHea
 export const readHeadBySeq = (store: ObjectStore, seq: number) => readHead(store, headKey(seq));
 
 /** The entries of a segment (whatever parses; checking is checkLog's job). */
-async function segmentEntries(store: ObjectStore, key: string): Promise<LogEntry[]> {
+export async function segmentEntries(store: ObjectStore, key: string): Promise<LogEntry[]> {
   const text = (await readText(store, key)) ?? '';
   return text
     .split('\n')

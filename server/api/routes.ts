@@ -25,6 +25,7 @@ import {
   workflowDetail,
   workflowPage,
 } from './schemas.ts';
+import { storageQuery, storageReport, verifyStatus } from './status-schemas.ts';
 
 export type RouteName =
   | 'health'
@@ -44,7 +45,9 @@ export type RouteName =
   | 'listHolds'
   | 'setHold'
   | 'releaseHold'
-  | 'addExtension';
+  | 'addExtension'
+  | 'storage'
+  | 'verifyStatus';
 
 export interface RouteSpec {
   name: RouteName;
@@ -223,6 +226,22 @@ export const ROUTES: readonly RouteSpec[] = [
     authenticated: true,
     query: searchQuery,
     response: searchResult,
+  },
+  {
+    name: 'storage',
+    path: '/api/v1/storage',
+    summary:
+      'Stored bytes and monthly cost per tier and per policy (retention class) for the namespaces the caller may list',
+    authenticated: true,
+    query: storageQuery,
+    response: storageReport,
+  },
+  {
+    name: 'verifyStatus',
+    path: '/api/v1/verify-status',
+    summary: 'The last verify, scrub and drill runs, their results, and the packs whose last read failed',
+    authenticated: true,
+    response: verifyStatus,
   },
 ];
 

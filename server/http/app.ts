@@ -19,12 +19,15 @@ import { ArchiveService, type EntryHandle } from '../service/archive-service.ts'
 import { RetryLater, SearchQueue, type SearchLimits } from '../service/search-queue.ts';
 import { HoldService } from '../service/hold-service.ts';
 import { addExtension, listHolds, releaseHold, setHold } from './hold-handlers.ts';
+import { BUILT_IN_PRICES, StorageUsage, type PriceTable } from '../service/storage-usage.ts';
+import { VerifyStatusReader } from '../service/verify-status.ts';
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
 import { requestTarget, type RequestTarget } from './request-target.ts';
 import { loadUi, UI_HEADERS } from './static-ui.ts';
 import { ServerMetrics } from './metrics.ts';
 import { RateLimiter, type RateLimit } from './rate-limit.ts';
+import { storage, verifyStatus } from './status-handlers.ts';
 import { cancelRestore, createRestore, getRestore, getRestoreFile, listRestores } from './restore-handlers.ts';
 import { sendError, sendJson, type Context, type Handler, type Request } from './respond.ts';
 
@@ -45,6 +48,8 @@ export interface ServerDeps {
   clock?: () => number;
   /** Full-text search admission (concurrency, queue, wait, per caller, cost); defaults when absent. */
   search?: Partial<SearchLimits>;
+  /** Prices per tier for the storage panel (default: the built-in copy of policies/pricing.yaml). */
+  prices?: PriceTable;
   /** Restore jobs; without them the restore routes answer 503. */
   restores?: RestoreJobs;
   /** Where a second person's approvals are found (a cluster's); none: extensions past the limit are refused. */
@@ -160,6 +165,8 @@ const HANDLERS: Record<Exclude<RouteName, 'health' | 'ready' | 'openapi'>, Handl
   setHold,
   releaseHold,
   addExtension,
+  storage,
+  verifyStatus,
 };
 
 function bearer(header: string | undefined): string | undefined {
@@ -177,7 +184,14 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
     extendApprovalBeyond: deps.extendApprovalBeyond ?? '1y',
   });
   const service = new ArchiveService({ ...deps, searchQueue, holds: (uid) => holds.recordsOf(uid) });
-  const ctx: Context = { service, holds, restores: deps.restores };
+  const store = async () => (await deps.repository()).store;
+  const ctx: Context = {
+    service,
+    holds,
+    restores: deps.restores,
+    storage: new StorageUsage({ catalog: deps.catalog, store, prices: deps.prices ?? BUILT_IN_PRICES }),
+    verifyStatus: new VerifyStatusReader({ store }),
+  };
   const ui = deps.ui === false ? undefined : loadUi(deps.ui);
   const metrics = new ServerMetrics();
   const limiter = deps.rateLimit ? new RateLimiter(deps.rateLimit, deps.clock) : undefined;

@@ -5,6 +5,8 @@ import type { Caller } from '../auth/access.ts';
 import type { RestoreJobs } from '../restores/jobs.ts';
 import type { ArchiveService } from '../service/archive-service.ts';
 import type { HoldService } from '../service/hold-service.ts';
+import type { StorageUsage } from '../service/storage-usage.ts';
+import type { VerifyStatusReader } from '../service/verify-status.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -28,6 +30,8 @@ export interface Context {
   holds: HoldService;
   /** Absent when the server was started without a restore directory. */
   restores: RestoreJobs | undefined;
+  storage: StorageUsage;
+  verifyStatus: VerifyStatusReader;
 }
 
 export interface Request {

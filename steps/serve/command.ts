@@ -8,6 +8,7 @@ import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
+import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 
 interface ServeArgs {
@@ -23,6 +24,7 @@ interface ServeArgs {
   'search-wait-ms'?: number;
   'search-per-caller'?: number;
   'search-max-cost'?: number;
+  pricing?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
   'oidc-issuer'?: string;
@@ -93,6 +95,10 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .option('search-max-cost', {
         type: 'number',
         describe: 'largest search cost (1 per word, 32/8 for a one/two-letter prefix); past it 400 (default 64)',
+      })
+      .option('pricing', {
+        type: 'string',
+        describe: 'per-tier prices for the storage panel (env STRATA_PRICING; default: built-in policies/pricing.yaml)',
       })
       .option('tls-cert', { type: 'string', describe: 'serve HTTPS with this PEM certificate (chain) ...' })
       .option('tls-key', { type: 'string', describe: '... and this PEM private key' })
@@ -175,6 +181,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       : undefined;
     const rate = args['rate-limit'] ?? 0;
     if (!(rate >= 0)) throw new ConfigError(`--rate-limit must be 0 or more, got ${args['rate-limit']}`);
+    const pricingFile = args.pricing ?? process.env.STRATA_PRICING;
     const app = createApp({
       catalog,
       repository: openRepo,
@@ -187,6 +194,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         approvals: () => openApprovals(ctx.config.namespace, undefined, process.env),
       }),
       extendApprovalBeyond: ctx.config.extendApprovalBeyond,
+      ...(pricingFile && { prices: { pricing: loadPricing(pricingFile), source: pricingFile } }),
       authenticator,
       authorizer: access,
       audit: ctx.audit,

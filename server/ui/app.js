@@ -1,6 +1,8 @@
 // The Strata dashboard: plain ES modules over the REST API (no build step). Every value from the API is put in the
 // page as text (never as HTML), so an archived log or label cannot script the page.
 /* global document, window, location, sessionStorage, fetch, URL, URLSearchParams, Node, crypto, setTimeout */
+import { argoLinkView, storageView, verifyView } from './status.js';
+
 const main = document.getElementById('main');
 const TOKEN_KEY = 'strata.token';
 
@@ -475,6 +477,11 @@ function render() {
   const m = /^\/workflow\/([0-9a-f]{64})$/.exec(path ?? '');
   if (m) return workflowView(m[1], params);
   if (path === '/search') return searchView(params);
+  const ui = { el, json, showError, main };
+  if (path === '/storage') return storageView(ui);
+  if (path === '/verify') return verifyView(ui);
+  const argo = /^\/argo\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path ?? '');
+  if (argo) return argoLinkView(ui, ...argo.slice(1).map(decodeURIComponent));
   return listView(params);
 }
 

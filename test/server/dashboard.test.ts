@@ -1,7 +1,8 @@
 // The dashboard end to end: a real `strata serve` process over a real repository and catalog file; headless
 // Chromium (Debian's /usr/bin/chromium through playwright-core, never a downloaded browser) logs in, filters, opens a
-// workflow, reads and greps a log, starts a restore and watches it finish. Screenshots go to coverage/dashboard/.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// workflow, reads and greps a log, starts a restore and watches it finish, reads the storage and verification pages,
+// and follows the Argo UI's link. Screenshots go to coverage/dashboard/.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,11 @@ import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
+import { parse } from 'yaml';
+import { ARGO_LINKS_COMPONENT, argoLinkUrl, workflowLinks } from '../templates/argo-links.ts';
 import { ACCESS, bundle, LOG } from './fixture.ts';
+
+const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -195,7 +200,7 @@ describe.skipIf(!hasOpenssl)('strata serve --tls-cert/--tls-key', () => {
 });
 
 describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
-  test('log in, filter, open a workflow, read and grep a log, restore and watch it finish', async () => {
+  test('log in, filter, open a workflow, read and grep a log, restore, storage, verification, Argo link', async () => {
     const { chromium } = await import('playwright-core');
     mkdirSync(screens, { recursive: true });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
@@ -232,11 +237,62 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       await page.waitForSelector('#restore-done');
       expect(await page.textContent('#restore-done')).toMatch(/Restored and verified: \d+ files/);
       await page.screenshot({ path: join(screens, '3-restored.png') });
+
+      // Storage and cost: alice's namespace only, stored bytes per tier and policy, and where prices come from.
+      await page.click('#nav-storage');
+      await page.waitForSelector('#storage-policies');
+      expect(await page.textContent('#storage-summary')).toMatch(/^2 archived workflows in 1 namespaces/);
+      expect(await page.locator('#storage-tiers tr[data-tier=hot] td').nth(3).textContent()).toMatch(/\d.* (B|KiB)/);
+      expect(await page.locator('#storage-policies tbody tr').count()).toBe(1);
+      expect(await page.textContent('#storage-prices')).toContain('policies/pricing.yaml');
+      expect(await page.textContent('main')).not.toContain('finance');
+      await page.screenshot({ path: join(screens, '4-storage.png'), fullPage: true });
+
+      // Verification: a real scrub and a real drill write their records; the page shows them, and of the drill only
+      // alice's workflow.
+      const cli = (...args: string[]) =>
+        spawnSync(process.execPath, [join(root, 'bin/strata.js'), ...args, '--store', `file:${join(dir, 'repo')}`], {
+          cwd: dir,
+          env: { ...cleanEnv(), STRATA_ACTOR: 'test' },
+          encoding: 'utf8',
+        });
+      expect(cli('verify', '--scrub', '--no-audit-log').status).toBe(0);
+      expect(cli('drill', '--workflows', '3').status).toBe(0);
+      await page.click('#nav-verify');
+      await page.waitForSelector('#verify-runs');
+      expect(await page.locator('#verify-runs tbody tr').count()).toBe(2);
+      expect(await page.textContent('#last-scrub')).toMatch(/ok .* coverage/);
+      expect(await page.textContent('#last-drill')).toContain('agents/wf-1');
+      expect(await page.textContent('#last-drill')).toContain('1 more in namespaces you cannot see');
+      expect(await page.textContent('#last-drill')).not.toContain('wf-4');
+      expect(await page.textContent('#failing-none')).toContain('None');
+      await page.screenshot({ path: join(screens, '5-verification.png'), fullPage: true });
+
+      // The Argo UI's link: the URL Argo makes from the component's template opens this workflow's page.
+      const [link] = workflowLinks(
+        (
+          parse(readFileSync(join(ARGO_LINKS_COMPONENT, 'links-patch.yaml'), 'utf8')) as {
+            data: Record<string, string>;
+          }
+        ).data,
+      );
+      const argoUrl = argoLinkUrl(link!.url, {
+        metadata: { namespace: 'agents', name: 'wf-1', uid: '00000000-0000-0000-0000-000000000001' },
+      });
+      await page.goto(argoUrl.replace('https://strata.example.com', base));
+      await page.waitForSelector('#title');
+      expect(await page.textContent('#title')).toBe('agents/wf-1');
+      expect(page.url()).toContain(`#/workflow/${ids['wf-1']}`);
+      // A workflow that is not archived says so, with the archived runs of its name.
+      await page.goto(`${base}/ui/#/argo/agents/wf-2/00000000-0000-0000-0000-00000000ffff`);
+      await page.waitForSelector('#argo-not-archived');
+      expect(await page.textContent('main')).toContain('agents/wf-2');
+      await page.screenshot({ path: join(screens, '6-argo-link-not-archived.png') });
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 if (!hasChromium)

@@ -5,6 +5,7 @@ import { AbsentEntryError, type BundleEntry, type MissingEntry, type WorkflowBun
 import { silentProgress, type Progress } from '../progress.ts';
 import { AlreadyExistsError, IntegrityError } from '../errors.ts';
 import { Chunker } from './chunker.ts';
+import { CONTENT_HASH_IDS } from './chunk-ids.ts';
 import { forgetGroupIndex, groupIndex, type ChunkIndex } from './chunk-index.ts';
 import { encodeManifest, type Manifest, type ManifestEntry } from './manifest.ts';
 import { PackWriter, type PackRef } from './pack-writer.ts';
@@ -192,7 +193,10 @@ export class ArchiveSession {
     const order = similarityOrder(queued.map((q) => ({ workflow: q.bundle.workflow, entries: q.entries })));
     for (const q of queued) q.progress.start(q.entries.length, `archive ${q.bundle.namespace}/${q.bundle.name}`);
     const chunker = this.chunker;
-    const chunkId = chunkIdsOf(this.repo).of;
+    const ids = chunkIdsOf(this.repo);
+    const chunkId = ids.of;
+    // Most logs are one chunk: then a content-hash chunk id is the file's SHA-256, and the file is hashed once.
+    const idIsSha256 = ids === CONTENT_HASH_IDS;
     let k = 0;
     for await (const opened of readAhead(order.map(([b, e]) => queued[b]!.entries[e]!))) {
       const [b, e] = order[k++]!;
@@ -210,9 +214,12 @@ export class ArchiveSession {
       chunker.reset();
       const fileHash = createHash('sha256');
       const pending: PendingEntry = { entry, size: 0, sha256: '', chunks: [] };
-      const take = async (chunk: Buffer) => {
+      /** `last`: the chunk finish() gave; the file's hash covers every chunk but a lone last one (see idIsSha256). */
+      const take = async (chunk: Buffer, last = false) => {
         const raw = chunkId(chunk);
         const id = raw.toString('hex');
+        if (!(last && idIsSha256 && pending.chunks.length === 0)) fileHash.update(chunk);
+        else pending.sha256 = id;
         stats.chunks++;
         let ref = writer.find(raw, id);
         if (!ref) {
@@ -223,7 +230,6 @@ export class ArchiveSession {
         pending.chunks.push({ id, ref });
       };
       const feed = async (buf: Buffer) => {
-        fileHash.update(buf);
         pending.size += buf.length;
         // Views into the chunker's buffer: take hashes and copies each before the chunker is called again.
         for (const chunk of chunker.pushViews(buf)) await take(chunk);
@@ -232,7 +238,7 @@ export class ArchiveSession {
         if ('data' in opened) await feed(opened.data);
         else for await (const data of opened.stream) await feed(typeof data === 'string' ? Buffer.from(data) : data);
         const last = chunker.finish(false);
-        if (last) await take(last);
+        if (last) await take(last, true);
       } catch (err) {
         // An unreadable file is recorded, not fatal: chunks already packed become garbage for gc.
         if ('stream' in opened) opened.stream.destroy();
@@ -244,7 +250,8 @@ export class ArchiveSession {
         stats.storedBytes += writer.stats.storedBytes - storedBefore;
         stats.packs += writer.stats.packs - packsBefore;
       }
-      pending.sha256 = fileHash.digest('hex');
+      // Empty, or more than one chunk (or ids that are not plain SHA-256): the hash of every chunk in order.
+      if (!pending.sha256) pending.sha256 = fileHash.digest('hex');
       stats.files++;
       stats.bytes += pending.size;
       q.done[e] = pending;

@@ -18,14 +18,19 @@ export const FrameEncoding = { Plain: 0, Timestamps: 1, TimestampPlanes: 2, Time
 
 /** One reusable zstd context per level (creating one per frame costs more than compressing a small frame). */
 const compressors = new Map<number, Compressor>();
+/** 8 MiB: the default frame (repository.ts DEFAULT_PACK); any decoder takes windows up to 128 MiB. */
+const FRAME_WINDOW_LOG = 23;
 function compress(data: Uint8Array, { compressionLevel }: { compressionLevel: number }): Buffer {
   let c = compressors.get(compressionLevel);
   if (!c) {
     c = new Compressor();
     // Measured at levels 5-12 on the play-workflow corpus: matches of at least 6 bytes store 3-11% less (logs,
-    // YAML and JSON alike) at the same or better speed than the level's own minMatch (docs/format.md).
+    // YAML and JSON alike) at the same or better speed than the level's own minMatch (docs/format.md). The window
+    // covers a whole 8 MiB frame (these levels' own is 2-4 MiB); zstd narrows it to a smaller input's size.
     c.setParameters(
-      compressionLevel >= 5 && compressionLevel <= 12 ? { compressionLevel, minMatch: 6 } : { compressionLevel },
+      compressionLevel >= 5 && compressionLevel <= 12
+        ? { compressionLevel, minMatch: 6, windowLog: FRAME_WINDOW_LOG }
+        : { compressionLevel },
     );
     compressors.set(compressionLevel, c);
   }

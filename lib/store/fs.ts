@@ -84,9 +84,13 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
           retention: { mode: opts.retention.mode, until: opts.retention.until.toISOString() },
         }),
       };
+      // Only what a reader needs back gets a sidecar (metadata, retention): most objects (refs, manifests, audit
+      // records, packs) have none, which saves a file and its fsync per put. The content type and digest are not
+      // read back from a directory store.
+      const needsSidecar = meta.metadata !== undefined || meta.retention !== undefined;
       // The data and its sidecar reach the disk at once (two fsyncs side by side, not one after the other: a put
       // waits on two flushes instead of three); both are renamed into place only after both are durable.
-      const sidecar = this.stageSidecar(path, meta);
+      const sidecar = needsSidecar ? this.stageSidecar(path, meta) : Promise.resolve(undefined);
       const [synced, staged] = await Promise.allSettled([this.syncAndClose(key, handle), sidecar]);
       if (staged.status === 'fulfilled') stagedSidecar = staged.value;
       if (synced.status === 'rejected') throw synced.reason;
@@ -110,11 +114,11 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
         }
         committed = true;
         await unlink(tmp);
-        await this.commitSidecar(path, stagedSidecar!);
+        await this.commitSidecar(path, stagedSidecar);
         stagedSidecar = undefined;
       } else {
         // Sidecar first: a reader then never pairs the new data with the previous object's metadata.
-        await this.commitSidecar(path, stagedSidecar!);
+        await this.commitSidecar(path, stagedSidecar);
         stagedSidecar = undefined;
         try {
           await rename(tmp, path);
@@ -356,9 +360,14 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
     }
   }
 
-  private async commitSidecar(path: string, staged: string): Promise<void> {
+  /**
+   * Puts the staged sidecar in place; without one, removes any earlier sidecar, so an object never inherits the
+   * metadata (or a hold) of one a crash left behind at this key, should it get the same inode and size.
+   */
+  private async commitSidecar(path: string, staged: string | undefined): Promise<void> {
     try {
-      await rename(staged, sidecarPath(path));
+      if (staged === undefined) await unlink(sidecarPath(path)).catch(ignoreMissing);
+      else await rename(staged, sidecarPath(path));
     } catch (err) {
       throw this.mapError(err, path, 'write metadata for');
     }
@@ -440,6 +449,10 @@ export class FileSystemStore implements ObjectStore, ObjectLock, UnfinishedWrite
               : (code ?? String(err));
     return new StoreError(`${where}: cannot ${action}: ${reason}`, undefined, { cause: err });
   }
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }
 
 function defaultSidecar(ino: number, size: number): Sidecar {

@@ -1,5 +1,5 @@
 // Round trips through the archive engine: byte-identical restore of every kind of file, and dedup behaviour.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -58,6 +58,11 @@ describe.each(REPOSITORY_MODES)('%s repository', (mode) => {
       const log = m.entries.find((e) => e.path === 'logs/n1/main.log')!;
       expect(log).toMatchObject({ nodeId: 'n1', container: 'main', size: 300_000 });
       expect(log.chunks.length).toBeGreaterThan(10);
+      // A one-chunk file's hash is its chunk id (when ids are plain SHA-256): every entry still names its content.
+      for (const f of files)
+        expect(m.entries.find((e) => e.path === f.path)!.sha256, f.path).toBe(
+          createHash('sha256').update(f.data).digest('hex'),
+        );
       expect(m.workflow).toMatchObject({ uid: 'u1', namespace: 'agents', name: 'wf-u1', phase: 'Succeeded' });
     });
 

@@ -47,6 +47,17 @@ describe('FileSystemStore', () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
+  it('writes a sidecar only for what a reader needs back (metadata, retention), and drops one an overwrite does not need', async () => {
+    const root = freshRoot();
+    const s = new FileSystemStore(root);
+    await s.put('plain', Buffer.from('x'), { contentType: 'application/json' });
+    await s.put('kept', Buffer.from('y'), { metadata: { a: '1' } });
+    expect(filesUnder(root)).toEqual(['.kept.strata-meta', 'kept', 'plain']);
+    await s.put('kept', Buffer.from('z'));
+    expect(filesUnder(root)).toEqual(['kept', 'plain']);
+    expect((await s.head('kept'))?.metadata).toBeUndefined();
+  });
+
   it('ignores a sidecar that belongs to an earlier generation of the file', async () => {
     const root = freshRoot();
     const s = new FileSystemStore(root);

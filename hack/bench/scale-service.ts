@@ -28,6 +28,10 @@ export interface LoadResult {
   latencyMs: { p50: number; p97_5: number; p99: number };
   non2xx: number;
   errors: number;
+  /** Answers by HTTP status (searches past the admission queue are 503/429 with Retry-After). */
+  statusCodes: Record<string, number>;
+  /** 2xx answers per second. */
+  okPerSecond: number;
 }
 
 export interface ServiceResult {
@@ -56,7 +60,7 @@ export async function benchService({ catalogFile, work, corpus, opts }: Args): P
     `users:\n  - { username: bench, tokenSha256: ${createHash('sha256').update(TOKEN).digest('hex')} }\n` +
       `rules:\n  - { user: bench, verbs: ['*'], namespaces: ['*'] }\n`,
   );
-  const server = await startServer(work, catalogFile);
+  const server = await startServer(work, catalogFile, opts.clients);
   try {
     const end = corpus.shape.end.getTime();
     const listPath = (v: number) => {
@@ -148,7 +152,11 @@ async function archiveBigWorkflow(work: string, catalogFile: string, bytes: numb
   }
 }
 
-async function startServer(work: string, catalogFile: string): Promise<{ base: string; stop(): Promise<void> }> {
+async function startServer(
+  work: string,
+  catalogFile: string,
+  clients: number,
+): Promise<{ base: string; stop(): Promise<void> }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
   const proc: ChildProcess = spawn(
     process.execPath,
@@ -157,6 +165,9 @@ async function startServer(work: string, catalogFile: string): Promise<{ base: s
       'serve',
       ...['--store', `file:${join(work, 'repo')}`, '--catalog', catalogFile],
       ...['--listen', '127.0.0.1:0', '--access-file', join(work, 'access.yaml'), '--rate-limit', '0', '--no-ui'],
+      // autocannon sends one token from every connection: let it stand for as many callers as it has clients, so
+      // the run measures the server's search admission (queue, 503) rather than one caller's share (429).
+      ...['--search-per-caller', String(clients)],
     ],
     { cwd: work, env: { ...env, STRATA_ACTOR: 'bench' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -253,6 +264,8 @@ function autocannon(base: string, path: string, clients: number, seconds: number
     latency: { p50: number; p97_5: number; p99: number };
     non2xx: number;
     errors: number;
+    '2xx'?: number;
+    statusCodeStats?: Record<string, { count: number }>;
   };
   return {
     path: path.split('?')[0]!,
@@ -262,5 +275,7 @@ function autocannon(base: string, path: string, clients: number, seconds: number
     latencyMs: { p50: j.latency.p50, p97_5: j.latency.p97_5, p99: j.latency.p99 },
     non2xx: j.non2xx,
     errors: j.errors,
+    statusCodes: Object.fromEntries(Object.entries(j.statusCodeStats ?? {}).map(([code, v]) => [code, v.count])),
+    okPerSecond: Number(((j['2xx'] ?? 0) / Math.max(1, j.duration)).toFixed(2)),
   };
 }

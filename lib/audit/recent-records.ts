@@ -29,6 +29,8 @@ export interface RecentRecords {
   truncated: boolean;
 }
 
+const PENDING_READS_AT_ONCE = 16;
+
 const byNewest = (a: WrittenRecord, b: WrittenRecord) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0);
 
 export async function recentAuditRecords(store: ObjectStore, opts: RecentRecordsOptions): Promise<RecentRecords> {
@@ -41,15 +43,21 @@ export async function recentAuditRecords(store: ObjectStore, opts: RecentRecords
   pendingKeys.sort((a, b) => b.at - a.at);
   if (pendingKeys.length > maxPending) truncated = true;
   const found: WrittenRecord[] = [];
-  for (const { key } of pendingKeys.slice(0, maxPending)) {
-    let text: string;
-    try {
-      text = (await readObject(store, key)).toString('utf8');
-    } catch {
-      continue; // sealed and removed meanwhile: its segment has it
+  // Pending records are one object each: read a few at once (a store answers each GET in tens of milliseconds).
+  const keys = pendingKeys.slice(0, maxPending);
+  for (let i = 0; i < keys.length; i += PENDING_READS_AT_ONCE) {
+    const texts = await Promise.all(
+      keys.slice(i, i + PENDING_READS_AT_ONCE).map(({ key }) =>
+        readObject(store, key).then(
+          (b) => b.toString('utf8'),
+          () => undefined, // sealed and removed meanwhile: its segment has it
+        ),
+      ),
+    );
+    for (const text of texts) {
+      const r = text === undefined ? undefined : parseWrittenRecord(text);
+      if (r && opts.keep(r)) found.push(r);
     }
-    const r = parseWrittenRecord(text);
-    if (r && opts.keep(r)) found.push(r);
   }
   const heads: string[] = [];
   for await (const o of store.list(HEAD_PREFIX)) if (seqOfHeadKey(o.key) !== undefined) heads.push(o.key);

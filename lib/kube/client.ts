@@ -44,7 +44,7 @@ export function plainKubeConfig(server: string, token?: string): KubeConfig {
 }
 
 /** Runs one API call; ApiException becomes ClusterStatusError naming what failed. */
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function callApi<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -65,7 +65,7 @@ function safeMessage(body: string): string | undefined {
   }
 }
 
-async function orAbsent<T>(p: Promise<T>): Promise<T | undefined> {
+export async function orAbsent<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (err) {
@@ -133,7 +133,7 @@ export class KubeClusterApi implements ClusterApi {
         };
         const page = (await withRbacHint(
           namespace,
-          call(`list workflows${namespace ? ` in ${namespace}` : ''}`, () =>
+          callApi(`list workflows${namespace ? ` in ${namespace}` : ''}`, () =>
             namespace
               ? this.custom.listNamespacedCustomObject({ ...common, namespace })
               : this.custom.listClusterCustomObject(common),
@@ -152,7 +152,7 @@ export class KubeClusterApi implements ClusterApi {
 
   getWorkflow(namespace: string, name: string): Promise<KubeObject | undefined> {
     return orAbsent(
-      call(
+      callApi(
         `get workflow ${namespace}/${name}`,
         async () => (await this.custom.getNamespacedCustomObject({ ...WORKFLOWS, namespace, name })) as KubeObject,
       ),
@@ -240,7 +240,7 @@ export class KubeClusterApi implements ClusterApi {
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<KubeObject[]> {
-    const list = await call(`list pods in ${namespace}`, () =>
+    const list = await callApi(`list pods in ${namespace}`, () =>
       this.core.listNamespacedPod({ namespace, labelSelector }),
     );
     return list.items.map(toPlain);
@@ -248,7 +248,7 @@ export class KubeClusterApi implements ClusterApi {
 
   async podLogs(namespace: string, pod: string, container: string): Promise<Readable> {
     const out = new PassThrough();
-    await call(`logs of ${namespace}/${pod} container ${container}`, () =>
+    await callApi(`logs of ${namespace}/${pod} container ${container}`, () =>
       new Log(this.kc).log(namespace, pod, container, out, { follow: false }),
     );
     return out;
@@ -259,10 +259,10 @@ export class KubeClusterApi implements ClusterApi {
     if (type === PODS || (type.group === '' && type.plural === 'pods'))
       return this.listPods(namespace, labelSelector ?? '');
     if (type === JOBS || (type.group === 'batch' && type.plural === 'jobs')) {
-      const list = await call(what, () => this.batch.listNamespacedJob({ namespace, labelSelector }));
+      const list = await callApi(what, () => this.batch.listNamespacedJob({ namespace, labelSelector }));
       return list.items.map(toPlain);
     }
-    const page = (await call(what, () =>
+    const page = (await callApi(what, () =>
       this.custom.listNamespacedCustomObject({ ...type, namespace, labelSelector }),
     )) as ListPage;
     return (page.items ?? []) as KubeObject[];
@@ -271,20 +271,23 @@ export class KubeClusterApi implements ClusterApi {
   getResource(type: ResourceType, namespace: string, name: string): Promise<KubeObject | undefined> {
     const what = `get ${type.plural}.${type.group || 'core'} ${namespace}/${name}`;
     if (type.group === '' && type.plural === 'pods') {
-      return orAbsent(call(what, async () => toPlain(await this.core.readNamespacedPod({ namespace, name }))));
+      return orAbsent(callApi(what, async () => toPlain(await this.core.readNamespacedPod({ namespace, name }))));
     }
     if (type.group === 'batch' && type.plural === 'jobs') {
-      return orAbsent(call(what, async () => toPlain(await this.batch.readNamespacedJob({ namespace, name }))));
+      return orAbsent(callApi(what, async () => toPlain(await this.batch.readNamespacedJob({ namespace, name }))));
     }
     return orAbsent(
-      call(what, async () => (await this.custom.getNamespacedCustomObject({ ...type, namespace, name })) as KubeObject),
+      callApi(
+        what,
+        async () => (await this.custom.getNamespacedCustomObject({ ...type, namespace, name })) as KubeObject,
+      ),
     );
   }
 
   async patchWorkflowMetadata(namespace: string, name: string, uid: string, patch: MetadataPatch): Promise<KubeObject> {
     // metadata.uid in a merge patch acts as a precondition: the server answers 409 if it does not match.
     const body = { metadata: { uid, ...patch } };
-    return (await call(`label workflow ${namespace}/${name}`, () =>
+    return (await callApi(`label workflow ${namespace}/${name}`, () =>
       this.custom.patchNamespacedCustomObject(
         { ...WORKFLOWS, namespace, name, body },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -295,7 +298,7 @@ export class KubeClusterApi implements ClusterApi {
   async deleteWorkflow(namespace: string, name: string, uid: string): Promise<DeleteOutcome> {
     let result: KubeObject | undefined;
     try {
-      result = (await call(`delete workflow ${namespace}/${name}`, () =>
+      result = (await callApi(`delete workflow ${namespace}/${name}`, () =>
         this.custom.deleteNamespacedCustomObject({
           ...WORKFLOWS,
           namespace,
@@ -314,14 +317,14 @@ export class KubeClusterApi implements ClusterApi {
 
   readConfigMap(namespace: string, name: string): Promise<KubeObject | undefined> {
     return orAbsent(
-      call(`read configmap ${namespace}/${name}`, async () =>
+      callApi(`read configmap ${namespace}/${name}`, async () =>
         toPlain(await this.core.readNamespacedConfigMap({ namespace, name })),
       ),
     );
   }
 
   async listConfigMaps(namespace: string, labelSelector: string): Promise<KubeObject[]> {
-    const list = await call(`list configmaps in ${namespace}`, () =>
+    const list = await callApi(`list configmaps in ${namespace}`, () =>
       this.core.listNamespacedConfigMap({ namespace, labelSelector }),
     );
     return list.items.map(toPlain);
@@ -336,7 +339,7 @@ export class KubeClusterApi implements ClusterApi {
     const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data };
     const existing = await this.readConfigMap(namespace, name);
     if (existing) {
-      await call(`replace configmap ${namespace}/${name}`, () =>
+      await callApi(`replace configmap ${namespace}/${name}`, () =>
         this.core.replaceNamespacedConfigMap({
           namespace,
           name,
@@ -344,7 +347,7 @@ export class KubeClusterApi implements ClusterApi {
         }),
       );
     } else {
-      await call(`create configmap ${namespace}/${name}`, () =>
+      await callApi(`create configmap ${namespace}/${name}`, () =>
         this.core.createNamespacedConfigMap({ namespace, body }),
       );
     }

@@ -300,6 +300,17 @@ export const restoreJob = z
         bytesTotal: z.number().int(),
         entriesVerified: z.number().int(),
         entriesTotal: z.number().int(),
+        thaw: z
+          .object({
+            state: z
+              .enum(['not-needed', 'thawing', 'ready'])
+              .describe('not-needed: no pack is cold; thawing: their restore is requested; ready: all readable'),
+            coldPacks: z.number().int().describe('packs of the workflow in GLACIER or DEEP_ARCHIVE'),
+            readyPacks: z.number().int().describe('of those, readable now (a thawed copy)'),
+          })
+          .strict()
+          .optional()
+          .describe('packs in a cold storage class; absent until the job has looked at its packs'),
       })
       .strict(),
     result: z
@@ -315,6 +326,17 @@ export const restoreJob = z
       .describe('once Succeeded: each file hashed again on disk and equal to the manifest'),
     error: z.string().optional(),
     cancelledBy: z.string().optional(),
+    argoWorkflow: z
+      .object({
+        namespace: z.string(),
+        name: z.string(),
+        uid: z.string().optional(),
+        phase: z.string().optional().describe("Argo's phase of it"),
+        artifactKey: z.string().optional().describe("the `restored` output artifact's key in the artifact repository"),
+      })
+      .strict()
+      .optional()
+      .describe('in a cluster: the strata-restore Workflow that runs the job (see it in the Argo UI)'),
   })
   .strict();
 

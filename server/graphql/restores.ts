@@ -1,5 +1,5 @@
 // Restore jobs in GraphQL: the caller's jobs and one job (queries), start and cancel (mutations), over the same
-// RestoreJobs as REST (server/restores/jobs.ts): the same request schema, permissions, idempotency and audit.
+// job service as REST (server/restores/job.ts): the same request schema, permissions, idempotency and audit.
 import {
   GraphQLBoolean,
   GraphQLEnumType,
@@ -19,14 +19,14 @@ import { HttpError } from '../api/errors.ts';
 import { validate } from '../api/list-params.ts';
 import { restoreIdSchema, restoreRequest } from '../api/schemas.ts';
 import type { Caller } from '../auth/access.ts';
-import type { RestoreJob, RestoreJobs } from '../restores/jobs.ts';
+import type { RestoreJob, RestoreJobService } from '../restores/job.ts';
 import type { ArchiveService } from '../service/archive-service.ts';
 
 /** What the restore resolvers need from the request (a subset of the schema's context). */
 export interface RestoreContext {
   caller: Caller;
   service: ArchiveService;
-  restores: RestoreJobs | undefined;
+  restores: RestoreJobService | undefined;
 }
 
 const jobId = z.object({ id: restoreIdSchema }).strict();
@@ -34,8 +34,12 @@ const jobId = z.object({ id: restoreIdSchema }).strict();
 const nn = <T extends GraphQLOutputType>(t: T) => new GraphQLNonNull(t);
 const list = <T extends GraphQLOutputType>(t: T) => nn(new GraphQLList(nn(t)));
 
-function jobs(ctx: RestoreContext): RestoreJobs {
-  if (!ctx.restores) throw new HttpError(503, 'restores are not enabled on this server (start it with --restore-dir)');
+function jobs(ctx: RestoreContext): RestoreJobService {
+  if (!ctx.restores)
+    throw new HttpError(
+      503,
+      'restores are not enabled on this server (start it with --restore-dir, or --restore-jobs=argo in a cluster)',
+    );
   return ctx.restores;
 }
 
@@ -62,9 +66,37 @@ const RestoreScope = new GraphQLObjectType({
   },
 });
 
+const ThawState = new GraphQLEnumType({
+  name: 'ThawState',
+  values: { NOT_NEEDED: { value: 'not-needed' }, THAWING: { value: 'thawing' }, READY: { value: 'ready' } },
+});
+
+const ThawProgress = new GraphQLObjectType({
+  name: 'ThawProgress',
+  description: 'Packs in a cold storage class (GLACIER, DEEP_ARCHIVE): THAWING once their restore is requested',
+  fields: {
+    state: { type: nn(ThawState) },
+    coldPacks: { type: nn(GraphQLFloat) },
+    readyPacks: { type: nn(GraphQLFloat), description: 'of the cold packs, readable now' },
+  },
+});
+
+const RestoreWorkflow = new GraphQLObjectType({
+  name: 'RestoreWorkflow',
+  description: 'In a cluster: the strata-restore Workflow that runs the job (see it in the Argo UI)',
+  fields: {
+    namespace: { type: nn(GraphQLString) },
+    name: { type: nn(GraphQLString) },
+    uid: { type: GraphQLString },
+    phase: { type: GraphQLString, description: "Argo's phase of it" },
+    artifactKey: { type: GraphQLString, description: "the restored output artifact's key" },
+  },
+});
+
 const RestoreProgress = new GraphQLObjectType({
   name: 'RestoreProgress',
   fields: {
+    thaw: { type: ThawProgress, description: 'null until the job has looked at its packs' },
     bytesDone: { type: nn(GraphQLFloat), description: 'bytes (Float: exact to 2^53, past the 32 bits of Int)' },
     bytesTotal: { type: nn(GraphQLFloat) },
     entriesVerified: { type: nn(GraphQLFloat) },
@@ -127,6 +159,7 @@ export function restoreFields(Workflow: GraphQLObjectType<CatalogWorkflow>) {
       },
       error: { type: GraphQLString },
       cancelledBy: { type: GraphQLString },
+      argoWorkflow: { type: RestoreWorkflow },
     },
   });
 

@@ -31,7 +31,7 @@ import {
 } from '../api/schemas.ts';
 import type { NodeView } from '../api/workflow-detail.ts';
 import type { Caller } from '../auth/access.ts';
-import type { RestoreJobs } from '../restores/jobs.ts';
+import type { RestoreJobService } from '../restores/job.ts';
 import type { ArchiveService, WorkflowDetail } from '../service/archive-service.ts';
 import { restoreFields } from './restores.ts';
 
@@ -42,7 +42,7 @@ export interface GraphQLContext {
   caller: Caller;
   service: ArchiveService;
   /** Absent when the server runs without restore jobs (their fields answer 503). */
-  restores: RestoreJobs | undefined;
+  restores: RestoreJobService | undefined;
   /** One detail read (and one audit record) per workflow per request, however many fields ask. */
   details: Map<string, Promise<WorkflowDetail>>;
 }

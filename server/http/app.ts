@@ -14,7 +14,7 @@ import { openApiDocument } from '../api/openapi.ts';
 import { matchRoute, type RouteName } from '../api/routes.ts';
 import { DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_HITS, listWorkflowsQuery, logQuery, searchQuery } from '../api/schemas.ts';
 import type { Authenticator, Authorizer, Caller } from '../auth/access.ts';
-import type { RestoreJobs } from '../restores/jobs.ts';
+import type { RestoreJobService } from '../restores/job.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
 import { RetryLater, SearchQueue, type SearchLimits } from '../service/search-queue.ts';
 import { HoldService } from '../service/hold-service.ts';
@@ -51,7 +51,7 @@ export interface ServerDeps {
   /** Prices per tier for the storage panel (default: the built-in copy of policies/pricing.yaml). */
   prices?: PriceTable;
   /** Restore jobs; without them the restore routes answer 503. */
-  restores?: RestoreJobs;
+  restores?: RestoreJobService;
   /** Where a second person's approvals are found (a cluster's); none: extensions past the limit are refused. */
   approvals?: () => Promise<ApprovalStore | undefined>;
   /** Configuration extendApprovalBeyond (default 1y). */
@@ -218,7 +218,9 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
         res.setHeader('allow', 'GET');
         return sendError(res, 405, `${req.method} is not allowed on /metrics`);
       }
-      const body = metrics.render({ activeRestores: deps.restores?.active() ?? 0, search: searchQueue });
+      // The cluster answers for jobs that are Workflows: when it cannot, the gauge is NaN and the scrape still works.
+      const activeRestores = deps.restores ? await deps.restores.active().catch(() => Number.NaN) : 0;
+      const body = metrics.render({ activeRestores, search: searchQueue });
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
       return void res.end(body);
     }

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteSpec } from '../api/routes.ts';
 import type { Caller } from '../auth/access.ts';
-import type { RestoreJobs } from '../restores/jobs.ts';
+import type { RestoreJobService } from '../restores/job.ts';
 import type { ArchiveService } from '../service/archive-service.ts';
 import type { HoldService } from '../service/hold-service.ts';
 import type { StorageUsage } from '../service/storage-usage.ts';
@@ -29,7 +29,7 @@ export interface Context {
   service: ArchiveService;
   holds: HoldService;
   /** Absent when the server was started without a restore directory. */
-  restores: RestoreJobs | undefined;
+  restores: RestoreJobService | undefined;
   storage: StorageUsage;
   verifyStatus: VerifyStatusReader;
 }

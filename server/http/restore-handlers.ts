@@ -1,18 +1,21 @@
 // REST handlers of restore jobs: start (idempotent by requestId), list, status, cancel, download a result file.
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createReadStream } from 'node:fs';
 import { HttpError } from '../api/errors.ts';
 import { restoreRequest } from '../api/schemas.ts';
-import type { RestoreJobs } from '../restores/jobs.ts';
+import type { RestoreJobService } from '../restores/job.ts';
 import { readJsonBody } from './body.ts';
 import { parseRange } from './range.ts';
 import { sendJson, type Context, type Handler } from './respond.ts';
 
 export const MAX_RESTORE_BODY = 16 * 1024;
 
-function jobs(ctx: Context): RestoreJobs {
-  if (!ctx.restores) throw new HttpError(503, 'restores are not enabled on this server (start it with --restore-dir)');
+function jobs(ctx: Context): RestoreJobService {
+  if (!ctx.restores)
+    throw new HttpError(
+      503,
+      'restores are not enabled on this server (start it with --restore-dir, or --restore-jobs=argo in a cluster)',
+    );
   return ctx.restores;
 }
 
@@ -23,7 +26,7 @@ export const createRestore: Handler = async (ctx, req, res) => {
 };
 
 export const listRestores: Handler = async (ctx, req, res) => {
-  sendJson(res, 200, { items: jobs(ctx).list(req.caller) });
+  sendJson(res, 200, { items: await jobs(ctx).list(req.caller) });
 };
 
 export const getRestore: Handler = async (ctx, req, res) => {
@@ -35,7 +38,7 @@ export const cancelRestore: Handler = async (ctx, req, res) => {
 };
 
 export const getRestoreFile: Handler = async (ctx, req, res) => {
-  const { job, file, path } = await jobs(ctx).resultFile(req.caller, req.params.restoreId!, req.params.path!);
+  const { job, file, open } = await jobs(ctx).resultFile(req.caller, req.params.restoreId!, req.params.path!);
   const span = parseRange(req.headers.range, file.size);
   if (span === 'unsatisfiable') {
     res.setHeader('content-range', `bytes */${file.size}`);
@@ -61,5 +64,5 @@ export const getRestoreFile: Handler = async (ctx, req, res) => {
       'content-length': span.end - span.start + 1,
     });
   else res.writeHead(200, { ...headers, 'content-length': file.size });
-  await pipeline(createReadStream(path, span ? { start: span.start, end: span.end } : {}), res);
+  await pipeline(await open(span), res);
 };

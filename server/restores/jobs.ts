@@ -1,72 +1,64 @@
-// Restore jobs: a caller asks for a whole workflow, one log or one artifact; the server restores it into the job's
-// own directory in the background (staged, verified against the manifest, moved in at once), then hashes what
-// landed on disk once more. Jobs are JSON files, so a restarted server finds them and runs unfinished ones again
-// (a restore is idempotent: the staging of an interrupted run is discarded). One job per caller and request id.
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// Restore jobs run in the server's own process (embedded mode): a caller asks for a whole workflow, one log or one
+// artifact; the server thaws its cold packs if any, restores it into the job's own directory in the background
+// (staged, verified against the manifest, moved in at once), then hashes what landed on disk once more. Job records
+// live in the archive's store (job-records.ts), so every replica on that store sees every job and its progress; the
+// replica that took a job runs it, and runs it again after a restart (a restore is idempotent: the staging of an
+// interrupted run is discarded). One job per caller and request id.
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AuditLog } from '../../lib/audit/audit.ts';
-import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
+import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
-import type { ManifestEntry } from '../../lib/archive/manifest.ts';
+import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { restoreEntries, restoreWorkflow, safeTarget, selectEntries } from '../../lib/archive/restorer.ts';
 import { describeError } from '../../lib/errors.ts';
 import type { Progress } from '../../lib/progress.ts';
 import { digestOf } from '../../lib/store/sha256.ts';
+import { RESTORE_CLASSES } from '../../lib/tier/storage-class.ts';
+import { planThaw, requestThaw, thawStates, type PackThawState } from '../../lib/tier/thaw.ts';
 import { HttpError } from '../api/errors.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
+import { DirJobRecords, type JobRecords } from './job-records.ts';
+import {
+  byNewest,
+  restoreJobId,
+  sameRequest,
+  TERMINAL,
+  type RestoredFile,
+  type RestoreJob,
+  type RestoreJobService,
+  type RestorePhase,
+  type RestoreRequest,
+  type ResultFile,
+  type ThawProgress,
+} from './job.ts';
+import { archivedBytes, mayViewJob, restorableWorkflow, selectScope } from './restorable.ts';
 
-export type RestoreScope =
-  { kind: 'workflow' } | { kind: 'log'; nodeId: string; container: string } | { kind: 'artifact'; path: string };
+export type { RestoredFile, RestoreJob, RestorePhase, RestoreRequest, RestoreScope, ThawProgress } from './job.ts';
 
-export interface RestoreRequest {
-  /** The client's idempotency key: the same caller sending the same id gets the same job. */
-  requestId: string;
-  manifestId: string;
-  scope: RestoreScope;
-}
-
-export type RestorePhase = 'Pending' | 'Running' | 'Verifying' | 'Succeeded' | 'Failed' | 'Cancelled';
-const TERMINAL: readonly RestorePhase[] = ['Succeeded', 'Failed', 'Cancelled'];
-
-export interface RestoredFile {
-  /** Path inside the job's result (download it from /api/v1/restores/{id}/files/{path}). */
-  path: string;
-  /** The archive entry it came from. */
-  entry: string;
-  size: number;
-  sha256: string;
-}
-
-export interface RestoreJob {
-  id: string;
-  requestId: string;
-  manifestId: string;
-  namespace: string;
-  workflow: string;
-  scope: RestoreScope;
-  requestedBy: string;
-  createdAt: string;
-  updatedAt: string;
-  phase: RestorePhase;
-  progress: { bytesDone: number; bytesTotal: number; entriesVerified: number; entriesTotal: number };
-  /** Set once Succeeded: every file, hashed again after it landed, equal to the manifest's size and SHA-256. */
-  result?: { files: RestoredFile[]; bytes: number; verified: true };
-  error?: string;
-  cancelledBy?: string;
-}
+/** The embedded runner's record of a job: which replica runs it (it resumes it after a restart). */
+type RunnerJob = RestoreJob & { runner?: string };
 
 export interface RestoreJobsDeps {
   catalog: Catalog;
   repository(): Promise<Repository>;
   authorizer: Authorizer;
   audit: AuditLog;
-  /** Where jobs and their results live. */
+  /** Where results (and, without `records`, job records) live on this replica. */
   dir: string;
+  /** Where job records live (default: files in `dir`); the archive's store for several replicas. */
+  records?: JobRecords;
+  /** This replica's name (default: the host name): it resumes the unfinished jobs it took. */
+  replica?: string;
   /** Jobs running at once (the rest wait, Pending). */
   concurrency?: number;
+  /** How long to wait between looks at packs that are thawing (default 5 min; S3 thaws take hours). */
+  thawPollMs?: number;
+  /** Days a thawed copy stays readable (default 7). */
+  thawDays?: number;
   /** Awaited once a job is Running, before it reads the archive (tests hold a job there to cancel or restart it). */
   beforeRead?(job: RestoreJob): Promise<void>;
   /** Failures outside any request (logged by the command). */
@@ -75,70 +67,66 @@ export interface RestoreJobsDeps {
 
 class Cancelled extends Error {}
 
-const jobId = (username: string, requestId: string) =>
-  createHash('sha256').update(`${username}\0${requestId}`).digest('hex').slice(0, 32);
-
-/** How often (bytes) a running job's progress is written to its file. */
+/** How often (bytes) a running job's progress is written to its record. */
 const PERSIST_EVERY = 4 * 1024 * 1024;
 
-export class RestoreJobs {
-  private readonly jobs = new Map<string, RestoreJob>();
+/** Cold packs of a workflow and how many of them are readable now. */
+function thawProgressOf(states: readonly PackThawState[]): ThawProgress {
+  const cold = states.filter((s) => s.storageClass && RESTORE_CLASSES.has(s.storageClass));
+  const ready = cold.filter((s) => s.restore === 'restored').length;
+  if (cold.length === 0) return { state: 'not-needed', coldPacks: 0, readyPacks: 0 };
+  return { state: ready === cold.length ? 'ready' : 'thawing', coldPacks: cold.length, readyPacks: ready };
+}
+
+export class RestoreJobs implements RestoreJobService {
+  /** The jobs this replica runs or queued (the records of the others are read from `records`). */
+  private readonly jobs = new Map<string, RunnerJob>();
   private readonly aborts = new Map<string, AbortController>();
   private readonly queue: string[] = [];
   private running = 0;
   private readonly settled = new Map<string, Array<() => void>>();
+  private readonly records: JobRecords;
+  private readonly replica: string;
 
-  private constructor(private readonly deps: RestoreJobsDeps) {}
-
-  /** Loads the jobs of earlier runs and starts again those that had not finished. */
-  static async open(deps: RestoreJobsDeps): Promise<RestoreJobs> {
-    const jobs = new RestoreJobs(deps);
-    await mkdir(join(deps.dir, 'jobs'), { recursive: true });
-    for (const name of await readdir(join(deps.dir, 'jobs'))) {
-      if (!/^[0-9a-f]{32}\.json$/.test(name)) continue;
-      const job = JSON.parse(await readFile(join(deps.dir, 'jobs', name), 'utf8')) as RestoreJob;
-      jobs.jobs.set(job.id, job);
-      if (!TERMINAL.includes(job.phase)) {
-        job.phase = 'Pending';
-        job.progress = { ...job.progress, bytesDone: 0, entriesVerified: 0 };
-        jobs.enqueue(job.id);
-      }
-    }
-    return jobs;
+  private constructor(private readonly deps: RestoreJobsDeps) {
+    this.records = deps.records ?? new DirJobRecords(deps.dir);
+    this.replica = deps.replica ?? hostname();
   }
 
-  private jobFile(id: string) {
-    return join(this.deps.dir, 'jobs', `${id}.json`);
+  /** Loads the jobs this replica took in earlier runs and starts again those that had not finished. */
+  static async open(deps: RestoreJobsDeps): Promise<RestoreJobs> {
+    const jobs = new RestoreJobs(deps);
+    await mkdir(deps.dir, { recursive: true });
+    for (const job of (await jobs.records.all()) as RunnerJob[]) {
+      if (TERMINAL.includes(job.phase) || (job.runner !== undefined && job.runner !== jobs.replica)) continue;
+      job.runner = jobs.replica;
+      job.phase = 'Pending';
+      job.progress = { ...job.progress, bytesDone: 0, entriesVerified: 0 };
+      jobs.jobs.set(job.id, job);
+      jobs.enqueue(job.id);
+    }
+    return jobs;
   }
 
   private filesDir(id: string) {
     return join(this.deps.dir, 'results', id);
   }
 
-  private async persist(job: RestoreJob): Promise<void> {
+  private async persist(job: RunnerJob): Promise<void> {
     job.updatedAt = new Date().toISOString();
-    const tmp = `${this.jobFile(job.id)}.${randomUUID()}.tmp`;
-    await writeFile(tmp, JSON.stringify(job));
-    await rename(tmp, this.jobFile(job.id));
+    await this.records.save(job);
   }
 
-  /** The workflow row, if the caller may restore from its namespace (404 when they cannot even list it). */
-  private async restorable(caller: Caller, manifestId: string): Promise<CatalogWorkflow> {
-    const row = (await this.deps.catalog.get(manifestId)).find((w) => w.manifestId === manifestId);
-    const notFound = new HttpError(404, `no archived workflow with manifest id ${manifestId}`);
-    if (!row) throw notFound;
-    if (await this.deps.authorizer.allows(caller, 'restore', row.namespace)) return row;
-    if (await this.deps.authorizer.allows(caller, 'list', row.namespace))
-      throw new HttpError(403, `${caller.username} may not restore archives in namespace ${row.namespace}`);
-    throw notFound;
+  /** A job as every replica sees it: this replica's own copy while it runs it, else its record. */
+  private async find(id: string): Promise<RunnerJob | undefined> {
+    return this.jobs.get(id) ?? ((await this.records.load(id)) as RunnerJob | undefined);
   }
 
-  /** Starts a job, or returns the caller's job for the same request id (409 if that asked for something else). */
   async create(caller: Caller, req: RestoreRequest): Promise<{ job: RestoreJob; created: boolean }> {
-    const id = jobId(caller.username, req.requestId);
-    const existing = this.jobs.get(id);
+    const id = restoreJobId(caller.username, req.requestId);
+    const existing = await this.find(id);
     if (existing) {
-      if (existing.manifestId !== req.manifestId || JSON.stringify(existing.scope) !== JSON.stringify(req.scope))
+      if (!sameRequest(existing, req))
         throw new HttpError(
           409,
           `request id ${req.requestId} was already used for another restore (job ${id}): use a new request id`,
@@ -146,12 +134,12 @@ export class RestoreJobs {
         );
       return { job: existing, created: false };
     }
-    const row = await this.restorable(caller, req.manifestId);
+    const row = await restorableWorkflow(this.deps.catalog, this.deps.authorizer, caller, req.manifestId);
     // Check the selection now, so a log or artifact that does not exist is a 404 and not a failed job.
     const manifest = await readManifest(await this.deps.repository(), req.manifestId);
-    const entries = this.select(manifest, req.scope);
+    const entries = selectScope(manifest, req.scope).entries;
     const now = new Date().toISOString();
-    const job: RestoreJob = {
+    const job: RunnerJob = {
       id,
       requestId: req.requestId,
       manifestId: req.manifestId,
@@ -168,6 +156,7 @@ export class RestoreJobs {
         entriesVerified: 0,
         entriesTotal: entries.length,
       },
+      runner: this.replica,
     };
     try {
       await this.deps.audit.record({
@@ -187,74 +176,75 @@ export class RestoreJobs {
     return { job, created: true };
   }
 
-  private select(manifest: Awaited<ReturnType<typeof readManifest>>, scope: RestoreScope): ManifestEntry[] {
-    if (scope.kind === 'workflow') return manifest.entries;
-    try {
-      return selectEntries(
-        manifest,
-        scope.kind === 'log' ? { nodeId: scope.nodeId, container: scope.container } : { path: scope.path },
-      ).entries;
-    } catch (err) {
-      throw new HttpError(404, describeError(err));
-    }
-  }
-
-  /** A job the caller may see: their own, or any in a namespace where they may restore. */
   async get(caller: Caller, id: string): Promise<RestoreJob> {
-    const job = this.jobs.get(id);
-    if (
-      !job ||
-      (job.requestedBy !== caller.username && !(await this.deps.authorizer.allows(caller, 'restore', job.namespace)))
-    )
+    const job = await this.find(id);
+    if (!job || !(await mayViewJob(this.deps.authorizer, caller, job)))
       throw new HttpError(404, `no restore job ${id}`);
     return job;
   }
 
-  /** Jobs pending or running (for /metrics). */
-  active(): number {
+  async active(): Promise<number> {
     let n = 0;
     for (const j of this.jobs.values()) if (!TERMINAL.includes(j.phase)) n++;
     return n;
   }
 
-  /** The caller's own jobs, newest first. */
-  list(caller: Caller): RestoreJob[] {
-    return [...this.jobs.values()]
-      .filter((j) => j.requestedBy === caller.username)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+  async list(caller: Caller): Promise<RestoreJob[]> {
+    const byId = new Map<string, RestoreJob>();
+    for (const j of await this.records.all()) if (j.requestedBy === caller.username) byId.set(j.id, j);
+    for (const j of this.jobs.values()) if (j.requestedBy === caller.username) byId.set(j.id, j);
+    return [...byId.values()].sort(byNewest);
   }
 
   async cancel(caller: Caller, id: string): Promise<RestoreJob> {
     const job = await this.get(caller, id);
     if (job.phase === 'Cancelled') return job;
     if (TERMINAL.includes(job.phase)) throw new HttpError(409, `restore job ${id} already ended (${job.phase})`);
-    job.cancelledBy = caller.username;
+    const mine = this.jobs.get(id);
+    if (!mine) {
+      // Another replica runs it: it sees the request the next time it writes the job's progress.
+      await this.records.requestCancel(id, caller.username);
+      return { ...job, cancelledBy: caller.username };
+    }
+    mine.cancelledBy = caller.username;
     const abort = this.aborts.get(id);
     if (abort) abort.abort();
     else {
       // Still queued: it never starts.
       const at = this.queue.indexOf(id);
       if (at >= 0) this.queue.splice(at, 1);
-      await this.finish(job, 'Cancelled');
+      await this.finish(mine, 'Cancelled');
     }
     await this.whenSettled(id);
-    return job;
+    return mine;
   }
 
-  /** Resolves once the job is in a final phase (for cancel's answer, tests and shutdown). */
+  /** Resolves once a job this replica runs is in a final phase (for cancel's answer, tests and shutdown). */
   whenSettled(id: string): Promise<void> {
     const job = this.jobs.get(id);
     if (!job || TERMINAL.includes(job.phase)) return Promise.resolve();
     return new Promise((resolve) => this.settled.set(id, [...(this.settled.get(id) ?? []), resolve]));
   }
 
-  /** A file of a finished job's result and where it is on disk (the caller must be allowed to see the job). */
-  async resultFile(caller: Caller, id: string, path: string) {
+  /**
+   * A file of a finished job's result: from this replica's disk when it ran the job, else read again from the
+   * archive (the same bytes, verified against the manifest while they stream).
+   */
+  async resultFile(caller: Caller, id: string, path: string): Promise<ResultFile> {
     const job = await this.get(caller, id);
     if (job.phase !== 'Succeeded') throw new HttpError(409, `restore job ${id} has no result yet (${job.phase})`);
     const file = job.result!.files.find((f) => f.path === path);
     if (!file) throw new HttpError(404, `restore job ${id} has no file ${path}`);
-    return { job, file, path: safeTarget(this.filesDir(id), file.path) };
+    const local = safeTarget(this.filesDir(id), file.path);
+    return {
+      job,
+      file,
+      open: async (span) => {
+        if (existsSync(local)) return createReadStream(local, span ? { start: span.start, end: span.end } : {});
+        const repo = await this.deps.repository();
+        return archivedBytes(repo, await readManifest(repo, job.manifestId), file.entry, span);
+      },
+    };
   }
 
   private enqueue(id: string) {
@@ -276,10 +266,11 @@ export class RestoreJobs {
     }
   }
 
-  private async finish(job: RestoreJob, phase: RestorePhase, error?: string) {
+  private async finish(job: RunnerJob, phase: RestorePhase, error?: string) {
     job.phase = phase;
     if (error !== undefined) job.error = error;
     await this.persist(job);
+    this.jobs.delete(job.id);
     await this.deps.audit
       .record({
         action: 'restore',
@@ -298,14 +289,43 @@ export class RestoreJobs {
     this.settled.delete(job.id);
   }
 
-  private async run(job: RestoreJob): Promise<void> {
+  /** Writes the job's progress, and stops it if another replica recorded a cancel request meanwhile. */
+  private async checkpoint(job: RunnerJob, abort: AbortController): Promise<void> {
+    const by = await this.records.cancelRequest(job.id);
+    if (by !== undefined && !abort.signal.aborted) {
+      job.cancelledBy = by;
+      abort.abort();
+    }
+    await this.persist(job);
+  }
+
+  /** Requests the thaw of the workflow's cold packs and waits until every one is readable. */
+  private async thaw(job: RunnerJob, repo: Repository, manifest: Manifest, abort: AbortController): Promise<void> {
+    let states = await thawStates(repo, manifest);
+    job.progress.thaw = thawProgressOf(states);
+    if (job.progress.thaw.state !== 'thawing') return;
+    states = await requestThaw(repo, manifest, planThaw(states), this.deps.thawDays ?? 7);
+    for (;;) {
+      job.progress.thaw = thawProgressOf(states);
+      await this.checkpoint(job, abort);
+      if (abort.signal.aborted) throw new Cancelled();
+      if (job.progress.thaw.state === 'ready') return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.deps.thawPollMs ?? 300_000);
+        abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      states = await thawStates(repo, manifest);
+    }
+  }
+
+  private async run(job: RunnerJob): Promise<void> {
     const abort = new AbortController();
     this.aborts.set(job.id, abort);
     const dir = this.filesDir(job.id);
     try {
       job.phase = 'Running';
       job.progress.bytesDone = 0;
-      await this.persist(job);
+      await this.checkpoint(job, abort);
       let unsaved = 0;
       const progress: Progress = {
         start: () => {},
@@ -316,7 +336,7 @@ export class RestoreJobs {
           unsaved += by;
           if (unsaved >= PERSIST_EVERY) {
             unsaved = 0;
-            void this.persist(job).catch(() => {});
+            void this.checkpoint(job, abort).catch(() => {});
           }
         },
         done: () => {},
@@ -325,7 +345,8 @@ export class RestoreJobs {
       if (abort.signal.aborted) throw new Cancelled();
       const repo = await this.deps.repository();
       const manifest = await readManifest(repo, job.manifestId);
-      const entries = this.select(manifest, job.scope);
+      await this.thaw(job, repo, manifest, abort);
+      const entries = selectScope(manifest, job.scope).entries;
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });
       let landed: Array<{ entry: ManifestEntry; path: string }>;
@@ -347,7 +368,7 @@ export class RestoreJobs {
       }
       if (abort.signal.aborted) throw new Cancelled();
       job.phase = 'Verifying';
-      await this.persist(job);
+      await this.checkpoint(job, abort);
       const files: RestoredFile[] = [];
       for (const { entry, path } of landed) {
         if (abort.signal.aborted) throw new Cancelled();
@@ -359,16 +380,13 @@ export class RestoreJobs {
         files.push({ path, entry: entry.path, size: digest.size, sha256: digest.sha256 });
         job.progress.entriesVerified++;
       }
+      if (abort.signal.aborted) throw new Cancelled();
       job.result = { files, bytes: files.reduce((a, f) => a + f.size, 0), verified: true };
       await this.finish(job, 'Succeeded');
     } catch (err) {
-      if (err instanceof Cancelled || abort.signal.aborted) {
-        await rm(dir, { recursive: true, force: true });
-        await this.finish(job, 'Cancelled');
-      } else {
-        await rm(dir, { recursive: true, force: true });
-        await this.finish(job, 'Failed', describeError(err));
-      }
+      await rm(dir, { recursive: true, force: true });
+      if (err instanceof Cancelled || abort.signal.aborted) await this.finish(job, 'Cancelled');
+      else await this.finish(job, 'Failed', describeError(err));
     } finally {
       this.aborts.delete(job.id);
     }

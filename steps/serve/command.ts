@@ -10,12 +10,15 @@ import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
 import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
+import type { RestoreJobService } from '../../server/restores/job.ts';
 
 interface ServeArgs {
   listen: string;
   'access-file'?: string;
   'kube-auth'?: boolean;
   'restore-dir'?: string;
+  'restore-jobs'?: 'argo' | 'local';
+  'replica-name'?: string;
   'ui-dir'?: string;
   ui?: boolean;
   'rate-limit'?: number;
@@ -73,7 +76,18 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       })
       .option('restore-dir', {
         type: 'string',
-        describe: 'enables restore jobs: their state and verified results live here (survives restarts)',
+        describe: 'restore jobs run in this process: their verified results live here, their records in the store',
+      })
+      .option('restore-jobs', {
+        choices: ['argo', 'local'] as const,
+        describe:
+          "argo: each restore job is a strata-restore Workflow in Strata's namespace (default with --kube-auth and " +
+          'no --restore-dir); local: run them in this process (needs --restore-dir)',
+      })
+      .option('replica-name', {
+        type: 'string',
+        describe:
+          "local restore jobs: this replica's stable name (default: the host name); it resumes the jobs it took",
       })
       .option('ui', { type: 'boolean', default: true, describe: 'serve the dashboard at /ui/ (--no-ui: API only)' })
       .option('ui-dir', { type: 'string', describe: "the dashboard's files (default: server/ui of this checkout)" })
@@ -127,6 +141,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       { createApp },
       { answerClientErrors },
       { RestoreJobs },
+      { StoreJobRecords },
       { OidcAuthenticator, withOidc },
     ] = await Promise.all([
       import('../../server/auth/kube-review.ts'),
@@ -134,6 +149,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       import('../../server/http/app.ts'),
       import('../../server/http/client-errors.ts'),
       import('../../server/restores/jobs.ts'),
+      import('../../server/restores/job-records.ts'),
       import('../../server/auth/oidc.ts'),
     ]);
     if (Boolean(args['access-file']) === Boolean(args['kube-auth']))
@@ -169,16 +185,40 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         repository = undefined; // try again on the next request (the store may come up later)
         throw err;
       }));
-    const restores = args['restore-dir']
-      ? await RestoreJobs.open({
-          catalog,
-          repository: openRepo,
-          authorizer: access,
-          audit: ctx.audit,
-          dir: args['restore-dir'],
-          onError: (err) => ctx.log(`strata serve: restore job: ${describeError(err)}`),
-        })
-      : undefined;
+    const jobsMode = args['restore-jobs'] ?? (args['kube-auth'] && !args['restore-dir'] ? 'argo' : 'local');
+    let restores: RestoreJobService | undefined;
+    if (jobsMode === 'argo') {
+      if (args['restore-dir'])
+        throw new ConfigError('--restore-jobs=argo keeps no --restore-dir: give one or the other');
+      const [{ WorkflowRestoreJobs }, { KubeWorkflowSubmitter }, { kubeConfigFor }] = await Promise.all([
+        import('../../server/restores/workflow-jobs.ts'),
+        import('../../lib/kube/workflow-submitter.ts'),
+        import('../../lib/kube/open.ts'),
+      ]);
+      restores = new WorkflowRestoreJobs({
+        catalog,
+        repository: openRepo,
+        authorizer: access,
+        audit: ctx.audit,
+        submitter: new KubeWorkflowSubmitter(await kubeConfigFor(process.env.STRATA_KUBE_SERVER)),
+        namespace: ctx.config.namespace,
+      });
+      ctx.log(`strata serve: restore jobs run as strata-restore Workflows in namespace ${ctx.config.namespace}`);
+    } else if (args['restore-dir']) {
+      // Records in the archive's store: every replica on that store sees every job (docs/api.md).
+      restores = await RestoreJobs.open({
+        catalog,
+        repository: openRepo,
+        authorizer: access,
+        audit: ctx.audit,
+        dir: args['restore-dir'],
+        records: new StoreJobRecords(store),
+        ...(args['replica-name'] && { replica: args['replica-name'] }),
+        onError: (err) => ctx.log(`strata serve: restore job: ${describeError(err)}`),
+      });
+    } else if (args['restore-jobs'] === 'local') {
+      throw new ConfigError('--restore-jobs=local needs --restore-dir <dir> for the results');
+    }
     const rate = args['rate-limit'] ?? 0;
     if (!(rate >= 0)) throw new ConfigError(`--rate-limit must be 0 or more, got ${args['rate-limit']}`);
     const pricingFile = args.pricing ?? process.env.STRATA_PRICING;

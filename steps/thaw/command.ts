@@ -7,6 +7,7 @@ import { identityClaim, withIdentityOptions, type IdentityArgs } from '../../lib
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ExitCode, InputError } from '../../lib/errors.ts';
 import { fixedDurationFlagMs } from '../../lib/policy/duration.ts';
+import { RESTORE_CLASSES } from '../../lib/tier/storage-class.ts';
 import { planThaw, requestThaw, thawStates } from '../../lib/tier/thaw.ts';
 import { openVault } from '../../lib/store/vault.ts';
 import { thawFromVault, vaultRecord } from '../../lib/tier/vault.ts';
@@ -54,7 +55,8 @@ export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
       { verb: 'create', resource: 'restores', namespace: manifest.workflow.namespace, name: manifest.workflow.uid },
       { audit: ctx.audit, action: 'restore', subject: id },
     );
-    const plan = planThaw(await thawStates(repo, manifest), deadlineHours);
+    const before = await thawStates(repo, manifest);
+    const plan = planThaw(before, deadlineHours);
     if (plan.deadlineMissed) ctx.log(`deadline: ${plan.deadlineMissed}`);
     const states =
       args['dry-run'] || !plan.packs.length ? undefined : await requestThaw(repo, manifest, plan, args.days);
@@ -76,6 +78,9 @@ export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
       if (vaulted.length)
         ctx.log(`vault: ${vaulted.length} pack(s) in ${vault.url}, ${vaulted.length - notBack} back (${tier})`);
     }
+    // Packs in a cold class, and of those readable now (the server's restore jobs show them as the thaw state).
+    const coldPacks = before.filter((s) => s.storageClass && RESTORE_CLASSES.has(s.storageClass)).length;
+    const coldReady = Math.max(0, coldPacks - (after.total - after.ready));
     ctx.progress.start(after.total, 'thaw');
     ctx.progress.advance(after.ready);
     ctx.progress.done();
@@ -85,6 +90,8 @@ export const thawCommand: CommandModule<GlobalArgs, ThawArgs> = {
       packs: after.total,
       ready: after.ready,
       thawing: after.packs.length,
+      coldPacks,
+      coldReady,
       tiers: [...new Set(plan.packs.map((p) => `${p.storageClass}:${p.tier}`))].join(', '),
       estimatedHours: plan.hours,
       retrievalCost: plan.cost,

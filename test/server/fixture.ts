@@ -17,6 +17,7 @@ import { FileSystemStore } from '../../lib/store/fs.ts';
 import { parseAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
 import { createApp, type ServerDeps } from '../../server/http/app.ts';
 import { answerClientErrors } from '../../server/http/client-errors.ts';
+import type { RestoreJobService } from '../../server/restores/job.ts';
 import { RestoreJobs, type RestoreJobsDeps } from '../../server/restores/jobs.ts';
 
 export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -84,6 +85,13 @@ export interface Fixture {
 export interface FixtureOptions {
   /** Serve restore jobs (in <dir>/restores), with these job options. */
   restores?: Partial<Pick<RestoreJobsDeps, 'concurrency' | 'beforeRead'>>;
+  /** Serve restore jobs from this service instead (e.g. jobs as Workflows), built over the fixture's parts. */
+  restoreService?(parts: {
+    catalog: Catalog;
+    store: FileSystemStore;
+    access: TokenFileAccess;
+    audit: { record(r: AuditRecord): Promise<void> };
+  }): RestoreJobService;
 }
 
 /** Four archived workflows (three in agents, one in finance), served with the access file above. */
@@ -118,6 +126,7 @@ export async function startFixture(
         ...options.restores,
       })
     : undefined;
+  const service = options.restoreService?.({ catalog, store, access: tokens, audit: auditLog });
   const server = createServer(
     createApp({
       catalog,
@@ -127,6 +136,7 @@ export async function startFixture(
       audit: auditLog,
       version: 'test',
       ...(restores && { restores }),
+      ...(service && { restores: service }),
       ...overrides,
     }),
   );

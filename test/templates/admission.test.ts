@@ -32,7 +32,7 @@ function denials(spec: object, username: string): string[] {
   const ctx: Record<string, unknown> = {
     object,
     oldObject: null,
-    request: { operation: 'CREATE', userInfo: { username } },
+    request: { operation: 'CREATE', namespace: 'argo', userInfo: { username } },
   };
   const variables: Record<string, unknown> = {};
   for (const v of policy.spec.variables) variables[v.name] = evaluate(portable(v.expression), { ...ctx, variables });

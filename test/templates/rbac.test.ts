@@ -301,3 +301,31 @@ describe('the table agrees with the code', () => {
     },
   );
 });
+
+// The query service (components/server) is no template step: its needs are listed here from its code —
+// server/auth/kube-review.ts (TokenReview, SubjectAccessReview) and lib/kube/workflow-submitter.ts (restore jobs as
+// strata-restore Workflows in Strata's namespace: submit, read back, list, terminate by patch).
+describe("the query service's account holds exactly what the server uses", () => {
+  const docs = loadFile('templates/components/server/rbac.yaml');
+  const SERVER_NEEDS = [
+    cluster('create', 'authentication.k8s.io/tokenreviews'),
+    cluster('create', 'authorization.k8s.io/subjectaccessreviews'),
+    strata('create', 'argoproj.io/workflows'),
+    strata('get', 'argoproj.io/workflows'),
+    strata('list', 'argoproj.io/workflows'),
+    strata('patch', 'argoproj.io/workflows'),
+  ].sort();
+
+  test('strata-server', () => {
+    expect(grantsOf(docs, 'strata-server', false)).toEqual(SERVER_NEEDS);
+  });
+
+  test('the submitter calls exactly the workflow verbs granted', () => {
+    const code = readFileSync(join(repoRoot, 'lib/kube/workflow-submitter.ts'), 'utf8');
+    const calls = [...code.matchAll(/this\.custom\.(\w+)NamespacedCustomObject/g)].map((m) => m[1]).sort();
+    const verbs = { create: 'create', get: 'get', list: 'list', patch: 'patch' } as Record<string, string>;
+    expect([...new Set(calls.map((c) => verbs[c!]))].sort()).toEqual(
+      SERVER_NEEDS.filter((p) => p.includes('workflows')).map((p) => p.split(' ')[1]),
+    );
+  });
+});

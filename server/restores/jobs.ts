@@ -346,6 +346,8 @@ export class RestoreJobs implements RestoreJobService {
       const repo = await this.deps.repository();
       const manifest = await readManifest(repo, job.manifestId);
       await this.thaw(job, repo, manifest, abort);
+      await this.checkpoint(job, abort);
+      if (abort.signal.aborted) throw new Cancelled();
       const entries = selectScope(manifest, job.scope).entries;
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });

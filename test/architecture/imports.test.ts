@@ -194,11 +194,17 @@ describe('module layering', () => {
   };
 
   test('the Kubernetes client adapter is loaded only on demand (not by commands that never use the cluster)', () => {
-    // The cluster port's adapter, the identity port's (SelfSubjectReview, SubjectAccessReview) and the approvals'.
-    const adapters = ['lib/kube/client.ts', 'lib/identity/kube.ts', 'lib/identity/kube-approvals.ts'];
+    // The cluster port's adapter, the identity port's (SelfSubjectReview, SubjectAccessReview), the approvals', and
+    // the Workflow submitter of the server's restore jobs.
+    const adapters = [
+      'lib/kube/client.ts',
+      'lib/identity/kube.ts',
+      'lib/identity/kube-approvals.ts',
+      'lib/kube/workflow-submitter.ts',
+    ];
     const offenders: string[] = [];
     for (const { file, spec, local } of staticImports()) {
-      if (local && adapters.includes(local)) offenders.push(`${file} imports ${spec}`);
+      if (local && adapters.includes(local) && !adapters.includes(file)) offenders.push(`${file} imports ${spec}`);
       if (spec.startsWith('@kubernetes/client-node') && !adapters.includes(file))
         offenders.push(`${file} imports ${spec}`);
     }

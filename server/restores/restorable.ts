@@ -4,11 +4,12 @@ import { Readable } from 'node:stream';
 import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
+import { entryRange } from '../../lib/archive/entry-range.ts';
 import { selectEntries, streamEntry, type EntrySelection } from '../../lib/archive/restorer.ts';
 import { describeError } from '../../lib/errors.ts';
 import { HttpError } from '../api/errors.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
-import { sliceBytes, type ByteSpan } from '../service/log-stream.ts';
+import type { ByteSpan } from '../service/log-stream.ts';
 import type { RestoredFile, RestoreJob, RestoreScope } from './job.ts';
 
 /** The workflow row, if the caller may restore from its namespace (404 when they cannot even list it). */
@@ -67,6 +68,8 @@ export function expectedFiles(manifest: Manifest, scope: RestoreScope): Restored
 export function archivedBytes(repo: Repository, manifest: Manifest, entryPath: string, span?: ByteSpan): Readable {
   const entry = manifest.entries.find((e) => e.path === entryPath);
   if (!entry) throw new HttpError(404, `the archive has no entry ${entryPath}`);
-  const source = streamEntry(repo, manifest, entry);
-  return span ? Readable.from(sliceBytes(source, span)) : source;
+  // A range starts at the chunk holding its first byte (entry-range.ts).
+  return span
+    ? Readable.from(entryRange(repo, manifest, entry, span), { objectMode: false })
+    : streamEntry(repo, manifest, entry);
 }

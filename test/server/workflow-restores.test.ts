@@ -20,9 +20,18 @@ const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 
 /** templates/components/server/rbac.yaml as the fake's rules (installed into Strata's namespace, argo). */
 function serverRules(): FakeRule[] {
-  const docs: Manifest[] = loadFile('templates/components/server/rbac.yaml');
+  const docs: Manifest[] = [
+    ...loadFile('templates/components/server/rbac.yaml'),
+    ...loadFile('templates/base/rbac.yaml'),
+  ];
   const out: FakeRule[] = [];
-  for (const b of docs.filter((d) => d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding')) {
+  const bindings = docs.filter((d) => d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding');
+  const ofServer = bindings.filter((b) =>
+    (b.subjects as { kind: string; name: string }[]).some(
+      (s) => s.kind === 'ServiceAccount' && s.name === 'strata-server',
+    ),
+  );
+  for (const b of ofServer) {
     const ref = b.roleRef as { kind: string; name: string };
     const role = docs.find((d) => d.kind === ref.kind && d.metadata.name === ref.name)!;
     for (const r of role.rules as Omit<FakeRule, 'subject' | 'namespace'>[])

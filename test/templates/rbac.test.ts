@@ -303,13 +303,15 @@ describe('the table agrees with the code', () => {
 });
 
 // The query service (components/server) is no template step: its needs are listed here from its code —
-// server/auth/kube-review.ts (TokenReview, SubjectAccessReview) and lib/kube/workflow-submitter.ts (restore jobs as
-// strata-restore Workflows in Strata's namespace: submit, read back, list, terminate by patch).
+// server/auth/kube-review.ts (TokenReview, SubjectAccessReview), server/service/hold-service.ts (approvals of long
+// extensions: list ConfigMaps) and lib/kube/workflow-submitter.ts (restore jobs as strata-restore Workflows in
+// Strata's namespace: submit, read back, list, terminate by patch).
 describe("the query service's account holds exactly what the server uses", () => {
-  const docs = loadFile('templates/components/server/rbac.yaml');
+  const docs = [...loadFile('templates/components/server/rbac.yaml'), ...base('rbac.yaml')];
   const SERVER_NEEDS = [
     cluster('create', 'authentication.k8s.io/tokenreviews'),
     cluster('create', 'authorization.k8s.io/subjectaccessreviews'),
+    strata('list', '/configmaps'),
     strata('create', 'argoproj.io/workflows'),
     strata('get', 'argoproj.io/workflows'),
     strata('list', 'argoproj.io/workflows'),

@@ -67,6 +67,12 @@ export interface RestoreJobsDeps {
 
 class Cancelled extends Error {}
 
+/** The job as the API shows it: which replica runs it is the runner's own business. */
+function view(job: RunnerJob): RestoreJob {
+  const { runner: _runner, ...shown } = job;
+  return shown;
+}
+
 /** How often (bytes) a running job's progress is written to its record. */
 const PERSIST_EVERY = 4 * 1024 * 1024;
 
@@ -132,7 +138,7 @@ export class RestoreJobs implements RestoreJobService {
           `request id ${req.requestId} was already used for another restore (job ${id}): use a new request id`,
           'requestId',
         );
-      return { job: existing, created: false };
+      return { job: view(existing), created: false };
     }
     const row = await restorableWorkflow(this.deps.catalog, this.deps.authorizer, caller, req.manifestId);
     // Check the selection now, so a log or artifact that does not exist is a 404 and not a failed job.
@@ -173,14 +179,14 @@ export class RestoreJobs implements RestoreJobService {
     this.jobs.set(id, job);
     await this.persist(job);
     this.enqueue(id);
-    return { job, created: true };
+    return { job: view(job), created: true };
   }
 
   async get(caller: Caller, id: string): Promise<RestoreJob> {
     const job = await this.find(id);
     if (!job || !(await mayViewJob(this.deps.authorizer, caller, job)))
       throw new HttpError(404, `no restore job ${id}`);
-    return job;
+    return view(job);
   }
 
   async active(): Promise<number> {
@@ -191,8 +197,8 @@ export class RestoreJobs implements RestoreJobService {
 
   async list(caller: Caller): Promise<RestoreJob[]> {
     const byId = new Map<string, RestoreJob>();
-    for (const j of await this.records.all()) if (j.requestedBy === caller.username) byId.set(j.id, j);
-    for (const j of this.jobs.values()) if (j.requestedBy === caller.username) byId.set(j.id, j);
+    for (const j of await this.records.all()) if (j.requestedBy === caller.username) byId.set(j.id, view(j));
+    for (const j of this.jobs.values()) if (j.requestedBy === caller.username) byId.set(j.id, view(j));
     return [...byId.values()].sort(byNewest);
   }
 
@@ -216,7 +222,7 @@ export class RestoreJobs implements RestoreJobService {
       await this.finish(mine, 'Cancelled');
     }
     await this.whenSettled(id);
-    return mine;
+    return view(mine);
   }
 
   /** Resolves once a job this replica runs is in a final phase (for cancel's answer, tests and shutdown). */

@@ -168,11 +168,23 @@ export async function archiveSource(
       ArchiveSession.open(repo, { group, compressionLevel: opts.compressionLevel, retainUntil: opts.retainUntil });
     let session = await open();
     let batch: Queued[] = [];
+    let packing: Promise<void> = Promise.resolve();
     let committing: Promise<void> = Promise.resolve();
+    /** Chunks and packs a batch; when that fails, every workflow in it failed (each could be archived alone). */
+    const packBatch = async (full: ArchiveSession, items: Queued[], added: number) => {
+      try {
+        await full.pack();
+      } catch (err) {
+        for (const q of items) q.error ??= describeError(err);
+      }
+      for (let i = 0; i < added; i++) progress.advance();
+    };
     /**
-     * Hands the batch to a commit that runs while the next batch is chunked (its packs' uploads, the manifests and
-     * audit records are mostly waiting on the store). One commit at a time, in order: a batch's manifests are
-     * written only after every earlier batch's, and memory holds at most two batches' open packs.
+     * Packs the batch while the next one loads (parsing workflows and listing files would otherwise leave the
+     * encoder threads idle: ~10 % of a 200-workflow run), then commits it while later batches are chunked (its
+     * packs' uploads, the manifests and audit records are mostly waiting on the store). One pack and one commit at
+     * a time, in order: a batch's manifests are written only after every earlier batch's, and memory holds at most
+     * two batches' open packs and one more batch's bundles.
      */
     const flushBatch = async () => {
       if (batch.length === 0) return;
@@ -181,18 +193,19 @@ export async function archiveSource(
       batch = [];
       session = await open();
       const added = items.filter((q) => q.error === undefined).length;
-      try {
-        await full.pack();
-      } catch (err) {
-        // Nothing of this batch can be committed: every workflow in it failed (each could be archived alone).
-        for (const q of items) q.error ??= describeError(err);
-      }
-      for (let i = 0; i < added; i++) progress.advance();
-      await committing;
-      // Its packs stay unreferenced (garbage for gc); its workflows count as not started.
-      if (stop) return;
-      committing = commitBatch(full, items);
+      const earlierPack = packing;
+      const packed = earlierPack.then(() => packBatch(full, items, added));
+      packing = packed;
+      const earlierCommit = committing;
+      committing = (async () => {
+        await packed;
+        await earlierCommit;
+        // Its packs stay unreferenced (garbage for gc); its workflows count as not started.
+        if (stop) return;
+        await commitBatch(full, items);
+      })();
       committing.catch(() => {}); // awaited at the next flush or at the end
+      await earlierPack;
     };
     // Loading the next bundle (parsing its workflow, listing its files) overlaps queueing the current one.
     const load = (i: number) => {

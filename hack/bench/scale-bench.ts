@@ -256,16 +256,19 @@ async function load(
   };
 }
 
-type Count = (from: number, to: number) => Promise<number>;
-
 /** The issue's query shapes, each with a few variants cycled through so that no single answer stays cached. */
-function queries(c: Catalog, corpus: ScaleCorpus, count: Count): Record<string, (v: number) => Promise<number>> {
+function queries(c: Catalog, corpus: ScaleCorpus): Record<string, (v: number) => Promise<number>> {
   const end = corpus.shape.end.getTime();
   const days = corpus.shape.days;
   const window = (v: number, len: number) => {
     const to = end - ((v * 37) % Math.max(1, days - len)) * DAY_MS;
     return { from: new Date(to - len * DAY_MS), to: new Date(to) };
   };
+  // Whole UTC days, as countByDay takes them.
+  const wholeDays = (w: { from: Date; to: Date }) => ({
+    from: new Date(Math.floor(w.from.getTime() / DAY_MS) * DAY_MS),
+    to: new Date(Math.floor(w.to.getTime() / DAY_MS) * DAY_MS),
+  });
   const TEXT = ['kraken', '"connection refused"', 'OOMKilled AND handshake', 'compaction OR snapshot', 'registr*'];
   return {
     'time range + namespace + phase': async (v) =>
@@ -304,11 +307,8 @@ function queries(c: Catalog, corpus: ScaleCorpus, count: Count): Record<string, 
       const w = window(v, 30);
       return (await c.searchText(TEXT[v % TEXT.length]!, { since: w.from, until: w.to, limit: 20 })).length;
     },
-    'count by phase per day (30 days)': async (v) => {
-      const w = window(v, 30);
-      return count(w.from.getTime(), w.to.getTime());
-    },
-    'count by phase per day (all rows)': async () => count(0, end + DAY_MS),
+    'count by phase per day (30 days)': async (v) => (await c.countByDay(wholeDays(window(v, 30)))).length,
+    'count by phase per day (all rows)': async () => (await c.countByDay({})).length,
   };
 }
 
@@ -371,7 +371,6 @@ interface Backend {
   /** Only every n-th row with logs is indexed with its logs (the others as metadata rows): 1 = all of them. */
   logStride: number;
   open(): Promise<Catalog>;
-  count: Count;
   /** Index size (all, and the full-text part), measured once the catalog is closed (SQLite) or flushed (servers). */
   size(): Promise<{ total: number; text: number }>;
   stop(): Promise<void>;
@@ -415,7 +414,7 @@ async function measureBackend(
   try {
     await b.afterLoad?.();
     if (b.bulk) await sameAsUpserted(catalog, corpus, b.rows);
-    result.queries = await latencies(queries(catalog, corpus, b.count), opts.runs);
+    result.queries = await latencies(queries(catalog, corpus), opts.runs);
   } finally {
     await catalog.close();
   }
@@ -449,16 +448,6 @@ function sqliteBackend(file: string, rows: number, textFrom?: SegmentReader): Ba
         writer.pragma('cache_size = -262144');
       }
       bulkSqlite(writer, manifests);
-    },
-    // The catalog port has no aggregation yet: the count is the backend's own query (a second, read-only connection).
-    async count(from, to) {
-      db ??= new Database(file, { readonly: true });
-      return db
-        .prepare(
-          `SELECT at_ms / 86400000 AS day, phase, count(*) AS n FROM manifests
-           WHERE at_ms >= ? AND at_ms < ? GROUP BY day, phase`,
-        )
-        .all(from, to).length;
     },
     async size() {
       db?.close();
@@ -503,14 +492,6 @@ async function postgresBackend(rows: number): Promise<Backend | string> {
       return catalog;
     },
     bulk: (manifests) => bulkPostgres(client, schema, manifests),
-    async count(from, to) {
-      const r = await client.query(
-        `SELECT at_ms / 86400000 AS day, phase, count(*) AS n FROM ${schema}.manifests
-         WHERE at_ms >= $1 AND at_ms < $2 GROUP BY 1, 2`,
-        [from, to],
-      );
-      return r.rowCount ?? 0;
-    },
     async size() {
       await client.query(`VACUUM ANALYZE ${schema}.manifests`);
       const { rows: r } = await client.query<{ n: string; t: string }>(
@@ -574,22 +555,6 @@ async function elasticsearchBackend(
     bulk: async (manifests) => bulkElasticsearch(await client(), prefix, manifests),
     async afterLoad() {
       await (await client()).indices.refresh({ index: `${prefix}-*` });
-    },
-    async count(from, to) {
-      const c = await client();
-      const r = await c.search({
-        index: layout(prefix).workflows,
-        size: 0,
-        query: { range: { atMs: { gte: from, lt: to } } },
-        aggs: {
-          day: {
-            histogram: { field: 'atMs', interval: DAY_MS },
-            aggs: { phase: { terms: { field: 'phaseKey', size: 10 } } },
-          },
-        },
-      });
-      const buckets = (r.aggregations?.day as { buckets: { phase: { buckets: unknown[] } }[] }).buckets;
-      return buckets.reduce((n, b) => n + b.phase.buckets.length, 0);
     },
     async size() {
       const c = await client();

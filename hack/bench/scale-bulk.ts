@@ -8,7 +8,14 @@ import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import { workflowTime, type CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import { workflowDocument } from '../../lib/catalog/elasticsearch.ts';
-import { ENTRY_INSERT, entryRow, LABEL_INSERT, MANIFEST_INSERT, manifestRow } from '../../lib/catalog/sqlite.ts';
+import {
+  ENTRY_INSERT,
+  entryRow,
+  LABEL_INSERT,
+  labelRows,
+  MANIFEST_INSERT,
+  manifestRow,
+} from '../../lib/catalog/sqlite.ts';
 import { layout, periodOf } from '../../lib/catalog/es-indices.ts';
 import { catalogWorkflow, type IndexableManifest } from '../../lib/catalog/rebuild.ts';
 
@@ -112,7 +119,7 @@ export function bulkSqlite(db: Database.Database, manifests: IndexableManifest[]
     for (const m of manifests) {
       const w = rowOf(m);
       manifest.run(...manifestRow(w));
-      for (const [k, v] of Object.entries(w.labels)) label.run(w.manifestId, k, v);
+      for (const row of labelRows(w)) label.run(...row);
       for (const e of m.entries) entry.run(...entryRow(w.manifestId, e));
     }
   })();

@@ -1,4 +1,5 @@
 // The catalog port: a searchable, derived view of the archive's manifests (rebuildable from the store at any time).
+import { ConfigError } from '../errors.ts';
 
 /** One archived workflow as the catalog knows it: one row per manifest. */
 export interface CatalogWorkflow {
@@ -122,6 +123,25 @@ export interface TextHit {
   highlights: Array<[number, number]>;
 }
 
+/**
+ * A count of workflows per UTC day and phase, on the workflow time (finish, else start, else archive): the daily
+ * dashboard. `from` and `to` are UTC midnights (`to` exclusive); workflows without any time are in no day.
+ */
+export interface DailyCountQuery {
+  from?: Date;
+  to?: Date;
+  /** Only these namespaces (what a caller may see); an empty list counts nothing. */
+  namespaces?: readonly string[];
+}
+
+export interface DailyCount {
+  /** The UTC day, YYYY-MM-DD. */
+  day: string;
+  /** The workflow's phase as archived, or "(none)" (as in CatalogStats.byPhase). */
+  phase: string;
+  count: number;
+}
+
 export interface CatalogStats {
   manifests: number;
   workflows: number;
@@ -178,7 +198,40 @@ export interface Catalog {
   stats(): Promise<CatalogStats>;
   /** Manifests and original bytes per namespace and group, only of `namespaces`; ordered by namespace then group. */
   usage(namespaces: readonly string[]): Promise<UsageRow[]>;
+  /**
+   * Workflows per day and phase, ordered by day then phase; days and phases with no workflow are left out. Its cost
+   * does not grow with the number of workflows (a counter per day kept with the rows, or the engine's aggregation).
+   */
+  countByDay(query: DailyCountQuery): Promise<DailyCount[]>;
   close(): Promise<void>;
+}
+
+export const DAY_MS = 86_400_000;
+/** What DailyCount.phase says for a workflow archived without a phase. */
+export const NO_PHASE = '(none)';
+
+/** The UTC day (days since 1970-01-01) of an epoch-ms time, and back to YYYY-MM-DD. */
+export const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
+export const dayName = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+/** The query's day range as day numbers ([from, to), either open), refusing times that are not UTC midnights. */
+export function dailyRange(q: DailyCountQuery): { from?: number; to?: number } {
+  const day = (key: 'from' | 'to') => {
+    const t = q[key];
+    if (t === undefined) return undefined;
+    const ms = t.getTime();
+    if (!Number.isFinite(ms) || ms % DAY_MS !== 0)
+      throw new ConfigError(`daily counts: ${key} must be a UTC midnight (a whole day), got ${String(t)}`, { key });
+    return ms / DAY_MS;
+  };
+  const from = day('from');
+  const to = day('to');
+  return { ...(from !== undefined && { from }), ...(to !== undefined && { to }) };
+}
+
+/** Orders daily counts by day, then phase (code-unit order, the same on every backend). */
+export function byDayThenPhase(a: DailyCount, b: DailyCount): number {
+  return a.day < b.day ? -1 : a.day > b.day ? 1 : a.phase < b.phase ? -1 : a.phase > b.phase ? 1 : 0;
 }
 
 /** The time a workflow counts as "at" for --since/--until. */

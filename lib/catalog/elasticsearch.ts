@@ -12,12 +12,20 @@ import { BulkWriter, type BulkOptions } from './es-bulk.ts';
 import { dropIfEmpty, layout, periodOf, putTemplates, type IndexLayout } from './es-indices.ts';
 import { labelPair, limitOf, pageQuery, queryFilters, textQuery } from './es-query.ts';
 import {
+  byDayThenPhase,
+  dailyRange,
+  DAY_MS,
+  dayName,
+  dayOf,
+  NO_PHASE,
   workflowTime,
   type Catalog,
   type CatalogEntry,
   type CatalogStats,
   type UsageRow,
   type CatalogWorkflow,
+  type DailyCount,
+  type DailyCountQuery,
   type LogSegment,
   type TextHit,
   type WorkflowPage,
@@ -520,6 +528,50 @@ export class ElasticsearchCatalog implements Catalog {
       incomplete: a.incomplete?.doc_count ?? 0,
       byPhase,
     };
+  }
+
+  async countByDay(query: DailyCountQuery): Promise<DailyCount[]> {
+    const { from, to } = dailyRange(query);
+    // Documents without a workflow time carry atMs -1 (see sharedFields): they are in no day.
+    const filter: Query[] = [{ bool: { must_not: { term: { atMs: -1 } } } }];
+    if (from !== undefined || to !== undefined)
+      filter.push({
+        range: {
+          atMs: { ...(from !== undefined && { gte: from * DAY_MS }), ...(to !== undefined && { lt: to * DAY_MS }) },
+        },
+      });
+    if (query.namespaces !== undefined) filter.push({ terms: { namespace: [...query.namespaces] } });
+    const out: DailyCount[] = [];
+    let after: Record<string, string | number | null> | undefined;
+    // Day-by-phase buckets, a page of them at a time (a long range has more than one response should hold).
+    for (;;) {
+      const res = await this.client.search({
+        index: this.names.workflows,
+        size: 0,
+        query: { bool: { filter } },
+        aggs: {
+          daily: {
+            composite: {
+              size: PAGE,
+              sources: [
+                { day: { histogram: { field: 'atMs', interval: DAY_MS } } },
+                { phase: { terms: { field: 'phase', missing_bucket: true } } },
+              ],
+              ...(after && { after }),
+            },
+          },
+        },
+        ...ALL,
+      });
+      const daily = res.aggregations?.daily as
+        | { buckets: { key: { day: number; phase: string | null }; doc_count: number }[]; after_key?: typeof after }
+        | undefined;
+      for (const b of daily?.buckets ?? [])
+        out.push({ day: dayName(dayOf(b.key.day)), phase: b.key.phase ?? NO_PHASE, count: b.doc_count });
+      if (!daily?.after_key || (daily.buckets.length ?? 0) < PAGE) break;
+      after = daily.after_key;
+    }
+    return out.sort(byDayThenPhase);
   }
 
   async close(): Promise<void> {

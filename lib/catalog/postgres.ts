@@ -6,12 +6,19 @@
 import pg from 'pg';
 import { ConfigError, StrataError } from '../errors.ts';
 import {
+  byDayThenPhase,
+  dailyRange,
+  DAY_MS,
+  dayName,
+  NO_PHASE,
   workflowTime,
   type Catalog,
   type CatalogEntry,
   type CatalogStats,
   type UsageRow,
   type CatalogWorkflow,
+  type DailyCount,
+  type DailyCountQuery,
   type LabelRequirement,
   type LogSegment,
   type PageKey,
@@ -27,7 +34,7 @@ import { matchSegment, placeOfRow, textHit } from './text-hit.ts';
 import { logTokens, parseTextQuery, type TextQuery } from './text-query.ts';
 
 /** Bump on any schema change: the catalog's tables are then dropped and rebuilt from the store. */
-export const PG_CATALOG_SCHEMA_VERSION = 2;
+export const PG_CATALOG_SCHEMA_VERSION = 3;
 
 const DEFAULT_LIMIT = 100;
 const MAX_BIGINT = '9223372036854775807';
@@ -115,7 +122,47 @@ CREATE TABLE ${s}.segments (
 );
 CREATE INDEX segments_manifest ON ${s}.segments (manifest_id);
 CREATE INDEX segments_tokens ON ${s}.segments USING gin (tokens);
+-- Workflows per UTC day, phase and namespace (countByDay), kept by the triggers below in the statement that writes or
+-- removes manifest rows, whoever writes them: the counts cannot drift from the rows.
+CREATE TABLE ${s}.daily_counts (
+  day integer NOT NULL,
+  phase text NOT NULL,
+  namespace text NOT NULL,
+  n bigint NOT NULL,
+  PRIMARY KEY (day, phase, namespace)
+);
+CREATE FUNCTION ${s}.daily_counts_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- In key order, so that concurrent writers lock counter rows in the same order.
+  INSERT INTO ${s}.daily_counts AS c (day, phase, namespace, n)
+    SELECT ${DAY_SQL}, coalesce(phase, '${NO_PHASE}'), namespace, count(*) FROM added
+    WHERE at_ms IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (day, phase, namespace) DO UPDATE SET n = c.n + excluded.n;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION ${s}.daily_counts_drop() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE ${s}.daily_counts c SET n = c.n - gone.n FROM (
+    SELECT ${DAY_SQL} AS day, coalesce(phase, '${NO_PHASE}') AS phase, namespace, count(*) AS n FROM removed
+    WHERE at_ms IS NOT NULL GROUP BY 1, 2, 3
+  ) gone WHERE c.day = gone.day AND c.phase = gone.phase AND c.namespace = gone.namespace;
+  DELETE FROM ${s}.daily_counts c WHERE c.n <= 0 AND (c.day, c.phase, c.namespace) IN (
+    SELECT ${DAY_SQL}, coalesce(phase, '${NO_PHASE}'), namespace FROM removed WHERE at_ms IS NOT NULL
+  );
+  RETURN NULL;
+END $$;
+CREATE TRIGGER daily_counts_add AFTER INSERT ON ${s}.manifests
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ${s}.daily_counts_add();
+CREATE TRIGGER daily_counts_drop AFTER DELETE ON ${s}.manifests
+  REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ${s}.daily_counts_drop();
+CREATE TRIGGER daily_counts_update_old AFTER UPDATE ON ${s}.manifests
+  REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ${s}.daily_counts_drop();
+CREATE TRIGGER daily_counts_update_new AFTER UPDATE ON ${s}.manifests
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ${s}.daily_counts_add();
 `;
+
+/** The UTC day number of a row's workflow time (floored: times before 1970 fall on their own day). */
+const DAY_SQL = `floor(at_ms / ${DAY_MS}.0)::integer`;
 
 interface ManifestRow {
   id: string;
@@ -206,13 +253,18 @@ async function ensureSchema(pool: pg.Pool, schema: string, reset: boolean): Prom
 }
 
 class PostgresCatalog implements Catalog {
-  private readonly t: { manifests: string; entries: string; segments: string };
+  private readonly t: { manifests: string; entries: string; segments: string; dailyCounts: string };
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
   ) {
-    this.t = { manifests: `${schema}.manifests`, entries: `${schema}.entries`, segments: `${schema}.segments` };
+    this.t = {
+      manifests: `${schema}.manifests`,
+      entries: `${schema}.entries`,
+      segments: `${schema}.segments`,
+      dailyCounts: `${schema}.daily_counts`,
+    };
   }
 
   private async rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -510,6 +562,19 @@ class PostgresCatalog implements Catalog {
       manifests: Number(r.manifests),
       bytes: Number(r.bytes),
     }));
+  }
+
+  async countByDay(query: DailyCountQuery): Promise<DailyCount[]> {
+    const { from, to } = dailyRange(query);
+    const where = new Where();
+    if (from !== undefined) where.add(`day >= ${where.param(from)}`);
+    if (to !== undefined) where.add(`day < ${where.param(to)}`);
+    if (query.namespaces !== undefined) where.add(`namespace = ANY(${where.param(query.namespaces)}::text[])`);
+    const rows = await this.rows<{ day: number; phase: string; n: number }>(
+      `SELECT day, phase, sum(n)::bigint AS n FROM ${this.t.dailyCounts} ${where.sql()} GROUP BY day, phase`,
+      where.params,
+    );
+    return rows.map((r) => ({ day: dayName(r.day), phase: r.phase, count: r.n })).sort(byDayThenPhase);
   }
 
   async stats(): Promise<CatalogStats> {

@@ -5,12 +5,19 @@ import Database from 'better-sqlite3';
 import { compress, decompress } from 'zstd-napi';
 import { ConfigError, StrataError } from '../errors.ts';
 import {
+  byDayThenPhase,
+  dailyRange,
+  DAY_MS,
+  dayName,
+  NO_PHASE,
   workflowTime,
   type Catalog,
   type CatalogEntry,
   type CatalogStats,
   type UsageRow,
   type CatalogWorkflow,
+  type DailyCount,
+  type DailyCountQuery,
   type LabelRequirement,
   type LogSegment,
   type PageKey,
@@ -25,7 +32,7 @@ import { matchSegment, placeOfRow, textHit } from './text-hit.ts';
 import { isSingleTokens, parseTextQuery, toFts5, toFts5Candidates, type TextQuery } from './text-query.ts';
 
 /** Bump on any schema change: an older file is then wiped and rebuilt from the store. */
-export const CATALOG_SCHEMA_VERSION = 6;
+export const CATALOG_SCHEMA_VERSION = 7;
 
 const DEFAULT_LIMIT = 100;
 
@@ -34,6 +41,9 @@ const INFLATE = 'strata_inflate';
 // The same, as the full-text index sees it (see searchableText).
 const INDEXED_TEXT = 'strata_indexed_text';
 const SEGMENT_ZSTD_LEVEL = 3;
+
+/** The UTC day number of an epoch-ms column (floored, so that times before 1970 fall on their own day). */
+const dayExpr = (ms: string) => `((${ms} - ((${ms} % ${DAY_MS}) + ${DAY_MS}) % ${DAY_MS}) / ${DAY_MS})`;
 
 const SCHEMA = `
 CREATE TABLE manifests (
@@ -67,9 +77,47 @@ CREATE TABLE labels (
   manifest_id TEXT NOT NULL,
   key TEXT NOT NULL,
   value TEXT NOT NULL,
+  -- The manifest's listing time (coalesce(at_ms, -1)), so that one label value's rows are walked newest first.
+  at INTEGER NOT NULL,
   PRIMARY KEY (manifest_id, key)
 ) WITHOUT ROWID;
-CREATE INDEX labels_kv ON labels(key, value);
+CREATE INDEX labels_kv ON labels(key, value, at DESC, manifest_id);
+-- Workflows per UTC day, phase and namespace (countByDay), kept by the triggers below in the transaction that writes
+-- or removes the manifest row, whoever writes it: the counts cannot drift from the rows.
+CREATE TABLE daily_counts (
+  day INTEGER NOT NULL,
+  phase TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (day, phase, namespace)
+) WITHOUT ROWID;
+CREATE TRIGGER daily_counts_add AFTER INSERT ON manifests WHEN new.at_ms IS NOT NULL BEGIN
+  INSERT INTO daily_counts (day, phase, namespace, n)
+    VALUES (${dayExpr('new.at_ms')}, coalesce(new.phase, '${NO_PHASE}'), new.namespace, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER daily_counts_drop AFTER DELETE ON manifests WHEN old.at_ms IS NOT NULL BEGIN
+  UPDATE daily_counts SET n = n - 1
+    WHERE day = ${dayExpr('old.at_ms')} AND phase = coalesce(old.phase, '${NO_PHASE}') AND namespace = old.namespace;
+  DELETE FROM daily_counts
+    WHERE day = ${dayExpr('old.at_ms')} AND phase = coalesce(old.phase, '${NO_PHASE}') AND namespace = old.namespace
+      AND n <= 0;
+END;
+-- Rows are replaced rather than updated; an update moves the row's count (and its labels' time) all the same.
+CREATE TRIGGER labels_at_move AFTER UPDATE OF at_ms ON manifests BEGIN
+  UPDATE labels SET at = coalesce(new.at_ms, -1) WHERE manifest_id = new.id;
+END;
+CREATE TRIGGER daily_counts_move AFTER UPDATE OF at_ms, phase, namespace ON manifests BEGIN
+  UPDATE daily_counts SET n = n - 1
+    WHERE old.at_ms IS NOT NULL AND day = ${dayExpr('old.at_ms')} AND phase = coalesce(old.phase, '${NO_PHASE}')
+      AND namespace = old.namespace;
+  DELETE FROM daily_counts
+    WHERE old.at_ms IS NOT NULL AND day = ${dayExpr('old.at_ms')} AND phase = coalesce(old.phase, '${NO_PHASE}')
+      AND namespace = old.namespace AND n <= 0;
+  INSERT INTO daily_counts (day, phase, namespace, n)
+    SELECT ${dayExpr('new.at_ms')}, coalesce(new.phase, '${NO_PHASE}'), new.namespace, 1 WHERE new.at_ms IS NOT NULL
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
 CREATE TABLE entries (
   manifest_id TEXT NOT NULL,
   path TEXT NOT NULL,
@@ -119,6 +167,9 @@ interface SegmentRow {
   body: Buffer | null;
 }
 
+/** Candidate rows each walk of a labelled page reads in its first round (see walkPage). */
+const FIRST_WALK_BUDGET = 256;
+
 interface ManifestRow {
   id: string;
   uid: string;
@@ -133,6 +184,8 @@ interface ManifestRow {
   entries: number;
   bytes: number;
 }
+
+type PageRow = ManifestRow & { sort_key: number | string };
 
 export interface OpenCatalogResult {
   catalog: Catalog;
@@ -256,7 +309,7 @@ class SqliteCatalog implements Catalog {
       this.deleteRows(w.manifestId);
       this.sql(MANIFEST_INSERT).run(...manifestRow(w));
       const insertLabel = this.sql(LABEL_INSERT);
-      for (const [k, v] of Object.entries(w.labels)) insertLabel.run(w.manifestId, k, v);
+      for (const row of labelRows(w)) insertLabel.run(...row);
       const insertEntry = this.sql(ENTRY_INSERT);
       for (const e of entries) insertEntry.run(...entryRow(w.manifestId, e));
       for await (const s of segments) {
@@ -342,6 +395,20 @@ class SqliteCatalog implements Catalog {
   }
 
   async page(query: WorkflowPageQuery): Promise<WorkflowPage> {
+    const limit = limitOf(query);
+    const walks = pageWalks(query);
+    const rows = walks.length ? this.walkPage(query, walks, limit + 1) : this.plainPage(query, limit + 1);
+    // One row more than asked says whether another page exists without counting (a count is what makes big lists slow).
+    const more = rows.length > limit;
+    const shown = rows.slice(0, limit);
+    const tail = shown.at(-1);
+    return {
+      items: shown.map((r) => this.toWorkflow(r)),
+      ...(more && tail && { last: { value: tail.sort_key, id: tail.id } satisfies PageKey }),
+    };
+  }
+
+  private plainPage(query: WorkflowPageQuery, rows: number): PageRow[] {
     const where = pageFilters(query);
     const order = SORTS[query.sort];
     if (query.after !== undefined) {
@@ -353,20 +420,39 @@ class SqliteCatalog implements Catalog {
       );
       where.params.push(value, value, id);
     }
-    const limit = limitOf(query);
     const sql = `SELECT m.*, ${order.key} AS sort_key FROM manifests m ${whereSql(where.clauses)}
       ORDER BY ${order.key} ${order.descending ? 'DESC' : 'ASC'}, m.id LIMIT ?`;
-    // One row more than asked says whether another page exists without counting (a count is what makes big lists slow).
-    const rows = this.sql(sql).all(...where.params, limit + 1) as (ManifestRow & {
-      sort_key: number | string;
-    })[];
-    const more = rows.length > limit;
-    const shown = rows.slice(0, limit);
-    const tail = shown.at(-1);
-    return {
-      items: shown.map((r) => this.toWorkflow(r)),
-      ...(more && tail && { last: { value: tail.sort_key, id: tail.id } satisfies PageKey }),
-    };
+    return this.sql(sql).all(...where.params, rows) as PageRow[];
+  }
+
+  /**
+   * A newest-first page with label requirements. Walking the newest-first index and checking labels row by row reads
+   * most of the table when the combination is rare or is only found in old rows (a tier label is a function of age),
+   * so the page walks candidate rows instead: those of one label value, or of the table. Which walk is short depends
+   * on how the labels correlate with time, which no planner statistics tell, so each walk gets the same budget of
+   * rows, the most promising first, the budget growing fourfold until a walk fills the page or runs out of rows: the
+   * work is a small multiple of the best walk's.
+   */
+  private walkPage(query: WorkflowPageQuery, walks: Walk[], rows: number): PageRow[] {
+    const found = new Map<Walk, number>();
+    for (let budget = Math.max(FIRST_WALK_BUDGET, 4 * rows); ; budget *= 4) {
+      for (const walk of [...walks].sort((a, b) => (found.get(b) ?? 0) - (found.get(a) ?? 0))) {
+        const where = rowFilters(query);
+        for (const r of query.labels ?? [])
+          if (r !== walk.requirement) walkedLabelClause(where.clauses, where.params, r);
+        const page = this.sql(
+          `SELECT m.*, d.at AS sort_key FROM (${walk.sql}) d JOIN manifests m ON m.id = d.manifest_id
+           ${whereSql(where.clauses)} ORDER BY d.at DESC, d.manifest_id LIMIT ?`,
+        ).all(...walk.params(budget), ...where.params, rows) as PageRow[];
+        if (page.length >= rows) return page;
+        const walked = this.sql(`SELECT count(*) FROM (${walk.sql})`)
+          .pluck()
+          .get(...walk.params(budget)) as number;
+        // The walk saw every candidate: its matches are all there are.
+        if (walked < budget) return page;
+        found.set(walk, page.length);
+      }
+    }
   }
 
   async namespaces(): Promise<string[]> {
@@ -478,6 +564,24 @@ class SqliteCatalog implements Catalog {
     }));
   }
 
+  async countByDay(query: DailyCountQuery): Promise<DailyCount[]> {
+    const { from, to } = dailyRange(query);
+    const where: Where = { clauses: [], params: [] };
+    if (from !== undefined) {
+      where.clauses.push('day >= ?');
+      where.params.push(from);
+    }
+    if (to !== undefined) {
+      where.clauses.push('day < ?');
+      where.params.push(to);
+    }
+    if (query.namespaces !== undefined) inList(where.clauses, where.params, 'namespace', query.namespaces);
+    const rows = this.sql(
+      `SELECT day, phase, sum(n) AS n FROM daily_counts ${whereSql(where.clauses)} GROUP BY day, phase`,
+    ).all(...where.params) as { day: number; phase: string; n: number }[];
+    return rows.map((r) => ({ day: dayName(r.day), phase: r.phase, count: r.n })).sort(byDayThenPhase);
+  }
+
   async close(): Promise<void> {
     await this.queue;
     this.db.close();
@@ -576,8 +680,8 @@ function timeRange(clauses: string[], params: unknown[], ms: string, range: Time
   }
 }
 
-function labelClause(clauses: string[], params: unknown[], r: LabelRequirement): void {
-  const exists = 'EXISTS (SELECT 1 FROM labels l WHERE l.manifest_id = m.id AND l.key = ?';
+function labelClause(clauses: string[], params: unknown[], r: LabelRequirement, id = 'm.id'): void {
+  const exists = `EXISTS (SELECT 1 FROM labels l WHERE l.manifest_id = ${id} AND l.key = ?`;
   if (!('values' in r)) {
     clauses.push(`${r.op === 'absent' ? 'NOT ' : ''}${exists})`);
     params.push(r.key);
@@ -588,7 +692,8 @@ function labelClause(clauses: string[], params: unknown[], r: LabelRequirement):
   params.push(r.key, ...r.values);
 }
 
-function pageFilters(q: WorkflowPageQuery): Where {
+/** The listing's filters on the manifest row itself (everything but labels). */
+function rowFilters(q: WorkflowPageQuery): Where {
   const clauses: string[] = [];
   const params: unknown[] = [];
   if (q.namespaces !== undefined) inList(clauses, params, 'm.namespace', q.namespaces);
@@ -603,7 +708,6 @@ function pageFilters(q: WorkflowPageQuery): Where {
       params.push(...q.phases);
     }
   }
-  for (const r of q.labels ?? []) labelClause(clauses, params, r);
   if (q.incomplete !== undefined) {
     clauses.push('m.incomplete = ?');
     params.push(q.incomplete ? 1 : 0);
@@ -612,6 +716,75 @@ function pageFilters(q: WorkflowPageQuery): Where {
   timeRange(clauses, params, 'm.finished_ms', q.finished);
   timeRange(clauses, params, 'm.archived_ms', q.archived);
   return { clauses, params };
+}
+
+function pageFilters(q: WorkflowPageQuery): Where {
+  const where = rowFilters(q);
+  for (const r of q.labels ?? []) labelClause(where.clauses, where.params, r);
+  return where;
+}
+
+/**
+ * One way to walk a newest-first page's candidates: rows of one label requirement (labels_kv is ordered by time
+ * within a value) or of the manifests table, newest first, at most `budget` of them. Every row the page may show is
+ * among the walk's rows, in the same order.
+ */
+interface Walk {
+  /** SELECT manifest_id, at … ORDER BY at DESC, manifest_id LIMIT budget. */
+  sql: string;
+  params(budget: number): unknown[];
+  /** The label requirement the walk already satisfies. */
+  requirement?: LabelRequirement;
+}
+
+/** An `in` requirement with more values than this is not walked (one index range per value). */
+const MAX_WALK_VALUES = 16;
+
+function labelWalk(r: LabelRequirement & { op: 'in' }, q: WorkflowPageQuery): Walk {
+  const bounds: string[] = [];
+  const boundParams: unknown[] = [];
+  if (q.after !== undefined) {
+    bounds.push('(at < ? OR (at = ? AND manifest_id > ?))');
+    boundParams.push(q.after.value, q.after.value, q.after.id);
+  }
+  // A finished workflow's listing time is its finish time: a finished range bounds the walk.
+  timeRange(bounds, boundParams, 'at', q.finished);
+  const values = [...new Set(r.values)];
+  const one = `SELECT manifest_id, at FROM labels WHERE key = ? AND value = ?${bounds.map((b) => ` AND ${b}`).join('')}
+    ORDER BY at DESC, manifest_id LIMIT ?`;
+  if (values.length === 1)
+    return { sql: one, params: (budget) => [r.key, values[0], ...boundParams, budget], requirement: r };
+  // Each value is its own index range: merge their newest rows.
+  return {
+    sql: `${values.map(() => `SELECT * FROM (${one})`).join(' UNION ALL ')} ORDER BY at DESC, manifest_id LIMIT ?`,
+    params: (budget) => [...values.flatMap((v) => [r.key, v, ...boundParams, budget]), budget],
+    requirement: r,
+  };
+}
+
+/**
+ * The walks worth trying for a newest-first page with label requirements: one per `in` requirement. None (the plain
+ * query serves) for other orders, and for a started or archived range, which an index range of those times serves.
+ */
+function pageWalks(q: WorkflowPageQuery): Walk[] {
+  if (q.sort !== 'newest' || q.started !== undefined || q.archived !== undefined) return [];
+  return (q.labels ?? [])
+    .filter((r): r is LabelRequirement & { op: 'in' } => r.op === 'in')
+    .filter((r) => r.values.length > 0 && r.values.length <= MAX_WALK_VALUES)
+    .map((r) => labelWalk(r, q));
+}
+
+/**
+ * A label requirement on a walked row. Values are checked by a seek in labels_kv at the row's own time: those entries
+ * sit next to each other as the walk goes back in time, where a lookup by manifest id lands on a random page.
+ */
+function walkedLabelClause(clauses: string[], params: unknown[], r: LabelRequirement): void {
+  if (!('values' in r)) return labelClause(clauses, params, r, 'd.manifest_id');
+  clauses.push(
+    `${r.op === 'notin' ? 'NOT ' : ''}EXISTS (SELECT 1 FROM labels l INDEXED BY labels_kv WHERE l.key = ?
+      AND l.value IN (${r.values.map(() => '?').join(', ')}) AND l.at = d.at AND l.manifest_id = d.manifest_id)`,
+  );
+  params.push(r.key, ...r.values);
 }
 
 function whereSql(clauses: string[]): string {
@@ -634,7 +807,7 @@ function toMs(iso: string): number | null {
 export const MANIFEST_INSERT = `INSERT INTO manifests (id, uid, namespace, name, phase, started_at, finished_at,
   archived_at, at_ms, started_ms, finished_ms, archived_ms, grp, incomplete, entries, bytes)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-export const LABEL_INSERT = 'INSERT INTO labels (manifest_id, key, value) VALUES (?, ?, ?)';
+export const LABEL_INSERT = 'INSERT INTO labels (manifest_id, key, value, at) VALUES (?, ?, ?, ?)';
 export const ENTRY_INSERT = `INSERT OR REPLACE INTO entries (manifest_id, path, kind, node_id, container, artifact_name,
   size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
@@ -659,6 +832,18 @@ export function manifestRow(w: CatalogWorkflow): (string | number | null)[] {
     w.entries,
     w.bytes,
   ];
+}
+
+/** One row of LABEL_INSERT per label. */
+export function labelRows(w: CatalogWorkflow): (string | number)[][] {
+  const at = listingTime(w);
+  return Object.entries(w.labels).map(([k, v]) => [w.manifestId, k, v, at]);
+}
+
+/** The newest/oldest listing's sort key (SORTS.newest): the workflow time in epoch ms, -1 without one. */
+function listingTime(w: CatalogWorkflow): number {
+  const at = workflowTime(w);
+  return (at === undefined ? null : toMs(at)) ?? -1;
 }
 
 export function entryRow(manifestId: string, e: CatalogEntry): (string | number | null)[] {

@@ -430,6 +430,103 @@ export function describeCatalogContract(name: string, makeCatalog: MakeCatalog, 
         });
       });
 
+      describe('daily counts', () => {
+        const day = (d: string) => new Date(`${d}T00:00:00Z`);
+        /** A metadata-only row written through the port's own upsert. */
+        const row = (n: number, over: Partial<CatalogWorkflow>): CatalogWorkflow => ({
+          manifestId: n.toString(16).padStart(64, '0'),
+          uid: `uid-${n}`,
+          namespace: 'agents',
+          name: `wf-${n}`,
+          labels: {},
+          incomplete: false,
+          entries: 0,
+          bytes: 0,
+          ...over,
+        });
+        const upsert = (c: Catalog, w: CatalogWorkflow) => c.upsertManifest(w, [], (async function* () {})());
+
+        test('workflows per UTC day and phase, ordered, on the workflow time', async () => {
+          const c = await indexed();
+          expect(await c.countByDay({})).toEqual([
+            { day: '2026-11-01', phase: 'Succeeded', count: 1 },
+            { day: '2026-11-05', phase: 'Failed', count: 1 },
+            { day: '2026-11-10', phase: 'Succeeded', count: 1 },
+          ]);
+          await upsert(c, row(1, { phase: 'Failed', finishedAt: '2026-11-05T23:59:59.999Z' }));
+          await upsert(c, row(2, { phase: 'Failed', namespace: 'docs', finishedAt: '2026-11-05T00:00:00Z' }));
+          await upsert(c, row(3, { phase: 'Error', finishedAt: '2026-11-06T00:00:00Z' }));
+          // Without a finish time the start counts, then the archive time; without any time, no day.
+          await upsert(c, row(4, { startedAt: '2026-11-05T12:00:00+02:00' }));
+          await upsert(c, row(5, { phase: 'Running', archivedAt: '2026-11-06T01:00:00Z' }));
+          await upsert(c, row(6, { phase: 'Failed' }));
+          expect(await c.countByDay({ from: day('2026-11-02'), to: day('2026-11-10') })).toEqual([
+            { day: '2026-11-05', phase: '(none)', count: 1 },
+            { day: '2026-11-05', phase: 'Failed', count: 3 },
+            { day: '2026-11-06', phase: 'Error', count: 1 },
+            { day: '2026-11-06', phase: 'Running', count: 1 },
+          ]);
+          expect(await c.countByDay({ from: day('2026-11-10') })).toEqual([
+            { day: '2026-11-10', phase: 'Succeeded', count: 1 },
+          ]);
+          expect(await c.countByDay({ to: day('2026-11-05') })).toEqual([
+            { day: '2026-11-01', phase: 'Succeeded', count: 1 },
+          ]);
+        });
+
+        test('only the namespaces asked for (an empty list counts nothing)', async () => {
+          const c = await indexed();
+          await upsert(c, row(1, { phase: 'Succeeded', namespace: 'docs', finishedAt: '2026-11-01T03:00:00Z' }));
+          expect(await c.countByDay({ namespaces: ['docs'] })).toEqual([
+            { day: '2026-11-01', phase: 'Succeeded', count: 1 },
+            { day: '2026-11-10', phase: 'Succeeded', count: 1 },
+          ]);
+          expect(await c.countByDay({ namespaces: ['docs', 'agents'] })).toEqual([
+            { day: '2026-11-01', phase: 'Succeeded', count: 2 },
+            { day: '2026-11-05', phase: 'Failed', count: 1 },
+            { day: '2026-11-10', phase: 'Succeeded', count: 1 },
+          ]);
+          expect(await c.countByDay({ namespaces: [] })).toEqual([]);
+          expect(await c.countByDay({ namespaces: ['nope'] })).toEqual([]);
+        });
+
+        test('remove, re-index and a failed replacement keep the counts equal to the rows', async () => {
+          const source = contractCorpus();
+          const c = await indexed(source);
+          const before = await c.countByDay({});
+          expect(await indexCatalog(c, source, { full: true })).toMatchObject({ indexed: 3, problems: [] });
+          expect(await c.countByDay({})).toEqual(before);
+          source.failAfter = { path: 'logs/play-1-222/main.log', bytes: 100_000 };
+          expect((await indexCatalog(c, source, { full: true })).problems.map((p) => p.manifestId)).toEqual([A]);
+          expect(await c.countByDay({})).toEqual(before);
+          await c.remove(B);
+          await c.remove(B);
+          expect(await c.countByDay({})).toEqual([
+            { day: '2026-11-01', phase: 'Succeeded', count: 1 },
+            { day: '2026-11-10', phase: 'Succeeded', count: 1 },
+          ]);
+          await upsert(c, row(1, { phase: 'Failed', finishedAt: '2026-11-01T05:00:00Z' }));
+          // Replaced by a row of another day and phase: the old one's count goes.
+          await upsert(c, row(1, { phase: 'Error', finishedAt: '2026-11-02T05:00:00Z' }));
+          expect(await c.countByDay({ to: day('2026-11-03') })).toEqual([
+            { day: '2026-11-01', phase: 'Succeeded', count: 1 },
+            { day: '2026-11-02', phase: 'Error', count: 1 },
+          ]);
+          await c.remove(A);
+          await c.remove(row(1, {}).manifestId);
+          expect(await c.countByDay({})).toEqual([{ day: '2026-11-10', phase: 'Succeeded', count: 1 }]);
+        });
+
+        test('a range that is not whole UTC days is a usage error naming the bound', async () => {
+          const c = await fresh();
+          await expect(c.countByDay({ from: new Date('2026-11-01T10:00:00Z') })).rejects.toThrow(
+            /from must be a UTC midnight/,
+          );
+          await expect(c.countByDay({ to: new Date('nope') })).rejects.toThrow(ConfigError);
+          expect(await c.countByDay({ from: day('2026-11-01'), to: day('2026-11-02') })).toEqual([]);
+        });
+      });
+
       describe('full text', () => {
         test('hits name the workflow, node, log and line, with a snippet and highlight offsets', async () => {
           const c = await indexed();

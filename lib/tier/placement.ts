@@ -3,6 +3,7 @@
 import { AlreadyExistsError } from '../errors.ts';
 import { TIERS, type Tier } from '../policy/facts.ts';
 import { ARCHIVE_PREFIX, PACKS_PREFIX, parseGroupKey, type Repository } from '../archive/repository.ts';
+import { readObject } from '../store/read-whole.ts';
 import type { ObjectInfo, StorageClass } from '../store/store.ts';
 import type { PackPlacement } from './plan.ts';
 import { colder, tierOfClass } from './storage-class.ts';
@@ -27,6 +28,40 @@ export async function* listTierRecords(repo: Repository): AsyncIterable<TierReco
     const parsed = parseGroupKey(TIERS_PREFIX, info.key.slice(0, slash));
     if (parsed && TIERS.includes(tier)) yield { ...parsed, tier, key: info.key, at: info.lastModified };
   }
+}
+
+/**
+ * The tier records of some packs of one group (a workflow's), listed pack by pack, with the time and reason each
+ * record states (else its object's time): what one workflow's timeline reads, without listing the whole archive's.
+ */
+export async function packTierRecords(
+  repo: Repository,
+  group: string,
+  packIds: readonly string[],
+): Promise<Array<TierRecordInfo & { reason?: string }>> {
+  const out: Array<TierRecordInfo & { reason?: string }> = [];
+  for (const packId of packIds) {
+    for await (const info of repo.store.list(`${TIERS_PREFIX}${group}/${packId}/`)) {
+      const tier = info.key.slice(info.key.lastIndexOf('/') + 1) as Tier;
+      if (!TIERS.includes(tier) || info.key !== tierRecordKey(group, packId, tier)) continue;
+      let stated: { at?: unknown; reason?: unknown } = {};
+      try {
+        stated = JSON.parse((await readObject(repo.store, info.key)).toString('utf8')) as typeof stated;
+      } catch {
+        // A record that does not parse still says the pack entered the tier, when its object was written.
+      }
+      const at = typeof stated.at === 'string' ? new Date(stated.at) : undefined;
+      out.push({
+        group,
+        packId,
+        tier,
+        key: info.key,
+        at: at && !Number.isNaN(at.getTime()) ? at : info.lastModified,
+        ...(typeof stated.reason === 'string' && { reason: stated.reason }),
+      });
+    }
+  }
+  return out;
 }
 
 /** Records that a pack entered a tier; a record already there (a re-run after a crash) is kept as it is. */

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import {
   artifactList,
+  auditEventList,
+  auditEventsQuery,
   entryPathSchema,
   extensionRequest,
   extensionWrite,
@@ -13,6 +15,7 @@ import {
   logQuery,
   manifestIdSchema,
   nodeIdSchema,
+  policyExplanation,
   problem,
   recordIdSchema,
   releaseRequest,
@@ -24,6 +27,7 @@ import {
   searchResult,
   workflowDetail,
   workflowPage,
+  workflowTimeline,
 } from './schemas.ts';
 import { storageQuery, storageReport, verifyStatus } from './status-schemas.ts';
 
@@ -47,7 +51,10 @@ export type RouteName =
   | 'releaseHold'
   | 'addExtension'
   | 'storage'
-  | 'verifyStatus';
+  | 'verifyStatus'
+  | 'explainPolicy'
+  | 'getTimeline'
+  | 'listAuditEvents';
 
 export interface RouteSpec {
   name: RouteName;
@@ -134,6 +141,31 @@ export const ROUTES: readonly RouteSpec[] = [
     params: z.object({ manifestId: manifestIdSchema, path: entryPathSchema }).strict(),
     response: 'binary',
     ranges: true,
+  },
+  {
+    name: 'explainPolicy',
+    path: '/api/v1/workflows/{manifestId}/policy',
+    summary: "The retention policy's explanation: every rule's verdict, the winner and why, the schedule, holds",
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema }).strict(),
+    response: policyExplanation,
+  },
+  {
+    name: 'getTimeline',
+    path: '/api/v1/workflows/{manifestId}/timeline',
+    summary: "The workflow's tier timeline: archived, tier moves, holds, extensions, and what the policy plans next",
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema }).strict(),
+    response: workflowTimeline,
+  },
+  {
+    name: 'listAuditEvents',
+    path: '/api/v1/workflows/{manifestId}/audit',
+    summary: 'The newest audit records about the workflow (reads, restores, holds, tier moves), newest first',
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema }).strict(),
+    query: auditEventsQuery,
+    response: auditEventList,
   },
   {
     name: 'listHolds',

@@ -6,6 +6,8 @@ export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_SEARCH_HITS = 100;
 export const DEFAULT_SEARCH_HITS = 20;
+export const MAX_AUDIT_EVENTS = 1000;
+export const DEFAULT_AUDIT_EVENTS = 100;
 
 const dateTime = z.iso.datetime({ offset: true }).describe('RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z');
 /** Query parameters that may be given more than once arrive as an array. */
@@ -389,3 +391,106 @@ export const holdWrite = z
   .strict();
 
 export const extensionWrite = z.object({ extension }).strict();
+
+const tierSchema = z.enum(['hot', 'warm', 'cold', 'deepArchive']);
+
+export const policyExplanation = z
+  .object({
+    workflow: z.object({ uid: z.string(), namespace: z.string(), name: z.string(), phase: z.string() }).strict(),
+    policy: z
+      .object({ valid: z.boolean(), problems: z.array(z.string()) })
+      .strict()
+      .describe('the policies the server explains with (strata serve --policy); invalid: everything fails closed'),
+    action: z.string().describe('what the policy does now: keep, archive, move (to targetTier) or delete'),
+    targetTier: z.string().optional(),
+    winningRule: z.string().optional().describe('the rule whose settings apply; absent: the defaults'),
+    matchedRules: z.array(z.string()),
+    reasons: z.array(z.string()).describe('why, in words: the winner, compliance floors, holds, extensions'),
+    failedClosed: z.boolean(),
+    complianceClass: z.string().optional(),
+    complianceFloor: z.string().optional().describe('no deletion before this (RFC 3339), or "indefinite"'),
+    group: z.string().describe('timeline group: retention class + archive period'),
+    destination: z.string().optional(),
+    deleteSourceAfterArchive: z.boolean(),
+    extendedUntil: z.string().optional().describe('the latest extension'),
+    rules: z.array(
+      z
+        .object({
+          rule: z.string(),
+          priority: z.number().int(),
+          order: z.number().int(),
+          matched: z.union([z.boolean(), z.literal('error')]),
+          error: z.string().optional(),
+          complianceClass: z.string().optional(),
+          sets: z.array(z.string()),
+          at: z.string().describe('file:line of the rule'),
+        })
+        .strict(),
+    ),
+    schedule: z
+      .object({
+        archiveOn: z.string().optional(),
+        warmOn: z.string().optional(),
+        coldOn: z.string().optional(),
+        deepArchiveOn: z.string().optional(),
+        deleteOn: z.string().describe('RFC 3339, or "never" / "never while held"'),
+      })
+      .strict(),
+    activeHolds: z.array(z.string()).describe('ids of the holds in force: while any is, nothing is deleted'),
+  })
+  .strict();
+
+export const workflowTimeline = z
+  .object({
+    tiers: z
+      .object({
+        hot: z.number().int().optional(),
+        warm: z.number().int().optional(),
+        cold: z.number().int().optional(),
+        deepArchive: z.number().int().optional(),
+      })
+      .strict()
+      .describe("how many of the workflow's packs are in each tier now (Strata's tier records)"),
+    events: z.array(
+      z
+        .object({
+          at: z.string(),
+          kind: z.enum(['archived', 'tier', 'hold-set', 'hold-released', 'extended', 'planned-tier', 'planned-delete']),
+          tier: tierSchema.optional(),
+          packs: z.number().int().optional(),
+          id: z.string().optional(),
+          actor: z.string().optional(),
+          detail: z.string(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export const auditEventsQuery = z
+  .object({
+    limit: pageLimit(MAX_AUDIT_EVENTS).describe(
+      `newest records, 1..${MAX_AUDIT_EVENTS} (default ${DEFAULT_AUDIT_EVENTS})`,
+    ),
+  })
+  .strict();
+
+export const auditEventList = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          at: z.string(),
+          action: z.string(),
+          outcome: z.string(),
+          actor: z.string(),
+          verified: z.boolean(),
+          subject: z.string(),
+          reason: z.string().optional(),
+          approver: z.string().optional(),
+          details: z.record(z.string(), z.unknown()).optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();

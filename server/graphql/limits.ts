@@ -26,6 +26,9 @@ const ARCHIVE_READS = new Set([
   'Workflow.nodes',
   'Workflow.holds',
   'Workflow.extensions',
+  'Workflow.policy',
+  'Workflow.timeline',
+  'Workflow.auditEvents',
   'Log.text',
 ]);
 /**

@@ -34,11 +34,12 @@ import type { Caller } from '../auth/access.ts';
 import type { RestoreJobService } from '../restores/job.ts';
 import type { ArchiveService, WorkflowDetail } from '../service/archive-service.ts';
 import { restoreFields } from './restores.ts';
+import { Extension, Hold, retentionMutations, workflowRetentionFields, type RetentionContext } from './retention.ts';
 
 /** At most this much log text in one `Log.text` (larger logs: page with offset, or the REST endpoint's stream). */
 export const MAX_LOG_TEXT = 1024 * 1024;
 
-export interface GraphQLContext {
+export interface GraphQLContext extends RetentionContext {
   caller: Caller;
   service: ArchiveService;
   /** Absent when the server runs without restore jobs (their fields answer 503). */
@@ -182,32 +183,6 @@ const Artifact = new GraphQLObjectType<CatalogEntry & { manifestId: string }>({
   },
 });
 
-type HoldView = WorkflowDetail['holds'][number];
-
-const Hold = new GraphQLObjectType<HoldView>({
-  name: 'Hold',
-  fields: {
-    id: { type: nn(GraphQLString) },
-    actor: { type: nn(GraphQLString) },
-    reason: { type: nn(GraphQLString) },
-    created: { type: nn(GraphQLString) },
-    releasedBy: { type: GraphQLString, resolve: (h) => h.released?.actor },
-    releasedAt: { type: GraphQLString, resolve: (h) => h.released?.at },
-    releaseReason: { type: GraphQLString, resolve: (h) => h.released?.reason },
-  },
-});
-
-const Extension = new GraphQLObjectType({
-  name: 'Extension',
-  fields: {
-    id: { type: nn(GraphQLString) },
-    actor: { type: nn(GraphQLString) },
-    reason: { type: nn(GraphQLString) },
-    created: { type: nn(GraphQLString) },
-    until: { type: nn(GraphQLString) },
-  },
-});
-
 const Workflow = new GraphQLObjectType<CatalogWorkflow, GraphQLContext>({
   name: 'Workflow',
   description:
@@ -258,6 +233,7 @@ const Workflow = new GraphQLObjectType<CatalogWorkflow, GraphQLContext>({
       type: list(Extension),
       resolve: async (w, _a, ctx) => (await detailOf(ctx, w.manifestId)).extensions,
     },
+    ...workflowRetentionFields,
   }),
 });
 
@@ -368,7 +344,7 @@ const restores = restoreFields(Workflow);
 
 const Mutation = new GraphQLObjectType<unknown, GraphQLContext>({
   name: 'Mutation',
-  fields: restores.mutation,
+  fields: { ...restores.mutation, ...retentionMutations },
 });
 
 const Query = new GraphQLObjectType<unknown, GraphQLContext>({

@@ -4,6 +4,9 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuditLog } from '../../lib/audit/audit.ts';
+import type { WrittenRecord } from '../../lib/audit/log-format.ts';
+import { auditRecords } from '../../lib/audit/store-log.ts';
+import { loadPolicySet, type PolicySet } from '../../lib/policy/index.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
@@ -18,6 +21,8 @@ import type { RestoreJobService } from '../restores/job.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
 import { RetryLater, SearchQueue, type SearchLimits } from '../service/search-queue.ts';
 import { HoldService } from '../service/hold-service.ts';
+import { RetentionView } from '../service/retention-view.ts';
+import { explainPolicy, getTimeline, listAuditEvents } from './retention-handlers.ts';
 import { addExtension, listHolds, releaseHold, setHold } from './hold-handlers.ts';
 import { BUILT_IN_PRICES, StorageUsage, type PriceTable } from '../service/storage-usage.ts';
 import { VerifyStatusReader } from '../service/verify-status.ts';
@@ -56,6 +61,10 @@ export interface ServerDeps {
   approvals?: () => Promise<ApprovalStore | undefined>;
   /** Configuration extendApprovalBeyond (default 1y). */
   extendApprovalBeyond?: string;
+  /** The retention policies explained per workflow (`strata serve --policy`); the built-in defaults when absent. */
+  policySet?: PolicySet;
+  /** The audit log read back for a workflow's audit events; the archive store's log when absent. */
+  auditRecords?: () => AsyncIterable<WrittenRecord>;
   /** Errors that became a 500 (logged by the command; the client gets no detail). */
   onInternalError?(err: unknown): void;
 }
@@ -167,6 +176,9 @@ const HANDLERS: Record<Exclude<RouteName, 'health' | 'ready' | 'openapi'>, Handl
   addExtension,
   storage,
   verifyStatus,
+  explainPolicy,
+  getTimeline,
+  listAuditEvents,
 };
 
 function bearer(header: string | undefined): string | undefined {
@@ -185,9 +197,21 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
   });
   const service = new ArchiveService({ ...deps, searchQueue, holds: (uid) => holds.recordsOf(uid) });
   const store = async () => (await deps.repository()).store;
+  const retention = new RetentionView({
+    archive: service,
+    repository: deps.repository,
+    holds: (uid) => holds.recordsOf(uid),
+    policySet: deps.policySet ?? loadPolicySet([]).policySet,
+    auditRecords:
+      deps.auditRecords ??
+      async function* () {
+        yield* auditRecords(await store());
+      },
+  });
   const ctx: Context = {
     service,
     holds,
+    retention,
     restores: deps.restores,
     storage: new StorageUsage({ catalog: deps.catalog, store, prices: deps.prices ?? BUILT_IN_PRICES }),
     verifyStatus: new VerifyStatusReader({ store }),

@@ -134,7 +134,14 @@ export async function answerGraphQL(
     const message = `a ${op.operation} is only accepted over POST`;
     return { status: 405, headers: { allow: 'POST' }, body: { errors: [new GraphQLError(message).toJSON()] } };
   }
-  const context: GraphQLContext = { caller, service: ctx.service, restores: ctx.restores, details: new Map() };
+  const context: GraphQLContext = {
+    caller,
+    service: ctx.service,
+    holds: ctx.holds,
+    retention: ctx.retention,
+    restores: ctx.restores,
+    details: new Map(),
+  };
   const result = await execute({
     schema,
     document,

@@ -7,6 +7,7 @@ import type { ArchiveService } from '../service/archive-service.ts';
 import type { HoldService } from '../service/hold-service.ts';
 import type { StorageUsage } from '../service/storage-usage.ts';
 import type { VerifyStatusReader } from '../service/verify-status.ts';
+import type { RetentionView } from '../service/retention-view.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -28,6 +29,7 @@ export function sendError(res: ServerResponse, status: number, message: string, 
 export interface Context {
   service: ArchiveService;
   holds: HoldService;
+  retention: RetentionView;
   /** Absent when the server was started without a restore directory. */
   restores: RestoreJobService | undefined;
   storage: StorageUsage;

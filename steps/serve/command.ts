@@ -9,6 +9,8 @@ import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
 import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
+import { formatProblem, loadPolicySet } from '../../lib/policy/index.ts';
+import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 import type { RestoreJobService } from '../../server/restores/job.ts';
 
@@ -29,6 +31,7 @@ interface ServeArgs {
   'search-max-cost'?: number;
   pricing?: string;
   'tls-cert'?: string;
+  policy?: string[];
   'tls-key'?: string;
   'oidc-issuer'?: string;
   'oidc-audience'?: string;
@@ -113,6 +116,11 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .option('pricing', {
         type: 'string',
         describe: 'per-tier prices for the storage panel (env STRATA_PRICING; default: built-in policies/pricing.yaml)',
+      })
+      .option('policy', {
+        type: 'string',
+        array: true,
+        describe: "policy files or directories a workflow's policy explanation uses (default: built-in defaults)",
       })
       .option('tls-cert', { type: 'string', describe: 'serve HTTPS with this PEM certificate (chain) ...' })
       .option('tls-key', { type: 'string', describe: '... and this PEM private key' })
@@ -222,7 +230,11 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     const rate = args['rate-limit'] ?? 0;
     if (!(rate >= 0)) throw new ConfigError(`--rate-limit must be 0 or more, got ${args['rate-limit']}`);
     const pricingFile = args.pricing ?? process.env.STRATA_PRICING;
+    // Read once at start-up, as `strata tier` reads its --policy: an invalid set is explained as failing closed.
+    const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
+    for (const p of problems) ctx.log(`strata serve: policy: ${formatProblem(p)}`);
     const app = createApp({
+      policySet,
       catalog,
       repository: openRepo,
       ...(restores && { restores }),

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
 import { openRepository } from '../../lib/archive/repository.ts';
 import type { AuditRecord } from '../../lib/audit/audit.ts';
+import { createStoreAuditLog } from '../../lib/audit/store-audit.ts';
 import type { BundleEntry, WorkflowBundle } from '../../lib/bundle/bundle.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
@@ -92,6 +93,8 @@ export interface FixtureOptions {
     access: TokenFileAccess;
     audit: { record(r: AuditRecord): Promise<void> };
   }): RestoreJobService;
+  /** Write audit records to the archive store's log too (what `strata serve` does), not only to `audit`. */
+  storeAudit?: boolean;
 }
 
 /** Four archived workflows (three in agents, one in finance), served with the access file above. */
@@ -115,7 +118,13 @@ export async function startFixture(
   await indexCatalog(catalog, await archiveManifestSource(store));
   const tokens = new TokenFileAccess(parseAccessFile(access, 'access.yaml'));
   const audit: AuditRecord[] = [];
-  const auditLog = { record: async (r: AuditRecord) => void audit.push(r) };
+  const storeLog = options.storeAudit ? createStoreAuditLog(store) : undefined;
+  const auditLog = {
+    record: async (r: AuditRecord) => {
+      await storeLog?.record(r);
+      audit.push(r);
+    },
+  };
   const restores = options.restores
     ? await RestoreJobs.open({
         catalog,

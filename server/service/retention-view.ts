@@ -1,0 +1,230 @@
+// What the archive knows and decides about one workflow, for a caller who may open it: the policy's explanation
+// (lib/policy's explainRetention, on what the manifest recorded, as `strata tier` decides), the timeline (tier records,
+// holds, extensions, what the policy plans next) and the audit records about it.
+import { readManifest } from '../../lib/archive/manifest-lookup.ts';
+import type { Manifest } from '../../lib/archive/manifest.ts';
+import { packKey, type Repository } from '../../lib/archive/repository.ts';
+import type { WrittenRecord } from '../../lib/audit/log-format.ts';
+import type { CatalogWorkflow } from '../../lib/catalog/catalog.ts';
+import { formatProblem, type PolicySet } from '../../lib/policy/index.ts';
+import { explainRetention, type Explanation } from '../../lib/policy/explain.ts';
+import { activeHolds, type HoldsAndExtensions } from '../../lib/policy/holds.ts';
+import { manifestInput } from '../../lib/policy/inputs.ts';
+import type { Tier } from '../../lib/policy/facts.ts';
+import { packTierRecords } from '../../lib/tier/placement.ts';
+import type { Caller } from '../auth/access.ts';
+import type { ArchiveService } from './archive-service.ts';
+
+export interface RetentionViewDeps {
+  archive: ArchiveService;
+  repository(): Promise<Repository>;
+  holds(workflowUid: string): Promise<HoldsAndExtensions>;
+  /** The policies the server explains with (`strata serve --policy`); the built-in defaults when none are given. */
+  policySet: PolicySet;
+  /** Every audit record, oldest first (the store's log, sealed then pending). */
+  auditRecords(): AsyncIterable<WrittenRecord>;
+  now?: () => Date;
+}
+
+export interface PolicyExplanation {
+  workflow: Explanation['workflow'];
+  policy: { valid: boolean; problems: string[] };
+  action: string;
+  targetTier?: string;
+  winningRule?: string;
+  matchedRules: string[];
+  reasons: string[];
+  failedClosed: boolean;
+  complianceClass?: string;
+  complianceFloor?: string;
+  group: string;
+  destination?: string;
+  deleteSourceAfterArchive: boolean;
+  extendedUntil?: string;
+  rules: Explanation['rules'];
+  schedule: Explanation['dates'];
+  activeHolds: string[];
+}
+
+export type TimelineKind =
+  'archived' | 'tier' | 'hold-set' | 'hold-released' | 'extended' | 'planned-tier' | 'planned-delete';
+
+export interface TimelineEvent {
+  at: string;
+  kind: TimelineKind;
+  tier?: Tier;
+  /** For `tier`: how many of the workflow's packs entered the tier (the first of them at `at`). */
+  packs?: number;
+  /** A hold's or extension's id. */
+  id?: string;
+  actor?: string;
+  detail: string;
+}
+
+export interface WorkflowTimeline {
+  /** Each tier and how many of the workflow's packs are in it now (by Strata's tier records; hot without one). */
+  tiers: Partial<Record<Tier, number>>;
+  events: TimelineEvent[];
+}
+
+export interface AuditEvent {
+  at: string;
+  action: string;
+  outcome: string;
+  actor: string;
+  verified: boolean;
+  subject: string;
+  reason?: string;
+  approver?: string;
+  details?: Record<string, unknown>;
+}
+
+const COLDER: Record<Tier, number> = { hot: 0, warm: 1, cold: 2, deepArchive: 3 };
+
+export class RetentionView {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RetentionViewDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  private async opened(caller: Caller, manifestId: string): Promise<{ row: CatalogWorkflow; manifest: Manifest }> {
+    const row = await this.deps.archive.readableWorkflow(caller, manifestId);
+    return { row, manifest: await readManifest(await this.deps.repository(), manifestId) };
+  }
+
+  /** Every rule's verdict, the winner and why, the dates it gives, and the holds and extensions that weigh in. */
+  async explain(caller: Caller, manifestId: string): Promise<PolicyExplanation> {
+    const { row, manifest } = await this.opened(caller, manifestId);
+    return this.explained(row, manifest, await this.deps.holds(row.uid));
+  }
+
+  private explained(row: CatalogWorkflow, manifest: Manifest, holds: HoldsAndExtensions): PolicyExplanation {
+    const set = this.deps.policySet;
+    const now = this.now();
+    const { facts } = manifestInput(manifest, `manifest ${row.manifestId}`);
+    const e = explainRetention(set, facts, now, holds);
+    const d = e.decision;
+    const floor = d.complianceFloor;
+    return {
+      workflow: e.workflow,
+      policy: { valid: set.valid, problems: set.problems.map(formatProblem) },
+      action: d.action,
+      ...(d.targetTier && { targetTier: d.targetTier }),
+      ...(d.winningRule && { winningRule: d.winningRule }),
+      matchedRules: d.matchedRules,
+      reasons: d.reasons,
+      failedClosed: Boolean(d.failedClosed),
+      ...(d.complianceClass && { complianceClass: d.complianceClass }),
+      ...(floor && { complianceFloor: floor === 'indefinite' ? 'indefinite' : floor.toISOString() }),
+      group: d.group,
+      ...(d.destination && { destination: d.destination }),
+      deleteSourceAfterArchive: d.deleteSourceAfterArchive,
+      ...(d.extendedUntil && { extendedUntil: d.extendedUntil.toISOString() }),
+      rules: e.rules,
+      schedule: Object.fromEntries(Object.entries(e.dates).filter(([, v]) => v !== undefined)) as Explanation['dates'],
+      activeHolds: activeHolds(holds.holds, row.uid, now).map((h) => h.id),
+    };
+  }
+
+  /** What happened to the workflow's archive and what the policy plans next, in time order. */
+  async timeline(caller: Caller, manifestId: string): Promise<WorkflowTimeline> {
+    const { row, manifest } = await this.opened(caller, manifestId);
+    const holds = await this.deps.holds(row.uid);
+    const records = await packTierRecords(await this.deps.repository(), manifest.group, manifest.packs);
+    const events: TimelineEvent[] = [];
+    if (row.archivedAt) events.push({ at: row.archivedAt, kind: 'archived', tier: 'hot', detail: 'archived' });
+    const entered = new Map<Tier, Date[]>();
+    const coldest = new Map<string, Tier>();
+    for (const r of records) {
+      entered.set(r.tier, [...(entered.get(r.tier) ?? []), r.at]);
+      const was = coldest.get(r.packId);
+      if (!was || COLDER[r.tier] > COLDER[was]) coldest.set(r.packId, r.tier);
+    }
+    for (const [tier, times] of entered) {
+      const first = new Date(Math.min(...times.map((t) => t.getTime())));
+      events.push({
+        at: first.toISOString(),
+        kind: 'tier',
+        tier,
+        packs: times.length,
+        detail: `${times.length} of ${manifest.packs.length} pack(s) entered ${tier}`,
+      });
+    }
+    for (const h of holds.holds) {
+      events.push({ at: h.created, kind: 'hold-set', id: h.id, actor: h.actor, detail: h.reason });
+      if (h.released)
+        events.push({
+          at: h.released.at,
+          kind: 'hold-released',
+          id: h.id,
+          actor: h.released.actor,
+          detail: h.released.reason,
+        });
+    }
+    for (const x of holds.extensions)
+      events.push({
+        at: x.created,
+        kind: 'extended',
+        id: x.id,
+        actor: x.actor,
+        detail: `until ${x.until}: ${x.reason}`,
+      });
+    const now = this.now();
+    const plan = this.explained(row, manifest, holds);
+    const planned: Array<[string | undefined, Tier]> = [
+      [plan.schedule.warmOn, 'warm'],
+      [plan.schedule.coldOn, 'cold'],
+      [plan.schedule.deepArchiveOn, 'deepArchive'],
+    ];
+    for (const [at, tier] of planned)
+      if (at && new Date(at) > now && !entered.has(tier))
+        events.push({ at, kind: 'planned-tier', tier, detail: `policy moves it to ${tier}` });
+    const deleteOn = new Date(plan.schedule.deleteOn);
+    if (!Number.isNaN(deleteOn.getTime()))
+      events.push({
+        at: deleteOn.toISOString(),
+        kind: 'planned-delete',
+        detail: plan.activeHolds.length ? 'policy expiry, held back while a hold is in force' : 'policy expiry',
+      });
+    events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    const tiers: Partial<Record<Tier, number>> = {};
+    for (const packId of manifest.packs) {
+      const tier = coldest.get(packId) ?? 'hot';
+      tiers[tier] = (tiers[tier] ?? 0) + 1;
+    }
+    return { tiers, events };
+  }
+
+  /**
+   * The newest `limit` audit records about the workflow (its uid, this manifest, its packs, or a search that
+   * returned it), newest first. Reads the whole log: cost grows with the log, memory stays at `limit` records.
+   */
+  async auditEvents(caller: Caller, manifestId: string, limit: number): Promise<AuditEvent[]> {
+    const { row, manifest } = await this.opened(caller, manifestId);
+    const subjects = new Set([row.uid, manifestId, ...manifest.packs.map((p) => packKey(manifest.group, p))]);
+    const kept: AuditEvent[] = [];
+    for await (const r of this.deps.auditRecords()) {
+      const manifests = r.details?.manifests;
+      const about =
+        subjects.has(r.subject) ||
+        r.details?.manifestId === manifestId ||
+        (Array.isArray(manifests) && manifests.includes(manifestId));
+      if (!about) continue;
+      kept.push({
+        at: r.at,
+        action: r.action,
+        outcome: r.outcome,
+        actor: r.actor,
+        verified: r.verified,
+        subject: r.subject,
+        ...(r.reason !== undefined && { reason: r.reason }),
+        ...(r.approver !== undefined && { approver: r.approver }),
+        ...(r.details !== undefined && { details: r.details }),
+      });
+      if (kept.length > limit) kept.shift();
+    }
+    // Pending records follow the sealed ones in key order, which is not quite time order across writers.
+    return kept.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  }
+}

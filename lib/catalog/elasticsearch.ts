@@ -74,6 +74,11 @@ interface SegmentDoc {
 
 const PAGE = 1000;
 const ALL = { ignore_unavailable: true, allow_no_indices: true } as const;
+/**
+ * Reads of workflow rows: no total (counting every match would visit every document the filters match, and stops
+ * the early termination of a sorted page), and no entry list (only `entries` needs it).
+ */
+const ROWS = { track_total_hits: false, _source: { excludes: ['entryList'] } } as const;
 
 function ms(iso: string | undefined): number | undefined {
   if (iso === undefined) return undefined;
@@ -311,6 +316,7 @@ export class ElasticsearchCatalog implements Catalog {
       query: { bool: { filter } },
       sort: [{ atMs: 'desc' }, { manifestId: 'asc' }],
       size: limitOf(query),
+      ...ROWS,
       ...ALL,
     });
     return res.hits.hits.map((h) => toWorkflow(h._source!));
@@ -339,6 +345,7 @@ export class ElasticsearchCatalog implements Catalog {
       ...(query.after !== undefined && { search_after: [query.after.value, query.after.id] }),
       // One more than asked says whether another page exists, without counting.
       size: limit + 1,
+      ...ROWS,
       ...ALL,
     });
     const hits = res.hits.hits;
@@ -383,6 +390,7 @@ export class ElasticsearchCatalog implements Catalog {
         ],
         ...(after && { search_after: after }),
         size: Math.min(PAGE, limit + 10),
+        track_total_hits: false,
         ...ALL,
       });
       const page = res.hits.hits;
@@ -432,6 +440,7 @@ export class ElasticsearchCatalog implements Catalog {
       query: { bool: { should, minimum_should_match: 1 } },
       sort: [{ atMs: 'desc' }, { manifestId: 'asc' }],
       size: PAGE,
+      ...ROWS,
       ...ALL,
     });
     return res.hits.hits.map((h) => toWorkflow(h._source!));

@@ -1,13 +1,17 @@
 // The Elasticsearch catalog's own behaviour on the loopback node: period indices behind aliases, retention dropping
 // expired periods, crash-safe upserts, and bulk indexing that waits out a node refusing for a while.
-import { Client } from '@elastic/elasticsearch';
+import { Client, type estypes } from '@elastic/elasticsearch';
 import { randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { CatalogWorkflow, LogSegment } from '../../lib/catalog/catalog.ts';
 import { BulkWriter } from '../../lib/catalog/es-bulk.ts';
-import { openElasticsearchCatalog, type ElasticsearchCatalog } from '../../lib/catalog/elasticsearch.ts';
+import {
+  openElasticsearchCatalog,
+  workflowDocument,
+  type ElasticsearchCatalog,
+} from '../../lib/catalog/elasticsearch.ts';
 import { StrataError } from '../../lib/errors.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { searchPeerOrSkip } from '../support/search-peer.ts';
@@ -79,6 +83,39 @@ describe.skipIf(peer.skip)(`Elasticsearch catalog${peer.skip ? ` (skipped: ${pee
     expect(indices.sort()).toEqual(['logs-2026.11', 'workflows-2026.11'].map((s) => `${catalog.prefix}-${s}`));
     expect(await catalog.searchText('refused')).toEqual([]);
     expect((await catalog.stats()).manifests).toBe(1);
+  });
+
+  test('a newest-first page reads only the newest matching documents, not every one its filters match', async () => {
+    const c = await openElasticsearchCatalog({ node: peer.endpoint!, prefix: prefix(), replicas: 0 });
+    try {
+      // One upsert creates the month's index from the template; 400 more rows of the same month arrive in bulk.
+      await c.upsertManifest(workflow('c0', '2026-09-01T00:00:00Z'), [], segs());
+      const rows = Array.from({ length: 400 }, (_, i) =>
+        workflow(`d${i.toString(16).padStart(3, '0')}`, new Date(Date.UTC(2026, 8, 2) + i * 60_000).toISOString()),
+      );
+      const operations = rows.flatMap((w) => [
+        { index: { _index: `${c.prefix}-workflows-2026.09`, _id: w.manifestId } },
+        workflowDocument(w, 'g0', [], 0),
+      ]);
+      expect((await c.client.bulk({ operations, refresh: true })).errors).toBe(false);
+      const sent: estypes.SearchRequest[] = [];
+      const search = c.client.search.bind(c.client);
+      c.client.search = ((req: estypes.SearchRequest, opts?: object) => {
+        sent.push(req);
+        return search(req, opts);
+      }) as typeof c.client.search;
+      const page = await c.page({ sort: 'newest', limit: 5, labels: [{ key: 'team', op: 'in', values: ['a'] }] });
+      expect(page.items.map((w) => w.name)).toEqual(['wf-d18f', 'wf-d18e', 'wf-d18d', 'wf-d18c', 'wf-d18b']);
+      // The same request, profiled: how many documents the query visited to answer it.
+      const profiled = await search({ ...sent.at(-1)!, profile: true });
+      const visited = profiled.profile!.shards.flatMap((s) =>
+        s.searches.flatMap((q) => q.query.map((n) => n.breakdown.next_doc_count + n.breakdown.advance_count)),
+      );
+      expect(visited.reduce((a, b) => a + b, 0)).toBeLessThan(50);
+    } finally {
+      await c.client.indices.delete({ index: `${c.prefix}-*` });
+      await c.close();
+    }
   });
 
   test('an upsert that dies while its log streams in leaves nothing visible; the next one replaces it', async () => {

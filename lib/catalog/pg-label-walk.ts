@@ -77,18 +77,19 @@ export interface LabelWalk {
  */
 export function labelWalkSql(w: LabelWalk): string {
   const m = `${w.schema}.manifests`;
-  const [seekAgg, cmp, lead, trail, next] = w.descending
-    ? ['max', '<=', 'LEAST', 'GREATEST', '- 1']
-    : ['min', '>=', 'GREATEST', 'LEAST', '+ 1'];
+  const [dir, cmp, lead, trail, next] = w.descending
+    ? ['DESC', '<=', 'LEAST', 'GREATEST', '- 1']
+    : ['ASC', '>=', 'GREATEST', 'LEAST', '+ 1'];
   const key = 'coalesce(m.at_ms, -1)';
   // Seeks of every stream from position `p`: the nearest position at or past p where each has a row (of a stream of
-  // several values: the nearest of theirs).
+  // several values: the nearest of theirs). An ordered LIMIT 1 rather than max(): planned as an aggregate, max()
+  // read the whole range of a small table.
   const streams = w.streams.map((s) => ({ key: w.param(s.key), values: s.values.map((v) => w.param(v)) }));
   const seeks = (p: string) =>
     streams.map(({ key: k, values }) => {
       const one = values.map(
         (v) =>
-          `(SELECT ${seekAgg}(at_ms) FROM ${w.schema}.labels WHERE key = ${k} AND value = ${v} AND at_ms ${cmp} ${p})`,
+          `(SELECT at_ms FROM ${w.schema}.labels WHERE key = ${k} AND value = ${v} AND at_ms ${cmp} ${p} ORDER BY at_ms ${dir} LIMIT 1)`,
       );
       return one.length === 1 ? one[0]! : `${trail}(${one.join(', ')})`;
     });
@@ -112,6 +113,9 @@ WITH RECURSIVE z(at, hit, n, steps) AS (
 stop AS (SELECT * FROM z ORDER BY steps DESC LIMIT 1)
 SELECT stop.at AS walk_at, stop.hit AS walk_hit, (stop.at IS NULL OR stop.n >= ${w.wanted}) AS walk_done, r.*
 FROM stop LEFT JOIN LATERAL (
-  SELECT m.* FROM ${m} m WHERE ${key} IN (SELECT at FROM z WHERE hit) AND ${w.where} ${w.orderBy} LIMIT ${w.limit}
+  -- The rows at each meeting point, looked up by position (OFFSET 0: never a scan of every row the labels match).
+  SELECT m.* FROM (SELECT DISTINCT at FROM z WHERE hit) h,
+    LATERAL (SELECT * FROM ${m} m WHERE ${key} = h.at AND ${w.where} OFFSET 0) m
+  ${w.orderBy} LIMIT ${w.limit}
 ) r ON true`;
 }

@@ -82,8 +82,26 @@ export async function benchService({ catalogFile, work, corpus, opts }: Args): P
       logLastPage: await timed(opts.runs, () => get(server.base, logPath, { range: 'bytes=-65536' }, 'first')),
       load: [],
     };
-    for (const path of [listPath(3), searchPath(0)]) {
+    // The load's search: BENCH_SCALE_LOAD_SEARCH, or the rare word (cheap; common words rank many segments).
+    const loadSearch = process.env.BENCH_SCALE_LOAD_SEARCH
+      ? `/api/v1/search?q=${encodeURIComponent(process.env.BENCH_SCALE_LOAD_SEARCH)}&limit=20`
+      : searchPath(0);
+    for (const path of [listPath(3), loadSearch]) {
       result.load.push(autocannon(server.base, path, opts.clients, opts.loadSeconds));
+    }
+    await server.stop();
+    // The same search load on a server that lets every search wait its turn (as before search admission), to
+    // compare under the same machine load (BENCH_SCALE_SEARCH_UNLIMITED=0 skips it).
+    if (process.env.BENCH_SCALE_SEARCH_UNLIMITED !== '0') {
+      const unlimited = await startServer(work, catalogFile, opts.clients, [
+        ...['--search-concurrency', '1000', '--search-queue', '100000', '--search-wait-ms', '3600000'],
+      ]);
+      try {
+        const run = autocannon(unlimited.base, loadSearch, opts.clients, opts.loadSeconds);
+        result.load.push({ ...run, path: `${run.path} (no admission limits)` });
+      } finally {
+        await unlimited.stop();
+      }
     }
     return result;
   } finally {
@@ -156,6 +174,7 @@ async function startServer(
   work: string,
   catalogFile: string,
   clients: number,
+  extra: string[] = [],
 ): Promise<{ base: string; stop(): Promise<void> }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
   const proc: ChildProcess = spawn(
@@ -168,6 +187,7 @@ async function startServer(
       // autocannon sends one token from every connection: let it stand for as many callers as it has clients, so
       // the run measures the server's search admission (queue, 503) rather than one caller's share (429).
       ...['--search-per-caller', String(clients)],
+      ...extra,
     ],
     { cwd: work, env: { ...env, STRATA_ACTOR: 'bench' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

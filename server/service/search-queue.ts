@@ -165,7 +165,10 @@ export class SearchQueue {
       if (next) {
         clearTimeout(next.timer);
         this.running++;
-        next.start();
+        // The next search starts after the event loop has polled I/O: a search on the embedded SQLite catalog holds
+        // the thread while its query runs, and handing over in a microtask would run them back to back while new
+        // requests (which admission would refuse in a millisecond) wait unread on their sockets.
+        setImmediate(next.start);
       }
     }
   }

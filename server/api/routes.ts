@@ -29,7 +29,7 @@ import {
   workflowPage,
   workflowTimeline,
 } from './schemas.ts';
-import { storageQuery, storageReport, verifyStatus } from './status-schemas.ts';
+import { dailyStats, dailyStatsQuery, storageQuery, storageReport, verifyStatus } from './status-schemas.ts';
 
 export type RouteName =
   | 'health'
@@ -51,6 +51,7 @@ export type RouteName =
   | 'releaseHold'
   | 'addExtension'
   | 'storage'
+  | 'dailyStats'
   | 'verifyStatus'
   | 'explainPolicy'
   | 'getTimeline'
@@ -267,6 +268,14 @@ export const ROUTES: readonly RouteSpec[] = [
     authenticated: true,
     query: storageQuery,
     response: storageReport,
+  },
+  {
+    name: 'dailyStats',
+    path: '/api/v1/stats/daily',
+    summary: 'Archived workflows per UTC day and phase in the namespaces the caller may list (at most 366 days)',
+    authenticated: true,
+    query: dailyStatsQuery,
+    response: dailyStats,
   },
   {
     name: 'verifyStatus',

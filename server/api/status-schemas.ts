@@ -15,6 +15,44 @@ export const storageQuery = z
   })
   .strict();
 
+const dayParam = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD')
+  .refine((d) => {
+    const t = new Date(`${d}T00:00:00Z`);
+    return !Number.isNaN(t.getTime()) && t.toISOString().startsWith(d);
+  }, 'must be a calendar day');
+
+export const dailyStatsQuery = z
+  .object({
+    namespace: z
+      .union([namespaceParam, z.array(namespaceParam).max(100)])
+      .optional()
+      .describe('only these namespaces (each must be one the caller may list); default every one they may'),
+    from: dayParam.optional().describe('first UTC day counted (default: 29 days before `to`)'),
+    to: dayParam.optional().describe('last UTC day counted, inclusive (default: today); at most 366 days in all'),
+  })
+  .strict();
+
+export const dailyStats = z
+  .object({
+    namespaces: z.array(z.string()),
+    from: z.string().describe('first day counted, YYYY-MM-DD'),
+    to: z.string().describe('last day counted, inclusive'),
+    days: z
+      .array(
+        z
+          .object({
+            day: z.string().describe('UTC day of the workflow time (finish, else start, else archive)'),
+            phase: z.string().describe('Argo phase as archived, or (none)'),
+            count: z.number().int(),
+          })
+          .strict(),
+      )
+      .describe('by day, then phase; days and phases without workflows are left out'),
+  })
+  .strict();
+
 const byTier = z.object({ hot: z.number(), warm: z.number(), cold: z.number(), deepArchive: z.number() }).strict();
 const tierName = z.enum(['hot', 'warm', 'cold', 'deepArchive']);
 

@@ -32,7 +32,7 @@ import { requestTarget, type RequestTarget } from './request-target.ts';
 import { loadUi, UI_HEADERS } from './static-ui.ts';
 import { ServerMetrics } from './metrics.ts';
 import { RateLimiter, type RateLimit } from './rate-limit.ts';
-import { storage, verifyStatus } from './status-handlers.ts';
+import { dailyStats, storage, verifyStatus } from './status-handlers.ts';
 import { cancelRestore, createRestore, getRestore, getRestoreFile, listRestores } from './restore-handlers.ts';
 import { sendError, sendJson, type Context, type Handler, type Request } from './respond.ts';
 
@@ -175,6 +175,7 @@ const HANDLERS: Record<Exclude<RouteName, 'health' | 'ready' | 'openapi'>, Handl
   releaseHold,
   addExtension,
   storage,
+  dailyStats,
   verifyStatus,
   explainPolicy,
   getTimeline,

@@ -2,7 +2,15 @@
 // search, with namespace checks and an audit record before any archived byte leaves.
 import { Readable } from 'node:stream';
 import type { AuditLog } from '../../lib/audit/audit.ts';
-import type { Catalog, CatalogEntry, CatalogWorkflow, TextHit, TimeRange } from '../../lib/catalog/catalog.ts';
+import {
+  DAY_MS,
+  dayName,
+  type Catalog,
+  type CatalogEntry,
+  type CatalogWorkflow,
+  type TextHit,
+  type TimeRange,
+} from '../../lib/catalog/catalog.ts';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import { entryRange } from '../../lib/archive/entry-range.ts';
@@ -25,6 +33,10 @@ import { grepLines, type ByteSpan } from './log-stream.ts';
 
 /** A Workflow object larger than this is not inlined in the detail (its entry can be restored instead). */
 export const MAX_OBJECT_BYTES = 32 * 1024 * 1024;
+
+/** The daily stats route's default and largest span, in days. */
+const DAILY_DEFAULT_DAYS = 30;
+const DAILY_MAX_DAYS = 366;
 
 export interface ArchiveServiceDeps {
   catalog: Catalog;
@@ -102,6 +114,24 @@ export class ArchiveService {
       return allowed;
     }
     return visibleNamespaces(this.deps.authorizer, caller, 'list', await this.deps.catalog.namespaces());
+  }
+
+  /**
+   * Workflows per UTC day and phase in `namespaces` (already authorized), over the days `from`..`to` (inclusive,
+   * YYYY-MM-DD; default the 30 days up to today): one counter row per day and phase, whatever the catalog's size.
+   */
+  async dailyCounts(namespaces: readonly string[], from: string | undefined, to: string | undefined, now: Date) {
+    const last = to !== undefined ? Date.parse(`${to}T00:00:00Z`) : Math.floor(now.getTime() / DAY_MS) * DAY_MS;
+    const first = from !== undefined ? Date.parse(`${from}T00:00:00Z`) : last - (DAILY_DEFAULT_DAYS - 1) * DAY_MS;
+    if (first > last) throw new BadRequest(`query parameter from: ${from} is after to`, 'from');
+    if ((last - first) / DAY_MS + 1 > DAILY_MAX_DAYS)
+      throw new BadRequest(`query parameters from/to: at most ${DAILY_MAX_DAYS} days at once`, 'from');
+    const days = await this.deps.catalog.countByDay({
+      namespaces,
+      from: new Date(first),
+      to: new Date(last + DAY_MS),
+    });
+    return { namespaces: [...namespaces], from: dayName(first / DAY_MS), to: dayName(last / DAY_MS), days };
   }
 
   async listWorkflows(

@@ -151,6 +151,48 @@ describe('the status routes', () => {
     expect((await fetch(`${f.base}/api/v1/storage`)).status).toBe(401);
   });
 
+  test('GET /api/v1/stats/daily: workflows per day and phase of the namespaces the caller may list', async () => {
+    f = await startFixture();
+    const daily = async (query: string, token = 'alice-token') => {
+      const r = await get(`/api/v1/stats/daily${query}`, token);
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    expect(await daily('?from=2026-11-01&to=2026-11-30')).toEqual({
+      status: 200,
+      body: {
+        namespaces: ['agents'],
+        from: '2026-11-01',
+        to: '2026-11-30',
+        days: [
+          { day: '2026-11-01', phase: 'Succeeded', count: 1 },
+          { day: '2026-11-02', phase: 'Failed', count: 1 },
+          { day: '2026-11-03', phase: 'Succeeded', count: 1 },
+        ],
+      },
+    });
+    // `to` is inclusive; another tenant's workflows are never counted.
+    expect((await daily('?from=2026-11-02&to=2026-11-02')).body.days).toEqual([
+      { day: '2026-11-02', phase: 'Failed', count: 1 },
+    ]);
+    expect((await daily('?from=2026-11-01&to=2026-11-30', 'bob-token')).body).toMatchObject({
+      namespaces: ['finance'],
+      days: [{ day: '2026-11-04', phase: 'Succeeded', count: 1 }],
+    });
+    // By default the 30 days up to today.
+    const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    expect((await daily('')).body).toMatchObject({ from: dayOf(today - 29 * 86_400_000), to: dayOf(today) });
+    expect((await daily('?namespace=finance')).status).toBe(403);
+    for (const bad of [
+      '?from=2026-11-31',
+      '?from=2026-11-05&to=2026-11-04',
+      '?from=2025-01-01&to=2026-11-30',
+      '?day=1',
+    ])
+      expect((await daily(bad)).status, bad).toBe(400);
+    expect((await fetch(`${f.base}/api/v1/stats/daily`)).status).toBe(401);
+  });
+
   test('GET /api/v1/verify-status: the last runs, failing packs, and only the drilled workflows the caller may see', async () => {
     f = await startFixture();
     const log = createStoreAuditLog(f.store);

@@ -1,10 +1,13 @@
 // strata-restore brings back a workflow that strata-archive archived and deleted, as an Argo output artifact; the
 // restored workflow.resubmit.yaml is submitted with `argo submit` and runs to completion under the real controller.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// `strata serve` on the host, as the strata-server account, runs a restore job as a strata-restore Workflow.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   argo,
   e2eCluster,
@@ -12,8 +15,12 @@ import {
   kubectl,
   kubectlJson,
   nodeOutput,
+  repoRoot,
   run,
+  strata,
+  strataEnv,
   submitAndWait,
+  type E2eCluster,
   type Workflow,
 } from '../support/cluster.ts';
 import { E2E_POLICY, EXECUTOR_RBAC, runTag, workflows } from '../support/workflows.ts';
@@ -107,4 +114,164 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
     expect(again.status?.phase, again.status?.message).toBe('Succeeded');
     expect(nodeOutput(again, 'report', 'said')).toBe(nodeOutput(original, 'report', 'said'));
   });
+
+  describe('a restore job of strata serve runs as a strata-restore Workflow', () => {
+    let server: { base: string; proc: ChildProcess } | undefined;
+    const callerToken = `e2e-restore-caller-${process.pid}`;
+
+    afterAll(async () => {
+      if (server && server.proc.exitCode === null) {
+        const exited = new Promise((r) => server!.proc.once('exit', r));
+        server.proc.kill('SIGTERM');
+        await exited;
+      }
+    });
+
+    test('POST /api/v1/restores submits it as the server; it runs to Succeeded; the restored bytes verify', async () => {
+      const dir = join(c.state, 'serve-restore');
+      mkdirSync(dir, { recursive: true });
+      server = await serveAs(c, dir, callerToken);
+      const api = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${server!.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${callerToken}`,
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+          },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const list = await api('GET', `/api/v1/workflows?namespace=${c.namespace}&namePrefix=${original.metadata.name}`);
+      const rows = list.body.items as { manifestId: string; name: string }[];
+      const row = rows.find((r) => r.name === original.metadata.name);
+      expect(row, JSON.stringify(list.body)).toBeDefined();
+
+      const started = await api('POST', '/api/v1/restores', {
+        requestId: `e2e-${runTag('job')}`,
+        manifestId: row!.manifestId,
+        scope: { kind: 'workflow' },
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const job = started.body as unknown as Job;
+      expect(job.argoWorkflow?.name).toBe(`strata-restore-${job.id}`);
+      // Admission let the server name the caller as requester because the annotation names them too.
+      const wf = await kubectlJson<Workflow>(c, ['-n', c.namespace, 'get', 'workflow', job.argoWorkflow!.name]);
+      expect(wf.metadata.annotations?.['strata.dev/requested-by']).toBe(E2E_ADMIN);
+
+      const done = await eventually(
+        `restore job ${job.id} to end`,
+        async () => {
+          const j = (await api('GET', `/api/v1/restores/${job.id}`)).body as unknown as Job;
+          return ['Succeeded', 'Failed', 'Cancelled'].includes(j.phase) ? j : undefined;
+        },
+        110,
+      );
+      expect(done.phase, done.error).toBe('Succeeded');
+      expect(done.argoWorkflow?.phase).toBe('Succeeded');
+      expect(done.progress.bytesDone).toBe(done.progress.bytesTotal);
+      expect(done.progress.thaw?.state).toBe('not-needed');
+
+      // The Workflow's output artifact holds the restored files; each one hashes to what the job (the manifest) says.
+      const out = join(dir, job.id);
+      mkdirSync(out, { recursive: true });
+      const s3 = new S3Client({
+        endpoint: c.s3Endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+      });
+      const res = await s3.send(
+        new GetObjectCommand({ Bucket: 'argo-artifacts', Key: done.argoWorkflow!.artifactKey! }),
+      );
+      writeFileSync(join(out, 'restored.tgz'), await res.Body!.transformToByteArray());
+      s3.destroy();
+      execFileSync('tar', ['-xzf', join(out, 'restored.tgz'), '-C', out]);
+      expect(done.result!.files.length).toBeGreaterThan(0);
+      for (const f of done.result!.files) {
+        const bytes = readFileSync(join(out, 'restored', f.path));
+        expect([f.path, bytes.length, sha256(bytes)]).toEqual([f.path, f.size, f.sha256]);
+      }
+      // And the server streams a file of the result, the same bytes.
+      const log = done.result!.files.find((f) => f.entry.endsWith('.log')) ?? done.result!.files[0]!;
+      const file = await fetch(`${server.base}/api/v1/restores/${job.id}/files/${encodeURIComponent(log.path)}`, {
+        headers: { authorization: `Bearer ${callerToken}` },
+      });
+      expect(sha256(Buffer.from(await file.arrayBuffer()))).toBe(log.sha256);
+    });
+  });
 });
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** templates/components/server/rbac.yaml installed into the namespace (as kustomize's namespace transformer would). */
+function serverRbac(namespace: string): string {
+  const docs = parseAllDocuments(readFileSync(join(repoRoot, 'templates/components/server/rbac.yaml'), 'utf8')).map(
+    (d) => d.toJS() as { kind: string; metadata: { namespace?: string }; subjects?: { namespace?: string }[] },
+  );
+  for (const d of docs) {
+    if (!d.kind.startsWith('Cluster')) d.metadata.namespace = namespace;
+    for (const s of d.subjects ?? []) s.namespace = namespace;
+  }
+  return docs.map((d) => JSON.stringify(d)).join('\n---\n');
+}
+
+/** `strata serve` on the host: embedded token file for the caller, restore jobs as Workflows as strata-server. */
+async function serveAs(c: E2eCluster, dir: string, callerToken: string): Promise<{ base: string; proc: ChildProcess }> {
+  await kubectl(c, ['apply', '-f', '-'], { input: serverRbac(c.namespace) });
+  const serverToken = (await kubectl(c, ['-n', c.namespace, 'create', 'token', 'strata-server'])).trim();
+  const env = { ...(await strataEnv(c)), STRATA_CATALOG: join(dir, 'catalog.db') };
+  const indexed = await strata(c, ['index'], { STRATA_CATALOG: env.STRATA_CATALOG });
+  if (indexed.code !== 0) throw new Error(`strata index: ${indexed.stderr}`);
+  writeFileSync(
+    join(dir, 'access.yaml'),
+    `users:\n  - { username: ${E2E_ADMIN}, tokenSha256: ${sha256(callerToken)} }\n` +
+      `rules:\n  - { user: ${E2E_ADMIN}, verbs: [get, list, restore], namespaces: [${c.namespace}] }\n`,
+  );
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
+  const proc = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'bin/strata.js'),
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--access-file',
+      join(dir, 'access.yaml'),
+      '--restore-jobs=argo',
+    ],
+    {
+      cwd: dir,
+      env: {
+        ...base,
+        ...env,
+        STRATA_ACTOR: 'e2e',
+        STRATA_NAMESPACE: c.namespace,
+        STRATA_KUBE_SERVER: c.apiServer,
+        STRATA_KUBE_TOKEN: serverToken,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const url = await new Promise<string>((done, fail) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on ([\d.]+:\d+)/.exec(out);
+      if (m) done(`http://${m[1]}`);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => fail(new Error(`strata serve exited ${code}: ${out}`)));
+  });
+  return { base: url, proc };
+}
+
+interface Job {
+  id: string;
+  phase: string;
+  error?: string;
+  progress: { bytesDone: number; bytesTotal: number; thaw?: { state: string } };
+  result?: { files: { path: string; entry: string; size: number; sha256: string }[] };
+  argoWorkflow?: { namespace: string; name: string; phase?: string; artifactKey?: string };
+}

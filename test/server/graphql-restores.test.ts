@@ -44,7 +44,8 @@ const START = `mutation($input: RestoreInput!) {
 }`;
 const JOB = `query($id: ID!) {
   restore(id: $id) {
-    id phase requestedBy workflow { name } progress { bytesDone bytesTotal entriesVerified entriesTotal }
+    id phase requestedBy workflow { name } argoWorkflow { name }
+    progress { bytesDone bytesTotal entriesVerified entriesTotal thaw { state coldPacks readyPacks } }
     result { verified bytes files { path entry size sha256 downloadUrl } }
   }
 }`;
@@ -72,6 +73,9 @@ describe('restores in GraphQL', () => {
     const job = (await gql(JOB, 'alice-token', { id: restore.id })).body.data.restore;
     expect(job).toMatchObject({ id: restore.id, phase: 'SUCCEEDED', requestedBy: 'alice', workflow: { name: 'wf-1' } });
     expect(job.progress).toMatchObject({ entriesVerified: 1, entriesTotal: 1, bytesTotal: Buffer.byteLength(LOG) });
+    // Hot packs: nothing to thaw; an embedded job has no Workflow.
+    expect(job.progress.thaw).toEqual({ state: 'NOT_NEEDED', coldPacks: 0, readyPacks: 0 });
+    expect(job.argoWorkflow).toBeNull();
     const [file] = job.result.files;
     expect(job.result.verified).toBe(true);
     expect(file.sha256).toBe(createHash('sha256').update(LOG).digest('hex'));

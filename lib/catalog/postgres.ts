@@ -363,7 +363,11 @@ class PostgresCatalog implements Catalog {
         `EXISTS (SELECT 1 FROM ${this.t.segments} s WHERE s.manifest_id = m.id AND s.tokens @@ ${where.param(toTsQuery(parsed))}::tsquery)`,
       );
     }
-    const sql = `SELECT m.* FROM ${this.t.manifests} m ${where.sql()} ORDER BY m.at_ms DESC NULLS LAST, m.id`;
+    // The listing's newest-first order (undated rows last), so the same walk serves label equality here.
+    const sql = `SELECT m.* FROM ${this.t.manifests} m ${where.sql()} ORDER BY ${SORTS.newest.orderBy}`;
+    const streams = Object.entries(query.labels ?? {}).map(([key, value]) => ({ key, values: [value] }));
+    if (!parsed && streams.length)
+      return (await this.walkLabels(where, streams, 'newest', undefined, limit)).map(toWorkflow);
     if (!parsed || isExactInIndex(parsed)) {
       const rows = await this.rows<ManifestRow>(`${sql} LIMIT ${where.param(limit)}`, where.params);
       return rows.map(toWorkflow);
@@ -407,13 +411,14 @@ class PostgresCatalog implements Catalog {
       }
     }
     const limit = limitOf(query);
-    const streams = query.sort === 'name' ? [] : labelStreams(query.labels);
-    const rows = streams.length
-      ? await this.walkLabels(where, streams, query, limit + 1)
-      : await this.rows<ManifestRow>(
-          `SELECT m.* FROM ${this.t.manifests} m ${where.sql()} ORDER BY ${order.orderBy} LIMIT ${where.param(limit + 1)}`,
-          where.params,
-        );
+    const streams = labelStreams(query.labels);
+    const rows =
+      streams.length && query.sort !== 'name'
+        ? await this.walkLabels(where, streams, query.sort, query.after, limit + 1)
+        : await this.rows<ManifestRow>(
+            `SELECT m.* FROM ${this.t.manifests} m ${where.sql()} ORDER BY ${order.orderBy} LIMIT ${where.param(limit + 1)}`,
+            where.params,
+          );
     const more = rows.length > limit;
     const shown = rows.slice(0, limit);
     const tail = shown.at(-1);
@@ -424,18 +429,19 @@ class PostgresCatalog implements Catalog {
   }
 
   /**
-   * The first `wanted` rows of a page with label requirements, in the page's time order, by walking the labels
+   * The first `wanted` rows with label requirements, in time order from `after` (inclusive), by walking the labels
    * table (pg-label-walk.ts); where the walk gives up, the rest comes from the GIN plan beyond the point it reached.
    */
   private async walkLabels(
     where: Where,
     streams: LabelStream[],
-    query: WorkflowPageQuery,
+    sort: 'newest' | 'oldest',
+    after: PageKey | undefined,
     wanted: number,
   ): Promise<ManifestRow[]> {
-    const order = SORTS[query.sort];
+    const order = SORTS[sort];
     const descending = order.descending;
-    const start = query.after !== undefined ? Number(query.after.value) : descending ? MAX_BIGINT : MIN_BIGINT;
+    const start = after !== undefined ? Number(after.value) : descending ? MAX_BIGINT : MIN_BIGINT;
     const walked = new Where(where);
     const sql = labelWalkSql({
       schema: this.schema,

@@ -259,6 +259,22 @@ describe.skipIf(skip !== undefined)('PostgreSQL catalog: label selectors walked 
         },
         { labels: [{ key: 'c', op: 'in', values: ['on'] }], phases: ['failed'] },
       ];
+      // The simple query's label equality walks too (newest first).
+      const equalities: Record<string, string>[] = [
+        { a: 'x' },
+        { a: 'x', b: 'p' },
+        { a: 'x', c: 'on' },
+        { a: 'y', b: 'nope' },
+      ];
+      for (const labels of equalities)
+        for (const limit of [1, 7, 1000]) {
+          const want = expected(live, {
+            sort: 'newest',
+            labels: Object.entries(labels).map(([key, v]) => ({ key, op: 'in', values: [v] })),
+          }).slice(0, limit);
+          const got = (await catalog.search({ labels, limit })).map((w) => w.manifestId);
+          expect(got, `${JSON.stringify(labels)} by ${limit}`).toEqual(want);
+        }
       for (const s of selectors)
         for (const sort of ['newest', 'oldest'] as const) {
           const q = { ...s, sort };

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
+import type { Catalog, CatalogWorkflow, ManifestUpsert } from '../../lib/catalog/catalog.ts';
 import { openElasticsearchCatalog, type ElasticsearchCatalog } from '../../lib/catalog/elasticsearch.ts';
 import { layout } from '../../lib/catalog/es-indices.ts';
 import { openPostgresCatalog } from '../../lib/catalog/postgres.ts';
@@ -37,6 +37,8 @@ export interface ScaleOptions extends ScaleShape {
   esLogBytes: number;
   runs: number;
   concurrency: number;
+  /** Manifests per upsertManifests call (one commit), as `strata index` batches them; 1 = one per commit. */
+  batch: number;
   service: boolean;
   serviceLogBytes: number;
   clients: number;
@@ -63,6 +65,7 @@ export function scaleOptionsFromEnv(env = process.env): ScaleOptions {
       .map((b) => b.trim()),
     runs: Number(env.BENCH_SCALE_RUNS ?? 40),
     concurrency: Number(env.BENCH_SCALE_CONCURRENCY ?? 8),
+    batch: Number(env.BENCH_SCALE_BATCH ?? 100),
     service: env.BENCH_SCALE_SERVICE !== '0',
     serviceLogBytes: parseSize(env.BENCH_SCALE_SERVICE_WORKFLOW ?? '100MB'),
     clients: Number(env.BENCH_SCALE_CLIENTS ?? 50),
@@ -85,6 +88,9 @@ export interface BackendScaleResult {
   loadSeconds: { metadata: number; logs: number };
   /** Metadata-only rows per second through the adapter's own upsert (one manifest per transaction). */
   upsertRowsPerSecond: number;
+  /** The same through upsertManifests, `batch` manifests per commit. */
+  batchedRowsPerSecond: number;
+  batch: number;
   /** Rows per second of the whole load (most metadata rows in bulk, see scale-bulk.ts). */
   rowsPerSecond: number;
   logBytes: number;
@@ -197,11 +203,19 @@ async function load(
   logDir: string,
   b: Backend,
   concurrency: number,
-): Promise<{ metadata: number; logs: number; logBytes: number; logCpu: number; upsertRowsPerSecond: number }> {
+  batchSize: number,
+): Promise<{
+  metadata: number;
+  logs: number;
+  logBytes: number;
+  logCpu: number;
+  upsertRowsPerSecond: number;
+  batchedRowsPerSecond: number;
+}> {
   const { rows, name: backend } = b;
   const source = manifestSource(corpus, logDir);
   let logBytes = 0;
-  const upsert = async (i: number) => {
+  const item = (i: number): ManifestUpsert => {
     const m = corpus.manifest(i);
     const counted = async function* () {
       for await (const s of logSegments(source, m)) {
@@ -209,7 +223,31 @@ async function load(
         yield s;
       }
     };
-    await catalog.upsertManifest(catalogWorkflow(m, m.summary!), m.entries, counted());
+    return { workflow: catalogWorkflow(m, m.summary!), entries: m.entries, segments: counted() };
+  };
+  const upsert = async (i: number) => {
+    const { workflow, entries, segments } = item(i);
+    await catalog.upsertManifest(workflow, entries, segments);
+  };
+  // As `strata index` writes: `batchSize` manifests per upsertManifests call, read one after another.
+  const upsertBatch = async (batch: number[]) => {
+    const outcomes = await catalog.upsertManifests(
+      (async function* () {
+        for (const i of batch) yield item(i);
+      })(),
+    );
+    const failed = outcomes.find((o) => o.error !== undefined);
+    if (failed) throw failed.error;
+  };
+  const batched = async function* (it: Iterable<number>) {
+    let batch: number[] = [];
+    for (const i of it) {
+      batch.push(i);
+      if (batch.length < batchSize) continue;
+      yield batch;
+      batch = [];
+    }
+    if (batch.length) yield batch;
   };
   const t0 = performance.now();
   // Fewer rows than generated (Elasticsearch): every stride-th row, so they still span the whole time range.
@@ -218,17 +256,28 @@ async function load(
   const withLogs = (i: number) => kept(i) && corpus.isLogged(i) && (i / corpus.logEvery) % b.logStride === 0;
   const metadataRows = range(corpus.shape.rows, (i) => kept(i) && !withLogs(i));
   const upsertSample = b.upsertSample ?? 2000;
-  let sampled = 0;
-  let upsertSeconds = 0;
+  let single = { rows: 0, seconds: 0 };
+  let inBatches = { rows: 0, seconds: 0 };
   if (b.bulk) {
-    // The adapter's own upsert on a sample first (its rows/s), then the rest many rows at a time.
-    const sample: number[] = [];
-    // next() by hand: a for-of that breaks would close the generator.
-    for (let n = metadataRows.next(); !n.done && sample.push(n.value) < upsertSample; n = metadataRows.next());
-    const s0 = performance.now();
-    await each(sample, concurrency, upsert, () => {});
-    upsertSeconds = (performance.now() - s0) / 1000;
-    sampled = sample.length;
+    // The adapter's own upsert on a sample first, one manifest per commit then in batches (its rows/s), then the
+    // rest many rows at a time.
+    const take = (n: number) => {
+      const sample: number[] = [];
+      // next() by hand: a for-of that breaks would close the generator.
+      for (let r = metadataRows.next(); !r.done && sample.push(r.value) < n; r = metadataRows.next());
+      return sample;
+    };
+    const timed = async (sample: number[], run: () => Promise<void>) => {
+      const s0 = performance.now();
+      await run();
+      return { rows: sample.length, seconds: (performance.now() - s0) / 1000 };
+    };
+    const ones = take(upsertSample / 2);
+    single = await timed(ones, () => each(ones, concurrency, upsert, () => {}));
+    const many = take(upsertSample / 2);
+    inBatches = await timed(many, async () => {
+      for await (const batch of batched(many)) await upsertBatch(batch);
+    });
     let batch: number[] = [];
     let done = 0;
     const flush = async () => {
@@ -243,16 +292,30 @@ async function load(
   } else await each(metadataRows, concurrency, upsert, (n) => log(`${backend}: ${n} metadata rows`));
   const t1 = performance.now();
   const cpu0 = process.cpuUsage();
-  await each(range(corpus.shape.rows, withLogs), concurrency, upsert, (n) => log(`${backend}: ${n} logged rows`));
+  let logged = 0;
+  const lanes = batched(range(corpus.shape.rows, withLogs));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for await (const batch of lanes) {
+        await upsertBatch(batch);
+        if (Math.floor((logged + batch.length) / 2000) > Math.floor(logged / 2000))
+          log(`${backend}: ${logged + batch.length} logged rows`);
+        logged += batch.length;
+      }
+    }),
+  );
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const metadata = (t1 - t0) / 1000;
+  const perSecond = (x: { rows: number; seconds: number }) =>
+    x.rows ? x.rows / x.seconds : (rows - corpus.loggedRows) / metadata;
   return {
     metadata,
     logs: (t2 - t1) / 1000,
     logBytes,
     logCpu: (cpu.user + cpu.system) / 1e6,
-    upsertRowsPerSecond: sampled ? sampled / upsertSeconds : (rows - corpus.loggedRows) / metadata,
+    upsertRowsPerSecond: perSecond(single),
+    batchedRowsPerSecond: perSecond(inBatches),
   };
 }
 
@@ -390,7 +453,7 @@ async function measureBackend(
   const catalog = await b.open();
   log(`${b.name}: loading ${b.rows} rows …`);
   const embedded = b.name.startsWith('sqlite');
-  const loaded = await load(catalog, corpus, logDir, b, embedded ? 1 : opts.concurrency);
+  const loaded = await load(catalog, corpus, logDir, b, embedded ? 1 : opts.concurrency, opts.batch);
   log(
     `${b.name}: loaded in ${(loaded.metadata + loaded.logs).toFixed(1)} s ` +
       `(${(loaded.logBytes / 1e6 / loaded.logs).toFixed(1)} MB/s of log text); querying …`,
@@ -400,6 +463,8 @@ async function measureBackend(
     rows: b.rows,
     loadSeconds: { metadata: Number(loaded.metadata.toFixed(1)), logs: Number(loaded.logs.toFixed(1)) },
     upsertRowsPerSecond: Math.round(loaded.upsertRowsPerSecond),
+    batchedRowsPerSecond: Math.round(loaded.batchedRowsPerSecond),
+    batch: opts.batch,
     rowsPerSecond: Math.round(b.rows / (loaded.metadata + loaded.logs)),
     logBytes: loaded.logBytes,
     indexMBps: Number((loaded.logBytes / 1e6 / loaded.logs).toFixed(2)),
@@ -681,6 +746,8 @@ function skippedBackend(backend: string, error: string): BackendScaleResult {
     rows: 0,
     loadSeconds: { metadata: 0, logs: 0 },
     upsertRowsPerSecond: 0,
+    batchedRowsPerSecond: 0,
+    batch: 0,
     rowsPerSecond: 0,
     logBytes: 0,
     indexMBps: 0,
@@ -702,6 +769,7 @@ export function scaleTable(r: ScaleReport): string {
     `|---|${ok.map(() => '---').join('|')}|`,
     `| rows | ${ok.map((b) => b.rows.toLocaleString('en')).join(' | ')} |`,
     `| rows/s through the adapter's upsert | ${ok.map((b) => b.upsertRowsPerSecond).join(' | ')} |`,
+    `| rows/s through upsertManifests, ${ok[0]?.batch ?? 0} per commit | ${ok.map((b) => b.batchedRowsPerSecond).join(' | ')} |`,
     `| load (metadata rows / rows with logs) s | ${ok.map((b) => `${b.loadSeconds.metadata} / ${b.loadSeconds.logs}`).join(' | ')} |`,
     `| indexing MB/s of log text (per CPU second) | ${ok.map((b) => `${b.indexMBps}${b.indexMBpsPerCpuSecond ? ` (${b.indexMBpsPerCpuSecond})` : ''}`).join(' | ')} |`,
     `| load average while querying (2 cores) | ${ok.map((b) => b.loadAverage).join(' | ')} |`,

@@ -189,7 +189,12 @@ async function startServer(
       ...['--search-per-caller', String(clients)],
       ...extra,
     ],
-    { cwd: work, env: { ...env, STRATA_ACTOR: 'bench' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // The catalog is the stored layout (its rows' logs are not in this store): opened compact, it would be rebuilt.
+    {
+      cwd: work,
+      env: { ...env, STRATA_ACTOR: 'bench', STRATA_CATALOG_TEXT: 'stored' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const base = await new Promise<string>((done, fail) => {
     let out = '';

@@ -162,6 +162,19 @@ export interface UsageRow {
   bytes: number;
 }
 
+/** One manifest to index: its row, its entries, and its log segments as they stream in. */
+export interface ManifestUpsert {
+  workflow: CatalogWorkflow;
+  entries: CatalogEntry[];
+  segments: AsyncIterable<LogSegment>;
+}
+
+/** What became of one manifest of a batch: indexed, or the error that left it out (its earlier rows untouched). */
+export interface UpsertOutcome {
+  manifestId: string;
+  error?: unknown;
+}
+
 /**
  * The catalog port. Every backend (embedded SQLite, PostgreSQL, a search engine) implements the same query model
  * and passes the same behaviour suite (test/catalog/contract.ts); callers never know which one they talk to.
@@ -179,6 +192,17 @@ export interface Catalog {
     entries: CatalogEntry[],
     segments: AsyncIterable<LogSegment>,
   ): Promise<void>;
+  /**
+   * Indexes many manifests under one commit (SQLite, PostgreSQL: one transaction; a search engine: one bulk stream,
+   * one commit request and one sweep of older generations), each exactly as upsertManifest would. `batch` is read
+   * lazily, one manifest's segments before the next manifest is asked for. A manifest whose segments fail is left out
+   * alone (its outcome carries the error; its earlier rows stay whole); the others are committed. If the batch
+   * itself fails (its iterator throws, the backend refuses, the process dies) before its commit, none of its
+   * manifests is visible (a search engine commits each workflow document on its own within the one commit request:
+   * a crash during that request may leave some committed, each whole); a re-run converges. Resolves, one outcome per
+   * manifest in order, once the rows are visible.
+   */
+  upsertManifests(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]>;
   /** Removes every row of a manifest (expiry, erasure); removing an absent one is not an error. */
   remove(manifestId: string): Promise<void>;
   search(query: WorkflowQuery): Promise<CatalogWorkflow[]>;
@@ -237,4 +261,14 @@ export function byDayThenPhase(a: DailyCount, b: DailyCount): number {
 /** The time a workflow counts as "at" for --since/--until. */
 export function workflowTime(w: Pick<CatalogWorkflow, 'finishedAt' | 'startedAt' | 'archivedAt'>): string | undefined {
   return w.finishedAt ?? w.startedAt ?? w.archivedAt;
+}
+
+/** upsertManifest through upsertManifests: one manifest, its error thrown. */
+export async function upsertOne(catalog: Pick<Catalog, 'upsertManifests'>, item: ManifestUpsert): Promise<void> {
+  const [outcome] = await catalog.upsertManifests(
+    (async function* () {
+      yield item;
+    })(),
+  );
+  if (outcome?.error !== undefined) throw outcome.error;
 }

@@ -18,6 +18,7 @@ import {
   dayName,
   dayOf,
   NO_PHASE,
+  upsertOne,
   workflowTime,
   type Catalog,
   type CatalogEntry,
@@ -27,7 +28,9 @@ import {
   type DailyCount,
   type DailyCountQuery,
   type LogSegment,
+  type ManifestUpsert,
   type TextHit,
+  type UpsertOutcome,
   type WorkflowPage,
   type WorkflowPageQuery,
   type WorkflowQuery,
@@ -70,6 +73,20 @@ interface SegmentDoc {
   container?: string;
   firstLine: number;
   text: string;
+}
+
+/** One manifest of a batch on its way: its segments written under `generation`, then its workflow document. */
+interface Written {
+  manifestId: string;
+  generation: string;
+  mgen: string;
+  /** The workflow index and document that commit it. */
+  index: string;
+  doc: Record<string, unknown>;
+  /** Its segments failed, or the node refused its document: left out. */
+  error?: unknown;
+  /** How the commit went: false when a newer generation was already committed. */
+  committed?: 'created' | 'replaced' | false;
 }
 
 const PAGE = 1000;
@@ -149,58 +166,138 @@ export class ElasticsearchCatalog implements Catalog {
     return ids;
   }
 
-  async upsertManifest(
-    w: CatalogWorkflow,
-    entries: CatalogEntry[],
-    segments: AsyncIterable<LogSegment>,
-  ): Promise<void> {
-    // Sortable by start time: a sweep removes only generations older than the one it committed, never a newer one
-    // that a concurrent upsert of the same manifest is still writing.
-    const generation = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
-    const period = periodOf(w);
-    await this.readyPeriod(period);
-    const common = sharedFields(w, generation);
-    const { mgen } = common;
+  upsertManifest(workflow: CatalogWorkflow, entries: CatalogEntry[], segments: AsyncIterable<LogSegment>) {
+    return upsertOne(this, { workflow, entries, segments });
+  }
+
+  /**
+   * Segments of every manifest through one bulk stream, each under a new generation; then the workflow documents
+   * naming them in one commit request (optimistic concurrency per document); then one sweep of the older generations
+   * (and of what failed or lost to a newer upsert) and one refresh.
+   */
+  async upsertManifests(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
     const writer = new BulkWriter(this.client, this.opts.bulk);
-    let n = 0;
-    for await (const s of segments) {
-      const text = visibleText(s.text);
-      await writer.add({
-        index: this.names.logsIndex(period),
-        id: `${mgen}/${n}`,
-        what: `manifest ${w.manifestId}, ${s.path} from line ${s.firstLine}`,
-        doc: {
-          ...common,
-          path: s.path,
-          ...(s.nodeId !== undefined && { nodeId: s.nodeId }),
-          ...(s.container !== undefined && { container: s.container }),
-          firstLine: s.firstLine,
-          text,
-          tokens: tokenize(searchableText(text))
-            .map((t) => t.token)
-            .join(' '),
-        },
-      });
-      n++;
+    const written: Written[] = [];
+    for await (const { workflow: w, entries, segments } of batch) {
+      // Sortable by start time: a sweep removes only generations older than the one it committed, never a newer one
+      // that a concurrent upsert of the same manifest is still writing.
+      const generation = `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
+      const period = periodOf(w);
+      const common = sharedFields(w, generation);
+      const item: Written = { manifestId: w.manifestId, generation, mgen: common.mgen, index: '', doc: {} };
+      // The node refusing a write fails the batch; only the manifest's own segments failing leave it out alone.
+      let refused = false;
+      try {
+        await this.readyPeriod(period);
+        let n = 0;
+        for await (const s of segments) {
+          const text = visibleText(s.text);
+          await writer
+            .add({
+              index: this.names.logsIndex(period),
+              id: `${common.mgen}/${n}`,
+              what: `manifest ${w.manifestId}, ${s.path} from line ${s.firstLine}`,
+              doc: {
+                ...common,
+                path: s.path,
+                ...(s.nodeId !== undefined && { nodeId: s.nodeId }),
+                ...(s.container !== undefined && { container: s.container }),
+                firstLine: s.firstLine,
+                text,
+                tokens: tokenize(searchableText(text))
+                  .map((t) => t.token)
+                  .join(' '),
+              },
+            })
+            .catch((err: unknown) => {
+              refused = true;
+              throw err;
+            });
+          n++;
+        }
+        item.index = this.names.workflowsIndex(period);
+        item.doc = workflowDocument(w, generation, entries, n);
+      } catch (error) {
+        if (refused) throw error;
+        item.error = error;
+      }
+      written.push(item);
     }
     await writer.flush();
-    const committed = await this.commit(
-      this.names.workflowsIndex(period),
-      w.manifestId,
-      generation,
-      workflowDocument(w, generation, entries, n),
-    );
-    // A newer upsert of the same manifest committed first: ours is stale, only its own segments go.
-    if (!committed) {
-      await this.deleteWhere({ term: { mgen } });
-      return;
-    }
+    await this.commitAll(written.filter((i) => i.error === undefined));
     // Replaced: the older generation was visible until now, refresh and delete it. Created: only leftovers of a run
-    // that crashed before its commit (long refreshed) can exist; that check needs no refresh.
-    await this.sweep(w.manifestId, generation, committed === 'replaced');
-    if (this.opts.refresh !== false) {
+    // that crashed before its commit (long refreshed) can exist; that check needs no refresh. Not committed (failed,
+    // or a newer upsert of the same manifest committed first): only its own segments go.
+    const should: Query[] = written.map((i) =>
+      i.error !== undefined || i.committed === false
+        ? { term: { mgen: i.mgen } }
+        : {
+            bool: { filter: [{ term: { manifestId: i.manifestId } }, { range: { generation: { lt: i.generation } } }] },
+          },
+    );
+    const recent = written.some((i) => i.error !== undefined || i.committed !== 'created');
+    if (should.length) await this.deleteWhere({ bool: { should, minimum_should_match: 1 } }, recent);
+    if (this.opts.refresh !== false && written.length) {
       await this.client.indices.refresh({ index: [this.names.workflows, this.names.logs], ...ALL });
     }
+    return written.map((i) => ({ manifestId: i.manifestId, ...(i.error !== undefined && { error: i.error }) }));
+  }
+
+  /**
+   * Commits each item's generation (sets `committed`, or `error` when the node refuses its document): one read of the
+   * current generations and one bulk request; a document another upsert wrote in between goes through commit().
+   */
+  private async commitAll(items: Written[]): Promise<void> {
+    if (!items.length) return;
+    const current = await this.client.mget<{ generation: string }>({
+      docs: items.map((i) => ({ _index: i.index, _id: i.manifestId, _source: ['generation'] })),
+    });
+    const operations: Record<string, unknown>[] = [];
+    const sent: { item: Written; replaces: boolean }[] = [];
+    current.docs.forEach((d, k) => {
+      const item = items[k]!;
+      if ('error' in d && d.error) {
+        item.error = new StrataError(
+          `Elasticsearch could not read ${item.index}/${item.manifestId}: ${d.error.reason}`,
+        );
+        return;
+      }
+      const found = 'found' in d && d.found;
+      if (found && d._source!.generation > item.generation) {
+        item.committed = false;
+        return;
+      }
+      operations.push(
+        found
+          ? {
+              index: {
+                _index: item.index,
+                _id: item.manifestId,
+                if_seq_no: d._seq_no,
+                if_primary_term: d._primary_term,
+              },
+            }
+          : { create: { _index: item.index, _id: item.manifestId } },
+        item.doc,
+      );
+      sent.push({ item, replaces: found });
+    });
+    if (!operations.length) return;
+    const res = await this.client.bulk({ operations });
+    const again: Written[] = [];
+    res.items.forEach((result, j) => {
+      const { item, replaces } = sent[j]!;
+      const r = Object.values(result)[0] as { status: number; error?: { type?: string; reason?: string } };
+      if (r.status < 300) item.committed = replaces ? 'replaced' : 'created';
+      // Another upsert of the same manifest wrote in between, or the node was busy: one at a time, looking again.
+      else if (r.status === 409 || r.status === 429 || r.status === 503) again.push(item);
+      else
+        item.error = new StrataError(
+          `Elasticsearch refused the workflow document of manifest ${item.manifestId}: ${r.error?.type ?? r.status}: ${r.error?.reason ?? ''}`,
+        );
+    });
+    for (const item of again)
+      item.committed = await this.commit(item.index, item.manifestId, item.generation, item.doc);
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   DAY_MS,
   dayName,
   NO_PHASE,
+  upsertOne,
   workflowTime,
   type Catalog,
   type CatalogEntry,
@@ -21,9 +22,11 @@ import {
   type DailyCountQuery,
   type LabelRequirement,
   type LogSegment,
+  type ManifestUpsert,
   type PageKey,
   type TextHit,
   type TimeRange,
+  type UpsertOutcome,
   type WorkflowPage,
   type WorkflowPageQuery,
   type WorkflowQuery,
@@ -275,76 +278,100 @@ class PostgresCatalog implements Catalog {
     return new Set((await this.rows<{ id: string }>(`SELECT id FROM ${this.t.manifests}`)).map((r) => r.id));
   }
 
-  async upsertManifest(
-    w: CatalogWorkflow,
-    entries: CatalogEntry[],
-    segments: AsyncIterable<LogSegment>,
-  ): Promise<void> {
+  upsertManifest(workflow: CatalogWorkflow, entries: CatalogEntry[], segments: AsyncIterable<LogSegment>) {
+    return upsertOne(this, { workflow, entries, segments });
+  }
+
+  /** One transaction for the batch, a savepoint per manifest: a manifest that fails is rolled back alone. */
+  async upsertManifests(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
+    const outcomes: UpsertOutcome[] = [];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      // Concurrent indexers of one manifest take turns; each replaces the rows whole.
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [w.manifestId]);
-      await client.query(`DELETE FROM ${this.t.manifests} WHERE id = $1`, [w.manifestId]);
-      const at = workflowTime(w);
-      await client.query(
-        `INSERT INTO ${this.t.manifests} (id, uid, namespace, name, phase, started_at, finished_at, archived_at,
-           started_ms, finished_ms, archived_ms, at_ms, grp, incomplete, entries, bytes, labels)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-        [
-          w.manifestId,
-          w.uid,
-          w.namespace,
-          w.name,
-          w.phase ?? null,
-          w.startedAt ?? null,
-          w.finishedAt ?? null,
-          w.archivedAt ?? null,
-          toMs(w.startedAt),
-          toMs(w.finishedAt),
-          toMs(w.archivedAt),
-          toMs(at),
-          w.group ?? null,
-          w.incomplete,
-          w.entries,
-          w.bytes,
-          JSON.stringify(w.labels),
-        ],
-      );
-      if (entries.length) {
-        const e = entries;
-        await client.query(
-          `INSERT INTO ${this.t.entries} (manifest_id, path, kind, node_id, container, artifact_name, size, sha256)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
-           ON CONFLICT (manifest_id, path) DO UPDATE SET kind = excluded.kind, node_id = excluded.node_id,
-             container = excluded.container, artifact_name = excluded.artifact_name, size = excluded.size,
-             sha256 = excluded.sha256`,
-          [
-            w.manifestId,
-            e.map((x) => x.path),
-            e.map((x) => x.kind),
-            e.map((x) => x.nodeId ?? null),
-            e.map((x) => x.container ?? null),
-            e.map((x) => x.artifactName ?? null),
-            e.map((x) => x.size ?? null),
-            e.map((x) => x.sha256 ?? null),
-          ],
-        );
-      }
-      for await (const s of segments) {
-        const text = visibleText(s.text);
-        await client.query(
-          `INSERT INTO ${this.t.segments} (manifest_id, path, node_id, container, first_line, body, tokens)
-           VALUES ($1, $2, $3, $4, $5, $6, array_to_tsvector($7::text[]))`,
-          [w.manifestId, s.path, s.nodeId ?? null, s.container ?? null, s.firstLine, text, lexemes(text)],
-        );
+      for await (const { workflow, entries, segments } of batch) {
+        await client.query('SAVEPOINT manifest');
+        try {
+          await this.indexManifest(client, workflow, entries, segments);
+          await client.query('RELEASE SAVEPOINT manifest');
+          outcomes.push({ manifestId: workflow.manifestId });
+        } catch (error) {
+          await client.query('ROLLBACK TO SAVEPOINT manifest');
+          await client.query('RELEASE SAVEPOINT manifest');
+          outcomes.push({ manifestId: workflow.manifestId, error });
+        }
       }
       await client.query('COMMIT');
+      return outcomes;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       client.release();
+    }
+  }
+
+  /** Writes one manifest's rows inside the caller's transaction. */
+  private async indexManifest(
+    client: pg.PoolClient,
+    w: CatalogWorkflow,
+    entries: CatalogEntry[],
+    segments: AsyncIterable<LogSegment>,
+  ): Promise<void> {
+    // Concurrent indexers of one manifest take turns; each replaces the rows whole.
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [w.manifestId]);
+    await client.query(`DELETE FROM ${this.t.manifests} WHERE id = $1`, [w.manifestId]);
+    const at = workflowTime(w);
+    await client.query(
+      `INSERT INTO ${this.t.manifests} (id, uid, namespace, name, phase, started_at, finished_at, archived_at,
+         started_ms, finished_ms, archived_ms, at_ms, grp, incomplete, entries, bytes, labels)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [
+        w.manifestId,
+        w.uid,
+        w.namespace,
+        w.name,
+        w.phase ?? null,
+        w.startedAt ?? null,
+        w.finishedAt ?? null,
+        w.archivedAt ?? null,
+        toMs(w.startedAt),
+        toMs(w.finishedAt),
+        toMs(w.archivedAt),
+        toMs(at),
+        w.group ?? null,
+        w.incomplete,
+        w.entries,
+        w.bytes,
+        JSON.stringify(w.labels),
+      ],
+    );
+    if (entries.length) {
+      const e = entries;
+      await client.query(
+        `INSERT INTO ${this.t.entries} (manifest_id, path, kind, node_id, container, artifact_name, size, sha256)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+         ON CONFLICT (manifest_id, path) DO UPDATE SET kind = excluded.kind, node_id = excluded.node_id,
+           container = excluded.container, artifact_name = excluded.artifact_name, size = excluded.size,
+           sha256 = excluded.sha256`,
+        [
+          w.manifestId,
+          e.map((x) => x.path),
+          e.map((x) => x.kind),
+          e.map((x) => x.nodeId ?? null),
+          e.map((x) => x.container ?? null),
+          e.map((x) => x.artifactName ?? null),
+          e.map((x) => x.size ?? null),
+          e.map((x) => x.sha256 ?? null),
+        ],
+      );
+    }
+    for await (const s of segments) {
+      const text = visibleText(s.text);
+      await client.query(
+        `INSERT INTO ${this.t.segments} (manifest_id, path, node_id, container, first_line, body, tokens)
+         VALUES ($1, $2, $3, $4, $5, $6, array_to_tsvector($7::text[]))`,
+        [w.manifestId, s.path, s.nodeId ?? null, s.container ?? null, s.firstLine, text, lexemes(text)],
+      );
     }
   }
 

@@ -1,9 +1,9 @@
-// Brings the catalog in line with the store's manifests: index new ones, drop vanished ones, one transaction each.
+// Brings the catalog in line with the store's manifests: index new ones, drop vanished ones, many per commit.
 import { parseWorkflowDocument } from '../bundle/workflow-text.ts';
 import type { Readable } from 'node:stream';
-import { describeError, IntegrityError } from '../errors.ts';
+import { ConfigError, describeError, IntegrityError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
-import type { Catalog, CatalogEntry, CatalogWorkflow, LogSegment } from './catalog.ts';
+import type { Catalog, CatalogEntry, CatalogWorkflow, LogSegment, ManifestUpsert, UpsertOutcome } from './catalog.ts';
 import { artifactText } from './artifact-text.ts';
 import { segmentLines } from './log-segments.ts';
 import { readWhole } from '../store/read-whole.ts';
@@ -43,7 +43,16 @@ export interface IndexOptions {
   /** Index only these manifest ids (e.g. the one an archive step just wrote); nothing is listed or removed. */
   only?: string[];
   progress?: Progress;
+  /**
+   * Manifests committed together (one transaction, or one bulk commit): at most this many (default 100), and a batch
+   * closes once its manifests hold BATCH_TEXT_BYTES of logs and artifacts. 1 commits each manifest on its own.
+   */
+  batch?: number;
 }
+
+/** A batch closes once its manifests' log and artifact entries add up to this many bytes (bounds a transaction). */
+export const BATCH_TEXT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_BATCH = 100;
 
 export interface IndexReport {
   listed: number;
@@ -86,27 +95,63 @@ export async function indexCatalog(
   const todo = [...listed].filter((id) => opts.full || !known.has(id)).sort();
   report.unchanged = listed.size - todo.length;
   opts.progress?.start(todo.length, 'index');
-  for (const id of todo) {
+  const batchSize = opts.batch ?? DEFAULT_BATCH;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ConfigError(`batch must be a positive integer, got ${batchSize}`);
+  for (let next = 0; next < todo.length;) {
+    // Per manifest of the batch, in order: read and handed to the catalog (with its tally), or why it was not.
+    const taken: { id: string; tally?: { logSegments: number; logBytes: number }; problem?: string }[] = [];
+    const items = async function* (): AsyncGenerator<ManifestUpsert> {
+      let bytes = 0;
+      while (next < todo.length && taken.length < batchSize && bytes < BATCH_TEXT_BYTES) {
+        const id = todo[next++]!;
+        let item: ManifestUpsert;
+        const tally = { logSegments: 0, logBytes: 0 };
+        try {
+          const manifest = await source.readManifest(id);
+          const summary = manifest.summary ?? summarizeWorkflow(await readWorkflowObject(source, manifest));
+          bytes += textBytes(manifest);
+          item = {
+            workflow: catalogWorkflow(manifest, summary),
+            entries: manifest.entries,
+            segments: countSegments(logSegments(source, manifest), tally),
+          };
+        } catch (err) {
+          taken.push({ id, problem: describeError(err) });
+          continue;
+        }
+        taken.push({ id, tally });
+        yield item;
+      }
+    };
+    let outcomes: UpsertOutcome[];
     try {
-      const manifest = await source.readManifest(id);
-      const summary = manifest.summary ?? summarizeWorkflow(await readWorkflowObject(source, manifest));
-      const tally = { logSegments: 0, logBytes: 0 };
-      await catalog.upsertManifest(
-        catalogWorkflow(manifest, summary),
-        manifest.entries,
-        countSegments(logSegments(source, manifest), tally),
-      );
-      // Counted only once committed: a rolled-back manifest added nothing to the catalog.
-      report.indexed++;
-      report.logSegments += tally.logSegments;
-      report.logBytes += tally.logBytes;
+      outcomes = await catalog.upsertManifests(items());
     } catch (err) {
-      report.problems.push({ manifestId: id, message: describeError(err) });
+      // The batch as a whole failed (the backend refused its commit): none of it was indexed.
+      outcomes = taken.filter((t) => t.tally).map((t) => ({ manifestId: t.id, error: err }));
     }
-    opts.progress?.advance();
+    const outcomeOf = new Map(outcomes.map((o) => [o.manifestId, o]));
+    for (const t of taken) {
+      const outcome = outcomeOf.get(t.id);
+      const problem = t.problem ?? (outcome?.error !== undefined ? describeError(outcome.error) : undefined);
+      if (problem !== undefined) report.problems.push({ manifestId: t.id, message: problem });
+      else if (t.tally) {
+        // Counted only once committed: a rolled-back manifest added nothing to the catalog.
+        report.indexed++;
+        report.logSegments += t.tally.logSegments;
+        report.logBytes += t.tally.logBytes;
+      }
+      opts.progress?.advance();
+    }
   }
   opts.progress?.done();
   return report;
+}
+
+/** The bytes of a manifest's entries the full-text index reads (logs and artifacts). */
+function textBytes(m: IndexableManifest): number {
+  return m.entries.reduce((n, e) => n + (e.kind === 'log' || e.kind === 'artifact' ? (e.size ?? 0) : 0), 0);
 }
 
 /** The catalog row for a manifest: identity from the manifest, phase/times/labels from its summary. */

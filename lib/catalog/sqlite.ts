@@ -10,6 +10,7 @@ import {
   DAY_MS,
   dayName,
   NO_PHASE,
+  upsertOne,
   workflowTime,
   type Catalog,
   type CatalogEntry,
@@ -20,9 +21,11 @@ import {
   type DailyCountQuery,
   type LabelRequirement,
   type LogSegment,
+  type ManifestUpsert,
   type PageKey,
   type TextHit,
   type TimeRange,
+  type UpsertOutcome,
   type WorkflowPage,
   type WorkflowPageQuery,
   type WorkflowQuery,
@@ -288,46 +291,72 @@ class SqliteCatalog implements Catalog {
     return new Set(rows);
   }
 
-  upsertManifest(w: CatalogWorkflow, entries: CatalogEntry[], segments: AsyncIterable<LogSegment>): Promise<void> {
-    const run = this.queue.then(() => this.indexManifest(w, entries, segments));
-    this.queue = run.catch(() => {});
+  upsertManifest(workflow: CatalogWorkflow, entries: CatalogEntry[], segments: AsyncIterable<LogSegment>) {
+    return upsertOne(this, { workflow, entries, segments });
+  }
+
+  upsertManifests(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
+    const run = this.queue.then(() => this.indexBatch(batch));
+    this.queue = run.then(
+      () => {},
+      () => {},
+    );
     return run;
   }
 
-  private async indexManifest(
-    w: CatalogWorkflow,
-    entries: CatalogEntry[],
-    segments: AsyncIterable<LogSegment>,
-  ): Promise<void> {
+  /** One transaction for the batch, a savepoint per manifest: a manifest that fails is rolled back alone. */
+  private async indexBatch(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
     const db = this.db;
-    const insertSegment = this.sql(
-      'INSERT INTO segments (manifest_id, path, node_id, container, first_line, body) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    const insertText = this.sql('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
+    const outcomes: UpsertOutcome[] = [];
     db.exec('BEGIN IMMEDIATE');
     try {
-      this.deleteRows(w.manifestId);
-      this.sql(MANIFEST_INSERT).run(...manifestRow(w));
-      const insertLabel = this.sql(LABEL_INSERT);
-      for (const row of labelRows(w)) insertLabel.run(...row);
-      const insertEntry = this.sql(ENTRY_INSERT);
-      for (const e of entries) insertEntry.run(...entryRow(w.manifestId, e));
-      for await (const s of segments) {
-        const text = visibleText(s.text);
-        const { lastInsertRowid } = insertSegment.run(
-          w.manifestId,
-          s.path,
-          s.nodeId ?? null,
-          s.container ?? null,
-          s.firstLine,
-          this.textFrom ? null : compress(Buffer.from(text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
-        );
-        insertText.run(lastInsertRowid, searchableText(text));
+      for await (const { workflow, entries, segments } of batch) {
+        db.exec('SAVEPOINT manifest');
+        try {
+          await this.indexManifest(workflow, entries, segments);
+          db.exec('RELEASE manifest');
+          outcomes.push({ manifestId: workflow.manifestId });
+        } catch (error) {
+          db.exec('ROLLBACK TO manifest');
+          db.exec('RELEASE manifest');
+          outcomes.push({ manifestId: workflow.manifestId, error });
+        }
       }
       db.exec('COMMIT');
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw err;
+    }
+    return outcomes;
+  }
+
+  /** Writes one manifest's rows inside the caller's transaction. */
+  private async indexManifest(
+    w: CatalogWorkflow,
+    entries: CatalogEntry[],
+    segments: AsyncIterable<LogSegment>,
+  ): Promise<void> {
+    const insertSegment = this.sql(
+      'INSERT INTO segments (manifest_id, path, node_id, container, first_line, body) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const insertText = this.sql('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
+    this.deleteRows(w.manifestId);
+    this.sql(MANIFEST_INSERT).run(...manifestRow(w));
+    const insertLabel = this.sql(LABEL_INSERT);
+    for (const row of labelRows(w)) insertLabel.run(...row);
+    const insertEntry = this.sql(ENTRY_INSERT);
+    for (const e of entries) insertEntry.run(...entryRow(w.manifestId, e));
+    for await (const s of segments) {
+      const text = visibleText(s.text);
+      const { lastInsertRowid } = insertSegment.run(
+        w.manifestId,
+        s.path,
+        s.nodeId ?? null,
+        s.container ?? null,
+        s.firstLine,
+        this.textFrom ? null : compress(Buffer.from(text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
+      );
+      insertText.run(lastInsertRowid, searchableText(text));
     }
   }
 

@@ -57,6 +57,8 @@ describe('scale targets', () => {
     rows: 1,
     loadSeconds: { metadata: 1, logs: 1 },
     upsertRowsPerSecond: 1,
+    batchedRowsPerSecond: 1,
+    batch: 100,
     rowsPerSecond: 1,
     logBytes: 1,
     indexMBps: 60,

@@ -1,7 +1,14 @@
 // The Catalog contract: one behaviour suite that every backend (SQLite, PostgreSQL, a search engine) must pass.
 // A backend test file calls describeCatalogContract(name, makeCatalog) with a factory for fresh, empty catalogs.
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Catalog, CatalogWorkflow, WorkflowPageQuery, WorkflowQuery } from '../../lib/catalog/catalog.ts';
+import type {
+  Catalog,
+  CatalogWorkflow,
+  LogSegment,
+  ManifestUpsert,
+  WorkflowPageQuery,
+  WorkflowQuery,
+} from '../../lib/catalog/catalog.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { FakeSource } from './fake-source.ts';
@@ -18,6 +25,40 @@ const id = (c: string) => c.repeat(64);
 const A = id('a');
 const B = id('b');
 const C = id('c');
+const D = id('d');
+const E = id('e');
+
+/** A catalog row for the port's upsert, without a manifest in a source. */
+function row(manifestId: string, name: string): CatalogWorkflow {
+  return {
+    manifestId,
+    uid: `uid-${name}`,
+    namespace: 'agents',
+    name,
+    phase: 'Succeeded',
+    finishedAt: '2026-11-20T10:00:00Z',
+    labels: {},
+    incomplete: false,
+    entries: 0,
+    bytes: 0,
+  };
+}
+
+/** Log segments of logs/x.log, one per text; with `failAfter`, the read fails after that many (a crash mid-manifest). */
+async function* segments(texts: string[], failAfter?: number): AsyncGenerator<LogSegment> {
+  let line = 1;
+  for (const [i, text] of texts.entries()) {
+    if (i === failAfter) throw new Error('archive read failed');
+    yield { path: 'logs/x.log', nodeId: 'x', firstLine: line, text };
+    line += text.split('\n').length - 1;
+  }
+}
+
+const BATCH_LOGS: Record<string, string> = { [A]: 'kraken is back\n', [D]: 'a zebra crossed\n', [E]: 'quiet\n' };
+
+async function* batchOf(...items: ManifestUpsert[]): AsyncGenerator<ManifestUpsert> {
+  yield* items;
+}
 
 /** ~200 KiB: several segments; the needle sits on line 3001. */
 const longLog = (() => {
@@ -31,7 +72,10 @@ const longLog = (() => {
 
 /** Three workflows over two namespaces, five days apart, with labels, phases, times and logs to find. */
 export function contractCorpus(): FakeSource {
-  return new FakeSource()
+  const source = new FakeSource();
+  // The logs the batch tests upsert through the port directly, where a compact catalog reads its hits back.
+  for (const [manifestId, text] of Object.entries(BATCH_LOGS)) source.files.set(`${manifestId}/logs/x.log`, text);
+  return source
     .add({
       id: A,
       uid: 'uid-1',
@@ -250,6 +294,69 @@ export function describeCatalogContract(name: string, makeCatalog: MakeCatalog, 
           expect(await c.searchText('kraken OR refused', { limit: 100 })).toHaveLength(
             (await clean.searchText('kraken OR refused', { limit: 100 })).length,
           );
+        });
+
+        test('a batch commits many manifests together; one whose segments fail is left out alone, its rows whole', async () => {
+          const c = await indexed();
+          const [a] = await c.get(A);
+          const outcomes = await c.upsertManifests(
+            batchOf(
+              {
+                workflow: { ...a!, labels: { team: 'green' } },
+                entries: await c.entries(A),
+                segments: segments([BATCH_LOGS[A]!]),
+              },
+              { workflow: row(D, 'late-1'), entries: [], segments: segments([BATCH_LOGS[D]!]) },
+              { workflow: row(B, 'play-2-again'), entries: [], segments: segments(['half written\n', 'never\n'], 1) },
+              { workflow: row(E, 'late-2'), entries: [], segments: segments([BATCH_LOGS[E]!]) },
+            ),
+          );
+          expect(outcomes.map((o) => [o.manifestId, o.error === undefined ? 'ok' : String(o.error)])).toEqual([
+            [A, 'ok'],
+            [D, 'ok'],
+            [B, 'Error: archive read failed'],
+            [E, 'ok'],
+          ]);
+          // A replaced whole: new labels, only the new text.
+          expect((await c.get(A))[0]!.labels).toEqual({ team: 'green' });
+          expect((await c.searchText('kraken')).map((h) => [h.manifestId, h.line])).toEqual([[A, 1]]);
+          expect((await c.searchText('zebra')).map((h) => h.manifestId)).toEqual([D]);
+          // B as it was before the batch.
+          expect((await c.get(B))[0]).toMatchObject({ name: 'play-2', phase: 'Failed' });
+          expect((await c.searchText('panicked')).map((h) => h.manifestId)).toEqual([B]);
+          expect(await c.searchText('half')).toEqual([]);
+          expect([...(await c.manifestIds())].sort()).toEqual([A, B, C, D, E]);
+        });
+
+        test('a batch that fails as a whole leaves none of it visible, and running it again converges', async () => {
+          const c = await indexed();
+          const before = { stats: await c.stats(), all: await c.search({}), hits: await c.searchText('kraken') };
+          const [a] = await c.get(A);
+          const items = async () => [
+            { workflow: row(D, 'late-1'), entries: [], segments: segments([BATCH_LOGS[D]!]) },
+            {
+              workflow: { ...a!, labels: { team: 'green' } },
+              entries: await c.entries(A),
+              segments: segments([BATCH_LOGS[A]!]),
+            },
+          ];
+          const broken = async function* () {
+            yield* await items();
+            throw new Error('the indexer died');
+          };
+          await expect(c.upsertManifests(broken())).rejects.toThrow('the indexer died');
+          expect({ stats: await c.stats(), all: await c.search({}), hits: await c.searchText('kraken') }).toEqual(
+            before,
+          );
+          expect(await c.get(D)).toEqual([]);
+          expect(await c.searchText('zebra')).toEqual([]);
+
+          const again = await c.upsertManifests(batchOf(...(await items())));
+          expect(again.every((o) => o.error === undefined)).toBe(true);
+          expect((await c.stats()).manifests).toBe(4);
+          expect((await c.searchText('zebra')).map((h) => h.manifestId)).toEqual([D]);
+          expect((await c.searchText('kraken')).map((h) => [h.manifestId, h.line])).toEqual([[A, 1]]);
+          expect((await c.get(A))[0]!.labels).toEqual({ team: 'green' });
         });
 
         test('rebuild from the store: a fresh catalog indexed from the same manifests answers the same', async () => {

@@ -28,7 +28,7 @@ export function crashCorpus(): FakeSource {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  if (!process.argv[2]) throw new Error('usage: index-child.ts <catalog.db>');
+  if (!process.argv[2]) throw new Error('usage: index-child.ts <catalog.db> [manifests per commit]');
   const source = crashCorpus();
   // Lock-step with the parent: announce each chunk, then wait for one byte on stdin before going on,
   // so the parent decides exactly how far indexing gets before the SIGKILL.
@@ -62,7 +62,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     );
   };
   const { catalog } = openSqliteCatalog(process.argv[2]);
-  await indexCatalog(catalog, source);
+  await indexCatalog(catalog, source, { batch: Number(process.argv[3] ?? 1) });
   await catalog.close();
   process.stdout.write('done\n');
   process.exit(0);

@@ -457,14 +457,14 @@ class SqliteCatalog implements Catalog {
   /**
    * A newest-first page with label requirements. Walking the newest-first index and checking labels row by row reads
    * most of the table when the combination is rare or is only found in old rows (a tier label is a function of age),
-   * so the page walks candidate rows instead: those of one label value, or of the table. Which walk is short depends
-   * on how the labels correlate with time, which no planner statistics tell, so each walk gets the same budget of
-   * rows, the most promising first, the budget growing fourfold until a walk fills the page or runs out of rows: the
-   * work is a small multiple of the best walk's.
+   * so the page walks candidate rows instead: those of one label value. Which walk is short depends on how the labels
+   * correlate with time, which no planner statistics tell, so each walk gets the same budget of rows, the most
+   * promising first, the budget growing (fourfold, or to what the best walk's rate of matches says it needs) until a
+   * walk fills the page or runs out of rows: the work is a small multiple of the best walk's.
    */
   private walkPage(query: WorkflowPageQuery, walks: Walk[], rows: number): PageRow[] {
     const found = new Map<Walk, number>();
-    for (let budget = Math.max(FIRST_WALK_BUDGET, 4 * rows); ; budget *= 4) {
+    for (let budget = Math.max(FIRST_WALK_BUDGET, 4 * rows); ; budget = nextBudget(budget, rows, found)) {
       for (const walk of [...walks].sort((a, b) => (found.get(b) ?? 0) - (found.get(a) ?? 0))) {
         const where = rowFilters(query);
         for (const r of query.labels ?? [])
@@ -764,6 +764,16 @@ interface Walk {
   params(budget: number): unknown[];
   /** The label requirement the walk already satisfies. */
   requirement?: LabelRequirement;
+}
+
+/**
+ * The next round's budget: four times this one, or more when the best walk's rate of matches so far says it needs
+ * more rows to fill the page (with a margin, and at most sixteen times this one).
+ */
+function nextBudget(budget: number, rows: number, found: Map<Walk, number>): number {
+  const best = Math.max(0, ...found.values());
+  const needed = best > 0 ? Math.ceil((1.5 * rows * budget) / best) : 0;
+  return Math.min(16 * budget, Math.max(4 * budget, needed));
 }
 
 /** An `in` requirement with more values than this is not walked (one index range per value). */

@@ -1,5 +1,6 @@
 // Frame encodings inside packs: plain zstd, or log-aware (RFC 3339 timestamps pulled out into delta-coded columns).
-import { Compressor, decompress } from 'zstd-napi';
+import { decompress } from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
 import { IntegrityError } from '../errors.ts';
 import {
   formatFraction,
@@ -17,24 +18,38 @@ import {
 export const FrameEncoding = { Plain: 0, Timestamps: 1, TimestampPlanes: 2, TimestampStyles: 3 } as const;
 
 /** One reusable zstd context per level (creating one per frame costs more than compressing a small frame). */
-const compressors = new Map<number, Compressor>();
+const contexts = new Map<number, zstd.CCtx>();
 /** 8 MiB: the default frame (repository.ts DEFAULT_PACK); any decoder takes windows up to 128 MiB. */
 const FRAME_WINDOW_LOG = 23;
-function compress(data: Uint8Array, { compressionLevel }: { compressionLevel: number }): Buffer {
-  let c = compressors.get(compressionLevel);
+/**
+ * Where zstd writes, reused from call to call: a fresh buffer of the input's bound per call (8 MiB per frame,
+ * garbage until the next GC) kept ~20 MiB more of the encoder thread's memory alive and paged in.
+ */
+let output = Buffer.alloc(0);
+
+function contextFor(level: number): zstd.CCtx {
+  let c = contexts.get(level);
   if (!c) {
-    c = new Compressor();
+    c = new zstd.CCtx();
+    c.setParameter(zstd.CParameter.compressionLevel, level);
     // Measured at levels 5-12 on the play-workflow corpus: matches of at least 6 bytes store 3-11% less (logs,
     // YAML and JSON alike) at the same or better speed than the level's own minMatch (docs/format.md). The window
     // covers a whole 8 MiB frame (these levels' own is 2-4 MiB); zstd narrows it to a smaller input's size.
-    c.setParameters(
-      compressionLevel >= 5 && compressionLevel <= 12
-        ? { compressionLevel, minMatch: 6, windowLog: FRAME_WINDOW_LOG }
-        : { compressionLevel },
-    );
-    compressors.set(compressionLevel, c);
+    if (level >= 5 && level <= 12) {
+      c.setParameter(zstd.CParameter.minMatch, 6);
+      c.setParameter(zstd.CParameter.windowLog, FRAME_WINDOW_LOG);
+    }
+    contexts.set(level, c);
   }
-  return c.compress(data);
+  return c;
+}
+
+/** One zstd frame of `data`, in a buffer of its own. */
+function compress(data: Uint8Array, { compressionLevel }: { compressionLevel: number }): Buffer {
+  const bound = zstd.compressBound(data.length);
+  if (output.length < bound) output = Buffer.allocUnsafeSlow(bound);
+  const length = contextFor(compressionLevel).compress2(output, data);
+  return Buffer.from(output.subarray(0, length));
 }
 
 const TIMESTAMP = /(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z/g;

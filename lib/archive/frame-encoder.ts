@@ -89,9 +89,8 @@ export class WorkerEncoder implements FrameEncoder {
     return this.failure !== undefined;
   }
   /**
-   * One frame per worker may be in flight before the writer waits: the writer hands over the next frame before
-   * waiting for the oldest, so each worker always has one queued behind the one it encodes. Two per worker kept
-   * ~20 MiB more of 8 MiB frames alive (pods corpus: peak RSS 229-242 vs 205-217 MiB) for no gain in speed.
+   * Frames in flight before the writer waits: one per worker (pack-writer.ts hands a frame over only when a worker
+   * is free). Two per worker kept ~20 MiB more of 8 MiB frames alive for no gain in speed.
    */
   readonly capacity: number;
 

@@ -104,9 +104,12 @@ export class PackWriter {
     return spare && spare.length >= size ? spare : Buffer.allocUnsafeSlow(size);
   }
 
-  /** Hands the open frame to the encoder; waits while too many frames are still compressing. */
+  /** Hands the open frame to the encoder once one is free. */
   private async closeFrame(): Promise<void> {
     if (this.frameRaw === 0) return;
+    // The frame waits here, not in an encoder's queue, until an encoder is free: its buffer then comes back for
+    // the next frame while this one encodes, so two frame buffers are alive per encoder instead of three.
+    while (this.compressing.length >= this.encoder.capacity) await this.compressing.shift();
     const raw = this.frameBuf.subarray(0, this.frameRaw);
     this.frameBuf = Buffer.alloc(0);
     const frame = this.encoder.encode(raw, this.level, this.repo.config.version).then(({ payload, spare }) => {
@@ -118,7 +121,6 @@ export class PackWriter {
     this.frameRawLengths.push(this.frameRaw);
     this.frameRaw = 0;
     this.compressing.push(frame);
-    while (this.compressing.length > this.encoder.capacity) await this.compressing.shift();
   }
 
   /** Seals the open pack and starts its upload; at most one upload runs while the next pack fills. */

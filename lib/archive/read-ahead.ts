@@ -14,9 +14,11 @@ export interface ReadAheadLimits {
 
 /**
  * A workflow is mostly many small files: 2,000 files of a 200 MB corpus spent ~0.9 s waiting when read one by one.
- * 8 MiB ahead is as fast as 16 and keeps peak RSS steady (1 GB corpus: 202-203 MiB vs 203-250 MiB).
+ * 8 MiB ahead was as fast as 16 and kept peak RSS steady (1 GB corpus: 202-203 MiB vs 203-250 MiB); with 8 MiB
+ * frames, 4 MiB ahead (still ~50 pod logs) gives the frames back the memory (play corpus through bin/strata.js,
+ * loaded VM: 252-267 vs 265-274 MiB).
  */
-export const DEFAULT_READ_AHEAD: ReadAheadLimits = { maxBytes: 8 << 20, maxWholeBytes: 4 << 20, maxEntries: 16 };
+export const DEFAULT_READ_AHEAD: ReadAheadLimits = { maxBytes: 4 << 20, maxWholeBytes: 4 << 20, maxEntries: 16 };
 
 export type OpenedEntry =
   | { entry: BundleEntry; data: Buffer }

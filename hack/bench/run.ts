@@ -225,6 +225,21 @@ function benchStrataCluster(w: Workload, cli: string): ToolResult {
   }
 }
 
+/**
+ * One archive run through the development launcher (`bin/strata.js`: tsx, the TypeScript sources, the frame worker
+ * built on the fly): issue 11's memory target holds through it as well as through the bundle.
+ */
+function benchStrataLauncher(w: Workload): ToolResult {
+  const repo = join(w.work, 'strata-launcher-repo');
+  rmSync(repo, { recursive: true, force: true });
+  spawnSync('sync');
+  const args = ['archive', '--from', w.corpusDir, '--store', `file:${repo}`, '-o', 'json'];
+  const run = timed(process.execPath, [join(repoRoot, 'bin/strata.js'), ...args], { cwd: repoRoot });
+  const r = result('strata-launcher', w, run, dirBytes(repo), null, false);
+  r.note = 'one run through bin/strata.js (tsx): for its peak RSS; its time includes compiling TypeScript';
+  return r;
+}
+
 function benchTarZstd(w: Workload, tool: string, level: string, measureRestore = true): ToolResult {
   const archive = join(w.work, `${tool}.tar.zst`);
   const bigArchive = join(w.work, `${tool}-big.tar.zst`);
@@ -349,7 +364,12 @@ function table(results: ToolResult[]): string {
 }
 
 /** Rows measured for comparison that are not peers (not judged against the ratio target). */
-export const REFERENCE_TOOLS: ReadonlySet<string> = new Set(['native-floor', 'strata-cluster', 'strata-encrypted']);
+export const REFERENCE_TOOLS: ReadonlySet<string> = new Set([
+  'native-floor',
+  'strata-cluster',
+  'strata-encrypted',
+  'strata-launcher',
+]);
 
 export interface TargetCheck {
   target: string;
@@ -366,6 +386,7 @@ export function targets(results: ToolResult[], profile: CorpusProfile = 'play'):
   const strata = results.find((r) => r.tool === 'strata');
   const peers = results.filter((r) => r !== strata && !REFERENCE_TOOLS.has(r.tool));
   const restic = results.find((r) => r.tool === 'restic');
+  const launcher = results.find((r) => r.tool === 'strata-launcher');
   if (!strata) return [];
   const minPeerRatio = peers.length ? Math.min(...peers.map((p) => p.ratio)) : null;
   return [
@@ -397,6 +418,15 @@ export function targets(results: ToolResult[], profile: CorpusProfile = 'play'):
         ]
       : []),
     { target: 'peak RSS <= 256 MiB', value: strata.peakRssMiB, met: strata.peakRssMiB <= 256 },
+    ...(launcher
+      ? [
+          {
+            target: 'peak RSS through bin/strata.js <= 256 MiB',
+            value: launcher.peakRssMiB,
+            met: launcher.peakRssMiB <= 256,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -473,6 +503,7 @@ async function benchProfile(
   };
   attempt('strata', [], () => benchStrata(w, cli));
   attempt('strata-cluster', [], () => benchStrataCluster(w, cli));
+  if (process.env.BENCH_LAUNCHER !== '0') attempt('strata-launcher', [], () => benchStrataLauncher(w));
   // Encryption's cost, measured in the same run (the shared box's load varies too much to compare runs).
   attempt('strata-encrypted', [], () => benchStrata(w, cli, true));
   const peers = new Set(values.peers.split(',').map((p) => p.trim()));

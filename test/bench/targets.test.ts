@@ -80,6 +80,17 @@ describe('benchmark targets', () => {
     expect(verdicts([...run, tool('borg', 0.06, 116)])['stored/original below every peer']).toBe(false);
   });
 
+  test('the launcher run is judged on its peak RSS only, and is no peer of the ratio target', () => {
+    const run = [tool('strata', 0.0691, 95), tool('restic', 0.175, 122)];
+    const launcher = (rss: number) => tool('strata-launcher', 0.01, 10, { peakRssMiB: rss });
+    expect(verdicts([...run, launcher(240)])).toMatchObject({
+      'stored/original below every peer': true,
+      'peak RSS through bin/strata.js <= 256 MiB': true,
+    });
+    expect(verdicts([...run, launcher(270)])['peak RSS through bin/strata.js <= 256 MiB']).toBe(false);
+    expect(verdicts(run)).not.toHaveProperty('peak RSS through bin/strata.js <= 256 MiB');
+  });
+
   test('a skipped peer leaves its target unjudged, not met', () => {
     const checks = targets([tool('strata', 0.069, 81)]);
     expect(checks.find((t) => t.target === 'ingest >= 1x restic')).toMatchObject({ value: null, met: null });

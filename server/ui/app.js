@@ -2,6 +2,7 @@
 // page as text (never as HTML), so an archived log or label cannot script the page.
 /* global document, window, location, sessionStorage, fetch, URL, URLSearchParams, Node, crypto, setTimeout */
 import { argoLinkView, storageView, verifyView } from './status.js';
+import { auditPanel, policyPanel, timelinePanel } from './workflow-panels.js';
 
 const main = document.getElementById('main');
 const TOKEN_KEY = 'strata.token';
@@ -459,6 +460,9 @@ async function workflowView(manifestId, params) {
             d.holds.map((h) => el('li', {}, `${h.actor}: ${h.reason} (${h.created})${h.released ? ' released' : ''}`)),
           ),
     ),
+    timelinePanel({ el, json, showError }, manifestId),
+    policyPanel({ el, json, showError }, manifestId),
+    auditPanel({ el, json, showError }, manifestId),
     restorePanel(manifestId),
   );
   const node = d.nodes.find((n) => n.id === params.get('node'));

@@ -233,6 +233,15 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       expect(await page.textContent('#log')).toBe('42:line 42 segfault in worker\n');
       await page.screenshot({ path: join(screens, '2-workflow-log.png') });
 
+      // The workflow's tier timeline, policy and audit events (opening the page and its log were audited reads).
+      await page.locator('#timeline li[data-kind=archived]').waitFor();
+      expect(await page.textContent('#timeline')).toMatch(/Now: hot/);
+      await page.locator('#policy ul').waitFor();
+      expect(await page.textContent('#policy')).toMatch(/Schedule: .*delete/);
+      await page.locator('#audit-events tr[data-action=read]').first().waitFor();
+      expect(await page.locator('#audit-events tbody tr', { hasText: 'alice' }).count()).toBeGreaterThan(0);
+      await page.locator('#audit-events').screenshot({ path: join(screens, '2b-workflow-timeline-audit.png') });
+
       await page.click('#restore');
       await page.waitForSelector('#restore-done');
       expect(await page.textContent('#restore-done')).toMatch(/Restored and verified: \d+ files/);

@@ -240,7 +240,7 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       expect(await page.textContent('#policy')).toMatch(/Schedule: .*delete/);
       await page.locator('#audit-events tr[data-action=read]').first().waitFor();
       expect(await page.locator('#audit-events tbody tr', { hasText: 'alice' }).count()).toBeGreaterThan(0);
-      await page.locator('#audit-events').screenshot({ path: join(screens, '2b-workflow-timeline-audit.png') });
+      await page.screenshot({ path: join(screens, '2b-workflow-timeline-audit.png'), fullPage: true });
 
       await page.click('#restore');
       await page.waitForSelector('#restore-done');

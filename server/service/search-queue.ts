@@ -153,6 +153,10 @@ export class SearchQueue {
     } else {
       this.held.set(caller, mine + 1);
       this.running++;
+      // Start on a later turn of the event loop: a search on the embedded SQLite catalog holds the thread while it
+      // runs, so starting it here would keep the requests already read from reaching admission until it ends; this
+      // way every request in hand is admitted, queued or refused first.
+      await new Promise<void>((r) => setImmediate(r));
     }
     const started = performance.now();
     try {

@@ -48,6 +48,18 @@ describe('SearchQueue', () => {
     expect(q.depth()).toBe(0);
   });
 
+  test('every request in hand is admitted, queued or refused before a search that holds the thread starts', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 1, perCaller: 10 });
+    const started: string[] = [];
+    const work = (name: string) => async () => void started.push(name);
+    const runs = [q.run('a', work('a')), q.run('b', work('b'))];
+    const refused = q.run('c', work('c')).catch((err: unknown) => err);
+    expect(started).toEqual([]); // nothing ran in the turn that read the requests
+    expect(await refused).toBeInstanceOf(RetryLater);
+    await Promise.all(runs);
+    expect(started).toEqual(['a', 'b']);
+  });
+
   test('one caller holds at most perCaller places (429); others still get theirs', async () => {
     const q = new SearchQueue({ concurrency: 1, maxQueued: 8, perCaller: 2 });
     const a = gate(1);
@@ -61,7 +73,7 @@ describe('SearchQueue', () => {
   });
 
   test('a search that waits past maxWaitMs is refused with 503 and gives its place back', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const q = new SearchQueue({ concurrency: 1, maxQueued: 4, maxWaitMs: 1000, perCaller: 1 });
     const a = gate('a');
     const ra = q.run('x', a.work);

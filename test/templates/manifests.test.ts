@@ -222,6 +222,29 @@ function coreProblems(m: Manifest): string[] {
       if (m.kind === 'Service') need(Array.isArray(spec?.ports) && spec.ports.length > 0, 'ports');
       break;
     }
+    case 'PodDisruptionBudget': {
+      need(m.apiVersion === 'policy/v1', 'apiVersion policy/v1');
+      const spec = m.spec as { minAvailable?: number; selector?: { matchLabels?: Record<string, string> } };
+      const selector = spec?.selector?.matchLabels ?? {};
+      const guarded = manifests.filter((d) => {
+        const labels =
+          (d.spec as { template?: { metadata?: { labels?: Record<string, string> } } })?.template?.metadata?.labels ??
+          {};
+        return (
+          d.kind === 'Deployment' &&
+          Object.keys(selector).length > 0 &&
+          Object.entries(selector).every(([k, v]) => labels[k] === v)
+        );
+      });
+      need(guarded.length > 0, "selector matches a Deployment's pods");
+      // A budget as large as the replica count blocks every drain for good.
+      need(
+        typeof spec?.minAvailable === 'number' &&
+          guarded.every((d) => ((d.spec as { replicas?: number }).replicas ?? 1) > spec.minAvailable!),
+        'minAvailable below the replica count',
+      );
+      break;
+    }
     case 'ValidatingAdmissionPolicy': {
       need(m.apiVersion === 'admissionregistration.k8s.io/v1', 'apiVersion admissionregistration.k8s.io/v1');
       const spec = m.spec as {

@@ -192,6 +192,19 @@ async function each(
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
+/** Runs `fn` over the batches with `concurrency` in flight (as `each` does for single rows). */
+async function inLanes(
+  batches: AsyncIterable<number[]>,
+  concurrency: number,
+  fn: (batch: number[]) => Promise<void>,
+): Promise<void> {
+  const it = batches[Symbol.asyncIterator]();
+  const lane = async () => {
+    for (let n = await it.next(); !n.done; n = await it.next()) await fn(n.value);
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+}
+
 function* range(n: number, keep: (i: number) => boolean): Generator<number> {
   for (let i = 0; i < n; i++) if (keep(i)) yield i;
 }
@@ -275,9 +288,7 @@ async function load(
     const ones = take(upsertSample / 2);
     single = await timed(ones, () => each(ones, concurrency, upsert, () => {}));
     const many = take(upsertSample / 2);
-    inBatches = await timed(many, async () => {
-      for await (const batch of batched(many)) await upsertBatch(batch);
-    });
+    inBatches = await timed(many, () => inLanes(batched(many), concurrency, upsertBatch));
     let batch: number[] = [];
     let done = 0;
     const flush = async () => {
@@ -293,17 +304,12 @@ async function load(
   const t1 = performance.now();
   const cpu0 = process.cpuUsage();
   let logged = 0;
-  const lanes = batched(range(corpus.shape.rows, withLogs));
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for await (const batch of lanes) {
-        await upsertBatch(batch);
-        if (Math.floor((logged + batch.length) / 2000) > Math.floor(logged / 2000))
-          log(`${backend}: ${logged + batch.length} logged rows`);
-        logged += batch.length;
-      }
-    }),
-  );
+  await inLanes(batched(range(corpus.shape.rows, withLogs)), concurrency, async (batch) => {
+    await upsertBatch(batch);
+    if (Math.floor((logged + batch.length) / 2000) > Math.floor(logged / 2000))
+      log(`${backend}: ${logged + batch.length} logged rows`);
+    logged += batch.length;
+  });
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const metadata = (t1 - t0) / 1000;

@@ -50,8 +50,12 @@ export interface IndexOptions {
   batch?: number;
 }
 
-/** A batch closes once its manifests' log and artifact entries add up to this many bytes (bounds a transaction). */
-export const BATCH_TEXT_BYTES = 64 * 1024 * 1024;
+/**
+ * A batch closes once its manifests' log and artifact entries add up to this many bytes. A SQLite batch holds the
+ * write lock while its logs stream in from the archive, and another writer (a tier run removing rows) waits at most
+ * its busy timeout (30 s): 16 MiB keeps that wait to seconds even from a slow store, and still amortizes the commit.
+ */
+export const BATCH_TEXT_BYTES = 16 * 1024 * 1024;
 const DEFAULT_BATCH = 100;
 
 export interface IndexReport {

@@ -282,12 +282,17 @@ class PostgresCatalog implements Catalog {
     return upsertOne(this, { workflow, entries, segments });
   }
 
-  /** One transaction for the batch, a savepoint per manifest: a manifest that fails is rolled back alone. */
+  /**
+   * One transaction for the batch, a savepoint per manifest: a manifest that fails is rolled back alone. Writers of
+   * one catalog take turns per batch: the per-day counters (daily_counts) are rows that many manifests share, and two
+   * batches locking them in different orders deadlocked (one manifest at a time locks one such row and cannot).
+   */
   async upsertManifests(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
     const outcomes: UpsertOutcome[] = [];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 1))', [`${this.t.manifests} batches`]);
       for await (const { workflow, entries, segments } of batch) {
         await client.query('SAVEPOINT manifest');
         try {

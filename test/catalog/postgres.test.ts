@@ -17,6 +17,7 @@ import { openPostgresCatalog } from '../../lib/catalog/postgres.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { pgSkipReason, startPostgres, type PgPeer } from '../support/pg-peer.ts';
 import { contractCorpus, describeCatalogContract } from './contract.ts';
+import { FakeSource } from './fake-source.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const skip = pgSkipReason();
@@ -66,6 +67,39 @@ describe.skipIf(skip !== undefined)('PostgreSQL catalog: shared by several proce
         );
       }
       await clean.close();
+    } finally {
+      for (const c of writers) await c.close();
+    }
+  });
+
+  test('indexers writing batches at once never deadlock on the shared per-day counters', async () => {
+    // Ten manifests on ten days; one indexer takes the first five (days ascending), the other the last five, whose ids
+    // ascend as their days descend: each batch's counter rows are locked in the opposite order of the other's.
+    const source = new FakeSource();
+    const ids = Array.from({ length: 10 }, (_, i) => i.toString(16).padStart(64, '0'));
+    ids.forEach((id, i) => {
+      const day = i < 5 ? i + 1 : 10 - i;
+      source.add({
+        id,
+        uid: `u${i}`,
+        name: `wf${i}`,
+        finishedAt: `2026-11-${String(day).padStart(2, '0')}T10:00:00Z`,
+        logs: { [`wf${i}-n`]: Array.from({ length: 2000 }, (_, l) => `line ${l} of wf ${i}`).join('\n') },
+      });
+    });
+    const schema = nextSchema();
+    const writers: Catalog[] = [];
+    for (let i = 0; i < 2; i++) writers.push((await openPostgresCatalog(peer!.url, { schema, poolSize: 1 })).catalog);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const reports = await Promise.all([
+          indexCatalog(writers[0]!, source, { only: ids.slice(0, 5), full: true }),
+          indexCatalog(writers[1]!, source, { only: ids.slice(5), full: true }),
+        ]);
+        for (const r of reports) expect(r.problems).toEqual([]);
+      }
+      expect((await writers[0]!.stats()).manifests).toBe(10);
+      expect((await writers[0]!.countByDay({})).reduce((n, d) => n + d.count, 0)).toBe(10);
     } finally {
       for (const c of writers) await c.close();
     }

@@ -279,20 +279,26 @@ class PostgresCatalog implements Catalog {
   }
 
   upsertManifest(workflow: CatalogWorkflow, entries: CatalogEntry[], segments: AsyncIterable<LogSegment>) {
-    return upsertOne(this, { workflow, entries, segments });
+    return upsertOne({ upsertManifests: (one) => this.write(one, false) }, { workflow, entries, segments });
+  }
+
+  upsertManifests(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
+    return this.write(batch, true);
   }
 
   /**
-   * One transaction for the batch, a savepoint per manifest: a manifest that fails is rolled back alone. Writers of
-   * one catalog take turns per batch: the per-day counters (daily_counts) are rows that many manifests share, and two
-   * batches locking them in different orders deadlocked (one manifest at a time locks one such row and cannot).
+   * One transaction, a savepoint per manifest: a manifest that fails is rolled back alone. Batches of one catalog
+   * take turns (`exclusive`): the per-day counters (daily_counts) are rows many manifests share, and two batches
+   * locking them in opposite orders deadlocked. A single manifest locks one counter row, after its manifest lock, so
+   * it cannot close a cycle and needs no turn.
    */
-  async upsertManifests(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
+  private async write(batch: AsyncIterable<ManifestUpsert>, exclusive: boolean): Promise<UpsertOutcome[]> {
     const outcomes: UpsertOutcome[] = [];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 1))', [`${this.t.manifests} batches`]);
+      if (exclusive)
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 1))', [`${this.t.manifests} batches`]);
       for await (const { workflow, entries, segments } of batch) {
         await client.query('SAVEPOINT manifest');
         try {

@@ -28,12 +28,14 @@ import { replicateCommand } from './replicate/command.ts';
 import { keysCommand } from './keys/command.ts';
 import { auditCommand } from './audit/command.ts';
 import { serveCommand } from './serve/command.ts';
+import { showCommand } from './show/command.ts';
 
 export const commands = [
   selfcheckCommand,
   indexCommand,
   queryCommand,
   searchCommand,
+  showCommand,
   collectCommand,
   archiveCommand,
   restoreCommand,

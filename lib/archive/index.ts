@@ -34,6 +34,7 @@ export {
   restoreEntries,
   openEntry,
   streamEntry,
+  archivedWorkflowObject,
   restoreWorkflow,
   RESUBMIT_FILE,
   type EntrySelector,

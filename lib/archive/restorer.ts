@@ -146,6 +146,28 @@ function findWorkflow(text: string, path: string, uid: string): Record<string, u
   return doc;
 }
 
+/**
+ * The archived Workflow object of a manifest, read from the archive and verified, when it was archived and is at
+ * most `maxBytes` (a larger one is left to a restore rather than held in memory).
+ */
+export async function archivedWorkflowObject(
+  repo: Repository,
+  manifest: Manifest,
+  maxBytes: number,
+): Promise<Record<string, unknown> | undefined> {
+  const entry = manifest.entries.find((e) => e.path === manifest.workflowPath);
+  if (!entry || entry.size > maxBytes) return undefined;
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const piece of streamEntry(repo, manifest, entry) as AsyncIterable<Uint8Array>) {
+    size += piece.length;
+    if (size > maxBytes) return undefined;
+    parts.push(Buffer.from(piece));
+  }
+  const found = findWorkflow(Buffer.concat(parts).toString('utf8'), entry.path, manifest.workflow.uid);
+  return found && !Array.isArray(found) ? found : undefined;
+}
+
 export const RESUBMIT_FILE = 'workflow.resubmit.yaml';
 
 export interface RestoreOptions {

@@ -29,7 +29,7 @@ import {
   nodeIdSchema,
   searchQuery,
 } from '../api/schemas.ts';
-import type { NodeView } from '../api/workflow-detail.ts';
+import type { NodeView } from '../../lib/bundle/node-tree.ts';
 import type { Caller } from '../auth/access.ts';
 import type { RestoreJobService } from '../restores/job.ts';
 import type { ArchiveService, WorkflowDetail } from '../service/archive-service.ts';

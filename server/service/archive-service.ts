@@ -14,9 +14,8 @@ import {
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import { entryRange } from '../../lib/archive/entry-range.ts';
-import { streamEntry } from '../../lib/archive/restorer.ts';
+import { archivedWorkflowObject, streamEntry } from '../../lib/archive/restorer.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
-import { parseWorkflowDocument } from '../../lib/bundle/workflow-text.ts';
 import { ConfigError, describeError } from '../../lib/errors.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { compileFilter } from '../api/cel-filter.ts';
@@ -24,7 +23,7 @@ import { decodeCursor, encodeCursor, queryFingerprint } from '../api/cursor.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
 import { parseLabelSelector } from '../api/label-selector.ts';
 import type { WorkflowFilters } from '../api/list-params.ts';
-import { nodeTree, type NodeView } from '../api/workflow-detail.ts';
+import { nodeTree, type NodeView } from '../../lib/bundle/node-tree.ts';
 import { visibleNamespaces, type Authorizer, type Caller } from '../auth/access.ts';
 import { parseTextQuery } from '../../lib/catalog/text-query.ts';
 import { filteredPage } from './filtered-page.ts';
@@ -83,17 +82,6 @@ export type EntrySelect = { kind: 'log'; nodeId: string; container: string } | {
 function checkRange(r: TimeRange | undefined, name: string): void {
   if (r?.from && r.to && r.from >= r.to)
     throw new BadRequest(`${name}After must be before ${name}Before`, `${name}After`);
-}
-
-async function readAll(stream: AsyncIterable<Uint8Array>, max: number): Promise<Buffer | undefined> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const p of stream) {
-    size += p.length;
-    if (size > max) return undefined;
-    parts.push(Buffer.from(p));
-  }
-  return Buffer.concat(parts);
 }
 
 export type { WorkflowFilters };
@@ -204,21 +192,8 @@ export class ArchiveService {
     const row = await this.readableWorkflow(caller, manifestId);
     const repo = await this.deps.repository();
     const manifest = await readManifest(repo, manifestId);
-    const wfEntry = manifest.entries.find((e) => e.path === manifest.workflowPath);
     await this.audited(caller, manifestId, { what: 'workflow', namespace: row.namespace, name: row.name });
-    let object: Record<string, unknown> | undefined;
-    if (wfEntry && wfEntry.size <= MAX_OBJECT_BYTES) {
-      const bytes = await readAll(streamEntry(repo, manifest, wfEntry), MAX_OBJECT_BYTES);
-      const doc = bytes && (parseWorkflowDocument(bytes.toString('utf8'), wfEntry.path) as Record<string, unknown>);
-      if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
-        const items = doc.items;
-        object = Array.isArray(items)
-          ? ((items as Record<string, unknown>[]).find(
-              (i) => (i.metadata as { uid?: string } | undefined)?.uid === row.uid,
-            ) ?? (items[0] as Record<string, unknown> | undefined))
-          : doc;
-      }
-    }
+    const object = await archivedWorkflowObject(repo, manifest, MAX_OBJECT_BYTES);
     const entries = await this.deps.catalog.entries(manifestId);
     const { holds, extensions } = await this.deps.holds(row.uid);
     return {

@@ -10,10 +10,12 @@ import { formatProblem, type PolicySet } from '../../lib/policy/index.ts';
 import { explainRetention, type Explanation } from '../../lib/policy/explain.ts';
 import { activeHolds, type HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { manifestInput } from '../../lib/policy/inputs.ts';
-import type { Tier } from '../../lib/policy/facts.ts';
-import { packTierRecords } from '../../lib/tier/placement.ts';
+import { workflowTimeline, type WorkflowTimeline } from '../../lib/tier/workflow-timeline.ts';
+
 import type { Caller } from '../auth/access.ts';
 import type { ArchiveService } from './archive-service.ts';
+
+export type { TimelineEvent, WorkflowTimeline } from '../../lib/tier/workflow-timeline.ts';
 
 export interface RetentionViewDeps {
   archive: ArchiveService;
@@ -46,27 +48,6 @@ export interface PolicyExplanation {
   activeHolds: string[];
 }
 
-export type TimelineKind =
-  'archived' | 'tier' | 'hold-set' | 'hold-released' | 'extended' | 'planned-tier' | 'planned-delete';
-
-export interface TimelineEvent {
-  at: string;
-  kind: TimelineKind;
-  tier?: Tier;
-  /** For `tier`: how many of the workflow's packs entered the tier (the first of them at `at`). */
-  packs?: number;
-  /** A hold's or extension's id. */
-  id?: string;
-  actor?: string;
-  detail: string;
-}
-
-export interface WorkflowTimeline {
-  /** Each tier and how many of the workflow's packs are in it now (by Strata's tier records; hot without one). */
-  tiers: Partial<Record<Tier, number>>;
-  events: TimelineEvent[];
-}
-
 export interface AuditEvent {
   at: string;
   action: string;
@@ -78,8 +59,6 @@ export interface AuditEvent {
   approver?: string;
   details?: Record<string, unknown>;
 }
-
-const COLDER: Record<Tier, number> = { hot: 0, warm: 1, cold: 2, deepArchive: 3 };
 
 export class RetentionView {
   private readonly now: () => Date;
@@ -131,69 +110,8 @@ export class RetentionView {
   async timeline(caller: Caller, manifestId: string): Promise<WorkflowTimeline> {
     const { row, manifest } = await this.opened(caller, manifestId);
     const holds = await this.deps.holds(row.uid);
-    const records = await packTierRecords(await this.deps.repository(), manifest.group, manifest.packs);
-    const events: TimelineEvent[] = [];
-    if (row.archivedAt) events.push({ at: row.archivedAt, kind: 'archived', tier: 'hot', detail: 'archived' });
-    const entered = new Map<Tier, Date[]>();
-    const coldest = new Map<string, Tier>();
-    for (const r of records) {
-      entered.set(r.tier, [...(entered.get(r.tier) ?? []), r.at]);
-      const was = coldest.get(r.packId);
-      if (!was || COLDER[r.tier] > COLDER[was]) coldest.set(r.packId, r.tier);
-    }
-    for (const [tier, times] of entered) {
-      const first = new Date(Math.min(...times.map((t) => t.getTime())));
-      events.push({
-        at: first.toISOString(),
-        kind: 'tier',
-        tier,
-        packs: times.length,
-        detail: `${times.length} of ${manifest.packs.length} pack(s) entered ${tier}`,
-      });
-    }
-    for (const h of holds.holds) {
-      events.push({ at: h.created, kind: 'hold-set', id: h.id, actor: h.actor, detail: h.reason });
-      if (h.released)
-        events.push({
-          at: h.released.at,
-          kind: 'hold-released',
-          id: h.id,
-          actor: h.released.actor,
-          detail: h.released.reason,
-        });
-    }
-    for (const x of holds.extensions)
-      events.push({
-        at: x.created,
-        kind: 'extended',
-        id: x.id,
-        actor: x.actor,
-        detail: `until ${x.until}: ${x.reason}`,
-      });
-    const now = this.now();
-    const plan = this.explained(row, manifest, holds);
-    const planned: Array<[string | undefined, Tier]> = [
-      [plan.schedule.warmOn, 'warm'],
-      [plan.schedule.coldOn, 'cold'],
-      [plan.schedule.deepArchiveOn, 'deepArchive'],
-    ];
-    for (const [at, tier] of planned)
-      if (at && new Date(at) > now && !entered.has(tier))
-        events.push({ at, kind: 'planned-tier', tier, detail: `policy moves it to ${tier}` });
-    const deleteOn = new Date(plan.schedule.deleteOn);
-    if (!Number.isNaN(deleteOn.getTime()))
-      events.push({
-        at: deleteOn.toISOString(),
-        kind: 'planned-delete',
-        detail: plan.activeHolds.length ? 'policy expiry, held back while a hold is in force' : 'policy expiry',
-      });
-    events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    const tiers: Partial<Record<Tier, number>> = {};
-    for (const packId of manifest.packs) {
-      const tier = coldest.get(packId) ?? 'hot';
-      tiers[tier] = (tiers[tier] ?? 0) + 1;
-    }
-    return { tiers, events };
+    const { schedule } = this.explained(row, manifest, holds);
+    return workflowTimeline(await this.deps.repository(), manifest, { holds, schedule, now: this.now() });
   }
 
   /**

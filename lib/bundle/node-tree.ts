@@ -1,5 +1,14 @@
-// The node tree of an archived workflow, from its Workflow object's status.nodes and the catalog's log entries.
-import type { CatalogEntry } from '../../lib/catalog/catalog.ts';
+// The node tree of an archived workflow, from its Workflow object's status.nodes and its log entries (the catalog's
+// or the manifest's).
+
+/** What the tree needs of an entry: catalog rows and manifest entries both have it. */
+export interface LogEntryRef {
+  kind: string;
+  path: string;
+  nodeId?: string;
+  container?: string;
+  size?: number;
+}
 
 export interface NodeView {
   id: string;
@@ -17,7 +26,7 @@ export interface NodeView {
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-export function nodeTree(object: Record<string, unknown> | undefined, entries: readonly CatalogEntry[]): NodeView[] {
+export function nodeTree(object: Record<string, unknown> | undefined, entries: readonly LogEntryRef[]): NodeView[] {
   const status = object?.status as { nodes?: unknown } | undefined;
   const raw = status?.nodes && typeof status.nodes === 'object' ? (status.nodes as Record<string, unknown>) : {};
   const logsOf = new Map<string, NodeView['logs']>();

@@ -5,6 +5,7 @@ import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest } from '../../lib/archive/manifest.ts';
 import { packKey, type Repository } from '../../lib/archive/repository.ts';
 import type { WrittenRecord } from '../../lib/audit/log-format.ts';
+import type { ReportEvent } from '../../lib/audit/reports.ts';
 import type { CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import { formatProblem, type PolicySet } from '../../lib/policy/index.ts';
 import { explainRetention, type Explanation } from '../../lib/policy/explain.ts';
@@ -48,17 +49,8 @@ export interface PolicyExplanation {
   activeHolds: string[];
 }
 
-export interface AuditEvent {
-  at: string;
-  action: string;
-  outcome: string;
-  actor: string;
-  verified: boolean;
-  subject: string;
-  reason?: string;
-  approver?: string;
-  details?: Record<string, unknown>;
-}
+/** An audit record as a workflow's page shows it: a report's event without its place in the log or its proof. */
+export type AuditEvent = Omit<ReportEvent, 'index' | 'hashes' | 'proof'>;
 
 export class RetentionView {
   private readonly now: () => Date;

@@ -49,9 +49,11 @@ function* records(log: ReportLog): Iterable<{ entry: LogEntry; record: WrittenRe
   for (const entry of log.entries) if (!('unreadable' in entry.record)) yield { entry, record: entry.record };
 }
 
-function eventOf(log: ReportLog, entry: LogEntry, r: WrittenRecord): ReportEvent {
+/** What a record says, as people read it: a report's event without its place in the log, hashes or proof. */
+export type RecordView = Omit<ReportEvent, 'index' | 'hashes' | 'proof'>;
+
+export function recordView(r: WrittenRecord): RecordView {
   return {
-    index: entry.index,
     at: r.at,
     action: r.action,
     outcome: r.outcome,
@@ -60,8 +62,15 @@ function eventOf(log: ReportLog, entry: LogEntry, r: WrittenRecord): ReportEvent
     subject: r.subject,
     ...(r.reason !== undefined && { reason: r.reason }),
     ...(r.approver !== undefined && { approver: r.approver }),
+    ...(r.details !== undefined && { details: r.details }),
+  };
+}
+
+function eventOf(log: ReportLog, entry: LogEntry, r: WrittenRecord): ReportEvent {
+  return {
+    index: entry.index,
+    ...recordView(r),
     ...(r.hashes && { hashes: r.hashes }),
-    ...(r.details && { details: r.details }),
     proof: proveInclusion(entry, log.head, log.leaves),
   };
 }

@@ -5,7 +5,7 @@ import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest } from '../../lib/archive/manifest.ts';
 import { packKey, type Repository } from '../../lib/archive/repository.ts';
 import type { WrittenRecord } from '../../lib/audit/log-format.ts';
-import type { ReportEvent } from '../../lib/audit/reports.ts';
+import { recordView, type RecordView } from '../../lib/audit/reports.ts';
 import type { CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import { formatProblem, type PolicySet } from '../../lib/policy/index.ts';
 import { explainRetention, type Explanation } from '../../lib/policy/explain.ts';
@@ -49,8 +49,8 @@ export interface PolicyExplanation {
   activeHolds: string[];
 }
 
-/** An audit record as a workflow's page shows it: a report's event without its place in the log or its proof. */
-export type AuditEvent = Omit<ReportEvent, 'index' | 'hashes' | 'proof'>;
+/** An audit record as a workflow's page shows it. */
+export type AuditEvent = RecordView;
 
 export class RetentionView {
   private readonly now: () => Date;
@@ -121,17 +121,7 @@ export class RetentionView {
         r.details?.manifestId === manifestId ||
         (Array.isArray(manifests) && manifests.includes(manifestId));
       if (!about) continue;
-      kept.push({
-        at: r.at,
-        action: r.action,
-        outcome: r.outcome,
-        actor: r.actor,
-        verified: r.verified,
-        subject: r.subject,
-        ...(r.reason !== undefined && { reason: r.reason }),
-        ...(r.approver !== undefined && { approver: r.approver }),
-        ...(r.details !== undefined && { details: r.details }),
-      });
+      kept.push(recordView(r));
       if (kept.length > limit) kept.shift();
     }
     // Pending records follow the sealed ones in key order, which is not quite time order across writers.

@@ -236,7 +236,28 @@ export const problem = z
   })
   .strict();
 
-export const health = z.object({ status: z.enum(['ok', 'unavailable']), reason: z.string().optional() }).strict();
+/** Configuration re-read while serving (retention policies, prices): the version in force, and a refused newer one. */
+const liveConfigStatus = z
+  .object({
+    source: z.string(),
+    generation: z.number().int(),
+    loadedAt: z.string(),
+    problems: z.array(z.string()).describe('errors of the version in force (a start-up version failing closed)'),
+    rejected: z
+      .object({ at: z.string(), problems: z.array(z.string()) })
+      .strict()
+      .optional()
+      .describe('the newest version of the sources, refused: the one in force keeps serving'),
+  })
+  .strict();
+
+export const health = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    reason: z.string().optional(),
+    config: z.record(z.string(), liveConfigStatus).optional(),
+  })
+  .strict();
 
 /** A segment other than "", "." and "..", without "/", "\" or NUL. */
 const SEGMENT = String.raw`(?:[^/\\\x00.][^/\\\x00]*|\.[^/\\\x00.][^/\\\x00]*|\.\.[^/\\\x00]+)`;

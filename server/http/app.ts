@@ -26,6 +26,7 @@ import { explainPolicy, getTimeline, listAuditEvents } from './retention-handler
 import { addExtension, listHolds, releaseHold, setHold } from './hold-handlers.ts';
 import { BUILT_IN_PRICES, StorageUsage, type PriceTable } from '../service/storage-usage.ts';
 import { VerifyStatusReader } from '../service/verify-status.ts';
+import type { LiveConfig } from '../service/live-config.ts';
 import { answerGraphQL } from './graphql-endpoint.ts';
 import { parseRange } from './range.ts';
 import { requestTarget, type RequestTarget } from './request-target.ts';
@@ -63,6 +64,9 @@ export interface ServerDeps {
   extendApprovalBeyond?: string;
   /** The retention policies explained per workflow (`strata serve --policy`); the built-in defaults when absent. */
   policySet?: PolicySet;
+  /** Policies and prices re-read while serving: they take precedence over policySet and prices, and /readyz
+   * and /metrics report their reloads. */
+  live?: { policies?: LiveConfig<PolicySet>; prices?: LiveConfig<PriceTable> };
   /** The audit log read back for a workflow's audit events; the archive store's log when absent. */
   auditRecords?: () => AsyncIterable<WrittenRecord>;
   /** Errors that became a 500 (logged by the command; the client gets no detail). */
@@ -198,11 +202,14 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
   });
   const service = new ArchiveService({ ...deps, searchQueue, holds: (uid) => holds.recordsOf(uid) });
   const store = async () => (await deps.repository()).store;
+  const fixedPolicies = deps.policySet ?? loadPolicySet([]).policySet;
+  const fixedPrices = deps.prices ?? BUILT_IN_PRICES;
+  const live = deps.live ?? {};
   const retention = new RetentionView({
     archive: service,
     repository: deps.repository,
     holds: (uid) => holds.recordsOf(uid),
-    policySet: deps.policySet ?? loadPolicySet([]).policySet,
+    policySet: () => live.policies?.current() ?? fixedPolicies,
     auditRecords:
       deps.auditRecords ??
       async function* () {
@@ -214,7 +221,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
     holds,
     retention,
     restores: deps.restores,
-    storage: new StorageUsage({ catalog: deps.catalog, store, prices: deps.prices ?? BUILT_IN_PRICES }),
+    storage: new StorageUsage({ catalog: deps.catalog, store, prices: () => live.prices?.current() ?? fixedPrices }),
     verifyStatus: new VerifyStatusReader({ store }),
   };
   const ui = deps.ui === false ? undefined : loadUi(deps.ui);
@@ -245,7 +252,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       }
       // The cluster answers for jobs that are Workflows: when it cannot, the gauge is NaN and the scrape still works.
       const activeRestores = deps.restores ? await deps.restores.active().catch(() => Number.NaN) : 0;
-      const body = metrics.render({ activeRestores, search: searchQueue });
+      const body = metrics.render({ activeRestores, search: searchQueue, live });
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
       return void res.end(body);
     }
@@ -289,7 +296,9 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       try {
         await deps.catalog.namespaces();
         await deps.repository();
-        return sendJson(res, 200, { status: 'ok' });
+        // A refused reload leaves the last good version serving: ready, with the reason for operators to see.
+        const config = Object.fromEntries(Object.entries(live).map(([name, c]) => [name, c.status()]));
+        return sendJson(res, 200, { status: 'ok', ...(Object.keys(config).length && { config }) });
       } catch (err) {
         return sendJson(res, 503, { error: { status: 503, message: `not ready: ${describeError(err)}` } });
       }

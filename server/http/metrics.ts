@@ -1,6 +1,7 @@
 // The server's Prometheus metrics: requests and latency by route (a bounded label: the route's name, never the
 // path), rate-limited requests, active restore jobs. Rendered in the text exposition format at scrape time.
 
+import type { LiveConfig } from '../service/live-config.ts';
 import type { SearchQueue } from '../service/search-queue.ts';
 
 /** Seconds; what a list page, a search and a log's first byte are expected to fall between. */
@@ -37,7 +38,11 @@ export class ServerMetrics {
     this.rateLimited++;
   }
 
-  render(gauges: { activeRestores: number; search?: SearchQueue }): string {
+  render(gauges: {
+    activeRestores: number;
+    search?: SearchQueue;
+    live?: Record<string, LiveConfig<unknown> | undefined>;
+  }): string {
     const out: string[] = [];
     out.push('# HELP strata_server_requests_total Answered HTTP requests by route, method and status code.');
     out.push('# TYPE strata_server_requests_total counter');
@@ -70,6 +75,20 @@ export class ServerMetrics {
       out.push('# TYPE strata_server_search_rejected_total counter');
       for (const [reason, n] of Object.entries(search.rejected))
         out.push(`strata_server_search_rejected_total{reason="${reason}"} ${n}`);
+    }
+    const live = Object.entries(gauges.live ?? {}).filter(([, c]) => c) as [string, LiveConfig<unknown>][];
+    if (live.length) {
+      out.push('# HELP strata_server_config_reloads_total Re-readings of policies or prices that changed, by result.');
+      out.push('# TYPE strata_server_config_reloads_total counter');
+      for (const [name, c] of live)
+        for (const [result, n] of Object.entries(c.counts))
+          out.push(`strata_server_config_reloads_total{config="${name}",result="${result}"} ${n}`);
+      out.push(
+        '# HELP strata_server_config_rejected 1 while the newest version of the sources is refused (the last good one serves).',
+      );
+      out.push('# TYPE strata_server_config_rejected gauge');
+      for (const [name, c] of live)
+        out.push(`strata_server_config_rejected{config="${name}"} ${c.status().rejected ? 1 : 0}`);
     }
     return out.join('\n') + '\n';
   }

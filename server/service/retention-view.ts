@@ -22,8 +22,8 @@ export interface RetentionViewDeps {
   archive: ArchiveService;
   repository(): Promise<Repository>;
   holds(workflowUid: string): Promise<HoldsAndExtensions>;
-  /** The policies the server explains with (`strata serve --policy`); the built-in defaults when none are given. */
-  policySet: PolicySet;
+  /** The policies in force now (`strata serve --policy`, re-read when they change); built-in defaults without any. */
+  policySet(): PolicySet;
   /** Every audit record, oldest first (the store's log, sealed then pending). */
   auditRecords(): AsyncIterable<WrittenRecord>;
   now?: () => Date;
@@ -71,7 +71,7 @@ export class RetentionView {
   }
 
   private explained(row: CatalogWorkflow, manifest: Manifest, holds: HoldsAndExtensions): PolicyExplanation {
-    const set = this.deps.policySet;
+    const set = this.deps.policySet();
     const now = this.now();
     const { facts } = manifestInput(manifest, `manifest ${row.manifestId}`);
     const e = explainRetention(set, facts, now, holds);

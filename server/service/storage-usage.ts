@@ -37,6 +37,8 @@ interface GroupStorage {
 
 interface Listing {
   at: number;
+  /** The prices the costs were computed with. */
+  prices: PriceTable;
   groups: Map<string, GroupStorage>;
   /** Original bytes per group over every namespace. */
   groupTotal: Map<string, number>;
@@ -72,7 +74,8 @@ export class StorageUsage {
     private readonly deps: {
       catalog: Catalog;
       store(): Promise<ObjectStore>;
-      prices: PriceTable;
+      /** The prices in force now (a pricing file is re-read when it changes). */
+      prices(): PriceTable;
       now?: () => number;
     },
   ) {}
@@ -83,10 +86,13 @@ export class StorageUsage {
 
   /** Stored bytes and monthly cost per group and tier, from one listing of the packs (shared by concurrent callers). */
   private async groups(): Promise<Listing> {
-    if (this.listing && this.now() - this.listing.at < PACK_LISTING_TTL_MS) return this.listing;
+    const prices = this.deps.prices();
+    const fresh = this.listing && this.now() - this.listing.at < PACK_LISTING_TTL_MS;
+    // Costs are priced as the packs are listed: new prices make a new listing.
+    if (fresh && this.listing!.prices === prices) return this.listing!;
     this.pending ??= (async () => {
-      const { pricing } = this.deps.prices;
-      const classes = tierClasses(pricing, this.deps.prices.source);
+      const { pricing } = prices;
+      const classes = tierClasses(pricing, prices.source);
       const groups = new Map<string, GroupStorage>();
       const store = await this.deps.store();
       for await (const o of store.list(PACKS_PREFIX)) {
@@ -103,7 +109,7 @@ export class StorageUsage {
       const groupTotal = new Map<string, number>();
       for (const r of await this.deps.catalog.usage(await this.deps.catalog.namespaces()))
         groupTotal.set(r.group ?? '', (groupTotal.get(r.group ?? '') ?? 0) + r.bytes);
-      return { at: this.now(), groups, groupTotal };
+      return { at: this.now(), prices, groups, groupTotal };
     })().finally(() => (this.pending = undefined));
     this.listing = await this.pending;
     return this.listing;
@@ -111,9 +117,9 @@ export class StorageUsage {
 
   /** The report for `namespaces` (those the caller may list). */
   async report(namespaces: string[]): Promise<StorageReport> {
-    const { pricing, source } = this.deps.prices;
     const visible = await this.deps.catalog.usage(namespaces);
-    const { at, groups, groupTotal } = await this.groups();
+    const { at, prices, groups, groupTotal } = await this.groups();
+    const { pricing, source } = prices;
     const policies = new Map<string, StorageLine>();
     const tiers = new Map<Tier, { storedBytes: number; monthlyCost: number }>(
       TIERS.map((t) => [t, { storedBytes: 0, monthlyCost: 0 }]),

@@ -8,11 +8,11 @@ import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
-import { loadPricing } from '../../lib/policy-files/pricing-file.ts';
-import { formatProblem, loadPolicySet } from '../../lib/policy/index.ts';
-import { readPolicySources } from '../../lib/policy-files/policy-files.ts';
+import type { PolicySet } from '../../lib/policy/index.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 import type { RestoreJobService } from '../../server/restores/job.ts';
+import type { LiveConfig } from '../../server/service/live-config.ts';
+import type { PriceTable } from '../../server/service/storage-usage.ts';
 
 interface ServeArgs {
   listen: string;
@@ -32,6 +32,7 @@ interface ServeArgs {
   pricing?: string;
   'tls-cert'?: string;
   policy?: string[];
+  'config-poll-seconds': number;
   'tls-key'?: string;
   'oidc-issuer'?: string;
   'oidc-audience'?: string;
@@ -120,7 +121,13 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .option('policy', {
         type: 'string',
         array: true,
-        describe: "policy files or directories a workflow's policy explanation uses (default: built-in defaults)",
+        describe:
+          "policy files or directories a workflow's policy explanation uses (default: built-in defaults); re-read when they change",
+      })
+      .option('config-poll-seconds', {
+        type: 'number',
+        default: 60,
+        describe: 're-read --policy and --pricing this often besides on change events (0: on events only)',
       })
       .option('tls-cert', { type: 'string', describe: 'serve HTTPS with this PEM certificate (chain) ...' })
       .option('tls-key', { type: 'string', describe: '... and this PEM private key' })
@@ -151,6 +158,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       { RestoreJobs },
       { StoreJobRecords },
       { OidcAuthenticator, withOidc },
+      { followSources, LiveConfig, readPolicies, readPrices },
     ] = await Promise.all([
       import('../../server/auth/kube-review.ts'),
       import('../../server/auth/token-file.ts'),
@@ -159,6 +167,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       import('../../server/restores/jobs.ts'),
       import('../../server/restores/job-records.ts'),
       import('../../server/auth/oidc.ts'),
+      import('../../server/service/live-config.ts'),
     ]);
     if (Boolean(args['access-file']) === Boolean(args['kube-auth']))
       throw new ConfigError('give exactly one of --access-file (embedded mode) or --kube-auth (in a cluster)');
@@ -230,11 +239,30 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     const rate = args['rate-limit'] ?? 0;
     if (!(rate >= 0)) throw new ConfigError(`--rate-limit must be 0 or more, got ${args['rate-limit']}`);
     const pricingFile = args.pricing ?? process.env.STRATA_PRICING;
-    // Read once at start-up, as `strata tier` reads its --policy: an invalid set is explained as failing closed.
-    const { policySet, problems } = loadPolicySet(readPolicySources(args.policy ?? []));
-    for (const p of problems) ctx.log(`strata serve: policy: ${formatProblem(p)}`);
+    // Policies and prices follow their files while serving (a mounted ConfigMap changes under the pod); a new
+    // version that does not validate is refused and the last good one stays in force (docs/api.md).
+    const log = (line: string) => ctx.log(`strata serve: ${line}`);
+    const policyPaths = args.policy ?? [];
+    let livePolicies: LiveConfig<PolicySet> | undefined;
+    if (policyPaths.length) {
+      const first = readPolicies(policyPaths);
+      for (const p of 'problems' in first ? first.problems : (first.warnings ?? [])) log(`policy: ${p}`);
+      livePolicies = new LiveConfig('policy', policyPaths.join(', '), () => readPolicies(policyPaths), first, log);
+    }
+    let livePrices: LiveConfig<PriceTable> | undefined;
+    if (pricingFile) {
+      const first = readPrices(pricingFile);
+      if ('problems' in first) throw new ConfigError(first.problems.join('; '), { file: pricingFile });
+      livePrices = new LiveConfig('pricing', pricingFile, () => readPrices(pricingFile), first, log);
+    }
+    const reloadMs = args['config-poll-seconds'] * 1000;
+    if (!(reloadMs >= 0)) throw new ConfigError(`--config-poll-seconds must be 0 or more`);
+    const follows = [
+      ...(livePolicies ? [followSources(livePolicies, policyPaths, { pollMs: reloadMs, log })] : []),
+      ...(livePrices ? [followSources(livePrices, [pricingFile!], { pollMs: reloadMs, log })] : []),
+    ];
     const app = createApp({
-      policySet,
+      live: { ...(livePolicies && { policies: livePolicies }), ...(livePrices && { prices: livePrices }) },
       catalog,
       repository: openRepo,
       ...(restores && { restores }),
@@ -246,7 +274,6 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         approvals: () => openApprovals(ctx.config.namespace, undefined, process.env),
       }),
       extendApprovalBeyond: ctx.config.extendApprovalBeyond,
-      ...(pricingFile && { prices: { pricing: loadPricing(pricingFile), source: pricingFile } }),
       authenticator,
       authorizer: access,
       audit: ctx.audit,
@@ -274,6 +301,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    for (const f of follows) f.close();
     await catalog.close();
     return ExitCode.Ok;
   }),

@@ -55,7 +55,12 @@ describe('StorageUsage', () => {
       { key: 'archive/manifests/whatever', size: 5 },
     ]);
     let now = 1_000_000;
-    const usage = new StorageUsage({ catalog, store: async () => store, prices: BUILT_IN_PRICES, now: () => now });
+    const usage = new StorageUsage({
+      catalog,
+      store: async () => store,
+      prices: () => BUILT_IN_PRICES,
+      now: () => now,
+    });
     return { catalog, store, usage, tick: (ms: number) => (now += ms) };
   }
 

@@ -123,6 +123,11 @@ export interface TextHit {
   highlights: Array<[number, number]>;
 }
 
+export interface TextSearchOptions {
+  /** Stops the search (its caller went away, or its deadline passed); it then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
 /**
  * A count of workflows per UTC day and phase, on the workflow time (finish, else start, else archive): the daily
  * dashboard. `from` and `to` are UTC midnights (`to` exclusive); workflows without any time are in no day.
@@ -211,11 +216,13 @@ export interface Catalog {
   /** Every namespace that has an archived workflow. */
   namespaces(): Promise<string[]>;
   /**
-   * Full-text hits (one per matching log segment, best first) with node ids and snippets, filtered by the other
-   * fields of the query. `text` is parsed by parseTextQuery (text-query.ts); line, snippet and highlights come from
+   * Full-text hits (one per matching log segment) with node ids and snippets, filtered by the other fields of the
+   * query, in the backend's order: best first (PostgreSQL, Elasticsearch: relevance) or newest first (SQLite: the
+   * segments indexed last). `text` is parsed by parseTextQuery (text-query.ts); line, snippet and highlights come from
    * matchSegment (text-hit.ts) over the segment's text, so every backend reports the same for the same hit.
+   * When `options.signal` aborts, the search stops as soon as it can and rejects with the signal's reason.
    */
-  searchText(text: string, query?: Omit<WorkflowQuery, 'text'>): Promise<TextHit[]>;
+  searchText(text: string, query?: Omit<WorkflowQuery, 'text'>, options?: TextSearchOptions): Promise<TextHit[]>;
   /** Manifests matching a manifest id, a workflow uid, or a workflow name (optionally namespace/name), newest first. */
   get(ref: string): Promise<CatalogWorkflow[]>;
   entries(manifestId: string): Promise<CatalogEntry[]>;

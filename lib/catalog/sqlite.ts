@@ -24,6 +24,7 @@ import {
   type ManifestUpsert,
   type PageKey,
   type TextHit,
+  type TextSearchOptions,
   type TimeRange,
   type UpsertOutcome,
   type WorkflowPage,
@@ -170,6 +171,19 @@ interface SegmentRow {
   body: Buffer | null;
 }
 
+type CandidateRow = SegmentRow & { id: number };
+
+const inLogOrder = (a: SegmentRow, b: SegmentRow) =>
+  a.manifest_id < b.manifest_id
+    ? -1
+    : a.manifest_id > b.manifest_id
+      ? 1
+      : a.path < b.path
+        ? -1
+        : a.path > b.path
+          ? 1
+          : a.first_line - b.first_line;
+
 /** Candidate rows each walk of a labelled page reads in its first round (see walkPage). */
 const FIRST_WALK_BUDGET = 256;
 
@@ -220,10 +234,7 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     db.pragma('busy_timeout = 30000');
     // Removed rows (expiry, emergency deletion) are overwritten with zeros, not left in free pages.
     db.pragma('secure_delete = ON');
-    db.function(INFLATE, { deterministic: true }, (body: unknown) => decompress(body as Buffer).toString('utf8'));
-    db.function(INDEXED_TEXT, { deterministic: true }, (body: unknown) =>
-      searchableText(decompress(body as Buffer).toString('utf8')),
-    );
+    registerFunctions(db);
   } catch (err) {
     throw new StrataError(
       `cannot open catalog: ${(err as Error).message} (it is derived data: delete it and run \`strata index\`)`,
@@ -236,6 +247,51 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
   // FTS5 keeps deleted tokens in its index until merged unless told to remove them at once (SQLite 3.42+).
   db.prepare("INSERT INTO log_fts (log_fts, rank) VALUES ('secure-delete', 1)").run();
   return { catalog: new SqliteCatalog(db, opts.textFrom), fresh, dropped: dropped && !opts.reset };
+}
+
+/** The SQL functions the schema's view and the full-text index read segment text through. */
+function registerFunctions(db: Database.Database): void {
+  db.function(INFLATE, { deterministic: true }, (body: unknown) => decompress(body as Buffer).toString('utf8'));
+  db.function(INDEXED_TEXT, { deterministic: true }, (body: unknown) =>
+    searchableText(decompress(body as Buffer).toString('utf8')),
+  );
+}
+
+/** A catalog file's full-text search over a read-only connection of its own (a search thread's). */
+export interface SqliteTextSearcher {
+  /** As Catalog.searchText; `check` runs between steps of the walk and throws to stop it. */
+  searchText(text: string, query: Omit<WorkflowQuery, 'text'>, check: () => void): Promise<TextHit[]>;
+  close(): void;
+}
+
+/**
+ * Opens the catalog at `path` read-only for full-text searches beside the connection that writes it (WAL: readers
+ * see each commit, and neither waits for the other). The file must already be in the layout `textFrom` says (the
+ * read-write open migrates it); nothing is ever written through this connection.
+ */
+export function openSqliteTextSearcher(path: string, opts: { textFrom?: SegmentReader } = {}): SqliteTextSearcher {
+  const mode = opts.textFrom ? 'archive' : 'stored';
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 30000');
+    registerFunctions(db);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const kind = db.pragma('application_id', { simple: true }) as number;
+    if (version !== CATALOG_SCHEMA_VERSION || kind !== TEXT_MODES[mode])
+      throw new Error(
+        `it is not a ${mode === 'archive' ? 'compact' : 'stored'} catalog of schema ${CATALOG_SCHEMA_VERSION}`,
+      );
+  } catch (err) {
+    db?.close();
+    throw new StrataError(
+      `cannot open catalog for searching: ${(err as Error).message}`,
+      { file: path },
+      { cause: err },
+    );
+  }
+  const catalog = new SqliteCatalog(db, opts.textFrom);
+  return { searchText: (text, query, check) => catalog.searchSegments(text, query, check), close: () => db.close() };
 }
 
 // application_id says which kind of full-text table the file holds.
@@ -488,29 +544,49 @@ class SqliteCatalog implements Catalog {
     return this.sql('SELECT DISTINCT namespace FROM manifests ORDER BY 1').pluck().all() as string[];
   }
 
-  async searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}): Promise<TextHit[]> {
+  searchText(text: string, query: Omit<WorkflowQuery, 'text'> = {}, options: TextSearchOptions = {}) {
+    return this.searchSegments(text, query, () => options.signal?.throwIfAborted());
+  }
+
+  /**
+   * Full-text hits, newest first. FTS5 walks a token's segments backwards by rowid without sorting them, and segments
+   * are numbered as they are indexed, so the walk ends with the page: ranking (bm25) scored every segment of a common
+   * word before the first hit, most of an unrestricted search's time. Candidates come a page at a time (keyset on the
+   * rowid); only they are read and confirmed by the matcher, and `check` runs between pages and reads.
+   */
+  async searchSegments(text: string, query: Omit<WorkflowQuery, 'text'>, check: () => void): Promise<TextHit[]> {
     const parsed = parseTextQuery(text);
     const limit = limitOf(query);
     const where = filters(query);
-    where.clauses.unshift('log_fts MATCH ?');
-    where.params.unshift(this.matchString(parsed));
-    const sql = `
-      SELECT m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line, s.body
+    const statement = this.sql(`
+      SELECT s.id, m.id AS manifest_id, m.uid, m.namespace, m.name, s.path, s.node_id, s.container, s.first_line, s.body
       FROM log_fts JOIN segments s ON s.id = log_fts.rowid JOIN manifests m ON m.id = s.manifest_id
-      ${whereSql(where.clauses)} ORDER BY rank, s.id LIMIT ? OFFSET ?`;
-    const statement = this.sql(sql);
+      ${whereSql(['log_fts MATCH ?', 'log_fts.rowid < ?', ...where.clauses])} ORDER BY log_fts.rowid DESC LIMIT ?`);
+    const match = this.matchString(parsed);
     const hits: TextHit[] = [];
-    // The index names candidate segments; the matcher confirms each and finds its line, snippet and highlights.
-    for (let offset = 0; hits.length < limit; offset += limit) {
-      const rows = statement.all(...where.params, limit, offset) as SegmentRow[];
+    for (let before = Number.MAX_SAFE_INTEGER; ;) {
+      check();
+      const want = limit - hits.length;
+      const rows = statement.all(match, before, ...where.params, want) as CandidateRow[];
+      const texts = await this.candidateTexts(rows, check);
       for (const r of rows) {
-        const match = matchSegment(parsed, await this.segmentText(r));
-        if (!match || hits.length >= limit) continue;
-        hits.push(textHit(placeOfRow(r), match));
+        const found = matchSegment(parsed, texts.get(r.id)!);
+        if (found) hits.push(textHit(placeOfRow(r), found));
       }
-      if (rows.length < limit) break;
+      if (hits.length >= limit || rows.length < want) return hits;
+      before = rows.at(-1)!.id;
     }
-    return hits;
+  }
+
+  /** Each candidate's text; from the archive in log order, so a page streams each log forward once. */
+  private async candidateTexts(rows: CandidateRow[], check: () => void): Promise<Map<number, string>> {
+    const texts = new Map<number, string>();
+    const order = this.textFrom ? [...rows].sort(inLogOrder) : rows;
+    for (const r of order) {
+      check();
+      texts.set(r.id, await this.segmentText(r));
+    }
+    return texts;
   }
 
   async get(ref: string): Promise<CatalogWorkflow[]> {

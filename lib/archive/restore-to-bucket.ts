@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { silentProgress, type Progress } from '../progress.ts';
 import { AlreadyExistsError } from '../errors.ts';
 import type { ObjectInfo, ObjectStore } from '../store/store.ts';
-import type { ManifestEntry } from './manifest.ts';
+import type { Manifest, ManifestEntry } from './manifest.ts';
 import { PackReader } from './pack-reader.ts';
 import type { Repository } from './repository.ts';
 import { readManifest } from './manifest-lookup.ts';
@@ -30,6 +30,11 @@ export interface BucketRestoreResult {
   bytes: number;
   /** What was read around (a pack index that did not verify); the data itself verified. */
   warnings?: string[];
+}
+
+/** The keys a bucket restore writes: each entry's key Argo recorded (entries without one are skipped). */
+export function bucketKeysOf(manifest: Manifest): string[] {
+  return manifest.entries.map((e) => artifactKeyOf(e)).filter((k): k is string => k !== undefined && k !== '');
 }
 
 /**

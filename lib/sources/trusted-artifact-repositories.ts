@@ -92,22 +92,55 @@ export function objectRefused(
 }
 
 /**
- * Why `restore --to-bucket s3://bucket/prefix` may not write there for a workflow of `namespace` (on a cluster: only
- * into a repository trusted for that namespace, at Strata's S3 endpoint, inside the namespace's key prefix).
+ * Why `restore --to-bucket s3://bucket/prefix` may not write `keys` (the keys Argo recorded, written below the target's
+ * prefix) for a workflow of `namespace` (on a cluster: only into a repository trusted for that namespace, at Strata's
+ * S3 endpoint, every key inside the namespace's key prefix). The keys come from the workflow's status, which its
+ * tenant could edit: each one is checked, not just the target.
  */
 export function restoreTargetRefused(
   target: { bucket: string; prefix: string },
   namespace: string,
   trusted: readonly TrustedArtifactRepository[] | undefined,
   s3Endpoint: string | undefined,
+  keys: readonly string[],
 ): string | undefined {
   const where = `s3://${target.bucket}/${target.prefix}`;
   const entry = trusted?.find((t) => t.bucket === target.bucket && hostOf(t.endpoint) === hostOf(s3Endpoint));
   if (!entry) return `${where} is not a trusted artifact repository (configuration artifactRepositories)`;
   if (!namespaceAllowed(entry, namespace)) return `${where} is not trusted for namespace ${namespace}`;
   const prefix = keyPrefixFor(entry, namespace);
-  if (prefix !== undefined && !target.prefix.startsWith(prefix)) {
+  if (prefix !== undefined && target.prefix !== '' && !target.prefix.startsWith(prefix)) {
     return `${where} is outside namespace ${namespace}'s prefix ${prefix}`;
   }
+  for (const key of keys) {
+    const refused = objectRefused(entry, namespace, undefined, target.prefix + key);
+    if (refused) return `restoring ${key} would write ${refused}`;
+  }
   return undefined;
+}
+
+/**
+ * The artifact repository a restore job of the API writes into: one configuration trusts for the workflow's namespace
+ * at Strata's S3 endpoint, never one a caller names. When several are trusted for the namespace, the bucket the
+ * archive recorded (the workflow's own repository) chooses among them; nothing else does.
+ */
+export function namespaceRestoreTarget(
+  namespace: string,
+  recordedBuckets: readonly string[],
+  trusted: readonly TrustedArtifactRepository[] | undefined,
+  s3Endpoint: string | undefined,
+): { bucket: string } | { refused: string } {
+  const candidates = (trusted ?? []).filter(
+    (t) => hostOf(t.endpoint) === hostOf(s3Endpoint) && namespaceAllowed(t, namespace),
+  );
+  if (candidates.length === 0)
+    return {
+      refused: `no artifact repository is trusted for namespace ${namespace} at Strata's S3 endpoint (configuration artifactRepositories)`,
+    };
+  const recorded = candidates.filter((t) => recordedBuckets.includes(t.bucket));
+  if (recorded.length === 1) return { bucket: recorded[0]!.bucket };
+  if (candidates.length === 1) return { bucket: candidates[0]!.bucket };
+  return {
+    refused: `namespace ${namespace} has ${candidates.length} trusted artifact repositories and the archive records none of them: restore with strata restore --to-bucket`,
+  };
 }

@@ -7,6 +7,7 @@ import {
   PackReader,
   readManifest,
   resolveManifest,
+  bucketKeysOf,
   restoreToBucket,
   restoreEntries,
   restoreWorkflow,
@@ -145,6 +146,7 @@ export const restoreCommand = stepCommand({
           manifest.workflow.namespace,
           ctx.config.artifactRepositories,
           ctx.config.s3.endpoint,
+          bucketKeysOf(manifest),
         );
         if (refused) {
           const reason = `restore --to-bucket: ${refused}`;

@@ -9,6 +9,7 @@ import { loadConfig } from '../../lib/config/config.ts';
 import { artifactReaderFor, type ArtifactRepositoryConfig } from '../../lib/sources/argo-artifact-repository.ts';
 import {
   objectRefused,
+  namespaceRestoreTarget,
   restoreTargetRefused,
   trustRepository,
   type TrustedArtifactRepository,
@@ -119,11 +120,35 @@ test('configuration: trusted repositories from the environment (YAML or JSON)', 
 
 test('restore --to-bucket on a cluster: only the workflow namespace’s trusted repository, inside its prefix', () => {
   const at = (bucket: string, prefix: string, ns: string, endpoint = 'https://s3.corp') =>
-    restoreTargetRefused({ bucket, prefix }, ns, TRUSTED, endpoint);
+    restoreTargetRefused({ bucket, prefix }, ns, TRUSTED, endpoint, []);
   expect(at('artifacts-a', 'team-a/restored/', 'team-a')).toBeUndefined();
   expect(at('artifacts-a', 'team-b/', 'team-a')).toMatch(/outside namespace team-a's prefix team-a\//);
   expect(at('artifacts-a', 'team-a/', 'team-b')).toMatch(/not trusted for namespace team-b/);
   expect(at('someone-elses', '', 'team-a')).toMatch(/not a trusted artifact repository/);
   expect(at('artifacts-a', 'team-a/', 'team-a', 'https://elsewhere')).toMatch(/not a trusted/);
-  expect(restoreTargetRefused({ bucket: 'shared', prefix: '' }, 'x', undefined, undefined)).toMatch(/not a trusted/);
+  expect(restoreTargetRefused({ bucket: 'shared', prefix: '' }, 'x', undefined, undefined, [])).toMatch(/not a trusted/);
+});
+
+test('restore --to-bucket checks every key it writes: a key the tenant recorded outside its prefix is refused', () => {
+  const at = (prefix: string, keys: string[]) =>
+    restoreTargetRefused({ bucket: 'artifacts-a', prefix }, 'team-a', TRUSTED, 'https://s3.corp', keys);
+  // Argo's keys already carry the namespace's prefix: restored at the bucket's root they land where they were.
+  expect(at('', ['team-a/wf-1/main.log', 'team-a/wf-1/out.tgz'])).toBeUndefined();
+  expect(at('', ['team-a/wf-1/main.log', 'team-b/wf-9/secret.tgz'])).toMatch(
+    /team-b\/wf-9\/secret\.tgz would write s3:\/\/artifacts-a\/team-b\/wf-9\/secret\.tgz .*outside namespace team-a's prefix/,
+  );
+  expect(at('', ['team-a/../team-b/x'])).toMatch(/".."/);
+  expect(at('team-a/restored/', ['wf-1/main.log'])).toBeUndefined();
+});
+
+test('a restore job of the API writes only into the repository trusted for the namespace', () => {
+  const s3 = 'https://s3.corp';
+  expect(namespaceRestoreTarget('team-a', [], TRUSTED, s3)).toEqual({ bucket: 'artifacts-a' });
+  // What the archive recorded cannot choose another tenant's bucket, nor one at another endpoint.
+  expect(namespaceRestoreTarget('team-a', ['plain', 'shared'], TRUSTED, s3)).toEqual({ bucket: 'artifacts-a' });
+  expect(namespaceRestoreTarget('team-c', [], TRUSTED, s3)).toMatchObject({ refused: /no artifact repository/ });
+  expect(namespaceRestoreTarget('team-b', [], TRUSTED, 'http://s3.corp')).toEqual({ bucket: 'plain' });
+  const two = [...TRUSTED, { namespaces: ['team-a'], bucket: 'artifacts-a2', endpoint: s3, insecure: false }];
+  expect(namespaceRestoreTarget('team-a', [], two, s3)).toMatchObject({ refused: /2 trusted artifact repositories/ });
+  expect(namespaceRestoreTarget('team-a', ['artifacts-a2'], two, s3)).toEqual({ bucket: 'artifacts-a2' });
 });

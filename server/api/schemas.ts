@@ -292,6 +292,24 @@ const restoreScope = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('artifact'), path: entryPathSchema }).strict(),
 ]);
 
+const restoreTarget = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('download') }).strict(),
+    z
+      .object({
+        kind: z.literal('bucket'),
+        overwrite: z
+          .boolean()
+          .default(false)
+          .describe('replace objects at the keys that hold other bytes (default: leave them, and the job fails)'),
+      })
+      .strict(),
+  ])
+  .describe(
+    "download (default): files of the job; bucket: the whole workflow's logs and artifacts back into the namespace's " +
+      'artifact repository (from the server configuration) at the keys Argo recorded',
+  );
+
 export const restoreRequest = z
   .object({
     requestId: z
@@ -302,6 +320,7 @@ export const restoreRequest = z
       .describe('idempotency key chosen by the client: the same caller and id always get the same job'),
     manifestId: manifestIdSchema,
     scope: restoreScope.describe('the whole workflow, one log of a node, or one artifact (or a directory of one)'),
+    target: restoreTarget.optional(),
   })
   .strict();
 
@@ -313,6 +332,19 @@ export const restoreJob = z
     namespace: z.string(),
     workflow: z.string(),
     scope: restoreScope,
+    target: restoreTarget.optional().describe('absent on jobs from before targets existed: download'),
+    bucket: z
+      .object({
+        url: z.string().describe("s3://bucket/ of the namespace's artifact repository"),
+        written: z.number().int(),
+        unchanged: z.number().int().describe('already there with the same SHA-256'),
+        skipped: z.number().int().describe('entries with no recorded key (the Workflow object, sidecar logs)'),
+        bytes: z.number().int(),
+        conflicts: z.array(z.object({ path: z.string(), key: z.string(), reason: z.string() }).strict()),
+      })
+      .strict()
+      .optional()
+      .describe('a bucket target: where it writes and, once ended, what it wrote (each object read back and hashed)'),
     requestedBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

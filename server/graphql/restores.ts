@@ -19,7 +19,7 @@ import { HttpError } from '../api/errors.ts';
 import { validate } from '../api/list-params.ts';
 import { restoreIdSchema, restoreRequest } from '../api/schemas.ts';
 import type { Caller } from '../auth/access.ts';
-import type { RestoreJob, RestoreJobService } from '../restores/job.ts';
+import { targetOf, type RestoreJob, type RestoreJobService } from '../restores/job.ts';
 import type { ArchiveService } from '../service/archive-service.ts';
 
 /** What the restore resolvers need from the request (a subset of the schema's context). */
@@ -63,6 +63,38 @@ const RestoreScope = new GraphQLObjectType({
     nodeId: { type: GraphQLString },
     container: { type: GraphQLString },
     path: { type: GraphQLString },
+  },
+});
+
+const RestoreTargetKind = new GraphQLEnumType({
+  name: 'RestoreTargetKind',
+  values: { DOWNLOAD: { value: 'download' }, BUCKET: { value: 'bucket' } },
+});
+
+const RestoreTarget = new GraphQLObjectType({
+  name: 'RestoreTarget',
+  description: "Files of the job (DOWNLOAD), or back into the namespace's artifact repository (BUCKET)",
+  fields: {
+    kind: { type: nn(RestoreTargetKind) },
+    overwrite: { type: GraphQLBoolean, description: 'BUCKET: replace objects at the keys that hold other bytes' },
+  },
+});
+
+const BucketConflict = new GraphQLObjectType({
+  name: 'BucketConflict',
+  fields: { path: { type: nn(GraphQLString) }, key: { type: nn(GraphQLString) }, reason: { type: nn(GraphQLString) } },
+});
+
+const BucketRestore = new GraphQLObjectType({
+  name: 'BucketRestore',
+  description: "A BUCKET target: the namespace's artifact repository and, once ended, what was written",
+  fields: {
+    url: { type: nn(GraphQLString) },
+    written: { type: nn(GraphQLFloat) },
+    unchanged: { type: nn(GraphQLFloat), description: 'already there with the same SHA-256' },
+    skipped: { type: nn(GraphQLFloat), description: 'entries with no recorded key' },
+    bytes: { type: nn(GraphQLFloat) },
+    conflicts: { type: list(BucketConflict), description: 'keys holding other bytes, left as they are' },
   },
 });
 
@@ -147,6 +179,8 @@ export function restoreFields(Workflow: GraphQLObjectType<CatalogWorkflow>) {
         resolve: (j, _a, ctx) => ctx.service.listedWorkflow(ctx.caller, j.manifestId).catch(() => null),
       },
       scope: { type: nn(RestoreScope) },
+      target: { type: nn(RestoreTarget), resolve: (j) => targetOf(j) },
+      bucket: { type: BucketRestore },
       requestedBy: { type: nn(GraphQLString) },
       createdAt: { type: nn(GraphQLString) },
       updatedAt: { type: nn(GraphQLString) },
@@ -174,6 +208,16 @@ export function restoreFields(Workflow: GraphQLObjectType<CatalogWorkflow>) {
     },
   });
 
+  const RestoreTargetInput = new GraphQLInputObjectType({
+    name: 'RestoreTargetInput',
+    description:
+      "BUCKET: the whole workflow back into its namespace's artifact repository (from the server's configuration)",
+    fields: {
+      kind: { type: new GraphQLNonNull(RestoreTargetKind) },
+      overwrite: { type: GraphQLBoolean, description: 'BUCKET: replace objects that hold other bytes (default false)' },
+    },
+  });
+
   const RestoreInput = new GraphQLInputObjectType({
     name: 'RestoreInput',
     description: 'As the body of POST /api/v1/restores',
@@ -184,6 +228,7 @@ export function restoreFields(Workflow: GraphQLObjectType<CatalogWorkflow>) {
       },
       manifestId: { type: new GraphQLNonNull(GraphQLID) },
       scope: { type: new GraphQLNonNull(RestoreScopeInput) },
+      target: { type: RestoreTargetInput, description: 'default DOWNLOAD' },
     },
   });
 
@@ -217,10 +262,19 @@ export function restoreFields(Workflow: GraphQLObjectType<CatalogWorkflow>) {
       type: nn(RestoreStart),
       description: 'Start a restore job (needs restore in the namespace); idempotent by requestId',
       args: { input: { type: new GraphQLNonNull(RestoreInput) } },
-      resolve: async (_r, args: { input: { requestId: string; manifestId: string; scope: object } }, ctx) => {
+      resolve: async (
+        _r,
+        args: { input: { requestId: string; manifestId: string; scope: object; target?: object | null } },
+        ctx,
+      ) => {
         // GraphQL's nulls for absent optional fields → the REST body's absent ones, then the same schema.
-        const scope = Object.fromEntries(Object.entries(args.input.scope).filter(([, v]) => v !== null));
-        const body = validate(restoreRequest, { ...args.input, scope }, 'input');
+        const present = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+        const { target, ...input } = args.input;
+        const body = validate(
+          restoreRequest,
+          { ...input, scope: present(args.input.scope), ...(target && { target: present(target) }) },
+          'input',
+        );
         const { job, created } = await jobs(ctx).create(ctx.caller, body);
         return { restore: job, created };
       },

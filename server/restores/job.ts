@@ -8,11 +8,19 @@ import type { Caller } from '../auth/access.ts';
 export type RestoreScope =
   { kind: 'workflow' } | { kind: 'log'; nodeId: string; container: string } | { kind: 'artifact'; path: string };
 
+/**
+ * Where the restored bytes go: files of the job to download (default), or back into the workflow namespace's artifact
+ * repository at the keys Argo recorded (the repository comes from the server's configuration, never the request).
+ */
+export type RestoreTarget = { kind: 'download' } | { kind: 'bucket'; overwrite: boolean };
+
 export interface RestoreRequest {
   /** The client's idempotency key: the same caller sending the same id gets the same job. */
   requestId: string;
   manifestId: string;
   scope: RestoreScope;
+  /** Absent: download. */
+  target?: RestoreTarget;
 }
 
 export type RestorePhase = 'Pending' | 'Running' | 'Verifying' | 'Succeeded' | 'Failed' | 'Cancelled';
@@ -48,6 +56,20 @@ export interface RestoredFile {
   sha256: string;
 }
 
+/** What a restore into the artifact repository did (lib/archive/restore-to-bucket.ts, counted). */
+export interface BucketRestoreSummary {
+  /** s3://bucket/ of the namespace's artifact repository. */
+  url: string;
+  written: number;
+  /** Already there with the same SHA-256. */
+  unchanged: number;
+  /** Entries with no recorded key (the Workflow object, sidecar logs). */
+  skipped: number;
+  bytes: number;
+  /** Another object is at the key and overwrite was not asked: left as it is (the job fails). */
+  conflicts: Array<{ path: string; key: string; reason: string }>;
+}
+
 /** The Argo Workflow that runs a job in a cluster (see it in the Argo UI). */
 export interface RestoreWorkflowRef {
   namespace: string;
@@ -71,6 +93,10 @@ export interface RestoreJob {
   updatedAt: string;
   phase: RestorePhase;
   progress: RestoreProgress;
+  /** Absent on jobs recorded before targets existed: download. */
+  target?: RestoreTarget;
+  /** A bucket target's outcome: what was written, found there already, left alone. */
+  bucket?: BucketRestoreSummary;
   /** Set once Succeeded: every file equal to the manifest's size and SHA-256. */
   result?: { files: RestoredFile[]; bytes: number; verified: true };
   error?: string;
@@ -104,8 +130,13 @@ export interface RestoreJobService {
 export const restoreJobId = (username: string, requestId: string) =>
   createHash('sha256').update(`${username}\0${requestId}`).digest('hex').slice(0, 32);
 
+const DOWNLOAD: RestoreTarget = { kind: 'download' };
+export const targetOf = (x: { target?: RestoreTarget }): RestoreTarget => x.target ?? DOWNLOAD;
+
 export const sameRequest = (job: RestoreJob, req: RestoreRequest) =>
-  job.manifestId === req.manifestId && JSON.stringify(job.scope) === JSON.stringify(req.scope);
+  job.manifestId === req.manifestId &&
+  JSON.stringify(job.scope) === JSON.stringify(req.scope) &&
+  JSON.stringify(targetOf(job)) === JSON.stringify(targetOf(req));
 
 export const byNewest = (a: RestoreJob, b: RestoreJob) =>
   b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id);

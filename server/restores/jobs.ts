@@ -14,6 +14,7 @@ import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { restoreEntries, restoreWorkflow, safeTarget, selectEntries } from '../../lib/archive/restorer.ts';
+import { restoreToBucket } from '../../lib/archive/restore-to-bucket.ts';
 import { describeError } from '../../lib/errors.ts';
 import type { Progress } from '../../lib/progress.ts';
 import { digestOf } from '../../lib/store/sha256.ts';
@@ -34,8 +35,10 @@ import {
   type RestoreRequest,
   type ResultFile,
   type ThawProgress,
+  targetOf,
 } from './job.ts';
 import { archivedBytes, mayViewJob, restorableWorkflow, selectScope } from './restorable.ts';
+import { bucketTargetUrl, requestedBucketTarget, summarize, type ArtifactBuckets } from './artifact-bucket.ts';
 
 export type { RestoredFile, RestoreJob, RestorePhase, RestoreRequest, RestoreScope, ThawProgress } from './job.ts';
 
@@ -59,6 +62,8 @@ export interface RestoreJobsDeps {
   thawPollMs?: number;
   /** Days a thawed copy stays readable (default 7). */
   thawDays?: number;
+  /** The artifact repositories a job may restore into (configuration artifactRepositories); none without. */
+  artifactBuckets?: ArtifactBuckets;
   /** Awaited once a job is Running, before it reads the archive (tests hold a job there to cancel or restart it). */
   beforeRead?(job: RestoreJob): Promise<void>;
   /** Failures outside any request (logged by the command). */
@@ -144,6 +149,15 @@ export class RestoreJobs implements RestoreJobService {
     // Check the selection now, so a log or artifact that does not exist is a 404 and not a failed job.
     const manifest = await readManifest(await this.deps.repository(), req.manifestId);
     const entries = selectScope(manifest, req.scope).entries;
+    const target = targetOf(req);
+    const bucketUrl = await requestedBucketTarget(
+      this.deps.artifactBuckets,
+      this.deps.audit,
+      caller,
+      { ...req, target },
+      row.namespace,
+      manifest,
+    );
     const now = new Date().toISOString();
     const job: RunnerJob = {
       id,
@@ -152,6 +166,8 @@ export class RestoreJobs implements RestoreJobService {
       namespace: row.namespace,
       workflow: row.name,
       scope: req.scope,
+      target,
+      ...(bucketUrl && { bucket: { url: bucketUrl, written: 0, unchanged: 0, skipped: 0, bytes: 0, conflicts: [] } }),
       requestedBy: caller.username,
       createdAt: now,
       updatedAt: now,
@@ -171,7 +187,14 @@ export class RestoreJobs implements RestoreJobService {
         verified: true,
         subject: req.manifestId,
         outcome: 'started',
-        details: { job: id, requestId: req.requestId, scope: req.scope, namespace: row.namespace, name: row.name },
+        details: {
+          job: id,
+          requestId: req.requestId,
+          scope: req.scope,
+          namespace: row.namespace,
+          name: row.name,
+          ...(bucketUrl && { toBucket: bucketUrl }),
+        },
       });
     } catch (err) {
       throw new HttpError(503, `cannot record the audit entry of this restore: ${describeError(err)}`);
@@ -239,7 +262,9 @@ export class RestoreJobs implements RestoreJobService {
   async resultFile(caller: Caller, id: string, path: string): Promise<ResultFile> {
     const job = await this.get(caller, id);
     if (job.phase !== 'Succeeded') throw new HttpError(409, `restore job ${id} has no result yet (${job.phase})`);
-    const file = job.result!.files.find((f) => f.path === path);
+    if (!job.result)
+      throw new HttpError(404, `restore job ${id} restored into ${job.bucket?.url}: no files to download`);
+    const file = job.result.files.find((f) => f.path === path);
     if (!file) throw new HttpError(404, `restore job ${id} has no file ${path}`);
     const local = safeTarget(this.filesDir(id), file.path);
     return {
@@ -288,7 +313,17 @@ export class RestoreJobs implements RestoreJobService {
           reason: phase === 'Cancelled' ? `cancelled by ${job.cancelledBy ?? 'unknown'}` : error,
         }),
         ...(job.result && { hashes: job.result.files.map((f) => `sha256:${f.sha256}`) }),
-        details: { job: job.id, scope: job.scope, bytes: job.progress.bytesDone },
+        details: {
+          job: job.id,
+          scope: job.scope,
+          bytes: job.progress.bytesDone,
+          ...(job.bucket && {
+            toBucket: job.bucket.url,
+            written: job.bucket.written,
+            unchanged: job.bucket.unchanged,
+            conflicts: job.bucket.conflicts.length,
+          }),
+        },
       })
       .catch((err: unknown) => this.deps.onError?.(err));
     for (const resolve of this.settled.get(job.id) ?? []) resolve();
@@ -324,6 +359,52 @@ export class RestoreJobs implements RestoreJobService {
     }
   }
 
+  /**
+   * Back into the namespace's artifact repository (checked again: configuration may have changed since the job was
+   * asked for), through the CLI's core; then every object written is read back and hashed. Conflicts fail the job.
+   */
+  private async restoreIntoBucket(
+    job: RunnerJob,
+    repo: Repository,
+    manifest: Manifest,
+    progress: Progress,
+    abort: AbortController,
+  ): Promise<void> {
+    const target = targetOf(job);
+    const url = bucketTargetUrl(this.deps.artifactBuckets, job.namespace, manifest, job.scope, target)!;
+    const bucket = this.deps.artifactBuckets!.open(url);
+    const result = await restoreToBucket(repo, job.manifestId, bucket, {
+      progress,
+      overwrite: target.kind === 'bucket' && target.overwrite,
+    });
+    if (abort.signal.aborted) throw new Cancelled();
+    job.bucket = summarize(url, result);
+    job.phase = 'Verifying';
+    job.progress.entriesTotal = result.written.length + result.unchanged.length;
+    await this.checkpoint(job, abort);
+    const sha = new Map(manifest.entries.map((e) => [e.path, e]));
+    for (const w of [...result.written, ...result.unchanged]) {
+      if (abort.signal.aborted) throw new Cancelled();
+      const entry = sha.get(w.path)!;
+      const digest = await digestOf(await bucket.get(w.key));
+      if (digest.sha256 !== entry.sha256 || digest.size !== entry.size)
+        throw new Error(
+          `${url}${w.key} reads back as ${digest.size} bytes with SHA-256 ${digest.sha256}; the manifest says ${entry.size} bytes, ${entry.sha256}`,
+        );
+      job.progress.entriesVerified++;
+    }
+    if (result.conflicts.length > 0) {
+      const first = result.conflicts[0]!;
+      await this.finish(
+        job,
+        'Failed',
+        `${result.conflicts.length} key(s) hold other objects and were left as they are (first: ${first.key}); ask again with overwrite to replace them`,
+      );
+      return;
+    }
+    await this.finish(job, 'Succeeded');
+  }
+
   private async run(job: RunnerJob): Promise<void> {
     const abort = new AbortController();
     this.aborts.set(job.id, abort);
@@ -354,6 +435,7 @@ export class RestoreJobs implements RestoreJobService {
       await this.thaw(job, repo, manifest, abort);
       await this.checkpoint(job, abort);
       if (abort.signal.aborted) throw new Cancelled();
+      if (targetOf(job).kind === 'bucket') return await this.restoreIntoBucket(job, repo, manifest, progress, abort);
       const entries = selectScope(manifest, job.scope).entries;
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });

@@ -25,7 +25,11 @@ import {
   type RestoreScope,
   type ResultFile,
   type ThawProgress,
+  type BucketRestoreSummary,
+  type RestoreTarget,
+  targetOf,
 } from './job.ts';
+import { requestedBucketTarget, type ArtifactBuckets } from './artifact-bucket.ts';
 import { archivedBytes, expectedFiles, mayViewJob, restorableWorkflow, selectScope } from './restorable.ts';
 
 export const RESTORE_TEMPLATE = 'strata-restore';
@@ -42,6 +46,8 @@ const ANNOTATIONS = {
   bytesTotal: 'strata.dev/bytes-total',
   entriesTotal: 'strata.dev/entries-total',
   cancelledBy: 'strata.dev/cancelled-by',
+  target: 'strata.dev/restore-target',
+  bucketUrl: 'strata.dev/restore-bucket',
 } as const;
 
 export interface WorkflowRestoreJobsDeps {
@@ -52,6 +58,8 @@ export interface WorkflowRestoreJobsDeps {
   submitter: WorkflowSubmitter;
   /** Strata's namespace: where strata-restore and its ServiceAccount live. */
   namespace: string;
+  /** The artifact repositories a job may restore into (configuration artifactRepositories); none without. */
+  artifactBuckets?: ArtifactBuckets;
 }
 
 /** A label value naming the caller without their name's characters (labels allow no ':' or '@'). */
@@ -101,6 +109,32 @@ function thawOf(nodes: Node[]): ThawProgress | undefined {
   return { state: readyPacks >= coldPacks ? 'ready' : 'thawing', coldPacks, readyPacks };
 }
 
+/** What the restore-to-bucket step reported (`strata restore --to-bucket`'s counts, conflicts and bytes). */
+function bucketOf(url: string, node: Node | undefined): BucketRestoreSummary {
+  const json = (name: string): unknown => {
+    try {
+      return JSON.parse(param(node, name) ?? 'null');
+    } catch {
+      return null;
+    }
+  };
+  const counts = (json('counts') ?? {}) as Record<string, unknown>;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const listed = json('conflicts');
+  const conflicts = (Array.isArray(listed) ? listed : [])
+    .filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null)
+    .map(({ path, key, reason }) => ({ path: String(path), key: String(key), reason: String(reason) }))
+    .slice(0, 100);
+  return {
+    url,
+    written: count(counts.written),
+    unchanged: count(counts.unchanged),
+    skipped: count(counts.skipped),
+    bytes: count(Number(param(node, 'bytes') ?? 0)),
+    conflicts,
+  };
+}
+
 /** Maps the Workflow to the job (the result's files are filled in by the caller, from the manifest). */
 export function jobOfWorkflow(wf: KubeObject): RestoreJob {
   const a = wf.metadata.annotations ?? {};
@@ -128,6 +162,7 @@ export function jobOfWorkflow(wf: KubeObject): RestoreJob {
   const artifactKey = restoring?.outputs?.artifacts?.find((x) => x.name === 'restored')?.s3?.key;
   const thaw = thawOf(nodes);
   const created = wf.metadata.creationTimestamp ?? new Date(0).toISOString();
+  const target = JSON.parse(a[ANNOTATIONS.target] ?? '{"kind":"download"}') as RestoreTarget;
   const job: RestoreJob = {
     id: wf.metadata.labels?.[RESTORE_JOB_LABEL] ?? '',
     requestId: a[ANNOTATIONS.requestId] ?? '',
@@ -135,6 +170,8 @@ export function jobOfWorkflow(wf: KubeObject): RestoreJob {
     namespace: (a[ANNOTATIONS.workflow] ?? '/').split('/')[0]!,
     workflow: (a[ANNOTATIONS.workflow] ?? '/').split('/').slice(1).join('/'),
     scope: JSON.parse(a[ANNOTATIONS.scope] ?? '{"kind":"workflow"}') as RestoreScope,
+    target,
+    ...(target.kind === 'bucket' && { bucket: bucketOf(a[ANNOTATIONS.bucketUrl] ?? '', restoring) }),
     requestedBy: a[REQUESTED_BY] ?? '',
     createdAt: created,
     updatedAt:
@@ -187,7 +224,7 @@ export class WorkflowRestoreJobs implements RestoreJobService {
   /** The job with its verified result once the Workflow Succeeded (the step checked every entry's SHA-256). */
   private async complete(wf: KubeObject): Promise<RestoreJob> {
     const job = jobOfWorkflow(wf);
-    if (job.phase === 'Succeeded') {
+    if (job.phase === 'Succeeded' && targetOf(job).kind === 'download') {
       const files = expectedFiles(await this.manifest(job.manifestId), job.scope);
       job.result = { files, bytes: files.reduce((s, f) => s + f.size, 0), verified: true };
     }
@@ -202,6 +239,15 @@ export class WorkflowRestoreJobs implements RestoreJobService {
     const row = await restorableWorkflow(this.deps.catalog, this.deps.authorizer, caller, req.manifestId);
     const manifest = await this.manifest(req.manifestId);
     const entries = selectScope(manifest, req.scope).entries;
+    const target = targetOf(req);
+    const bucketUrl = await requestedBucketTarget(
+      this.deps.artifactBuckets,
+      this.deps.audit,
+      caller,
+      { ...req, target },
+      row.namespace,
+      manifest,
+    );
     const workflow: KubeObject = {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Workflow',
@@ -214,6 +260,8 @@ export class WorkflowRestoreJobs implements RestoreJobService {
           [ANNOTATIONS.requestId]: req.requestId,
           [ANNOTATIONS.manifestId]: req.manifestId,
           [ANNOTATIONS.scope]: JSON.stringify(req.scope),
+          [ANNOTATIONS.target]: JSON.stringify(target),
+          ...(bucketUrl && { [ANNOTATIONS.bucketUrl]: bucketUrl }),
           [ANNOTATIONS.workflow]: `${row.namespace}/${row.name}`,
           [ANNOTATIONS.bytesTotal]: String(entries.reduce((s, e) => s + e.size, 0)),
           [ANNOTATIONS.entriesTotal]: String(entries.length),
@@ -228,6 +276,13 @@ export class WorkflowRestoreJobs implements RestoreJobService {
             { name: 'requester', value: caller.username },
             { name: 'requester-groups', value: caller.groups.filter((g) => !g.includes(',')).join(',') },
             ...scopeParameters(manifest, req.scope),
+            // The step checks this target again against the same configuration (strata restore --to-bucket).
+            ...(bucketUrl && target.kind === 'bucket'
+              ? [
+                  { name: 'to-bucket', value: bucketUrl },
+                  { name: 'overwrite', value: String(target.overwrite) },
+                ]
+              : []),
           ],
         },
       },
@@ -246,6 +301,7 @@ export class WorkflowRestoreJobs implements RestoreJobService {
           namespace: row.namespace,
           name: row.name,
           argoWorkflow: `${ns}/${workflowName(id)}`,
+          ...(bucketUrl && { toBucket: bucketUrl }),
         },
       });
     } catch (err) {
@@ -311,7 +367,9 @@ export class WorkflowRestoreJobs implements RestoreJobService {
   async resultFile(caller: Caller, id: string, path: string): Promise<ResultFile> {
     const job = await this.get(caller, id);
     if (job.phase !== 'Succeeded') throw new HttpError(409, `restore job ${id} has no result yet (${job.phase})`);
-    const file = job.result!.files.find((f) => f.path === path);
+    if (!job.result)
+      throw new HttpError(404, `restore job ${id} restored into ${job.bucket?.url}: no files to download`);
+    const file = job.result.files.find((f) => f.path === path);
     if (!file) throw new HttpError(404, `restore job ${id} has no file ${path}`);
     return {
       job,

@@ -159,7 +159,14 @@ export const restoreCommand = stepCommand({
       try {
         const result = await restoreToBucket(repo, id, bucket, { progress: ctx.progress, overwrite: args.overwrite });
         const { written, unchanged, conflicts, skipped, bytes } = result;
-        ctx.output(result);
+        // `counts` is what a strata-restore Workflow reports as an output parameter (the lists can be long).
+        const counts = {
+          written: written.length,
+          unchanged: unchanged.length,
+          skipped: skipped.length,
+          conflicts: conflicts.length,
+        };
+        ctx.output({ ...result, counts });
         warn(result.warnings);
         for (const c of conflicts) ctx.log(`conflict: ${c.path}: ${c.reason}`);
         return await audit(conflicts.length ? 'failed' : 'ok', {

@@ -202,6 +202,13 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         repository = undefined; // try again on the next request (the store may come up later)
         throw err;
       }));
+    // Restores back into the artifact bucket write only into the repositories configuration trusts (docs/api.md).
+    const artifactBuckets = ctx.config.artifactRepositories?.length
+      ? (await import('../../server/restores/artifact-bucket.ts')).configuredArtifactBuckets(
+          ctx.config.artifactRepositories,
+          ctx.config.s3,
+        )
+      : undefined;
     const jobsMode = args['restore-jobs'] ?? (args['kube-auth'] && !args['restore-dir'] ? 'argo' : 'local');
     let restores: RestoreJobService | undefined;
     if (jobsMode === 'argo') {
@@ -219,6 +226,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         audit: ctx.audit,
         submitter: new KubeWorkflowSubmitter(await kubeConfigFor(process.env.STRATA_KUBE_SERVER)),
         namespace: ctx.config.namespace,
+        ...(artifactBuckets && { artifactBuckets }),
       });
       ctx.log(`strata serve: restore jobs run as strata-restore Workflows in namespace ${ctx.config.namespace}`);
     } else if (args['restore-dir']) {
@@ -230,6 +238,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         audit: ctx.audit,
         dir: args['restore-dir'],
         records: new StoreJobRecords(store),
+        ...(artifactBuckets && { artifactBuckets }),
         ...(args['replica-name'] && { replica: args['replica-name'] }),
         onError: (err) => ctx.log(`strata serve: restore job: ${describeError(err)}`),
       });

@@ -34,7 +34,14 @@ const text = (path: string, s: string, extra: Partial<BundleEntry>): BundleEntry
   ...extra,
 });
 
-export function bundle(i: number, namespace: string, phase: string, labels: Record<string, string>, log: string) {
+export function bundle(
+  i: number,
+  namespace: string,
+  phase: string,
+  labels: Record<string, string>,
+  log: string,
+  artifactKeys = false,
+) {
   const uid = `00000000-0000-0000-0000-0000000000${String(i).padStart(2, '0')}`;
   const name = `wf-${i}`;
   const node = `${name}-node`;
@@ -55,7 +62,13 @@ export function bundle(i: number, namespace: string, phase: string, labels: Reco
   };
   const entries: BundleEntry[] = [
     text(`logs/${node}/main.log`, log, { kind: 'log', nodeId: node, container: 'main' }),
-    text(`artifacts/${node}/model.txt`, ARTIFACT, { kind: 'artifact', nodeId: node, artifactName: 'model' }),
+    text(`artifacts/${node}/model.txt`, ARTIFACT, {
+      kind: 'artifact',
+      nodeId: node,
+      artifactName: 'model',
+      // Where Argo's artifact repository held it (a bucket restore writes it back there).
+      ...(artifactKeys && { meta: { name: 'model', s3: { key: `${namespace}/${name}/model.txt` } } }),
+    }),
   ];
   return { uid, namespace, name, workflow, entries, missing: [] } satisfies WorkflowBundle;
 }
@@ -85,7 +98,9 @@ export interface Fixture {
 
 export interface FixtureOptions {
   /** Serve restore jobs (in <dir>/restores), with these job options. */
-  restores?: Partial<Pick<RestoreJobsDeps, 'concurrency' | 'beforeRead'>>;
+  restores?: Partial<Pick<RestoreJobsDeps, 'concurrency' | 'beforeRead' | 'artifactBuckets'>>;
+  /** Archive each artifact with the key Argo's artifact repository recorded for it (`<namespace>/<name>/model.txt`). */
+  artifactKeys?: boolean;
   /** Serve restore jobs from this service instead (e.g. jobs as Workflows), built over the fixture's parts. */
   restoreService?(parts: {
     catalog: Catalog;
@@ -107,10 +122,10 @@ export async function startFixture(
   const store = new FileSystemStore(join(dir, 'repo'));
   const repo = await initRepository(store);
   const wfs = [
-    bundle(1, 'agents', 'Succeeded', { team: 'a', tier: 'gold' }, LOG),
-    bundle(2, 'agents', 'Failed', { team: 'b' }, 'setup\nsegfault in worker 3\n'),
-    bundle(3, 'agents', 'Succeeded', { team: 'a' }, 'ok\n'),
-    bundle(4, 'finance', 'Succeeded', { team: 'a' }, 'ledger closed, segfault in worker 9\n'),
+    bundle(1, 'agents', 'Succeeded', { team: 'a', tier: 'gold' }, LOG, options.artifactKeys),
+    bundle(2, 'agents', 'Failed', { team: 'b' }, 'setup\nsegfault in worker 3\n', options.artifactKeys),
+    bundle(3, 'agents', 'Succeeded', { team: 'a' }, 'ok\n', options.artifactKeys),
+    bundle(4, 'finance', 'Succeeded', { team: 'a' }, 'ledger closed, segfault in worker 9\n', options.artifactKeys),
   ];
   const ids: Record<string, string> = {};
   for (const b of wfs) ids[b.name] = (await archiveBundle(repo, b)).manifestId;

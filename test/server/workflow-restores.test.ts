@@ -9,6 +9,8 @@ import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import { plainKubeConfig } from '../../lib/kube/client.ts';
 import { KubeWorkflowSubmitter } from '../../lib/kube/workflow-submitter.ts';
 import type { RestoreJob } from '../../server/restores/job.ts';
+import { restoreJob } from '../../server/api/schemas.ts';
+import { configuredArtifactBuckets } from '../../server/restores/artifact-bucket.ts';
 import { WorkflowRestoreJobs, type WorkflowRestoreJobsDeps } from '../../server/restores/workflow-jobs.ts';
 import { admissionDenials, enforceStrataAdmission, strataAdmissionPolicies } from '../support/admission.ts';
 import { FakeKubeApi, type FakeRule } from '../support/fake-kube-api.ts';
@@ -65,6 +67,11 @@ beforeAll(async () => {
         audit,
         submitter: new KubeWorkflowSubmitter(plainKubeConfig(fake.url, 'server-token')),
         namespace: 'argo',
+        // agents' artifact repository, as strata-config's artifactRepositories says (the server picks it, not callers).
+        artifactBuckets: configuredArtifactBuckets(
+          [{ namespaces: ['agents'], bucket: 'art-agents', insecure: false, keyPrefix: '{namespace}/' }],
+          { region: 'us-east-1', forcePathStyle: false, maxAttempts: 1, conditionalWrites: 'auto' },
+        ),
       };
       return new WorkflowRestoreJobs(deps);
     },
@@ -289,6 +296,57 @@ describe('restore jobs as strata-restore Workflows', () => {
       nodes: pod('1', 'restore-whole', 'Failed', { message: 'pack 3f2a… does not verify' }),
     });
     expect(await job(j.id)).toMatchObject({ phase: 'Failed', error: 'pack 3f2a… does not verify' });
+  });
+
+  test('back into the artifact bucket: the namespace’s repository goes to the template, the step’s counts come back', async () => {
+    f.audit.length = 0;
+    const res = await call('POST', '/api/v1/restores', 'alice-token', {
+      requestId: 'w-bucket',
+      manifestId: f.ids['wf-1'],
+      scope: { kind: 'workflow' },
+      target: { kind: 'bucket', overwrite: true },
+    });
+    expect(res.status).toBe(202);
+    const j = restoreJob.parse(await res.json());
+    expect(j.target).toEqual({ kind: 'bucket', overwrite: true });
+    expect(j.bucket).toMatchObject({ url: 's3://art-agents/', written: 0 });
+    const submitted = fake.get('Workflow', 'argo', j.argoWorkflow!.name)!;
+    expect((submitted.spec as { arguments: { parameters: unknown[] } }).arguments.parameters).toEqual([
+      { name: 'workflow', value: f.ids['wf-1'] },
+      { name: 'requester', value: 'alice' },
+      { name: 'requester-groups', value: '' },
+      { name: 'to-bucket', value: 's3://art-agents/' },
+      { name: 'overwrite', value: 'true' },
+    ]);
+    expect(f.audit[0]!.details).toMatchObject({ toBucket: 's3://art-agents/' });
+    setStatus(j.argoWorkflow!.name, {
+      phase: 'Succeeded',
+      nodes: pod('1', 'restore-to-bucket', 'Succeeded', {
+        outputs: {
+          parameters: [
+            { name: 'counts', value: '{"written":1,"unchanged":0,"skipped":2,"conflicts":0}' },
+            { name: 'conflicts', value: '[]' },
+            { name: 'bytes', value: '1700' },
+          ],
+        },
+      }),
+    });
+    const done = restoreJob.parse(await job(j.id));
+    expect(done).toMatchObject({
+      phase: 'Succeeded',
+      bucket: { url: 's3://art-agents/', written: 1, unchanged: 0, skipped: 2, bytes: 1700, conflicts: [] },
+    });
+    expect(done.result).toBeUndefined();
+    // Only the whole workflow goes back into the bucket: a log is a 400, and nothing is submitted.
+    const before = fake.requests.filter((r) => r.method === 'POST').length;
+    const log = await call('POST', '/api/v1/restores', 'alice-token', {
+      requestId: 'w-bucket-2',
+      manifestId: f.ids['wf-1'],
+      scope: { kind: 'log', nodeId: 'wf-1-node' },
+      target: { kind: 'bucket' },
+    });
+    expect(log.status).toBe(400);
+    expect(fake.requests.filter((r) => r.method === 'POST').length).toBe(before);
   });
 
   test('permissions as in embedded mode; nothing is submitted for a refused request', async () => {

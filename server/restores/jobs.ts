@@ -3,12 +3,16 @@
 // (staged, verified against the manifest, moved in at once), then hashes what landed on disk once more. Job records
 // live in the archive's store (job-records.ts), so every replica on that store sees every job and its progress; the
 // replica that took a job runs it, and runs it again after a restart (a restore is idempotent: the staging of an
-// interrupted run is discarded). One job per caller and request id.
+// interrupted run is discarded). One job per caller and request id. A runner renews its jobs' lease (a heartbeat in
+// the record); a job whose lease expired (its replica is gone) is taken over by exactly one other replica, the one
+// whose claim of the next lease generation wins, and the old runner, should it come back, sees that claim and stops
+// writing. Finished jobs expire after a while, with their result files.
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AuditLog } from '../../lib/audit/audit.ts';
+import { systemClock, type Clock } from '../../lib/clock.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
@@ -42,8 +46,11 @@ import { bucketTargetUrl, requestedBucketTarget, summarize, type ArtifactBuckets
 
 export type { RestoredFile, RestoreJob, RestorePhase, RestoreRequest, RestoreScope, ThawProgress } from './job.ts';
 
-/** The embedded runner's record of a job: which replica runs it (it resumes it after a restart). */
-type RunnerJob = RestoreJob & { runner?: string };
+/**
+ * The embedded runner's record of a job: which replica runs it (it resumes it after a restart) and its lease: the
+ * generation it claimed and when it last said it is alive (records from before leases: generation 1, `updatedAt`).
+ */
+type RunnerJob = RestoreJob & { runner?: string; lease?: { generation: number; heartbeatAt: string } };
 
 export interface RestoreJobsDeps {
   catalog: Catalog;
@@ -68,13 +75,25 @@ export interface RestoreJobsDeps {
   beforeRead?(job: RestoreJob): Promise<void>;
   /** Failures outside any request (logged by the command). */
   onError?(err: unknown): void;
+  /** Time for leases and expiry (default the system's). */
+  clock?: Clock;
+  /** A job whose runner has not renewed its lease for this long is taken over (default 2 min; renewed every third). */
+  leaseMs?: number;
+  /** Finished jobs (records and result files) are removed this long after they ended (default 7 days). */
+  retainFinishedMs?: number;
 }
 
 class Cancelled extends Error {}
 
+/** Another replica took the job over (this one was presumed gone): it stops, and writes nothing more. */
+class LeaseLost extends Error {}
+
+export const DEFAULT_LEASE_MS = 120_000;
+export const DEFAULT_RETAIN_FINISHED_MS = 7 * 24 * 3600_000;
+
 /** The job as the API shows it: which replica runs it is the runner's own business. */
 function view(job: RunnerJob): RestoreJob {
-  const { runner: _runner, ...shown } = job;
+  const { runner: _runner, lease: _lease, ...shown } = job;
   return shown;
 }
 
@@ -98,34 +117,152 @@ export class RestoreJobs implements RestoreJobService {
   private readonly settled = new Map<string, Array<() => void>>();
   private readonly records: JobRecords;
   private readonly replica: string;
+  private readonly clock: Clock;
+  private readonly leaseMs: number;
+  /** Jobs another replica took over from this one: whatever this one still does with them is dropped. */
+  private readonly lost = new Set<string>();
+  private readonly writes = new Map<string, Promise<void>>();
 
   private constructor(private readonly deps: RestoreJobsDeps) {
     this.records = deps.records ?? new DirJobRecords(deps.dir);
     this.replica = deps.replica ?? hostname();
+    this.clock = deps.clock ?? systemClock;
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
-  /** Loads the jobs this replica took in earlier runs and starts again those that had not finished. */
+  /**
+   * Loads the jobs this replica took in earlier runs and starts again those that had not finished (unless another
+   * replica took them over meanwhile).
+   */
   static async open(deps: RestoreJobsDeps): Promise<RestoreJobs> {
     const jobs = new RestoreJobs(deps);
     await mkdir(deps.dir, { recursive: true });
     for (const job of (await jobs.records.all()) as RunnerJob[]) {
       if (TERMINAL.includes(job.phase) || (job.runner !== undefined && job.runner !== jobs.replica)) continue;
-      job.runner = jobs.replica;
-      job.phase = 'Pending';
-      job.progress = { ...job.progress, bytesDone: 0, entriesVerified: 0 };
-      jobs.jobs.set(job.id, job);
-      jobs.enqueue(job.id);
+      const generation = job.lease?.generation ?? 1;
+      if (await jobs.records.claimed(job.id, generation + 1)) continue;
+      await jobs.take(job, generation);
     }
     return jobs;
+  }
+
+  /** Starts running a job this replica holds the lease of (again from the start: a restore is idempotent). */
+  private async take(job: RunnerJob, generation: number): Promise<void> {
+    job.runner = this.replica;
+    job.lease = { generation, heartbeatAt: this.clock.now().toISOString() };
+    job.phase = 'Pending';
+    job.progress = { ...job.progress, bytesDone: 0, entriesVerified: 0 };
+    this.jobs.set(job.id, job);
+    await this.persist(job);
+    this.enqueue(job.id);
+  }
+
+  /**
+   * Renews the lease of every job this replica runs or queued; drops those another replica took over. Runs every
+   * third of the lease (startMaintenance); tests call it with their clock.
+   */
+  async heartbeat(): Promise<void> {
+    for (const job of [...this.jobs.values()]) {
+      try {
+        await this.persist(job);
+      } catch (err) {
+        if (!(err instanceof LeaseLost)) this.deps.onError?.(err);
+      }
+    }
+  }
+
+  /**
+   * Takes over the unfinished jobs whose lease expired (their replica is gone): each goes to the one replica whose
+   * claim of the next generation is created first. Removes finished jobs older than `retainFinishedMs`, and this
+   * replica's result files of jobs that no longer exist or that another replica ran.
+   */
+  async sweep(): Promise<void> {
+    const now = this.clock.now().getTime();
+    const retain = this.deps.retainFinishedMs ?? DEFAULT_RETAIN_FINISHED_MS;
+    const kept = new Map<string, RunnerJob>();
+    for (const job of (await this.records.all()) as RunnerJob[]) {
+      if (TERMINAL.includes(job.phase)) {
+        if (now - Date.parse(job.updatedAt) >= retain) await this.records.remove(job.id);
+        else kept.set(job.id, job);
+        continue;
+      }
+      kept.set(job.id, job);
+      if (this.jobs.has(job.id)) continue;
+      if (now - Date.parse(job.lease?.heartbeatAt ?? job.updatedAt) < this.leaseMs) continue;
+      const generation = (job.lease?.generation ?? 1) + 1;
+      if (!(await this.records.claim(job.id, generation, this.replica))) continue;
+      this.lost.delete(job.id);
+      await this.take(job, generation);
+    }
+    let local: string[] = [];
+    try {
+      local = await readdir(join(this.deps.dir, 'results'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const id of local) {
+      const job = kept.get(id);
+      if (this.jobs.has(id) || (job && job.runner === this.replica)) continue;
+      await rm(this.filesDir(id), { recursive: true, force: true });
+    }
+  }
+
+  /** Heartbeats and sweeps in the background until the returned function is called (strata serve). */
+  startMaintenance(): () => void {
+    const report = (err: unknown) => this.deps.onError?.(err);
+    void this.sweep().catch(report);
+    const beat = setInterval(() => void this.heartbeat().catch(report), Math.max(1000, this.leaseMs / 3));
+    const sweep = setInterval(() => void this.sweep().catch(report), Math.max(1000, this.leaseMs));
+    beat.unref();
+    sweep.unref();
+    return () => {
+      clearInterval(beat);
+      clearInterval(sweep);
+    };
   }
 
   private filesDir(id: string) {
     return join(this.deps.dir, 'results', id);
   }
 
-  private async persist(job: RunnerJob): Promise<void> {
-    job.updatedAt = new Date().toISOString();
+  /**
+   * Writes the job's record, renewing its lease — unless another replica claimed the next generation: then this one
+   * lost the job, drops it and throws LeaseLost (its successor's record is left alone).
+   */
+  private persist(job: RunnerJob): Promise<void> {
+    // One write at a time per job, in order: a heartbeat's older copy never lands after the final phase.
+    const next = (this.writes.get(job.id) ?? Promise.resolve()).catch(() => {}).then(() => this.write(job));
+    this.writes.set(job.id, next);
+    void next
+      .catch(() => {})
+      .finally(() => {
+        if (this.writes.get(job.id) === next) this.writes.delete(job.id);
+      });
+    return next;
+  }
+
+  private async write(job: RunnerJob): Promise<void> {
+    if (this.lost.has(job.id)) throw new LeaseLost();
+    const generation = job.lease?.generation ?? 1;
+    if (await this.records.claimed(job.id, generation + 1)) {
+      this.drop(job);
+      throw new LeaseLost();
+    }
+    const now = this.clock.now().toISOString();
+    job.updatedAt = now;
+    job.lease = { generation, heartbeatAt: now };
     await this.records.save(job);
+  }
+
+  /** Forgets a job another replica took over: a queued one never starts, a running one stops at its next step. */
+  private drop(job: RunnerJob): void {
+    this.lost.add(job.id);
+    this.jobs.delete(job.id);
+    const at = this.queue.indexOf(job.id);
+    if (at >= 0) this.queue.splice(at, 1);
+    this.aborts.get(job.id)?.abort();
+    for (const resolve of this.settled.get(job.id) ?? []) resolve();
+    this.settled.delete(job.id);
   }
 
   /** A job as every replica sees it: this replica's own copy while it runs it, else its record. */
@@ -158,7 +295,7 @@ export class RestoreJobs implements RestoreJobService {
       row.namespace,
       manifest,
     );
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     const job: RunnerJob = {
       id,
       requestId: req.requestId,
@@ -179,6 +316,7 @@ export class RestoreJobs implements RestoreJobService {
         entriesTotal: entries.length,
       },
       runner: this.replica,
+      lease: { generation: 1, heartbeatAt: now },
     };
     try {
       await this.deps.audit.record({
@@ -201,6 +339,12 @@ export class RestoreJobs implements RestoreJobService {
     }
     this.jobs.set(id, job);
     await this.persist(job);
+    // The same request on two replicas at once: the one whose claim of the first generation wins runs it.
+    if (!(await this.records.claim(id, 1, this.replica))) {
+      this.jobs.delete(id);
+      const winner = (await this.records.load(id)) ?? job;
+      return { job: view(winner), created: false };
+    }
     this.enqueue(id);
     return { job: view(job), created: true };
   }
@@ -300,7 +444,12 @@ export class RestoreJobs implements RestoreJobService {
   private async finish(job: RunnerJob, phase: RestorePhase, error?: string) {
     job.phase = phase;
     if (error !== undefined) job.error = error;
-    await this.persist(job);
+    try {
+      await this.persist(job);
+    } catch (err) {
+      if (err instanceof LeaseLost) return; // its new runner finishes it and records the outcome
+      throw err;
+    }
     this.jobs.delete(job.id);
     await this.deps.audit
       .record({
@@ -475,6 +624,7 @@ export class RestoreJobs implements RestoreJobService {
       await this.finish(job, 'Succeeded');
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
+      if (err instanceof LeaseLost || this.lost.has(job.id)) return;
       if (err instanceof Cancelled || abort.signal.aborted) await this.finish(job, 'Cancelled');
       else await this.finish(job, 'Failed', describeError(err));
     } finally {

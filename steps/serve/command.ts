@@ -8,6 +8,7 @@ import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import { openApprovals } from '../../lib/identity/caller.ts';
+import { parseDuration } from '../../lib/policy/duration.ts';
 import type { PolicySet } from '../../lib/policy/index.ts';
 import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
 import type { RestoreJobService } from '../../server/restores/job.ts';
@@ -21,6 +22,8 @@ interface ServeArgs {
   'restore-dir'?: string;
   'restore-jobs'?: 'argo' | 'local';
   'replica-name'?: string;
+  'restore-retain'?: string;
+  'restore-lease'?: string;
   'ui-dir'?: string;
   ui?: boolean;
   'rate-limit'?: number;
@@ -40,6 +43,14 @@ interface ServeArgs {
   'oidc-groups-claim': string;
   'oidc-username-prefix': string;
   'oidc-groups-prefix': string;
+}
+
+/** A flag's duration without calendar units (a lease, a retention of records), in ms; at least a second. */
+function fixedDurationMs(text: string, flag: string): number {
+  const d = parseDuration(text);
+  if (!d || d.years || d.months || d.ms < 1000)
+    throw new ConfigError(`--${flag} must be a duration of at least 1s in w, d, h, m, s (e.g. 7d, 2m), got ${text}`);
+  return d.ms;
 }
 
 function listenAddress(listen: string): { host: string; port: number } {
@@ -92,6 +103,16 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         type: 'string',
         describe:
           "local restore jobs: this replica's stable name (default: the host name); it resumes the jobs it took",
+      })
+      .option('restore-retain', {
+        type: 'string',
+        default: '7d',
+        describe: 'local restore jobs: finished jobs (records and result files) are removed this long after they ended',
+      })
+      .option('restore-lease', {
+        type: 'string',
+        default: '2m',
+        describe: 'local restore jobs: another replica takes over a job whose runner has not renewed it for this long',
       })
       .option('ui', { type: 'boolean', default: true, describe: 'serve the dashboard at /ui/ (--no-ui: API only)' })
       .option('ui-dir', { type: 'string', describe: "the dashboard's files (default: server/ui of this checkout)" })
@@ -211,6 +232,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       : undefined;
     const jobsMode = args['restore-jobs'] ?? (args['kube-auth'] && !args['restore-dir'] ? 'argo' : 'local');
     let restores: RestoreJobService | undefined;
+    let stopJobMaintenance = () => {};
     if (jobsMode === 'argo') {
       if (args['restore-dir'])
         throw new ConfigError('--restore-jobs=argo keeps no --restore-dir: give one or the other');
@@ -231,7 +253,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       ctx.log(`strata serve: restore jobs run as strata-restore Workflows in namespace ${ctx.config.namespace}`);
     } else if (args['restore-dir']) {
       // Records in the archive's store: every replica on that store sees every job (docs/api.md).
-      restores = await RestoreJobs.open({
+      const local = await RestoreJobs.open({
         catalog,
         repository: openRepo,
         authorizer: access,
@@ -240,8 +262,12 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         records: new StoreJobRecords(store),
         ...(artifactBuckets && { artifactBuckets }),
         ...(args['replica-name'] && { replica: args['replica-name'] }),
+        leaseMs: fixedDurationMs(args['restore-lease'] ?? '2m', 'restore-lease'),
+        retainFinishedMs: fixedDurationMs(args['restore-retain'] ?? '7d', 'restore-retain'),
         onError: (err) => ctx.log(`strata serve: restore job: ${describeError(err)}`),
       });
+      stopJobMaintenance = local.startMaintenance();
+      restores = local;
     } else if (args['restore-jobs'] === 'local') {
       throw new ConfigError('--restore-jobs=local needs --restore-dir <dir> for the results');
     }
@@ -310,6 +336,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    stopJobMaintenance();
     for (const f of follows) f.close();
     await catalog.close();
     return ExitCode.Ok;

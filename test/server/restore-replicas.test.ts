@@ -157,6 +157,9 @@ describe('a job over cold packs', () => {
       all: () => records.all(),
       requestCancel: (id, by) => records.requestCancel(id, by),
       cancelRequest: (id) => records.cancelRequest(id),
+      claim: (id, generation, replica) => records.claim(id, generation, replica),
+      claimed: (id, generation) => records.claimed(id, generation),
+      remove: (id) => records.remove(id),
       save: async (job: RestoreJob) => {
         if (job.progress.thaw) seen.push({ ...job.progress.thaw });
         await records.save(job);

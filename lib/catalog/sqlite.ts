@@ -32,6 +32,7 @@ import {
   type WorkflowQuery,
 } from './catalog.ts';
 import { searchableText, visibleText } from './log-text.ts';
+import { readAhead } from './read-ahead.ts';
 import { matchSegment, placeOfRow, textHit } from './text-hit.ts';
 import { isSingleTokens, parseTextQuery, toFts5, toFts5Candidates, type TextQuery } from './text-query.ts';
 
@@ -155,6 +156,52 @@ const FTS = {
   // Which segments hold each token, nothing more: phrases and snippets come from the archive's text.
   archive: `CREATE VIRTUAL TABLE log_fts USING fts5(text, content = '', detail = none, contentless_delete = 1);`,
 } as const;
+
+/** Log segments read ahead of the inserts per manifest (~64 KiB each), and the manifest after the current one. */
+const SEGMENTS_AHEAD = 16;
+
+/**
+ * The batch with the next manifest and the next segments already being read (from the archive, or files) while the
+ * current ones are inserted: SQLite's inserts block the thread, and without this every read began only after them.
+ */
+function readAheadOfIndexing(batch: AsyncIterable<ManifestUpsert>): AsyncIterable<ManifestUpsert> {
+  const eager = async function* () {
+    for await (const m of batch) yield { ...m, segments: readAhead(m.segments, SEGMENTS_AHEAD) };
+  };
+  return readAhead(eager(), 1, (m) => (m.segments as AsyncIterableIterator<LogSegment>).return?.());
+}
+
+/** Text held back from the full-text index at most (a batch's, and a single manifest's), in UTF-16 code units. */
+const PENDING_TEXT_CHARS = 16 * 1024 * 1024;
+
+type PendingRow = [rowid: number | bigint, text: string];
+
+/**
+ * Segment text on its way into the full-text index, written after the manifest's savepoint, at most a few times a
+ * batch. FTS5 writes its pending terms out as a new index segment at every savepoint it takes part in (each
+ * manifest's, and each statement with a statement journal, such as an insert firing the counter triggers): written
+ * inside them, a batch made about one small index segment per manifest, to be merged later.
+ */
+class PendingText {
+  private rows: PendingRow[] = [];
+  chars = 0;
+
+  push(rowid: number | bigint, text: string): void {
+    this.rows.push([rowid, text]);
+    this.chars += text.length;
+  }
+
+  add(other: PendingText): void {
+    for (const row of other.take()) this.push(...row);
+  }
+
+  take(): PendingRow[] {
+    const rows = this.rows;
+    this.rows = [];
+    this.chars = 0;
+    return rows;
+  }
+}
 
 /** Reads one segment's text back from the archive (what a compact catalog keeps no copy of). */
 export type SegmentReader = (segment: { manifestId: string; path: string; firstLine: number }) => Promise<string>;
@@ -360,24 +407,35 @@ class SqliteCatalog implements Catalog {
     return run;
   }
 
-  /** One transaction for the batch, a savepoint per manifest: a manifest that fails is rolled back alone. */
+  /**
+   * One transaction for the batch, a savepoint per manifest: a manifest that fails is rolled back alone. Its text goes
+   * into the full-text index after its savepoint (see PendingText); the next manifest and its logs are read ahead.
+   */
   private async indexBatch(batch: AsyncIterable<ManifestUpsert>): Promise<UpsertOutcome[]> {
     const db = this.db;
     const outcomes: UpsertOutcome[] = [];
+    const pending = new PendingText();
     db.exec('BEGIN IMMEDIATE');
     try {
-      for await (const { workflow, entries, segments } of batch) {
+      for await (const { workflow, entries, segments } of readAheadOfIndexing(batch)) {
+        // Re-indexing: its old rows leave the index inside the savepoint, so everything before must be in it.
+        if (this.sql('SELECT 1 FROM segments WHERE manifest_id = ? LIMIT 1').get(workflow.manifestId))
+          this.writeText(pending.take());
         db.exec('SAVEPOINT manifest');
+        const own = new PendingText();
         try {
-          await this.indexManifest(workflow, entries, segments);
+          await this.indexManifest(workflow, entries, segments, own);
           db.exec('RELEASE manifest');
+          pending.add(own);
           outcomes.push({ manifestId: workflow.manifestId });
         } catch (error) {
           db.exec('ROLLBACK TO manifest');
           db.exec('RELEASE manifest');
           outcomes.push({ manifestId: workflow.manifestId, error });
         }
+        if (pending.chars >= PENDING_TEXT_CHARS) this.writeText(pending.take());
       }
+      this.writeText(pending.take());
       db.exec('COMMIT');
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
@@ -386,16 +444,16 @@ class SqliteCatalog implements Catalog {
     return outcomes;
   }
 
-  /** Writes one manifest's rows inside the caller's transaction. */
+  /** Writes one manifest's rows inside the caller's transaction; its full text is left in `text` for the caller. */
   private async indexManifest(
     w: CatalogWorkflow,
     entries: CatalogEntry[],
     segments: AsyncIterable<LogSegment>,
+    text: PendingText,
   ): Promise<void> {
     const insertSegment = this.sql(
       'INSERT INTO segments (manifest_id, path, node_id, container, first_line, body) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const insertText = this.sql('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
     this.deleteRows(w.manifestId);
     this.sql(MANIFEST_INSERT).run(...manifestRow(w));
     const insertLabel = this.sql(LABEL_INSERT);
@@ -403,17 +461,26 @@ class SqliteCatalog implements Catalog {
     const insertEntry = this.sql(ENTRY_INSERT);
     for (const e of entries) insertEntry.run(...entryRow(w.manifestId, e));
     for await (const s of segments) {
-      const text = visibleText(s.text);
+      // A compact catalog keeps no text, and its index sees control characters and their pictures alike (separators).
+      const shown = this.textFrom ? s.text : visibleText(s.text);
       const { lastInsertRowid } = insertSegment.run(
         w.manifestId,
         s.path,
         s.nodeId ?? null,
         s.container ?? null,
         s.firstLine,
-        this.textFrom ? null : compress(Buffer.from(text), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
+        this.textFrom ? null : compress(Buffer.from(shown), { compressionLevel: SEGMENT_ZSTD_LEVEL }),
       );
-      insertText.run(lastInsertRowid, searchableText(text));
+      text.push(lastInsertRowid, searchableText(shown));
+      // A manifest with more text than is worth holding: the rest goes in now, inside its savepoint.
+      if (text.chars >= PENDING_TEXT_CHARS) this.writeText(text.take());
     }
+  }
+
+  /** Adds segments' text to the full-text index. */
+  private writeText(rows: PendingRow[]): void {
+    const insertText = this.sql('INSERT INTO log_fts (rowid, text) VALUES (?, ?)');
+    for (const [rowid, text] of rows) insertText.run(rowid, text);
   }
 
   private deleteRows(manifestId: string): void {

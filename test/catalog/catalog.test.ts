@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
-import type { Catalog } from '../../lib/catalog/catalog.ts';
+import type { Catalog, ManifestUpsert } from '../../lib/catalog/catalog.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { CATALOG_SCHEMA_VERSION, openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { StrataError } from '../../lib/errors.ts';
@@ -37,6 +37,58 @@ function ftsState(file: string): { integrity: string; vocabulary: unknown[] } {
   } finally {
     raw.close();
   }
+}
+
+/** How many index segments FTS5 has written into the file (the write counter of its structure record). */
+function ftsWrites(file: string): number {
+  const raw = new Database(file, { readonly: true });
+  try {
+    const record = raw.prepare('SELECT block FROM log_fts_data WHERE id = 10').pluck().get() as Buffer;
+    // A 4-byte cookie, the version-2 marker, then varints: levels, segments, segments ever written.
+    let at = record.subarray(4, 8).equals(Buffer.from([0xff, 0, 0, 1])) ? 8 : 4;
+    const varint = () => {
+      let n = 0;
+      for (let shift = 0; ; shift += 7) {
+        const b = record[at++]!;
+        n += (b & 0x7f) * 2 ** shift;
+        if (b < 0x80) return n;
+      }
+    };
+    varint();
+    varint();
+    return varint();
+  } finally {
+    raw.close();
+  }
+}
+
+function workflowUpsert(n: number, texts: string[]): ManifestUpsert {
+  const manifestId = n.toString(16).padStart(64, '0');
+  return {
+    workflow: {
+      manifestId,
+      uid: `uid-${n}`,
+      namespace: 'ns',
+      name: `wf-${n}`,
+      finishedAt: new Date(Date.UTC(2026, 0, 1 + n)).toISOString(),
+      labels: {},
+      incomplete: false,
+      entries: 1,
+      bytes: 1,
+    },
+    entries: [{ path: 'logs/main.log', kind: 'log', size: 1 }],
+    segments: (async function* () {
+      let firstLine = 1;
+      for (const text of texts) {
+        yield { path: 'logs/main.log', firstLine, text };
+        firstLine += text.split('\n').length - 1;
+      }
+    })(),
+  };
+}
+
+async function* batchOf(items: ManifestUpsert[]): AsyncGenerator<ManifestUpsert> {
+  yield* items;
 }
 
 const names = async (c: Catalog, q: Parameters<Catalog['search']>[0]) => (await c.search(q)).map((w) => w.name).sort();
@@ -117,6 +169,54 @@ describe('indexing', () => {
     expect((await catalog.stats()).manifests).toBe(0);
     expect((await indexCatalog(catalog, corpus())).indexed).toBe(3);
   });
+
+  test('a batch goes into the full-text index in one write, not one per manifest', async () => {
+    // FTS5 counts every index segment it writes (its structure record's write counter): one per flush of its
+    // pending terms. Each write is a segment to merge later; a write per manifest was most of a batch's index work.
+    const batch = Array.from({ length: 20 }, (_, n) => workflowUpsert(n, [`alpha beta ${n}\n`, `gamma delta ${n}\n`]));
+    const outcomes = await catalog.upsertManifests(batchOf(batch));
+    expect(outcomes.every((o) => o.error === undefined)).toBe(true);
+    await catalog.close();
+    expect(ftsWrites(join(dir, 'catalog.db'))).toBe(1);
+    catalog = openSqliteCatalog(join(dir, 'catalog.db')).catalog;
+    expect((await catalog.searchText('gamma', { limit: 100 })).length).toBe(20);
+  });
+
+  for (const layout of ['stored', 'compact'] as const) {
+    test(`${layout}: a manifest indexed again in the same batch, and one indexed before, leave the index exact`, async () => {
+      const file = join(dir, `${layout}.db`);
+      const open = () =>
+        openSqliteCatalog(file, layout === 'compact' ? { textFrom: async () => 'unused' } : {}).catalog;
+      const c = open();
+      await c.upsertManifests(batchOf([workflowUpsert(1, ['old words one\n']), workflowUpsert(2, ['kept two\n'])]));
+      await c.upsertManifests(
+        batchOf([
+          workflowUpsert(3, ['first try three\n']),
+          workflowUpsert(1, ['new words one\n', 'more one\n']),
+          workflowUpsert(3, ['second try three\n']),
+          workflowUpsert(4, ['four\n']),
+        ]),
+      );
+      await c.close();
+      const fresh = openSqliteCatalog(
+        join(dir, `${layout}-fresh.db`),
+        layout === 'compact' ? { textFrom: async () => '' } : {},
+      );
+      await fresh.catalog.upsertManifests(
+        batchOf([
+          workflowUpsert(1, ['new words one\n', 'more one\n']),
+          workflowUpsert(2, ['kept two\n']),
+          workflowUpsert(3, ['second try three\n']),
+          workflowUpsert(4, ['four\n']),
+        ]),
+      );
+      await fresh.catalog.close();
+      const state = ftsState(file);
+      expect(state.integrity).toBe('ok');
+      expect(state.vocabulary).toEqual(ftsState(join(dir, `${layout}-fresh.db`)).vocabulary);
+      expect(state.vocabulary).not.toContainEqual(expect.objectContaining({ term: 'first' }));
+    });
+  }
 
   test('a file that is not a catalog is a clear error naming it, not a crash', () => {
     const bogus = join(dir, 'bogus.db');

@@ -12,6 +12,12 @@ export const AUDIT_ACTIONS = [
   'hold-set',
   'hold-release',
   'extend',
+  /** An extension past the limit asked for, waiting for another person's approval (it keeps nothing yet). */
+  'extend-request',
+  /** A second person approves a request (an extension) as their own act; the approved act is recorded apart. */
+  'approve',
+  /** A request turned down: it can no longer be approved. */
+  'reject',
   'finalize',
   'delete-source',
   /** Originals removed from Argo's artifact repository once the archive holding their copies verified. */

@@ -12,7 +12,7 @@ const HOLDS = 'holds/';
 const EXTENSIONS = 'extensions/';
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-function checkId(what: string, id: string): string {
+export function checkId(what: string, id: string): string {
   if (!SAFE.test(id) || id.includes('..'))
     throw new InputError(`${what} "${id}" must be 1-128 characters of A-Z a-z 0-9 . _ -`);
   return id;
@@ -30,7 +30,7 @@ async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
  * Writes a record once. A retry that finds the same record already there succeeds (idempotent); a different
  * record under the same id is refused, so history is never overwritten.
  */
-async function writeOnce<T extends object>(
+export async function writeOnce<T extends object>(
   store: ObjectStore,
   key: string,
   record: T,

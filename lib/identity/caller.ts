@@ -154,3 +154,20 @@ export async function openApprovals(
   ]);
   return new KubeApprovals(await kubeConfigFor(kubeServer ?? env.STRATA_KUBE_SERVER, env), namespace);
 }
+
+/** The cluster's approvals as one approver sees them: what is created there is created with their own token. */
+export async function openApprovalsAs(
+  namespace: string,
+  token: string,
+  kubeServer: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<ApprovalStore> {
+  const [{ KubeApprovals, kubeConfigAs }, { kubeConfigFor }] = await Promise.all([
+    import('./kube-approvals.ts'),
+    import('../kube/open.ts'),
+  ]);
+  return new KubeApprovals(
+    kubeConfigAs(await kubeConfigFor(kubeServer ?? env.STRATA_KUBE_SERVER, env), token),
+    namespace,
+  );
+}

@@ -1,7 +1,7 @@
 // Approvals as ConfigMaps in Strata's namespace, created by the approver's own credentials. The admission policy
 // `strata-approvals` (templates/base/admission-policies.yaml) pins `data.approver` to the creator's username, refuses
 // self-approval and edits, and asks the authorizer whether the creator may `create approvals.strata.dev` there.
-import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { ClusterError, describeError } from '../errors.ts';
 import { approvalDigest, type Approval, type ApprovalStore, type ApprovedAction } from './approval.ts';
 
@@ -121,4 +121,16 @@ function detail(err: unknown): string {
     return `HTTP ${err.code}${message ? ` ${message}` : ''}`;
   }
   return describeError(err);
+}
+
+/**
+ * The same cluster and namespace, called with the approver's own bearer token: the API server (and admission, which
+ * pins `data.approver` to whoever creates the object) sees the approver, not the server's account.
+ */
+export function kubeConfigAs(kc: KubeConfig, token: string): KubeConfig {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new ClusterError('the kubeconfig names no cluster to create the approval on');
+  const as = new KubeConfig();
+  as.loadFromClusterAndUser(cluster, { name: 'approver', token });
+  return as;
 }

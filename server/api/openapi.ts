@@ -8,7 +8,13 @@ type JsonSchema = Record<string, unknown>;
 const AUDITED: ReadonlySet<RouteName> = new Set(['getWorkflow', 'nodeLog', 'getArtifact', 'search', 'getRestoreFile']);
 
 /** Holds and extensions: idempotent by the client's id, written after their audit record. */
-const HOLD_WRITES: ReadonlySet<RouteName> = new Set(['setHold', 'releaseHold', 'addExtension']);
+const HOLD_WRITES: ReadonlySet<RouteName> = new Set([
+  'setHold',
+  'releaseHold',
+  'addExtension',
+  'approveExtension',
+  'rejectExtension',
+]);
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   // OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what zod emits; the $schema key is not allowed inside.
@@ -69,8 +75,15 @@ export function openApiDocument(version: string): JsonSchema {
       } else responses['200'] = { description: 'Done, or already done by this caller with this reason', content: ok };
       responses['409'] = errorResponse('The id is taken by another request (another caller, reason or date)');
       responses['503'] = errorResponse('The audit record could not be written: nothing was changed');
-      if (route.name !== 'addExtension')
+      if (route.name === 'setHold' || route.name === 'releaseHold')
         responses['502'] = errorResponse("The record is written, but the store's Object Lock failed (retry)");
+      if (route.name === 'addExtension')
+        responses['202'] = {
+          description: "Past the limit without another person's approval: recorded as pending (`pending`)",
+          content: ok,
+        };
+      if (route.name === 'approveExtension' || route.name === 'rejectExtension')
+        responses['409'] = errorResponse('The request is already approved by another person, or rejected');
     }
     if (route.body) {
       responses['400'] = errorResponse('Malformed or unknown field');
@@ -88,7 +101,7 @@ export function openApiDocument(version: string): JsonSchema {
       responses['401'] = errorResponse('No valid bearer token');
       responses['403'] = errorResponse(
         HOLD_WRITES.has(route.name)
-          ? "The caller may see the workflow but not do this (or an extension lacks another person's approval)"
+          ? 'The caller may see the workflow but not do this (or approves their own request)'
           : 'The caller may not read this namespace',
       );
     }

@@ -5,7 +5,10 @@ import {
   auditEventList,
   auditEventsQuery,
   entryPathSchema,
+  approvalList,
+  approvalsQuery,
   extensionRequest,
+  extensionRequestState,
   extensionWrite,
   health,
   holdList,
@@ -18,6 +21,7 @@ import {
   policyExplanation,
   problem,
   recordIdSchema,
+  rejectRequest,
   releaseRequest,
   restoreIdSchema,
   restoreJob,
@@ -50,6 +54,9 @@ export type RouteName =
   | 'setHold'
   | 'releaseHold'
   | 'addExtension'
+  | 'approveExtension'
+  | 'rejectExtension'
+  | 'listApprovals'
   | 'storage'
   | 'dailyStats'
   | 'verifyStatus'
@@ -208,6 +215,35 @@ export const ROUTES: readonly RouteSpec[] = [
     body: extensionRequest,
     created: 201,
     response: extensionWrite,
+  },
+  {
+    name: 'approveExtension',
+    method: 'POST',
+    path: '/api/v1/workflows/{manifestId}/extensions/{extensionId}/approve',
+    summary:
+      "Approve another person's pending extension as the second person (needs approve in the namespace); idempotent",
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema, extensionId: recordIdSchema }).strict(),
+    created: 201,
+    response: extensionWrite,
+  },
+  {
+    name: 'rejectExtension',
+    method: 'POST',
+    path: '/api/v1/workflows/{manifestId}/extensions/{extensionId}/reject',
+    summary: 'Turn a pending extension request down for good (needs approve in the namespace); idempotent',
+    authenticated: true,
+    params: z.object({ manifestId: manifestIdSchema, extensionId: recordIdSchema }).strict(),
+    body: rejectRequest,
+    response: extensionRequestState,
+  },
+  {
+    name: 'listApprovals',
+    path: '/api/v1/approvals',
+    summary: 'Pending extension requests waiting for a second person, in the namespaces the caller may approve in',
+    authenticated: true,
+    query: approvalsQuery,
+    response: approvalList,
   },
   {
     name: 'createRestore',

@@ -443,7 +443,53 @@ export const holdWrite = z
   })
   .strict();
 
-export const extensionWrite = z.object({ extension }).strict();
+/** An extension asked for past the limit: waiting for another person's approval, approved, or rejected. */
+export const extensionRequestState = z
+  .object({
+    id: z.string().describe("the extension's id: approved, the extension is written under it"),
+    workflowUid: z.string(),
+    namespace: z.string(),
+    manifestId: z.string().describe('the archive the request addressed: approve or reject through it'),
+    requester: z.string().describe('the verified caller who asked: the extension is theirs once approved'),
+    reason: z.string(),
+    until: z.string(),
+    created: z.string(),
+    state: z.enum(['pending', 'approved', 'rejected']),
+    needs: z.string().optional().describe('pending: what it waits for'),
+    approver: z.string().optional(),
+    rejection: z.object({ by: z.string(), reason: z.string(), at: z.string() }).strict().optional(),
+  })
+  .strict();
+
+export const extensionWrite = z
+  .object({
+    extension: extension
+      .optional()
+      .describe('the extension in force (201, or 200 when this caller made it before); absent while pending'),
+    pending: extensionRequestState
+      .optional()
+      .describe("past the limit without another person's approval: the request waits for one (202)"),
+  })
+  .strict();
+
+export const rejectRequest = z.object({ reason: reasonSchema.describe('why the request is turned down') }).strict();
+
+export const approvalsQuery = z
+  .object({
+    namespace: z
+      .union([z.string().min(1).max(253), z.array(z.string().min(1).max(253)).max(100)])
+      .optional()
+      .describe('only these namespaces (repeatable); each must be one the caller may approve in'),
+  })
+  .strict();
+
+export const approvalList = z
+  .object({
+    items: z
+      .array(extensionRequestState)
+      .describe('pending requests of the namespaces the caller may approve in, oldest first'),
+  })
+  .strict();
 
 const tierSchema = z.enum(['hot', 'warm', 'cold', 'deepArchive']);
 

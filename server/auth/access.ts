@@ -11,9 +11,10 @@ export interface Caller {
 /**
  * What a caller asks to do with archived workflows of a namespace, as the CLI asks it (lib/identity): `get`/`list`
  * (resource `archives` in API group `strata.dev`), `restore` (`create restores`), `hold` (`create holds`),
- * `release-hold` (`delete holds`) and `extend` (`create extensions`).
+ * `release-hold` (`delete holds`), `extend` (`create extensions`) and `approve` (`create approvals`: be the second
+ * person of another's request).
  */
-export type ArchiveVerb = 'get' | 'list' | 'restore' | 'hold' | 'release-hold' | 'extend';
+export type ArchiveVerb = 'get' | 'list' | 'restore' | 'hold' | 'release-hold' | 'extend' | 'approve';
 
 export const ARCHIVE_VERBS = [
   'get',
@@ -22,6 +23,7 @@ export const ARCHIVE_VERBS = [
   'hold',
   'release-hold',
   'extend',
+  'approve',
 ] as const satisfies readonly ArchiveVerb[];
 
 export const STRATA_GROUP = 'strata.dev';
@@ -34,12 +36,19 @@ const RESOURCE_VERBS: Record<ArchiveVerb, { resource: string; verb: string }> = 
   hold: { resource: 'holds', verb: 'create' },
   'release-hold': { resource: 'holds', verb: 'delete' },
   extend: { resource: 'extensions', verb: 'create' },
+  approve: { resource: 'approvals', verb: 'create' },
 };
 
 /** The Kubernetes resource and verb a SubjectAccessReview asks about for an ArchiveVerb. */
 export function resourceVerb(verb: ArchiveVerb): { resource: string; verb: string } {
   return RESOURCE_VERBS[verb];
 }
+
+/**
+ * The bearer token each verified caller presented, for the one act the cluster must see as the caller's own: an
+ * approval, created on the API server with the approver's token (never logged, never stored).
+ */
+export const presentedTokens = new WeakMap<Caller, string>();
 
 export interface Authenticator {
   /** The caller a token belongs to, or undefined when the token is not valid. */

@@ -16,6 +16,7 @@ import type { CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import { BadRequest } from '../api/errors.ts';
 import { validate } from '../api/list-params.ts';
 import {
+  approvalsQuery,
   auditEventsQuery,
   DEFAULT_AUDIT_EVENTS,
   extensionRequest,
@@ -23,10 +24,11 @@ import {
   manifestIdSchema,
   MAX_AUDIT_EVENTS,
   recordIdSchema,
+  rejectRequest,
   releaseRequest,
 } from '../api/schemas.ts';
 import type { Caller } from '../auth/access.ts';
-import type { ExtensionView, HoldService, HoldView } from '../service/hold-service.ts';
+import type { ExtensionRequestView, ExtensionView, HoldService, HoldView } from '../service/hold-service.ts';
 import type { PolicyExplanation, RetentionView, TimelineEvent, WorkflowTimeline } from '../service/retention-view.ts';
 
 export interface RetentionContext {
@@ -209,9 +211,33 @@ const HoldWrite = new GraphQLObjectType({
   },
 });
 
+export const ExtensionRequest = new GraphQLObjectType<ExtensionRequestView>({
+  name: 'ExtensionRequest',
+  description: "An extension asked for past the limit: pending another person's approval, approved or rejected",
+  fields: {
+    id: { type: nn(GraphQLString) },
+    workflowUid: { type: nn(GraphQLString) },
+    namespace: { type: nn(GraphQLString) },
+    manifestId: { type: nn(GraphQLID), description: 'approve or reject through this archive' },
+    requester: { type: nn(GraphQLString) },
+    reason: { type: nn(GraphQLString) },
+    until: { type: nn(GraphQLString) },
+    created: { type: nn(GraphQLString) },
+    state: { type: nn(GraphQLString), description: 'pending, approved or rejected' },
+    needs: { type: GraphQLString, description: 'pending: what it waits for' },
+    approver: { type: GraphQLString },
+    rejectedBy: { type: GraphQLString, resolve: (r) => r.rejection?.by },
+    rejectionReason: { type: GraphQLString, resolve: (r) => r.rejection?.reason },
+  },
+});
+
 const ExtensionWrite = new GraphQLObjectType({
   name: 'ExtensionWrite',
-  fields: { extension: { type: nn(Extension) }, created: { type: nn(GraphQLBoolean) } },
+  fields: {
+    extension: { type: Extension, description: 'the extension in force; null while the request is pending' },
+    pending: { type: ExtensionRequest, description: "past the limit: the request waiting for another's approval" },
+    created: { type: nn(GraphQLBoolean) },
+  },
 });
 
 const idArg = { type: nn(GraphQLID) };
@@ -250,6 +276,38 @@ export const retentionMutations: GraphQLFieldConfigMap<unknown, RetentionContext
       const until = new Date(body.until);
       if (Number.isNaN(until.getTime())) throw new BadRequest('until is not a date', 'until');
       return ctx.holds.extend(ctx.caller, manifest(args.manifestId), { ...body, until });
+    },
+  },
+  approveExtension: {
+    type: nn(ExtensionWrite),
+    description:
+      "Approve another person's pending extension as the second person (needs approve in the namespace); idempotent",
+    args: { manifestId: idArg, extensionId: text },
+    resolve: async (_r, args: { manifestId: string; extensionId: string }, ctx) => {
+      const id = validate(recordIdSchema, args.extensionId, 'argument extensionId');
+      return ctx.holds.approveExtension(ctx.caller, manifest(args.manifestId), id);
+    },
+  },
+  rejectExtension: {
+    type: nn(ExtensionRequest),
+    description: 'Turn a pending extension request down for good (needs approve in the namespace); idempotent',
+    args: { manifestId: idArg, extensionId: text, reason: text },
+    resolve: async (_r, args: { manifestId: string; extensionId: string; reason: string }, ctx) => {
+      const id = validate(recordIdSchema, args.extensionId, 'argument extensionId');
+      const body = validate(rejectRequest, { reason: args.reason }, 'argument');
+      return ctx.holds.rejectExtension(ctx.caller, manifest(args.manifestId), id, body);
+    },
+  },
+};
+
+export const retentionQueries: GraphQLFieldConfigMap<unknown, RetentionContext> = {
+  pendingApprovals: {
+    type: list(ExtensionRequest),
+    description: 'Extension requests waiting for a second person, in the namespaces the caller may approve in',
+    args: { namespaces: { type: new GraphQLList(nn(GraphQLString)) } },
+    resolve: async (_r, args: { namespaces?: string[] | null }, ctx) => {
+      const q = validate(approvalsQuery, args.namespaces ? { namespace: args.namespaces } : {}, 'argument');
+      return ctx.holds.pendingApprovals(ctx.caller, q.namespace !== undefined ? [q.namespace].flat() : undefined);
     },
   },
 };

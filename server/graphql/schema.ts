@@ -34,7 +34,14 @@ import type { Caller } from '../auth/access.ts';
 import type { RestoreJobService } from '../restores/job.ts';
 import type { ArchiveService, WorkflowDetail } from '../service/archive-service.ts';
 import { restoreFields } from './restores.ts';
-import { Extension, Hold, retentionMutations, workflowRetentionFields, type RetentionContext } from './retention.ts';
+import {
+  Extension,
+  Hold,
+  retentionMutations,
+  retentionQueries,
+  workflowRetentionFields,
+  type RetentionContext,
+} from './retention.ts';
 
 /** At most this much log text in one `Log.text` (larger logs: page with offset, or the REST endpoint's stream). */
 export const MAX_LOG_TEXT = 1024 * 1024;
@@ -351,6 +358,7 @@ const Query = new GraphQLObjectType<unknown, GraphQLContext>({
   name: 'Query',
   fields: {
     ...restores.query,
+    ...retentionQueries,
     workflows: workflowsField,
     workflow: {
       type: Workflow,

@@ -11,19 +11,28 @@ import type { Catalog } from '../../lib/catalog/catalog.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
 import type { ApprovalStore } from '../../lib/identity/approval.ts';
+import { StoreApprovals } from '../../lib/identity/store-approvals.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
 import { asList, validate, workflowFilters } from '../api/list-params.ts';
 import { openApiDocument } from '../api/openapi.ts';
 import { matchRoute, type RouteName } from '../api/routes.ts';
 import { DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_HITS, listWorkflowsQuery, logQuery, searchQuery } from '../api/schemas.ts';
-import type { Authenticator, Authorizer, Caller } from '../auth/access.ts';
+import { presentedTokens, type Authenticator, type Authorizer, type Caller } from '../auth/access.ts';
 import type { RestoreJobService } from '../restores/job.ts';
 import { ArchiveService, type EntryHandle } from '../service/archive-service.ts';
 import { RetryLater, SearchQueue, type SearchLimits } from '../service/search-queue.ts';
 import { HoldService } from '../service/hold-service.ts';
 import { RetentionView } from '../service/retention-view.ts';
 import { explainPolicy, getTimeline, listAuditEvents } from './retention-handlers.ts';
-import { addExtension, listHolds, releaseHold, setHold } from './hold-handlers.ts';
+import {
+  addExtension,
+  approveExtension,
+  listApprovals,
+  listHolds,
+  rejectExtension,
+  releaseHold,
+  setHold,
+} from './hold-handlers.ts';
 import { BUILT_IN_PRICES, StorageUsage, type PriceTable } from '../service/storage-usage.ts';
 import { VerifyStatusReader } from '../service/verify-status.ts';
 import type { LiveConfig } from '../service/live-config.ts';
@@ -58,8 +67,10 @@ export interface ServerDeps {
   prices?: PriceTable;
   /** Restore jobs; without them the restore routes answer 503. */
   restores?: RestoreJobService;
-  /** Where a second person's approvals are found (a cluster's); none: extensions past the limit are refused. */
+  /** Where a second person's approvals are found (a cluster's); default: the archive store's (embedded mode). */
   approvals?: () => Promise<ApprovalStore | undefined>;
+  /** Where an approver's approval is created as their own act (a cluster: with their token); default: `approvals`. */
+  approvalsAs?: (approver: Caller) => Promise<ApprovalStore>;
   /** Configuration extendApprovalBeyond (default 1y). */
   extendApprovalBeyond?: string;
   /** The retention policies explained per workflow (`strata serve --policy`); the built-in defaults when absent. */
@@ -178,6 +189,9 @@ const HANDLERS: Record<Exclude<RouteName, 'health' | 'ready' | 'openapi'>, Handl
   setHold,
   releaseHold,
   addExtension,
+  approveExtension,
+  rejectExtension,
+  listApprovals,
   storage,
   dailyStats,
   verifyStatus,
@@ -195,9 +209,20 @@ function bearer(header: string | undefined): string | undefined {
 export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const document = openApiDocument(deps.version);
   const searchQueue = new SearchQueue(deps.search);
+  // Without a cluster's approvals, a second person's approval is a record in the archive store (embedded mode).
+  const storeApprovals = async () => new StoreApprovals((await deps.repository()).store);
+  const approvals = deps.approvals ?? storeApprovals;
   const holds = new HoldService({
     ...deps,
     store: async () => (await deps.repository()).store,
+    approvals,
+    approvalsAs:
+      deps.approvalsAs ??
+      (async () => {
+        const store = await approvals();
+        if (!store) throw new HttpError(503, 'this server has no approval store');
+        return store;
+      }),
     extendApprovalBeyond: deps.extendApprovalBeyond ?? '1y',
   });
   const service = new ArchiveService({ ...deps, searchQueue, holds: (uid) => holds.recordsOf(uid) });
@@ -233,6 +258,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
     if (!token) return void sendError(res, 401, 'a bearer token is required (Authorization: Bearer <token>)');
     const caller = await deps.authenticator.authenticate(token);
     if (!caller) return void sendError(res, 401, 'the bearer token is not valid');
+    presentedTokens.set(caller, token);
     const wait = limiter?.take(`${caller.via}:${caller.username}`);
     if (wait !== undefined) {
       metrics.limited();

@@ -3,10 +3,20 @@
 import type { AuditLog, AuditRecord } from '../../lib/audit/audit.ts';
 import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import { AccessDeniedError, AuditError, AuditRefusal, describeError } from '../../lib/errors.ts';
-import { extensionApproval } from '../../lib/holds/extension-approval.ts';
+import { checkExtensionApproval } from '../../lib/holds/extension-approval.ts';
+import { ExtensionRequests, type StoredRequest } from '../../lib/holds/extension-requests.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { syncHoldLocks } from '../../lib/holds/store-locks.ts';
-import type { ApprovalStore } from '../../lib/identity/approval.ts';
+import { auditedOperation } from '../../lib/audit/write-ahead.ts';
+import {
+  approvalDigest,
+  approvalProblem,
+  DEFAULT_APPROVAL_LIFETIME_MS,
+  samePerson,
+  type Approval,
+  type ApprovalStore,
+  type ApprovalSubject,
+} from '../../lib/identity/approval.ts';
 import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import type { ObjectStore } from '../../lib/store/store.ts';
 import { HttpError } from '../api/errors.ts';
@@ -18,8 +28,13 @@ export interface HoldServiceDeps {
   audit: AuditLog;
   /** The archive's store: hold and extension records live beside the manifests. */
   store(): Promise<ObjectStore>;
-  /** Where a second person's approvals are found (a cluster's); none: extensions past the limit are refused. */
-  approvals?: () => Promise<ApprovalStore | undefined>;
+  /** Where a second person's approvals are found (a cluster's, or the archive store's in embedded mode). */
+  approvals: () => Promise<ApprovalStore | undefined>;
+  /**
+   * Where `approver`'s approval is created as their own act: on a cluster with their own token (admission pins the
+   * approver to it); in embedded mode the store above, the approver being the caller the server verified.
+   */
+  approvalsAs: (approver: Caller) => Promise<ApprovalStore>;
   /** Configuration extendApprovalBeyond: an extension further than this from now needs an approval. */
   extendApprovalBeyond: string;
   now?: () => Date;
@@ -36,7 +51,50 @@ export interface HoldWrite {
 const holdView = ({ workflowUid: _u, ...h }: HoldRecord): HoldView => (void _u, h);
 const extensionView = ({ workflowUid: _u, ...e }: ExtensionRecord): ExtensionView => (void _u, e);
 
-type HoldAction = 'hold-set' | 'hold-release' | 'extend';
+type HoldAction = 'hold-set' | 'hold-release' | 'extend' | 'approve' | 'reject';
+
+export type RequestState = 'pending' | 'approved' | 'rejected';
+
+/** An extension asked for past the limit, as the API shows it. */
+export interface ExtensionRequestView {
+  id: string;
+  workflowUid: string;
+  namespace: string;
+  manifestId: string;
+  requester: string;
+  reason: string;
+  until: string;
+  created: string;
+  state: RequestState;
+  /** Pending: what it waits for. */
+  needs?: string;
+  approver?: string;
+  rejection?: { by: string; reason: string; at: string };
+}
+
+function requestView(
+  stored: StoredRequest,
+  extension: ExtensionRecord | undefined,
+  needs?: string,
+): ExtensionRequestView {
+  const { request: r, rejection } = stored;
+  const state: RequestState = extension ? 'approved' : rejection ? 'rejected' : 'pending';
+  return {
+    id: r.id,
+    workflowUid: r.workflowUid,
+    namespace: r.namespace,
+    manifestId: r.manifestId,
+    requester: r.requester,
+    reason: r.reason,
+    until: r.until,
+    created: r.created,
+    state,
+    ...(state === 'pending' && needs && { needs }),
+    ...(extension?.approval && { approver: extension.approval.approver }),
+    ...(rejection &&
+      state === 'rejected' && { rejection: { by: rejection.by, reason: rejection.reason, at: rejection.at } }),
+  };
+}
 
 /** The caller's verified identity on every record the core writes for them (who vouched, which groups). */
 function callerAudit(audit: AuditLog, caller: Caller): AuditLog {
@@ -171,15 +229,21 @@ export class HoldService {
     return { hold: holdView(hold), storeLocks: await this.locked(now) };
   }
 
+  private async requests(audit: AuditLog): Promise<ExtensionRequests> {
+    return new ExtensionRequests(await this.deps.store(), audit);
+  }
+
   /**
    * Keeps the workflow at least until `until`. Past the configured limit only with another person's approval of
-   * exactly this request (`strata approve extend`); a refusal is audited.
+   * exactly this request: when there is none yet the request is recorded as pending (`pending`, 202) for an
+   * approver to approve (approveExtension) or a `strata approve extend` on the cluster, after which the same call
+   * writes the extension.
    */
   async extend(
     caller: Caller,
     manifestId: string,
     input: { id: string; reason: string; until: Date },
-  ): Promise<{ extension: ExtensionView; created: boolean }> {
+  ): Promise<{ extension?: ExtensionView; pending?: ExtensionRequestView; created: boolean }> {
     const row = await this.target(caller, manifestId, 'extend', 'extend');
     const records = await this.records(caller);
     const now = this.now();
@@ -196,8 +260,16 @@ export class HoldService {
         'until',
       );
     const audit = callerAudit(this.deps.audit, caller);
-    const approval = await asHttp(() =>
-      extensionApproval(this.deps.approvals ?? (async () => undefined), audit, this.deps.extendApprovalBeyond, {
+    const requests = await this.requests(audit);
+    const asked = await requests.get(row.uid, input.id);
+    if (asked && (asked.request.requester !== caller.username || asked.request.until !== input.until.toISOString()))
+      throw new HttpError(
+        409,
+        `extension request ${input.id} of workflow ${row.uid} already exists, by ${asked.request.requester}`,
+      );
+    if (asked?.rejection) return { pending: requestView(asked, undefined), created: false };
+    const check = await asHttp(() =>
+      checkExtensionApproval(this.deps.approvals, this.deps.extendApprovalBeyond, {
         workflow: row.uid,
         reason: input.reason,
         requester: caller.username,
@@ -206,6 +278,21 @@ export class HoldService {
         now,
       }),
     );
+    if (check.needed && !check.approval) {
+      const { request, created } = await asHttp(() =>
+        requests.request({
+          id: input.id,
+          workflowUid: row.uid,
+          namespace: row.namespace,
+          manifestId: row.manifestId,
+          requester: caller.username,
+          reason: input.reason,
+          until: input.until.toISOString(),
+          created: now.toISOString(),
+        }),
+      );
+      return { pending: requestView({ request }, undefined, check.message), created };
+    }
     const ext = await asHttp(() =>
       records.addExtension({
         workflowUid: row.uid,
@@ -215,10 +302,195 @@ export class HoldService {
         reason: input.reason,
         until: input.until,
         created: now,
-        ...(approval && { approval }),
+        ...(check.needed && { approval: check.approval }),
       }),
     );
     return { extension: extensionView(ext), created: true };
+  }
+
+  /** The request `id` of the workflow and the extension written for it, or 404. */
+  private async pendingRequest(
+    row: CatalogWorkflow,
+    id: string,
+  ): Promise<{ stored: StoredRequest; extension?: ExtensionRecord }> {
+    const stored = await (await this.requests(this.deps.audit)).get(row.uid, id);
+    if (!stored) throw new HttpError(404, `workflow ${row.namespace}/${row.name} has no extension request ${id}`);
+    const extension = (await (await this.records()).listExtensions(row.uid)).find((e) => e.id === id);
+    return { stored, ...(extension && { extension }) };
+  }
+
+  /** A refusal of an approver's act, audited before the 403. */
+  private async refuse(caller: Caller, action: 'approve' | 'reject', uid: string, id: string, message: string) {
+    try {
+      await callerAudit(this.deps.audit, caller).record({
+        action,
+        actor: caller.username,
+        verified: true,
+        subject: uid,
+        outcome: 'refused',
+        reason: message,
+        details: { extension: id },
+      });
+    } catch (err) {
+      throw new HttpError(503, `cannot record the audit entry of this refusal: ${describeError(err)}`);
+    }
+    return new HttpError(403, message);
+  }
+
+  /**
+   * The caller approves extension request `id` as the second person: their approval is created where approvals
+   * live (on a cluster as themselves; admission checks it again), found there by the core's own rule (findApproval's
+   * approvalProblem), and the extension written with it, as the requester's. Approving again is a 200 with the same
+   * extension; the requester approving their own request is a 403, audited.
+   */
+  async approveExtension(
+    caller: Caller,
+    manifestId: string,
+    id: string,
+  ): Promise<{ extension: ExtensionView; created: boolean }> {
+    const row = await this.target(caller, manifestId, 'approve', 'approve');
+    const { stored, extension } = await this.pendingRequest(row, id);
+    const r = stored.request;
+    if (extension) {
+      if (extension.approval && samePerson(extension.approval.approver, caller.username))
+        return { extension: extensionView(extension), created: false };
+      throw new HttpError(
+        409,
+        `extension ${id} of workflow ${row.uid} is already ${extension.approval ? `approved by ${extension.approval.approver}` : 'in force'}`,
+      );
+    }
+    if (stored.rejection)
+      throw new HttpError(
+        409,
+        `extension request ${id} was rejected by ${stored.rejection.by} at ${stored.rejection.at}`,
+      );
+    if (samePerson(caller.username, r.requester))
+      throw await this.refuse(
+        caller,
+        'approve',
+        row.uid,
+        id,
+        `${caller.username} requested extension ${id}: another person approves it`,
+      );
+    const now = this.now();
+    const until = new Date(r.until);
+    const subject: ApprovalSubject & { namespace: string; until: Date } = {
+      action: 'extend',
+      workflow: row.uid,
+      reason: r.reason,
+      requester: r.requester,
+      namespace: row.namespace,
+      until,
+    };
+    const lookup = await this.deps.approvals();
+    if (!lookup) throw new HttpError(503, 'this server has no approval store');
+    const mine = async () =>
+      (await lookup.find(approvalDigest(subject))).find(
+        (a) => samePerson(a.approver, caller.username) && !approvalProblem(a, subject, now),
+      );
+    let approval: Approval | undefined = await mine();
+    if (!approval) {
+      const audit = callerAudit(this.deps.audit, caller);
+      await asHttp(() =>
+        auditedOperation(
+          audit,
+          {
+            action: 'approve',
+            actor: caller.username,
+            verified: true,
+            subject: row.uid,
+            reason: r.reason,
+            details: {
+              approves: 'extend',
+              extension: id,
+              requester: r.requester,
+              until: r.until,
+              namespace: row.namespace,
+            },
+          },
+          async () =>
+            (await this.deps.approvalsAs(caller)).create({
+              ...subject,
+              approver: caller.username,
+              expires: new Date(now.getTime() + DEFAULT_APPROVAL_LIFETIME_MS),
+            }),
+          (created) => ({ details: { approves: 'extend', extension: id, approval: created.name } }),
+        ),
+      );
+      approval = await mine();
+      if (!approval)
+        throw new HttpError(
+          503,
+          `the approval was created but is not found in ${lookup.description}, where approvals are read: retry`,
+        );
+    }
+    const found = approval;
+    const ext = await asHttp(async () =>
+      (await this.records(caller)).addExtension({
+        workflowUid: row.uid,
+        id,
+        actor: r.requester,
+        actorVerified: true,
+        reason: r.reason,
+        until,
+        created: now,
+        approval: { name: found.name, approver: found.approver },
+      }),
+    );
+    return { extension: extensionView(ext), created: true };
+  }
+
+  /** Turns extension request `id` down for good (anyone who may approve in the namespace); audited, idempotent. */
+  async rejectExtension(
+    caller: Caller,
+    manifestId: string,
+    id: string,
+    input: { reason: string },
+  ): Promise<ExtensionRequestView> {
+    const row = await this.target(caller, manifestId, 'approve', 'reject');
+    const { stored, extension } = await this.pendingRequest(row, id);
+    if (extension) throw new HttpError(409, `extension request ${id} is already approved`);
+    const prior = stored.rejection;
+    if (prior && (prior.by !== caller.username || prior.reason !== input.reason))
+      throw new HttpError(409, `extension request ${id} was already rejected by ${prior.by} at ${prior.at}`);
+    const rejection =
+      prior ??
+      (await asHttp(async () =>
+        (await this.requests(callerAudit(this.deps.audit, caller))).reject(row.uid, id, {
+          by: caller.username,
+          byVerified: true,
+          reason: input.reason,
+          at: this.now().toISOString(),
+        }),
+      ));
+    return requestView({ ...stored, rejection }, undefined);
+  }
+
+  /**
+   * The pending extension requests of the namespaces the caller may approve in (each request's namespace taken from
+   * the catalog row of its archive, not from the request record), oldest first. `namespaces` narrows it; one the
+   * caller may not approve in is a 403.
+   */
+  async pendingApprovals(caller: Caller, namespaces?: readonly string[]): Promise<ExtensionRequestView[]> {
+    for (const ns of namespaces ?? [])
+      if (!(await this.deps.authorizer.allows(caller, 'approve', ns)))
+        throw new HttpError(403, `${caller.username} may not approve in namespace ${ns}`);
+    const allowed = new Map<string, boolean>();
+    const out: ExtensionRequestView[] = [];
+    const records = await this.records();
+    for (const stored of await (await this.requests(this.deps.audit)).list()) {
+      if (stored.rejection) continue;
+      const r = stored.request;
+      const row = (await this.deps.catalog.get(r.manifestId)).find((w) => w.manifestId === r.manifestId);
+      if (!row || row.uid !== r.workflowUid) continue;
+      if (namespaces && !namespaces.includes(row.namespace)) continue;
+      if (!allowed.has(row.namespace))
+        allowed.set(row.namespace, await this.deps.authorizer.allows(caller, 'approve', row.namespace));
+      if (!allowed.get(row.namespace)) continue;
+      if ((await records.listExtensions(r.workflowUid)).some((e) => e.id === r.id)) continue;
+      out.push(requestView({ request: { ...r, namespace: row.namespace } }, undefined));
+    }
+    return out.sort((a, b) => a.created.localeCompare(b.created));
   }
 
   /** The store's locks brought in line; a store that did not lock is a 502 (the record is written and holds). */

@@ -7,10 +7,11 @@ import { openRepository } from '../../lib/archive/repository.ts';
 import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
-import { openApprovals } from '../../lib/identity/caller.ts';
+import type { ApprovalStore } from '../../lib/identity/approval.ts';
+import { openApprovals, openApprovalsAs } from '../../lib/identity/caller.ts';
 import { parseDuration } from '../../lib/policy/duration.ts';
 import type { PolicySet } from '../../lib/policy/index.ts';
-import type { Authenticator, Authorizer } from '../../server/auth/access.ts';
+import type { Authenticator, Authorizer, Caller } from '../../server/auth/access.ts';
 import type { RestoreJobService } from '../../server/restores/job.ts';
 import type { LiveConfig } from '../../server/service/live-config.ts';
 import type { PriceTable } from '../../server/service/storage-usage.ts';
@@ -180,6 +181,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       { StoreJobRecords },
       { OidcAuthenticator, withOidc },
       { followSources, LiveConfig, readPolicies, readPrices },
+      { presentedTokens },
     ] = await Promise.all([
       import('../../server/auth/kube-review.ts'),
       import('../../server/auth/token-file.ts'),
@@ -189,6 +191,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       import('../../server/restores/job-records.ts'),
       import('../../server/auth/oidc.ts'),
       import('../../server/service/live-config.ts'),
+      import('../../server/auth/access.ts'),
     ]);
     if (Boolean(args['access-file']) === Boolean(args['kube-auth']))
       throw new ConfigError('give exactly one of --access-file (embedded mode) or --kube-auth (in a cluster)');
@@ -271,6 +274,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     } else if (args['restore-jobs'] === 'local') {
       throw new ConfigError('--restore-jobs=local needs --restore-dir <dir> for the results');
     }
+    let clusterApprovals: Promise<ApprovalStore> | undefined;
     const rate = args['rate-limit'] ?? 0;
     if (!(rate >= 0)) throw new ConfigError(`--rate-limit must be 0 or more, got ${args['rate-limit']}`);
     const pricingFile = args.pricing ?? process.env.STRATA_PRICING;
@@ -304,9 +308,15 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       ui: args.ui === false ? false : args['ui-dir'],
       ...(rate > 0 && { rateLimit: { perSecond: rate, burst: 2 * rate } }),
       search: searchLimits(args),
-      // A second person's approval (a long extension) is found on the cluster; embedded mode has none to ask.
+      // A second person's approval (a long extension) lives on the cluster, created with the approver's own token
+      // so admission sees them; in embedded mode it is a record in the archive store (createApp's default).
       ...(args['kube-auth'] && {
-        approvals: () => openApprovals(ctx.config.namespace, undefined, process.env),
+        approvals: () => (clusterApprovals ??= openApprovals(ctx.config.namespace, undefined, process.env)),
+        approvalsAs: (approver: Caller) => {
+          const token = presentedTokens.get(approver);
+          if (!token) throw new ConfigError(`no bearer token of ${approver.username} to approve with`);
+          return openApprovalsAs(ctx.config.namespace, token, undefined, process.env);
+        },
       }),
       extendApprovalBeyond: ctx.config.extendApprovalBeyond,
       authenticator,

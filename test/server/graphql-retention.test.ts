@@ -8,11 +8,13 @@ const ACCESS = `
 users:
   - { username: alice, tokenSha256: ${sha('alice-token')} }
   - { username: lena, tokenSha256: ${sha('lena-token')} }
+  - { username: judge, tokenSha256: ${sha('judge-token')} }
   - { username: mallory, tokenSha256: ${sha('mallory-token')} }
   - { username: bob, groups: [finance-auditors], tokenSha256: ${sha('bob-token')} }
 rules:
   - { user: alice, verbs: [get, list], namespaces: [agents] }
-  - { user: lena, verbs: [get, list, hold, release-hold, extend], namespaces: [agents] }
+  - { user: lena, verbs: [get, list, hold, release-hold, extend, approve], namespaces: [agents] }
+  - { user: judge, verbs: [get, approve], namespaces: [agents] }
   - { user: mallory, verbs: ["*"], namespaces: [finance] }
   - { group: finance-auditors, verbs: [list], namespaces: [agents] }
 `;
@@ -109,11 +111,58 @@ describe('hold mutations', () => {
       extension: { id: 'x1', actor: 'lena', until, approver: null },
     });
     const far = await gql(
-      `mutation { addExtension(manifestId: "${wf}", id: "x2", reason: "audit", until: "2099-01-01T00:00:00Z") { created } }`,
+      `mutation { addExtension(manifestId: "${wf}", id: "x2", reason: "audit", until: "2099-01-01T00:00:00Z") { created extension { id } pending { id state needs requester } } }`,
       'lena-token',
     );
-    expect(far.body.errors?.[0]?.extensions).toMatchObject({ status: 403 });
-    expect(far.body.errors?.[0]?.message).toMatch(/needs another person's approval/);
+    expect(far.body.data.addExtension).toMatchObject({
+      created: true,
+      extension: null,
+      pending: {
+        id: 'x2',
+        state: 'pending',
+        requester: 'lena',
+        needs: expect.stringMatching(/another person's approval/),
+      },
+    });
+  });
+
+  test('a pending extension: listed for approvers, approved by another person, never by its requester', async () => {
+    const wf = f.ids['wf-3']!;
+    const far = await gql(
+      `mutation { addExtension(manifestId: "${wf}", id: "x3", reason: "litigation", until: "2098-01-01T00:00:00Z") { pending { state } } }`,
+      'lena-token',
+    );
+    expect(far.body.data.addExtension.pending).toEqual({ state: 'pending' });
+    const listed = await gql(
+      `{ pendingApprovals(namespaces: ["agents"]) { id manifestId requester until } }`,
+      'judge-token',
+    );
+    expect(listed.body.data.pendingApprovals).toContainEqual({
+      id: 'x3',
+      manifestId: wf,
+      requester: 'lena',
+      until: '2098-01-01T00:00:00.000Z',
+    });
+    const own = await gql(
+      `mutation { approveExtension(manifestId: "${wf}", extensionId: "x3") { created } }`,
+      'lena-token',
+    );
+    expect(own.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', status: 403 });
+    expect(own.body.errors?.[0]?.message).toMatch(/lena requested extension x3: another person approves it/);
+    const approve = `mutation { approveExtension(manifestId: "${wf}", extensionId: "x3") { created extension { id actor approver until } } }`;
+    const approved = await gql(approve, 'judge-token');
+    expect(approved.body.data.approveExtension).toEqual({
+      created: true,
+      extension: { id: 'x3', actor: 'lena', approver: 'judge', until: '2098-01-01T00:00:00.000Z' },
+    });
+    expect((await gql(approve, 'judge-token')).body.data.approveExtension.created).toBe(false);
+    const after = await gql(`{ pendingApprovals { id } }`, 'judge-token');
+    expect(after.body.data.pendingApprovals).not.toContainEqual({ id: 'x3' });
+    const hidden = await gql(
+      `mutation { approveExtension(manifestId: "${wf}", extensionId: "x3") { created } }`,
+      'mallory-token',
+    );
+    expect(hidden.body.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', status: 404 });
   });
 });
 

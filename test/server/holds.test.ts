@@ -89,6 +89,8 @@ async function checked(res: Response, route: string, method: 'get' | 'post'): Pr
 
 const HOLDS = '/api/v1/workflows/{manifestId}/holds';
 const RELEASE = '/api/v1/workflows/{manifestId}/holds/{holdId}/release';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked by schema elsewhere
+const json = (res: Response): Promise<any> => res.json();
 const EXTENSIONS = '/api/v1/workflows/{manifestId}/extensions';
 
 async function lockedKeys(manifestId: string): Promise<Record<string, boolean>> {
@@ -286,21 +288,29 @@ describe('extensions over REST', () => {
     expect(denied.status).toBe(403);
   });
 
-  test("beyond the limit only with another person's approval of exactly it; the refusal is audited", async () => {
+  test("beyond the limit only with another person's approval of exactly it; until then a pending request", async () => {
     const until = new Date(Date.now() + 3 * 365 * 86_400_000).toISOString();
     const request = { id: 'ext-long', reason: 'regulator asked', until };
-    const refused = await call('POST', `/api/v1/workflows/${wf}/extensions`, 'lena-token', request);
-    expect(refused.status).toBe(403);
-    expect((await checked(refused, EXTENSIONS, 'post')).error.message).toMatch(
-      /beyond 1y from now needs another person's approval: no approval of extend/,
+    const pending = await call('POST', `/api/v1/workflows/${wf}/extensions`, 'lena-token', request);
+    expect(pending.status).toBe(202);
+    const asked = await checked(pending, EXTENSIONS, 'post');
+    expect(asked.extension).toBeUndefined();
+    expect(asked.pending).toMatchObject({ id: 'ext-long', requester: 'lena', state: 'pending', until });
+    expect(asked.pending.needs).toMatch(/beyond 1y from now needs another person's approval: no approval of extend/);
+    expect(f.audit).toMatchObject([
+      { action: 'extend-request', outcome: 'started', actor: 'lena', verified: true },
+      { action: 'extend-request', outcome: 'ok', actor: 'lena' },
+    ]);
+    // Nothing is kept by a request: no extension is in force.
+    expect((await json(await call('GET', `/api/v1/workflows/${wf}/holds`, 'lena-token'))).extensions).not.toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 'ext-long' })]),
     );
-    expect(f.audit).toMatchObject([{ action: 'extend', outcome: 'refused', actor: 'lena', verified: true }]);
 
     // Her own approval does not count; another person's does.
     const subject = { action: 'extend' as const, workflow: uid, reason: 'regulator asked', requester: 'lena' };
     const expires = new Date(Date.now() + 86_400_000);
     await approvals.create({ ...subject, approver: 'lena', namespace: 'agents', expires, until: new Date(until) });
-    expect((await call('POST', `/api/v1/workflows/${wf}/extensions`, 'lena-token', request)).status).toBe(403);
+    expect((await call('POST', `/api/v1/workflows/${wf}/extensions`, 'lena-token', request)).status).toBe(200);
     await approvals.create({ ...subject, approver: 'judge', namespace: 'agents', expires, until: new Date(until) });
     const ok = await call('POST', `/api/v1/workflows/${wf}/extensions`, 'lena-token', request);
     expect(ok.status).toBe(201);

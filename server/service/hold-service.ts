@@ -2,7 +2,7 @@
 // and audited by the same core the CLI uses (HoldRepository, syncHoldLocks, extensionApproval).
 import type { AuditLog, AuditRecord } from '../../lib/audit/audit.ts';
 import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
-import { AccessDeniedError, AuditError, AuditRefusal, describeError } from '../../lib/errors.ts';
+import { AccessDeniedError, AuditError, AuditRefusal, ClusterError, describeError } from '../../lib/errors.ts';
 import { checkExtensionApproval } from '../../lib/holds/extension-approval.ts';
 import { ExtensionRequests, type StoredRequest } from '../../lib/holds/extension-requests.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
@@ -391,6 +391,13 @@ export class HoldService {
     let approval: Approval | undefined = await mine();
     if (!approval) {
       const audit = callerAudit(this.deps.audit, caller);
+      const details = {
+        approves: 'extend',
+        extension: id,
+        requester: r.requester,
+        until: r.until,
+        namespace: row.namespace,
+      };
       await asHttp(() =>
         auditedOperation(
           audit,
@@ -400,21 +407,25 @@ export class HoldService {
             verified: true,
             subject: row.uid,
             reason: r.reason,
-            details: {
-              approves: 'extend',
-              extension: id,
-              requester: r.requester,
-              until: r.until,
-              namespace: row.namespace,
-            },
+            details,
           },
-          async () =>
-            (await this.deps.approvalsAs(caller)).create({
-              ...subject,
-              approver: caller.username,
-              expires: new Date(now.getTime() + DEFAULT_APPROVAL_LIFETIME_MS),
-            }),
-          (created) => ({ details: { approves: 'extend', extension: id, approval: created.name } }),
+          async () => {
+            try {
+              return await (
+                await this.deps.approvalsAs(caller)
+              ).create({
+                ...subject,
+                approver: caller.username,
+                expires: new Date(now.getTime() + DEFAULT_APPROVAL_LIFETIME_MS),
+              });
+            } catch (err) {
+              // The cluster said no to the approver (RBAC, admission): their refusal, not the server's failure.
+              if (err instanceof ClusterError && /\bHTTP 40[13]\b/.test(err.message))
+                throw new AccessDeniedError(`the cluster refused ${caller.username}'s approval: ${err.message}`);
+              throw err;
+            }
+          },
+          (created) => ({ details: { ...details, approval: created.name } }),
         ),
       );
       approval = await mine();

@@ -34,10 +34,12 @@ describe('approving a pending extension through the API on a cluster', () => {
     fake.defaultUser = undefined;
     fake.clock = () => new Date();
     enforceStrataAdmission(fake);
+    fake.enforceRbac = true;
     fake.addUser('t-server', { username: SERVER_ACCOUNT });
     fake.addUser('t-lena', { username: 'lena@corp' });
     fake.addUser('t-judge', { username: 'judge@corp' });
     fake.addUser('t-mallory', { username: 'mallory@corp' });
+    fake.addUser('t-newbie', { username: 'newbie@corp' });
     for (const [group, resource] of [
       ['authentication.k8s.io', 'tokenreviews'],
       ['authorization.k8s.io', 'subjectaccessreviews'],
@@ -52,6 +54,9 @@ describe('approving a pending extension through the API on a cluster', () => {
     fake.grant(rule('judge@corp', ['get'], ['archives'], 'agents'));
     fake.grant(rule('judge@corp', ['create'], ['approvals'], 'agents'));
     fake.grant(rule('judge@corp', ['create'], ['configmaps'], 'argo', ''));
+    // An approver bound in agents but without the Role in Strata's namespace: the cluster refuses their ConfigMap.
+    fake.grant(rule('newbie@corp', ['get'], ['archives'], 'agents'));
+    fake.grant(rule('newbie@corp', ['create'], ['approvals'], 'agents'));
     // Another tenant's approver.
     fake.grant(rule('mallory@corp', ['get', 'list'], ['archives'], 'finance'));
     fake.grant(rule('mallory@corp', ['create'], ['approvals'], 'finance'));
@@ -104,6 +109,11 @@ describe('approving a pending extension through the API on a cluster', () => {
     expect(own.status).toBe(403);
     expect(((await own.json()) as { error: { message: string } }).error.message).toMatch(/another person approves/);
     expect((await approve('t-mallory')).status).toBe(404);
+    const refused = await approve('t-newbie');
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /the cluster refused newbie@corp's approval: .*HTTP 403/,
+    );
     expect(await approvalConfigMaps()).toEqual([]);
 
     const approved = await approve('t-judge');

@@ -10,6 +10,11 @@ export class HttpError extends Error {
   }
 }
 
+/** A read of data in a cold storage class (409): what to do about it is a restore job, which thaws it first. */
+export const COLD_MESSAGE =
+  "this archive's data is in a cold storage class (GLACIER, DEEP_ARCHIVE) and cannot be read now: start a restore " +
+  'job (POST /api/v1/restores), which thaws it first';
+
 export class BadRequest extends HttpError {
   constructor(message: string, field?: string) {
     super(400, message, field);

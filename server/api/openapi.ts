@@ -92,6 +92,9 @@ export function openApiDocument(version: string): JsonSchema {
     }
     if (route.name === 'cancelRestore' || route.name === 'getRestoreFile')
       responses['409'] = errorResponse('The job already ended, or has no result yet');
+    // Reads of archived content: data in a cold storage class is a 409 until a restore job thawed it.
+    if (AUDITED.has(route.name) && route.name !== 'search' && route.name !== 'getRestoreFile')
+      responses['409'] = errorResponse('The archive is in a cold storage class: start a restore job, which thaws it');
     if (route.ranges) {
       responses['206'] = { description: 'Partial content (one byte range)', content: ok };
       responses['416'] = errorResponse('Range not satisfiable');

@@ -9,7 +9,8 @@ import { auditRecords } from '../../lib/audit/store-log.ts';
 import { loadPolicySet, type PolicySet } from '../../lib/policy/index.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
-import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
+import { ArchivedObjectError, ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
+import { COLD_MESSAGE } from '../api/errors.ts';
 import type { ApprovalStore } from '../../lib/identity/approval.ts';
 import { StoreApprovals } from '../../lib/identity/store-approvals.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
@@ -125,6 +126,14 @@ async function sendEntry(
     throw new HttpError(416, `range ${req.headers.range} is outside the ${entry.size} bytes of ${entry.path}`);
   }
   const reader = await handle.read({ ...(span && { span }), ...(grep !== undefined && { grep }) });
+  // The first chunk is read before the status is sent, so a failure to start (cold packs) is an answer, not a cut.
+  let body: AsyncIterable<Uint8Array | string>;
+  try {
+    body = await started(reader.body);
+  } catch (err) {
+    reader.close();
+    throw err;
+  }
   const headers = { 'content-type': contentType, ...TEXT_HEADERS };
   if (grep !== undefined) res.writeHead(200, headers);
   else if (span)
@@ -136,10 +145,23 @@ async function sendEntry(
     });
   else res.writeHead(200, { ...headers, 'accept-ranges': 'bytes', 'content-length': entry.size });
   try {
-    await pipeline(Readable.from(reader.body), res);
+    await pipeline(Readable.from(body), res);
   } finally {
     reader.close();
   }
+}
+
+/** The stream with its first chunk already read (an error reading it is thrown here), then the rest. */
+async function started<T>(body: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const it = body[Symbol.asyncIterator]();
+  const first = await it.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (first.done) return;
+      yield first.value;
+      yield* { [Symbol.asyncIterator]: () => it }; // delegates return(): a client gone stops the read
+    },
+  };
 }
 
 const nodeLog: Handler = async (ctx, req, res) => {
@@ -356,6 +378,7 @@ export function createApp(deps: ServerDeps): (req: IncomingMessage, res: ServerR
       if (err instanceof RetryLater) res.setHeader('retry-after', String(err.retryAfterSeconds));
       if (err instanceof HttpError) return sendError(res, err.status, err.message, err.field);
       if (err instanceof NotFoundError) return sendError(res, 404, describeError(err));
+      if (err instanceof ArchivedObjectError) return sendError(res, 409, COLD_MESSAGE);
       if (err instanceof InputError || err instanceof ConfigError) return sendError(res, 400, describeError(err));
       deps.onInternalError?.(err);
       sendError(res, 500, 'internal error (logged by the server)');

@@ -11,7 +11,8 @@ import {
   type DocumentNode,
   type FormattedExecutionResult,
 } from 'graphql';
-import { ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
+import { ArchivedObjectError, ConfigError, describeError, InputError, NotFoundError } from '../../lib/errors.ts';
+import { COLD_MESSAGE } from '../api/errors.ts';
 import { BadRequest, HttpError } from '../api/errors.ts';
 import { RetryLater } from '../service/search-queue.ts';
 import type { Caller } from '../auth/access.ts';
@@ -91,6 +92,7 @@ function serviceError(
       ...(err instanceof RetryLater && { retryAfter: err.retryAfterSeconds }),
     };
   if (err instanceof NotFoundError) return { status: 404, message: describeError(err) };
+  if (err instanceof ArchivedObjectError) return { status: 409, message: COLD_MESSAGE };
   if (err instanceof InputError || err instanceof ConfigError) return { status: 400, message: describeError(err) };
   return undefined;
 }

@@ -2,8 +2,8 @@
 // repository from the server's configuration (never a bucket the caller or the workflow names), every key written is
 // checked to stay inside the namespace's prefix, and the bytes go through the same core as `strata restore
 // --to-bucket` (lib/archive/restore-to-bucket.ts).
-import { artifactBucketOf } from '../../lib/archive/artifact-location.ts';
-import type { Manifest } from '../../lib/archive/manifest.ts';
+import { artifactBucketOf, artifactKeyOf } from '../../lib/archive/artifact-location.ts';
+import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import { bucketKeysOf, type BucketRestoreResult } from '../../lib/archive/restore-to-bucket.ts';
 import type { S3Config, TrustedArtifactRepository } from '../../lib/config/config.ts';
 import { namespaceRestoreTarget, restoreTargetRefused } from '../../lib/sources/trusted-artifact-repositories.ts';
@@ -96,6 +96,14 @@ export async function requestedBucketTarget(
         .catch(() => {}); // the refusal stands either way
     throw err;
   }
+}
+
+/** Of the selected entries, those a bucket restore writes (a recorded key): what its progress counts. */
+export function writtenEntries<E extends Pick<ManifestEntry, 'meta'>>(
+  entries: readonly E[],
+  bucketUrl: string | undefined,
+): E[] {
+  return bucketUrl === undefined ? [...entries] : entries.filter((e) => Boolean(artifactKeyOf(e)));
 }
 
 /** The core's result, counted for a job's record (conflicts kept: they say what to look at). */

@@ -42,7 +42,13 @@ import {
   targetOf,
 } from './job.ts';
 import { archivedBytes, mayViewJob, restorableWorkflow, selectScope } from './restorable.ts';
-import { bucketTargetUrl, requestedBucketTarget, summarize, type ArtifactBuckets } from './artifact-bucket.ts';
+import {
+  bucketTargetUrl,
+  requestedBucketTarget,
+  writtenEntries,
+  summarize,
+  type ArtifactBuckets,
+} from './artifact-bucket.ts';
 
 export type { RestoredFile, RestoreJob, RestorePhase, RestoreRequest, RestoreScope, ThawProgress } from './job.ts';
 
@@ -285,7 +291,7 @@ export class RestoreJobs implements RestoreJobService {
     const row = await restorableWorkflow(this.deps.catalog, this.deps.authorizer, caller, req.manifestId);
     // Check the selection now, so a log or artifact that does not exist is a 404 and not a failed job.
     const manifest = await readManifest(await this.deps.repository(), req.manifestId);
-    const entries = selectScope(manifest, req.scope).entries;
+    const selected = selectScope(manifest, req.scope).entries;
     const target = targetOf(req);
     const bucketUrl = await requestedBucketTarget(
       this.deps.artifactBuckets,
@@ -295,6 +301,7 @@ export class RestoreJobs implements RestoreJobService {
       row.namespace,
       manifest,
     );
+    const entries = writtenEntries(selected, bucketUrl);
     const now = this.clock.now().toISOString();
     const job: RunnerJob = {
       id,

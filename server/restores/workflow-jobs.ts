@@ -29,7 +29,7 @@ import {
   type RestoreTarget,
   targetOf,
 } from './job.ts';
-import { requestedBucketTarget, type ArtifactBuckets } from './artifact-bucket.ts';
+import { requestedBucketTarget, writtenEntries, type ArtifactBuckets } from './artifact-bucket.ts';
 import { archivedBytes, expectedFiles, mayViewJob, restorableWorkflow, selectScope } from './restorable.ts';
 
 export const RESTORE_TEMPLATE = 'strata-restore';
@@ -238,7 +238,7 @@ export class WorkflowRestoreJobs implements RestoreJobService {
     if (this.isJob(existing)) return { job: await this.same(existing, req), created: false };
     const row = await restorableWorkflow(this.deps.catalog, this.deps.authorizer, caller, req.manifestId);
     const manifest = await this.manifest(req.manifestId);
-    const entries = selectScope(manifest, req.scope).entries;
+    const selected = selectScope(manifest, req.scope).entries;
     const target = targetOf(req);
     const bucketUrl = await requestedBucketTarget(
       this.deps.artifactBuckets,
@@ -248,6 +248,7 @@ export class WorkflowRestoreJobs implements RestoreJobService {
       row.namespace,
       manifest,
     );
+    const entries = writtenEntries(selected, bucketUrl);
     const workflow: KubeObject = {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Workflow',

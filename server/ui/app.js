@@ -1,7 +1,8 @@
 // The Strata dashboard: plain ES modules over the REST API (no build step). Every value from the API is put in the
 // page as text (never as HTML), so an archived log or label cannot script the page.
-/* global document, window, location, sessionStorage, fetch, URL, URLSearchParams, Node, crypto, setTimeout */
+/* global document, window, location, sessionStorage, fetch, URL, URLSearchParams, Node, crypto */
 import { argoLinkView, storageView, verifyView } from './status.js';
+import { restorePanel } from './restore-panel.js';
 import { auditPanel, policyPanel, timelinePanel } from './workflow-panels.js';
 
 const main = document.getElementById('main');
@@ -36,7 +37,7 @@ async function api(path, options = {}) {
     } catch {
       /* not JSON */
     }
-    throw new Error(message);
+    throw Object.assign(new Error(message), { status: res.status });
   }
   return res;
 }
@@ -322,72 +323,6 @@ async function download(path, name) {
   a.remove();
 }
 
-function restorePanel(manifestId) {
-  const status = el('div', { id: 'restore-status' });
-  const bar = el('div');
-  const button = el('button', { type: 'button', id: 'restore' }, 'Restore this workflow');
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    try {
-      let job = await json('/api/v1/restores', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ requestId: requestId(), manifestId, scope: { kind: 'workflow' } }),
-      });
-      for (;;) {
-        const p = job.progress;
-        bar.style.width = `${p.bytesTotal ? Math.round((100 * p.bytesDone) / p.bytesTotal) : 100}%`;
-        status.replaceChildren(
-          el('span', { class: 'progress' }, bar),
-          ` ${job.phase} — ${p.bytesDone}/${p.bytesTotal} bytes, ${p.entriesVerified}/${p.entriesTotal} verified`,
-        );
-        if (['Succeeded', 'Failed', 'Cancelled'].includes(job.phase)) break;
-        await new Promise((r) => setTimeout(r, 500));
-        job = await json(`/api/v1/restores/${job.id}`);
-      }
-      if (job.phase === 'Succeeded')
-        status.append(
-          el(
-            'p',
-            { id: 'restore-done' },
-            `Restored and verified: ${job.result.files.length} files, ${job.result.bytes} bytes`,
-          ),
-          el(
-            'ul',
-            {},
-            job.result.files.map((f) =>
-              el(
-                'li',
-                {},
-                el(
-                  'a',
-                  {
-                    href: '#',
-                    onclick: (e) => (
-                      e.preventDefault(),
-                      download(
-                        `/api/v1/restores/${job.id}/files/${encodeURIComponent(f.path)}`,
-                        f.path.split('/').pop(),
-                      )
-                    ),
-                  },
-                  f.path,
-                ),
-                ` sha256 ${f.sha256.slice(0, 12)}…`,
-              ),
-            ),
-          ),
-        );
-      else status.append(el('p', { class: 'error' }, job.error ?? job.phase));
-    } catch (err) {
-      showError(status, err);
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return el('section', {}, el('h3', {}, 'Restore'), button, status);
-}
-
 async function workflowView(manifestId, params) {
   const out = el('div');
   main.replaceChildren(el('p', {}, el('a', { href: '#/' }, '← all workflows')), out);
@@ -395,7 +330,10 @@ async function workflowView(manifestId, params) {
   try {
     d = await json(`/api/v1/workflows/${manifestId}`);
   } catch (err) {
-    return showError(out, err);
+    showError(out, err);
+    // A workflow whose packs are cold cannot be read, but it can be restored (its job thaws them first).
+    if (err.status === 409) out.append(restorePanel({ el, json, showError }, manifestId, { requestId, download }));
+    return;
   }
   const w = d.workflow;
   const logArea = el('div');
@@ -463,7 +401,7 @@ async function workflowView(manifestId, params) {
     timelinePanel({ el, json, showError }, manifestId),
     policyPanel({ el, json, showError }, manifestId),
     auditPanel({ el, json, showError }, manifestId),
-    restorePanel(manifestId),
+    restorePanel({ el, json, showError }, manifestId, { requestId, download }),
   );
   const node = d.nodes.find((n) => n.id === params.get('node'));
   if (node && node.logs[0]) openLog(node, node.logs[0], params.get('line') ?? undefined);

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { archiveBundle, initRepository } from '../../lib/archive/index.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
@@ -17,7 +18,22 @@ import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { parse } from 'yaml';
 import { ARGO_LINKS_COMPONENT, argoLinkUrl, workflowLinks } from '../templates/argo-links.ts';
-import { ACCESS, bundle, LOG } from './fixture.ts';
+import { PACKS_PREFIX } from '../../lib/archive/repository.ts';
+import { S3Store } from '../../lib/store/s3.ts';
+import { storageClassesOf } from '../../lib/store/store.ts';
+import { createBucket, s3PeerOrSkip, storeOn, type PeerInfo } from '../support/s3-fixtures.ts';
+import { ACCESS, ARTIFACT, bundle, LOG } from './fixture.ts';
+
+/** The S3 peer's settings as S3Store options (no prefix). */
+const storeOptions = (peer: PeerInfo) => ({
+  endpoint: peer.endpoint,
+  region: peer.region,
+  forcePathStyle: true,
+  accessKeyId: peer.accessKeyId,
+  secretAccessKey: peer.secretAccessKey,
+  maxAttempts: 3,
+  conditionalWrites: 'auto' as const,
+});
 
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
 
@@ -112,24 +128,33 @@ describe('the dashboard as served by strata serve', () => {
 
 /** `strata serve` with the given extra flags; resolves with its base URL once it listens. */
 function startServe(extra: string[], scheme = 'http'): Promise<{ base: string; proc: ChildProcess }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
-  const proc = spawn(
-    process.execPath,
+  return spawnServe(
     [
-      '--max-semi-space-size=4',
-      join(root, 'bin/strata.js'),
-      'serve',
       '--store',
       `file:${join(dir, 'repo')}`,
       '--catalog',
       join(dir, 'catalog.db'),
-      '--listen',
-      '127.0.0.1:0',
       '--access-file',
       join(dir, 'access.yaml'),
       ...extra,
     ],
-    { cwd: dir, env: { ...env, STRATA_ACTOR: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {},
+    dir,
+    scheme,
+  );
+}
+
+/** `strata serve` with these flags and STRATA_ variables (and no others from this process), listening anywhere. */
+function spawnServe(
+  args: string[],
+  strataEnv: Record<string, string>,
+  cwd: string,
+  scheme = 'http',
+): Promise<{ base: string; proc: ChildProcess }> {
+  const proc = spawn(
+    process.execPath,
+    ['--max-semi-space-size=4', join(root, 'bin/strata.js'), 'serve', '--listen', '127.0.0.1:0', ...args],
+    { cwd, env: { ...cleanEnv(), ...strataEnv, STRATA_ACTOR: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((done, fail) => {
     let out = '';
@@ -245,6 +270,8 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       await page.click('#restore');
       await page.waitForSelector('#restore-done');
       expect(await page.textContent('#restore-done')).toMatch(/Restored and verified: \d+ files/);
+      // A local store has no storage classes: nothing was cold.
+      expect(await page.getAttribute('#restore-thaw', 'data-state')).toBe('not-needed');
       await page.screenshot({ path: join(screens, '3-restored.png') });
 
       // Storage and cost: alice's namespace only, stored bytes per tier and policy, and where prices come from.
@@ -303,6 +330,113 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
     }
   }, 240_000);
 });
+
+const s3 = s3PeerOrSkip();
+
+describe.skipIf(!hasChromium || !s3.peer)(
+  'the restore dialog over an S3 archive: cold packs, the artifact bucket',
+  () => {
+    if (!s3.peer) console.warn(`skipping the S3 dashboard run: ${s3.skip}`);
+    let cold: { base: string; proc: ChildProcess } | undefined;
+    let artifacts: S3Store;
+    let artifactBucket: string;
+    let coldIds: Record<string, string>;
+    let coldDir: string;
+
+    beforeAll(async () => {
+      const peer = s3.peer!;
+      coldDir = mkdtempSync(join(tmpdir(), 'strata-dashboard-s3-'));
+      const store = storeOn(peer, await createBucket(peer));
+      artifactBucket = await createBucket(peer);
+      artifacts = new S3Store({ ...storeOptions(peer), bucket: artifactBucket, prefix: '' });
+      const repo = await initRepository(store);
+      coldIds = {};
+      // Archived with the key Argo's artifact repository recorded for the artifact (agents/wf-1/model.txt).
+      const b = bundle(1, 'agents', 'Succeeded', { team: 'a' }, LOG, true);
+      coldIds[b.name] = (await archiveBundle(repo, b)).manifestId;
+      const { catalog } = openSqliteCatalog(join(coldDir, 'catalog.db'), {
+        textFrom: archiveSegmentReader(await archiveManifestSource(store)),
+      });
+      await indexCatalog(catalog, await archiveManifestSource(store));
+      await catalog.close();
+      // Its packs go to GLACIER: a restore must thaw them first (the S3 peer thaws at once when asked).
+      const classes = storageClassesOf(store)!;
+      for await (const o of store.list(PACKS_PREFIX)) await classes.setStorageClass(o.key, 'GLACIER');
+      writeFileSync(join(coldDir, 'access.yaml'), ACCESS);
+      cold = await spawnServe(
+        [
+          '--store',
+          store.url,
+          '--catalog',
+          join(coldDir, 'catalog.db'),
+          '--access-file',
+          join(coldDir, 'access.yaml'),
+          '--restore-dir',
+          join(coldDir, 'restores'),
+        ],
+        {
+          STRATA_S3_ENDPOINT: peer.endpoint,
+          STRATA_S3_REGION: peer.region,
+          STRATA_S3_FORCE_PATH_STYLE: 'true',
+          STRATA_S3_ACCESS_KEY_ID: peer.accessKeyId,
+          STRATA_S3_SECRET_ACCESS_KEY: peer.secretAccessKey,
+          // agents' artifact repository: the only place a restore into the bucket may write for that namespace.
+          STRATA_ARTIFACT_REPOSITORIES: `[{bucket: ${artifactBucket}, namespaces: [agents], endpoint: "${peer.endpoint}", keyPrefix: "{namespace}/"}]`,
+        },
+        coldDir,
+      );
+    }, 60_000);
+
+    afterAll(async () => {
+      if (cold && cold.proc.exitCode === null) {
+        const exited = new Promise((r) => cold!.proc.once('exit', r));
+        cold.proc.kill('SIGTERM');
+        await exited;
+      }
+      if (coldDir) rmSync(coldDir, { recursive: true, force: true });
+    });
+
+    test('the thaw of cold packs shows in the job; "back into the artifact bucket" puts the artifact back', async () => {
+      const { chromium } = await import('playwright-core');
+      mkdirSync(screens, { recursive: true });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${cold!.base}/ui/`);
+        await page.fill('input[name=token]', 'alice-token');
+        await page.click('form.login button');
+        await page.waitForSelector('#workflows tbody tr');
+        // The workflow's packs are cold: its page cannot be read, but it offers the restore that thaws them.
+        await page.goto(`${cold!.base}/ui/#/workflow/${coldIds['wf-1']}`);
+        await page.waitForSelector('#restore');
+        expect(await page.textContent('main .error')).toMatch(/cold storage class .*start a restore job/);
+        expect(await page.isDisabled('#restore-overwrite')).toBe(true);
+
+        await page.click('#restore');
+        await page.locator('#restore-done', { hasText: 'Restored and verified' }).waitFor();
+        expect(await page.getAttribute('#restore-thaw', 'data-state')).toBe('ready');
+        expect(await page.textContent('#restore-thaw')).toMatch(/^Thawed: \d+ cold packs? readable again$/);
+        await page.screenshot({ path: join(screens, '7-restore-thawed.png'), fullPage: true });
+
+        await page.selectOption('#restore-target', 'bucket');
+        expect(await page.isDisabled('#restore-overwrite')).toBe(false);
+        await page.screenshot({ path: join(screens, '8a-restore-dialog-bucket.png') });
+        await page.click('#restore');
+        await page.locator('#restore-done', { hasText: 'Restored into' }).waitFor();
+        expect(await page.textContent('#restore-done')).toMatch(
+          new RegExp(`^Restored into s3://${artifactBucket}/: 1 written, 0 already there, \\d+ without a recorded key`),
+        );
+        await page.screenshot({ path: join(screens, '8b-restored-into-bucket.png'), fullPage: true });
+        expect(await text(await artifacts.get('agents/wf-1/model.txt'))).toBe(ARTIFACT);
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    }, 240_000);
+  },
+);
 
 if (!hasChromium)
   console.warn(`dashboard browser test skipped: ${CHROMIUM} is absent (apt-get install chromium to run it)`);

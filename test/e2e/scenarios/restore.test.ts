@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   argo,
@@ -199,6 +199,55 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
       });
       expect(sha256(Buffer.from(await file.arrayBuffer()))).toBe(log.sha256);
     });
+
+    test('target bucket: the step puts the logs back at the keys Argo recorded, in the namespace’s repository', async () => {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${server!.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${callerToken}`,
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+          },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+        return (await res.json()) as Record<string, unknown>;
+      };
+      const list = await call('GET', `/api/v1/workflows?namespace=${c.namespace}&namePrefix=${original.metadata.name}`);
+      const row = (list.items as { manifestId: string; name: string }[]).find(
+        (r) => r.name === original.metadata.name,
+      )!;
+      // The request names no bucket: the server takes the namespace's trusted repository from strata-config.
+      const job = (await call('POST', '/api/v1/restores', {
+        requestId: `e2e-${runTag('bucket')}`,
+        manifestId: row.manifestId,
+        scope: { kind: 'workflow' },
+        target: { kind: 'bucket' },
+      })) as unknown as Job;
+      expect(job.bucket?.url, JSON.stringify(job)).toBe('s3://argo-artifacts/');
+      const done = await eventually(
+        `bucket restore job ${job.id} to end`,
+        async () => {
+          const j = (await call('GET', `/api/v1/restores/${job.id}`)) as unknown as Job;
+          return ['Succeeded', 'Failed', 'Cancelled'].includes(j.phase) ? j : undefined;
+        },
+        110,
+      );
+      expect(done.phase, done.error).toBe('Succeeded');
+      expect(done.bucket!.written + done.bucket!.unchanged).toBeGreaterThan(0);
+      expect(done.bucket!.conflicts).toEqual([]);
+      // The logs are back under the workflow's keys (namespace/name/pod/…), readable by Argo again.
+      const s3 = new S3Client({
+        endpoint: c.s3Endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+      });
+      const listed = await s3.send(
+        new ListObjectsV2Command({ Bucket: 'argo-artifacts', Prefix: `${c.namespace}/${original.metadata.name}/` }),
+      );
+      s3.destroy();
+      expect((listed.Contents ?? []).length).toBeGreaterThanOrEqual(done.bucket!.written + done.bucket!.unchanged);
+    });
   });
 });
 
@@ -274,4 +323,5 @@ interface Job {
   progress: { bytesDone: number; bytesTotal: number; thaw?: { state: string } };
   result?: { files: { path: string; entry: string; size: number; sha256: string }[] };
   argoWorkflow?: { namespace: string; name: string; phase?: string; artifactKey?: string };
+  bucket?: { url: string; written: number; unchanged: number; conflicts: unknown[] };
 }

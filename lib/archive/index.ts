@@ -44,7 +44,12 @@ export {
   type RestoreResult,
 } from './restorer.ts';
 export { artifactBucketOf, artifactKeyOf } from './artifact-location.ts';
-export { bucketKeysOf, restoreToBucket, type BucketRestoreOptions, type BucketRestoreResult } from './restore-to-bucket.ts';
+export {
+  bucketKeysOf,
+  restoreToBucket,
+  type BucketRestoreOptions,
+  type BucketRestoreResult,
+} from './restore-to-bucket.ts';
 export { argoNodeId, resubmitWorkflow, type ResubmitOptions } from './argo-resubmit.ts';
 export { verifyRepository, type Problem, type VerifyOptions, type VerifyReport } from './checker.ts';
 export { collectGarbage, type GcOptions, type GcReport } from './gc.ts';

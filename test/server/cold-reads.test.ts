@@ -29,10 +29,7 @@ afterAll(() => f?.close());
 const auth = { authorization: 'Bearer alice-token' };
 
 test('REST: the workflow, its log: 409, start a restore job', async () => {
-  for (const path of [
-    `/api/v1/workflows/${f.ids['wf-1']}`,
-    `/api/v1/workflows/${f.ids['wf-1']}/nodes/wf-1-node/log`,
-  ]) {
+  for (const path of [`/api/v1/workflows/${f.ids['wf-1']}`, `/api/v1/workflows/${f.ids['wf-1']}/nodes/wf-1-node/log`]) {
     const res = await fetch(`${f.base}${path}`, { headers: auth });
     expect(res.status, path).toBe(409);
     const { error } = (await res.json()) as { error: { message: string } };

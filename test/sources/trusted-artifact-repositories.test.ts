@@ -126,7 +126,9 @@ test('restore --to-bucket on a cluster: only the workflow namespace’s trusted 
   expect(at('artifacts-a', 'team-a/', 'team-b')).toMatch(/not trusted for namespace team-b/);
   expect(at('someone-elses', '', 'team-a')).toMatch(/not a trusted artifact repository/);
   expect(at('artifacts-a', 'team-a/', 'team-a', 'https://elsewhere')).toMatch(/not a trusted/);
-  expect(restoreTargetRefused({ bucket: 'shared', prefix: '' }, 'x', undefined, undefined, [])).toMatch(/not a trusted/);
+  expect(restoreTargetRefused({ bucket: 'shared', prefix: '' }, 'x', undefined, undefined, [])).toMatch(
+    /not a trusted/,
+  );
 });
 
 test('restore --to-bucket checks every key it writes: a key the tenant recorded outside its prefix is refused', () => {

@@ -124,19 +124,23 @@ function fingerprintOf(parts: readonly string[]): string {
   return hash.digest('hex');
 }
 
-/** The policy set of `paths` (files and directories as `--policy` takes them), or its errors. */
-export function readPolicies(paths: readonly string[]): Reading<PolicySet> {
-  const sources = readPolicySources(paths);
-  const fingerprint = fingerprintOf(sources.flatMap((s) => [s.name, s.text]));
-  const { policySet, problems } = loadPolicySet(sources);
-  const errors = problems.filter((p) => p.severity === 'error').map(formatProblem);
-  if (!policySet.valid)
-    return {
-      fingerprint,
-      problems: errors.length ? errors : ['the policy set does not validate'],
-      failClosed: policySet,
-    };
-  return { fingerprint, value: policySet, warnings: problems.map(formatProblem) };
+/**
+ * Reads the policy set of `paths` (files and directories as `--policy` takes them), or its errors. Sources whose
+ * text did not change since the last reading are not compiled again (a poll costs a read and a hash).
+ */
+export function policyReader(paths: readonly string[]): () => Reading<PolicySet> {
+  let last: Reading<PolicySet> | undefined;
+  return () => {
+    const sources = readPolicySources(paths);
+    const fingerprint = fingerprintOf(sources.flatMap((s) => [s.name, s.text]));
+    if (last?.fingerprint === fingerprint) return last;
+    const { policySet, problems } = loadPolicySet(sources);
+    const errors = problems.filter((p) => p.severity === 'error').map(formatProblem);
+    last = policySet.valid
+      ? { fingerprint, value: policySet, warnings: problems.map(formatProblem) }
+      : { fingerprint, problems: errors.length ? errors : ['the policy set does not validate'], failClosed: policySet };
+    return last;
+  };
 }
 
 /** The prices of a pricing file, or why they cannot be used. */

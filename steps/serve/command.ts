@@ -180,7 +180,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       { RestoreJobs },
       { StoreJobRecords },
       { OidcAuthenticator, withOidc },
-      { followSources, LiveConfig, readPolicies, readPrices },
+      { followSources, LiveConfig, policyReader, readPrices },
       { presentedTokens },
     ] = await Promise.all([
       import('../../server/auth/kube-review.ts'),
@@ -284,9 +284,10 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     const policyPaths = args.policy ?? [];
     let livePolicies: LiveConfig<PolicySet> | undefined;
     if (policyPaths.length) {
-      const first = readPolicies(policyPaths);
+      const readPolicies = policyReader(policyPaths);
+      const first = readPolicies();
       for (const p of 'problems' in first ? first.problems : (first.warnings ?? [])) log(`policy: ${p}`);
-      livePolicies = new LiveConfig('policy', policyPaths.join(', '), () => readPolicies(policyPaths), first, log);
+      livePolicies = new LiveConfig('policy', policyPaths.join(', '), readPolicies, first, log);
     }
     let livePrices: LiveConfig<PriceTable> | undefined;
     if (pricingFile) {

@@ -11,7 +11,7 @@ import { DEFAULT_PRICING } from '../../lib/policy/pricing.ts';
 import {
   followSources,
   LiveConfig,
-  readPolicies,
+  policyReader,
   readPrices,
   type ReloadOutcome,
 } from '../../server/service/live-config.ts';
@@ -95,8 +95,10 @@ beforeAll(async () => {
   pricingFile = join(dir, 'pricing.yaml');
   writeFileSync(pricingFile, stringify(DEFAULT_PRICING));
   const log = (line: string) => logged.push(line);
-  plain = new LiveConfig('policy', plainDir, () => readPolicies([plainDir]), readPolicies([plainDir]), log);
-  mounted = new LiveConfig('policy', mountDir, () => readPolicies([mountDir]), readPolicies([mountDir]), log);
+  const readPlain = policyReader([plainDir]);
+  const readMounted = policyReader([mountDir]);
+  plain = new LiveConfig('policy', plainDir, readPlain, readPlain(), log);
+  mounted = new LiveConfig('policy', mountDir, readMounted, readMounted(), log);
   prices = new LiveConfig('pricing', pricingFile, () => readPrices(pricingFile), readPrices(pricingFile), log);
   follows.push(
     followSources(plain, [plainDir], { debounceMs: 20, log }),

@@ -76,14 +76,15 @@ export class ExtensionRequests {
 
   /**
    * Records the request once, after its audit record (`extend-request`). The same requester asking again with the
-   * same id and date gets the stored request back (`created: false`); anything else under that id is refused.
+   * same id, date and reason gets the stored request back (`created: false`); anything else under that id is refused.
    */
   async request(input: ExtensionRequestRecord): Promise<{ request: ExtensionRequestRecord; created: boolean }> {
     const uid = checkId('workflow uid', input.workflowUid);
     const id = checkId('extension id', input.id);
     const existing = await this.get(uid, id);
     if (existing) {
-      const same = existing.request.requester === input.requester && existing.request.until === input.until;
+      const r = existing.request;
+      const same = r.requester === input.requester && r.until === input.until && r.reason === input.reason;
       if (same) return { request: existing.request, created: false };
     }
     const request = await auditedOperation(

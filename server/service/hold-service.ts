@@ -262,10 +262,16 @@ export class HoldService {
     const audit = callerAudit(this.deps.audit, caller);
     const requests = await this.requests(audit);
     const asked = await requests.get(row.uid, input.id);
-    if (asked && (asked.request.requester !== caller.username || asked.request.until !== input.until.toISOString()))
+    const { request: prior } = asked ?? {};
+    if (
+      prior &&
+      (prior.requester !== caller.username ||
+        prior.until !== input.until.toISOString() ||
+        prior.reason !== input.reason)
+    )
       throw new HttpError(
         409,
-        `extension request ${input.id} of workflow ${row.uid} already exists, by ${asked.request.requester}`,
+        `extension request ${input.id} of workflow ${row.uid} already exists, by ${prior.requester}`,
       );
     if (asked?.rejection) return { pending: requestView(asked, undefined), created: false };
     const check = await asHttp(() =>

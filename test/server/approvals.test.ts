@@ -130,6 +130,11 @@ describe('approving an extension past the limit (embedded mode)', () => {
       namespace: 'agents',
       manifestId: wf,
     });
+    // The id is the request's: the same again is a 200, another reason under it a 409.
+    const same = { id: 'ext-court', reason: 'court order 12', until: UNTIL };
+    expect((await call('POST', `/api/v1/workflows/${wf}/extensions`, 'lena-token', same)).status).toBe(200);
+    const other = { ...same, reason: 'court order 13' };
+    expect((await call('POST', `/api/v1/workflows/${wf}/extensions`, 'lena-token', other)).status).toBe(409);
     // A pending request keeps nothing.
     expect((await explained()).extendedUntil).toBeUndefined();
 

@@ -188,3 +188,27 @@ describe('policy reload', () => {
     expect(prices.status().rejected?.problems.join()).toMatch(/pricing/);
   });
 });
+
+describe('a source that cannot be read', () => {
+  test('keeps the version in force and says why; once readable again with the same content, nothing changes', () => {
+    const root = mkdtempSync(join(tmpdir(), 'strata-reload-gone-'));
+    const policies = join(root, 'policies');
+    mkdirSync(policies);
+    writeFileSync(join(policies, 'policy.yaml'), policy('kept'));
+    const read = policyReader([policies]);
+    const live = new LiveConfig('policy', policies, read, read());
+    try {
+      rmSync(policies, { recursive: true });
+      expect(live.reload()).toBe('rejected');
+      expect(live.current().rules.map((r) => r.name)).toEqual(['kept']);
+      expect(live.status().rejected?.problems.join()).toMatch(/cannot read policy source/);
+      mkdirSync(policies);
+      writeFileSync(join(policies, 'policy.yaml'), policy('kept'));
+      expect(live.reload()).toBe('unchanged');
+      expect(live.status()).not.toHaveProperty('rejected');
+      expect(live.status().generation).toBe(1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,25 +2,17 @@
 // and audited by the same core the CLI uses (HoldRepository, syncHoldLocks, extensionApproval).
 import type { AuditLog, AuditRecord } from '../../lib/audit/audit.ts';
 import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
-import { AccessDeniedError, AuditError, AuditRefusal, ClusterError, describeError } from '../../lib/errors.ts';
+import { AccessDeniedError, AuditError, AuditRefusal, describeError } from '../../lib/errors.ts';
 import { checkExtensionApproval } from '../../lib/holds/extension-approval.ts';
 import { ExtensionRequests, type StoredRequest } from '../../lib/holds/extension-requests.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { syncHoldLocks } from '../../lib/holds/store-locks.ts';
-import { auditedOperation } from '../../lib/audit/write-ahead.ts';
-import {
-  approvalDigest,
-  approvalProblem,
-  DEFAULT_APPROVAL_LIFETIME_MS,
-  samePerson,
-  type Approval,
-  type ApprovalStore,
-  type ApprovalSubject,
-} from '../../lib/identity/approval.ts';
+import { samePerson, type ApprovalStore, type ApprovalSubject } from '../../lib/identity/approval.ts';
 import type { ExtensionRecord, HoldRecord, HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import type { ObjectStore } from '../../lib/store/store.ts';
 import { HttpError } from '../api/errors.ts';
 import type { ArchiveVerb, Authorizer, Caller } from '../auth/access.ts';
+import { approvalBy } from './approver-act.ts';
 
 export interface HoldServiceDeps {
   catalog: Catalog;
@@ -390,58 +382,15 @@ export class HoldService {
     };
     const lookup = await this.deps.approvals();
     if (!lookup) throw new HttpError(503, 'this server has no approval store');
-    const mine = async () =>
-      (await lookup.find(approvalDigest(subject))).find(
-        (a) => samePerson(a.approver, caller.username) && !approvalProblem(a, subject, now),
-      );
-    let approval: Approval | undefined = await mine();
-    if (!approval) {
-      const audit = callerAudit(this.deps.audit, caller);
-      const details = {
-        approves: 'extend',
-        extension: id,
-        requester: r.requester,
-        until: r.until,
-        namespace: row.namespace,
-      };
-      await asHttp(() =>
-        auditedOperation(
-          audit,
-          {
-            action: 'approve',
-            actor: caller.username,
-            verified: true,
-            subject: row.uid,
-            reason: r.reason,
-            details,
-          },
-          async () => {
-            try {
-              return await (
-                await this.deps.approvalsAs(caller)
-              ).create({
-                ...subject,
-                approver: caller.username,
-                expires: new Date(now.getTime() + DEFAULT_APPROVAL_LIFETIME_MS),
-              });
-            } catch (err) {
-              // The cluster said no to the approver (RBAC, admission): their refusal, not the server's failure.
-              if (err instanceof ClusterError && /\bHTTP 40[13]\b/.test(err.message))
-                throw new AccessDeniedError(`the cluster refused ${caller.username}'s approval: ${err.message}`);
-              throw err;
-            }
-          },
-          (created) => ({ details: { ...details, approval: created.name } }),
-        ),
-      );
-      approval = await mine();
-      if (!approval)
-        throw new HttpError(
-          503,
-          `the approval was created but is not found in ${lookup.description}, where approvals are read: retry`,
-        );
-    }
-    const found = approval;
+    const found = await asHttp(() =>
+      approvalBy(
+        caller.username,
+        subject,
+        { lookup, createAs: () => this.deps.approvalsAs(caller), audit: callerAudit(this.deps.audit, caller) },
+        now,
+        { approves: 'extend', extension: id, requester: r.requester, until: r.until, namespace: row.namespace },
+      ),
+    );
     const ext = await asHttp(async () =>
       (await this.records(caller)).addExtension({
         workflowUid: row.uid,

@@ -31,10 +31,12 @@ export async function bundleCli(outDir: string): Promise<BundleResult> {
   mkdirSync(outDir, { recursive: true });
   const entry = join(outDir, 'strata.mjs');
   const result = await build({
-    // The frame encoder's worker thread loads frame-worker.mjs from beside the CLI (lib/archive/frame-encoder.ts).
+    // Worker threads load their module from beside the CLI (lib/threads/worker-url.ts): the frame encoder's
+    // (lib/archive/frame-encoder.ts) and the catalog's search threads (lib/catalog/search-threads.ts).
     entryPoints: {
       strata: join(repoRoot, 'steps/cli.ts'),
       'frame-worker': join(repoRoot, 'lib/archive/frame-worker.ts'),
+      'search-worker': join(repoRoot, 'lib/catalog/search-worker.ts'),
     },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },

@@ -1,10 +1,6 @@
 // Frame encoding (timestamp columns + zstd) on worker threads, so reading, chunking and hashing go on meanwhile.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerUrl } from '../threads/worker-url.ts';
 import { encoderThreads } from './encoder-threads.ts';
 import { encodeFrameFor } from './frame-codec.ts';
 import type { FormatVersion } from './pack-format.ts';
@@ -38,43 +34,11 @@ interface Job {
 }
 
 /**
- * In development the worker body is TypeScript. Booting tsx's loader in the worker cost ~70 MiB of peak RSS (its
- * hooks thread and transform caches: 268 vs 198 MiB archiving 200 MB through bin/strata.js), so the body is built
- * once per process with esbuild (which tsx runs on) into node_modules/.cache, where its imports resolve.
- */
-function devWorkerFile(here: string): URL {
-  const require = createRequire(here);
-  const esbuild = require('esbuild') as {
-    buildSync(o: Record<string, unknown>): { outputFiles: Array<{ contents: Uint8Array }> };
-  };
-  const out = esbuild.buildSync({
-    entryPoints: [fileURLToPath(new URL('./frame-worker.ts', here))],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    packages: 'external',
-    write: false,
-  });
-  const dir = join(dirname(require.resolve('esbuild/package.json')), '..', '.cache', 'strata');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'frame-worker.mjs');
-  // Several processes may start at once: each writes its own file and renames it into place.
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(temp, out.outputFiles[0]!.contents);
-  renameSync(temp, file);
-  return pathToFileURL(file);
-}
-
-let devWorker: URL | undefined;
-
-/**
- * The worker is frame-worker.ts beside this module built for development (devWorkerFile), and frame-worker.mjs
- * beside the bundle in images (images/bundle.ts builds it as a second entry point).
+ * The worker is frame-worker.ts beside this module built for development, and frame-worker.mjs beside the bundle in
+ * images (images/bundle.ts builds it as a second entry point).
  */
 function spawnFrameWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) return new Worker((devWorker ??= devWorkerFile(here)), { execArgv: [] });
-  return new Worker(new URL('./frame-worker.mjs', here), { execArgv: [] });
+  return new Worker(workerUrl(import.meta.url, 'frame-worker'), { execArgv: [] });
 }
 
 const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -7,6 +7,7 @@ import type { ObjectStore } from '../store/store.ts';
 import { archiveManifestSource } from './archive-source.ts';
 import type { Catalog } from './catalog.ts';
 import { indexCatalog, type ManifestSource } from './rebuild.ts';
+import { withSearchThreads } from './search-threads.ts';
 import { archiveSegmentReader } from './segment-reader.ts';
 import { openSqliteCatalog, type OpenCatalogOptions, type OpenCatalogResult } from './sqlite.ts';
 
@@ -65,6 +66,11 @@ export interface CatalogOpenOptions extends OpenCatalogOptions {
   rebuildFrom?: () => Promise<ManifestSource>;
   /** Told before such a rebuild starts (it reads every manifest and log of the archive). */
   log?: (message: string) => void;
+  /**
+   * A SQLite file's full-text searches run on this many threads of their own, each with a read-only connection
+   * (search-threads.ts), instead of on the caller's thread: what a server wants. Other backends wait on the network.
+   */
+  searchThreads?: number;
 }
 
 /**
@@ -96,8 +102,19 @@ export function catalogTextOptions(
 export async function openCatalog(spec: string, opts: CatalogOpenOptions = {}): Promise<OpenCatalogResult> {
   const at = catalogLocation(spec, opts.key);
   if (at.kind === 'sqlite') {
+    const threaded = (o: OpenCatalogResult): OpenCatalogResult =>
+      opts.searchThreads === undefined || at.path === ':memory:'
+        ? o
+        : {
+            ...o,
+            catalog: withSearchThreads(o.catalog, {
+              path: at.path,
+              threads: opts.searchThreads,
+              ...(opts.textFrom && { textFrom: opts.textFrom }),
+            }),
+          };
     const opened = openSqliteCatalog(at.path, opts);
-    if (!opened.dropped || !opts.rebuildFrom) return opened;
+    if (!opened.dropped || !opts.rebuildFrom) return threaded(opened);
     opts.log?.(
       `catalog ${at.path} held another text layout or an older schema: rebuilding it from the archive (strata index)`,
     );
@@ -108,7 +125,7 @@ export async function openCatalog(spec: string, opts: CatalogOpenOptions = {}): 
       await opened.catalog.close();
       throw err;
     }
-    return { catalog: opened.catalog, fresh: false };
+    return threaded({ catalog: opened.catalog, fresh: false });
   }
   // The server backends load their clients (pg; @elastic/elasticsearch with undici and arrow) only when configured:
   // every step pod starts the CLI, and most never open either.

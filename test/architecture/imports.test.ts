@@ -185,6 +185,39 @@ describe('module layering', () => {
     expect(offenders).toEqual([]);
   });
 
+  test('the server knows the catalog by its port: no catalog adapter, no search threads, no database package', () => {
+    // Which engine answers (SQLite on search threads, PostgreSQL, Elasticsearch) is chosen where the catalog is opened.
+    const ADAPTERS = /^lib\/catalog\/(sqlite|postgres|pg-|elasticsearch|es-|search-threads|search-worker|open)/;
+    const offenders: string[] = [];
+    for (const file of files) {
+      if (!file.startsWith('server/')) continue;
+      for (const spec of allImportsOf(file)) {
+        const local = resolveLocal(file, spec);
+        if ((local && ADAPTERS.test(local)) || ADAPTER_PACKAGES.some((p) => spec.startsWith(p)) || spec === 'pg')
+          offenders.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  test('worker threads are started only by the modules that own them, from a module found by workerUrl', () => {
+    const OWNERS = [
+      'lib/archive/frame-encoder.ts',
+      'lib/archive/frame-worker.ts',
+      'lib/catalog/search-threads.ts',
+      'lib/catalog/search-worker.ts',
+    ];
+    const offenders: string[] = [];
+    for (const [file, specs] of graph) {
+      if (!specs.some((s) => /^(node:)?worker_threads$/.test(s))) continue;
+      if (!OWNERS.includes(file)) offenders.push(`${file} imports worker_threads`);
+      const text = readFileSync(join(root, file), 'utf8');
+      if (/new Worker\(/.test(text) && !/new Worker\(\s*workerUrl\(/.test(text))
+        offenders.push(`${file} starts a Worker from a path of its own (use lib/threads/worker-url.ts)`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   const staticImports = function* (): Generator<{ file: string; spec: string; local: string | undefined }> {
     const staticImport = /(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s*['"]([^'"]+)['"]/g;
     for (const file of files) {

@@ -28,12 +28,12 @@ describe('the bundled CLI', () => {
       env: { ...process.env, STRATA_ENCODER_THREADS: '1' },
     });
 
-  test('is the CLI and the frame encoder thread; only the native packages stay external', () => {
+  test('is the CLI, the frame encoder thread and the search thread; only the native packages stay external', () => {
     expect(
       readdirSync(bundle.outDir)
         .filter((f) => f.endsWith('.mjs'))
         .sort(),
-    ).toEqual(['frame-worker.mjs', 'strata.mjs']);
+    ).toEqual(['frame-worker.mjs', 'search-worker.mjs', 'strata.mjs']);
     const packages = bundle.externals.filter((e) => !/^[a-z_]+$/.test(e) || NATIVE_PACKAGES.includes(e));
     expect(packages.filter((p) => NATIVE_PACKAGES.includes(p)).sort()).toEqual(['better-sqlite3', 'zstd-napi']);
     const nodeFiles = (dir: string): string[] =>

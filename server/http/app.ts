@@ -177,11 +177,20 @@ const nodeLog: Handler = async (ctx, req, res) => {
 
 const search: Handler = async (ctx, req, res) => {
   const q = validate(searchQuery, req.query, 'query');
-  const hits = await ctx.service.search(req.caller, q.q, {
-    ...(q.namespace !== undefined && { namespaces: asList(q.namespace) }),
-    limit: q.limit ?? DEFAULT_SEARCH_HITS,
-  });
-  sendJson(res, 200, { hits });
+  // A client that goes away stops its search (in the queue or running): nobody would read the answer.
+  const gone = new AbortController();
+  const onClose = () => gone.abort(new HttpError(499, 'the client closed the connection before the answer'));
+  res.once('close', onClose);
+  try {
+    const hits = await ctx.service.search(req.caller, q.q, {
+      ...(q.namespace !== undefined && { namespaces: asList(q.namespace) }),
+      limit: q.limit ?? DEFAULT_SEARCH_HITS,
+      signal: gone.signal,
+    });
+    sendJson(res, 200, { hits });
+  } finally {
+    res.off('close', onClose);
+  }
 };
 
 const listArtifacts: Handler = async (ctx, req, res) => {

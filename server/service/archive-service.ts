@@ -16,7 +16,7 @@ import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import { entryRange } from '../../lib/archive/entry-range.ts';
 import { archivedWorkflowObject, streamEntry } from '../../lib/archive/restorer.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
-import { ConfigError, describeError } from '../../lib/errors.ts';
+import { ConfigError, describeError, StrataError } from '../../lib/errors.ts';
 import type { HoldsAndExtensions } from '../../lib/policy/holds.ts';
 import { compileFilter } from '../api/cel-filter.ts';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../api/cursor.ts';
@@ -250,16 +250,25 @@ export class ArchiveService {
     };
   }
 
-  async search(caller: Caller, q: string, opts: { namespaces?: string[]; limit: number }): Promise<TextHit[]> {
+  /** Full-text hits in namespaces the caller may list; `signal` aborts when the client goes away (the search stops). */
+  async search(
+    caller: Caller,
+    q: string,
+    opts: { namespaces?: string[]; limit: number; signal?: AbortSignal },
+  ): Promise<TextHit[]> {
     const namespaces = await this.readableNamespaces(caller, opts.namespaces);
     let hits: TextHit[];
     try {
       this.searchQueue.checkCost(parseTextQuery(q), q);
-      hits = await this.searchQueue.run(`${caller.via}:${caller.username}`, () =>
-        this.deps.catalog.searchText(q, { namespaces, limit: opts.limit }),
+      hits = await this.searchQueue.run(
+        `${caller.via}:${caller.username}`,
+        (signal) => this.deps.catalog.searchText(q, { namespaces, limit: opts.limit }, { signal }),
+        { ...(opts.signal && { signal: opts.signal }) },
       );
     } catch (err) {
       if (err instanceof ConfigError) throw new BadRequest(`q: ${err.message}`, 'q');
+      // The backend could not answer (its search thread stopped, the archive text could not be read back): say so.
+      if (err instanceof StrataError) throw new HttpError(503, `full-text search failed: ${err.message}`);
       throw err;
     }
     await this.audited(caller, 'search', {

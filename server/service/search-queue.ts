@@ -1,7 +1,8 @@
 // Admission for full-text searches: a few run at once, a few more wait, none waits past a deadline, one caller holds
 // only so many places, and a query whose cost is over the limit is refused before it runs. Everything else is
 // answered at once with 429 (this caller) or 503 (the server) and Retry-After, so 50 concurrent clients get a fast
-// "come back later" instead of queueing behind one another into their own timeouts.
+// "come back later" instead of queueing behind one another into their own timeouts. A search that runs past its
+// deadline, or whose client went away, is stopped through the signal its work is given.
 import { HttpError } from '../api/errors.ts';
 import type { TextQuery } from '../../lib/catalog/text-query.ts';
 
@@ -16,6 +17,8 @@ export interface SearchLimits {
   perCaller: number;
   /** Largest query cost (searchCost) accepted; past it, 400. */
   maxCost: number;
+  /** Longest a search may run before it is stopped and answered 503 (milliseconds). */
+  maxRunMs: number;
 }
 
 export const DEFAULT_SEARCH_LIMITS: SearchLimits = {
@@ -24,6 +27,7 @@ export const DEFAULT_SEARCH_LIMITS: SearchLimits = {
   maxWaitMs: 2000,
   perCaller: 4,
   maxCost: 64,
+  maxRunMs: 5000,
 };
 
 /** Answered with a Retry-After header (seconds). */
@@ -37,7 +41,7 @@ export class RetryLater extends HttpError {
   }
 }
 
-export type Rejection = 'queue-full' | 'wait-timeout' | 'per-caller' | 'cost';
+export type Rejection = 'queue-full' | 'wait-timeout' | 'per-caller' | 'cost' | 'run-timeout';
 
 /**
  * What a query costs an index, roughly in posting lists read: one per token, and a short prefix (`a*`, `ab*`)
@@ -64,13 +68,21 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+const noop = () => {};
+
 export class SearchQueue {
   private running = 0;
   private readonly waiting: Waiter[] = [];
   private readonly held = new Map<string, number>();
   /** Recent search time (seconds, moving average): what a Retry-After estimate is made of. */
   private averageSeconds = 0.25;
-  readonly rejected: Record<Rejection, number> = { 'queue-full': 0, 'wait-timeout': 0, 'per-caller': 0, cost: 0 };
+  readonly rejected: Record<Rejection, number> = {
+    'queue-full': 0,
+    'wait-timeout': 0,
+    'per-caller': 0,
+    cost: 0,
+    'run-timeout': 0,
+  };
   readonly limits: SearchLimits;
 
   constructor(limits: Partial<SearchLimits> = {}) {
@@ -106,8 +118,18 @@ export class SearchQueue {
     return Math.max(1, Math.ceil(turns * this.averageSeconds));
   }
 
-  /** Runs `work` when a turn comes, or throws RetryLater at once (or after maxWaitMs in the queue). */
-  async run<T>(caller: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` when a turn comes, or throws RetryLater at once (or after maxWaitMs in the queue). `work` is given a
+   * signal that aborts when it runs past maxRunMs (the answer is then a 503 at once) or when `opts.signal` aborts (the
+   * client went away: the answer is that signal's reason, from the queue too). The turn is held until `work` ends.
+   */
+  async run<T>(
+    caller: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const gone = opts.signal;
+    gone?.throwIfAborted();
     const mine = this.held.get(caller) ?? 0;
     if (mine >= this.limits.perCaller) {
       this.rejected['per-caller']++;
@@ -129,13 +151,19 @@ export class SearchQueue {
       this.held.set(caller, mine + 1);
       try {
         await new Promise<void>((start, fail) => {
+          const leave = (err: unknown) => {
+            clearTimeout(waiter.timer);
+            this.waiting.splice(this.waiting.indexOf(waiter), 1);
+            fail(err);
+          };
+          const onGone = () => leave(gone!.reason);
           const waiter: Waiter = {
             caller,
-            start,
+            start: () => (gone?.removeEventListener('abort', onGone), start()),
             timer: setTimeout(() => {
-              this.waiting.splice(this.waiting.indexOf(waiter), 1);
+              gone?.removeEventListener('abort', onGone);
               this.rejected['wait-timeout']++;
-              fail(
+              leave(
                 new RetryLater(
                   503,
                   `the server is busy with searches: no turn within ${this.limits.maxWaitMs} ms`,
@@ -144,6 +172,7 @@ export class SearchQueue {
               );
             }, this.limits.maxWaitMs),
           };
+          gone?.addEventListener('abort', onGone, { once: true });
           this.waiting.push(waiter);
         });
       } catch (err) {
@@ -153,15 +182,42 @@ export class SearchQueue {
     } else {
       this.held.set(caller, mine + 1);
       this.running++;
-      // Start on a later turn of the event loop: a search on the embedded SQLite catalog holds the thread while it
-      // runs, so starting it here would keep the requests already read from reaching admission until it ends; this
-      // way every request in hand is admitted, queued or refused first.
+      // Start on a later turn of the event loop, so that every request already read is admitted, queued or refused
+      // before this one's work begins (a backend that holds the thread while its query runs would keep them waiting).
       await new Promise<void>((r) => setImmediate(r));
     }
     const started = performance.now();
+    const stop = new AbortController();
+    const deadline = setTimeout(() => {
+      this.rejected['run-timeout']++;
+      stop.abort(
+        new RetryLater(
+          503,
+          `the search ran for ${this.limits.maxRunMs} ms and was stopped: narrow it (a namespace, rarer words, ` +
+            'fewer alternatives)',
+          this.retryAfter(),
+        ),
+      );
+    }, this.limits.maxRunMs);
+    const onGone = () => stop.abort(gone!.reason);
+    if (gone?.aborted) onGone();
+    else gone?.addEventListener('abort', onGone, { once: true });
+    const stopped = new Promise<never>((_, fail) => {
+      if (stop.signal.aborted) fail(stop.signal.reason);
+      stop.signal.addEventListener('abort', () => fail(stop.signal.reason), { once: true });
+    });
+    stopped.catch(noop);
+    let job: Promise<T>;
     try {
-      return await work();
-    } finally {
+      job = work(stop.signal);
+    } catch (err) {
+      job = Promise.reject(err);
+    }
+    // The turn is the backend's until the work ends, even when its answer was given up on (a backend that ignores the
+    // signal is still busy).
+    void job.then(noop, noop).finally(() => {
+      clearTimeout(deadline);
+      gone?.removeEventListener('abort', onGone);
       this.averageSeconds = 0.8 * this.averageSeconds + 0.2 * ((performance.now() - started) / 1000);
       this.running--;
       this.release(caller);
@@ -169,12 +225,12 @@ export class SearchQueue {
       if (next) {
         clearTimeout(next.timer);
         this.running++;
-        // The next search starts after the event loop has polled I/O: a search on the embedded SQLite catalog holds
-        // the thread while its query runs, and handing over in a microtask would run them back to back while new
-        // requests (which admission would refuse in a millisecond) wait unread on their sockets.
+        // The next search starts after the event loop has polled I/O, so that requests that arrived meanwhile (which
+        // admission refuses in a millisecond) are read first.
         setImmediate(next.start);
       }
-    }
+    });
+    return Promise.race([job, stopped]);
   }
 
   private release(caller: string): void {

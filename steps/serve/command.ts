@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { CommandModule } from 'yargs';
 import { openRepository } from '../../lib/archive/repository.ts';
-import { catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
+import { catalogLocation, catalogTextOptions, openCatalog } from '../../lib/catalog/open.ts';
+import { defaultSearchThreads } from '../../lib/catalog/search-threads.ts';
 import { runStep, type GlobalArgs } from '../../lib/cli/run-step.ts';
 import { ConfigError, describeError, ExitCode } from '../../lib/errors.ts';
 import type { ApprovalStore } from '../../lib/identity/approval.ts';
@@ -33,6 +34,8 @@ interface ServeArgs {
   'search-wait-ms'?: number;
   'search-per-caller'?: number;
   'search-max-cost'?: number;
+  'search-timeout-ms'?: number;
+  'search-threads'?: number;
   pricing?: string;
   'tls-cert'?: string;
   policy?: string[];
@@ -69,6 +72,7 @@ function searchLimits(args: ServeArgs) {
     maxWaitMs: 'search-wait-ms',
     perCaller: 'search-per-caller',
     maxCost: 'search-max-cost',
+    maxRunMs: 'search-timeout-ms',
   } as const;
   const out: Record<string, number> = {};
   for (const [limit, flag] of Object.entries(flags)) {
@@ -131,6 +135,16 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .option('search-per-caller', {
         type: 'number',
         describe: 'searches one caller may have running or waiting; past it 429 (default 4)',
+      })
+      .option('search-timeout-ms', {
+        type: 'number',
+        describe: 'longest a search may run before it is stopped and answered 503 (default 5000)',
+      })
+      .option('search-threads', {
+        type: 'number',
+        describe:
+          'SQLite catalog: threads that run full-text searches, each with a read-only connection ' +
+          '(default: the cores but one, 1 to 4); also the default --search-concurrency',
       })
       .option('search-max-cost', {
         type: 'number',
@@ -215,10 +229,17 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
         )
       : access;
     const { host, port } = listenAddress(args.listen);
-    const { catalog } = await openCatalog(
-      ctx.config.catalog,
-      catalogTextOptions(ctx.config, () => ctx.store(), ctx.log),
-    );
+    const search = searchLimits(args);
+    const searchThreads = args['search-threads'] ?? defaultSearchThreads();
+    if (!(Number.isInteger(searchThreads) && searchThreads >= 1))
+      throw new ConfigError(`--search-threads must be a whole number ≥ 1, got ${searchThreads}`);
+    // An embedded catalog's searches run on its search threads: as many at once as there are threads.
+    const embedded = catalogLocation(ctx.config.catalog).kind === 'sqlite';
+    if (embedded) search.concurrency ??= searchThreads;
+    const { catalog } = await openCatalog(ctx.config.catalog, {
+      ...catalogTextOptions(ctx.config, () => ctx.store(), ctx.log),
+      ...(embedded && { searchThreads }),
+    });
     const store = ctx.store();
     let repository: ReturnType<typeof openRepository> | undefined;
     const openRepo = () =>
@@ -308,7 +329,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       ...(restores && { restores }),
       ui: args.ui === false ? false : args['ui-dir'],
       ...(rate > 0 && { rateLimit: { perSecond: rate, burst: 2 * rate } }),
-      search: searchLimits(args),
+      search,
       // A second person's approval (a long extension) lives on the cluster, created with the approver's own token
       // so admission sees them; in embedded mode it is a record in the archive store (createApp's default).
       ...(args['kube-auth'] && {

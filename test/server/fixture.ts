@@ -13,6 +13,8 @@ import type { BundleEntry, WorkflowBundle } from '../../lib/bundle/bundle.ts';
 import { archiveManifestSource } from '../../lib/catalog/archive-source.ts';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
+import { withSearchThreads } from '../../lib/catalog/search-threads.ts';
+import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
 import { openSqliteCatalog } from '../../lib/catalog/sqlite.ts';
 import { FileSystemStore } from '../../lib/store/fs.ts';
 import { parseAccessFile, TokenFileAccess } from '../../server/auth/token-file.ts';
@@ -110,6 +112,11 @@ export interface FixtureOptions {
   }): RestoreJobService;
   /** Write audit records to the archive store's log too (what `strata serve` does), not only to `audit`. */
   storeAudit?: boolean;
+  /**
+   * A compact catalog file (text read back from the archive) with its full-text searches on this many search threads,
+   * as `strata serve` opens it, instead of an in-memory stored one.
+   */
+  searchThreads?: number;
 }
 
 /** Four archived workflows (three in agents, one in finance), served with the access file above. */
@@ -129,7 +136,13 @@ export async function startFixture(
   ];
   const ids: Record<string, string> = {};
   for (const b of wfs) ids[b.name] = (await archiveBundle(repo, b)).manifestId;
-  const catalog = openSqliteCatalog(':memory:').catalog;
+  let catalog: Catalog;
+  if (options.searchThreads) {
+    const path = join(dir, 'catalog.db');
+    const textFrom = archiveSegmentReader(await archiveManifestSource(store));
+    const opened = openSqliteCatalog(path, { textFrom }).catalog;
+    catalog = withSearchThreads(opened, { path, textFrom, threads: options.searchThreads });
+  } else catalog = openSqliteCatalog(':memory:').catalog;
   await indexCatalog(catalog, await archiveManifestSource(store));
   const tokens = new TokenFileAccess(parseAccessFile(access, 'access.yaml'));
   const audit: AuditRecord[] = [];

@@ -88,6 +88,51 @@ describe('SearchQueue', () => {
     expect(await q.run('y', async () => 'again')).toBe('again'); // y's place was given back
   });
 
+  test('a waiting search whose client goes away leaves the queue and gives its place back', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 1, perCaller: 1 });
+    const a = gate('a');
+    const ra = q.run('x', a.work);
+    const gone = new AbortController();
+    let ran = false;
+    const waiting = refusal(q.run('y', async () => void (ran = true), { signal: gone.signal }));
+    expect(q.depth()).toBe(1);
+    gone.abort(new Error('client went away'));
+    expect(((await waiting) as Error).message).toBe('client went away');
+    expect(q.depth()).toBe(0);
+    a.open();
+    await ra;
+    expect(ran).toBe(false);
+    expect(await q.run('y', async () => 'again')).toBe('again'); // y's place was given back
+  });
+
+  test('a search past maxRunMs is told to stop and answered 503 at once; its turn is held until it ends', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 1, perCaller: 10, maxRunMs: 50 });
+    const a = gate('late');
+    let told: AbortSignal | undefined;
+    const err = await refusal(q.run('x', (signal) => ((told = signal), a.work())));
+    expect((err as RetryLater).status).toBe(503);
+    expect((err as RetryLater).message).toMatch(/ran for 50 ms and was stopped/);
+    expect(told?.aborted).toBe(true);
+    expect(q.rejected['run-timeout']).toBe(1);
+    // A backend that ignores the signal is still busy: the next search waits for it.
+    expect(q.active()).toBe(1);
+    const next = q.run('y', async () => 'next');
+    expect(q.depth()).toBe(1);
+    a.open();
+    expect(await next).toBe('next');
+  });
+
+  test('a running search whose client goes away is told to stop, with the client reason', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 1 });
+    const gone = new AbortController();
+    let told: AbortSignal | undefined;
+    const running = refusal(q.run('x', (signal) => ((told = signal), new Promise(() => {})), { signal: gone.signal }));
+    await vi.waitFor(() => expect(told).toBeDefined());
+    gone.abort(new Error('client went away'));
+    expect(((await running) as Error).message).toBe('client went away');
+    expect(told?.aborted).toBe(true);
+  });
+
   test('a failing search frees its turn for the next', async () => {
     const q = new SearchQueue({ concurrency: 1, maxQueued: 1 });
     const failing = q.run('x', async () => {
@@ -139,6 +184,65 @@ describe('searches over HTTP under load', () => {
     const metrics = await (await fetch(`${f.base}/metrics`)).text();
     expect(metrics).toContain('strata_server_search_rejected_total{reason="queue-full"} 1');
     expect(metrics).toContain('strata_server_search_queue_depth 0');
+  });
+
+  test('a search past its deadline is a 503 naming it, and the catalog is told to stop', async () => {
+    f = await startFixture({ search: { maxRunMs: 100 } });
+    const signals: AbortSignal[] = [];
+    f.catalog.searchText = async (_text, _query, options) => {
+      signals.push(options!.signal!);
+      return new Promise<never>(() => {});
+    };
+    const res = await fetch(`${f.base}/api/v1/search?q=segfault`, { headers: { authorization: 'Bearer alice-token' } });
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/ran for 100 ms/);
+    expect(signals.map((s) => s.aborted)).toEqual([true]);
+    const metrics = await (await fetch(`${f.base}/metrics`)).text();
+    expect(metrics).toContain('strata_server_search_rejected_total{reason="run-timeout"} 1');
+  });
+
+  test('a client that goes away stops its search', async () => {
+    f = await startFixture();
+    const signals: AbortSignal[] = [];
+    f.catalog.searchText = async (_text, _query, options) => {
+      signals.push(options!.signal!);
+      return new Promise<never>(() => {});
+    };
+    const client = new AbortController();
+    const req = fetch(`${f.base}/api/v1/search?q=segfault`, {
+      headers: { authorization: 'Bearer alice-token' },
+      signal: client.signal,
+    }).catch(() => 'aborted');
+    await vi.waitFor(() => expect(signals).toHaveLength(1));
+    client.abort();
+    expect(await req).toBe('aborted');
+    await vi.waitFor(() => expect(signals[0]!.aborted).toBe(true));
+  });
+
+  test('on search threads over a compact catalog: the same hits, and only where the caller may list', async () => {
+    const search = async (fixture: Fixture, token: string) => {
+      const res = await fetch(`${fixture.base}/api/v1/search?q=segfault`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      const { hits } = (await res.json()) as {
+        hits: Array<{ manifestId: string; uid: string; name: string; namespace: string }>;
+      };
+      // Each fixture archives at its own time: the same workflows under other manifest ids.
+      return hits.map(({ manifestId: _m, uid: _u, ...hit }) => hit).sort((a, b) => a.name.localeCompare(b.name));
+    };
+    const plain = await startFixture();
+    try {
+      f = await startFixture({}, undefined, { searchThreads: 1 });
+      for (const token of ['alice-token', 'bob-token', 'carol-token'])
+        expect(await search(f, token), token).toEqual(await search(plain, token));
+      expect((await search(f, 'alice-token')).map((h) => h.namespace)).toEqual(['agents', 'agents']);
+      expect((await search(f, 'bob-token')).map((h) => h.namespace)).toEqual(['finance']);
+      expect(await search(f, 'carol-token')).toEqual([]);
+    } finally {
+      await plain.close();
+    }
   });
 
   test('a query over the cost limit is a 400 naming the cost', async () => {

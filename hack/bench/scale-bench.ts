@@ -25,7 +25,7 @@ import { openSqliteCatalog, type SegmentReader } from '../../lib/catalog/sqlite.
 import { parseSize } from '../corpus/generate.ts';
 import { DAY_MS, namespaceName, RETENTION, ScaleCorpus, teamName, TIERS, type ScaleShape } from './scale-corpus.ts';
 import { bulkElasticsearch, bulkPostgres, bulkSqlite, createPeriodIndices } from './scale-bulk.ts';
-import { benchService, type ServiceResult } from './scale-service.ts';
+import { benchService, serviceTable, type ServiceResult } from './scale-service.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -786,7 +786,7 @@ export function scaleTable(r: ScaleReport): string {
         `| ${n}: p50 / p95 ms | ${ok.map((b) => (b.queries[n] ? `${b.queries[n].p50} / ${b.queries[n].p95}` : '-')).join(' | ')} |`,
     ),
   ];
-  return lines.join('\n');
+  return lines.join('\n') + (r.service ? `\n\n${serviceTable(r.service)}` : '');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -2,7 +2,7 @@
 // repository holding one generated ~100 MB workflow. Sequential latencies of list-with-filters and full-text search,
 // time to the first byte of a log page of that workflow, and throughput under N concurrent clients measured by
 // autocannon in its own process.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -32,12 +32,19 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   /** 2xx answers per second. */
   okPerSecond: number;
+  /** Answered "come back later" (429 or 503 with Retry-After): refused, not timed out. */
+  refused: number;
+  /** Requests autocannon gave up on (no answer within its 10 s timeout). */
+  timeouts: number;
+  /** Sequential list requests from the bench process while this load ran: do other routes still answer? */
+  listDuringLoad?: Latency & { samples: number };
 }
 
 export interface ServiceResult {
   workflowBytes: number;
   logBytes: number;
   list: Latency;
+  /** Full-text search without a time range (the query service's unrestricted search). */
   search: Latency;
   /** Time to the first body byte of a 64 KiB page of the big workflow's largest log. */
   logFirstPage: Latency;
@@ -86,9 +93,15 @@ export async function benchService({ catalogFile, work, corpus, opts }: Args): P
     const loadSearch = process.env.BENCH_SCALE_LOAD_SEARCH
       ? `/api/v1/search?q=${encodeURIComponent(process.env.BENCH_SCALE_LOAD_SEARCH)}&limit=20`
       : searchPath(0);
-    for (const path of [listPath(3), loadSearch]) {
-      result.load.push(autocannon(server.base, path, opts.clients, opts.loadSeconds));
-    }
+    result.load.push(await autocannon(server.base, listPath(3), opts.clients, opts.loadSeconds));
+    // While the search load runs, the bench times list requests of its own: a search must not stall other routes.
+    result.load.push(
+      await withListTimes(
+        server.base,
+        listPath(5),
+        autocannon(server.base, loadSearch, opts.clients, opts.loadSeconds),
+      ),
+    );
     await server.stop();
     // The same search load on a server that lets every search wait its turn (as before search admission), to
     // compare under the same machine load (BENCH_SCALE_SEARCH_UNLIMITED=0 skips it).
@@ -97,7 +110,11 @@ export async function benchService({ catalogFile, work, corpus, opts }: Args): P
         ...['--search-concurrency', '1000', '--search-queue', '100000', '--search-wait-ms', '3600000'],
       ]);
       try {
-        const run = autocannon(unlimited.base, loadSearch, opts.clients, opts.loadSeconds);
+        const run = await withListTimes(
+          unlimited.base,
+          listPath(5),
+          autocannon(unlimited.base, loadSearch, opts.clients, opts.loadSeconds),
+        );
         result.load.push({ ...run, path: `${run.path} (no admission limits)` });
       } finally {
         await unlimited.stop();
@@ -274,24 +291,56 @@ async function timed(runs: number, q: (v: number) => Promise<number>): Promise<L
   return { p50: at(50), p95: at(95), results: Number((results / runs).toFixed(1)) };
 }
 
+/** Times list requests one after another until `load` ends, and adds them to its result. */
+async function withListTimes(base: string, path: string, load: Promise<LoadResult>): Promise<LoadResult> {
+  let running = true;
+  const times: number[] = [];
+  const sampling = (async () => {
+    // Let the load reach its clients first.
+    await new Promise((r) => setTimeout(r, 1000));
+    while (running) {
+      const t0 = performance.now();
+      try {
+        await get(base, path, {}, 'end');
+        times.push(performance.now() - t0);
+      } catch {
+        times.push(performance.now() - t0); // an error answer still answered
+      }
+    }
+  })();
+  const result = await load.finally(() => (running = false));
+  await sampling;
+  times.sort((a, b) => a - b);
+  const at = (p: number) =>
+    Number((times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? 0).toFixed(2));
+  return { ...result, listDuringLoad: { p50: at(50), p95: at(95), results: 0, samples: times.length } };
+}
+
 /** autocannon in its own process (the load generator must not share the server's or the bench's event loop). */
-function autocannon(base: string, path: string, clients: number, seconds: number): LoadResult {
+async function autocannon(base: string, path: string, clients: number, seconds: number): Promise<LoadResult> {
   const cli = join(repoRoot, 'node_modules/autocannon/autocannon.js');
-  const r = spawnSync(
+  const child = spawn(
     process.execPath,
     [cli, '-c', String(clients), '-d', String(seconds), '-j', '-H', `authorization=Bearer ${TOKEN}`, `${base}${path}`],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  if (r.status !== 0) throw new Error(`autocannon failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  const j = JSON.parse(r.stdout) as {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const status = await new Promise<number | null>((done) => child.once('exit', done));
+  if (status !== 0) throw new Error(`autocannon failed (${status}): ${stderr.slice(-2000)}`);
+  const j = JSON.parse(stdout) as {
     duration: number;
     requests: { average: number };
     latency: { p50: number; p97_5: number; p99: number };
     non2xx: number;
     errors: number;
+    timeouts: number;
     '2xx'?: number;
     statusCodeStats?: Record<string, { count: number }>;
   };
+  const statusCodes = Object.fromEntries(Object.entries(j.statusCodeStats ?? {}).map(([code, v]) => [code, v.count]));
   return {
     path: path.split('?')[0]!,
     clients,
@@ -300,7 +349,32 @@ function autocannon(base: string, path: string, clients: number, seconds: number
     latencyMs: { p50: j.latency.p50, p97_5: j.latency.p97_5, p99: j.latency.p99 },
     non2xx: j.non2xx,
     errors: j.errors,
-    statusCodes: Object.fromEntries(Object.entries(j.statusCodeStats ?? {}).map(([code, v]) => [code, v.count])),
+    statusCodes,
     okPerSecond: Number(((j['2xx'] ?? 0) / Math.max(1, j.duration)).toFixed(2)),
+    refused: (statusCodes['429'] ?? 0) + (statusCodes['503'] ?? 0),
+    timeouts: j.timeouts,
   };
+}
+
+/** The service's part of the scale report, as a markdown table. */
+export function serviceTable(s: ServiceResult): string {
+  const row = (name: string, l: Latency) => `| ${name} | ${l.p50} | ${l.p95} |`;
+  const lines = [
+    '| query service | p50 ms | p95 ms |',
+    '|---|---|---|',
+    row('list with filters', s.list),
+    row('full-text search, no time range', s.search),
+    row('first byte, first 64 KiB page of the big log', s.logFirstPage),
+    row('first byte, last 64 KiB page', s.logLastPage),
+    '',
+    '| load (autocannon) | clients | req/s | 2xx/s | refused (429/503) | timed out | errors | p50 / p97.5 ms | list meanwhile p50 / p95 ms |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...s.load.map(
+      (l) =>
+        `| ${l.path} | ${l.clients} | ${l.requestsPerSecond} | ${l.okPerSecond} | ${l.refused} | ${l.timeouts} | ` +
+        `${l.errors} | ${l.latencyMs.p50} / ${l.latencyMs.p97_5} | ` +
+        `${l.listDuringLoad ? `${l.listDuringLoad.p50} / ${l.listDuringLoad.p95} (${l.listDuringLoad.samples})` : '-'} |`,
+    ),
+  ];
+  return lines.join('\n');
 }

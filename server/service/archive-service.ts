@@ -256,13 +256,19 @@ export class ArchiveService {
     q: string,
     opts: { namespaces?: string[]; limit: number; signal?: AbortSignal },
   ): Promise<TextHit[]> {
-    const namespaces = await this.readableNamespaces(caller, opts.namespaces);
+    // Namespaces asked for are checked before admission (no catalog read); "every one I may list" asks the catalog,
+    // which only an admitted search does: a refusal under load costs next to nothing.
+    const asked = opts.namespaces && (await this.readableNamespaces(caller, opts.namespaces));
+    let namespaces: string[] = [];
     let hits: TextHit[];
     try {
       this.searchQueue.checkCost(parseTextQuery(q), q);
       hits = await this.searchQueue.run(
         `${caller.via}:${caller.username}`,
-        (signal) => this.deps.catalog.searchText(q, { namespaces, limit: opts.limit }, { signal }),
+        async (signal) => {
+          namespaces = asked ?? (await this.readableNamespaces(caller, undefined));
+          return this.deps.catalog.searchText(q, { namespaces, limit: opts.limit }, { signal });
+        },
         { ...(opts.signal && { signal: opts.signal }) },
       );
     } catch (err) {

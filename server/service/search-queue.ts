@@ -64,8 +64,8 @@ export function searchCost(q: TextQuery): number {
 
 interface Waiter {
   caller: string;
-  start(): void;
-  timer: NodeJS.Timeout;
+  /** Takes the turn handed over: from then on the wait's deadline and the client's leaving no longer apply. */
+  begin(): void;
 }
 
 const noop = () => {};
@@ -151,26 +151,37 @@ export class SearchQueue {
       this.held.set(caller, mine + 1);
       try {
         await new Promise<void>((start, fail) => {
+          // A waiter leaves the queue once: by its deadline, by its client going away, or by taking a turn.
+          let settled = false;
           const leave = (err: unknown) => {
-            clearTimeout(waiter.timer);
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            gone?.removeEventListener('abort', onGone);
             this.waiting.splice(this.waiting.indexOf(waiter), 1);
             fail(err);
           };
           const onGone = () => leave(gone!.reason);
+          const timer = setTimeout(() => {
+            this.rejected['wait-timeout']++;
+            leave(
+              new RetryLater(
+                503,
+                `the server is busy with searches: no turn within ${this.limits.maxWaitMs} ms`,
+                this.retryAfter(),
+              ),
+            );
+          }, this.limits.maxWaitMs);
           const waiter: Waiter = {
             caller,
-            start: () => (gone?.removeEventListener('abort', onGone), start()),
-            timer: setTimeout(() => {
+            begin: () => {
+              settled = true;
+              clearTimeout(timer);
               gone?.removeEventListener('abort', onGone);
-              this.rejected['wait-timeout']++;
-              leave(
-                new RetryLater(
-                  503,
-                  `the server is busy with searches: no turn within ${this.limits.maxWaitMs} ms`,
-                  this.retryAfter(),
-                ),
-              );
-            }, this.limits.maxWaitMs),
+              // The search starts after the event loop has polled I/O, so that requests that arrived meanwhile
+              // (which admission refuses in a millisecond) are read first.
+              setImmediate(start);
+            },
           };
           gone?.addEventListener('abort', onGone, { once: true });
           this.waiting.push(waiter);
@@ -186,6 +197,11 @@ export class SearchQueue {
       // before this one's work begins (a backend that holds the thread while its query runs would keep them waiting).
       await new Promise<void>((r) => setImmediate(r));
     }
+    if (gone?.aborted) {
+      // The client left before its search began: the turn goes to the next at once.
+      this.endTurn(caller);
+      throw gone.reason;
+    }
     const started = performance.now();
     const stop = new AbortController();
     const deadline = setTimeout(() => {
@@ -200,10 +216,8 @@ export class SearchQueue {
       );
     }, this.limits.maxRunMs);
     const onGone = () => stop.abort(gone!.reason);
-    if (gone?.aborted) onGone();
-    else gone?.addEventListener('abort', onGone, { once: true });
+    gone?.addEventListener('abort', onGone, { once: true });
     const stopped = new Promise<never>((_, fail) => {
-      if (stop.signal.aborted) fail(stop.signal.reason);
       stop.signal.addEventListener('abort', () => fail(stop.signal.reason), { once: true });
     });
     stopped.catch(noop);
@@ -219,18 +233,20 @@ export class SearchQueue {
       clearTimeout(deadline);
       gone?.removeEventListener('abort', onGone);
       this.averageSeconds = 0.8 * this.averageSeconds + 0.2 * ((performance.now() - started) / 1000);
-      this.running--;
-      this.release(caller);
-      const next = this.waiting.shift();
-      if (next) {
-        clearTimeout(next.timer);
-        this.running++;
-        // The next search starts after the event loop has polled I/O, so that requests that arrived meanwhile (which
-        // admission refuses in a millisecond) are read first.
-        setImmediate(next.start);
-      }
+      this.endTurn(caller);
     });
     return Promise.race([job, stopped]);
+  }
+
+  /** A turn ends: the caller's place is given back and the next waiter, if any, takes the turn. */
+  private endTurn(caller: string): void {
+    this.running--;
+    this.release(caller);
+    const next = this.waiting.shift();
+    if (next) {
+      this.running++;
+      next.begin();
+    }
   }
 
   private release(caller: string): void {

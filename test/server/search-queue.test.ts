@@ -105,6 +105,28 @@ describe('SearchQueue', () => {
     expect(await q.run('y', async () => 'again')).toBe('again'); // y's place was given back
   });
 
+  test('a client that goes away just as its turn comes gives the turn back', async () => {
+    const q = new SearchQueue({ concurrency: 1, maxQueued: 2, perCaller: 10 });
+    const a = gate('a');
+    let aStarted = false;
+    const ra = q.run('x', async () => ((aStarted = true), a.work()));
+    const gone = new AbortController();
+    let told: AbortSignal | undefined;
+    const rb = refusal(q.run('y', async (signal) => ((told = signal), 'b'), { signal: gone.signal }));
+    const rc = q.run('z', async () => 'c');
+    await vi.waitFor(() => expect(aStarted).toBe(true));
+    a.open();
+    // Microtasks only: the turn is handed to y, whose search has not started yet, when its client leaves.
+    for (let i = 0; i < 1000 && q.depth() === 2; i++) await Promise.resolve();
+    expect(q.depth()).toBe(1);
+    gone.abort(new Error('client went away'));
+    expect(await ra).toBe('a');
+    expect(((await rb) as Error).message).toBe('client went away');
+    expect(told).toBeUndefined(); // its search never began
+    expect(await rc).toBe('c'); // z still had its place in the queue, and got its turn
+    await vi.waitFor(() => expect(q.active()).toBe(0));
+  });
+
   test('a search past maxRunMs is told to stop and answered 503 at once; its turn is held until it ends', async () => {
     const q = new SearchQueue({ concurrency: 1, maxQueued: 1, perCaller: 10, maxRunMs: 50 });
     const a = gate('late');
@@ -184,6 +206,30 @@ describe('searches over HTTP under load', () => {
     const metrics = await (await fetch(`${f.base}/metrics`)).text();
     expect(metrics).toContain('strata_server_search_rejected_total{reason="queue-full"} 1');
     expect(metrics).toContain('strata_server_search_queue_depth 0');
+  });
+
+  test('a search refused or queued by admission reads nothing from the catalog', async () => {
+    f = await startFixture({ search: { concurrency: 1, maxQueued: 1, perCaller: 10, maxWaitMs: 600_000 } });
+    const slow = gate(undefined);
+    const realSearch = f.catalog.searchText.bind(f.catalog);
+    f.catalog.searchText = async (...args) => (await slow.work(), realSearch(...args));
+    let reads = 0;
+    const realNamespaces = f.catalog.namespaces.bind(f.catalog);
+    f.catalog.namespaces = async () => (reads++, realNamespaces());
+    const search = () =>
+      fetch(`${f!.base}/api/v1/search?q=segfault`, { headers: { authorization: 'Bearer alice-token' } });
+    const first = search();
+    await vi.waitFor(() => expect(reads).toBe(1)); // admitted: it lists the caller's namespaces
+    const second = search();
+    await vi.waitFor(async () =>
+      expect(await (await fetch(`${f!.base}/metrics`)).text()).toContain('strata_server_search_queue_depth 1'),
+    );
+    expect((await search()).status).toBe(503);
+    expect(reads).toBe(1);
+    slow.open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    expect(reads).toBe(2);
   });
 
   test('a search past its deadline is a 503 naming it, and the catalog is told to stop', async () => {

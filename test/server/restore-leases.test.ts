@@ -11,6 +11,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Caller } from '../../server/auth/access.ts';
 import { StoreJobRecords } from '../../server/restores/job-records.ts';
 import { RestoreJobs } from '../../server/restores/jobs.ts';
+import { createBucket, s3PeerOrSkip, storeOn } from '../support/s3-fixtures.ts';
 import { startFixture, type Fixture } from './fixture.ts';
 
 const alice: Caller = { username: 'alice', groups: [], via: 'token-file' };
@@ -174,5 +175,22 @@ describe('finished jobs', () => {
     expect(existsSync(join(tmp, 'a4', 'results', other.id))).toBe(true);
     await a.sweep();
     expect(existsSync(join(tmp, 'a4', 'results', other.id))).toBe(false);
+  });
+});
+
+const s3 = s3PeerOrSkip();
+
+describe.skipIf(!s3.peer)('claims on S3 (conditional writes)', () => {
+  test('of replicas claiming the same generation at once, exactly one wins; removal leaves nothing', async () => {
+    const records = new StoreJobRecords(storeOn(s3.peer!, await createBucket(s3.peer!)));
+    const id = 'c'.repeat(32);
+    const won = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((r) => records.claim(id, 2, r)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(await records.claimed(id, 2)).toBe(true);
+    expect(await records.claimed(id, 3)).toBe(false);
+    await records.requestCancel(id, 'alice');
+    await records.remove(id);
+    expect(await records.claimed(id, 2)).toBe(false);
+    expect(await records.cancelRequest(id)).toBeUndefined();
   });
 });

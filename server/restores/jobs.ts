@@ -159,7 +159,12 @@ export class RestoreJobs implements RestoreJobService {
     job.phase = 'Pending';
     job.progress = { ...job.progress, bytesDone: 0, entriesVerified: 0 };
     this.jobs.set(job.id, job);
-    await this.persist(job);
+    try {
+      await this.persist(job);
+    } catch (err) {
+      if (err instanceof LeaseLost) return; // taken over again in between: the newer claim runs it
+      throw err;
+    }
     this.enqueue(job.id);
   }
 

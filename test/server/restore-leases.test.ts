@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openRepository } from '../../lib/archive/repository.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Caller } from '../../server/auth/access.ts';
-import { StoreJobRecords } from '../../server/restores/job-records.ts';
+import { StoreJobRecords, type JobRecords } from '../../server/restores/job-records.ts';
 import { RestoreJobs } from '../../server/restores/jobs.ts';
 import { createBucket, s3PeerOrSkip, storeOn } from '../support/s3-fixtures.ts';
 import { startFixture, type Fixture } from './fixture.ts';
@@ -139,6 +139,44 @@ describe('a lost replica’s jobs', () => {
       existsSync(join(tmp, 'a3', 'results', x.job.id)),
       existsSync(join(tmp, 'b3', 'results', x.job.id)),
     ]).toContain(false);
+  });
+
+  test('a restart that finds its job taken over in the middle of resuming it starts, and leaves the job alone', async () => {
+    const stuck = gate();
+    const arrived = gate();
+    const a = await replica('a5', () => (arrived.open(), stuck.opened));
+    const { job } = await a.create(alice, {
+      requestId: 'lease-5',
+      manifestId: f.ids['wf-3']!,
+      scope: { kind: 'workflow' },
+    });
+    await arrived.opened;
+    // Another replica claims the next generation between the restart's look and its first write.
+    const store = new StoreJobRecords(f.store);
+    let looks = 0;
+    const racing: JobRecords = Object.assign(Object.create(store) as JobRecords, {
+      claimed: async (id: string, generation: number) => {
+        if (id === job.id && generation === 2 && looks++ === 0) {
+          await store.claim(id, 2, 'b5');
+          return false;
+        }
+        return store.claimed(id, generation);
+      },
+    });
+    const restarted = await RestoreJobs.open({
+      catalog: f.catalog,
+      repository: () => openRepository(f.store),
+      authorizer: f.access,
+      audit: { record: async () => {} },
+      dir: join(tmp, 'a5'),
+      records: racing,
+      replica: 'a5',
+      clock,
+      leaseMs: LEASE,
+    });
+    expect(await restarted.active()).toBe(0);
+    stuck.open();
+    await a.whenSettled(job.id);
   });
 });
 

@@ -181,6 +181,16 @@ export interface UpsertOutcome {
 }
 
 /**
+ * A catalog whose rows were dropped (an older schema, another text layout, `strata index --rebuild`) and that no full
+ * pass over the store has completed since: the mark is kept in the catalog itself, so a rebuild that was killed is
+ * finished by whichever command opens the catalog next (see openCatalog).
+ */
+export interface PendingRebuild {
+  /** Records that a full pass over the store has completed. */
+  done(): Promise<void>;
+}
+
+/**
  * The catalog port. Every backend (embedded SQLite, PostgreSQL, a search engine) implements the same query model
  * and passes the same behaviour suite (test/catalog/contract.ts); callers never know which one they talk to.
  */

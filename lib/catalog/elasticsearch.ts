@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { Client, type estypes } from '@elastic/elasticsearch';
 import { StrataError } from '../errors.ts';
 import { BulkWriter, type BulkOptions } from './es-bulk.ts';
-import { dropIfEmpty, layout, periodOf, putTemplates, type IndexLayout } from './es-indices.ts';
+import { dropIfEmpty, layout, periodOf, putTemplates, whenStarted, type IndexLayout } from './es-indices.ts';
+import { ensureSchema as ensureEsSchema, markRebuilt, type SchemaState } from './es-schema.ts';
 import { labelPair, limitOf, pageQuery, queryFilters, textQuery } from './es-query.ts';
 import {
   byDayThenPhase,
@@ -148,14 +149,36 @@ export class ElasticsearchCatalog implements Catalog {
   /** Deletes every index of this catalog (`strata index --rebuild`); the templates stay. */
   async reset(): Promise<void> {
     // By name: clusters refuse wildcard deletes (action.destructive_requires_name, the default from 8.0).
+    const names = await this.indexNames();
+    if (names.length) await this.client.indices.delete({ index: names });
+    this.readyPeriods.clear();
+  }
+
+  private async indexNames(): Promise<string[]> {
     const found = await this.client.indices.get({
       index: [`${this.names.workflows}-*`, `${this.names.logs}-*`],
       allow_no_indices: true,
       ignore_unavailable: true,
     });
-    const names = Object.keys(found);
-    if (names.length) await this.client.indices.delete({ index: names });
-    this.readyPeriods.clear();
+    return Object.keys(found);
+  }
+
+  /**
+   * Brings the catalog to this code's schema (es-schema.ts): an older one, or one asked to `reset`, is emptied and
+   * left marked as rebuilding until `markRebuilt`.
+   */
+  ensureSchema(reset: boolean): Promise<SchemaState> {
+    return ensureEsSchema(this.client, this.prefix, {
+      reset,
+      replicas: this.opts.replicas ?? 1,
+      deleteIndices: () => this.reset(),
+      hasIndices: async () => (await this.indexNames()).length > 0,
+    });
+  }
+
+  /** A full pass over the store has completed since the catalog was emptied. */
+  markRebuilt(): Promise<void> {
+    return markRebuilt(this.client, this.prefix);
   }
 
   async manifestIds(): Promise<Set<string>> {
@@ -688,15 +711,17 @@ export class ElasticsearchCatalog implements Catalog {
   private async *scan(index: string, query: Query, source: string[]): AsyncGenerator<estypes.SearchHit> {
     let after: estypes.SortResults | undefined;
     for (;;) {
-      const res = await this.client.search({
-        index,
-        query,
-        _source: source,
-        sort: [{ manifestId: 'asc' }],
-        ...(after && { search_after: after }),
-        size: PAGE,
-        ...ALL,
-      });
+      const res = await whenStarted(() =>
+        this.client.search({
+          index,
+          query,
+          _source: source,
+          sort: [{ manifestId: 'asc' }],
+          ...(after && { search_after: after }),
+          size: PAGE,
+          ...ALL,
+        }),
+      );
       yield* res.hits.hits;
       if (res.hits.hits.length < PAGE) return;
       after = res.hits.hits.at(-1)!.sort;

@@ -1,6 +1,6 @@
 // The catalog's indices in Elasticsearch: one per time period for workflows and for log segments, created on demand
 // from index templates that also put each into its read alias. Retention drops a period's indices once empty.
-import type { Client, estypes } from '@elastic/elasticsearch';
+import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import { workflowTime, type CatalogWorkflow } from './catalog.ts';
 
 export interface IndexLayout {
@@ -119,4 +119,22 @@ export async function dropIfEmpty(client: Client, prefix: string, period: string
   if (count > 0) return false;
   await client.indices.delete({ index: indices, ignore_unavailable: true });
   return true;
+}
+
+/**
+ * A shard of an index created a moment ago (by this process or another: indices join the read alias as they are
+ * created) may still be starting, and a request reaching only such shards fails: wait it out, for a few seconds.
+ */
+export async function whenStarted<T>(run: () => Promise<T>): Promise<T> {
+  for (let wait = 50; ; wait *= 2) {
+    try {
+      return await run();
+    } catch (err) {
+      const starting =
+        err instanceof errors.ResponseError &&
+        (err.statusCode === 503 || /no_shard_available|unavailable_shards/.test(String(err.body?.error?.type)));
+      if (!starting || wait > 10_000) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }

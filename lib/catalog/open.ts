@@ -98,35 +98,48 @@ export function catalogTextOptions(
   };
 }
 
-/** Opens the catalog `spec` names; `reset` empties it first (`strata index --rebuild`). */
+/**
+ * Opens the catalog `spec` names; `reset` empties it first (`strata index --rebuild`). A catalog whose rows were
+ * dropped (an older schema, another text layout, a reset) carries a rebuild mark until a full pass over the store
+ * completes: given `rebuildFrom`, that pass runs here, before the caller reads anything, whichever backend it is and
+ * whether the rows were dropped just now or by a process that was killed while rebuilding. Several processes may run
+ * it at once (each indexes what it finds missing; writes are idempotent). Without `rebuildFrom` (`strata index`) the
+ * caller runs the pass and calls `rebuild.done()`.
+ */
 export async function openCatalog(spec: string, opts: CatalogOpenOptions = {}): Promise<OpenCatalogResult> {
   const at = catalogLocation(spec, opts.key);
-  if (at.kind === 'sqlite') {
-    const threaded = (o: OpenCatalogResult): OpenCatalogResult =>
-      opts.searchThreads === undefined || at.path === ':memory:'
-        ? o
-        : {
-            ...o,
-            catalog: withSearchThreads(o.catalog, {
-              path: at.path,
-              threads: opts.searchThreads,
-              ...(opts.textFrom && { textFrom: opts.textFrom }),
-            }),
-          };
-    const opened = openSqliteCatalog(at.path, opts);
-    if (!opened.dropped || !opts.rebuildFrom) return threaded(opened);
-    opts.log?.(
-      `catalog ${at.path} held another text layout or an older schema: rebuilding it from the archive (strata index)`,
-    );
-    try {
-      const report = await indexCatalog(opened.catalog, await opts.rebuildFrom());
-      for (const p of report.problems) opts.log?.(`strata: ${at.path}: manifest ${p.manifestId}: ${p.message}`);
-    } catch (err) {
-      await opened.catalog.close();
-      throw err;
-    }
-    return threaded({ catalog: opened.catalog, fresh: false });
+  const opened = await openBackend(at, opts);
+  // SQLite's full-text searches run on worker threads with their own connections, once the file is whole.
+  const threaded = (o: OpenCatalogResult): OpenCatalogResult =>
+    at.kind !== 'sqlite' || opts.searchThreads === undefined || at.path === ':memory:'
+      ? o
+      : {
+          ...o,
+          catalog: withSearchThreads(o.catalog, {
+            path: at.path,
+            threads: opts.searchThreads,
+            ...(opts.textFrom && { textFrom: opts.textFrom }),
+          }),
+        };
+  if (!opened.rebuild || !opts.rebuildFrom) return threaded(opened);
+  const shown = redactLocation(spec);
+  opts.log?.(
+    `catalog ${shown} held another text layout or an older schema, or its rebuild did not finish: ` +
+      'rebuilding it from the archive (strata index)',
+  );
+  try {
+    const report = await indexCatalog(opened.catalog, await opts.rebuildFrom());
+    for (const p of report.problems) opts.log?.(`strata: ${shown}: manifest ${p.manifestId}: ${p.message}`);
+    await opened.rebuild.done();
+  } catch (err) {
+    await opened.catalog.close();
+    throw err;
   }
+  return threaded({ catalog: opened.catalog, fresh: false });
+}
+
+async function openBackend(at: CatalogLocation, opts: CatalogOpenOptions): Promise<OpenCatalogResult> {
+  if (at.kind === 'sqlite') return openSqliteCatalog(at.path, opts);
   // The server backends load their clients (pg; @elastic/elasticsearch with undici and arrow) only when configured:
   // every step pod starts the CLI, and most never open either.
   if (at.kind === 'postgres') {
@@ -143,8 +156,14 @@ export async function openCatalog(spec: string, opts: CatalogOpenOptions = {}): 
     ...(at.replicas !== undefined && { replicas: at.replicas }),
     ...(at.shards !== undefined && { shards: at.shards }),
   });
-  const fresh = opts.reset ? (await catalog.reset(), true) : await catalog.isEmpty();
-  return { catalog, fresh };
+  try {
+    const state = await catalog.ensureSchema(Boolean(opts.reset));
+    const fresh = state.fresh || (await catalog.isEmpty());
+    return { catalog, fresh, ...(state.rebuilding && { rebuild: { done: () => catalog.markRebuilt() } }) };
+  } catch (err) {
+    await catalog.close();
+    throw err;
+  }
 }
 
 /** The catalog to keep in step when archives are deleted: a server always, a SQLite file only if it exists. */

@@ -24,6 +24,7 @@ import {
   type LogSegment,
   type ManifestUpsert,
   type PageKey,
+  type PendingRebuild,
   type TextHit,
   type TimeRange,
   type UpsertOutcome,
@@ -37,7 +38,7 @@ import { matchSegment, placeOfRow, textHit } from './text-hit.ts';
 import { logTokens, parseTextQuery, type TextQuery } from './text-query.ts';
 
 /** Bump on any schema change: the catalog's tables are then dropped and rebuilt from the store. */
-export const PG_CATALOG_SCHEMA_VERSION = 3;
+export const PG_CATALOG_SCHEMA_VERSION = 4;
 
 const DEFAULT_LIMIT = 100;
 const MAX_BIGINT = '9223372036854775807';
@@ -63,10 +64,13 @@ export interface OpenPostgresResult {
   catalog: Catalog;
   /** The schema was new, or held an older version and was wiped: everything must be (re)indexed. */
   fresh: boolean;
+  /** Present while a rebuild from the store has not completed (see OpenedCatalog.rebuild in open.ts). */
+  rebuild?: PendingRebuild;
 }
 
 const tables = (s: string) => `
-CREATE TABLE ${s}.meta (version integer NOT NULL);
+-- rebuilding: the tables were emptied (an older schema, a reset) and no full pass over the store has finished since.
+CREATE TABLE ${s}.meta (version integer NOT NULL, rebuilding boolean NOT NULL);
 CREATE TABLE ${s}.manifests (
   id text PRIMARY KEY,
   uid text NOT NULL,
@@ -198,9 +202,9 @@ export async function openPostgresCatalog(url: string, opts: OpenPostgresOptions
     },
   });
   pool.on('error', () => {}); // an idle client's lost connection: the next query reconnects or fails loudly
-  let fresh: boolean;
+  let state: { fresh: boolean; rebuilding: boolean };
   try {
-    fresh = await ensureSchema(pool, schema, Boolean(opts.reset));
+    state = await ensureSchema(pool, schema, Boolean(opts.reset));
   } catch (err) {
     await pool.end().catch(() => {});
     throw new StrataError(
@@ -209,7 +213,12 @@ export async function openPostgresCatalog(url: string, opts: OpenPostgresOptions
       { cause: err },
     );
   }
-  return { catalog: new PostgresCatalog(pool, schema), fresh };
+  const rebuild: PendingRebuild = {
+    async done() {
+      await pool.query(`UPDATE ${schema}.meta SET rebuilding = false`);
+    },
+  };
+  return { catalog: new PostgresCatalog(pool, schema), fresh: state.fresh, ...(state.rebuilding && { rebuild }) };
 }
 
 /** The URL without its password, for messages. */
@@ -223,7 +232,15 @@ function redact(url: string): string {
   }
 }
 
-async function ensureSchema(pool: pg.Pool, schema: string, reset: boolean): Promise<boolean> {
+/**
+ * Creates the schema, or drops and recreates one of another version (or on `reset`), under an advisory lock: of several
+ * processes opening it at once, one does it. Tables emptied while they held a catalog are marked as rebuilding.
+ */
+async function ensureSchema(
+  pool: pg.Pool,
+  schema: string,
+  reset: boolean,
+): Promise<{ fresh: boolean; rebuilding: boolean }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -238,15 +255,21 @@ async function ensureSchema(pool: pg.Pool, schema: string, reset: boolean): Prom
       version = v.rows[0]?.version;
     }
     if (!reset && version === PG_CATALOG_SCHEMA_VERSION) {
+      const r = await client.query<{ rebuilding: boolean }>(`SELECT rebuilding FROM ${schema}.meta`);
       await client.query('COMMIT');
-      return false;
+      const rebuilding = Boolean(r.rows[0]?.rebuilding);
+      return { fresh: rebuilding, rebuilding };
     }
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.query(`CREATE SCHEMA ${schema}`);
     await client.query(tables(schema));
-    await client.query(`INSERT INTO ${schema}.meta (version) VALUES ($1)`, [PG_CATALOG_SCHEMA_VERSION]);
+    const rebuilding = reset || version !== undefined;
+    await client.query(`INSERT INTO ${schema}.meta (version, rebuilding) VALUES ($1, $2)`, [
+      PG_CATALOG_SCHEMA_VERSION,
+      rebuilding,
+    ]);
     await client.query('COMMIT');
-    return true;
+    return { fresh: true, rebuilding };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;

@@ -23,6 +23,7 @@ import {
   type LogSegment,
   type ManifestUpsert,
   type PageKey,
+  type PendingRebuild,
   type TextHit,
   type TextSearchOptions,
   type TimeRange,
@@ -255,8 +256,11 @@ export interface OpenCatalogResult {
   catalog: Catalog;
   /** The file was new, or held an older schema or the other layout and was wiped: everything must be (re)indexed. */
   fresh: boolean;
-  /** The file held rows of an older schema or the other text layout, which were dropped (not on a `reset`). */
-  dropped?: boolean;
+  /**
+   * Present while a rebuild from the store has not completed: the file held rows of an older schema or the other
+   * text layout, which were dropped, or was reset, and no full pass over the store has finished since.
+   */
+  rebuild?: PendingRebuild;
 }
 
 export interface OpenCatalogOptions {
@@ -290,11 +294,19 @@ export function openSqliteCatalog(path: string, opts: OpenCatalogOptions = {}): 
     );
   }
   if (opts.reset) db.pragma('user_version = 0');
-  const { fresh, dropped } = ensureSchema(db, opts.textFrom ? 'archive' : 'stored');
+  const { fresh, rebuilding } = ensureSchema(db, opts.textFrom ? 'archive' : 'stored', Boolean(opts.reset));
   // FTS5 keeps deleted tokens in its index until merged unless told to remove them at once (SQLite 3.42+).
   db.prepare("INSERT INTO log_fts (log_fts, rank) VALUES ('secure-delete', 1)").run();
-  return { catalog: new SqliteCatalog(db, opts.textFrom), fresh, dropped: dropped && !opts.reset };
+  const rebuild: PendingRebuild = {
+    async done() {
+      db.exec(`DROP TABLE IF EXISTS ${REBUILDING}`);
+    },
+  };
+  return { catalog: new SqliteCatalog(db, opts.textFrom), fresh, ...(rebuilding && { rebuild }) };
 }
+
+/** A table that exists while a rebuild from the store has not completed (absent in files from before it existed). */
+const REBUILDING = 'rebuilding';
 
 /** The SQL functions the schema's view and the full-text index read segment text through. */
 function registerFunctions(db: Database.Database): void {
@@ -344,13 +356,22 @@ export function openSqliteTextSearcher(path: string, opts: { textFrom?: SegmentR
 // application_id says which kind of full-text table the file holds.
 const TEXT_MODES = { stored: 0, archive: 1 } as const;
 
-function ensureSchema(db: Database.Database, mode: keyof typeof FTS): { fresh: boolean; dropped: boolean } {
+function ensureSchema(
+  db: Database.Database,
+  mode: keyof typeof FTS,
+  reset: boolean,
+): { fresh: boolean; rebuilding: boolean } {
   const version = db.pragma('user_version', { simple: true }) as number;
   const kind = db.pragma('application_id', { simple: true }) as number;
-  if (version === CATALOG_SCHEMA_VERSION && kind === TEXT_MODES[mode]) return { fresh: false, dropped: false };
+  if (version === CATALOG_SCHEMA_VERSION && kind === TEXT_MODES[mode]) {
+    const rebuilding = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(REBUILDING);
+    return { fresh: Boolean(rebuilding), rebuilding: Boolean(rebuilding) };
+  }
   const objects = db
     .prepare(`SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'`)
     .all() as { type: 'table' | 'view'; name: string }[];
+  // Rows were dropped (or a reset asked for): a rebuild is due until a full pass over the store completes.
+  const rebuilding = reset || objects.some((o) => o.name === 'manifests');
   db.transaction(() => {
     // FTS5 shadow tables go with their virtual table: drop the virtual table first, then views, then tables.
     db.exec('DROP TABLE IF EXISTS log_fts');
@@ -360,10 +381,12 @@ function ensureSchema(db: Database.Database, mode: keyof typeof FTS): { fresh: b
       db.exec(`DROP TABLE IF EXISTS "${o.name.replaceAll('"', '""')}"`);
     db.exec(SCHEMA);
     db.exec(FTS[mode]);
+    if (rebuilding) db.exec(`CREATE TABLE ${REBUILDING} (since TEXT NOT NULL)`);
+    if (rebuilding) db.prepare(`INSERT INTO ${REBUILDING} VALUES (?)`).run(new Date().toISOString());
     db.pragma(`user_version = ${CATALOG_SCHEMA_VERSION}`);
     db.pragma(`application_id = ${TEXT_MODES[mode]}`);
   })();
-  return { fresh: true, dropped: objects.some((o) => o.name === 'manifests') };
+  return { fresh: true, rebuilding };
 }
 
 class SqliteCatalog implements Catalog {

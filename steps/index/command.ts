@@ -32,18 +32,24 @@ export const indexCommand: CommandModule<GlobalArgs, IndexArgs> = {
       const shown = redactLocation(location);
       // No rebuildFrom: a catalog found in another layout or schema is dropped and indexed whole right here.
       const { textFrom } = catalogTextOptions(ctx.config, () => ctx.store());
-      const { catalog, fresh } = await openCatalog(location, {
+      const { catalog, fresh, rebuild } = await openCatalog(location, {
         ...(textFrom && { textFrom }),
         reset: Boolean(args.rebuild),
         key: n === 0 ? 'catalog' : 'catalogAlso',
       });
       try {
         if (fresh && !args.rebuild)
-          ctx.log(`catalog ${shown} is new, or held another text layout or an older schema: indexing everything`);
+          ctx.log(
+            `catalog ${shown} is new, or held another text layout or an older schema, or its rebuild did not finish: ` +
+              'indexing everything',
+          );
+        // A catalog still to be rebuilt gets the whole store, even when asked for a few manifests.
+        const only = rebuild ? undefined : args.manifest;
         const report = await indexCatalog(catalog, source, {
           progress: ctx.progress,
-          ...(args.manifest?.length && { only: args.manifest }),
+          ...(only?.length && { only }),
         });
+        await rebuild?.done();
         for (const p of report.problems) ctx.log(`strata: ${shown}: manifest ${p.manifestId}: ${p.message}`);
         if (!problems.length) problems = report.problems;
         const { manifests, workflows, byPhase } = await catalog.stats();

@@ -10,6 +10,7 @@ import { CATALOG_SCHEMA_VERSION, openSqliteCatalog } from '../../lib/catalog/sql
 import { StrataError } from '../../lib/errors.ts';
 import { archiveSegmentReader } from '../../lib/catalog/segment-reader.ts';
 import { contractCorpus, contractCorpus as corpus, describeCatalogContract } from './contract.ts';
+import { describeRebuildOnOpen } from './rebuild-on-open.ts';
 
 let dir: string;
 let catalog: Catalog;
@@ -101,6 +102,24 @@ describeCatalogContract('SQLite file', async () => {
 });
 afterAll(() => {
   for (const d of contractDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const rebuildDirs: string[] = [];
+describeRebuildOnOpen('SQLite file', {
+  location: () => {
+    const d = mkdtempSync(join(tmpdir(), 'strata-catalog-rebuild-'));
+    rebuildDirs.push(d);
+    return join(d, 'catalog.db');
+  },
+  concurrentWriters: false,
+  async makeOlder(location) {
+    const raw = new Database(location);
+    raw.pragma(`user_version = ${CATALOG_SCHEMA_VERSION - 1}`);
+    raw.close();
+  },
+});
+afterAll(() => {
+  for (const d of rebuildDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 describe('indexing', () => {

@@ -17,6 +17,7 @@ import { openPostgresCatalog } from '../../lib/catalog/postgres.ts';
 import { indexCatalog } from '../../lib/catalog/rebuild.ts';
 import { pgSkipReason, startPostgres, type PgPeer } from '../support/pg-peer.ts';
 import { contractCorpus, describeCatalogContract } from './contract.ts';
+import { describeRebuildOnOpen } from './rebuild-on-open.ts';
 import { FakeSource } from './fake-source.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -40,6 +41,30 @@ interface PlanNode {
 
 let schemas = 0;
 const nextSchema = () => `contract_${process.pid}_${++schemas}`;
+
+describeRebuildOnOpen('PostgreSQL', {
+  ...(skip !== undefined && { skip }),
+  location: () => {
+    const url = new URL(peer!.url);
+    url.searchParams.set('schema', nextSchema());
+    return url.toString();
+  },
+  concurrentWriters: true,
+  async makeOlder(location) {
+    // As version 3 left it: no rebuild mark in its meta table.
+    const url = new URL(location);
+    const schema = url.searchParams.get('schema')!;
+    url.searchParams.delete('schema');
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      await client.query(`ALTER TABLE ${schema}.meta DROP COLUMN rebuilding`);
+      await client.query(`UPDATE ${schema}.meta SET version = 3`);
+    } finally {
+      await client.end();
+    }
+  },
+});
 
 describeCatalogContract(
   'PostgreSQL',

@@ -13,6 +13,12 @@ import {
   type ElasticsearchCatalog,
 } from '../../lib/catalog/elasticsearch.ts';
 import { StrataError } from '../../lib/errors.ts';
+import {
+  ensureSchema,
+  ES_CATALOG_SCHEMA_VERSION,
+  markRebuilt,
+  RESET_CLAIM_STALE_MS,
+} from '../../lib/catalog/es-schema.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { searchPeerOrSkip } from '../support/search-peer.ts';
 
@@ -288,5 +294,61 @@ describe.skipIf(peer.skip)('Elasticsearch bulk indexing against a node that refu
     const err = await writer.flush().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StrataError);
     expect((err as Error).message).toMatch(/refused manifest m1, logs\/a.log from line 1 .*mapper_parsing_exception/);
+  });
+
+  describe('schema version and the reset of an older catalog', () => {
+    const catalog = { client: new Client({ node: peer.endpoint ?? 'http://127.0.0.1:1' }) };
+    afterAll(() => catalog.client.close());
+    const meta = (p: string) => `${p}-meta`;
+    const setMeta = async (p: string, doc: Record<string, unknown>) =>
+      catalog.client.index({ index: meta(p), id: 'catalog', document: doc, refresh: true });
+    const stateOf = async (p: string) =>
+      ((await catalog.client.get({ index: meta(p), id: 'catalog' }))._source as { state: string }).state;
+
+    test('an opener waits while another deletes the old indices, then joins the rebuild without deleting', async () => {
+      const p = prefix();
+      const t0 = 1_800_000_000_000;
+      await catalog.client.indices.create({ index: meta(p), settings: { number_of_replicas: 0 } });
+      await setMeta(p, { version: ES_CATALOG_SCHEMA_VERSION, state: 'resetting', at: t0 });
+      let deleted = 0;
+      let waits = 0;
+      const state = await ensureSchema(catalog.client, p, {
+        reset: false,
+        replicas: 0,
+        deleteIndices: async () => void deleted++,
+        hasIndices: async () => true,
+        now: () => t0 + 1000,
+        // The other opener finishes its deletion while this one waits.
+        sleep: async () => {
+          waits++;
+          await setMeta(p, { version: ES_CATALOG_SCHEMA_VERSION, state: 'rebuilding', at: t0 + 2000 });
+        },
+      });
+      expect({ state, deleted, waits }).toEqual({ state: { fresh: true, rebuilding: true }, deleted: 0, waits: 1 });
+      await catalog.client.indices.delete({ index: meta(p) });
+    });
+
+    test('a reset claimed by an opener that died is taken over after a minute; done() marks the catalog ready', async () => {
+      const p = prefix();
+      const t0 = 1_800_000_000_000;
+      await catalog.client.indices.create({ index: meta(p), settings: { number_of_replicas: 0 } });
+      await setMeta(p, { version: ES_CATALOG_SCHEMA_VERSION, state: 'resetting', at: t0 });
+      let deleted = 0;
+      const state = await ensureSchema(catalog.client, p, {
+        reset: false,
+        replicas: 0,
+        deleteIndices: async () => void deleted++,
+        hasIndices: async () => true,
+        now: () => t0 + RESET_CLAIM_STALE_MS + 1,
+        sleep: async () => {
+          throw new Error('waited for a claim that was abandoned');
+        },
+      });
+      expect({ state, deleted }).toEqual({ state: { fresh: true, rebuilding: true }, deleted: 1 });
+      expect(await stateOf(p)).toBe('rebuilding');
+      await markRebuilt(catalog.client, p);
+      expect(await stateOf(p)).toBe('ready');
+      await catalog.client.indices.delete({ index: meta(p) });
+    });
   });
 });

@@ -269,7 +269,7 @@ export interface OpenCatalogOptions {
   /**
    * A compact catalog: no copy of the log text, an index of which segments hold each token (FTS5 detail=none), and
    * phrases, lines and snippets confirmed from the archive through this reader. A catalog built the other way is
-   * wiped (`dropped`), to be rebuilt from the store.
+   * wiped and marked for a rebuild from the store (OpenCatalogResult.rebuild).
    */
   textFrom?: SegmentReader;
 }

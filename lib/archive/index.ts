@@ -45,6 +45,7 @@ export {
 } from './restorer.ts';
 export { artifactBucketOf, artifactKeyOf } from './artifact-location.ts';
 export {
+  bucketEntriesOf,
   bucketKeysOf,
   restoreToBucket,
   type BucketRestoreOptions,

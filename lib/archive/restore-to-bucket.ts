@@ -1,4 +1,5 @@
-// Restores a workflow's logs and artifacts back into an Argo artifact repository, each at the key Argo recorded.
+// Restores a workflow's logs and artifacts back into an Argo artifact repository, each at the key Argo recorded:
+// all of them, or the entries of one selection (a node's log, an artifact, a path or a directory of them).
 import { artifactKeyOf } from './artifact-location.ts';
 import { Readable } from 'node:stream';
 import { silentProgress, type Progress } from '../progress.ts';
@@ -8,17 +9,21 @@ import type { Manifest, ManifestEntry } from './manifest.ts';
 import { PackReader } from './pack-reader.ts';
 import type { Repository } from './repository.ts';
 import { readManifest } from './manifest-lookup.ts';
-import { counted, streamEntry } from './restorer.ts';
+import { counted, selectEntries, streamEntry, type EntrySelector } from './restorer.ts';
 import { digestOf, matchesDigest } from '../store/sha256.ts';
 
 export interface BucketRestoreOptions {
   progress?: Progress;
   /** Replace an object that exists at the key with other bytes (default: leave it and report a conflict). */
   overwrite?: boolean;
+  /** Only these entries (as `strata restore --node/--path` selects them); absent: the whole workflow. */
+  select?: EntrySelector;
 }
 
 export interface BucketRestoreResult {
   manifestId: string;
+  /** What was restored, in words: the whole workflow or the selection. */
+  what: string;
   /** Objects written. */
   written: Array<{ path: string; key: string; bytes: number }>;
   /** Already there with the same SHA-256: nothing to do (a re-run converges). */
@@ -32,13 +37,26 @@ export interface BucketRestoreResult {
   warnings?: string[];
 }
 
-/** The keys a bucket restore writes: each entry's key Argo recorded (entries without one are skipped). */
-export function bucketKeysOf(manifest: Manifest): string[] {
-  return manifest.entries.map((e) => artifactKeyOf(e)).filter((k): k is string => k !== undefined && k !== '');
+/** The entries a bucket restore reads: the selection's (a NotFoundError names what is missing), or all. */
+export function bucketEntriesOf(
+  manifest: Manifest,
+  select?: EntrySelector,
+): { entries: ManifestEntry[]; what: string } {
+  return select ? selectEntries(manifest, select) : { entries: manifest.entries, what: 'the whole workflow' };
 }
 
 /**
- * Writes every log and artifact that has a recorded key into `bucket` at that key, streamed and checked against
+ * The keys a bucket restore writes: each selected entry's key Argo recorded (entries without one are skipped).
+ * What a caller checks against the namespace's prefix before anything is written.
+ */
+export function bucketKeysOf(manifest: Manifest, select?: EntrySelector): string[] {
+  return bucketEntriesOf(manifest, select)
+    .entries.map((e) => artifactKeyOf(e))
+    .filter((k): k is string => k !== undefined && k !== '');
+}
+
+/**
+ * Writes every selected log and artifact that has a recorded key into `bucket` at that key, streamed and checked against
  * the manifest's SHA-256 (the store verifies the upload too), create-only unless `overwrite`.
  */
 export async function restoreToBucket(
@@ -50,9 +68,18 @@ export async function restoreToBucket(
   const progress = opts.progress ?? silentProgress;
   const manifest = await readManifest(repo, manifestId);
   const reader = new PackReader(repo);
-  const result: BucketRestoreResult = { manifestId, written: [], unchanged: [], conflicts: [], skipped: [], bytes: 0 };
+  const { entries, what } = bucketEntriesOf(manifest, opts.select);
+  const result: BucketRestoreResult = {
+    manifestId,
+    what,
+    written: [],
+    unchanged: [],
+    conflicts: [],
+    skipped: [],
+    bytes: 0,
+  };
   const planned: Array<{ entry: ManifestEntry; key: string }> = [];
-  for (const entry of manifest.entries) {
+  for (const entry of entries) {
     const key = artifactKeyOf(entry);
     if (key === undefined || key === '') {
       result.skipped.push({ path: entry.path, reason: 'no artifact-repository key recorded' });
@@ -60,7 +87,7 @@ export async function restoreToBucket(
   }
   progress.start(
     planned.reduce((sum, p) => sum + p.entry.size, 0),
-    `restore ${manifest.workflow.namespace}/${manifest.workflow.name} into ${bucket.url}`,
+    `restore ${what} of ${manifest.workflow.namespace}/${manifest.workflow.name} into ${bucket.url}`,
   );
   /** Something is at the key already: the same bytes are a no-op, others a conflict. */
   const settleExisting = async (entry: ManifestEntry, key: string, info: ObjectInfo | undefined) => {

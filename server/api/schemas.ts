@@ -306,8 +306,8 @@ const restoreTarget = z
       .strict(),
   ])
   .describe(
-    "download (default): files of the job; bucket: the whole workflow's logs and artifacts back into the namespace's " +
-      'artifact repository (from the server configuration) at the keys Argo recorded',
+    "download (default): files of the job; bucket: the scope's logs and artifacts (the whole workflow's, or one log " +
+      "or artifact) back into the namespace's artifact repository (from the server configuration) at the keys Argo recorded",
   );
 
 export const restoreRequest = z

@@ -211,7 +211,7 @@ export function restoreFields(Workflow: GraphQLObjectType<CatalogWorkflow>) {
   const RestoreTargetInput = new GraphQLInputObjectType({
     name: 'RestoreTargetInput',
     description:
-      "BUCKET: the whole workflow back into its namespace's artifact repository (from the server's configuration)",
+      "BUCKET: the scope (the whole workflow, one log or artifact) back into its namespace's artifact repository (from the server's configuration)",
     fields: {
       kind: { type: new GraphQLNonNull(RestoreTargetKind) },
       overwrite: { type: GraphQLBoolean, description: 'BUCKET: replace objects that hold other bytes (default false)' },

@@ -4,7 +4,8 @@
 // --to-bucket` (lib/archive/restore-to-bucket.ts).
 import { artifactBucketOf, artifactKeyOf } from '../../lib/archive/artifact-location.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
-import { bucketKeysOf, type BucketRestoreResult } from '../../lib/archive/restore-to-bucket.ts';
+import type { EntrySelector } from '../../lib/archive/restorer.ts';
+import { bucketEntriesOf, bucketKeysOf, type BucketRestoreResult } from '../../lib/archive/restore-to-bucket.ts';
 import type { S3Config, TrustedArtifactRepository } from '../../lib/config/config.ts';
 import { namespaceRestoreTarget, restoreTargetRefused } from '../../lib/sources/trusted-artifact-repositories.ts';
 import { openStore } from '../../lib/store/open.ts';
@@ -13,10 +14,14 @@ import type { AuditLog } from '../../lib/audit/audit.ts';
 import { HttpError } from '../api/errors.ts';
 import type { Caller } from '../auth/access.ts';
 import type { BucketRestoreSummary, RestoreScope, RestoreTarget } from './job.ts';
+import { selectorOf } from './restorable.ts';
 
 export interface ArtifactBuckets {
-  /** `s3://bucket/` of the namespace's artifact repository for this archive, or why none may be written. */
-  targetFor(namespace: string, manifest: Manifest): { url: string } | { refused: string };
+  /**
+   * `s3://bucket/` of the namespace's artifact repository for this archive (the selected entries of it, or all), or
+   * why none may be written.
+   */
+  targetFor(namespace: string, manifest: Manifest, select?: EntrySelector): { url: string } | { refused: string };
   open(url: string): ObjectStore;
 }
 
@@ -26,8 +31,9 @@ export function configuredArtifactBuckets(
   s3: S3Config,
 ): ArtifactBuckets {
   return {
-    targetFor(namespace, manifest) {
-      const recorded = [...new Set(manifest.entries.map((e) => artifactBucketOf(e)).filter((b) => b !== undefined))];
+    targetFor(namespace, manifest, select) {
+      const entries = bucketEntriesOf(manifest, select).entries;
+      const recorded = [...new Set(entries.map((e) => artifactBucketOf(e)).filter((b) => b !== undefined))];
       const chosen = namespaceRestoreTarget(namespace, recorded, trusted, s3.endpoint);
       if ('refused' in chosen) return chosen;
       const refused = restoreTargetRefused(
@@ -35,7 +41,7 @@ export function configuredArtifactBuckets(
         namespace,
         trusted,
         s3.endpoint,
-        bucketKeysOf(manifest),
+        bucketKeysOf(manifest, select),
       );
       return refused ? { refused } : { url: `s3://${chosen.bucket}/` };
     },
@@ -44,8 +50,8 @@ export function configuredArtifactBuckets(
 }
 
 /**
- * Where a bucket restore of this request writes: a 400 for a scope other than the whole workflow, 400 when the server
- * has no artifact repositories configured, 403 naming why the namespace's repository may not be written.
+ * Where a bucket restore of this request (the whole workflow, or the scope's entries) writes: 400 when the server has
+ * no artifact repositories configured, 403 naming why the namespace's repository may not be written.
  */
 export function bucketTargetUrl(
   buckets: ArtifactBuckets | undefined,
@@ -55,18 +61,12 @@ export function bucketTargetUrl(
   target: RestoreTarget,
 ): string | undefined {
   if (target.kind !== 'bucket') return undefined;
-  if (scope.kind !== 'workflow')
-    throw new HttpError(
-      400,
-      'a restore into the artifact bucket restores the whole workflow: give scope {"kind": "workflow"}',
-      'target',
-    );
   if (!buckets)
     throw new HttpError(
       400,
       'restores into the artifact bucket are not configured on this server (configuration artifactRepositories)',
     );
-  const chosen = buckets.targetFor(namespace, manifest);
+  const chosen = buckets.targetFor(namespace, manifest, selectorOf(scope));
   if ('refused' in chosen) throw new HttpError(403, `restore into the artifact bucket: ${chosen.refused}`);
   return chosen.url;
 }

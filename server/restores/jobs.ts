@@ -41,7 +41,7 @@ import {
   type ThawProgress,
   targetOf,
 } from './job.ts';
-import { archivedBytes, mayViewJob, restorableWorkflow, selectScope } from './restorable.ts';
+import { archivedBytes, mayViewJob, restorableWorkflow, selectorOf, selectScope } from './restorable.ts';
 import {
   bucketTargetUrl,
   requestedBucketTarget,
@@ -534,9 +534,11 @@ export class RestoreJobs implements RestoreJobService {
     const target = targetOf(job);
     const url = bucketTargetUrl(this.deps.artifactBuckets, job.namespace, manifest, job.scope, target)!;
     const bucket = this.deps.artifactBuckets!.open(url);
+    const select = selectorOf(job.scope);
     const result = await restoreToBucket(repo, job.manifestId, bucket, {
       progress,
       overwrite: target.kind === 'bucket' && target.overwrite,
+      ...(select && { select }),
     });
     if (abort.signal.aborted) throw new Cancelled();
     job.bucket = summarize(url, result);

@@ -5,7 +5,7 @@ import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
 import { entryRange } from '../../lib/archive/entry-range.ts';
-import { selectEntries, streamEntry, type EntrySelection } from '../../lib/archive/restorer.ts';
+import { selectEntries, streamEntry, type EntrySelection, type EntrySelector } from '../../lib/archive/restorer.ts';
 import { describeError } from '../../lib/errors.ts';
 import { HttpError } from '../api/errors.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
@@ -33,14 +33,18 @@ export async function mayViewJob(authorizer: Authorizer, caller: Caller, job: Re
   return job.requestedBy === caller.username || authorizer.allows(caller, 'restore', job.namespace);
 }
 
+/** A partial scope as the core's selector (as `strata restore --node/--log` or `--path`); the whole workflow: none. */
+export function selectorOf(scope: RestoreScope): EntrySelector | undefined {
+  if (scope.kind === 'workflow') return undefined;
+  return scope.kind === 'log' ? { nodeId: scope.nodeId, container: scope.container } : { path: scope.path };
+}
+
 /** The entries a scope selects (404 naming what is missing, so a bad request is not a failed job). */
 export function selectScope(manifest: Manifest, scope: RestoreScope): EntrySelection {
-  if (scope.kind === 'workflow') return { entries: manifest.entries, what: 'the whole workflow' };
+  const selector = selectorOf(scope);
+  if (selector === undefined) return { entries: manifest.entries, what: 'the whole workflow' };
   try {
-    return selectEntries(
-      manifest,
-      scope.kind === 'log' ? { nodeId: scope.nodeId, container: scope.container } : { path: scope.path },
-    );
+    return selectEntries(manifest, selector);
   } catch (err) {
     throw new HttpError(404, describeError(err));
   }

@@ -7,6 +7,7 @@ import {
   PackReader,
   readManifest,
   resolveManifest,
+  bucketEntriesOf,
   bucketKeysOf,
   restoreToBucket,
   restoreEntries,
@@ -43,7 +44,8 @@ export const restoreCommand = stepCommand({
       })
       .option('to-bucket', {
         type: 'string',
-        describe: 'artifact repository (s3://bucket[/prefix] or file:dir): logs and artifacts back at their Argo keys',
+        describe:
+          'artifact repository (s3://bucket[/prefix] or file:dir): logs and artifacts (all, or --node/--path) back at their Argo keys',
       })
       .option('overwrite', {
         type: 'boolean',
@@ -76,7 +78,7 @@ export const restoreCommand = stepCommand({
       })
       .option('heal', { type: 'boolean', describe: 'with --replica: copy what was read from it back to the archive' })
       .conflicts('path', 'node')
-      .conflicts('to-bucket', ['to', 'node', 'path'])
+      .conflicts('to-bucket', 'to')
       .conflicts('log', 'artifact'),
   handler: async (args, ctx) => {
     if (args.heal && !args.replica) throw new ConfigError('--heal goes with --replica <url>');
@@ -99,7 +101,9 @@ export const restoreCommand = stepCommand({
       { verb: 'create', resource: 'restores', namespace: manifest.workflow.namespace, name: manifest.workflow.uid },
       { audit: ctx.audit, action: 'restore', subject: id },
     );
-    const partial = args.node !== undefined || args.path !== undefined;
+    // strata-restore's restore-to-bucket step passes its `path` parameter always: empty there is the whole workflow.
+    const path = args['to-bucket'] !== undefined && args.path === '' ? undefined : args.path;
+    const partial = args.node !== undefined || path !== undefined;
     if ((args.log !== undefined || args.artifact !== undefined) && args.node === undefined) {
       throw new ConfigError('--log and --artifact need --node <id>');
     }
@@ -136,6 +140,9 @@ export const restoreCommand = stepCommand({
       }
     };
     const warn = (warnings: string[] | undefined) => warnings?.forEach((w) => ctx.log(`warning: ${w}`));
+    const selector = partial
+      ? { path, nodeId: args.node, container: args.log || undefined, artifactName: args.artifact }
+      : undefined;
     const toBucket = args['to-bucket'];
     if (toBucket !== undefined) {
       const target = parseStoreUrl(toBucket);
@@ -146,7 +153,7 @@ export const restoreCommand = stepCommand({
           manifest.workflow.namespace,
           ctx.config.artifactRepositories,
           ctx.config.s3.endpoint,
-          bucketKeysOf(manifest),
+          bucketKeysOf(manifest, selector),
         );
         if (refused) {
           const reason = `restore --to-bucket: ${refused}`;
@@ -155,9 +162,14 @@ export const restoreCommand = stepCommand({
         }
       }
       const bucket = openStore(toBucket, ctx.config.s3);
-      await started({ toBucket: bucket.url });
+      const paths = selector && bucketEntriesOf(manifest, selector).entries.map((e) => e.path);
+      await started({ toBucket: bucket.url, ...(paths && { paths }) });
       try {
-        const result = await restoreToBucket(repo, id, bucket, { progress: ctx.progress, overwrite: args.overwrite });
+        const result = await restoreToBucket(repo, id, bucket, {
+          progress: ctx.progress,
+          overwrite: args.overwrite,
+          ...(selector && { select: selector }),
+        });
         const { written, unchanged, conflicts, skipped, bytes } = result;
         // `counts` is what a strata-restore Workflow reports as an output parameter (the lists can be long).
         const counts = {
@@ -171,6 +183,7 @@ export const restoreCommand = stepCommand({
         for (const c of conflicts) ctx.log(`conflict: ${c.path}: ${c.reason}`);
         return await audit(conflicts.length ? 'failed' : 'ok', {
           toBucket: bucket.url,
+          ...(paths && { paths }),
           written: written.length,
           unchanged: unchanged.length,
           conflicts: conflicts.length,
@@ -178,7 +191,7 @@ export const restoreCommand = stepCommand({
           bytes,
         });
       } catch (err) {
-        await audit('failed', { toBucket: bucket.url }, (err as Error).message);
+        await audit('failed', { toBucket: bucket.url, ...(paths && { paths }) }, (err as Error).message);
         throw err;
       }
     }
@@ -199,12 +212,7 @@ export const restoreCommand = stepCommand({
       warn(result.warnings);
       return audit('ok', { to: args.to, files: result.files, bytes: result.bytes });
     }
-    const selection = selectEntries(manifest, {
-      path: args.path,
-      nodeId: args.node,
-      container: args.log || undefined,
-      artifactName: args.artifact,
-    });
+    const selection = selectEntries(manifest, selector!);
     const paths = selection.entries.map((e) => e.path);
     if (args.to) {
       await started({ paths, to: args.to });

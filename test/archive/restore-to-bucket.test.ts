@@ -110,6 +110,39 @@ describe('restore into an artifact bucket', () => {
     expect(await bucket.head('wf-u1/pod-1/main.log')).toBeUndefined();
   });
 
+  test('partial: one node log, one artifact or a directory of them writes only the selected keys', async () => {
+    const { repo, manifestId } = await archived();
+    const logOnly = emptyBucket();
+    const log = await restoreToBucket(repo, manifestId, logOnly, { select: { nodeId: 'n1', container: 'main' } });
+    expect(log.written.map((w) => w.key)).toEqual(['wf-u1/pod-1/main.log']);
+    expect(log.skipped).toEqual([]);
+    expect(log.what).toBe('main log of node n1');
+    expect(await logOnly.head('wf-u1/pod-1/report.json')).toBeUndefined();
+
+    const artifactOnly = emptyBucket();
+    const one = await restoreToBucket(repo, manifestId, artifactOnly, { select: { path: 'artifacts/n1/report.json' } });
+    expect(one.written.map((w) => w.key)).toEqual(['wf-u1/pod-1/report.json']);
+    expect(one.bytes).toBe(files.report.length);
+    expect((await readStream(await artifactOnly.get('wf-u1/pod-1/report.json'))).equals(files.report)).toBe(true);
+    expect(await artifactOnly.head('wf-u1/pod-1/main.log')).toBeUndefined();
+
+    const directory = emptyBucket();
+    const dir = await restoreToBucket(repo, manifestId, directory, { select: { path: 'artifacts/' } });
+    expect(dir.written.map((w) => w.key).sort()).toEqual(['wf-u1/pod-1/report.json', 'wf-u1/pod-2/diff.patch']);
+    expect(await directory.head('wf-u1/pod-1/main.log')).toBeUndefined();
+
+    // The same rules as a whole restore: create-only, a conflict left alone unless overwrite.
+    await artifactOnly.put('wf-u1/pod-1/report.json', Buffer.from('someone else'));
+    const clash = await restoreToBucket(repo, manifestId, artifactOnly, {
+      select: { path: 'artifacts/n1/report.json' },
+    });
+    expect(clash.conflicts.map((c) => c.key)).toEqual(['wf-u1/pod-1/report.json']);
+    expect((await readStream(await artifactOnly.get('wf-u1/pod-1/report.json'))).toString()).toBe('someone else');
+    await expect(restoreToBucket(repo, manifestId, artifactOnly, { select: { path: 'nope' } })).rejects.toThrow(
+      /has no path nope/,
+    );
+  });
+
   const { peer, skip } = s3PeerOrSkip();
   test.skipIf(!peer)(`into an S3 bucket on the peer${skip ? ` (skipped: ${skip})` : ''}`, async () => {
     const { repo, manifestId } = await archived();
@@ -118,6 +151,11 @@ describe('restore into an artifact bucket', () => {
     expect(result.written).toHaveLength(3);
     await expectObjects(bucket);
     expect((await restoreToBucket(repo, manifestId, bucket)).unchanged).toHaveLength(3);
+    const partial = storeOn(peer!, await createBucket(peer!));
+    const log = await restoreToBucket(repo, manifestId, partial, { select: { nodeId: 'n1' } });
+    expect(log.written.map((w) => w.key)).toEqual(['wf-u1/pod-1/main.log']);
+    expect((await readStream(await partial.get('wf-u1/pod-1/main.log'))).equals(files.mainLog)).toBe(true);
+    expect(await partial.head('wf-u1/pod-1/report.json')).toBeUndefined();
   });
 
   test('strata restore --to-bucket prints the result; a conflict exits 1', async () => {
@@ -131,6 +169,17 @@ describe('restore into an artifact bucket', () => {
     const clash = await runCli(['restore', 'u1', '--to-bucket', `file:${bucket.root}`, ...store]);
     expect(clash.code).toBe(1);
     expect(clash.err).toMatch(/conflict: artifacts\/n2\/diff.patch/);
+    const partial = emptyBucket();
+    const dir = await runCli(['restore', 'u1', '--to-bucket', `file:${partial.root}`, '--path', 'artifacts', ...store]);
+    expect(dir.code).toBe(0);
+    expect(JSON.parse(dir.out).counts).toEqual({ written: 2, unchanged: 0, skipped: 0, conflicts: 0 });
+    expect(await partial.head('wf-u1/pod-1/main.log')).toBeUndefined();
+    const log = await runCli(['restore', 'u1', '--to-bucket', `file:${partial.root}`, '--node', 'n1', ...store]);
+    expect(log.code).toBe(0);
+    expect(JSON.parse(log.out).written.map((w: { key: string }) => w.key)).toEqual(['wf-u1/pod-1/main.log']);
+    // strata-restore's step passes an empty path for the whole workflow.
+    const whole = await runCli(['restore', 'u1', '--to-bucket', `file:${partial.root}`, '--path=', ...store]);
+    expect(JSON.parse(whole.out).counts).toEqual({ written: 0, unchanged: 3, skipped: 2, conflicts: 0 });
     const usage = await spawnCli(['restore', 'u1', '--to-bucket', `file:${bucket.root}`, '--to', '/tmp/x', ...store]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/to-bucket/);

@@ -145,17 +145,59 @@ describe.skipIf(!peer)('restore jobs into the artifact bucket (S3)', () => {
     expect(await text(await artifacts.get('agents/wf-2/model.txt'))).toBe(ARTIFACT);
   });
 
-  test('only the whole workflow; the request names no bucket', async () => {
+  test('partial: a log or an artifact scope writes only its own keys, with the same checks', async () => {
+    await artifacts.delete(['agents/wf-1/model.txt']);
+    f.audit.length = 0;
+    // The log has no recorded key: nothing is written, and the artifact's key is not touched.
     const log = await start({
       requestId: 'b-5',
       manifestId: f.ids['wf-1'],
       scope: { kind: 'log', nodeId: 'wf-1-node', container: 'main' },
       target: { kind: 'bucket' },
     });
-    expect(log.status).toBe(400);
-    expect(log.body.error!.message).toMatch(/whole workflow/);
-    const named = await start({
+    expect(log.status, JSON.stringify(log.body)).toBe(202);
+    const logDone = await finished(log.body.id);
+    expect(logDone.phase, logDone.error).toBe('Succeeded');
+    expect(logDone.bucket).toMatchObject({ written: 0, unchanged: 0, skipped: 1, conflicts: [] });
+    expect(logDone.progress).toMatchObject({ entriesTotal: 0, bytesTotal: 0 });
+    expect(await artifacts.head('agents/wf-1/model.txt')).toBeUndefined();
+
+    const artifact = { kind: 'artifact', path: 'artifacts/wf-1-node/model.txt' };
+    const one = await start({
       requestId: 'b-6',
+      manifestId: f.ids['wf-1'],
+      scope: artifact,
+      target: { kind: 'bucket' },
+    });
+    expect(one.status, JSON.stringify(one.body)).toBe(202);
+    const done = await finished(one.body.id);
+    expect(done.phase, done.error).toBe('Succeeded');
+    expect(done.bucket).toMatchObject({ url: `s3://${bucket}/`, written: 1, skipped: 0, conflicts: [] });
+    expect(done.progress).toMatchObject({ entriesVerified: 1, entriesTotal: 1, bytesTotal: ARTIFACT.length });
+    expect(await text(await artifacts.get('agents/wf-1/model.txt'))).toBe(ARTIFACT);
+
+    // Create-only: other bytes at the key fail the partial job too, and stay.
+    await artifacts.put('agents/wf-1/model.txt', Buffer.from('edited by hand\n'));
+    const kept = await finished(
+      (await start({ requestId: 'b-7', manifestId: f.ids['wf-1'], scope: artifact, target: { kind: 'bucket' } })).body
+        .id,
+    );
+    expect(kept.phase).toBe('Failed');
+    expect(await text(await artifacts.get('agents/wf-1/model.txt'))).toBe('edited by hand\n');
+    await artifacts.put('agents/wf-1/model.txt', Buffer.from(ARTIFACT));
+
+    const missing = await start({
+      requestId: 'b-8',
+      manifestId: f.ids['wf-1'],
+      scope: { kind: 'artifact', path: 'artifacts/nope' },
+      target: { kind: 'bucket' },
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  test('the request names no bucket', async () => {
+    const named = await start({
+      requestId: 'b-9',
       manifestId: f.ids['wf-1'],
       scope: { kind: 'workflow' },
       target: { kind: 'bucket', bucket: 'someone-elses' },
@@ -207,6 +249,16 @@ describe('the target of a bucket restore', () => {
         status: 403,
         message: expect.stringMatching(/no artifact repository is trusted for namespace finance/),
       }),
+    );
+  });
+
+  test('a partial scope checks the keys it writes: its own inside the prefix pass, a hostile one is refused', () => {
+    const manifest = manifestWith('agents/wf/a', 'finance/ledger.db');
+    const own = { kind: 'artifact', path: 'artifacts/n/0' } as const;
+    expect(bucketTargetUrl(buckets, 'agents', manifest, own, toBucket)).toBe('s3://art-agents/');
+    const hostile = { kind: 'artifact', path: 'artifacts/n/1' } as const;
+    expect(() => bucketTargetUrl(buckets, 'agents', manifest, hostile, toBucket)).toThrow(
+      expect.objectContaining({ status: 403, message: expect.stringMatching(/finance\/ledger\.db/) }),
     );
   });
 

@@ -59,6 +59,7 @@ beforeAll(async () => {
   for (const r of serverRules()) fake.grant(r);
   enforceStrataAdmission(fake);
   f = await startFixture({}, undefined, {
+    artifactKeys: true,
     restoreService: ({ catalog, store, access, audit }) => {
       deps = {
         catalog,
@@ -337,16 +338,38 @@ describe('restore jobs as strata-restore Workflows', () => {
       bucket: { url: 's3://art-agents/', written: 1, unchanged: 0, skipped: 2, bytes: 1700, conflicts: [] },
     });
     expect(done.result).toBeUndefined();
-    // Only the whole workflow goes back into the bucket: a log is a 400, and nothing is submitted.
-    const before = fake.requests.filter((r) => r.method === 'POST').length;
-    const log = await call('POST', '/api/v1/restores', 'alice-token', {
+    // A log or an artifact goes back alone: its entry path goes to the restore-to-bucket step with the target.
+    const partial = await call('POST', '/api/v1/restores', 'alice-token', {
       requestId: 'w-bucket-2',
+      manifestId: f.ids['wf-1'],
+      scope: { kind: 'artifact', path: 'artifacts/wf-1-node/model.txt' },
+      target: { kind: 'bucket' },
+    });
+    expect(partial.status).toBe(202);
+    const p = restoreJob.parse(await partial.json());
+    expect(p.scope).toEqual({ kind: 'artifact', path: 'artifacts/wf-1-node/model.txt' });
+    expect(p.progress).toMatchObject({ entriesTotal: 1 });
+    const partialWf = fake.get('Workflow', 'argo', p.argoWorkflow!.name)!;
+    expect((partialWf.spec as { arguments: { parameters: unknown[] } }).arguments.parameters).toEqual([
+      { name: 'workflow', value: f.ids['wf-1'] },
+      { name: 'requester', value: 'alice' },
+      { name: 'requester-groups', value: '' },
+      { name: 'path', value: 'artifacts/wf-1-node/model.txt' },
+      { name: 'to-bucket', value: 's3://art-agents/' },
+      { name: 'overwrite', value: 'false' },
+    ]);
+    const log = await call('POST', '/api/v1/restores', 'alice-token', {
+      requestId: 'w-bucket-3',
       manifestId: f.ids['wf-1'],
       scope: { kind: 'log', nodeId: 'wf-1-node' },
       target: { kind: 'bucket' },
     });
-    expect(log.status).toBe(400);
-    expect(fake.requests.filter((r) => r.method === 'POST').length).toBe(before);
+    expect(log.status).toBe(202);
+    const logWf = fake.get('Workflow', 'argo', restoreJob.parse(await log.json()).argoWorkflow!.name)!;
+    expect((logWf.spec as { arguments: { parameters: unknown[] } }).arguments.parameters).toContainEqual({
+      name: 'path',
+      value: 'logs/wf-1-node/main.log',
+    });
   });
 
   test('permissions as in embedded mode; nothing is submitted for a refused request', async () => {

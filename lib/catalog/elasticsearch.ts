@@ -6,7 +6,7 @@
 // that generation (the commit), then removes older generations. Readers only believe segments of the generation the
 // workflow document names, so a crash mid-way leaves nothing visible, and the next upsert or removal sweeps it.
 import { randomBytes } from 'node:crypto';
-import { Client, type estypes } from '@elastic/elasticsearch';
+import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import { StrataError } from '../errors.ts';
 import { BulkWriter, type BulkOptions } from './es-bulk.ts';
 import { dropIfEmpty, layout, periodOf, putTemplates, whenStarted, type IndexLayout } from './es-indices.ts';
@@ -97,6 +97,26 @@ const ALL = { ignore_unavailable: true, allow_no_indices: true } as const;
  * the early termination of a sorted page), and no entry list (only `entries` needs it).
  */
 const ROWS = { track_total_hits: false, _source: { excludes: ['entryList'] } } as const;
+
+interface PeriodIndex {
+  index: string;
+  /** The atMs values its workflow documents can have: [from, to). */
+  from: number;
+  to: number;
+}
+
+/** Undated documents carry atMs -1 (see workflowDocument). */
+const UNDATED = { from: -1, to: 0 } as const;
+
+/** The atMs range of a period name (YYYY.MM, or undated); undefined for a name that is neither. */
+function periodRange(period: string): { from: number; to: number } | undefined {
+  if (period === 'undated') return UNDATED;
+  const m = /^(\d{4})\.(\d{2})$/.exec(period);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2]) - 1;
+  return { from: Date.UTC(year, month, 1), to: Date.UTC(year, month + 1, 1) };
+}
 
 function ms(iso: string | undefined): number | undefined {
   if (iso === undefined) return undefined;
@@ -458,17 +478,31 @@ export class ElasticsearchCatalog implements Catalog {
   async page(query: WorkflowPageQuery): Promise<WorkflowPage> {
     const limit = limitOf(query);
     const key = query.sort === 'name' ? 'nameKey' : 'atMs';
-    const res = await this.client.search<WorkflowDoc>({
-      index: this.names.workflows,
-      query: pageQuery(query),
-      sort: [{ [key]: query.sort === 'newest' ? 'desc' : 'asc' }, { manifestId: 'asc' }],
-      ...(query.after !== undefined && { search_after: [query.after.value, query.after.id] }),
-      // One more than asked says whether another page exists, without counting.
-      size: limit + 1,
-      ...ROWS,
-      ...ALL,
-    });
-    const hits = res.hits.hits;
+    const desc = query.sort === 'newest';
+    const request = (index: string | string[], size: number) =>
+      this.client.search<WorkflowDoc>({
+        index,
+        query: pageQuery(query),
+        sort: [{ [key]: desc ? 'desc' : 'asc' }, { manifestId: 'asc' }],
+        ...(query.after !== undefined && { search_after: [query.after.value, query.after.id] }),
+        size,
+        ...ROWS,
+        ...ALL,
+      });
+    // One more than asked says whether another page exists, without counting.
+    const wanted = limit + 1;
+    const periods = key === 'atMs' ? await this.pagePeriods(query, desc) : undefined;
+    let hits: estypes.SearchHit<WorkflowDoc>[] = [];
+    if (!periods) hits = (await request(this.names.workflows, wanted)).hits.hits;
+    else {
+      // Months in page order, more of them each round, until the page is full: a page of recent rows reads the
+      // newest month alone instead of every month's shard. Every row of a month sorts after every row of the month
+      // before, so the rounds' hits follow each other and share the cursor.
+      for (let at = 0, take = 1; at < periods.length && hits.length < wanted; at += take, take *= 2) {
+        const group = periods.slice(at, at + take).map((p) => p.index);
+        hits = hits.concat((await request(group, wanted - hits.length)).hits.hits);
+      }
+    }
     const shown = hits.slice(0, limit);
     const tail = shown.at(-1);
     return {
@@ -476,6 +510,33 @@ export class ElasticsearchCatalog implements Catalog {
       ...(hits.length > limit &&
         tail && { last: { value: tail.sort![0] as number | string, id: tail._source!.manifestId } }),
     };
+  }
+
+  /**
+   * The month indices a page by workflow time can hold rows from, in page order (after its cursor, inside its
+   * finished range: a finished time is the workflow time). Undefined when months do not order the rows (a workflow
+   * time before 1970 shares atMs values with undated rows): the page then reads the alias.
+   */
+  private async pagePeriods(query: WorkflowPageQuery, desc: boolean): Promise<PeriodIndex[] | undefined> {
+    let names: string[];
+    try {
+      names = Object.keys(await this.client.indices.getAlias({ name: this.names.workflows }));
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return [];
+      throw err;
+    }
+    const periods: PeriodIndex[] = [];
+    for (const index of names) {
+      const period = periodRange(index.slice(this.names.workflowsIndex('').length));
+      if (!period || (period.from < 0 && period !== UNDATED)) return undefined;
+      periods.push({ index, ...period });
+    }
+    const after = query.after?.value;
+    const { from, to } = query.finished ?? {};
+    return periods
+      .filter((p) => typeof after !== 'number' || (desc ? p.from <= after : p.to > after))
+      .filter((p) => (from === undefined || p.to > from.getTime()) && (to === undefined || p.from < to.getTime()))
+      .sort((a, b) => (desc ? b.from - a.from : a.from - b.from));
   }
 
   async namespaces(): Promise<string[]> {

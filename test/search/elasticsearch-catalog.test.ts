@@ -56,6 +56,54 @@ describe.skipIf(peer.skip)(`Elasticsearch catalog${peer.skip ? ` (skipped: ${pee
     await catalog?.close();
   });
 
+  test('a page by workflow time reads the months in its order, more each round, until it is full', async () => {
+    const c = await openElasticsearchCatalog({ node: peer.endpoint!, prefix: prefix(), replicas: 0 });
+    try {
+      for (const [id, at] of [
+        ['p1', '2026-07-10T10:00:00Z'],
+        ['p2', '2026-08-10T10:00:00Z'],
+        ['p3', '2026-09-10T10:00:00Z'],
+        ['p4', '2026-10-10T10:00:00Z'],
+        ['p5', '2026-11-10T10:00:00Z'],
+        ['p6', '2026-11-11T10:00:00Z'],
+      ] as const)
+        await c.upsertManifest(workflow(id, at), [], segs());
+      const read: unknown[] = [];
+      const search = c.client.search.bind(c.client);
+      c.client.search = ((params: { index?: unknown }) => {
+        read.push(params.index);
+        return search(params as never);
+      }) as typeof c.client.search;
+      const month = (m: string) => `${c.prefix}-workflows-2026.${m}`;
+      const names = (p: { items: CatalogWorkflow[] }) => p.items.map((w) => w.name);
+
+      // One row more than the page says whether another follows: November alone holds both.
+      const first = await c.page({ sort: 'newest', limit: 1 });
+      expect(names(first)).toEqual(['wf-p6']);
+      expect(read.splice(0)).toEqual([[month('11')]]);
+
+      const more = await c.page({ sort: 'newest', limit: 2, after: first.last! });
+      expect(names(more)).toEqual(['wf-p5', 'wf-p4']);
+      // The cursor's month first (one row left), then the two before it.
+      expect(read.splice(0)).toEqual([[month('11')], [month('10'), month('09')]]);
+
+      const oldest = await c.page({ sort: 'oldest', limit: 5 });
+      expect(names(oldest)).toEqual(['wf-p1', 'wf-p2', 'wf-p3', 'wf-p4', 'wf-p5']);
+      expect(read.splice(0)).toEqual([[month('07')], [month('08'), month('09')], [month('10'), month('11')]]);
+
+      const finished = await c.page({
+        sort: 'newest',
+        limit: 10,
+        finished: { from: new Date('2026-08-01T00:00:00Z'), to: new Date('2026-09-01T00:00:00Z') },
+      });
+      expect(names(finished)).toEqual(['wf-p2']);
+      expect(read.splice(0)).toEqual([[month('08')]]);
+    } finally {
+      await c.client.indices.delete({ index: `${c.prefix}-*` });
+      await c.close();
+    }
+  });
+
   test('one index per month behind read aliases; a hit names path, node and line', async () => {
     await catalog.upsertManifest(
       workflow('a1', '2026-10-03T10:00:00Z'),

@@ -118,6 +118,8 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
   describe('a restore job of strata serve runs as a strata-restore Workflow', () => {
     let server: { base: string; proc: ChildProcess } | undefined;
     const callerToken = `e2e-restore-caller-${process.pid}`;
+    /** A log of the archive (`logs/<node>/main.log`), from the whole restore's result: the partial restore's scope. */
+    let logEntry: string | undefined;
 
     afterAll(async () => {
       if (server && server.proc.exitCode === null) {
@@ -194,6 +196,7 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
       }
       // And the server streams a file of the result, the same bytes.
       const log = done.result!.files.find((f) => f.entry.endsWith('.log')) ?? done.result!.files[0]!;
+      logEntry = done.result!.files.find((f) => /^logs\/[^/]+\/main\.log$/.test(f.entry))?.entry;
       const file = await fetch(`${server.base}/api/v1/restores/${job.id}/files/${encodeURIComponent(log.path)}`, {
         headers: { authorization: `Bearer ${callerToken}` },
       });
@@ -247,6 +250,48 @@ describe.skipIf(!cluster)('restore and resubmit under the real controller', () =
       );
       s3.destroy();
       expect((listed.Contents ?? []).length).toBeGreaterThanOrEqual(done.bucket!.written + done.bucket!.unchanged);
+    });
+
+    test('target bucket, one log: the step gets its path and writes only that key (already there: unchanged)', async () => {
+      expect(logEntry, 'a main log in the archive').toBeDefined();
+      const nodeId = logEntry!.split('/')[1]!;
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${server!.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${callerToken}`,
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+          },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+        return (await res.json()) as Record<string, unknown>;
+      };
+      const list = await call('GET', `/api/v1/workflows?namespace=${c.namespace}&namePrefix=${original.metadata.name}`);
+      const row = (list.items as { manifestId: string; name: string }[]).find(
+        (r) => r.name === original.metadata.name,
+      )!;
+      const job = (await call('POST', '/api/v1/restores', {
+        requestId: `e2e-${runTag('bucket-log')}`,
+        manifestId: row.manifestId,
+        scope: { kind: 'log', nodeId, container: 'main' },
+        target: { kind: 'bucket' },
+      })) as unknown as Job;
+      expect(job.bucket?.url, JSON.stringify(job)).toBe('s3://argo-artifacts/');
+      const wf = await kubectlJson<
+        Workflow & { spec: { arguments: { parameters: { name: string; value: string }[] } } }
+      >(c, ['-n', c.namespace, 'get', 'workflow', job.argoWorkflow!.name]);
+      expect(wf.spec.arguments.parameters).toContainEqual({ name: 'path', value: logEntry });
+      const done = await eventually(
+        `partial bucket restore job ${job.id} to end`,
+        async () => {
+          const j = (await call('GET', `/api/v1/restores/${job.id}`)) as unknown as Job;
+          return ['Succeeded', 'Failed', 'Cancelled'].includes(j.phase) ? j : undefined;
+        },
+        110,
+      );
+      expect(done.phase, done.error).toBe('Succeeded');
+      // The whole restore put it back already: this one found exactly that key, the same bytes.
+      expect(done.bucket).toMatchObject({ written: 0, unchanged: 1, conflicts: [] });
     });
   });
 });

@@ -25,6 +25,7 @@ import { digestOf } from '../../lib/store/sha256.ts';
 import { RESTORE_CLASSES } from '../../lib/tier/storage-class.ts';
 import { planThaw, requestThaw, thawStates, type PackThawState } from '../../lib/tier/thaw.ts';
 import { HttpError } from '../api/errors.ts';
+import { admitRestore } from './admit-request.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
 import { DirJobRecords, type JobRecords } from './job-records.ts';
 import {
@@ -41,14 +42,8 @@ import {
   type ThawProgress,
   targetOf,
 } from './job.ts';
-import { archivedBytes, mayViewJob, restorableWorkflow, selectorOf, selectScope } from './restorable.ts';
-import {
-  bucketTargetUrl,
-  requestedBucketTarget,
-  writtenEntries,
-  summarize,
-  type ArtifactBuckets,
-} from './artifact-bucket.ts';
+import { archivedBytes, mayViewJob, selectorOf, selectScope } from './restorable.ts';
+import { bucketTargetUrl, summarize, type ArtifactBuckets } from './artifact-bucket.ts';
 
 export type { RestoredFile, RestoreJob, RestorePhase, RestoreRequest, RestoreScope, ThawProgress } from './job.ts';
 
@@ -293,20 +288,9 @@ export class RestoreJobs implements RestoreJobService {
         );
       return { job: view(existing), created: false };
     }
-    const row = await restorableWorkflow(this.deps.catalog, this.deps.authorizer, caller, req.manifestId);
-    // Check the selection now, so a log or artifact that does not exist is a 404 and not a failed job.
-    const manifest = await readManifest(await this.deps.repository(), req.manifestId);
-    const selected = selectScope(manifest, req.scope).entries;
-    const target = targetOf(req);
-    const bucketUrl = await requestedBucketTarget(
-      this.deps.artifactBuckets,
-      this.deps.audit,
-      caller,
-      { ...req, target },
-      row.namespace,
-      manifest,
+    const { row, target, bucketUrl, entries } = await admitRestore(this.deps, caller, req, async (manifestId) =>
+      readManifest(await this.deps.repository(), manifestId),
     );
-    const entries = writtenEntries(selected, bucketUrl);
     const now = this.clock.now().toISOString();
     const job: RunnerJob = {
       id,

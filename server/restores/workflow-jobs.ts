@@ -12,6 +12,7 @@ import { describeError } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import type { WorkflowSubmitter } from '../../lib/kube/workflow-submitter.ts';
 import { HttpError } from '../api/errors.ts';
+import { admitRestore } from './admit-request.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
 import {
   byNewest,
@@ -29,8 +30,8 @@ import {
   type RestoreTarget,
   targetOf,
 } from './job.ts';
-import { requestedBucketTarget, writtenEntries, type ArtifactBuckets } from './artifact-bucket.ts';
-import { archivedBytes, expectedFiles, mayViewJob, restorableWorkflow, selectScope } from './restorable.ts';
+import type { ArtifactBuckets } from './artifact-bucket.ts';
+import { archivedBytes, expectedFiles, mayViewJob, selectScope } from './restorable.ts';
 
 export const RESTORE_TEMPLATE = 'strata-restore';
 
@@ -236,19 +237,9 @@ export class WorkflowRestoreJobs implements RestoreJobService {
     const ns = this.deps.namespace;
     const existing = await this.deps.submitter.get(ns, workflowName(id));
     if (this.isJob(existing)) return { job: await this.same(existing, req), created: false };
-    const row = await restorableWorkflow(this.deps.catalog, this.deps.authorizer, caller, req.manifestId);
-    const manifest = await this.manifest(req.manifestId);
-    const selected = selectScope(manifest, req.scope).entries;
-    const target = targetOf(req);
-    const bucketUrl = await requestedBucketTarget(
-      this.deps.artifactBuckets,
-      this.deps.audit,
-      caller,
-      { ...req, target },
-      row.namespace,
-      manifest,
+    const { row, manifest, target, bucketUrl, entries } = await admitRestore(this.deps, caller, req, (manifestId) =>
+      this.manifest(manifestId),
     );
-    const entries = writtenEntries(selected, bucketUrl);
     const workflow: KubeObject = {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Workflow',

@@ -4,7 +4,11 @@ import type { AuditLog, AuditRecord } from '../../lib/audit/audit.ts';
 import type { Catalog, CatalogWorkflow } from '../../lib/catalog/catalog.ts';
 import { AccessDeniedError, AuditError, AuditRefusal, describeError } from '../../lib/errors.ts';
 import { checkExtensionApproval } from '../../lib/holds/extension-approval.ts';
-import { ExtensionRequests, type StoredRequest } from '../../lib/holds/extension-requests.ts';
+import {
+  ExtensionRequests,
+  type ExtensionRequestRecord,
+  type StoredRequest,
+} from '../../lib/holds/extension-requests.ts';
 import { HoldRepository } from '../../lib/holds/hold-store.ts';
 import { syncHoldLocks } from '../../lib/holds/store-locks.ts';
 import { samePerson, type ApprovalStore, type ApprovalSubject } from '../../lib/identity/approval.ts';
@@ -48,15 +52,7 @@ type HoldAction = 'hold-set' | 'hold-release' | 'extend' | 'approve' | 'reject';
 export type RequestState = 'pending' | 'approved' | 'rejected';
 
 /** An extension asked for past the limit, as the API shows it. */
-export interface ExtensionRequestView {
-  id: string;
-  workflowUid: string;
-  namespace: string;
-  manifestId: string;
-  requester: string;
-  reason: string;
-  until: string;
-  created: string;
+export interface ExtensionRequestView extends ExtensionRequestRecord {
   state: RequestState;
   /** Pending: what it waits for. */
   needs?: string;

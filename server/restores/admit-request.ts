@@ -3,6 +3,8 @@
 import type { CatalogWorkflow, Catalog } from '../../lib/catalog/catalog.ts';
 import type { Manifest, ManifestEntry } from '../../lib/archive/manifest.ts';
 import type { AuditLog } from '../../lib/audit/audit.ts';
+import { describeError } from '../../lib/errors.ts';
+import { HttpError } from '../api/errors.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
 import { requestedBucketTarget, writtenEntries, type ArtifactBuckets } from './artifact-bucket.ts';
 import { targetOf, type RestoreRequest, type RestoreTarget } from './job.ts';
@@ -44,4 +46,38 @@ export async function admitRestore(
     manifest,
   );
   return { row, manifest, target, bucketUrl, entries: writtenEntries(selected, bucketUrl) };
+}
+
+/**
+ * The `restore`/`started` audit record, written before the job exists: when it cannot be written nothing starts
+ * (503). `extra` is what the runner adds (the Argo Workflow of a cluster job).
+ */
+export async function recordStarted(
+  audit: AuditLog,
+  caller: Caller,
+  req: RestoreRequest,
+  jobId: string,
+  admitted: Pick<AdmittedRequest, 'row' | 'bucketUrl'>,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  try {
+    await audit.record({
+      action: 'restore',
+      actor: caller.username,
+      verified: true,
+      subject: req.manifestId,
+      outcome: 'started',
+      details: {
+        job: jobId,
+        requestId: req.requestId,
+        scope: req.scope,
+        namespace: admitted.row.namespace,
+        name: admitted.row.name,
+        ...extra,
+        ...(admitted.bucketUrl && { toBucket: admitted.bucketUrl }),
+      },
+    });
+  } catch (err) {
+    throw new HttpError(503, `cannot record the audit entry of this restore: ${describeError(err)}`);
+  }
 }

@@ -25,7 +25,7 @@ import { digestOf } from '../../lib/store/sha256.ts';
 import { RESTORE_CLASSES } from '../../lib/tier/storage-class.ts';
 import { planThaw, requestThaw, thawStates, type PackThawState } from '../../lib/tier/thaw.ts';
 import { HttpError } from '../api/errors.ts';
-import { admitRestore } from './admit-request.ts';
+import { admitRestore, recordStarted } from './admit-request.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
 import { DirJobRecords, type JobRecords } from './job-records.ts';
 import {
@@ -314,25 +314,7 @@ export class RestoreJobs implements RestoreJobService {
       runner: this.replica,
       lease: { generation: 1, heartbeatAt: now },
     };
-    try {
-      await this.deps.audit.record({
-        action: 'restore',
-        actor: caller.username,
-        verified: true,
-        subject: req.manifestId,
-        outcome: 'started',
-        details: {
-          job: id,
-          requestId: req.requestId,
-          scope: req.scope,
-          namespace: row.namespace,
-          name: row.name,
-          ...(bucketUrl && { toBucket: bucketUrl }),
-        },
-      });
-    } catch (err) {
-      throw new HttpError(503, `cannot record the audit entry of this restore: ${describeError(err)}`);
-    }
+    await recordStarted(this.deps.audit, caller, req, id, { row, bucketUrl });
     this.jobs.set(id, job);
     await this.persist(job);
     // The same request on two replicas at once: the one whose claim of the first generation wins runs it.

@@ -8,11 +8,10 @@ import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import type { Manifest } from '../../lib/archive/manifest.ts';
 import type { Repository } from '../../lib/archive/repository.ts';
-import { describeError } from '../../lib/errors.ts';
 import type { KubeObject } from '../../lib/kube/cluster-api.ts';
 import type { WorkflowSubmitter } from '../../lib/kube/workflow-submitter.ts';
 import { HttpError } from '../api/errors.ts';
-import { admitRestore } from './admit-request.ts';
+import { admitRestore, recordStarted } from './admit-request.ts';
 import type { Authorizer, Caller } from '../auth/access.ts';
 import {
   byNewest,
@@ -279,26 +278,14 @@ export class WorkflowRestoreJobs implements RestoreJobService {
         },
       },
     };
-    try {
-      await this.deps.audit.record({
-        action: 'restore',
-        actor: caller.username,
-        verified: true,
-        subject: req.manifestId,
-        outcome: 'started',
-        details: {
-          job: id,
-          requestId: req.requestId,
-          scope: req.scope,
-          namespace: row.namespace,
-          name: row.name,
-          argoWorkflow: `${ns}/${workflowName(id)}`,
-          ...(bucketUrl && { toBucket: bucketUrl }),
-        },
-      });
-    } catch (err) {
-      throw new HttpError(503, `cannot record the audit entry of this restore: ${describeError(err)}`);
-    }
+    await recordStarted(
+      this.deps.audit,
+      caller,
+      req,
+      id,
+      { row, bucketUrl },
+      { argoWorkflow: `${ns}/${workflowName(id)}` },
+    );
     const { workflow: submitted, created } = await this.deps.submitter.submit(workflow);
     // Another replica submitted the same request in between: the same job, if it asked for the same.
     if (!created) return { job: await this.same(submitted, req), created: false };

@@ -135,7 +135,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   // 3. Index the manifests into the SQLite catalog, in the CLI's default (compact) layout, so the commands it suggests
   // below open it as it is.
-  const { catalog } = openSqliteCatalog(join(root, 'catalog.db'), {
+  const { catalog, rebuild } = openSqliteCatalog(join(root, 'catalog.db'), {
     reset: true,
     textFrom: archiveSegmentReader(repositoryManifestSource(repo)),
   });
@@ -144,6 +144,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const r = await indexCatalog(catalog, repositoryManifestSource(repo));
       if (r.problems.length)
         throw new Error(`index problems: ${r.problems.map((p) => `${p.manifestId}: ${p.message}`).join('; ')}`);
+      // The reset catalog is whole again: the commands suggested below open it without a rebuild.
+      await rebuild?.done();
       log(`   ${r.indexed} manifests, ${r.logSegments} log segments (${fmtBytes(r.logBytes)} of log text)`);
       return { manifests: r.indexed, logSegments: r.logSegments, logBytes: r.logBytes };
     });

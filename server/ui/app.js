@@ -323,6 +323,12 @@ async function download(path, name) {
   a.remove();
 }
 
+/** A link showing `file` that fetches `path` with the caller's token and saves it under `file`'s last name. */
+function downloadLink(path, file) {
+  const onclick = (e) => (e.preventDefault(), download(path, file.split('/').pop()));
+  return el('a', { href: '#', onclick }, file);
+}
+
 async function workflowView(manifestId, params) {
   const out = el('div');
   main.replaceChildren(el('p', {}, el('a', { href: '#/' }, '← all workflows')), out);
@@ -332,7 +338,7 @@ async function workflowView(manifestId, params) {
   } catch (err) {
     showError(out, err);
     // A workflow whose packs are cold cannot be read, but it can be restored (its job thaws them first).
-    if (err.status === 409) out.append(restorePanel({ el, json, showError }, manifestId, { requestId, download }));
+    if (err.status === 409) out.append(restorePanel({ el, json, showError }, manifestId, { requestId, downloadLink }));
     return;
   }
   const w = d.workflow;
@@ -367,20 +373,7 @@ async function workflowView(manifestId, params) {
               el(
                 'li',
                 {},
-                el(
-                  'a',
-                  {
-                    href: '#',
-                    onclick: (e) => (
-                      e.preventDefault(),
-                      download(
-                        `/api/v1/workflows/${manifestId}/artifacts/${encodeURIComponent(a.path)}`,
-                        a.path.split('/').pop(),
-                      )
-                    ),
-                  },
-                  a.path,
-                ),
+                downloadLink(`/api/v1/workflows/${manifestId}/artifacts/${encodeURIComponent(a.path)}`, a.path),
                 ` ${a.size ?? '?'} bytes`,
               ),
             ),
@@ -401,7 +394,7 @@ async function workflowView(manifestId, params) {
     timelinePanel({ el, json, showError }, manifestId),
     policyPanel({ el, json, showError }, manifestId),
     auditPanel({ el, json, showError }, manifestId),
-    restorePanel({ el, json, showError }, manifestId, { requestId, download }),
+    restorePanel({ el, json, showError }, manifestId, { requestId, downloadLink }),
   );
   const node = d.nodes.find((n) => n.id === params.get('node'));
   if (node && node.logs[0]) openLog(node, node.logs[0], params.get('line') ?? undefined);

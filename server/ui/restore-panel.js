@@ -38,9 +38,10 @@ export function restoreRequest(manifestId, requestId, target, overwrite) {
 }
 
 /**
- * `ui`: { el, json, showError }; `requestId()` makes an idempotency key; `download(path, name)` fetches a result file.
+ * `ui`: { el, json, showError }; `requestId()` makes an idempotency key; `downloadLink(path, file)` is a link that
+ * fetches a result file.
  */
-export function restorePanel(ui, manifestId, { requestId, download }) {
+export function restorePanel(ui, manifestId, { requestId, downloadLink }) {
   const { el } = ui;
   const status = el('div', { id: 'restore-status' });
   const bar = el('div');
@@ -84,17 +85,7 @@ export function restorePanel(ui, manifestId, { requestId, download }) {
             el(
               'li',
               {},
-              el(
-                'a',
-                {
-                  href: '#',
-                  onclick: (e) => (
-                    e.preventDefault(),
-                    download(`/api/v1/restores/${job.id}/files/${encodeURIComponent(f.path)}`, f.path.split('/').pop())
-                  ),
-                },
-                f.path,
-              ),
+              downloadLink(`/api/v1/restores/${job.id}/files/${encodeURIComponent(f.path)}`, f.path),
               ` sha256 ${f.sha256.slice(0, 12)}…`,
             ),
           ),

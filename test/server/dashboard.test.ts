@@ -272,6 +272,11 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       expect(await page.textContent('#restore-done')).toMatch(/Restored and verified: \d+ files/);
       // A local store has no storage classes: nothing was cold.
       expect(await page.getAttribute('#restore-thaw', 'data-state')).toBe('not-needed');
+      // Each restored file is a link that fetches it with the caller's token and saves it under its own name.
+      const fileLink = page.locator('#restore-status li a').first();
+      const restoredPath = (await fileLink.textContent()) ?? '';
+      const [saved] = await Promise.all([page.waitForEvent('download'), fileLink.click()]);
+      expect(saved.suggestedFilename()).toBe(restoredPath.split('/').pop());
       await page.screenshot({ path: join(screens, '3-restored.png') });
 
       // Storage and cost: alice's namespace only, stored bytes per tier and policy, and where prices come from.

@@ -2,12 +2,11 @@
 // limit waits as a pending request until another verified caller approves it as their own act; the approval is
 // stored where the core's findApproval finds it, the extension is then in force and the policy's schedule follows.
 // The requester cannot approve themselves, and another tenant's approver sees nothing.
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { findApproval } from '../../lib/identity/approval.ts';
 import { APPROVALS_PREFIX, StoreApprovals } from '../../lib/identity/store-approvals.ts';
 import { loadPolicySet } from '../../lib/policy/index.ts';
+import { call as callApi, servedContract, type ServedContract } from './served-contract.ts';
 import { sha, startFixture, type Fixture } from './fixture.ts';
 
 const ACCESS = `
@@ -35,15 +34,7 @@ spec:
 let f: Fixture;
 let wf: string;
 let uid: string;
-let doc: {
-  paths: Record<
-    string,
-    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
-  >;
-  components: { schemas: { Problem: object } };
-};
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats.default(ajv);
+let contract: ServedContract;
 
 beforeAll(async () => {
   // No `approvals` given: the server keeps approvals in the archive store, as `strata serve --access-file` does.
@@ -51,7 +42,7 @@ beforeAll(async () => {
     { policySet: loadPolicySet([{ name: 'p.yaml', text: POLICY }]).policySet, extendApprovalBeyond: '1y' },
     ACCESS,
   );
-  doc = (await (await fetch(`${f.base}/openapi.json`)).json()) as typeof doc;
+  contract = await servedContract(f.base);
   wf = f.ids['wf-2']!;
   uid = '00000000-0000-0000-0000-000000000002';
 });
@@ -62,31 +53,10 @@ beforeEach(() => {
   f.audit.length = 0;
 });
 
-async function call(method: 'GET' | 'POST', path: string, token: string, body?: unknown) {
-  return fetch(`${f.base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-}
+const call = (method: 'GET' | 'POST', path: string, token?: string, body?: unknown) =>
+  callApi(f.base, method, path, token, body);
 
-/** The body, checked against the served document for this route, method and status. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked by schema at run time
-async function checked(res: Response, route: string, method: 'get' | 'post'): Promise<any> {
-  const body = await res.json();
-  const responses = doc.paths[route]![method]!.responses;
-  expect(responses[String(res.status)], `status ${res.status} documented for ${method} ${route}`).toBeDefined();
-  const schema =
-    res.status < 300
-      ? responses[String(res.status)]!.content!['application/json']!.schema
-      : doc.components.schemas.Problem;
-  const validate = ajv.compile(schema);
-  expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
-  return body;
-}
+const checked = (res: Response, route: string, method: 'get' | 'post') => contract.checked(res, route, method);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked by schema elsewhere
 const json = (res: Response): Promise<any> => res.json();

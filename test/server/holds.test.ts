@@ -1,11 +1,10 @@
 // Legal holds and extensions through the REST API: the verified caller's act, allowed per namespace on the Strata
 // verbs, written by the CLI's own core (records, store locks, approvals) and audited; never another tenant's data.
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import { manifestKey, openRepository, packKey } from '../../lib/archive/repository.ts';
 import { approvalDigest, type Approval, type ApprovalStore } from '../../lib/identity/approval.ts';
+import { call as callApi, servedContract, type ServedContract } from './served-contract.ts';
 import { sha, startFixture, type Fixture } from './fixture.ts';
 
 const ACCESS = `
@@ -35,22 +34,14 @@ class MemoryApprovals implements ApprovalStore {
 }
 
 let f: Fixture;
-let doc: {
-  paths: Record<
-    string,
-    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
-  >;
-  components: { schemas: { Problem: object } };
-};
+let contract: ServedContract;
 const approvals = new MemoryApprovals();
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats.default(ajv);
 let wf: string;
 let uid: string;
 
 beforeAll(async () => {
   f = await startFixture({ approvals: async () => approvals, extendApprovalBeyond: '1y' }, ACCESS);
-  doc = (await (await fetch(`${f.base}/openapi.json`)).json()) as typeof doc;
+  contract = await servedContract(f.base);
   wf = f.ids['wf-1']!;
   uid = '00000000-0000-0000-0000-000000000001';
 });
@@ -61,31 +52,10 @@ beforeEach(() => {
   f.audit.length = 0;
 });
 
-async function call(method: 'GET' | 'POST', path: string, token?: string, body?: unknown) {
-  return fetch(`${f.base}${path}`, {
-    method,
-    headers: {
-      ...(token && { authorization: `Bearer ${token}` }),
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-}
+const call = (method: 'GET' | 'POST', path: string, token?: string, body?: unknown) =>
+  callApi(f.base, method, path, token, body);
 
-/** The body, checked against the served document for this route, method and status. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked by schema at run time
-async function checked(res: Response, route: string, method: 'get' | 'post'): Promise<any> {
-  const body = await res.json();
-  const responses = doc.paths[route]![method]!.responses;
-  expect(responses[String(res.status)], `status ${res.status} documented for ${method} ${route}`).toBeDefined();
-  const schema =
-    res.status < 300
-      ? responses[String(res.status)]!.content!['application/json']!.schema
-      : doc.components.schemas.Problem;
-  const validate = ajv.compile(schema);
-  expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
-  return body;
-}
+const checked = (res: Response, route: string, method: 'get' | 'post') => contract.checked(res, route, method);
 
 const HOLDS = '/api/v1/workflows/{manifestId}/holds';
 const RELEASE = '/api/v1/workflows/{manifestId}/holds/{holdId}/release';

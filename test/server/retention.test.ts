@@ -1,12 +1,11 @@
 // A workflow's retention over REST: the policy engine's explanation, the tier timeline from the tier records and
 // hold records, and the audit records about it from the store's log — for callers who may open it, never across tenants.
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readManifest } from '../../lib/archive/manifest-lookup.ts';
 import { openRepository } from '../../lib/archive/repository.ts';
 import { loadPolicySet } from '../../lib/policy/index.ts';
 import { writeTierRecord } from '../../lib/tier/placement.ts';
+import { servedContract, type ServedContract } from './served-contract.ts';
 import { sha, startFixture, type Fixture } from './fixture.ts';
 
 const ACCESS = `
@@ -35,19 +34,14 @@ spec:
 `;
 
 let f: Fixture;
-let doc: {
-  paths: Record<string, { get: { responses: Record<string, { content?: Record<string, { schema: object }> }> } }>;
-  components: { schemas: { Problem: object } };
-};
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats.default(ajv);
+let contract: ServedContract;
 let wf: string;
 
 beforeAll(async () => {
   const { policySet, problems } = loadPolicySet([{ name: 'policies/test.yaml', text: POLICY }]);
   expect(problems).toEqual([]);
   f = await startFixture({ policySet }, ACCESS, { storeAudit: true });
-  doc = (await (await fetch(`${f.base}/openapi.json`)).json()) as typeof doc;
+  contract = await servedContract(f.base);
   wf = f.ids['wf-1']!;
 });
 afterAll(async () => {
@@ -57,20 +51,7 @@ afterAll(async () => {
 const get = (path: string, token: string) =>
   fetch(`${f.base}${path}`, { headers: { authorization: `Bearer ${token}` } });
 
-/** The body, checked against the served document for this route and status. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked by schema at run time
-async function checked(res: Response, route: string): Promise<any> {
-  const body = await res.json();
-  const responses = doc.paths[route]!.get.responses;
-  expect(responses[String(res.status)], `status ${res.status} documented for ${route}`).toBeDefined();
-  const schema =
-    res.status < 300
-      ? responses[String(res.status)]!.content!['application/json']!.schema
-      : doc.components.schemas.Problem;
-  const validate = ajv.compile(schema);
-  expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
-  return body;
-}
+const checked = (res: Response, route: string) => contract.checked(res, route);
 
 const POLICY_ROUTE = '/api/v1/workflows/{manifestId}/policy';
 const TIMELINE_ROUTE = '/api/v1/workflows/{manifestId}/timeline';

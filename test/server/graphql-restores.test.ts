@@ -4,12 +4,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Catalog } from '../../lib/catalog/catalog.ts';
 import { LOG, startFixture, type Fixture } from './fixture.ts';
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
+import { gate } from '../support/gate.ts';
 
 let f: Fixture;
 /** Jobs whose requestId starts with "held-" wait here before reading the archive. */

@@ -13,16 +13,11 @@ import { StoreJobRecords, type JobRecords } from '../../server/restores/job-reco
 import { RestoreJobs } from '../../server/restores/jobs.ts';
 import { createBucket, s3PeerOrSkip, storeOn } from '../support/s3-fixtures.ts';
 import { startFixture, type Fixture } from './fixture.ts';
+import { gate } from '../support/gate.ts';
 
 const alice: Caller = { username: 'alice', groups: [], via: 'token-file' };
 const LEASE = 60_000;
 const RETAIN = 3600_000;
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
 
 let f: Fixture;
 let tmp: string;

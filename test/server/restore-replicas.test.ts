@@ -17,15 +17,10 @@ import type { RestoreJob, ThawProgress } from '../../server/restores/job.ts';
 import { StoreJobRecords, type JobRecords } from '../../server/restores/job-records.ts';
 import { RestoreJobs } from '../../server/restores/jobs.ts';
 import { LOG, startFixture, type Fixture } from './fixture.ts';
+import { gate } from '../support/gate.ts';
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 const alice: Caller = { username: 'alice', groups: [], via: 'token-file' };
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
 
 let f: Fixture;
 let tmp: string;

@@ -6,14 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openRepository } from '../../lib/archive/repository.ts';
 import { RestoreJobs, type RestoreJob } from '../../server/restores/jobs.ts';
 import { ARTIFACT, LOG, startFixture, type Fixture } from './fixture.ts';
+import { gate } from '../support/gate.ts';
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
 
 let f: Fixture;
 /** Holds every job before it reads the archive while closed. */
